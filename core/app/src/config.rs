@@ -1,0 +1,112 @@
+//! Core's typed configuration, with defaults that make the embedded setup work unconfigured.
+
+use serde::Deserialize;
+
+/// Everything core/app needs to know; adapters' settings live with the server binary.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Public identity of the instance.
+    pub instance: InstanceConfig,
+    /// Content limits.
+    pub limits: Limits,
+    /// Home-timeline behaviour.
+    pub timelines: TimelineConfig,
+    /// Token lifetimes and keys.
+    pub auth: AuthConfig,
+    /// Node number for id generation (0–63), unique per core process.
+    pub node_id: u8,
+}
+
+/// Public identity of the instance.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// Domain in `acct`s and `uri`s.
+    pub domain: String,
+    /// Public base URL clients reach (no trailing slash).
+    pub base_url: String,
+    /// Instance title.
+    pub title: String,
+    /// Short description.
+    pub description: String,
+    /// Admin contact e-mail.
+    pub contact_email: String,
+    /// Whether anyone may sign up.
+    pub registrations_open: bool,
+}
+
+/// Content limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Characters per status, counted as Mastodon counts them.
+    pub max_status_chars: usize,
+    /// Characters per bio.
+    pub max_note_chars: usize,
+    /// Profile fields.
+    pub max_profile_fields: usize,
+    /// Attachments per status.
+    pub max_media_attachments: usize,
+    /// Hashtags indexed per status.
+    pub max_indexed_tags: usize,
+}
+
+/// Home-timeline behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimelineConfig {
+    /// Entries kept per cached home timeline.
+    pub cap: usize,
+    /// Accounts with at least this many followers are merged in at read time, not fanned out.
+    pub celebrity_threshold: u64,
+    /// Recent statuses of a newly followed account copied into the follower's home.
+    pub backfill: usize,
+}
+
+/// Token lifetimes and keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Access-token lifetime in seconds; 0 means tokens live until revoked (Mastodon's default).
+    pub access_token_ttl_secs: u64,
+    /// Authorization-code lifetime in seconds.
+    pub code_ttl_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { instance: InstanceConfig::default(), limits: Limits::default(), timelines: TimelineConfig::default(), auth: AuthConfig::default(), node_id: 0 }
+    }
+}
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        InstanceConfig {
+            domain: "localhost:8080".into(),
+            base_url: "http://localhost:8080".into(),
+            title: "Starling".into(),
+            description: "A Starling social server".into(),
+            contact_email: "admin@localhost".into(),
+            registrations_open: true,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_status_chars: 500, max_note_chars: 500, max_profile_fields: 4, max_media_attachments: 4, max_indexed_tags: 20 }
+    }
+}
+
+impl Default for TimelineConfig {
+    fn default() -> Self {
+        TimelineConfig { cap: 800, celebrity_threshold: 10_000, backfill: 40 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { access_token_ttl_secs: 0, code_ttl_secs: 600 }
+    }
+}

@@ -1,0 +1,246 @@
+//! Contract suites for the ports: every adapter runs the same assertions, the embedded ones in
+//! every `cargo test`, the production ones against real servers in the full suite.
+//! Each function panics with a message naming the broken promise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use shared::id::Id;
+use shared::page::PageRequest;
+
+use crate::events::Event;
+use crate::ports::{Condition, EventLog, Item, Key, Query, Store, StoreError, TimelineCache, TimelineEntry, Value, Write};
+
+fn doc(pk: &str, sk: &str, body: &str) -> Item {
+    Item { key: Key::new(pk, sk), value: Value::Doc(body.as_bytes().to_vec()) }
+}
+
+fn put(item: Item, condition: Condition) -> Write {
+    Write::Put { item, condition }
+}
+
+/// A unique prefix so suites can share a backend (e.g. one DynamoDB table) without clashing.
+fn ns(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("t{nanos}x{}#{tag}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The [`Store`] contract.
+pub async fn store_suite(store: &dyn Store) {
+    puts_and_gets(store).await;
+    conditions_are_atomic(store).await;
+    counters_add(store).await;
+    queries_order_bound_and_limit(store).await;
+    get_many_keeps_order(store).await;
+    oversized_transactions_are_refused(store).await;
+}
+
+async fn puts_and_gets(store: &dyn Store) {
+    let pk = ns("a");
+    store.transact(vec![put(doc(&pk, "x", "1"), Condition::None)], vec![]).await.unwrap();
+    let got = store.get(&Key::new(&pk, "x")).await.unwrap();
+    assert_eq!(got, Some(doc(&pk, "x", "1")), "a put item reads back");
+    store.transact(vec![put(doc(&pk, "x", "2"), Condition::None)], vec![]).await.unwrap();
+    assert_eq!(store.get(&Key::new(&pk, "x")).await.unwrap(), Some(doc(&pk, "x", "2")), "an unconditional put replaces");
+    store.transact(vec![Write::Delete { key: Key::new(&pk, "x"), condition: Condition::None }], vec![]).await.unwrap();
+    assert_eq!(store.get(&Key::new(&pk, "x")).await.unwrap(), None, "a deleted item is gone");
+    store.transact(vec![Write::Delete { key: Key::new(&pk, "never"), condition: Condition::None }], vec![]).await.unwrap();
+}
+
+async fn conditions_are_atomic(store: &dyn Store) {
+    let pk = ns("c");
+    store.transact(vec![put(doc(&pk, "taken", "1"), Condition::NotExists)], vec![]).await.unwrap();
+    let result = store
+        .transact(vec![put(doc(&pk, "fresh", "1"), Condition::NotExists), put(doc(&pk, "taken", "2"), Condition::NotExists), Write::Add { key: Key::new(&pk, "n"), delta: 1 }], vec![])
+        .await;
+    match result {
+        Err(StoreError::ConditionFailed { index: 1 }) => {}
+        other => panic!("a failed condition reports its write index, got {other:?}"),
+    }
+    assert_eq!(store.get(&Key::new(&pk, "fresh")).await.unwrap(), None, "nothing of a failed transaction is written");
+    assert_eq!(store.get(&Key::new(&pk, "n")).await.unwrap(), None, "no counter of a failed transaction moves");
+    assert_eq!(store.get(&Key::new(&pk, "taken")).await.unwrap(), Some(doc(&pk, "taken", "1")), "the existing item is untouched");
+    match store.transact(vec![Write::Delete { key: Key::new(&pk, "absent"), condition: Condition::Exists }], vec![]).await {
+        Err(StoreError::ConditionFailed { index: 0 }) => {}
+        other => panic!("deleting an absent item under Exists fails, got {other:?}"),
+    }
+    match store.transact(vec![put(doc(&pk, "absent", "1"), Condition::Exists)], vec![]).await {
+        Err(StoreError::ConditionFailed { index: 0 }) => {}
+        other => panic!("putting over an absent item under Exists fails, got {other:?}"),
+    }
+}
+
+async fn counters_add(store: &dyn Store) {
+    let pk = ns("n");
+    let key = Key::new(&pk, "count");
+    store.transact(vec![Write::Add { key: key.clone(), delta: 5 }], vec![]).await.unwrap();
+    store.transact(vec![Write::Add { key: key.clone(), delta: -2 }], vec![]).await.unwrap();
+    assert_eq!(store.get(&key).await.unwrap().map(|i| i.value), Some(Value::Count(3)), "counters start at zero and add");
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        tasks.push(store.transact(vec![Write::Add { key: key.clone(), delta: 1 }], vec![]));
+    }
+    for r in futures_join(tasks).await {
+        r.unwrap();
+    }
+    assert_eq!(store.get(&key).await.unwrap().map(|i| i.value), Some(Value::Count(23)), "concurrent adds are not lost");
+}
+
+async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut out = Vec::with_capacity(futures.len());
+    for f in futures {
+        out.push(f.await);
+    }
+    out
+}
+
+async fn queries_order_bound_and_limit(store: &dyn Store) {
+    let pk = ns("q");
+    let ids: Vec<Id> = (1..=30u64).map(|i| Id::from_u64(i * 1000)).collect();
+    let writes = ids.iter().map(|id| put(doc(&pk, &id.sort_key(), "x"), Condition::None)).collect();
+    store.transact(writes, vec![]).await.unwrap();
+    store.transact(vec![put(doc(&format!("{pk}z"), &ids[0].sort_key(), "other"), Condition::None)], vec![]).await.unwrap();
+    let sks = |items: Vec<Item>| items.into_iter().map(|i| Id::from_sort_key(&i.key.sk).unwrap().as_u64() / 1000).collect::<Vec<_>>();
+
+    let all = store.query(&Query::partition(&pk, 100)).await.unwrap();
+    assert_eq!(sks(all), (1..=30).collect::<Vec<_>>(), "a partition scans ascending and only itself");
+    let newest = PageRequest::new(None, None, None, Some(3), 20, 40).window();
+    assert_eq!(sks(store.query(&Query::window(&pk, &newest)).await.unwrap()), vec![30, 29, 28], "descending with a limit gives the newest");
+    let older = PageRequest::new(Some(Id::from_u64(28_000)), None, None, Some(2), 20, 40).window();
+    assert_eq!(sks(store.query(&Query::window(&pk, &older)).await.unwrap()), vec![27, 26], "max_id is exclusive");
+    let since = PageRequest::new(None, None, Some(Id::from_u64(5_000)), Some(2), 20, 40).window();
+    assert_eq!(sks(store.query(&Query::window(&pk, &since)).await.unwrap()), vec![6, 7], "min_id scans upwards from just above it");
+    let between = Query { after: Some(ids[9].sort_key()), before: Some(ids[12].sort_key()), ..Query::partition(&pk, 100) };
+    assert_eq!(sks(store.query(&between).await.unwrap()), vec![11, 12], "both bounds are exclusive");
+
+    let mixed = ns("p");
+    let writes = ["edit#1", "edit#2", "fav#1", "n#x", "status"].iter().map(|sk| put(doc(&mixed, sk, "x"), Condition::None)).collect();
+    store.transact(writes, vec![]).await.unwrap();
+    let edits = store.query(&Query { prefix: Some("edit#".into()), ..Query::partition(&mixed, 100) }).await.unwrap();
+    assert_eq!(edits.iter().map(|i| i.key.sk.as_str()).collect::<Vec<_>>(), vec!["edit#1", "edit#2"], "a prefix narrows the scan");
+    let desc = store.query(&Query { prefix: Some("edit#".into()), descending: true, ..Query::partition(&mixed, 1) }).await.unwrap();
+    assert_eq!(desc.iter().map(|i| i.key.sk.as_str()).collect::<Vec<_>>(), vec!["edit#2"], "a prefix scans descending too");
+}
+
+async fn get_many_keeps_order(store: &dyn Store) {
+    let pk = ns("m");
+    store.transact(vec![put(doc(&pk, "b", "B"), Condition::None), put(doc(&pk, "a", "A"), Condition::None)], vec![]).await.unwrap();
+    let keys: Vec<Key> = (0..150).map(|i| Key::new(&pk, if i % 3 == 0 { "a" } else if i % 3 == 1 { "missing" } else { "b" })).collect();
+    let got = store.get_many(&keys).await.unwrap();
+    assert_eq!(got.len(), 150, "get_many answers every key, beyond one batch");
+    for (i, item) in got.iter().enumerate() {
+        let expected = match i % 3 {
+            0 => Some(doc(&pk, "a", "A")),
+            1 => None,
+            _ => Some(doc(&pk, "b", "B")),
+        };
+        assert_eq!(item, &expected, "get_many keeps the order of the keys");
+    }
+}
+
+async fn oversized_transactions_are_refused(store: &dyn Store) {
+    let pk = ns("big");
+    let writes: Vec<Write> = (0..=crate::ports::MAX_TRANSACTION_WRITES).map(|i| put(doc(&pk, &format!("{i:04}"), "x"), Condition::None)).collect();
+    match store.transact(writes, vec![]).await {
+        Err(StoreError::TooLarge { .. }) => {}
+        other => panic!("more than the transaction limit is refused, got {other:?}"),
+    }
+    assert!(store.query(&Query::partition(&pk, 10)).await.unwrap().is_empty(), "a refused transaction writes nothing");
+}
+
+/// The [`EventLog`] contract, with the store whose transactions feed it.
+pub async fn event_log_suite(store: &dyn Store, log: &dyn EventLog) {
+    let start = log.head().await.unwrap();
+    let event = |n: u64| Event::Followed { follower: Id::from_u64(n), target: Id::from_u64(n + 1) };
+    let pk = ns("e");
+    store.transact(vec![put(doc(&pk, "1", "x"), Condition::None)], vec![event(1), event(2)]).await.unwrap();
+    let failed = store.transact(vec![put(doc(&pk, "1", "y"), Condition::NotExists)], vec![event(99)]).await;
+    assert!(failed.is_err(), "the conflicting write fails");
+    store.transact(vec![], vec![event(3)]).await.unwrap();
+
+    let read = log.read(start, 100, Duration::ZERO).await.unwrap();
+    let got: Vec<Event> = read.iter().map(|e| e.event.clone()).collect();
+    assert_eq!(got, vec![event(1), event(2), event(3)], "events of committed transactions appear in commit order; a failed transaction logs nothing");
+    assert!(read.windows(2).all(|w| w[0].seq < w[1].seq), "positions strictly increase");
+    assert_eq!(log.head().await.unwrap(), read[2].seq, "head is the newest position");
+    let rest = log.read(read[0].seq, 100, Duration::ZERO).await.unwrap();
+    assert_eq!(rest.len(), 2, "reading after a position skips it");
+    let limited = log.read(start, 1, Duration::ZERO).await.unwrap();
+    assert_eq!(limited.len(), 1, "read honours its limit");
+
+    let consumer = ns("consumer");
+    assert_eq!(log.checkpoint(&consumer).await.unwrap(), 0, "a new consumer starts at zero");
+    log.save_checkpoint(&consumer, read[1].seq).await.unwrap();
+    assert_eq!(log.checkpoint(&consumer).await.unwrap(), read[1].seq, "checkpoints persist");
+
+    let head = log.head().await.unwrap();
+    let waited = std::time::Instant::now();
+    assert!(log.read(head, 10, Duration::from_millis(200)).await.unwrap().is_empty(), "an idle log returns nothing");
+    assert!(waited.elapsed() >= Duration::from_millis(150), "read waits for new events up to its bound");
+}
+
+fn e(id: u64) -> TimelineEntry {
+    TimelineEntry { id: Id::from_u64(id), reblog_of: None }
+}
+
+fn boost(id: u64, of: u64) -> TimelineEntry {
+    TimelineEntry { id: Id::from_u64(id), reblog_of: Some(Id::from_u64(of)) }
+}
+
+/// The [`TimelineCache`] contract.
+pub async fn timeline_cache_suite(cache: &dyn TimelineCache) {
+    let all = PageRequest::new(None, None, None, Some(100), 100, 100).window();
+    let ids = |v: &[u64]| v.iter().copied().map(Id::from_u64).collect::<Vec<_>>();
+    let t = ns("home");
+    assert!(!cache.exists(&t).await.unwrap(), "an unknown timeline does not exist");
+    assert_eq!(cache.fan_out(std::slice::from_ref(&t), e(1), 10).await.unwrap(), 0, "fanout skips timelines that were never built");
+    assert!(!cache.exists(&t).await.unwrap(), "fanout does not create timelines");
+    cache.create(&t).await.unwrap();
+    assert!(cache.exists(&t).await.unwrap(), "a created timeline exists while empty");
+    assert!(cache.range(&t, &all).await.unwrap().is_empty());
+    let v0 = cache.version(&t).await.unwrap();
+
+    cache.insert(&t, &[e(10), e(30), e(20)], 10).await.unwrap();
+    assert_eq!(cache.range(&t, &all).await.unwrap(), ids(&[30, 20, 10]), "entries come newest first");
+    assert_ne!(cache.version(&t).await.unwrap(), v0, "the version moves when entries arrive");
+    cache.insert(&t, &[e(20)], 10).await.unwrap();
+    assert_eq!(cache.range(&t, &all).await.unwrap(), ids(&[30, 20, 10]), "inserting twice keeps one entry");
+
+    cache.insert(&t, &[boost(40, 20)], 10).await.unwrap();
+    assert_eq!(cache.range(&t, &all).await.unwrap(), ids(&[30, 20, 10]), "a boost of a status already there is not added");
+    cache.insert(&t, &[boost(50, 99)], 10).await.unwrap();
+    cache.insert(&t, &[boost(60, 99)], 10).await.unwrap();
+    assert_eq!(cache.range(&t, &all).await.unwrap(), ids(&[50, 30, 20, 10]), "a second boost of the same status is not added");
+
+    let page = PageRequest::new(Some(Id::from_u64(30)), None, None, Some(2), 20, 40).window();
+    assert_eq!(cache.range(&t, &page).await.unwrap(), ids(&[20, 10]), "range honours max_id and limit");
+    let min = PageRequest::new(None, None, Some(Id::from_u64(10)), Some(2), 20, 40).window();
+    assert_eq!(cache.range(&t, &min).await.unwrap(), ids(&[30, 20]), "range honours min_id");
+
+    cache.remove(&t, &ids(&[30, 50])).await.unwrap();
+    assert_eq!(cache.range(&t, &all).await.unwrap(), ids(&[20, 10]), "removed entries are gone");
+    cache.insert(&t, &[boost(70, 99)], 10).await.unwrap();
+    assert_eq!(cache.range(&t, &all).await.unwrap(), ids(&[70, 20, 10]), "removing a boost frees its original for another boost");
+
+    let capped = ns("cap");
+    cache.create(&capped).await.unwrap();
+    let many: Vec<TimelineEntry> = (1..=25).map(e).collect();
+    cache.insert(&capped, &many, 10).await.unwrap();
+    assert_eq!(cache.range(&capped, &all).await.unwrap(), (16..=25).rev().map(Id::from_u64).collect::<Vec<_>>(), "timelines keep only the newest cap entries");
+
+    let other = ns("other");
+    cache.create(&other).await.unwrap();
+    let absent = ns("absent");
+    let delivered = cache.fan_out(&[t.clone(), other.clone(), absent.clone()], e(80), 10).await.unwrap();
+    assert_eq!(delivered, 2, "fanout reports deliveries to existing timelines only");
+    assert_eq!(cache.range(&other, &all).await.unwrap(), ids(&[80]));
+    cache.remove_from_all(&[t.clone(), other.clone()], &ids(&[80])).await.unwrap();
+    assert!(cache.range(&other, &all).await.unwrap().is_empty(), "remove_from_all removes everywhere");
+    assert!(!cache.exists(&absent).await.unwrap());
+
+    cache.drop_timeline(&t).await.unwrap();
+    assert!(!cache.exists(&t).await.unwrap(), "a dropped timeline no longer exists");
+    assert!(cache.range(&t, &all).await.unwrap().is_empty(), "a dropped timeline is empty");
+}

@@ -1,0 +1,204 @@
+//! The fanout consumer: tails the event log and keeps home timelines current.
+//!
+//! Posts go into each follower's cached home (only timelines that exist: the rest are rebuilt
+//! on read), except for accounts above the celebrity threshold, whose posts are merged in at
+//! read time. Follows backfill, unfollows and deletes remove. Every step is idempotent, so the
+//! at-least-once log may replay anything.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use shared::id::Id;
+use shared::wire::Visibility;
+use tokio::sync::watch;
+
+use crate::error::ApiResult;
+use crate::events::Event;
+use crate::model::{self, FollowRecord, Ref};
+use crate::ports::{Condition, Query, TimelineEntry, Write};
+use crate::timelines::{home_accepts, home_key};
+use crate::{App, keys};
+
+/// Name of this consumer's checkpoint.
+const CONSUMER: &str = "fanout";
+/// Events handled per batch.
+const BATCH: usize = 256;
+/// Followers read per page while fanning out.
+const FOLLOWER_PAGE: usize = 1000;
+
+/// Runs until `stop` turns true.
+pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            result = step(&app, Duration::from_millis(500)) => {
+                if let Err(e) = result {
+                    tracing::warn!(error = ?e, "fanout step failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Processes everything logged so far.
+pub async fn drain(app: &App) -> ApiResult<()> {
+    while step(app, Duration::ZERO).await? > 0 {}
+    Ok(())
+}
+
+/// One batch: read after the checkpoint, handle, advance the checkpoint.
+async fn step(app: &App, wait: Duration) -> ApiResult<usize> {
+    let after = app.events.checkpoint(CONSUMER).await?;
+    let batch = app.events.read(after, BATCH, wait).await?;
+    let _guard = app.fanout_lock.lock().await;
+    // Another runner may have moved on while this one waited.
+    if app.events.checkpoint(CONSUMER).await? != after {
+        return Ok(batch.len());
+    }
+    for logged in &batch {
+        handle(app, &logged.event).await?;
+    }
+    if let Some(last) = batch.last() {
+        app.events.save_checkpoint(CONSUMER, last.seq).await?;
+    }
+    Ok(batch.len())
+}
+
+async fn handle(app: &App, event: &Event) -> ApiResult<()> {
+    let cap = app.config.timelines.cap;
+    match event {
+        Event::StatusCreated { status, author, visibility, reblog_of, in_reply_to_account, mentions } => {
+            let entry = TimelineEntry { id: *status, reblog_of: *reblog_of };
+            let recipients = recipients(app, *author, *visibility, *reblog_of, *in_reply_to_account, mentions).await?;
+            for chunk in recipients.chunks(FOLLOWER_PAGE) {
+                let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
+                app.timelines.fan_out(&timelines, entry, cap).await?;
+            }
+        }
+        Event::StatusDeleted { status, author, visibility, reblog_of, mentions } => {
+            let recipients = recipients(app, *author, *visibility, *reblog_of, None, mentions).await?;
+            for chunk in recipients.chunks(FOLLOWER_PAGE) {
+                let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
+                app.timelines.remove_from_all(&timelines, &[*status]).await?;
+            }
+            if reblog_of.is_none() {
+                delete_boosts_of(app, *status).await?;
+            }
+        }
+        Event::Followed { follower, target } => {
+            update_celebrity(app, *target).await?;
+            backfill(app, *follower, *target).await?;
+        }
+        Event::Unfollowed { follower, target } => {
+            update_celebrity(app, *target).await?;
+            let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(*target), cap) }).await?;
+            let ids: Vec<Id> = items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
+            app.timelines.remove(&home_key(*follower), &ids).await?;
+        }
+        Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::StatusUpdated { .. } | Event::Favourited { .. } | Event::Unfavourited { .. } => {}
+    }
+    Ok(())
+}
+
+/// Whose home timelines a status goes to (or leaves).
+async fn recipients(app: &App, author: Id, visibility: Visibility, reblog_of: Option<Id>, in_reply_to_account: Option<Id>, mentions: &[Id]) -> ApiResult<Vec<Id>> {
+    let mut out = vec![author];
+    if visibility == Visibility::Direct {
+        out.extend(mentions.iter().copied().filter(|m| *m != author));
+        return Ok(out);
+    }
+    if app.celebrities().await?.contains(&author) {
+        return Ok(out);
+    }
+    let mut query = Query::partition(keys::followers_partition(author), FOLLOWER_PAGE);
+    loop {
+        let page = app.store.query(&query).await?;
+        let Some(last) = page.last() else { break };
+        query.after = Some(last.key.sk.clone());
+        let followers: Vec<Id> = page.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+        let mut accepted: Vec<Id> = followers.clone();
+        if let Some(target) = in_reply_to_account.filter(|t| *t != author) {
+            let edges = app.store.get_many(&followers.iter().map(|f| keys::follow_edge(*f, target)).collect::<Vec<_>>()).await?;
+            let follows_target: HashSet<Id> = followers.iter().zip(edges).filter_map(|(f, e)| e.map(|_| *f)).collect();
+            accepted.retain(|f| home_accepts(*f, author, visibility, Some(target), mentions, follows_target.contains(f)));
+        }
+        if reblog_of.is_some() {
+            let edges = app.store.get_many(&accepted.iter().map(|f| keys::follow_edge(*f, author)).collect::<Vec<_>>()).await?;
+            let mut wanted = Vec::with_capacity(accepted.len());
+            for (f, edge) in accepted.iter().zip(edges) {
+                let shows = match edge {
+                    Some(item) => model::decode::<FollowRecord>(&item)?.reblogs,
+                    None => false,
+                };
+                if shows {
+                    wanted.push(*f);
+                }
+            }
+            accepted = wanted;
+        }
+        out.extend(accepted);
+        if page.len() < FOLLOWER_PAGE {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Copies the target's recent statuses into the new follower's home, if it is built.
+async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
+    let key = home_key(follower);
+    if !app.timelines.exists(&key).await? || app.celebrities().await?.contains(&target) {
+        return Ok(());
+    }
+    let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(target), app.config.timelines.backfill) }).await?;
+    let following = app.store.query(&Query::partition(keys::following_partition(follower), 2000)).await?;
+    let followed: HashSet<Id> = following.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+    let mut entries = Vec::new();
+    for item in &items {
+        let Some(id) = Id::from_sort_key(&item.key.sk) else { continue };
+        let entry: model::AccountStatusEntry = model::decode(item)?;
+        if entry.visibility == Visibility::Direct {
+            continue;
+        }
+        let follows_target = entry.in_reply_to_account.is_some_and(|t| followed.contains(&t));
+        if home_accepts(follower, target, entry.visibility, entry.in_reply_to_account, &[], follows_target) {
+            entries.push(TimelineEntry { id, reblog_of: entry.reblog_of });
+        }
+    }
+    app.timelines.insert(&key, &entries, app.config.timelines.cap).await?;
+    Ok(())
+}
+
+/// Deleting a status deletes the boosts of it.
+async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
+    let boosts = app.store.query(&Query::partition(keys::interaction_list_partition(status, "rb"), 10_000)).await?;
+    let ids: Vec<Id> = boosts.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
+    let records = app.status_records(&ids).await?;
+    for record in records.values() {
+        app.delete_status(record).await?;
+    }
+    Ok(())
+}
+
+/// Keeps the celebrity set in step with follower counts (with hysteresis, so an account near
+/// the threshold does not flap between push and pull).
+async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
+    let threshold = app.config.timelines.celebrity_threshold;
+    let followers = model::count(app.store.get(&keys::account_counter(account, "followers")).await?.as_ref());
+    let is_celebrity = app.store.get(&keys::celebrity(account)).await?.is_some();
+    let write = if !is_celebrity && followers >= threshold {
+        model::put(keys::celebrity(account), &followers, Condition::None)?
+    } else if is_celebrity && followers < threshold - threshold / 10 {
+        Write::Delete { key: keys::celebrity(account), condition: Condition::None }
+    } else {
+        return Ok(());
+    };
+    app.store.transact(vec![write], vec![]).await?;
+    app.invalidate_celebrities();
+    Ok(())
+}
+

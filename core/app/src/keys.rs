@@ -1,0 +1,210 @@
+//! The single-table key layout, shared by every store adapter (and documented for DynamoDB in
+//! ARCHITECTURE.md). Partition keys carry a type prefix; id-keyed sort keys use
+//! [`Id::sort_key`] so byte order equals time order.
+
+use shared::id::Id;
+
+use crate::ports::Key;
+
+/// Sort key of singleton items.
+pub const ONE: &str = "-";
+
+/// `A#{account}` / `profile`: the account record.
+pub fn account(id: Id) -> Key {
+    Key::new(format!("A#{id}"), "profile")
+}
+
+/// `A#{account}` / `cred`: login credentials (kept apart from the public profile).
+pub fn credentials(id: Id) -> Key {
+    Key::new(format!("A#{id}"), "cred")
+}
+
+/// `A#{account}` / `n#{name}`: an account counter (`followers`, `following`, `statuses`).
+pub fn account_counter(id: Id, name: &str) -> Key {
+    Key::new(format!("A#{id}"), format!("n#{name}"))
+}
+
+/// `A#{account}` / `last_status`: when the account last posted.
+pub fn last_status(id: Id) -> Key {
+    Key::new(format!("A#{id}"), "last_status")
+}
+
+/// `A#{follower}` / `follows#{target}`: the follow edge, with the follow's id.
+pub fn follow_edge(follower: Id, target: Id) -> Key {
+    Key::new(format!("A#{follower}"), format!("follows#{target}"))
+}
+
+/// `U#{username lowercase}`: username → account id (uniqueness).
+pub fn username(canonical: &str) -> Key {
+    Key::new(format!("U#{canonical}"), ONE)
+}
+
+/// `E#{email}`: e-mail → account id (uniqueness).
+pub fn email(canonical: &str) -> Key {
+    Key::new(format!("E#{canonical}"), ONE)
+}
+
+/// `FG#{follower}` / `{follow id}`: accounts `follower` follows, in follow order.
+pub fn following(follower: Id, follow: Id) -> Key {
+    Key::new(following_partition(follower), follow.sort_key())
+}
+
+/// Partition of [`following`].
+pub fn following_partition(follower: Id) -> String {
+    format!("FG#{follower}")
+}
+
+/// `FR#{target}` / `{follow id}`: accounts following `target`, in follow order.
+pub fn followers(target: Id, follow: Id) -> Key {
+    Key::new(followers_partition(target), follow.sort_key())
+}
+
+/// Partition of [`followers`].
+pub fn followers_partition(target: Id) -> String {
+    format!("FR#{target}")
+}
+
+/// `CELEB` / `{account}`: accounts whose posts are pulled at read time instead of fanned out.
+pub fn celebrity(account: Id) -> Key {
+    Key::new(CELEBRITIES, account.sort_key())
+}
+
+/// Partition of [`celebrity`].
+pub const CELEBRITIES: &str = "CELEB";
+
+/// `S#{status}` / `status`: the status record.
+pub fn status(id: Id) -> Key {
+    Key::new(format!("S#{id}"), "status")
+}
+
+/// `S#{status}` / `n#{name}`: a status counter (`replies`, `reblogs`, `favourites`).
+pub fn status_counter(id: Id, name: &str) -> Key {
+    Key::new(format!("S#{id}"), format!("n#{name}"))
+}
+
+/// `S#{status}` / `{kind}#{account}`: `account`'s favourite (`fav`), boost (`rb`) or
+/// bookmark (`bm`) of the status.
+pub fn interaction(status: Id, kind: &str, account: Id) -> Key {
+    Key::new(format!("S#{status}"), format!("{kind}#{account}"))
+}
+
+/// `S#{status}` / `edit#{revision id}`: one revision in the edit history.
+pub fn revision(status: Id, revision: Id) -> Key {
+    Key::new(format!("S#{status}"), format!("edit#{}", revision.sort_key()))
+}
+
+/// `AS#{account}` / `{status}`: the account's statuses and boosts, newest last.
+pub fn account_status(account: Id, status: Id) -> Key {
+    Key::new(account_statuses_partition(account), status.sort_key())
+}
+
+/// Partition of [`account_status`].
+pub fn account_statuses_partition(account: Id) -> String {
+    format!("AS#{account}")
+}
+
+/// `AP#{account}` / `{status}`: pinned statuses.
+pub fn pinned(account: Id, status: Id) -> Key {
+    Key::new(format!("AP#{account}"), status.sort_key())
+}
+
+/// `SR#{parent}` / `{reply}`: direct replies of a status.
+pub fn reply(parent: Id, reply: Id) -> Key {
+    Key::new(replies_partition(parent), reply.sort_key())
+}
+
+/// Partition of [`reply`].
+pub fn replies_partition(parent: Id) -> String {
+    format!("SR#{parent}")
+}
+
+/// `SL#{status}#{kind}` / `{interaction id}`: who favourited (`fav`) or boosted (`rb`) a
+/// status, in order.
+pub fn interaction_list(status: Id, kind: &str, id: Id) -> Key {
+    Key::new(interaction_list_partition(status, kind), id.sort_key())
+}
+
+/// Partition of [`interaction_list`].
+pub fn interaction_list_partition(status: Id, kind: &str) -> String {
+    format!("SL#{status}#{kind}")
+}
+
+/// `AL#{account}#{kind}` / `{interaction id}`: the account's favourites (`fav`) or
+/// bookmarks (`bm`), newest last.
+pub fn account_list(account: Id, kind: &str, id: Id) -> Key {
+    Key::new(account_list_partition(account, kind), id.sort_key())
+}
+
+/// Partition of [`account_list`].
+pub fn account_list_partition(account: Id, kind: &str) -> String {
+    format!("AL#{account}#{kind}")
+}
+
+/// `T#{tag}` / `{status}`: public statuses carrying a hashtag.
+pub fn tagged(tag: &str, status: Id) -> Key {
+    Key::new(tag_partition(tag), status.sort_key())
+}
+
+/// Partition of [`tagged`].
+pub fn tag_partition(tag: &str) -> String {
+    format!("T#{tag}")
+}
+
+/// `PUB` / `{status}`: the public (local) timeline.
+pub fn public(status: Id) -> Key {
+    Key::new(PUBLIC, status.sort_key())
+}
+
+/// Partition of [`public`].
+pub const PUBLIC: &str = "PUB";
+
+/// `IK#{account}#{digest}`: an Idempotency-Key already used, → the status it created.
+pub fn idempotency(account: Id, digest: &str) -> Key {
+    Key::new(format!("IK#{account}#{digest}"), ONE)
+}
+
+/// `APP#{client id}`: an OAuth application.
+pub fn app(client_id: &str) -> Key {
+    Key::new(format!("APP#{client_id}"), ONE)
+}
+
+/// `APPID#{app id}`: app id → client id.
+pub fn app_by_id(id: Id) -> Key {
+    Key::new(format!("APPID#{id}"), ONE)
+}
+
+/// `CODE#{digest}`: an unused authorization code.
+pub fn auth_code(digest: &str) -> Key {
+    Key::new(format!("CODE#{digest}"), ONE)
+}
+
+/// `TOK#{jti}`: an issued access token (revocation is recorded here).
+pub fn token(jti: Id) -> Key {
+    Key::new(format!("TOK#{jti}"), ONE)
+}
+
+/// `RT#{digest}`: a refresh token.
+pub fn refresh_token(digest: &str) -> Key {
+    Key::new(format!("RT#{digest}"), ONE)
+}
+
+/// `REVOKED` / `{jti}`: revoked tokens not yet expired, published to the edge.
+pub fn revoked(jti: Id) -> Key {
+    Key::new(REVOKED, jti.sort_key())
+}
+
+/// Partition of [`revoked`].
+pub const REVOKED: &str = "REVOKED";
+
+/// `META` / `{name}`: instance-wide singletons (signing keys, counters).
+pub fn meta(name: &str) -> Key {
+    Key::new("META", name)
+}
+
+/// Shards of the instance-wide status counter: spread so no single item is hot.
+pub const STATUS_COUNT_SHARDS: u64 = 16;
+
+/// `META` / `n#statuses#{shard}`: the shard of the status counter a new status bumps.
+pub fn status_count_shard(status: Id) -> Key {
+    meta(&format!("n#statuses#{}", status.as_u64() % STATUS_COUNT_SHARDS))
+}

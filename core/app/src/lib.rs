@@ -1,0 +1,163 @@
+//! Starling core: the use cases and the Mastodon client API, over ports.
+//!
+//! Owns: accounts, OAuth, statuses, the social graph, timelines and fanout, and the HTTP
+//! surface that exposes them. Must never: name a backend technology (adapters implement
+//! [`ports`]), read configuration files or the environment (the server binary does), or send
+//! internal error text to clients.
+
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod keys;
+pub mod model;
+pub mod ports;
+
+mod accounts;
+mod auth;
+mod fanout;
+mod http;
+mod instance;
+mod oauth;
+mod render;
+mod statuses;
+mod timelines;
+
+#[cfg(feature = "contract")]
+pub mod contract;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use shared::id::{Id, IdGenerator};
+use shared::token::{KeySet, TokenSigner, TokenVerifier};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::ports::{EventLog, Store, TimelineCache};
+
+/// The adapters one core process runs on.
+#[derive(Clone)]
+pub struct Backends {
+    /// The store of record.
+    pub store: Arc<dyn Store>,
+    /// The event log the store's outbox feeds.
+    pub events: Arc<dyn EventLog>,
+    /// The home-timeline cache.
+    pub timelines: Arc<dyn TimelineCache>,
+}
+
+/// Shared state of every handler and consumer.
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+#[doc(hidden)]
+pub struct Inner {
+    config: Config,
+    store: Arc<dyn Store>,
+    events: Arc<dyn EventLog>,
+    timelines: Arc<dyn TimelineCache>,
+    ids: Mutex<IdGenerator>,
+    signer: TokenSigner,
+    keys: KeySet,
+    verifier: TokenVerifier,
+    celebrities: RwLock<Option<(Instant, Arc<HashSet<Id>>)>>,
+    fanout_lock: tokio::sync::Mutex<()>,
+}
+
+impl std::ops::Deref for App {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl App {
+    /// A fresh time-sortable id.
+    fn next_id(&self) -> Id {
+        let mut ids = self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        ids.next(now_ms())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Seconds since the Unix epoch.
+fn now_secs() -> u64 {
+    now_ms() / 1000
+}
+
+/// A built core, ready to serve.
+pub struct Application {
+    app: App,
+}
+
+impl Application {
+    /// Loads (or creates, on first start) the signing keys and wires the app together.
+    pub async fn build(config: Config, backends: Backends) -> ApiResult<Self> {
+        let signer = auth::load_or_create_signer(backends.store.as_ref()).await?;
+        let keys = KeySet { keys: vec![signer.public_key()] };
+        let verifier = TokenVerifier::new(&keys);
+        let ids = Mutex::new(IdGenerator::new(config.node_id));
+        let app = App(Arc::new(Inner {
+            config,
+            store: backends.store,
+            events: backends.events,
+            timelines: backends.timelines,
+            ids,
+            signer,
+            keys,
+            verifier,
+            celebrities: RwLock::new(None),
+            fanout_lock: tokio::sync::Mutex::new(()),
+        }));
+        Ok(Application { app })
+    }
+
+    /// The state, for tests and tools that call use cases directly.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// The HTTP router (no listener): for embedding behind the edge or calling in tests.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.app.clone())
+    }
+
+    /// Serves `listener` and runs the event consumers until `shutdown` resolves.
+    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let consumer = tokio::spawn(fanout::run(self.app.clone(), stop_rx));
+        let router = self.router();
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        let _ = stop_tx.send(true);
+        if tokio::time::timeout(Duration::from_secs(10), consumer).await.is_err() {
+            tracing::warn!("fanout consumer did not stop within 10s");
+        }
+        served
+    }
+
+    /// Processes every event logged so far (tests and tools use this to wait for fanout).
+    pub async fn drain_events(&self) -> ApiResult<()> {
+        fanout::drain(&self.app).await
+    }
+}
+
+/// Converts an internal failure of a spawned blocking task.
+fn join_error(e: tokio::task::JoinError) -> ApiError {
+    ApiError::internal(e)
+}

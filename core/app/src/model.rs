@@ -1,0 +1,187 @@
+//! Stored records: what the item store holds, independent of the wire format.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use shared::id::Id;
+use shared::wire::Visibility;
+
+use crate::error::ApiError;
+use crate::ports::{Condition, Item, Key, Value, Write};
+
+/// Serialises a record into a put.
+pub fn put<T: Serialize>(key: Key, record: &T, condition: Condition) -> Result<Write, ApiError> {
+    Ok(Write::Put { item: Item { key, value: Value::Doc(serde_json::to_vec(record).map_err(ApiError::internal)?) }, condition })
+}
+
+/// Reads a record back from an item; a counter or a corrupt document is an internal error.
+pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, ApiError> {
+    match &item.value {
+        Value::Doc(bytes) => serde_json::from_slice(bytes).map_err(ApiError::internal),
+        Value::Count(_) => Err(ApiError::internal(format!("expected a document at {:?}", item.key))),
+    }
+}
+
+/// The value of a counter item (absent counts as zero; never negative on the wire).
+pub fn count(item: Option<&Item>) -> u64 {
+    match item.map(|i| &i.value) {
+        Some(Value::Count(n)) => u64::try_from(*n).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A pointer from one item to an id (uniqueness items, list entries, edges).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Ref {
+    /// What it points at.
+    pub id: Id,
+}
+
+/// A follow edge.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct FollowRecord {
+    /// The follow's own id (the cursor of follower/following lists).
+    pub id: Id,
+    /// Show the target's boosts in home.
+    pub reblogs: bool,
+    /// Notify on the target's posts.
+    pub notify: bool,
+}
+
+/// An account's profile and preferences.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub id: Id,
+    pub username: String,
+    pub display_name: String,
+    /// Bio as written.
+    pub note: String,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub hide_collections: bool,
+    /// Profile fields as written (name, value).
+    pub fields: Vec<(String, String)>,
+    pub created_at: u64,
+    pub default_visibility: Visibility,
+    pub default_sensitive: bool,
+    pub default_language: Option<String>,
+}
+
+/// Login credentials; never rendered.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CredentialsRecord {
+    pub email: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A mention as stored with a status.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MentionRecord {
+    pub id: Id,
+    pub username: String,
+}
+
+/// A status or boost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusRecord {
+    pub id: Id,
+    pub account_id: Id,
+    /// Text as written (empty for boosts).
+    pub text: String,
+    /// Rendered HTML of `text`.
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub visibility: Visibility,
+    pub language: Option<String>,
+    pub in_reply_to_id: Option<Id>,
+    pub in_reply_to_account_id: Option<Id>,
+    pub reblog_of: Option<Id>,
+    pub mentions: Vec<MentionRecord>,
+    /// Normalised hashtags.
+    pub tags: Vec<String>,
+    pub application: Option<(String, Option<String>)>,
+    pub created_at: u64,
+    pub edited_at: Option<u64>,
+}
+
+impl StatusRecord {
+    /// Whether `viewer` may see this status, given whether the viewer follows its author.
+    pub fn visible_to(&self, viewer: Option<Id>, viewer_follows_author: bool) -> bool {
+        match self.visibility {
+            shared::wire::Visibility::Public | shared::wire::Visibility::Unlisted => true,
+            shared::wire::Visibility::Private => viewer.is_some_and(|v| v == self.account_id || viewer_follows_author || self.mentions.iter().any(|m| m.id == v)),
+            shared::wire::Visibility::Direct => viewer.is_some_and(|v| v == self.account_id || self.mentions.iter().any(|m| m.id == v)),
+        }
+    }
+}
+
+/// Flags of an `AS#` entry, so profile filters need not load every status.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct AccountStatusEntry {
+    /// The boosted status, for a boost.
+    pub reblog_of: Option<Id>,
+    /// The author of the status replied to, for a reply.
+    pub in_reply_to_account: Option<Id>,
+    pub media: bool,
+    pub visibility: Visibility,
+}
+
+/// One revision of a status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevisionRecord {
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub created_at: u64,
+}
+
+/// A registered OAuth application.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppRecord {
+    pub id: Id,
+    pub client_id: String,
+    /// SHA-256 of the client secret.
+    pub secret_digest: String,
+    pub name: String,
+    pub website: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub scopes: String,
+}
+
+/// An authorization code awaiting exchange.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub account: Id,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub challenge: Option<(String, String)>,
+    pub expires_at: u64,
+}
+
+/// An issued access token, for revocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub account: Option<Id>,
+    pub app: Id,
+    pub client_id: String,
+    pub scopes: String,
+    pub expires_at: Option<u64>,
+    pub revoked: bool,
+    /// The refresh token paired with it, by digest.
+    pub refresh_digest: Option<String>,
+}
+
+/// A refresh token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshRecord {
+    pub account: Option<Id>,
+    pub app: Id,
+    pub client_id: String,
+    pub scopes: String,
+    /// The access token it was issued with (revoked together).
+    pub jti: Id,
+}

@@ -1,0 +1,298 @@
+//! Hydration: turns stored records into Mastodon entities, batching every read a page needs
+//! into a few `get_many` calls (the production store charges per round trip, not per item).
+
+use std::collections::{HashMap, HashSet};
+
+use shared::id::Id;
+use shared::wire::{self, Visibility};
+
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, AccountRecord, StatusRecord};
+use crate::ports::Key;
+use crate::{App, keys};
+
+const ACCOUNT_COUNTERS: [&str; 3] = ["followers", "following", "statuses"];
+
+impl App {
+    /// Loads account records by id; missing ones are absent from the map.
+    pub async fn account_records(&self, ids: &[Id]) -> ApiResult<HashMap<Id, AccountRecord>> {
+        let keys: Vec<Key> = ids.iter().map(|id| keys::account(*id)).collect();
+        let items = self.store.get_many(&keys).await?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for item in items.iter().flatten() {
+            let record: AccountRecord = model::decode(item)?;
+            out.insert(record.id, record);
+        }
+        Ok(out)
+    }
+
+    /// One account record, or 404.
+    pub async fn account_record(&self, id: Id) -> ApiResult<AccountRecord> {
+        self.account_records(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)
+    }
+
+    /// Renders accounts by id, with counters; missing ones are absent from the map.
+    pub async fn accounts(&self, ids: &[Id]) -> ApiResult<HashMap<Id, wire::Account>> {
+        let mut unique: Vec<Id> = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut keys = Vec::with_capacity(unique.len() * 5);
+        for id in &unique {
+            keys.push(keys::account(*id));
+            keys.extend(ACCOUNT_COUNTERS.iter().map(|c| keys::account_counter(*id, c)));
+            keys.push(keys::last_status(*id));
+        }
+        let items = self.store.get_many(&keys).await?;
+        let mut out = HashMap::with_capacity(unique.len());
+        for chunk in items.chunks(5) {
+            let [Some(profile), followers, following, statuses, last] = chunk else { continue };
+            let record: AccountRecord = model::decode(profile)?;
+            let last_status_at = match last {
+                Some(item) => Some(model::decode::<u64>(item)?),
+                None => None,
+            };
+            let counts = (model::count(followers.as_ref()), model::count(following.as_ref()), model::count(statuses.as_ref()));
+            out.insert(record.id, self.account_entity(&record, counts, last_status_at));
+        }
+        Ok(out)
+    }
+
+    /// One rendered account, or 404.
+    pub async fn account(&self, id: Id) -> ApiResult<wire::Account> {
+        self.accounts(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)
+    }
+
+    /// Renders ids in order, skipping missing accounts.
+    pub async fn account_list(&self, ids: &[Id]) -> ApiResult<Vec<wire::Account>> {
+        let mut map = self.accounts(ids).await?;
+        Ok(ids.iter().filter_map(|id| map.remove(id)).collect())
+    }
+
+    fn account_entity(&self, r: &AccountRecord, (followers, following, statuses): (u64, u64, u64), last_status_at: Option<u64>) -> wire::Account {
+        let base = &self.config.instance.base_url;
+        let missing_avatar = format!("{base}/avatars/original/missing.png");
+        let missing_header = format!("{base}/headers/original/missing.png");
+        wire::Account {
+            id: r.id,
+            username: r.username.clone(),
+            acct: r.username.clone(),
+            display_name: r.display_name.clone(),
+            locked: r.locked,
+            bot: r.bot,
+            discoverable: r.discoverable,
+            indexable: r.indexable,
+            group: false,
+            created_at: wire::timestamp(r.created_at - r.created_at % 86_400_000),
+            note: render_note(&r.note),
+            url: format!("{base}/@{}", r.username),
+            uri: format!("{base}/users/{}", r.username),
+            avatar: missing_avatar.clone(),
+            avatar_static: missing_avatar,
+            header: missing_header.clone(),
+            header_static: missing_header,
+            followers_count: followers,
+            following_count: following,
+            statuses_count: statuses,
+            last_status_at: last_status_at.map(wire::date),
+            hide_collections: r.hide_collections,
+            noindex: !r.indexable,
+            emojis: Vec::new(),
+            fields: r.fields.iter().map(|(name, value)| wire::Field { name: crate::oauth::escape(name), value: crate::oauth::escape(value), verified_at: None }).collect(),
+            roles: Vec::new(),
+            source: None,
+            role: None,
+        }
+    }
+
+    /// The signed-in user's account, with `source` and `role`.
+    pub async fn credential_account(&self, id: Id) -> ApiResult<wire::Account> {
+        let record = self.account_record(id).await?;
+        let mut account = self.account(id).await?;
+        account.source = Some(wire::AccountSource {
+            privacy: record.default_visibility,
+            sensitive: record.default_sensitive,
+            language: record.default_language.clone(),
+            note: record.note.clone(),
+            fields: record.fields.iter().map(|(name, value)| wire::Field { name: name.clone(), value: value.clone(), verified_at: None }).collect(),
+            follow_requests_count: 0,
+            hide_collections: record.hide_collections,
+            discoverable: record.discoverable,
+            indexable: record.indexable,
+        });
+        account.role = Some(wire::Role { id: "-99".into(), name: String::new(), permissions: "0".into(), color: String::new(), highlighted: false });
+        Ok(account)
+    }
+
+    /// Loads status records by id; missing ones are absent.
+    pub async fn status_records(&self, ids: &[Id]) -> ApiResult<HashMap<Id, StatusRecord>> {
+        let keys: Vec<Key> = ids.iter().map(|id| keys::status(*id)).collect();
+        let items = self.store.get_many(&keys).await?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for item in items.iter().flatten() {
+            let record: StatusRecord = model::decode(item)?;
+            out.insert(record.id, record);
+        }
+        Ok(out)
+    }
+
+    /// One status record, or 404.
+    pub async fn status_record(&self, id: Id) -> ApiResult<StatusRecord> {
+        self.status_records(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)
+    }
+
+    /// Which of `authors` the viewer follows.
+    pub async fn follows_among(&self, viewer: Id, authors: &[Id]) -> ApiResult<HashSet<Id>> {
+        let mut authors: Vec<Id> = authors.iter().copied().filter(|a| *a != viewer).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        let keys: Vec<Key> = authors.iter().map(|a| keys::follow_edge(viewer, *a)).collect();
+        let items = self.store.get_many(&keys).await?;
+        Ok(authors.into_iter().zip(items).filter_map(|(a, item)| item.map(|_| a)).collect())
+    }
+
+    /// Keeps the records `viewer` may see.
+    pub async fn visible(&self, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {
+        let restricted: Vec<Id> = records.iter().filter(|r| r.visibility == Visibility::Private).map(|r| r.account_id).collect();
+        let followed = match viewer {
+            Some(v) if !restricted.is_empty() => self.follows_among(v, &restricted).await?,
+            _ => HashSet::new(),
+        };
+        Ok(records.into_iter().filter(|r| r.visible_to(viewer, followed.contains(&r.account_id))).collect())
+    }
+
+    /// Renders statuses by id, in order, dropping missing ones and ones the viewer may not see.
+    pub async fn statuses(&self, viewer: Option<Id>, ids: &[Id]) -> ApiResult<Vec<wire::Status>> {
+        let records = self.status_records(ids).await?;
+        let ordered: Vec<StatusRecord> = ids.iter().filter_map(|id| records.get(id).cloned()).collect();
+        let visible = self.visible(viewer, ordered).await?;
+        self.render_statuses(viewer, visible).await
+    }
+
+    /// One visible status, or 404 (invisible statuses do not reveal their existence).
+    pub async fn status(&self, viewer: Option<Id>, id: Id) -> ApiResult<wire::Status> {
+        self.statuses(viewer, &[id]).await?.pop().ok_or(ApiError::NotFound)
+    }
+
+    /// Renders records already checked for visibility.
+    pub async fn render_statuses(&self, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<wire::Status>> {
+        let original_ids: Vec<Id> = records.iter().filter_map(|r| r.reblog_of).collect();
+        let originals = self.status_records(&original_ids).await?;
+        // The statuses whose counters and viewer flags show: the originals of boosts.
+        let mut shown: Vec<&StatusRecord> = records.iter().filter(|r| r.reblog_of.is_none()).collect();
+        shown.extend(originals.values());
+        let mut author_ids: Vec<Id> = records.iter().map(|r| r.account_id).collect();
+        author_ids.extend(originals.values().map(|r| r.account_id));
+        let authors = self.accounts(&author_ids).await?;
+
+        const PER_STATUS: usize = 7;
+        let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);
+        for r in &shown {
+            keys.push(keys::status_counter(r.id, "replies"));
+            keys.push(keys::status_counter(r.id, "reblogs"));
+            keys.push(keys::status_counter(r.id, "favourites"));
+            let v = viewer.unwrap_or(Id::MIN);
+            keys.push(keys::interaction(r.id, "fav", v));
+            keys.push(keys::interaction(r.id, "rb", v));
+            keys.push(keys::interaction(r.id, "bm", v));
+            keys.push(keys::pinned(v, r.id));
+        }
+        let items = self.store.get_many(&keys).await?;
+        let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
+        for (r, chunk) in shown.iter().zip(items.chunks(PER_STATUS)) {
+            let [replies, reblogs, favourites, fav, rb, bm, pin] = chunk else { continue };
+            facts.insert(
+                r.id,
+                StatusFacts {
+                    replies: model::count(replies.as_ref()),
+                    reblogs: model::count(reblogs.as_ref()),
+                    favourites: model::count(favourites.as_ref()),
+                    favourited: fav.is_some(),
+                    reblogged: rb.is_some(),
+                    bookmarked: bm.is_some(),
+                    pinned: pin.is_some(),
+                },
+            );
+        }
+
+        let mut out = Vec::with_capacity(records.len());
+        for r in &records {
+            let Some(account) = authors.get(&r.account_id) else { continue };
+            let entity = match r.reblog_of {
+                None => {
+                    let Some(f) = facts.get(&r.id) else { continue };
+                    self.status_entity(r, account.clone(), f, viewer, None)
+                }
+                Some(original_id) => {
+                    let Some(original) = originals.get(&original_id) else { continue };
+                    let (Some(original_author), Some(f)) = (authors.get(&original.account_id), facts.get(&original_id)) else { continue };
+                    let inner = self.status_entity(original, original_author.clone(), f, viewer, None);
+                    self.status_entity(r, account.clone(), f, viewer, Some(inner))
+                }
+            };
+            out.push(entity);
+        }
+        Ok(out)
+    }
+
+    fn status_entity(&self, r: &StatusRecord, account: wire::Account, f: &StatusFacts, viewer: Option<Id>, reblog: Option<wire::Status>) -> wire::Status {
+        let base = &self.config.instance.base_url;
+        let is_boost = reblog.is_some();
+        wire::Status {
+            id: r.id,
+            uri: format!("{base}/users/{}/statuses/{}", account.username, r.id),
+            url: (!is_boost).then(|| format!("{base}/@{}/{}", account.username, r.id)),
+            created_at: wire::timestamp(r.created_at),
+            content: r.content.clone(),
+            visibility: r.visibility,
+            sensitive: r.sensitive,
+            spoiler_text: r.spoiler_text.clone(),
+            media_attachments: Vec::new(),
+            application: r.application.as_ref().map(|(name, website)| wire::StatusApplication { name: name.clone(), website: website.clone() }),
+            mentions: r
+                .mentions
+                .iter()
+                .map(|m| wire::StatusMention { id: m.id, username: m.username.clone(), url: format!("{base}/@{}", m.username), acct: m.username.clone() })
+                .collect(),
+            tags: r.tags.iter().map(|t| wire::StatusTag { name: t.clone(), url: format!("{base}/tags/{t}") }).collect(),
+            emojis: Vec::new(),
+            reblogs_count: f.reblogs,
+            favourites_count: f.favourites,
+            replies_count: f.replies,
+            quotes_count: 0,
+            in_reply_to_id: r.in_reply_to_id,
+            in_reply_to_account_id: r.in_reply_to_account_id,
+            reblog: reblog.map(Box::new),
+            poll: None,
+            card: None,
+            language: r.language.clone(),
+            text: None,
+            edited_at: r.edited_at.map(wire::timestamp),
+            favourited: viewer.map(|_| f.favourited),
+            reblogged: viewer.map(|_| f.reblogged),
+            muted: viewer.map(|_| false),
+            bookmarked: viewer.map(|_| f.bookmarked),
+            pinned: viewer.filter(|v| *v == r.account_id && r.reblog_of.is_none()).map(|_| f.pinned),
+            filtered: viewer.map(|_| Vec::new()),
+            account,
+        }
+    }
+}
+
+/// Counters and the viewer's own interactions with one status.
+struct StatusFacts {
+    replies: u64,
+    reblogs: u64,
+    favourites: u64,
+    favourited: bool,
+    reblogged: bool,
+    bookmarked: bool,
+    pinned: bool,
+}
+
+/// A bio as HTML: escaped, paragraphs and line breaks, links.
+fn render_note(note: &str) -> String {
+    if note.trim().is_empty() {
+        return String::new();
+    }
+    shared::text::render_html(note, "", &|_| None)
+}

@@ -1,0 +1,14 @@
+//! Embedded adapters: what `cargo run` uses with no external services.
+//!
+//! - [`RedbStore`]: the item store and its event outbox in one redb file; a transaction's
+//!   writes and events commit together, durably (fsync) before the call returns.
+//! - [`MemoryTimelineCache`]: home timelines in process memory (they are caches: after a
+//!   restart they rebuild from the store on read).
+//!
+//! Must never: hold business rules (those live in core/app), or be named by core/app.
+
+mod store;
+mod timeline;
+
+pub use store::RedbStore;
+pub use timeline::MemoryTimelineCache;

@@ -1,0 +1,287 @@
+//! The redb-backed item store and event log.
+//!
+//! Layout mirrors the DynamoDB table: one `items` table keyed by `(pk, sk)`, so a partition
+//! query is a range scan. Values carry a one-byte tag: documents and counters. Events live in
+//! `events` keyed by a gap-free sequence assigned inside the committing transaction, so log
+//! order is commit order.
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use core_app::events::Event;
+use core_app::ports::{Condition, EventLog, Item, Key, LoggedEvent, MAX_TRANSACTION_WRITES, Query, Store, StoreError, Value, Write};
+use redb::{Database, ReadableTable, TableDefinition};
+use tokio::sync::watch;
+
+const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
+
+const TAG_DOC: u8 = 0;
+const TAG_COUNT: u8 = 1;
+
+/// The embedded store of record (one file, crash-safe, serialisable transactions).
+#[derive(Clone)]
+pub struct RedbStore {
+    db: Arc<Database>,
+    head: watch::Sender<u64>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn encode(value: &Value) -> Vec<u8> {
+    match value {
+        Value::Doc(bytes) => {
+            let mut out = Vec::with_capacity(bytes.len() + 1);
+            out.push(TAG_DOC);
+            out.extend_from_slice(bytes);
+            out
+        }
+        Value::Count(n) => {
+            let mut out = vec![TAG_COUNT];
+            out.extend_from_slice(&n.to_le_bytes());
+            out
+        }
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Value, StoreError> {
+    match bytes.split_first() {
+        Some((&TAG_DOC, rest)) => Ok(Value::Doc(rest.to_vec())),
+        Some((&TAG_COUNT, rest)) => {
+            let raw: [u8; 8] = rest.try_into().map_err(|_| backend("corrupt counter"))?;
+            Ok(Value::Count(i64::from_le_bytes(raw)))
+        }
+        _ => Err(backend("corrupt value tag")),
+    }
+}
+
+impl RedbStore {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(backend)?;
+        let txn = db.begin_write().map_err(backend)?;
+        txn.open_table(ITEMS).map_err(backend)?;
+        txn.open_table(EVENTS).map_err(backend)?;
+        txn.open_table(CHECKPOINTS).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        let store = RedbStore { db: Arc::new(db), head: watch::channel(0).0 };
+        let head = store.head_blocking()?;
+        store.head.send_replace(head);
+        Ok(store)
+    }
+
+    fn head_blocking(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let events = txn.open_table(EVENTS).map_err(backend)?;
+        Ok(events.last().map_err(backend)?.map_or(0, |(k, _)| k.value()))
+    }
+
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&RedbStore) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || f(&this)).await.map_err(backend)?
+    }
+
+    fn transact_blocking(&self, writes: &[Write], events: &[Event]) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let mut new_head = None;
+        {
+            let mut items = txn.open_table(ITEMS).map_err(backend)?;
+            for (index, write) in writes.iter().enumerate() {
+                let (key, condition) = match write {
+                    Write::Put { item, condition } => (&item.key, *condition),
+                    Write::Delete { key, condition } => (key, *condition),
+                    Write::Add { key, .. } => (key, Condition::None),
+                };
+                let existing = items.get((key.pk.as_str(), key.sk.as_str())).map_err(backend)?.map(|v| v.value().to_vec());
+                let holds = match condition {
+                    Condition::None => true,
+                    Condition::NotExists => existing.is_none(),
+                    Condition::Exists => existing.is_some(),
+                };
+                if !holds {
+                    // Dropping the transaction without commit aborts it.
+                    return Err(StoreError::ConditionFailed { index });
+                }
+                match write {
+                    Write::Put { item, .. } => {
+                        items.insert((key.pk.as_str(), key.sk.as_str()), encode(&item.value).as_slice()).map_err(backend)?;
+                    }
+                    Write::Delete { .. } => {
+                        items.remove((key.pk.as_str(), key.sk.as_str())).map_err(backend)?;
+                    }
+                    Write::Add { delta, .. } => {
+                        let current = match existing.as_deref().map(decode).transpose()? {
+                            Some(Value::Count(n)) => n,
+                            Some(Value::Doc(_)) => return Err(backend(format!("add on a document at {key:?}"))),
+                            None => 0,
+                        };
+                        let next = Value::Count(current.saturating_add(*delta));
+                        items.insert((key.pk.as_str(), key.sk.as_str()), encode(&next).as_slice()).map_err(backend)?;
+                    }
+                }
+            }
+            if !events.is_empty() {
+                let mut log = txn.open_table(EVENTS).map_err(backend)?;
+                let mut seq = log.last().map_err(backend)?.map_or(0, |(k, _)| k.value());
+                for event in events {
+                    seq += 1;
+                    let bytes = serde_json::to_vec(event).map_err(backend)?;
+                    log.insert(seq, bytes.as_slice()).map_err(backend)?;
+                }
+                new_head = Some(seq);
+            }
+        }
+        txn.commit().map_err(backend)?;
+        Ok(new_head)
+    }
+
+    fn query_blocking(&self, q: &Query) -> Result<Vec<Item>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let items = txn.open_table(ITEMS).map_err(backend)?;
+        let pk = q.pk.as_str();
+        let lower_sk = q.after.as_deref().or(q.prefix.as_deref()).unwrap_or("");
+        let lower = if q.after.is_some() { Bound::Excluded((pk, lower_sk)) } else { Bound::Included((pk, lower_sk)) };
+        let pk_end = format!("{pk}\0");
+        let upper = match q.before.as_deref() {
+            Some(before) => Bound::Excluded((pk, before)),
+            None => Bound::Excluded((pk_end.as_str(), "")),
+        };
+        let range = items.range::<(&str, &str)>((lower, upper)).map_err(backend)?;
+        let mut out = Vec::with_capacity(q.limit.min(1024));
+        let mut push = |entry: Result<(redb::AccessGuard<'_, (&str, &str)>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>| -> Result<bool, StoreError> {
+            let (k, v) = entry.map_err(backend)?;
+            let (kpk, ksk) = k.value();
+            if kpk != pk {
+                return Ok(true);
+            }
+            if let Some(prefix) = q.prefix.as_deref()
+                && !ksk.starts_with(prefix)
+            {
+                // Ascending: past the prefix, done. Descending: not reached it yet.
+                return Ok(!q.descending || ksk < prefix);
+            }
+            if q.after.as_deref().is_some_and(|a| ksk <= a) {
+                return Ok(true);
+            }
+            out.push(Item { key: Key::new(kpk, ksk), value: decode(v.value())? });
+            Ok(out.len() >= q.limit)
+        };
+        if q.descending {
+            for entry in range.rev() {
+                if push(entry)? {
+                    break;
+                }
+            }
+        } else {
+            for entry in range {
+                if push(entry)? {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Store for RedbStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        Ok(self.get_many(std::slice::from_ref(key)).await?.pop().flatten())
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let keys = keys.to_vec();
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(backend)?;
+            let items = txn.open_table(ITEMS).map_err(backend)?;
+            keys.into_iter()
+                .map(|key| {
+                    let found = items.get((key.pk.as_str(), key.sk.as_str())).map_err(backend)?;
+                    match found {
+                        Some(v) => Ok(Some(Item { value: decode(v.value())?, key })),
+                        None => Ok(None),
+                    }
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
+        let query = query.clone();
+        self.blocking(move |s| s.query_blocking(&query)).await
+    }
+
+    async fn transact(&self, writes: Vec<Write>, events: Vec<Event>) -> Result<(), StoreError> {
+        if writes.len() > MAX_TRANSACTION_WRITES {
+            return Err(StoreError::TooLarge { writes: writes.len() });
+        }
+        if writes.is_empty() && events.is_empty() {
+            return Ok(());
+        }
+        let head = self.blocking(move |s| s.transact_blocking(&writes, &events)).await?;
+        if let Some(head) = head {
+            self.head.send_if_modified(|h| {
+                let moved = head > *h;
+                *h = (*h).max(head);
+                moved
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventLog for RedbStore {
+    async fn read(&self, after: u64, limit: usize, wait: Duration) -> Result<Vec<LoggedEvent>, StoreError> {
+        let mut head = self.head.subscribe();
+        if *head.borrow_and_update() <= after && !wait.is_zero() {
+            let _ = tokio::time::timeout(wait, head.wait_for(|h| *h > after)).await;
+        }
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(backend)?;
+            let log = txn.open_table(EVENTS).map_err(backend)?;
+            let mut out = Vec::new();
+            for entry in log.range((Bound::Excluded(after), Bound::Unbounded)).map_err(backend)? {
+                let (k, v) = entry.map_err(backend)?;
+                let event: Event = serde_json::from_slice(v.value()).map_err(backend)?;
+                out.push(LoggedEvent { seq: k.value(), event });
+                if out.len() >= limit {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn checkpoint(&self, consumer: &str) -> Result<u64, StoreError> {
+        let consumer = consumer.to_owned();
+        self.blocking(move |s| {
+            let txn = s.db.begin_read().map_err(backend)?;
+            let table = txn.open_table(CHECKPOINTS).map_err(backend)?;
+            Ok(table.get(consumer.as_str()).map_err(backend)?.map_or(0, |v| v.value()))
+        })
+        .await
+    }
+
+    async fn save_checkpoint(&self, consumer: &str, seq: u64) -> Result<(), StoreError> {
+        let consumer = consumer.to_owned();
+        self.blocking(move |s| {
+            let txn = s.db.begin_write().map_err(backend)?;
+            txn.open_table(CHECKPOINTS).map_err(backend)?.insert(consumer.as_str(), seq).map_err(backend)?;
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn head(&self) -> Result<u64, StoreError> {
+        Ok(*self.head.borrow())
+    }
+}

@@ -1,0 +1,40 @@
+//! The port contract suites against the embedded adapters.
+
+use core_app::contract;
+use core_embedded::{MemoryTimelineCache, RedbStore};
+
+fn store() -> (tempfile::TempDir, RedbStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("starling.redb")).unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn redb_store_keeps_the_store_contract() {
+    let (_dir, store) = store();
+    contract::store_suite(&store).await;
+}
+
+#[tokio::test]
+async fn redb_store_keeps_the_event_log_contract() {
+    let (_dir, store) = store();
+    contract::event_log_suite(&store, &store).await;
+}
+
+#[tokio::test]
+async fn memory_cache_keeps_the_timeline_cache_contract() {
+    contract::timeline_cache_suite(&MemoryTimelineCache::new()).await;
+}
+
+#[tokio::test]
+async fn redb_store_survives_reopening_with_its_log_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("starling.redb");
+    {
+        let store = RedbStore::open(&path).unwrap();
+        contract::event_log_suite(&store, &store).await;
+    }
+    let reopened = RedbStore::open(&path).unwrap();
+    use core_app::ports::EventLog;
+    assert_eq!(reopened.head().await.unwrap(), 3, "the log head is recovered from disk");
+}

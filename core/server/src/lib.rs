@@ -1,0 +1,127 @@
+//! Composition of the `starling` binary: layered settings (defaults → file → environment →
+//! flags) pick the adapters, which are built and handed to core/app. No business logic here.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use core_app::config::{AuthConfig, InstanceConfig, Limits, TimelineConfig};
+use core_app::{Application, Backends, Config};
+use core_embedded::{MemoryTimelineCache, RedbStore};
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything the binary can be configured with.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where to listen and keep data.
+    pub server: ServerSettings,
+    /// Which store of record to use.
+    pub store: StoreSettings,
+    /// Which timeline cache to use.
+    pub cache: CacheSettings,
+    /// Public identity of the instance.
+    #[serde(skip_serializing)]
+    pub instance: Option<InstanceConfig>,
+    /// Content limits.
+    #[serde(skip_serializing)]
+    pub limits: Option<Limits>,
+    /// Home-timeline behaviour.
+    #[serde(skip_serializing)]
+    pub timelines: Option<TimelineConfig>,
+    /// Tokens.
+    #[serde(skip_serializing)]
+    pub auth: Option<AuthConfig>,
+    /// Node number for id generation (0–63), unique per core process.
+    pub node_id: u8,
+}
+
+/// Listener and data directory.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for embedded data.
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), data_dir: PathBuf::from("./data") }
+    }
+}
+
+/// The store of record.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreSettings {
+    /// redb in `data_dir` (the zero-configuration default).
+    #[default]
+    Embedded,
+}
+
+/// The home-timeline cache.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum CacheSettings {
+    /// In process memory (the zero-configuration default).
+    #[default]
+    Memory,
+}
+
+impl Settings {
+    /// Layers defaults, the optional TOML file, then `STARLING__SECTION__KEY` variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("STARLING__").split("__").lowercase(true));
+        figment.extract().context("invalid configuration")
+    }
+
+    /// The core configuration, deriving the public URL from the listen address when unset.
+    pub fn core_config(&self) -> Config {
+        let mut instance = self.instance.clone().unwrap_or_else(|| {
+            let listen = self.server.listen;
+            let host = if listen.ip().is_unspecified() { format!("localhost:{}", listen.port()) } else { listen.to_string() };
+            InstanceConfig { domain: host.clone(), base_url: format!("http://{host}"), ..InstanceConfig::default() }
+        });
+        instance.base_url = instance.base_url.trim_end_matches('/').to_owned();
+        Config {
+            instance,
+            limits: self.limits.clone().unwrap_or_default(),
+            timelines: self.timelines.clone().unwrap_or_default(),
+            auth: self.auth.clone().unwrap_or_default(),
+            node_id: self.node_id,
+        }
+    }
+}
+
+/// Builds the configured adapters; fails with a clear message when one cannot start.
+pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
+    let (store, events): (Arc<dyn core_app::ports::Store>, Arc<dyn core_app::ports::EventLog>) = match settings.store {
+        StoreSettings::Embedded => {
+            let dir = &settings.server.data_dir;
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
+            let path = dir.join("starling.redb");
+            let store = RedbStore::open(&path).with_context(|| format!("cannot open the embedded store at {} (is another starling using it?)", path.display()))?;
+            (Arc::new(store.clone()), Arc::new(store))
+        }
+    };
+    let timelines = match settings.cache {
+        CacheSettings::Memory => Arc::new(MemoryTimelineCache::new()),
+    };
+    Ok(Backends { store, events, timelines })
+}
+
+/// Builds the application from settings.
+pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+    let backends = backends(settings).await?;
+    Application::build(settings.core_config(), backends).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))
+}

@@ -1,0 +1,76 @@
+//! `starling`: the Starling server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use core_server::Settings;
+use tracing_subscriber::EnvFilter;
+
+/// Starling: a Twitter-like social server speaking the Mastodon client API.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (embedded backends unless configured otherwise).
+    ///
+    /// Settings are layered: defaults, then the TOML file, then environment variables
+    /// named STARLING__SECTION__KEY (e.g. STARLING__INSTANCE__BASE_URL), then these flags.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, env = "STARLING_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Directory for embedded data [default: ./data].
+        #[arg(long, env = "STARLING_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// TOML configuration file.
+        #[arg(long, env = "STARLING_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(EnvFilter::try_from_env("STARLING_LOG").unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"))).init();
+    match Cli::parse().command {
+        Command::Serve { listen, data_dir, config } => {
+            let mut settings = Settings::load(config.as_deref())?;
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
+            if let Some(dir) = data_dir {
+                settings.server.data_dir = dir;
+            }
+            let app = core_server::build(&settings).await?;
+            let listener = tokio::net::TcpListener::bind(settings.server.listen).await.with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+            tracing::info!(address = %settings.server.listen, base_url = %app.app().config().instance.base_url, "starling listening");
+            app.run(listener, shutdown_signal()).await.context("server failed")?;
+            tracing::info!("starling stopped");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
