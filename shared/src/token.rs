@@ -357,8 +357,8 @@ mod tests {
     #[test]
     fn pkce_s256_matches_the_rfc_example() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert!(pkce_matches("S256", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzLOl5Lc", verifier));
-        assert!(!pkce_matches("S256", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGEzLOl5Lc", "wrong"));
+        assert!(pkce_matches("S256", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", verifier));
+        assert!(!pkce_matches("S256", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "wrong"));
         assert!(!pkce_matches("md5", "x", "x"));
     }
 }

@@ -151,9 +151,17 @@ impl Application {
         served
     }
 
+}
+
+impl App {
     /// Processes every event logged so far (tests and tools use this to wait for fanout).
     pub async fn drain_events(&self) -> ApiResult<()> {
-        fanout::drain(&self.app).await
+        fanout::drain(self).await
+    }
+
+    /// Drops a cached home timeline, as a cache eviction or a wiped cache would.
+    pub async fn evict_home(&self, account: Id) -> ApiResult<()> {
+        Ok(self.timelines.drop_timeline(&timelines::home_key(account)).await?)
     }
 }
 

@@ -1,0 +1,197 @@
+//! API tests: the real app on port 0 with embedded adapters in a temp dir, driven over HTTP.
+
+mod accounts;
+mod oauth;
+mod statuses;
+mod timelines;
+
+use core_app::App;
+use core_server::Settings;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// A running Starling on a free port with its own data directory.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub app: App,
+    pub settings: Settings,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A registered user and their token.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+}
+
+/// A response, decoded.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status, returning the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        self.body
+    }
+
+    /// The `error` text of an error envelope.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self::spawn_in(dir, configure).await
+    }
+
+    /// Starts on an existing data directory (restarts keep data).
+    pub async fn spawn_in(dir: tempfile::TempDir, configure: impl FnOnce(&mut Settings)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut settings = Settings::default();
+        settings.server.listen = listener.local_addr().unwrap();
+        settings.server.data_dir = dir.path().to_path_buf();
+        configure(&mut settings);
+        let application = core_server::build(&settings).await.unwrap();
+        let app = application.app().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            application.run(listener, async { let _ = stopped.await; }).await.unwrap();
+        });
+        let base = app.config().instance.base_url.clone();
+        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server) }
+    }
+
+    /// Stops the server gracefully and hands back its data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self._dir, dir)
+    }
+
+    /// Waits until fanout has processed every event so far.
+    pub async fn settle(&self) {
+        self.app.drain_events().await.unwrap();
+    }
+
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Body>) -> Reply {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{}", self.base, path) };
+        let mut req = self.http.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req = match body {
+            Some(Body::Json(v)) => req.json(&v),
+            Some(Body::Form(pairs)) => req.form(&pairs),
+            None => req,
+        };
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, path, token, Some(Body::Json(body))).await
+    }
+
+    pub async fn post_form(&self, path: &str, token: Option<&str>, pairs: &[(&str, &str)]) -> Reply {
+        let pairs = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.request(Method::POST, path, token, Some(Body::Form(pairs))).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::PUT, path, token, Some(Body::Json(body))).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// Registers an OAuth app, returning (client_id, client_secret).
+    pub async fn create_app(&self, scopes: &str) -> (String, String) {
+        let app = self.post("/api/v1/apps", None, json!({"client_name": "tests", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": scopes})).await.expect(200);
+        (app["client_id"].as_str().unwrap().to_owned(), app["client_secret"].as_str().unwrap().to_owned())
+    }
+
+    /// An app-only token (client_credentials).
+    pub async fn app_token(&self, scopes: &str) -> String {
+        let (id, secret) = self.create_app(scopes).await;
+        let token = self.post("/oauth/token", None, json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "scope": scopes})).await.expect(200);
+        token["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs up a user with full scopes.
+    pub async fn register(&self, username: &str) -> User {
+        self.register_with_scopes(username, "read write follow").await
+    }
+
+    pub async fn register_with_scopes(&self, username: &str, scopes: &str) -> User {
+        let app_token = self.app_token(scopes).await;
+        let token = self
+            .post("/api/v1/accounts", Some(&app_token), json!({"username": username, "email": format!("{username}@example.org"), "password": "correct horse battery", "agreement": true}))
+            .await
+            .expect(200);
+        let token = token["access_token"].as_str().unwrap().to_owned();
+        let me = self.get("/api/v1/accounts/verify_credentials", Some(&token)).await.expect(200);
+        User { id: me["id"].as_str().unwrap().to_owned(), username: username.to_owned(), token }
+    }
+
+    /// Posts a status, returning it.
+    pub async fn post_status(&self, user: &User, body: Value) -> Value {
+        self.post("/api/v1/statuses", Some(&user.token), body).await.expect(200)
+    }
+
+    pub async fn follow(&self, who: &User, whom: &User) {
+        let rel = self.post(&format!("/api/v1/accounts/{}/follow", whom.id), Some(&who.token), json!({})).await.expect(200);
+        assert_eq!(rel["following"], true);
+    }
+
+    /// Ids in a home timeline, after fanout settles.
+    pub async fn home_ids(&self, user: &User) -> Vec<String> {
+        self.settle().await;
+        ids(&self.get("/api/v1/timelines/home", Some(&user.token)).await.expect(200))
+    }
+}
+
+pub enum Body {
+    Json(Value),
+    Form(Vec<(String, String)>),
+}
+
+/// The `id`s of a JSON array.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// The id of a JSON entity.
+pub fn id(entity: &Value) -> String {
+    entity["id"].as_str().unwrap().to_owned()
+}
