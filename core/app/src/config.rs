@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 /// Everything core/app needs to know; adapters' settings live with the server binary.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Public identity of the instance.
@@ -72,12 +72,6 @@ pub struct AuthConfig {
     pub access_token_ttl_secs: u64,
     /// Authorization-code lifetime in seconds.
     pub code_ttl_secs: u64,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config { instance: InstanceConfig::default(), limits: Limits::default(), timelines: TimelineConfig::default(), auth: AuthConfig::default(), node_id: 0 }
-    }
 }
 
 impl Default for InstanceConfig {

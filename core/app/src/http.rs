@@ -2,7 +2,7 @@
 //! bodies, `foo[]` arrays), paginated responses with `Link`, and the middleware stack.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -69,14 +69,24 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/timelines/home", get(timelines::home))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
-        .route("/health", get(|| async { "ok" }));
+        .route("/health", get(|| async { "ok" }))
+        .route("/avatars/original/missing.png", get(missing_image))
+        .route("/headers/original/missing.png", get(missing_image));
     api.fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None })) })
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CorsLayer::permissive().expose_headers([header::LINK, header::HeaderName::from_static("x-ratelimit-remaining")]))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str).to_owned();
+            tracing::info_span!("request", method = %req.method(), route, user = tracing::field::Empty)
+        }))
         .with_state(app)
+}
+
+/// The placeholder avatar and header Mastodon serves for accounts without one.
+async fn missing_image() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], include_bytes!("missing.png").as_slice())
 }
 
 /// Query parameters, with Mastodon's `name[]=a&name[]=b` arrays.

@@ -305,7 +305,7 @@ pub async fn account_statuses(State(app): State<App>, auth: MaybeAuth, Path(id):
                 Visibility::Direct => viewer.is_some(),
             };
             let is_reply_to_other = e.in_reply_to_account.is_some_and(|t| t != owner);
-            Ok(visible && !(exclude_replies && is_reply_to_other) && !(exclude_reblogs && e.reblog_of.is_some()) && !(only_media && !e.media))
+            Ok(visible && !(exclude_replies && is_reply_to_other) && !(exclude_reblogs && e.reblog_of.is_some()) && (!only_media || e.media))
         })
         .await?
     };

@@ -23,6 +23,9 @@ const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoint
 const TAG_DOC: u8 = 0;
 const TAG_COUNT: u8 = 1;
 
+/// One entry of an `items` range scan.
+type RangeEntry<'a> = Result<(redb::AccessGuard<'a, (&'static str, &'static str)>, redb::AccessGuard<'a, &'static [u8]>), redb::StorageError>;
+
 /// The embedded store of record (one file, crash-safe, serialisable transactions).
 #[derive(Clone)]
 pub struct RedbStore {
@@ -154,7 +157,7 @@ impl RedbStore {
         };
         let range = items.range::<(&str, &str)>((lower, upper)).map_err(backend)?;
         let mut out = Vec::with_capacity(q.limit.min(1024));
-        let mut push = |entry: Result<(redb::AccessGuard<'_, (&str, &str)>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>| -> Result<bool, StoreError> {
+        let mut push = |entry: RangeEntry<'_>| -> Result<bool, StoreError> {
             let (k, v) = entry.map_err(backend)?;
             let (kpk, ksk) = k.value();
             if kpk != pk {

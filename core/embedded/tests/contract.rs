@@ -1,4 +1,5 @@
 //! The port contract suites against the embedded adapters.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use core_app::contract;
 use core_embedded::{MemoryTimelineCache, RedbStore};

@@ -1,5 +1,6 @@
 //! Criterion benches of the hot paths: fanout into home timelines and home-timeline reads,
 //! through the real router and embedded adapters (no network).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 

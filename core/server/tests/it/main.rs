@@ -1,4 +1,5 @@
 //! API tests: the real app on port 0 with embedded adapters in a temp dir, driven over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
 mod oauth;
