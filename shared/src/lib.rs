@@ -10,6 +10,7 @@
 pub mod handle;
 pub mod id;
 pub mod page;
+pub mod rate;
 pub mod text;
 pub mod token;
 pub mod wire;

@@ -14,8 +14,58 @@ pub struct Config {
     pub timelines: TimelineConfig,
     /// Token lifetimes and keys.
     pub auth: AuthConfig,
+    /// Request rate limits.
+    pub rate_limits: RateLimitConfig,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
+}
+
+/// Request rate limits, in the spirit of Mastodon's defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Whether limits apply at all.
+    pub enabled: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy or the edge).
+    pub trust_forwarded_for: bool,
+    /// Every request, per token (per address when anonymous).
+    pub requests: QuotaConfig,
+    /// Sign-ups, per address.
+    pub sign_ups: QuotaConfig,
+    /// Logins and token requests, per address.
+    pub logins: QuotaConfig,
+    /// Media uploads, per token.
+    pub media: QuotaConfig,
+}
+
+/// `limit` requests per `period_secs`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Requests per period.
+    pub limit: u32,
+    /// Period in seconds.
+    pub period_secs: u64,
+}
+
+impl QuotaConfig {
+    /// As the shared GCRA quota.
+    pub fn quota(self) -> shared::rate::Quota {
+        shared::rate::Quota::new(self.limit, self.period_secs.saturating_mul(1000))
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            trust_forwarded_for: false,
+            requests: QuotaConfig { limit: 300, period_secs: 300 },
+            sign_ups: QuotaConfig { limit: 5, period_secs: 1800 },
+            logins: QuotaConfig { limit: 25, period_secs: 300 },
+            media: QuotaConfig { limit: 30, period_secs: 1800 },
+        }
+    }
 }
 
 /// Public identity of the instance.

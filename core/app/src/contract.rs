@@ -244,3 +244,21 @@ pub async fn timeline_cache_suite(cache: &dyn TimelineCache) {
     assert!(!cache.exists(&t).await.unwrap(), "a dropped timeline no longer exists");
     assert!(cache.range(&t, &all).await.unwrap().is_empty(), "a dropped timeline is empty");
 }
+
+/// The [`crate::ports::RateLimitStore`] contract.
+pub async fn rate_limit_suite(store: &dyn crate::ports::RateLimitStore) {
+    use shared::rate::Quota;
+    let key = ns("rl");
+    let quota = Quota::new(3, 3000);
+    let mut allowed = 0;
+    for _ in 0..5 {
+        if store.hit(&key, quota, 1_000_000).await.unwrap().allowed {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 3, "a burst is cut at the limit");
+    let refused = store.hit(&key, quota, 1_000_000).await.unwrap();
+    assert!(!refused.allowed && refused.retry_after_ms > 0, "a refusal says when to retry");
+    assert!(store.hit(&key, quota, 1_001_000).await.unwrap().allowed, "capacity returns with time");
+    assert!(store.hit(&ns("rl-other"), quota, 1_000_000).await.unwrap().allowed, "keys are independent");
+}

@@ -102,6 +102,11 @@ impl From<shared::handle::HandleError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Unavailable(_) => Some(1),
+            _ => None,
+        };
         let (error, error_description) = match self {
             ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::Conflict(m) | ApiError::Unprocessable(m) => (m, None),
             ApiError::Unauthorized => ("The access token is invalid".to_owned(), None),
@@ -116,10 +121,6 @@ impl IntoResponse for ApiError {
                 tracing::error!(%cause, "internal error");
                 ("Internal server error".to_owned(), None)
             }
-        };
-        let retry_after = match status {
-            StatusCode::SERVICE_UNAVAILABLE => Some(1),
-            _ => None,
         };
         let mut response = (status, Json(wire::Error { error, error_description })).into_response();
         if let Some(secs) = retry_after {

@@ -74,8 +74,9 @@ pub fn router(app: App) -> Router {
         .route("/headers/original/missing.png", get(missing_image));
     api.fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None })) })
+        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::ratelimit::limit))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(CorsLayer::permissive().expose_headers([header::LINK, header::HeaderName::from_static("x-ratelimit-remaining")]))
+        .layer(CorsLayer::permissive().expose_headers([header::LINK, header::HeaderName::from_static("x-ratelimit-limit"), header::HeaderName::from_static("x-ratelimit-remaining"), header::HeaderName::from_static("x-ratelimit-reset")]))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str).to_owned();

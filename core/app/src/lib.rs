@@ -18,6 +18,7 @@ mod fanout;
 mod http;
 mod instance;
 mod oauth;
+mod ratelimit;
 mod render;
 mod statuses;
 mod timelines;
@@ -37,7 +38,7 @@ use tokio::sync::watch;
 
 pub use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use crate::ports::{EventLog, Store, TimelineCache};
+use crate::ports::{EventLog, RateLimitStore, Store, TimelineCache};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -48,6 +49,8 @@ pub struct Backends {
     pub events: Arc<dyn EventLog>,
     /// The home-timeline cache.
     pub timelines: Arc<dyn TimelineCache>,
+    /// Rate-limit state.
+    pub rate_limits: Arc<dyn RateLimitStore>,
 }
 
 /// Shared state of every handler and consumer.
@@ -60,6 +63,7 @@ pub struct Inner {
     store: Arc<dyn Store>,
     events: Arc<dyn EventLog>,
     timelines: Arc<dyn TimelineCache>,
+    rate_limits: Arc<dyn RateLimitStore>,
     ids: Mutex<IdGenerator>,
     signer: TokenSigner,
     keys: KeySet,
@@ -116,6 +120,7 @@ impl Application {
             store: backends.store,
             events: backends.events,
             timelines: backends.timelines,
+            rate_limits: backends.rate_limits,
             ids,
             signer,
             keys,

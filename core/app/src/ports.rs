@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use shared::id::Id;
 use shared::page::Window;
+use shared::rate::{Decision, Quota};
 
 use crate::events::Event;
 
@@ -211,4 +212,12 @@ pub trait TimelineCache: Send + Sync {
 
     /// Drops the timeline entirely (it is rebuilt on the next read).
     async fn drop_timeline(&self, timeline: &str) -> Result<(), CacheError>;
+}
+
+/// Rate-limit state: one GCRA timestamp per key, updated atomically.
+#[async_trait]
+pub trait RateLimitStore: Send + Sync {
+    /// Applies one request at `now_ms` against `quota` for `key`, storing the new state when
+    /// the request is allowed.
+    async fn hit(&self, key: &str, quota: Quota, now_ms: u64) -> Result<Decision, CacheError>;
 }

@@ -4,11 +4,14 @@
 //!   writes and events commit together, durably (fsync) before the call returns.
 //! - [`MemoryTimelineCache`]: home timelines in process memory (they are caches: after a
 //!   restart they rebuild from the store on read).
+//! - [`MemoryRateLimiter`]: GCRA rate-limit state in process memory.
 //!
 //! Must never: hold business rules (those live in core/app), or be named by core/app.
 
+mod ratelimit;
 mod store;
 mod timeline;
 
+pub use ratelimit::MemoryRateLimiter;
 pub use store::RedbStore;
 pub use timeline::MemoryTimelineCache;

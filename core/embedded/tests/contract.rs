@@ -39,3 +39,8 @@ async fn redb_store_survives_reopening_with_its_log_head() {
     use core_app::ports::EventLog;
     assert_eq!(reopened.head().await.unwrap(), 3, "the log head is recovered from disk");
 }
+
+#[tokio::test]
+async fn memory_rate_limiter_keeps_the_rate_limit_contract() {
+    contract::rate_limit_suite(&core_embedded::MemoryRateLimiter::new()).await;
+}

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use core_app::config::{AuthConfig, InstanceConfig, Limits, TimelineConfig};
+use core_app::config::{AuthConfig, InstanceConfig, Limits, RateLimitConfig, TimelineConfig};
 use core_app::{Application, Backends, Config};
-use core_embedded::{MemoryTimelineCache, RedbStore};
+use core_embedded::{MemoryRateLimiter, MemoryTimelineCache, RedbStore};
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,9 @@ pub struct Settings {
     /// Tokens.
     #[serde(skip_serializing)]
     pub auth: Option<AuthConfig>,
+    /// Request rate limits.
+    #[serde(skip_serializing)]
+    pub rate_limits: Option<RateLimitConfig>,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
 }
@@ -98,6 +101,7 @@ impl Settings {
             limits: self.limits.clone().unwrap_or_default(),
             timelines: self.timelines.clone().unwrap_or_default(),
             auth: self.auth.clone().unwrap_or_default(),
+            rate_limits: self.rate_limits.clone().unwrap_or_default(),
             node_id: self.node_id,
         }
     }
@@ -117,7 +121,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     let timelines = match settings.cache {
         CacheSettings::Memory => Arc::new(MemoryTimelineCache::new()),
     };
-    Ok(Backends { store, events, timelines })
+    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()) })
 }
 
 /// Builds the application from settings.

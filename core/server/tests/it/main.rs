@@ -3,6 +3,7 @@
 
 mod accounts;
 mod oauth;
+mod ratelimit;
 mod statuses;
 mod timelines;
 
@@ -68,6 +69,12 @@ impl TestApp {
         let mut settings = Settings::default();
         settings.server.listen = listener.local_addr().unwrap();
         settings.server.data_dir = dir.path().to_path_buf();
+        // Tests register many accounts from one address; the limits have tests of their own.
+        let mut limits = core_app::config::RateLimitConfig::default();
+        limits.sign_ups.limit = 10_000;
+        limits.logins.limit = 10_000;
+        limits.requests.limit = 100_000;
+        settings.rate_limits = Some(limits);
         configure(&mut settings);
         let application = core_server::build(&settings).await.unwrap();
         let app = application.app().clone();
