@@ -11,6 +11,7 @@ pub mod handle;
 pub mod id;
 pub mod page;
 pub mod rate;
+pub mod sigv4;
 pub mod text;
 pub mod token;
 pub mod wire;
