@@ -114,7 +114,7 @@ fi
 # ---- wasm build -----------------------------------------------------------------------------
 if ! skipped WASM; then
   section "wasm: shared builds for wasm32-unknown-unknown"
-  scripts/wasm-cargo.sh build -p shared --target wasm32-unknown-unknown "${locked[@]}"
+  scripts/wasm-cargo.sh build -p shared -p edge-app --target wasm32-unknown-unknown "${locked[@]}"
 fi
 
 # ---- end-to-end -----------------------------------------------------------------------------

@@ -67,6 +67,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/bookmarks", get(statuses::bookmarks))
         .route("/api/v1/favourites", get(statuses::favourites))
         .route("/api/v1/timelines/home", get(timelines::home))
+        .route("/api/starling/v1/timelines/home/version", get(timelines::home_version))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
         .route("/health", get(|| async { "ok" }))

@@ -195,6 +195,14 @@ pub async fn home(State(app): State<App>, auth: Auth, Params(page): Params<PageP
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
 
+/// `GET /api/starling/v1/timelines/home/version`: a number that changes whenever the caller's
+/// home timeline gains or loses entries; the edge validates its cached pages with it.
+pub async fn home_version(State(app): State<App>, auth: Auth) -> ApiResult<axum::Json<serde_json::Value>> {
+    let me = auth.user("read:statuses")?;
+    let version = app.timelines.version(&home_key(me)).await?;
+    Ok(axum::Json(serde_json::json!({ "version": version.to_string() })))
+}
+
 /// Query of `GET /api/v1/timelines/public`.
 #[derive(Deserialize)]
 pub struct PublicParams {
