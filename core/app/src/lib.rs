@@ -143,9 +143,14 @@ impl Application {
 
     /// Serves `listener` and runs the event consumers until `shutdown` resolves.
     pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = self.router();
+        self.serve(listener, router, shutdown).await
+    }
+
+    /// Like [`Application::run`], serving `router` (core's, possibly behind the edge).
+    pub async fn serve(self, listener: TcpListener, router: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let consumer = tokio::spawn(fanout::run(self.app.clone(), stop_rx));
-        let router = self.router();
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;

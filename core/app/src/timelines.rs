@@ -199,6 +199,8 @@ pub async fn home(State(app): State<App>, auth: Auth, Params(page): Params<PageP
 /// home timeline gains or loses entries; the edge validates its cached pages with it.
 pub async fn home_version(State(app): State<App>, auth: Auth) -> ApiResult<axum::Json<serde_json::Value>> {
     let me = auth.user("read:statuses")?;
+    // Build first, so the first read's rebuild does not move the version it is cached under.
+    app.ensure_home(me).await?;
     let version = app.timelines.version(&home_key(me)).await?;
     Ok(axum::Json(serde_json::json!({ "version": version.to_string() })))
 }

@@ -1,6 +1,8 @@
 //! Composition of the `starling` binary: layered settings (defaults → file → environment →
 //! flags) pick the adapters, which are built and handed to core/app. No business logic here.
 
+pub mod edge;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +25,8 @@ pub struct Settings {
     pub store: StoreSettings,
     /// Which timeline cache to use.
     pub cache: CacheSettings,
+    /// The edge in front of core, in process.
+    pub edge: EdgeSettings,
     /// Public identity of the instance.
     #[serde(skip_serializing)]
     pub instance: Option<InstanceConfig>,
@@ -55,6 +59,22 @@ pub struct ServerSettings {
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), data_dir: PathBuf::from("./data") }
+    }
+}
+
+/// The edge running natively in front of core (the production request path, in one process).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeSettings {
+    /// Whether requests pass through the edge first.
+    pub enabled: bool,
+    /// How long a cached home timeline may be served, in milliseconds.
+    pub home_cache_ttl_ms: u64,
+}
+
+impl Default for EdgeSettings {
+    fn default() -> Self {
+        EdgeSettings { enabled: true, home_cache_ttl_ms: 5_000 }
     }
 }
 
@@ -128,4 +148,23 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
 pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     let backends = backends(settings).await?;
     Application::build(settings.core_config(), backends).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))
+}
+
+/// The router to serve: core's, behind the in-process edge when enabled. The edge applies the
+/// same quotas as core's own limiter.
+pub fn front_router(settings: &Settings, application: &Application) -> axum::Router {
+    let core = application.router();
+    if !settings.edge.enabled {
+        return core;
+    }
+    let limits = settings.rate_limits.clone().unwrap_or_default();
+    let config = edge_app::EdgeConfig {
+        home_cache_ttl_ms: settings.edge.home_cache_ttl_ms,
+        requests: limits.requests.quota(),
+        sign_ups: limits.sign_ups.quota(),
+        logins: limits.logins.quota(),
+        media: limits.media.quota(),
+        ..edge_app::EdgeConfig::default()
+    };
+    edge::in_front_of(core, config)
 }

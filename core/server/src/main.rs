@@ -49,8 +49,9 @@ async fn main() -> anyhow::Result<()> {
             }
             let app = core_server::build(&settings).await?;
             let listener = tokio::net::TcpListener::bind(settings.server.listen).await.with_context(|| format!("cannot listen on {}", settings.server.listen))?;
-            tracing::info!(address = %settings.server.listen, base_url = %app.app().config().instance.base_url, "starling listening");
-            app.run(listener, shutdown_signal()).await.context("server failed")?;
+            tracing::info!(address = %settings.server.listen, base_url = %app.app().config().instance.base_url, edge = settings.edge.enabled, "starling listening");
+            let router = core_server::front_router(&settings, &app);
+            app.serve(listener, router, shutdown_signal()).await.context("server failed")?;
             tracing::info!("starling stopped");
             Ok(())
         }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod edge;
 mod oauth;
 mod ratelimit;
 mod statuses;
@@ -75,12 +76,15 @@ impl TestApp {
         limits.logins.limit = 10_000;
         limits.requests.limit = 100_000;
         settings.rate_limits = Some(limits);
+        // The API tests talk to core directly; the edge in front has tests of its own.
+        settings.edge.enabled = false;
         configure(&mut settings);
         let application = core_server::build(&settings).await.unwrap();
         let app = application.app().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let router = core_server::front_router(&settings, &application);
         let server = tokio::spawn(async move {
-            application.run(listener, async { let _ = stopped.await; }).await.unwrap();
+            application.serve(listener, router, async { let _ = stopped.await; }).await.unwrap();
         });
         let base = app.config().instance.base_url.clone();
         TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server) }
