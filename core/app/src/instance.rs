@@ -30,36 +30,36 @@ async fn user_count(app: &App) -> ApiResult<u64> {
 }
 
 /// `GET /api/v2/instance`.
-pub async fn v2(State(app): State<App>) -> ApiResult<Json<Value>> {
+pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
     let i = &app.config.instance;
     let l = &app.config.limits;
     let streaming = i.base_url.replacen("http", "ws", 1);
-    Ok(Json(json!({
-        "domain": i.domain,
-        "title": i.title,
-        "version": version(),
-        "source_url": "https://example.invalid/starling",
-        "description": i.description,
-        "usage": { "users": { "active_month": user_count(&app).await? } },
-        "thumbnail": { "url": format!("{}/avatars/original/missing.png", i.base_url), "blurhash": null, "versions": {} },
-        "icon": [],
-        "languages": ["en"],
-        "configuration": {
-            "urls": { "streaming": streaming, "status": null, "about": format!("{}/about", i.base_url), "privacy_policy": null, "terms_of_service": null },
-            "vapid": { "public_key": "" },
-            "accounts": { "max_featured_tags": 10, "max_pinned_statuses": 5, "max_display_name_length": shared::handle::MAX_DISPLAY_NAME_LEN, "max_note_length": l.max_note_chars, "max_profile_fields": l.max_profile_fields, "profile_field_name_limit": 255, "profile_field_value_limit": 255 },
-            "statuses": { "max_characters": l.max_status_chars, "max_media_attachments": l.max_media_attachments, "characters_reserved_per_url": shared::text::URL_PLACEHOLDER_LENGTH },
-            "media_attachments": { "supported_mime_types": supported_mime_types(), "description_limit": 1500, "image_size_limit": 16_777_216, "image_matrix_limit": 33_177_600, "video_size_limit": 103_809_024, "video_frame_rate_limit": 120, "video_matrix_limit": 8_294_400 },
-            "polls": { "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 },
-            "translation": { "enabled": false },
-            "timelines_access": { "live_feeds": { "local": "public", "remote": "public" }, "hashtag_feeds": { "local": "public", "remote": "public" }, "trending_link_feeds": { "local": "public", "remote": "public" } },
-            "limited_federation": false
+    Ok(Json(wire::Instance {
+        domain: i.domain.clone(),
+        title: i.title.clone(),
+        version: version(),
+        source_url: "https://example.invalid/starling".into(),
+        description: i.description.clone(),
+        usage: wire::InstanceUsage { users: wire::InstanceUsers { active_month: user_count(&app).await? } },
+        thumbnail: wire::InstanceThumbnail { url: format!("{}/avatars/original/missing.png", i.base_url), blurhash: None, versions: json!({}) },
+        icon: Vec::new(),
+        languages: vec!["en".into()],
+        configuration: wire::InstanceConfiguration {
+            urls: json!({ "streaming": streaming, "status": null, "about": format!("{}/about", i.base_url), "privacy_policy": null, "terms_of_service": null }),
+            vapid: json!({ "public_key": "" }),
+            accounts: json!({ "max_featured_tags": 10, "max_pinned_statuses": 5, "max_display_name_length": shared::handle::MAX_DISPLAY_NAME_LEN, "max_note_length": l.max_note_chars, "max_profile_fields": l.max_profile_fields, "profile_field_name_limit": 255, "profile_field_value_limit": 255 }),
+            statuses: wire::StatusLimits { max_characters: l.max_status_chars, max_media_attachments: l.max_media_attachments, characters_reserved_per_url: shared::text::URL_PLACEHOLDER_LENGTH },
+            media_attachments: json!({ "supported_mime_types": supported_mime_types(), "description_limit": 1500, "image_size_limit": 16_777_216, "image_matrix_limit": 33_177_600, "video_size_limit": 103_809_024, "video_frame_rate_limit": 120, "video_matrix_limit": 8_294_400 }),
+            polls: json!({ "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 }),
+            translation: json!({ "enabled": false }),
+            timelines_access: json!({ "live_feeds": { "local": "public", "remote": "public" }, "hashtag_feeds": { "local": "public", "remote": "public" }, "trending_link_feeds": { "local": "public", "remote": "public" } }),
+            limited_federation: false,
         },
-        "registrations": { "enabled": i.registrations_open, "approval_required": false, "reason_required": false, "message": null, "min_age": null, "url": null },
-        "api_versions": { "mastodon": 2 },
-        "contact": { "email": i.contact_email, "account": null },
-        "rules": []
-    })))
+        registrations: wire::InstanceRegistrations { enabled: i.registrations_open, approval_required: false, reason_required: false, message: None, min_age: None, url: None },
+        api_versions: wire::ApiVersions { mastodon: 2 },
+        contact: wire::InstanceContact { email: i.contact_email.clone(), account: None },
+        rules: Vec::new(),
+    }))
 }
 
 /// `GET /api/v1/instance` (the older shape, still read by many clients).
