@@ -496,8 +496,15 @@ fn is_combining_mark(c: char) -> bool {
     std::str::from_utf8(&buffer[..len]).is_ok_and(|pair| pair.graphemes(true).nth(1).is_none())
 }
 
-/// Appends `text` with the five characters that matter in HTML text and attributes escaped, as
-/// Rails' `h` / `ERB::Util.html_escape` does.
+/// `text` with the five characters that matter in HTML text and attributes escaped, as Rails'
+/// `h` / `ERB::Util.html_escape` does.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_escaped(&mut out, text);
+    out
+}
+
+/// Appends `text` HTML-escaped (see [`escape_html`]).
 fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {

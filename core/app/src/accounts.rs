@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::http::{FlatInput, Input, PageParams, Paged, Params, RequestUrl, flag, path_id, truthy};
 use crate::model::{self, AccountRecord, CredentialsRecord, FollowRecord, Ref};
-use crate::ports::{Condition, Query, StoreError, Write};
+use crate::ports::{Condition, StoreError, Write};
 use crate::{App, keys, now_ms};
 
 /// Body of `POST /api/v1/accounts`.
@@ -178,7 +178,11 @@ pub struct RelationshipParams {
 /// `GET /api/v1/accounts/relationships?id[]=`.
 pub async fn relationships(State(app): State<App>, auth: Auth, Params(p): Params<RelationshipParams>) -> ApiResult<Json<Vec<wire::Relationship>>> {
     let me = auth.user("read:follows")?;
-    let ids: Vec<Id> = p.ids.iter().chain(p.id.iter()).filter_map(|s| s.parse().ok()).take(100).collect();
+    let mut ids: Vec<Id> = p.ids.iter().chain(p.id.iter()).filter_map(|s| s.parse().ok()).take(100).collect();
+    // As Mastodon: one relationship per existing account, whatever else was asked.
+    let known = app.account_records(&ids).await?;
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| known.contains_key(id) && seen.insert(*id));
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.push(app.relationship(me, id).await?);
@@ -229,16 +233,7 @@ async fn follow_list(app: App, auth: MaybeAuth, id: String, page: PageParams, ur
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));
     }
     let window = page.request(40, 80)?.window();
-    let mut items = app.store.query(&Query::window(partition(owner.id), &window)).await?;
-    if window.oldest_first {
-        items.reverse();
-    }
-    let mut cursors = Vec::with_capacity(items.len());
-    let mut accounts = Vec::with_capacity(items.len());
-    for item in &items {
-        cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad follow sort key"))?);
-        accounts.push(model::decode::<Ref>(item)?.id);
-    }
+    let (cursors, accounts) = app.ref_page(partition(owner.id), &window).await?;
     let rendered = app.account_list(&accounts).await?;
     Ok(Paged::new(&app, &url, rendered, &cursors))
 }

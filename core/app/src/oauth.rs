@@ -11,6 +11,7 @@ use serde::Deserialize;
 use shared::handle::Username;
 use shared::id::Id;
 use shared::token::{KeySet, Scopes, pkce_matches, secret_digest, secure_eq};
+use shared::text::escape_html as escape;
 use shared::wire;
 
 use crate::auth::{Auth, burn_password_check, random_secret, verify_password};
@@ -178,11 +179,12 @@ async fn check_authorization(app: &App, p: &AuthorizeParams) -> Result<Authoriza
     };
     let challenge = match (&p.code_challenge, &p.code_challenge_method) {
         (Some(c), method) if !c.is_empty() => {
-            let method = method.clone().unwrap_or_else(|| "plain".into());
-            if method != "S256" && method != "plain" {
+            // S256 only, as Mastodon documents and our metadata advertises; a missing method
+            // means `plain`, which hands the verifier to whoever sees the authorization request.
+            if method.as_deref() != Some("S256") {
                 return Err(redirect_error(&p.redirect_uri, "invalid_request", p.state.as_deref()));
             }
-            Some((method, c.clone()))
+            Some(("S256".to_owned(), c.clone()))
         }
         _ => None,
     };
@@ -460,22 +462,6 @@ pub async fn revocations(State(app): State<App>) -> ApiResult<Json<serde_json::V
         }
     }
     Ok(Json(serde_json::json!({ "revoked": ids })))
-}
-
-/// Escapes text for HTML.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A standalone HTML page with strict security headers.

@@ -97,7 +97,7 @@ impl App {
             hide_collections: r.hide_collections,
             noindex: !r.indexable,
             emojis: Vec::new(),
-            fields: r.fields.iter().map(|(name, value)| wire::Field { name: crate::oauth::escape(name), value: crate::oauth::escape(value), verified_at: None }).collect(),
+            fields: r.fields.iter().map(|(name, value)| wire::Field { name: shared::text::escape_html(name), value: shared::text::escape_html(value), verified_at: None }).collect(),
             roles: Vec::new(),
             source: None,
             role: None,

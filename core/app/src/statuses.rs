@@ -530,37 +530,35 @@ pub async fn context(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
 
 /// `POST /api/v1/statuses/:id/favourite`.
 pub async fn favourite(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:favourites")?;
-    let record = app.visible_record(Some(me), path_id(&id)?).await?;
-    let target = original_of(&app, record).await?;
-    app.interact(me, &target, "fav").await?;
-    app.status(Some(me), target.id).await.map(Json)
+    toggle(app, auth, &id, "write:favourites", "fav", true).await
 }
 
 /// `POST /api/v1/statuses/:id/unfavourite`.
 pub async fn unfavourite(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:favourites")?;
-    let record = app.visible_record(Some(me), path_id(&id)?).await?;
-    let target = original_of(&app, record).await?;
-    app.uninteract(me, target.id, "fav").await?;
-    app.status(Some(me), target.id).await.map(Json)
+    toggle(app, auth, &id, "write:favourites", "fav", false).await
 }
 
 /// `POST /api/v1/statuses/:id/bookmark`.
 pub async fn bookmark(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:bookmarks")?;
-    let record = app.visible_record(Some(me), path_id(&id)?).await?;
-    let target = original_of(&app, record).await?;
-    app.interact(me, &target, "bm").await?;
-    app.status(Some(me), target.id).await.map(Json)
+    toggle(app, auth, &id, "write:bookmarks", "bm", true).await
 }
 
 /// `POST /api/v1/statuses/:id/unbookmark`.
 pub async fn unbookmark(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:bookmarks")?;
-    let record = app.visible_record(Some(me), path_id(&id)?).await?;
+    toggle(app, auth, &id, "write:bookmarks", "bm", false).await
+}
+
+/// Sets or clears the caller's favourite or bookmark on a visible status (or the status a
+/// boost boosts), returning the status as the caller now sees it.
+async fn toggle(app: App, auth: Auth, id: &str, scope: &str, kind: &'static str, on: bool) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(scope)?;
+    let record = app.visible_record(Some(me), path_id(id)?).await?;
     let target = original_of(&app, record).await?;
-    app.uninteract(me, target.id, "bm").await?;
+    if on {
+        app.interact(me, &target, kind).await?;
+    } else {
+        app.uninteract(me, target.id, kind).await?;
+    }
     app.status(Some(me), target.id).await.map(Json)
 }
 
@@ -621,24 +619,27 @@ async fn interactors(app: App, auth: MaybeAuth, id: String, kind: &str, page: Pa
     let viewer = auth.viewer("read:accounts")?;
     let record = app.visible_record(viewer, path_id(&id)?).await?;
     let window = page.request(40, 80)?.window();
-    let (cursors, accounts) = read_refs(&app, keys::interaction_list_partition(record.id, kind), &window).await?;
+    let (cursors, accounts) = app.ref_page(keys::interaction_list_partition(record.id, kind), &window).await?;
     let rendered = app.account_list(&accounts).await?;
     Ok(Paged::new(&app, &url, rendered, &cursors))
 }
 
-/// Reads an id-keyed list partition through a window: (cursors, referenced ids), newest first.
-pub async fn read_refs(app: &App, partition: String, window: &shared::page::Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
-    let mut items = app.store.query(&Query::window(partition, window)).await?;
-    if window.oldest_first {
-        items.reverse();
+impl App {
+    /// Reads an id-keyed list partition of [`Ref`]s through a window: (cursors, referenced
+    /// ids), newest first.
+    pub async fn ref_page(&self, partition: String, window: &shared::page::Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
+        let mut items = self.store.query(&Query::window(partition, window)).await?;
+        if window.oldest_first {
+            items.reverse();
+        }
+        let mut cursors = Vec::with_capacity(items.len());
+        let mut refs = Vec::with_capacity(items.len());
+        for item in &items {
+            cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad list sort key"))?);
+            refs.push(model::decode::<Ref>(item)?.id);
+        }
+        Ok((cursors, refs))
     }
-    let mut cursors = Vec::with_capacity(items.len());
-    let mut refs = Vec::with_capacity(items.len());
-    for item in &items {
-        cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad list sort key"))?);
-        refs.push(model::decode::<Ref>(item)?.id);
-    }
-    Ok((cursors, refs))
 }
 
 /// `GET /api/v1/bookmarks`.
@@ -655,7 +656,7 @@ pub async fn favourites(State(app): State<App>, auth: Auth, Params(page): Params
 
 async fn own_list(app: App, me: Id, kind: &str, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
     let window = page.request(20, 40)?.window();
-    let (cursors, ids) = read_refs(&app, keys::account_list_partition(me, kind), &window).await?;
+    let (cursors, ids) = app.ref_page(keys::account_list_partition(me, kind), &window).await?;
     let statuses = app.statuses(Some(me), &ids).await?;
     // Keep cursors aligned with what survived (deleted or hidden statuses drop out).
     let kept: HashSet<Id> = statuses.iter().map(|s| s.id).collect();
