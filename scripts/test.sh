@@ -56,6 +56,7 @@ skipped() {
       echo "note: $var=1 ignored because CI=true (CI runs everything)"
       return 1
     fi
+    section_end
     printf '\n==== %s: skipped (%s=1) ====\n' "${1,,}" "$var"
     finished+=("${1,,} (SKIPPED)")
     return 0

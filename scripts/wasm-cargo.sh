@@ -4,7 +4,8 @@
 #   scripts/wasm-cargo.sh build -p shared --target wasm32-unknown-unknown
 #   scripts/wasm-cargo.sh --env        # print the environment as `export` lines, run nothing
 #
-# Route: rustup, when `rustup target list --installed` has wasm32-unknown-unknown (plain cargo);
+# Route: rustup, when `rustup target list --installed` has the requested --target (default
+# wasm32-unknown-unknown; plain cargo);
 # otherwise debian: /usr/bin/cargo + /usr/bin/rustc 1.96 building std from source
 # (-Zbuild-std), wasm-ld from lld-19, and its own target dir so that native builds in target/
 # (made by rustup's compiler) are not invalidated.
@@ -22,10 +23,21 @@ if [[ -z "${CARGO_HOME:-}" && -d "$HOME/.cargo/bin" && ":$PATH:" != *":$HOME/.ca
   PATH="$HOME/.cargo/bin:$PATH"
 fi
 
+# The target asked for (`--target T` or `--target=T`): the rustup route needs that one installed.
+target=wasm32-unknown-unknown
+prev=
+for arg in "$@"; do
+  case "$arg" in
+    --target=*) target="${arg#--target=}" ;;
+    *) [[ "$prev" == --target ]] && target="$arg" ;;
+  esac
+  prev="$arg"
+done
+
 route="${STARLING_WASM_ROUTE:-}"
 if [[ -z "$route" ]]; then
   if command -v rustup >/dev/null 2>&1 \
-    && rustup target list --installed 2>/dev/null | grep -qx 'wasm32-unknown-unknown'; then
+    && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
     route=rustup
   else
     route=debian

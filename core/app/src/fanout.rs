@@ -108,7 +108,11 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
 async fn recipients(app: &App, author: Id, visibility: Visibility, reblog_of: Option<Id>, in_reply_to_account: Option<Id>, mentions: &[Id]) -> ApiResult<Vec<Id>> {
     let mut out = vec![author];
     if visibility == Visibility::Direct {
-        out.extend(mentions.iter().copied().filter(|m| *m != author));
+        // As Mastodon: the homes of mentioned accounts that follow the author (the others see it
+        // in their mentions), which is also exactly what a rebuild or a backfill finds again.
+        let mentioned: Vec<Id> = mentions.iter().copied().filter(|m| *m != author).collect();
+        let edges = app.store.get_many(&mentioned.iter().map(|m| keys::follow_edge(*m, author)).collect::<Vec<_>>()).await?;
+        out.extend(mentioned.iter().zip(edges).filter_map(|(m, edge)| edge.map(|_| *m)));
         return Ok(out);
     }
     if app.celebrities().await?.contains(&author) {
@@ -161,11 +165,8 @@ async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
     for item in &items {
         let Some(id) = Id::from_sort_key(&item.key.sk) else { continue };
         let entry: model::AccountStatusEntry = model::decode(item)?;
-        if entry.visibility == Visibility::Direct {
-            continue;
-        }
         let follows_target = entry.in_reply_to_account.is_some_and(|t| followed.contains(&t));
-        if home_accepts(follower, target, entry.visibility, entry.in_reply_to_account, &[], follows_target) {
+        if home_accepts(follower, target, entry.visibility, entry.in_reply_to_account, &entry.mentions, follows_target) {
             entries.push(TimelineEntry { id, reblog_of: entry.reblog_of });
         }
     }
@@ -190,15 +191,32 @@ async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     let threshold = app.config.timelines.celebrity_threshold;
     let followers = model::count(app.store.get(&keys::account_counter(account, "followers")).await?.as_ref());
     let is_celebrity = app.store.get(&keys::celebrity(account)).await?.is_some();
+    let demoted = is_celebrity && followers < threshold - threshold / 10;
     let write = if !is_celebrity && followers >= threshold {
         model::put(keys::celebrity(account), &followers, Condition::None)?
-    } else if is_celebrity && followers < threshold - threshold / 10 {
+    } else if demoted {
         Write::Delete { key: keys::celebrity(account), condition: Condition::None }
     } else {
         return Ok(());
     };
     app.store.transact(vec![write], vec![]).await?;
     app.invalidate_celebrities();
+    if demoted {
+        // Its posts were merged in at read time, never pushed, so the followers' cached homes
+        // lack them: let those homes rebuild, which now reads the account like any other.
+        let mut query = Query::partition(keys::followers_partition(account), FOLLOWER_PAGE);
+        loop {
+            let page = app.store.query(&query).await?;
+            let Some(last) = page.last() else { break };
+            query.after = Some(last.key.sk.clone());
+            for item in &page {
+                app.timelines.drop_timeline(&home_key(model::decode::<Ref>(item)?.id)).await?;
+            }
+            if page.len() < FOLLOWER_PAGE {
+                break;
+            }
+        }
+    }
     Ok(())
 }
 

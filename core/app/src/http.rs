@@ -14,7 +14,6 @@ use shared::id::Id;
 use shared::page::{PageRequest, link_header};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, ApiResult};
@@ -76,7 +75,8 @@ pub fn router(app: App) -> Router {
     api.fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None })) })
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::ratelimit::limit))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Enforced where bodies are read ([`Input`]), so an oversized one gets the error envelope.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CorsLayer::permissive().expose_headers([header::LINK, header::HeaderName::from_static("x-ratelimit-limit"), header::HeaderName::from_static("x-ratelimit-remaining"), header::HeaderName::from_static("x-ratelimit-reset")]))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -118,8 +118,8 @@ impl StatusRecord {
     }
 }
 
-/// Flags of an `AS#` entry, so profile filters need not load every status.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+/// Flags of an `AS#` entry, so profile filters and home rebuilds need not load every status.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountStatusEntry {
     /// The boosted status, for a boost.
     pub reblog_of: Option<Id>,
@@ -127,6 +127,9 @@ pub struct AccountStatusEntry {
     pub in_reply_to_account: Option<Id>,
     pub media: bool,
     pub visibility: Visibility,
+    /// For a direct status, the accounts it mentions (whose homes it may be in).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Id>,
 }
 
 /// One revision of a status.

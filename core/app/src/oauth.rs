@@ -424,23 +424,31 @@ pub struct RevokeRequest {
     client_secret: Option<String>,
 }
 
-/// `POST /oauth/revoke` (RFC 7009): always 200 for a valid client, whatever the token.
+/// `POST /oauth/revoke` (RFC 7009): 200 for a valid client and an unknown token, 403 for
+/// another client's token.
 pub async fn revoke(State(app): State<App>, headers: HeaderMap, Input(body): Input<RevokeRequest>) -> ApiResult<Json<serde_json::Value>> {
     let creds = TokenRequest { client_id: body.client_id, client_secret: body.client_secret, ..TokenRequest::default() };
     let (client_id, client_secret) = client_credentials(&headers, &creds).ok_or_else(|| ApiError::oauth("invalid_client", "Client authentication is required."))?;
     let client = authenticate_client(&app, &client_id, &client_secret).await?;
     let token = body.token.ok_or_else(|| ApiError::oauth("invalid_request", "The token parameter is missing."))?;
     if let Ok(claims) = app.verifier.verify(&token, 0) {
-        if claims.app == client.id {
-            app.revoke_token(claims.jti).await?;
+        if claims.app != client.id {
+            return Err(not_your_token());
         }
+        app.revoke_token(claims.jti).await?;
     } else if let Some(item) = app.store.get(&keys::refresh_token(&secret_digest(&token))).await? {
         let record: RefreshRecord = model::decode(&item)?;
-        if record.client_id == client.client_id {
-            app.revoke_token(record.jti).await?;
+        if record.client_id != client.client_id {
+            return Err(not_your_token());
         }
+        app.revoke_token(record.jti).await?;
     }
     Ok(Json(serde_json::json!({})))
+}
+
+/// RFC 7009 §2.1 and Mastodon: a client may revoke only the tokens issued to it.
+fn not_your_token() -> ApiError {
+    ApiError::OAuth { code: "unauthorized_client", description: "You are not authorized to revoke this token".into(), status: StatusCode::FORBIDDEN }
 }
 
 /// `GET /api/starling/v1/keys`: the public keys tokens are verified with.

@@ -139,7 +139,8 @@ impl App {
                 if self.visible(Some(author), vec![parent.clone()]).await?.is_empty() {
                     return Err(ApiError::NotFound);
                 }
-                Some(parent)
+                // As Mastodon: a reply to a boost replies to the boosted status.
+                Some(original_of(self, parent).await?)
             }
             None => None,
         };
@@ -168,7 +169,8 @@ impl App {
         if let Some(key) = &ik {
             writes.push(model::put(key.clone(), &Ref { id }, Condition::NotExists)?);
         }
-        let entry = AccountStatusEntry { reblog_of: None, in_reply_to_account: record.in_reply_to_account_id, media: false, visibility };
+        let addressed = if visibility == Visibility::Direct { record.mentions.iter().map(|m| m.id).collect() } else { Vec::new() };
+        let entry = AccountStatusEntry { reblog_of: None, in_reply_to_account: record.in_reply_to_account_id, media: false, visibility, mentions: addressed };
         writes.push(model::put(keys::status(id), &record, Condition::NotExists)?);
         writes.push(model::put(keys::account_status(author, id), &entry, Condition::None)?);
         writes.push(Write::Add { key: keys::account_counter(author, "statuses"), delta: 1 });
@@ -296,7 +298,7 @@ impl App {
             created_at: now,
             edited_at: None,
         };
-        let entry = AccountStatusEntry { reblog_of: Some(original.id), in_reply_to_account: None, media: false, visibility };
+        let entry = AccountStatusEntry { reblog_of: Some(original.id), in_reply_to_account: None, media: false, visibility, mentions: Vec::new() };
         let writes = vec![
             model::put(keys::interaction(original.id, "rb", me), &Ref { id }, Condition::NotExists)?,
             model::put(keys::status(id), &record, Condition::NotExists)?,

@@ -109,12 +109,8 @@ impl App {
     fn home_entry(&self, viewer: Id, author: Id, item: &Item, followed: &HashSet<Id>) -> ApiResult<Option<TimelineEntry>> {
         let Some(id) = Id::from_sort_key(&item.key.sk) else { return Ok(None) };
         let entry: AccountStatusEntry = model::decode(item)?;
-        // Direct statuses need their mentions; fanout delivers those, rebuilds skip others'.
-        if entry.visibility == Visibility::Direct && author != viewer {
-            return Ok(None);
-        }
         let follows_target = entry.in_reply_to_account.is_some_and(|t| followed.contains(&t));
-        Ok(home_accepts(viewer, author, entry.visibility, entry.in_reply_to_account, &[], follows_target).then_some(TimelineEntry { id, reblog_of: entry.reblog_of }))
+        Ok(home_accepts(viewer, author, entry.visibility, entry.in_reply_to_account, &entry.mentions, follows_target).then_some(TimelineEntry { id, reblog_of: entry.reblog_of }))
     }
 
     /// Home-timeline ids for a window: the cached entries merged with followed celebrities' posts.
@@ -127,7 +123,9 @@ impl App {
             let followed = self.follows_among(viewer, &candidates).await?;
             if !followed.is_empty() {
                 let mut all_followed: Option<HashSet<Id>> = None;
+                let no_one = HashSet::new();
                 let mut seen_originals: HashSet<Id> = HashSet::new();
+                let mut boosts: Vec<(Id, Id)> = Vec::new();
                 for celebrity in followed {
                     let items = self.store.query(&Query::window(keys::account_statuses_partition(celebrity), window)).await?;
                     for item in &items {
@@ -136,14 +134,24 @@ impl App {
                             let set = self.following_set(viewer).await?;
                             all_followed = Some(set);
                         }
-                        let followed_set = all_followed.clone().unwrap_or_default();
-                        if let Some(e) = self.home_entry(viewer, celebrity, item, &followed_set)? {
-                            if e.reblog_of.is_some_and(|o| !seen_originals.insert(o)) {
-                                continue;
+                        let followed_set = all_followed.as_ref().unwrap_or(&no_one);
+                        if let Some(e) = self.home_entry(viewer, celebrity, item, followed_set)? {
+                            match e.reblog_of {
+                                Some(original) => {
+                                    if seen_originals.insert(original) {
+                                        boosts.push((e.id, original));
+                                    }
+                                }
+                                None => ids.push(e.id),
                             }
-                            ids.push(e.id);
                         }
                     }
+                }
+                if !boosts.is_empty() {
+                    // One entry per original status, as the cache keeps it: a merged boost of
+                    // something the page already shows (itself or boosted) is left out.
+                    let shown: HashSet<Id> = self.status_records(&ids).await?.values().map(|r| r.reblog_of.unwrap_or(r.id)).collect();
+                    ids.extend(boosts.into_iter().filter(|(_, original)| !shown.contains(original)).map(|(boost, _)| boost));
                 }
                 ids.sort_unstable_by(|a, b| b.cmp(a));
                 ids.dedup();

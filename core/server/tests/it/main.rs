@@ -3,8 +3,10 @@
 
 mod accounts;
 mod edge;
+mod instance;
 mod oauth;
 mod ratelimit;
+mod schema;
 mod statuses;
 mod timelines;
 
@@ -143,8 +145,23 @@ impl TestApp {
         self.request(Method::PUT, path, token, Some(Body::Json(body))).await
     }
 
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::PATCH, path, token, Some(Body::Json(body))).await
+    }
+
+    pub async fn patch_form(&self, path: &str, token: Option<&str>, pairs: &[(&str, &str)]) -> Reply {
+        let pairs = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.request(Method::PATCH, path, token, Some(Body::Form(pairs))).await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
         self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// Follows the `rel` link of a paginated reply.
+    pub async fn follow_link(&self, reply: &Reply, rel: &str, token: Option<&str>) -> Reply {
+        let url = link(reply, rel).unwrap_or_else(|| panic!("no rel=\"{rel}\" link in {:?}", reply.headers.get("link")));
+        self.get(&url, token).await
     }
 
     /// Registers an OAuth app, returning (client_id, client_secret).
@@ -160,6 +177,16 @@ impl TestApp {
         token["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// A further token for an existing user with exactly `scopes` (password grant).
+    pub async fn token_with_scopes(&self, user: &User, scopes: &str) -> String {
+        let (id, secret) = self.create_app("read write follow profile").await;
+        let token = self
+            .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": user.username, "password": PASSWORD, "scope": scopes}))
+            .await
+            .expect(200);
+        token["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// Signs up a user with full scopes.
     pub async fn register(&self, username: &str) -> User {
         self.register_with_scopes(username, "read write follow").await
@@ -168,7 +195,7 @@ impl TestApp {
     pub async fn register_with_scopes(&self, username: &str, scopes: &str) -> User {
         let app_token = self.app_token(scopes).await;
         let token = self
-            .post("/api/v1/accounts", Some(&app_token), json!({"username": username, "email": format!("{username}@example.org"), "password": "correct horse battery", "agreement": true}))
+            .post("/api/v1/accounts", Some(&app_token), json!({"username": username, "email": format!("{username}@example.org"), "password": PASSWORD, "agreement": true}))
             .await
             .expect(200);
         let token = token["access_token"].as_str().unwrap().to_owned();
@@ -193,6 +220,9 @@ impl TestApp {
     }
 }
 
+/// The password every test user signs up with.
+pub const PASSWORD: &str = "correct horse battery";
+
 pub enum Body {
     Json(Value),
     Form(Vec<(String, String)>),
@@ -206,4 +236,22 @@ pub fn ids(list: &Value) -> Vec<String> {
 /// The id of a JSON entity.
 pub fn id(entity: &Value) -> String {
     entity["id"].as_str().unwrap().to_owned()
+}
+
+/// The URL of a `Link` header's `rel` entry.
+pub fn link(reply: &Reply, rel: &str) -> Option<String> {
+    let header = reply.headers.get("link")?.to_str().unwrap();
+    header.split(", ").find(|part| part.ends_with(&format!("rel=\"{rel}\""))).map(|part| part[1..part.find('>').unwrap()].to_owned())
+}
+
+/// Asserts that `entity` has every field in `required` (dotted paths into nested objects), as
+/// the named schema of the Mastodon OpenAPI description requires.
+#[track_caller]
+pub fn assert_required(entity: &Value, schema: &str, required: &[&str]) {
+    for path in required {
+        let mut at = entity;
+        for part in path.split('.') {
+            at = at.get(part).unwrap_or_else(|| panic!("{schema} lacks required field `{path}`: {entity}"));
+        }
+    }
 }

@@ -1,0 +1,150 @@
+use serde_json::json;
+
+use crate::{TestApp, assert_required, schema};
+
+#[tokio::test]
+async fn instance_v2_has_every_field_the_spec_requires() {
+    let t = TestApp::spawn().await;
+    let instance = t.get("/api/v2/instance", None).await.expect(200);
+    assert_required(&instance, "Instance", schema::INSTANCE);
+    assert_eq!(instance["domain"], t.app.config().instance.domain.as_str());
+    assert_eq!(instance["configuration"]["statuses"]["max_characters"], 500);
+    assert_eq!(instance["configuration"]["statuses"]["characters_reserved_per_url"], 23);
+    assert_eq!(instance["registrations"]["enabled"], true);
+    assert!(instance["version"].as_str().unwrap().starts_with("4."), "clients gate features on a Mastodon version");
+    assert!(instance["configuration"]["urls"]["streaming"].as_str().unwrap().starts_with("ws://"));
+}
+
+#[tokio::test]
+async fn instance_v1_has_every_field_the_spec_requires() {
+    let t = TestApp::spawn().await;
+    let instance = t.get("/api/v1/instance", None).await.expect(200);
+    assert_required(&instance, "V1Instance", schema::V1_INSTANCE);
+    assert_eq!(instance["uri"], t.app.config().instance.domain.as_str());
+    assert_eq!(instance["registrations"], true);
+    assert_eq!(instance["configuration"]["statuses"]["max_characters"], 500);
+}
+
+#[tokio::test]
+async fn instance_statistics_count_users_and_statuses() {
+    let t = TestApp::spawn().await;
+    let before = t.get("/api/v1/instance", None).await.expect(200);
+    assert_eq!(before["stats"]["user_count"], 0);
+    assert_eq!(before["stats"]["status_count"], 0);
+    let alice = t.register("alice").await;
+    t.register("bob").await;
+    let first = t.post_status(&alice, json!({"status": "one"})).await;
+    t.post_status(&alice, json!({"status": "two"})).await;
+    t.delete(&format!("/api/v1/statuses/{}", crate::id(&first)), Some(&alice.token)).await.expect(200);
+    let v1 = t.get("/api/v1/instance", None).await.expect(200);
+    assert_eq!(v1["stats"]["user_count"], 2);
+    assert_eq!(v1["stats"]["status_count"], 1, "deleted statuses are not counted");
+    let v2 = t.get("/api/v2/instance", None).await.expect(200);
+    assert_eq!(v2["usage"]["users"]["active_month"], 2);
+    let nodeinfo = t.get("/nodeinfo/2.0", None).await.expect(200);
+    assert_eq!(nodeinfo["usage"]["users"]["total"], 2);
+    assert_eq!(nodeinfo["usage"]["localPosts"], 1);
+}
+
+#[tokio::test]
+async fn closed_registrations_show_in_the_instance_and_refuse_sign_ups() {
+    let t = TestApp::spawn_with(|s| {
+        let host = s.server.listen.to_string();
+        s.instance = Some(core_app::config::InstanceConfig { domain: host.clone(), base_url: format!("http://{host}"), registrations_open: false, ..Default::default() });
+    })
+    .await;
+    assert_eq!(t.get("/api/v2/instance", None).await.expect(200)["registrations"]["enabled"], false);
+    assert_eq!(t.get("/api/v1/instance", None).await.expect(200)["registrations"], false);
+    assert_eq!(t.get("/nodeinfo/2.0", None).await.expect(200)["openRegistrations"], false);
+    let app_token = t.app_token("read write").await;
+    let reply = t.post("/api/v1/accounts", Some(&app_token), json!({"username": "alice", "email": "alice@example.org", "password": crate::PASSWORD, "agreement": true})).await;
+    assert_eq!(reply.error(), "Registrations are closed");
+    reply.expect(403);
+}
+
+#[tokio::test]
+async fn nodeinfo_discovery_links_to_the_nodeinfo_document() {
+    let t = TestApp::spawn().await;
+    let links = t.get("/.well-known/nodeinfo", None).await.expect(200);
+    let link = &links["links"][0];
+    assert_eq!(link["rel"], "http://nodeinfo.diaspora.software/ns/schema/2.0");
+    let nodeinfo = t.get(link["href"].as_str().unwrap(), None).await.expect(200);
+    assert_eq!(nodeinfo["version"], "2.0");
+    assert_eq!(nodeinfo["software"]["name"], "starling");
+    assert_eq!(nodeinfo["openRegistrations"], true);
+    assert_eq!(nodeinfo["protocols"], json!(["activitypub"]));
+}
+
+#[tokio::test]
+async fn oauth_metadata_points_at_this_servers_endpoints() {
+    let t = TestApp::spawn().await;
+    let meta = t.get("/.well-known/oauth-authorization-server", None).await.expect(200);
+    assert_eq!(meta["issuer"], format!("{}/", t.base));
+    assert_eq!(meta["authorization_endpoint"], format!("{}/oauth/authorize", t.base));
+    assert_eq!(meta["token_endpoint"], format!("{}/oauth/token", t.base));
+    assert_eq!(meta["revocation_endpoint"], format!("{}/oauth/revoke", t.base));
+    assert_eq!(meta["app_registration_endpoint"], format!("{}/api/v1/apps", t.base));
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    let scopes: Vec<&str> = meta["scopes_supported"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    for scope in ["read", "write", "follow", "profile", "read:statuses", "write:statuses"] {
+        assert!(scopes.contains(&scope), "{scope} is advertised");
+    }
+    let grants = meta["grant_types_supported"].as_array().unwrap();
+    assert!(grants.contains(&json!("authorization_code")) && grants.contains(&json!("client_credentials")));
+}
+
+#[tokio::test]
+async fn custom_emojis_is_an_empty_list() {
+    let t = TestApp::spawn().await;
+    assert_eq!(t.get("/api/v1/custom_emojis", None).await.expect(200), json!([]));
+}
+
+#[tokio::test]
+async fn preferences_reflect_the_posting_defaults() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let prefs = t.get("/api/v1/preferences", Some(&alice.token)).await.expect(200);
+    assert_required(&prefs, "Preferences", schema::PREFERENCES);
+    assert_eq!(prefs["posting:default:visibility"], "public");
+    assert_eq!(prefs["posting:default:sensitive"], false);
+    assert_eq!(prefs["reading:expand:media"], "default");
+    t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"source": {"privacy": "unlisted", "sensitive": true, "language": "de"}})).await.expect(200);
+    let prefs = t.get("/api/v1/preferences", Some(&alice.token)).await.expect(200);
+    assert_eq!(prefs["posting:default:visibility"], "unlisted");
+    assert_eq!(prefs["posting:default:sensitive"], true);
+    assert_eq!(prefs["posting:default:language"], "de");
+}
+
+#[tokio::test]
+async fn preferences_need_a_user_token_with_read_accounts() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    t.get("/api/v1/preferences", None).await.expect(401);
+    let write_only = t.token_with_scopes(&alice, "write").await;
+    t.get("/api/v1/preferences", Some(&write_only)).await.expect(403);
+    let app_only = t.app_token("read").await;
+    t.get("/api/v1/preferences", Some(&app_only)).await.expect(422);
+}
+
+#[tokio::test]
+async fn health_and_placeholder_images_are_served() {
+    let t = TestApp::spawn().await;
+    assert_eq!(t.get("/health", None).await.expect(200), "ok");
+    for path in ["/avatars/original/missing.png", "/headers/original/missing.png"] {
+        let reply = t.http.get(format!("{}{path}", t.base)).send().await.unwrap();
+        assert_eq!(reply.status(), 200);
+        assert_eq!(reply.headers()["content-type"], "image/png");
+        assert!(reply.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405_with_an_error_envelope() {
+    let t = TestApp::spawn().await;
+    let missing = t.get("/api/v1/nope", None).await;
+    assert_eq!(missing.error(), "Record not found");
+    missing.expect(404);
+    let wrong = t.delete("/api/v1/instance", None).await;
+    assert_eq!(wrong.error(), "Method not allowed");
+    wrong.expect(405);
+}
