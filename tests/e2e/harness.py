@@ -216,7 +216,7 @@ def eventually(check, timeout: float = 5.0, interval: float = 0.05, message: str
 
 
 def known_server_bug(description: str):
-    """Marks a test that fails because of a diagnosed server bug (see tests/e2e/KNOWN_BUGS.md).
+    """Marks a test that fails because of a diagnosed server bug.
 
     The test still runs in full. While the bug is present it is reported as an expected failure;
     once the server is fixed it becomes an "unexpected success", which fails the run, so the

@@ -213,6 +213,8 @@ pub async fn timeline_cache_suite(cache: &dyn TimelineCache) {
     cache.insert(&t, &[boost(50, 99)], 10).await.unwrap();
     cache.insert(&t, &[boost(60, 99)], 10).await.unwrap();
     assert_eq!(cache.range(&t, &all).await.unwrap(), ids(&[50, 30, 20, 10]), "a second boost of the same status is not added");
+    cache.insert(&t, &[e(99)], 10).await.unwrap();
+    assert_eq!(cache.range(&t, &all).await.unwrap(), ids(&[50, 30, 20, 10]), "an original already shown by a boost is not added");
 
     let page = PageRequest::new(Some(Id::from_u64(30)), None, None, Some(2), 20, 40).window();
     assert_eq!(cache.range(&t, &page).await.unwrap(), ids(&[20, 10]), "range honours max_id and limit");

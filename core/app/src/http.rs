@@ -14,6 +14,7 @@ use shared::id::Id;
 use shared::page::{PageRequest, link_header};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
+use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, ApiResult};
@@ -72,7 +73,8 @@ pub fn router(app: App) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/avatars/original/missing.png", get(missing_image))
         .route("/headers/original/missing.png", get(missing_image));
-    api.fallback(|| async { ApiError::NotFound })
+    let api = api
+        .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None })) })
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::ratelimit::limit))
         // Enforced where bodies are read ([`Input`]), so an oversized one gets the error envelope.
@@ -83,7 +85,10 @@ pub fn router(app: App) -> Router {
             let route = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str).to_owned();
             tracing::info_span!("request", method = %req.method(), route, user = tracing::field::Empty)
         }))
-        .with_state(app)
+        .with_state(app);
+    // Rails routes `/api/v1/instance/` like `/api/v1/instance`, and clients (Mastodon.py) rely on it.
+    // Trimmed before routing, so it wraps the finished router.
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(api))
 }
 
 /// The placeholder avatar and header Mastodon serves for accounts without one.

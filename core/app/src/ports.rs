@@ -180,8 +180,8 @@ pub struct CacheError(pub String);
 
 /// Per-user cached timelines: sorted sets of status ids, capped, rebuildable from the store.
 ///
-/// Invariant: a timeline holds at most one entry per original status — a boost is not added
-/// when the original or another boost of it is already there.
+/// Invariant: a timeline holds at most one entry per original status — an entry (a boost, or
+/// the original itself) is not added when the original or a boost of it is already there.
 #[async_trait]
 pub trait TimelineCache: Send + Sync {
     /// Whether the timeline has been built (an empty built timeline exists).

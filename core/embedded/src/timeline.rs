@@ -1,5 +1,5 @@
 //! In-process home timelines: per timeline, an ordered map of entries plus a count of entries
-//! per original status (so a boost is skipped when its original is already shown), sharded
+//! per original status (so nothing is added for a status already shown, itself or boosted), sharded
 //! behind a few mutexes so fanout to many timelines does not serialise readers.
 
 use std::collections::hash_map::DefaultHasher;
@@ -34,7 +34,7 @@ impl Timeline {
             return false;
         }
         let original = Self::original(&entry);
-        if entry.reblog_of.is_some() && self.shown.get(&original).is_some_and(|n| *n > 0) {
+        if self.shown.get(&original).is_some_and(|n| *n > 0) {
             return false;
         }
         self.entries.insert(entry.id, entry.reblog_of);

@@ -21,9 +21,12 @@ const EDGE_BODY_LIMIT: usize = 64 * 1024;
 /// Entries the memory KV holds before sweeping expired ones.
 const SWEEP_AT: usize = 100_000;
 
+/// Value and expiry (ms since the epoch) per key.
+type Entries = HashMap<String, (Vec<u8>, u64)>;
+
 /// Edge KV in process memory, with expiry.
 #[derive(Clone, Default)]
-pub struct MemoryKv(Arc<Mutex<HashMap<String, (Vec<u8>, u64)>>>);
+pub struct MemoryKv(Arc<Mutex<Entries>>);
 
 #[async_trait::async_trait]
 impl Kv for MemoryKv {

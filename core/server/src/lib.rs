@@ -160,6 +160,7 @@ pub fn front_router(settings: &Settings, application: &Application) -> axum::Rou
     let limits = settings.rate_limits.clone().unwrap_or_default();
     let config = edge_app::EdgeConfig {
         home_cache_ttl_ms: settings.edge.home_cache_ttl_ms,
+        rate_limits_enabled: limits.enabled,
         requests: limits.requests.quota(),
         sign_ups: limits.sign_ups.quota(),
         logins: limits.logins.quota(),

@@ -13,6 +13,8 @@ pub struct EdgeConfig {
     pub keys_ttl_secs: u64,
     /// How long core's revocation list is cached (the revocation delay at the edge).
     pub revocations_ttl_secs: u64,
+    /// Whether rate limits apply at all (off only for load tests and trusted networks).
+    pub rate_limits_enabled: bool,
     /// Every request, per token (per address when anonymous).
     pub requests: Quota,
     /// Sign-ups, per address.
@@ -53,6 +55,7 @@ impl Default for EdgeConfig {
             home_cache_ttl_ms: 5_000,
             keys_ttl_secs: 300,
             revocations_ttl_secs: 30,
+            rate_limits_enabled: true,
             requests: Quota::new(300, 300_000),
             sign_ups: Quota::new(5, 1_800_000),
             logins: Quota::new(25, 300_000),
@@ -70,7 +73,8 @@ pub struct ConfigError(pub String);
 impl EdgeConfig {
     /// Reads `STARLING_*` variables through `var`; absent ones keep their defaults.
     ///
-    /// Quotas are `LIMIT/SECONDS`, e.g. `STARLING_RATE_REQUESTS=300/300`. Uploads are enabled
+    /// Quotas are `LIMIT/SECONDS`, e.g. `STARLING_RATE_REQUESTS=300/300`; `STARLING_RATE_LIMITS_ENABLED=false`
+    /// turns them off. Uploads are enabled
     /// by `STARLING_S3_BUCKET` and need `STARLING_S3_ENDPOINT`, `STARLING_S3_REGION`,
     /// `STARLING_S3_ACCESS_KEY_ID`, `STARLING_S3_SECRET_ACCESS_KEY`.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -91,6 +95,11 @@ impl EdgeConfig {
         c.home_cache_ttl_ms = number("STARLING_HOME_CACHE_TTL_MS", c.home_cache_ttl_ms)?;
         c.keys_ttl_secs = number("STARLING_KEYS_TTL_SECS", c.keys_ttl_secs)?;
         c.revocations_ttl_secs = number("STARLING_REVOCATIONS_TTL_SECS", c.revocations_ttl_secs)?;
+        c.rate_limits_enabled = match var("STARLING_RATE_LIMITS_ENABLED").as_deref().map(str::trim) {
+            None | Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(_) => return Err(ConfigError("STARLING_RATE_LIMITS_ENABLED must be true or false".into())),
+        };
         c.requests = quota("STARLING_RATE_REQUESTS", c.requests)?;
         c.sign_ups = quota("STARLING_RATE_SIGN_UPS", c.sign_ups)?;
         c.logins = quota("STARLING_RATE_LOGINS", c.logins)?;

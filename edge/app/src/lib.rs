@@ -141,7 +141,12 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
                 }
                 Outcome::Respond(response)
             }
-            None => Outcome::Forward { request, response_headers: limit },
+            None => {
+                if !matches!(method, "GET" | "HEAD" | "OPTIONS") {
+                    self.note_write(caller.as_ref()).await;
+                }
+                Outcome::Forward { request, response_headers: limit }
+            }
         }
     }
 

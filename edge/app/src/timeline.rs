@@ -1,5 +1,8 @@
-//! The cached home timeline: per-user entries served while younger than the staleness bound
-//! and while core's per-user timeline version is unchanged (a followee's new post moves it).
+//! The cached home timeline: per-user entries served while younger than the staleness bound,
+//! while core's per-user timeline version is unchanged (a followee's new post moves it), and
+//! while the user has sent no write since the page was fetched (their own favourite, boost,
+//! edit or follow shows at once). A write still in flight when a page is fetched can be missed
+//! for up to the bound: clients read after their write's response.
 
 use serde::{Deserialize, Serialize};
 use shared::token::secret_digest;
@@ -37,10 +40,12 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
         let key = format!("home:{account}:{}", secret_digest(request.query().unwrap_or("")));
         let version = self.home_version(request).await?;
         let now = self.clock.now_ms();
+        let last_write = self.last_write(account).await;
         if let Some(bytes) = self.kv.get(&key).await
             && let Ok(page) = serde_json::from_slice::<CachedPage>(&bytes)
             && page.version == version
             && now.saturating_sub(page.stored_at_ms) < self.config.home_cache_ttl_ms
+            && last_write.is_none_or(|at| page.stored_at_ms > at)
         {
             let mut response = EdgeResponse::json(200, &serde_json::Value::Null);
             response.body = page.body.into_bytes();
@@ -66,6 +71,19 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
         Some(response)
     }
 
+    /// Records that `caller` sent a write, so their cached pages from before it are not served.
+    pub(crate) async fn note_write(&self, caller: Option<&Caller>) {
+        if let Some(account) = caller.and_then(|c| c.account) {
+            let ttl = self.config.home_cache_ttl_ms.div_ceil(1000) + 1;
+            self.kv.put(&write_key(account), self.clock.now_ms().to_string().into_bytes(), ttl).await;
+        }
+    }
+
+    async fn last_write(&self, account: shared::id::Id) -> Option<u64> {
+        let bytes = self.kv.get(&write_key(account)).await?;
+        String::from_utf8(bytes).ok()?.parse().ok()
+    }
+
     async fn home_version(&self, request: &EdgeRequest) -> Option<String> {
         let mut probe = EdgeRequest { method: "GET".into(), uri: "/api/starling/v1/timelines/home/version".into(), ..EdgeRequest::default() };
         probe.headers.push(("authorization".into(), request.header("authorization").map_or_else(|| format!("Bearer {}", crate::auth::bearer(request).unwrap_or_default()), str::to_owned)));
@@ -75,4 +93,8 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
         }
         serde_json::from_slice::<Version>(&response.body).ok().map(|v| v.version)
     }
+}
+
+fn write_key(account: shared::id::Id) -> String {
+    format!("wrote:{account}")
 }

@@ -172,6 +172,37 @@ async fn home_timeline_misses_then_hits_then_follows_version_and_expiry() {
     assert_eq!(w.forwarded_calls().len(), 4, "only misses reach core's timeline");
 }
 
+#[tokio::test]
+async fn a_users_own_write_invalidates_their_cached_home_but_not_others() {
+    let w = World::new();
+    let edge = w.edge(EdgeConfig::default());
+    let alice = w.token(5, "read write", None);
+    let bob = w.token(6, "read write", None);
+    let home = |t: &str| get("/api/v1/timelines/home", Some(t));
+    respond(edge.handle(home(&alice)).await);
+    respond(edge.handle(home(&bob)).await);
+    w.clock.0.fetch_add(10, Ordering::SeqCst);
+    let mut favourite = get("/api/v1/statuses/1/favourite", Some(&alice));
+    favourite.method = "POST".into();
+    assert!(matches!(edge.handle(favourite).await, Outcome::Forward { .. }));
+    w.clock.0.fetch_add(10, Ordering::SeqCst);
+    assert_eq!(respond(edge.handle(home(&alice)).await).header("x-starling-cache"), Some("miss"), "alice sees her favourite at once");
+    assert_eq!(respond(edge.handle(home(&alice)).await).header("x-starling-cache"), Some("hit"), "and the page fetched after it is cached again");
+    assert_eq!(respond(edge.handle(home(&bob)).await).header("x-starling-cache"), Some("hit"), "bob's cache is untouched");
+}
+
+#[tokio::test]
+async fn rate_limits_can_be_turned_off() {
+    let w = World::new();
+    let edge = w.edge(EdgeConfig { rate_limits_enabled: false, requests: Quota::new(1, 60_000), ..EdgeConfig::default() });
+    for _ in 0..5 {
+        match edge.handle(get("/api/v1/instance", None)).await {
+            Outcome::Forward { response_headers, .. } => assert!(response_headers.is_empty(), "no quota, no headers"),
+            Outcome::Respond(r) => panic!("expected a forward, got {}", r.status),
+        }
+    }
+}
+
 fn uploads() -> EdgeConfig {
     EdgeConfig {
         uploads: Some(UploadConfig {

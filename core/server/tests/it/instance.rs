@@ -148,3 +148,12 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_an_error_envelope() {
     assert_eq!(wrong.error(), "Method not allowed");
     wrong.expect(405);
 }
+
+#[tokio::test]
+async fn paths_answer_with_a_trailing_slash_as_rails_does() {
+    let t = TestApp::spawn().await;
+    let v1 = t.get("/api/v1/instance/", None).await.expect(200);
+    assert_eq!(v1["uri"], t.app.config().instance.domain.as_str());
+    t.get("/api/v2/instance/", None).await.expect(200);
+    t.get("/api/v1/no-such-thing/", None).await.expect(404);
+}

@@ -171,7 +171,6 @@ async fn a_boost_of_a_status_already_in_home_is_not_shown_again() {
 }
 
 #[tokio::test]
-#[ignore = "core/embedded: MemoryTimelineCache::insert adds an original while a boost of it is shown"]
 async fn following_the_author_of_a_boosted_status_keeps_it_once() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
