@@ -265,8 +265,7 @@ async fn update_credentials_needs_write_accounts() {
 #[tokio::test]
 async fn an_account_is_shown_to_anyone_by_id() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let shown = account(&t, &alice).await;
     assert_eq!(shown["username"], "alice");
     assert_eq!(shown["url"], format!("{}/@alice", t.base));
@@ -308,9 +307,7 @@ async fn lookup_of_an_unknown_or_remote_acct_is_404() {
 #[tokio::test]
 async fn relationships_are_returned_for_each_requested_account_in_order() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     t.follow(&alice, &bob).await;
     t.follow(&carol, &alice).await;
     let rels = t.get(&format!("/api/v1/accounts/relationships?id[]={}&id[]={}", bob.id, carol.id), Some(&alice.token)).await.expect(200);
@@ -325,8 +322,7 @@ async fn relationships_are_returned_for_each_requested_account_in_order() {
 #[tokio::test]
 async fn relationships_skip_unknown_and_malformed_ids() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let rels = t.get(&format!("/api/v1/accounts/relationships?id[]=123456789&id[]=junk&id[]={0}&id[]={0}", bob.id), Some(&alice.token)).await.expect(200);
     assert_eq!(ids(&rels), vec![bob.id.clone()]);
     assert_eq!(t.get("/api/v1/accounts/relationships", Some(&alice.token)).await.expect(200), json!([]));
@@ -335,8 +331,7 @@ async fn relationships_skip_unknown_and_malformed_ids() {
 #[tokio::test]
 async fn following_changes_the_counts_on_both_sides_and_unfollowing_restores_them() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let rel = t.post(&format!("/api/v1/accounts/{}/follow", alice.id), Some(&bob.token), json!({})).await.expect(200);
     assert_required(&rel, "Relationship", schema::RELATIONSHIP);
     assert_eq!(rel["id"], alice.id.as_str());
@@ -356,8 +351,7 @@ async fn following_changes_the_counts_on_both_sides_and_unfollowing_restores_the
 #[tokio::test]
 async fn following_twice_keeps_one_follow_and_updates_its_options() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     let rel = t.post_form(&format!("/api/v1/accounts/{}/follow", alice.id), Some(&bob.token), &[("reblogs", "false"), ("notify", "true")]).await.expect(200);
     assert_eq!((rel["following"].clone(), rel["showing_reblogs"].clone(), rel["notifying"].clone()), (json!(true), json!(false), json!(true)));
@@ -389,8 +383,7 @@ async fn following_or_unfollowing_an_unknown_account_is_404() {
 #[tokio::test]
 async fn unfollowing_someone_not_followed_changes_nothing() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let rel = t.post(&format!("/api/v1/accounts/{}/unfollow", alice.id), Some(&bob.token), json!({})).await.expect(200);
     assert_eq!(rel["following"], false);
     assert_eq!(account(&t, &alice).await["followers_count"], 0);
@@ -400,9 +393,7 @@ async fn unfollowing_someone_not_followed_changes_nothing() {
 #[tokio::test]
 async fn followers_and_following_list_accounts_newest_follow_first() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     t.follow(&bob, &alice).await;
     t.follow(&carol, &alice).await;
     t.follow(&alice, &carol).await;
@@ -466,8 +457,7 @@ async fn follow_lists_of_an_unknown_account_are_404() {
 #[tokio::test]
 async fn hidden_collections_are_empty_to_others_but_not_the_owner() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"hide_collections": true})).await.expect(200);
     assert_eq!(t.get(&format!("/api/v1/accounts/{}/followers", alice.id), Some(&bob.token)).await.expect(200), json!([]));
@@ -479,8 +469,7 @@ async fn hidden_collections_are_empty_to_others_but_not_the_owner() {
 #[tokio::test]
 async fn an_accounts_statuses_are_listed_newest_first_with_filters() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let bobs = t.post_status(&bob, json!({"status": "bob's"})).await;
     let first = t.post_status(&alice, json!({"status": "first #news"})).await;
     let reply = t.post_status(&alice, json!({"status": "reply", "in_reply_to_id": id(&bobs)})).await;
@@ -501,9 +490,7 @@ async fn an_accounts_statuses_are_listed_newest_first_with_filters() {
 #[tokio::test]
 async fn an_accounts_private_statuses_are_listed_only_for_followers() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let follower = t.register("follower").await;
-    let stranger = t.register("stranger").await;
+    let [alice, follower, stranger] = t.register_all(["alice", "follower", "stranger"]).await;
     t.follow(&follower, &alice).await;
     let public = t.post_status(&alice, json!({"status": "public"})).await;
     let unlisted = t.post_status(&alice, json!({"status": "unlisted", "visibility": "unlisted"})).await;

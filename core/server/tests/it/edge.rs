@@ -9,8 +9,7 @@ async fn with_edge() -> TestApp {
 #[tokio::test]
 async fn the_in_process_edge_caches_home_and_invalidates_on_a_followees_post() {
     let t = with_edge().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     t.settle().await;
     let first = t.get("/api/v1/timelines/home", Some(&bob.token)).await;

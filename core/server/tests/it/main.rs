@@ -192,6 +192,15 @@ impl TestApp {
         self.register_with_scopes(username, "read write follow").await
     }
 
+    /// Registers several users, in order.
+    pub async fn register_all<const N: usize>(&self, usernames: [&str; N]) -> [User; N] {
+        let mut users = Vec::with_capacity(N);
+        for name in usernames {
+            users.push(self.register(name).await);
+        }
+        users.try_into().unwrap_or_else(|_| unreachable!("one user per name"))
+    }
+
     pub async fn register_with_scopes(&self, username: &str, scopes: &str) -> User {
         let app_token = self.app_token(scopes).await;
         let token = self

@@ -20,8 +20,7 @@ async fn a_token_over_its_request_quota_gets_429_with_retry_after() {
         limits.requests.period_secs = 300;
     })
     .await;
-    let alice = t.register("alice").await;
-    let other = t.register("other").await;
+    let [alice, other] = t.register_all(["alice", "other"]).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(t.get("/api/v1/timelines/home", Some(&alice.token)).await.status.as_u16());

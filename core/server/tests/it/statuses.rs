@@ -96,8 +96,7 @@ async fn a_url_counts_as_23_characters_however_long_it_is() {
 #[tokio::test]
 async fn retrying_with_the_same_idempotency_key_returns_the_first_status() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let (code, first) = post_with_key(&t, &alice, "key-1", json!({"status": "once"})).await;
     assert_eq!(code, 200);
     let (code, retry) = post_with_key(&t, &alice, "key-1", json!({"status": "once"})).await;
@@ -182,8 +181,7 @@ async fn unsupported_attachments_polls_and_scheduling_are_refused() {
 #[tokio::test]
 async fn mentions_and_hashtags_are_linked() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("Bob").await;
+    let [alice, bob] = t.register_all(["alice", "Bob"]).await;
     let status = t.post_status(&alice, json!({"status": "hi @bob and @nobody and @bob@elsewhere.example #Tag #tag"})).await;
     assert_eq!(status["mentions"].as_array().unwrap().len(), 1);
     assert_eq!(status["mentions"][0]["id"], bob.id.as_str());
@@ -199,8 +197,7 @@ async fn mentions_and_hashtags_are_linked() {
 #[tokio::test]
 async fn a_reply_links_to_its_parent_and_counts_there() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let parent = t.post_status(&alice, json!({"status": "question"})).await;
     let reply = t.post_status(&bob, json!({"status": "@alice answer", "in_reply_to_id": id(&parent)})).await;
     assert_eq!(reply["in_reply_to_id"], id(&parent).as_str());
@@ -213,9 +210,7 @@ async fn a_reply_links_to_its_parent_and_counts_there() {
 #[tokio::test]
 async fn a_reply_to_a_boost_replies_to_the_boosted_status() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     let original = t.post_status(&alice, json!({"status": "original"})).await;
     let boost = act(&t, &bob, &original, "reblog").await.expect(200);
     let reply = t.post_status(&carol, json!({"status": "@alice reply", "in_reply_to_id": id(&boost)})).await;
@@ -228,8 +223,7 @@ async fn a_reply_to_a_boost_replies_to_the_boosted_status() {
 #[tokio::test]
 async fn replying_to_an_unknown_or_invisible_status_is_404() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let private = t.post_status(&alice, json!({"status": "followers only", "visibility": "private"})).await;
     for parent in ["123456789".to_owned(), "junk".to_owned(), id(&private)] {
         let reply = t.post("/api/v1/statuses", Some(&bob.token), json!({"status": "reply", "in_reply_to_id": parent})).await;
@@ -243,10 +237,7 @@ async fn replying_to_an_unknown_or_invisible_status_is_404() {
 #[tokio::test]
 async fn a_private_status_is_visible_to_followers_and_mentioned_accounts_only() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let follower = t.register("follower").await;
-    let mentioned = t.register("mentioned").await;
-    let stranger = t.register("stranger").await;
+    let [alice, follower, mentioned, stranger] = t.register_all(["alice", "follower", "mentioned", "stranger"]).await;
     t.follow(&follower, &alice).await;
     let private = t.post_status(&alice, json!({"status": "hi @mentioned", "visibility": "private"})).await;
     show(&t, &private, None).await.expect(404);
@@ -263,9 +254,7 @@ async fn a_private_status_is_visible_to_followers_and_mentioned_accounts_only() 
 #[tokio::test]
 async fn a_direct_status_is_visible_to_mentioned_accounts_only() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let follower = t.register("follower").await;
-    let mentioned = t.register("mentioned").await;
+    let [alice, follower, mentioned] = t.register_all(["alice", "follower", "mentioned"]).await;
     t.follow(&follower, &alice).await;
     let direct = t.post_status(&alice, json!({"status": "@mentioned psst", "visibility": "direct"})).await;
     show(&t, &direct, None).await.expect(404);
@@ -350,8 +339,7 @@ async fn the_source_returns_the_text_as_written() {
 #[tokio::test]
 async fn only_the_author_may_edit_or_read_the_source() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let status = t.post_status(&alice, json!({"status": "mine"})).await;
     let reply = t.put(&format!("/api/v1/statuses/{}", id(&status)), Some(&bob.token), json!({"status": "yours now"})).await;
     assert_eq!(reply.error(), "This action is not allowed");
@@ -375,8 +363,7 @@ async fn an_edit_is_validated_like_a_new_post() {
 #[tokio::test]
 async fn a_boost_cannot_be_edited() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let status = t.post_status(&alice, json!({"status": "boost me"})).await;
     let boost = act(&t, &bob, &status, "reblog").await.expect(200);
     t.put(&format!("/api/v1/statuses/{}", id(&boost)), Some(&bob.token), json!({"status": "mine now"})).await.expect(422);
@@ -405,8 +392,7 @@ async fn deleting_returns_the_text_for_redrafting_and_then_the_status_is_gone() 
 #[tokio::test]
 async fn only_the_author_may_delete() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let status = t.post_status(&alice, json!({"status": "mine"})).await;
     t.delete(&format!("/api/v1/statuses/{}", id(&status)), Some(&bob.token)).await.expect(403);
     t.delete(&format!("/api/v1/statuses/{}", id(&status)), None).await.expect(401);
@@ -419,8 +405,7 @@ async fn only_the_author_may_delete() {
 #[tokio::test]
 async fn deleting_a_status_deletes_its_boosts() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let status = t.post_status(&alice, json!({"status": "boosted"})).await;
     let boost = act(&t, &bob, &status, "reblog").await.expect(200);
     assert_eq!(statuses_count(&t, &bob).await, 1);
@@ -436,8 +421,7 @@ async fn deleting_a_status_deletes_its_boosts() {
 #[tokio::test]
 async fn context_returns_ancestors_and_descendants_depth_first() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let root = t.post_status(&alice, json!({"status": "root"})).await;
     let a = t.post_status(&bob, json!({"status": "a", "in_reply_to_id": id(&root)})).await;
     let b = t.post_status(&alice, json!({"status": "b", "in_reply_to_id": id(&root)})).await;
@@ -455,9 +439,7 @@ async fn context_returns_ancestors_and_descendants_depth_first() {
 #[tokio::test]
 async fn context_hides_replies_the_viewer_may_not_see() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     let root = t.post_status(&alice, json!({"status": "root"})).await;
     let private = t.post_status(&bob, json!({"status": "for followers", "visibility": "private", "in_reply_to_id": id(&root)})).await;
     let public = t.post_status(&bob, json!({"status": "for all", "in_reply_to_id": id(&root)})).await;
@@ -474,8 +456,7 @@ async fn context_hides_replies_the_viewer_may_not_see() {
 #[tokio::test]
 async fn favouriting_counts_once_and_unfavouriting_takes_it_back() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let status = t.post_status(&alice, json!({"status": "like me"})).await;
     let faved = act(&t, &bob, &status, "favourite").await.expect(200);
     assert_eq!(faved["favourited"], true);
@@ -495,9 +476,7 @@ async fn favouriting_counts_once_and_unfavouriting_takes_it_back() {
 #[tokio::test]
 async fn favouriting_a_boost_favourites_the_original() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     let status = t.post_status(&alice, json!({"status": "original"})).await;
     let boost = act(&t, &bob, &status, "reblog").await.expect(200);
     let faved = act(&t, &carol, &boost, "favourite").await.expect(200);
@@ -508,8 +487,7 @@ async fn favouriting_a_boost_favourites_the_original() {
 #[tokio::test]
 async fn invisible_statuses_cannot_be_favourited_bookmarked_or_boosted() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let private = t.post_status(&alice, json!({"status": "followers only", "visibility": "private"})).await;
     for action in ["favourite", "bookmark", "reblog", "unfavourite", "unbookmark", "unreblog"] {
         act(&t, &bob, &private, action).await.expect(404);
@@ -523,8 +501,7 @@ async fn invisible_statuses_cannot_be_favourited_bookmarked_or_boosted() {
 #[tokio::test]
 async fn boosting_wraps_the_original_and_counts_once() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let status = t.post_status(&alice, json!({"status": "boost me"})).await;
     let boost = act(&t, &bob, &status, "reblog").await.expect(200);
     assert_required(&boost, "Status", schema::STATUS);
@@ -549,8 +526,7 @@ async fn boosting_wraps_the_original_and_counts_once() {
 #[tokio::test]
 async fn unboosting_removes_the_boost_and_returns_the_original() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let status = t.post_status(&alice, json!({"status": "boost me"})).await;
     let boost = act(&t, &bob, &status, "reblog").await.expect(200);
     let original = act(&t, &bob, &status, "unreblog").await.expect(200);
@@ -566,9 +542,7 @@ async fn unboosting_removes_the_boost_and_returns_the_original() {
 #[tokio::test]
 async fn a_boost_may_be_unlisted_or_private_but_not_direct() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     let status = t.post_status(&alice, json!({"status": "boost me"})).await;
     let boost = t.post(&format!("/api/v1/statuses/{}/reblog", id(&status)), Some(&bob.token), json!({"visibility": "unlisted"})).await.expect(200);
     assert_eq!(boost["visibility"], "unlisted");
@@ -579,9 +553,7 @@ async fn a_boost_may_be_unlisted_or_private_but_not_direct() {
 #[tokio::test]
 async fn direct_statuses_cannot_be_boosted() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     let direct = t.post_status(&alice, json!({"status": "@bob secret", "visibility": "direct"})).await;
     act(&t, &bob, &direct, "reblog").await.expect(403);
     act(&t, &alice, &direct, "reblog").await.expect(403);
@@ -592,8 +564,7 @@ async fn direct_statuses_cannot_be_boosted() {
 #[tokio::test]
 async fn private_statuses_can_be_boosted_only_by_their_author() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let follower = t.register("follower").await;
+    let [alice, follower] = t.register_all(["alice", "follower"]).await;
     t.follow(&follower, &alice).await;
     let private = t.post_status(&alice, json!({"status": "followers only", "visibility": "private"})).await;
     let reply = act(&t, &follower, &private, "reblog").await;
@@ -608,8 +579,7 @@ async fn private_statuses_can_be_boosted_only_by_their_author() {
 #[tokio::test]
 async fn bookmarking_is_private_to_the_bookmarker() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let status = t.post_status(&alice, json!({"status": "save me"})).await;
     let marked = act(&t, &bob, &status, "bookmark").await.expect(200);
     assert_eq!(marked["bookmarked"], true);
@@ -626,8 +596,7 @@ async fn bookmarking_is_private_to_the_bookmarker() {
 #[tokio::test]
 async fn bookmarks_are_listed_by_when_they_were_made_and_paginate() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let older = t.post_status(&alice, json!({"status": "older"})).await;
     let newer = t.post_status(&alice, json!({"status": "newer"})).await;
     let newest = t.post_status(&alice, json!({"status": "newest"})).await;
@@ -651,8 +620,7 @@ async fn bookmarks_are_listed_by_when_they_were_made_and_paginate() {
 #[tokio::test]
 async fn favourites_are_listed_and_paginate_and_drop_deleted_statuses() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let a = t.post_status(&alice, json!({"status": "a"})).await;
     let b = t.post_status(&alice, json!({"status": "b"})).await;
     let c = t.post_status(&alice, json!({"status": "c"})).await;

@@ -32,8 +32,7 @@ fn all(statuses: &[&Value]) -> Vec<String> {
 #[tokio::test]
 async fn a_followers_home_shows_new_posts_after_fanout() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     assert!(t.home_ids(&bob).await.is_empty());
     let post = t.post_status(&alice, json!({"status": "hello followers"})).await;
@@ -54,8 +53,7 @@ async fn your_own_posts_are_in_your_home_at_once() {
 #[tokio::test]
 async fn the_home_timeline_renders_full_statuses_with_viewer_flags() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     let post = t.post_status(&alice, json!({"status": "hi"})).await;
     t.post(&format!("/api/v1/statuses/{}/favourite", id(&post)), Some(&bob.token), json!({})).await.expect(200);
@@ -68,9 +66,7 @@ async fn the_home_timeline_renders_full_statuses_with_viewer_flags() {
 #[tokio::test]
 async fn unfollowing_removes_the_followees_posts_from_home() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     t.follow(&bob, &alice).await;
     t.follow(&bob, &carol).await;
     let alices = t.post_status(&alice, json!({"status": "from alice"})).await;
@@ -85,9 +81,7 @@ async fn unfollowing_removes_the_followees_posts_from_home() {
 #[tokio::test]
 async fn following_backfills_earlier_posts_into_a_built_home() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     let earlier: Vec<Value> = post_all(&t, &alice, &["one", "two", "three"]).await;
     let private = t.post_status(&alice, json!({"status": "followers only", "visibility": "private"})).await;
     let direct = t.post_status(&alice, json!({"status": "@carol only", "visibility": "direct"})).await;
@@ -110,8 +104,7 @@ async fn post_all(t: &TestApp, user: &User, texts: &[&str]) -> Vec<Value> {
 #[tokio::test]
 async fn following_before_the_home_is_built_shows_earlier_posts_too() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let earlier = post_all(&t, &alice, &["one", "two"]).await;
     t.follow(&bob, &alice).await;
     assert_eq!(t.home_ids(&bob).await, vec![id(&earlier[1]), id(&earlier[0])]);
@@ -120,8 +113,7 @@ async fn following_before_the_home_is_built_shows_earlier_posts_too() {
 #[tokio::test]
 async fn deleting_a_status_removes_it_from_followers_homes() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     let keep = t.post_status(&alice, json!({"status": "keep"})).await;
     let gone = t.post_status(&alice, json!({"status": "gone"})).await;
@@ -134,10 +126,7 @@ async fn deleting_a_status_removes_it_from_followers_homes() {
 #[tokio::test]
 async fn a_status_boosted_by_two_followees_appears_once() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
-    let dave = t.register("dave").await;
+    let [alice, bob, carol, dave] = t.register_all(["alice", "bob", "carol", "dave"]).await;
     t.follow(&dave, &bob).await;
     t.follow(&dave, &carol).await;
     assert!(t.home_ids(&dave).await.is_empty());
@@ -154,9 +143,7 @@ async fn a_status_boosted_by_two_followees_appears_once() {
 #[tokio::test]
 async fn a_boost_of_a_status_already_in_home_is_not_shown_again() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let dave = t.register("dave").await;
+    let [alice, bob, dave] = t.register_all(["alice", "bob", "dave"]).await;
     t.follow(&dave, &alice).await;
     t.follow(&dave, &bob).await;
     t.home_ids(&dave).await;
@@ -173,9 +160,7 @@ async fn a_boost_of_a_status_already_in_home_is_not_shown_again() {
 #[tokio::test]
 async fn following_the_author_of_a_boosted_status_keeps_it_once() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let dave = t.register("dave").await;
+    let [alice, bob, dave] = t.register_all(["alice", "bob", "dave"]).await;
     t.follow(&dave, &bob).await;
     let post = t.post_status(&alice, json!({"status": "original"})).await;
     let boosted = boost(&t, &bob, &post).await;
@@ -188,9 +173,7 @@ async fn following_the_author_of_a_boosted_status_keeps_it_once() {
 #[tokio::test]
 async fn unboosting_removes_the_boost_from_followers_homes() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let dave = t.register("dave").await;
+    let [alice, bob, dave] = t.register_all(["alice", "bob", "dave"]).await;
     t.follow(&dave, &bob).await;
     let post = t.post_status(&alice, json!({"status": "original"})).await;
     let boosted = boost(&t, &bob, &post).await;
@@ -202,9 +185,7 @@ async fn unboosting_removes_the_boost_from_followers_homes() {
 #[tokio::test]
 async fn deleting_a_boosted_status_removes_its_boosts_from_homes() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let dave = t.register("dave").await;
+    let [alice, bob, dave] = t.register_all(["alice", "bob", "dave"]).await;
     t.follow(&dave, &bob).await;
     let post = t.post_status(&alice, json!({"status": "original"})).await;
     boost(&t, &bob, &post).await;
@@ -217,9 +198,7 @@ async fn deleting_a_boosted_status_removes_its_boosts_from_homes() {
 #[tokio::test]
 async fn a_follow_without_reblogs_hides_the_followees_boosts() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let dave = t.register("dave").await;
+    let [alice, bob, dave] = t.register_all(["alice", "bob", "dave"]).await;
     t.post_form(&format!("/api/v1/accounts/{}/follow", bob.id), Some(&dave.token), &[("reblogs", "false")]).await.expect(200);
     t.home_ids(&dave).await;
     let post = t.post_status(&alice, json!({"status": "original"})).await;
@@ -231,9 +210,7 @@ async fn a_follow_without_reblogs_hides_the_followees_boosts() {
 #[tokio::test]
 async fn private_posts_reach_followers_only() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let follower = t.register("follower").await;
-    let stranger = t.register("stranger").await;
+    let [alice, follower, stranger] = t.register_all(["alice", "follower", "stranger"]).await;
     t.follow(&follower, &alice).await;
     t.home_ids(&stranger).await;
     let private = t.post_status(&alice, json!({"status": "followers only @stranger", "visibility": "private"})).await;
@@ -245,9 +222,7 @@ async fn private_posts_reach_followers_only() {
 #[tokio::test]
 async fn direct_posts_reach_mentioned_accounts_only() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
     t.follow(&bob, &alice).await;
     t.follow(&carol, &alice).await;
     t.home_ids(&bob).await;
@@ -261,9 +236,7 @@ async fn direct_posts_reach_mentioned_accounts_only() {
 #[tokio::test]
 async fn replies_to_accounts_the_viewer_does_not_follow_are_hidden() {
     let t = TestApp::spawn().await;
-    let viewer = t.register("viewer").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [viewer, bob, carol] = t.register_all(["viewer", "bob", "carol"]).await;
     t.follow(&viewer, &bob).await;
     t.home_ids(&viewer).await;
     let carols = t.post_status(&carol, json!({"status": "carol"})).await;
@@ -285,10 +258,7 @@ async fn replies_to_accounts_the_viewer_does_not_follow_are_hidden() {
 #[tokio::test]
 async fn an_evicted_home_is_rebuilt_from_the_store_with_the_same_content() {
     let t = TestApp::spawn().await;
-    let viewer = t.register("viewer").await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
-    let carol = t.register("carol").await;
+    let [viewer, alice, bob, carol] = t.register_all(["viewer", "alice", "bob", "carol"]).await;
     t.follow(&viewer, &alice).await;
     t.follow(&viewer, &bob).await;
     t.home_ids(&viewer).await;
@@ -316,8 +286,7 @@ async fn an_evicted_home_is_rebuilt_from_the_store_with_the_same_content() {
 #[tokio::test]
 async fn a_direct_post_reaches_the_home_of_a_mentioned_account_only_if_it_follows_the_author() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.home_ids(&bob).await;
     let direct = t.post_status(&alice, json!({"status": "@bob hello stranger", "visibility": "direct"})).await;
     assert!(t.home_ids(&bob).await.is_empty(), "as in Mastodon, it is not pushed into a stranger's home");
@@ -331,8 +300,7 @@ async fn a_direct_post_reaches_the_home_of_a_mentioned_account_only_if_it_follow
 #[tokio::test]
 async fn a_rebuilt_home_keeps_direct_posts_addressed_to_the_viewer() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     t.home_ids(&bob).await;
     let direct = t.post_status(&alice, json!({"status": "@bob psst", "visibility": "direct"})).await;
@@ -384,8 +352,7 @@ async fn bad_pagination_parameters_are_a_400() {
 #[tokio::test]
 async fn the_home_version_changes_when_home_changes() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     t.settle().await;
     let v1 = home_version(&t, &bob).await;
@@ -409,9 +376,7 @@ async fn with_celebrities() -> TestApp {
 #[tokio::test]
 async fn a_celebritys_new_posts_still_show_in_followers_homes() {
     let t = with_celebrities().await;
-    let star = t.register("star").await;
-    let fan1 = t.register("fan1").await;
-    let fan2 = t.register("fan2").await;
+    let [star, fan1, fan2] = t.register_all(["star", "fan1", "fan2"]).await;
     let earlier = t.post_status(&star, json!({"status": "before fame"})).await;
     t.follow(&fan1, &star).await;
     t.follow(&fan2, &star).await;
@@ -431,10 +396,7 @@ async fn a_celebritys_new_posts_still_show_in_followers_homes() {
 #[tokio::test]
 async fn a_celebritys_posts_merge_in_order_and_paginate_with_others() {
     let t = with_celebrities().await;
-    let star = t.register("star").await;
-    let fan = t.register("fan").await;
-    let friend = t.register("friend").await;
-    let other = t.register("other").await;
+    let [star, fan, friend, other] = t.register_all(["star", "fan", "friend", "other"]).await;
     t.follow(&fan, &star).await;
     t.follow(&other, &star).await;
     t.follow(&fan, &friend).await;
@@ -458,11 +420,7 @@ async fn a_celebritys_posts_merge_in_order_and_paginate_with_others() {
 #[tokio::test]
 async fn a_celebritys_posts_leave_an_unfollowers_home_and_replies_stay_filtered() {
     let t = with_celebrities().await;
-    let star = t.register("star").await;
-    let fan1 = t.register("fan1").await;
-    let fan2 = t.register("fan2").await;
-    let fan3 = t.register("fan3").await;
-    let stranger = t.register("stranger").await;
+    let [star, fan1, fan2, fan3, stranger] = t.register_all(["star", "fan1", "fan2", "fan3", "stranger"]).await;
     for fan in [&fan1, &fan2, &fan3] {
         t.follow(fan, &star).await;
     }
@@ -481,10 +439,7 @@ async fn a_celebritys_posts_leave_an_unfollowers_home_and_replies_stay_filtered(
 #[tokio::test]
 async fn a_celebritys_boost_of_a_followed_status_is_not_repeated() {
     let t = with_celebrities().await;
-    let star = t.register("star").await;
-    let fan = t.register("fan").await;
-    let other = t.register("other").await;
-    let author = t.register("author").await;
+    let [star, fan, other, author] = t.register_all(["star", "fan", "other", "author"]).await;
     t.follow(&fan, &star).await;
     t.follow(&other, &star).await;
     t.follow(&fan, &author).await;
@@ -498,9 +453,7 @@ async fn a_celebritys_boost_of_a_followed_status_is_not_repeated() {
 #[tokio::test]
 async fn posts_made_as_a_celebrity_stay_in_homes_once_the_account_is_one_no_longer() {
     let t = with_celebrities().await;
-    let star = t.register("star").await;
-    let fan1 = t.register("fan1").await;
-    let fan2 = t.register("fan2").await;
+    let [star, fan1, fan2] = t.register_all(["star", "fan1", "fan2"]).await;
     t.follow(&fan1, &star).await;
     t.follow(&fan2, &star).await;
     assert!(t.home_ids(&fan2).await.is_empty());
@@ -517,8 +470,7 @@ async fn posts_made_as_a_celebrity_stay_in_homes_once_the_account_is_one_no_long
 #[tokio::test]
 async fn the_public_timeline_shows_public_posts_only() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let public = t.post_status(&alice, json!({"status": "for everyone"})).await;
     t.post_status(&alice, json!({"status": "unlisted", "visibility": "unlisted"})).await;
     t.post_status(&alice, json!({"status": "private", "visibility": "private"})).await;
@@ -619,8 +571,7 @@ async fn editing_a_status_moves_it_between_tag_timelines() {
 #[tokio::test]
 async fn accounts_statuses_follows_and_homes_survive_a_restart() {
     let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let bob = t.register("bob").await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
     t.follow(&bob, &alice).await;
     let post = t.post_status(&alice, json!({"status": "durable #data"})).await;
     let private = t.post_status(&alice, json!({"status": "durable too", "visibility": "private"})).await;
