@@ -38,6 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use crate::config::Config;
+pub use crate::search::RebuildProgress;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{EventLog, RateLimitStore, SearchIndex, Store, TimelineCache};
 
