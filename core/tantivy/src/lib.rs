@@ -68,6 +68,8 @@ struct Inner {
     reader: IndexReader,
     writer: Mutex<IndexWriter<TantivyDocument>>,
     analyzer: TextAnalyzer,
+    /// Levenshtein automaton builders for distances 1 and 2 (costly to make: built once).
+    fuzzy: [LevenshteinAutomatonBuilder; 2],
     f: Fields,
 }
 
@@ -140,8 +142,9 @@ impl TantivySearch {
         let (_, f) = schema();
         index.tokenizers().register(ANALYZER, analyzer());
         let writer = index.writer_with_num_threads(options.writer_threads.max(1), options.writer_memory_bytes.max(15_000_000 * options.writer_threads.max(1))).map_err(err)?;
+        let fuzzy = [LevenshteinAutomatonBuilder::new(1, true), LevenshteinAutomatonBuilder::new(2, true)];
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
-        Ok(TantivySearch { inner: Arc::new(Inner { reader, writer: Mutex::new(writer), analyzer: analyzer(), f }) })
+        Ok(TantivySearch { inner: Arc::new(Inner { reader, writer: Mutex::new(writer), analyzer: analyzer(), fuzzy, f }) })
     }
 
     async fn blocking<T: Send + 'static>(&self, work: impl FnOnce(&Inner) -> Result<T, SearchError> + Send + 'static) -> Result<T, SearchError> {
@@ -253,7 +256,7 @@ impl Inner {
         if distance == 0 {
             return Ok(vec![(word.to_owned(), 0)]);
         }
-        let dfa = LevenshteinAutomatonBuilder::new(distance, true).build_dfa(word);
+        let dfa = self.fuzzy[usize::from(distance - 1)].build_dfa(word);
         let mut found: HashMap<String, u8> = HashMap::new();
         for segment in searcher.segment_readers() {
             let inverted = segment.inverted_index(self.f.text).map_err(err)?;
