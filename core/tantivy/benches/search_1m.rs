@@ -127,6 +127,10 @@ fn main() {
         ("statuses: one mid word (rank 1k-5k)", Box::new(|rng: &mut Rng| pick(rng, 1_000, 5_000))),
         ("statuses: one rare word (rank > 20k)", Box::new(|rng: &mut Rng| pick(rng, 20_000, VOCABULARY))),
         ("statuses: two words (common + mid)", Box::new(|rng: &mut Rng| format!("{} {}", pick(rng, 0, 100), pick(rng, 1_000, 5_000)))),
+        ("statuses: one 3-letter word (exact only)", Box::new(|rng: &mut Rng| {
+            let w = pick(rng, 100, 20_000);
+            w.chars().take(3).collect()
+        })),
         ("statuses: mid word with a typo", Box::new(move |rng: &mut Rng| {
             let w = pick(rng, 1_000, 5_000);
             typo(&w, rng)
@@ -146,6 +150,15 @@ fn main() {
         }
         report(name, samples, hits);
     }
+    let mut samples = Vec::with_capacity(QUERIES);
+    let mut hits = 0;
+    for _ in 0..QUERIES {
+        let query = StatusSearch { followed: Vec::new(), ..status_query(pick(&mut rng, 20_000, VOCABULARY)) };
+        let t = Instant::now();
+        hits += runtime.block_on(index.statuses(&query)).unwrap().len();
+        samples.push(t.elapsed());
+    }
+    report("statuses: one rare word, reader follows nobody", samples, hits);
     let mut samples = Vec::with_capacity(QUERIES);
     let mut hits = 0;
     for _ in 0..QUERIES {
