@@ -250,6 +250,17 @@ pub struct Tag {
     pub following: Option<bool>,
 }
 
+/// Results of `GET /api/v2/search`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    /// Matching accounts.
+    pub accounts: Vec<Account>,
+    /// Matching statuses.
+    pub statuses: Vec<Status>,
+    /// Matching hashtags.
+    pub hashtags: Vec<Tag>,
+}
+
 /// An attached file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaAttachment {

@@ -70,6 +70,7 @@ pub async fn register(State(app): State<App>, auth: Auth, Input(body): Input<Reg
         model::put(keys::account(id), &record, Condition::NotExists)?,
         model::put(keys::credentials(id), &credentials, Condition::NotExists)?,
         Write::Add { key: keys::meta("n#accounts"), delta: 1 },
+        model::put(keys::account_listing(id), &Ref { id }, Condition::None)?,
     ];
     match app.store.transact(writes, vec![Event::AccountCreated { account: id }]).await {
         Ok(()) => {}

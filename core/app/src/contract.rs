@@ -264,3 +264,92 @@ pub async fn rate_limit_suite(store: &dyn crate::ports::RateLimitStore) {
     assert!(store.hit(&key, quota, 1_001_000).await.unwrap().allowed, "capacity returns with time");
     assert!(store.hit(&ns("rl-other"), quota, 1_000_000).await.unwrap().allowed, "keys are independent");
 }
+
+/// The [`crate::ports::SearchIndex`] contract. Clears the index first.
+pub async fn search_index_suite(index: &dyn crate::ports::SearchIndex) {
+    use crate::ports::{AccountDoc, AccountSearch, SearchChange, StatusDoc, StatusSearch};
+    use shared::wire::Visibility;
+
+    let id = Id::from_u64;
+    let (alice, bob, carol, dave) = (id(1), id(2), id(3), id(4));
+    let status = |n: u64, author: Id, visibility: Visibility, mentions: Vec<Id>, text: &str, tags: &[&str]| {
+        SearchChange::IndexStatus(StatusDoc { id: id(n), author, visibility, mentions, text: text.into(), tags: tags.iter().map(|t| (*t).to_owned()).collect() })
+    };
+    let search = |text: &str, reader: Id, followed: Vec<Id>| StatusSearch { text: text.into(), reader, followed, author: None, max_id: None, min_id: None, offset: 0, limit: 20 };
+    let accounts = |text: &str| AccountSearch { text: text.into(), among: None, offset: 0, limit: 20 };
+
+    index.clear().await.unwrap();
+    index
+        .apply(vec![
+            status(100, alice, Visibility::Public, vec![], "a long post that mentions gardening once among many other unrelated words here", &["garden"]),
+            status(101, bob, Visibility::Public, vec![], "gardening gardening gardening", &["gardening", "Rust"]),
+            status(102, alice, Visibility::Unlisted, vec![], "the weather is lovely", &["garden"]),
+            status(103, carol, Visibility::Private, vec![dave], "secret plans for tomorrow", &["hidden"]),
+            status(104, carol, Visibility::Direct, vec![dave], "direct whisper about plans", &[]),
+            SearchChange::IndexAccount(AccountDoc { id: alice, username: "alice".into(), display_name: "Alice Liddell".into() }),
+            SearchChange::IndexAccount(AccountDoc { id: bob, username: "bob".into(), display_name: "Bob the Builder".into() }),
+            SearchChange::IndexAccount(AccountDoc { id: carol, username: "bobby_tables".into(), display_name: "Carol".into() }),
+        ])
+        .await
+        .unwrap();
+
+    assert_eq!(index.statuses(&search("gardening", dave, vec![])).await.unwrap(), vec![id(101), id(100)], "BM25: the dense short text ranks first");
+    assert_eq!(index.statuses(&search("GARDENING weather", dave, vec![])).await.unwrap(), Vec::<Id>::new(), "every word must match");
+    assert_eq!(index.statuses(&search("wether", dave, vec![])).await.unwrap(), vec![id(102)], "one typo is tolerated from four characters");
+    assert_eq!(index.statuses(&search("gardneing", dave, vec![])).await.unwrap().len(), 2, "a transposition counts as one edit");
+    assert!(index.statuses(&search("the", dave, vec![])).await.unwrap().contains(&id(102)));
+    assert!(index.statuses(&search("teh", dave, vec![])).await.unwrap().is_empty(), "short words must match exactly");
+    for hostile in ["\"(:*", "title:x AND (", "*", "   ", "\u{0}\u{1}"] {
+        assert!(index.statuses(&search(hostile, dave, vec![])).await.unwrap().is_empty(), "query syntax is not interpreted: {hostile:?}");
+    }
+
+    // Visibility.
+    assert_eq!(index.statuses(&search("plans", bob, vec![])).await.unwrap(), Vec::<Id>::new(), "a stranger sees neither private nor direct");
+    assert_eq!(index.statuses(&search("plans", bob, vec![carol])).await.unwrap(), vec![id(103)], "a follower sees private, not direct");
+    let mut mentioned = index.statuses(&search("plans", dave, vec![])).await.unwrap();
+    mentioned.sort();
+    assert_eq!(mentioned, vec![id(103), id(104)], "the mentioned see both");
+    assert_eq!(index.statuses(&search("whisper", carol, vec![])).await.unwrap(), vec![id(104)], "the author sees their direct status");
+
+    // Filters and paging.
+    let by_alice = StatusSearch { author: Some(alice), ..search("gardening", dave, vec![]) };
+    assert_eq!(index.statuses(&by_alice).await.unwrap(), vec![id(100)]);
+    let older = StatusSearch { max_id: Some(id(101)), ..search("gardening", dave, vec![]) };
+    assert_eq!(index.statuses(&older).await.unwrap(), vec![id(100)]);
+    let newer = StatusSearch { min_id: Some(id(100)), ..search("gardening", dave, vec![]) };
+    assert_eq!(index.statuses(&newer).await.unwrap(), vec![id(101)]);
+    let second = StatusSearch { offset: 1, limit: 1, ..search("gardening", dave, vec![]) };
+    assert_eq!(index.statuses(&second).await.unwrap(), vec![id(100)]);
+
+    // Re-indexing replaces; deleting removes; both are idempotent.
+    let edit = status(101, bob, Visibility::Public, vec![], "now about cooking", &["cooking"]);
+    index.apply(vec![edit.clone(), edit]).await.unwrap();
+    assert_eq!(index.statuses(&search("gardening", dave, vec![])).await.unwrap(), vec![id(100)]);
+    assert_eq!(index.statuses(&search("cooking", dave, vec![])).await.unwrap(), vec![id(101)]);
+    index.apply(vec![SearchChange::DeleteStatus(id(100)), SearchChange::DeleteStatus(id(100))]).await.unwrap();
+    assert!(index.statuses(&search("gardening", dave, vec![])).await.unwrap().is_empty());
+
+    // Accounts.
+    assert_eq!(index.accounts(&accounts("ali")).await.unwrap(), vec![alice]);
+    assert_eq!(index.accounts(&accounts("LIDD")).await.unwrap(), vec![alice], "display-name words, case-insensitive");
+    assert_eq!(index.accounts(&accounts("bob")).await.unwrap(), vec![bob, carol], "the exact username first");
+    assert_eq!(index.accounts(&accounts("bob build")).await.unwrap(), vec![bob]);
+    assert_eq!(index.accounts(&AccountSearch { among: Some(vec![carol]), ..accounts("bob") }).await.unwrap(), vec![carol]);
+    assert!(index.accounts(&AccountSearch { among: Some(vec![]), ..accounts("bob") }).await.unwrap().is_empty());
+    index.apply(vec![SearchChange::IndexAccount(AccountDoc { id: alice, username: "alice".into(), display_name: "Wonder".into() })]).await.unwrap();
+    assert!(index.accounts(&accounts("lidd")).await.unwrap().is_empty(), "a renamed account is found by its new name only");
+    assert_eq!(index.accounts(&accounts("wond")).await.unwrap(), vec![alice]);
+
+    // Hashtags: public and unlisted only, live statuses only, exact first then by use.
+    index.apply(vec![status(105, dave, Visibility::Public, vec![], "more", &["gardening"]), status(106, dave, Visibility::Public, vec![], "more", &["gardening"])]).await.unwrap();
+    let tags = index.hashtags("garden", 0, 10).await.unwrap();
+    let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, vec!["garden", "gardening"], "garden from statuses 100 (deleted) and 102");
+    assert_eq!((tags[0].uses, tags[1].uses), (1, 2));
+    assert!(index.hashtags("hidden", 0, 10).await.unwrap().is_empty(), "tags of private statuses are not listed");
+    assert_eq!(index.hashtags("garden", 1, 10).await.unwrap().len(), 1);
+
+    index.clear().await.unwrap();
+    assert!(index.statuses(&search("cooking", dave, vec![])).await.unwrap().is_empty());
+    assert!(index.accounts(&accounts("bob")).await.unwrap().is_empty());
+}

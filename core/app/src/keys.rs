@@ -34,6 +34,14 @@ pub fn follow_edge(follower: Id, target: Id) -> Key {
     Key::new(format!("A#{follower}"), format!("follows#{target}"))
 }
 
+/// `ACCTS` / `{account}`: every local account, written at sign-up (search rebuilds page it).
+pub fn account_listing(id: Id) -> Key {
+    Key::new(ACCOUNTS, id.sort_key())
+}
+
+/// Partition of [`account_listing`].
+pub const ACCOUNTS: &str = "ACCTS";
+
 /// `U#{username lowercase}`: username → account id (uniqueness).
 pub fn username(canonical: &str) -> Key {
     Key::new(format!("U#{canonical}"), ONE)

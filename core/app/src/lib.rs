@@ -20,6 +20,7 @@ mod instance;
 mod oauth;
 mod ratelimit;
 mod render;
+mod search;
 mod statuses;
 mod timelines;
 
@@ -37,8 +38,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use crate::config::Config;
+pub use crate::search::RebuildProgress;
 use crate::error::{ApiError, ApiResult};
-use crate::ports::{EventLog, RateLimitStore, Store, TimelineCache};
+use crate::ports::{EventLog, RateLimitStore, SearchIndex, Store, TimelineCache};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -51,6 +53,8 @@ pub struct Backends {
     pub timelines: Arc<dyn TimelineCache>,
     /// Rate-limit state.
     pub rate_limits: Arc<dyn RateLimitStore>,
+    /// The full-text search index.
+    pub search: Arc<dyn SearchIndex>,
 }
 
 /// Shared state of every handler and consumer.
@@ -64,6 +68,8 @@ pub struct Inner {
     events: Arc<dyn EventLog>,
     timelines: Arc<dyn TimelineCache>,
     rate_limits: Arc<dyn RateLimitStore>,
+    search: Arc<dyn SearchIndex>,
+    search_lock: tokio::sync::Mutex<()>,
     ids: Mutex<IdGenerator>,
     signer: TokenSigner,
     keys: KeySet,
@@ -121,6 +127,8 @@ impl Application {
             events: backends.events,
             timelines: backends.timelines,
             rate_limits: backends.rate_limits,
+            search: backends.search,
+            search_lock: tokio::sync::Mutex::new(()),
             ids,
             signer,
             keys,
@@ -150,13 +158,17 @@ impl Application {
     /// Like [`Application::run`], serving `router` (core's, possibly behind the edge).
     pub async fn serve(self, listener: TcpListener, router: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let consumer = tokio::spawn(fanout::run(self.app.clone(), stop_rx));
+        let consumer = tokio::spawn(fanout::run(self.app.clone(), stop_rx.clone()));
+        let indexer = tokio::spawn(search::run(self.app.clone(), stop_rx));
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);
         if tokio::time::timeout(Duration::from_secs(10), consumer).await.is_err() {
             tracing::warn!("fanout consumer did not stop within 10s");
+        }
+        if tokio::time::timeout(Duration::from_secs(10), indexer).await.is_err() {
+            tracing::warn!("search consumer did not stop within 10s");
         }
         served
     }
@@ -166,7 +178,8 @@ impl Application {
 impl App {
     /// Processes every event logged so far (tests and tools use this to wait for fanout).
     pub async fn drain_events(&self) -> ApiResult<()> {
-        fanout::drain(self).await
+        fanout::drain(self).await?;
+        search::drain(self).await
     }
 
     /// Drops a cached home timeline, as a cache eviction or a wiped cache would.

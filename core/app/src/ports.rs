@@ -221,3 +221,117 @@ pub trait RateLimitStore: Send + Sync {
     /// the request is allowed.
     async fn hit(&self, key: &str, quota: Quota, now_ms: u64) -> Result<Decision, CacheError>;
 }
+
+/// A status as the search index holds it: its words, and what decides who may find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusDoc {
+    /// The status id (index key: re-indexing overwrites).
+    pub id: Id,
+    /// Its author.
+    pub author: Id,
+    /// Its visibility.
+    pub visibility: shared::wire::Visibility,
+    /// Accounts it mentions (they may find private and direct statuses).
+    pub mentions: Vec<Id>,
+    /// Searchable text: the text as written plus the content warning.
+    pub text: String,
+    /// Normalised hashtags.
+    pub tags: Vec<String>,
+}
+
+/// An account as the search index holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountDoc {
+    /// The account id (index key).
+    pub id: Id,
+    /// Username, as registered.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// One change to the search index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchChange {
+    /// Adds or replaces a status.
+    IndexStatus(StatusDoc),
+    /// Removes a status (absent is fine).
+    DeleteStatus(Id),
+    /// Adds or replaces an account.
+    IndexAccount(AccountDoc),
+    /// Removes an account (absent is fine).
+    DeleteAccount(Id),
+}
+
+/// A full-text status search on behalf of a signed-in reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSearch {
+    /// What the reader typed, as plain text: the adapter analyses it like indexed text and
+    /// never interprets it as query syntax.
+    pub text: String,
+    /// The reader: sees public and unlisted statuses, their own, those mentioning them.
+    pub reader: Id,
+    /// Authors whose private statuses the reader may see (the accounts they follow).
+    pub followed: Vec<Id>,
+    /// Only statuses by this account.
+    pub author: Option<Id>,
+    /// Only statuses with ids strictly below this.
+    pub max_id: Option<Id>,
+    /// Only statuses with ids strictly above this.
+    pub min_id: Option<Id>,
+    /// Results skipped (best first).
+    pub offset: usize,
+    /// At most this many results.
+    pub limit: usize,
+}
+
+/// An account search by username / display-name prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSearch {
+    /// What the reader typed (a name, `@name` or a prefix of one).
+    pub text: String,
+    /// Only these accounts (the reader's followings), when set.
+    pub among: Option<Vec<Id>>,
+    /// Results skipped.
+    pub offset: usize,
+    /// At most this many results.
+    pub limit: usize,
+}
+
+/// A hashtag found by search, with how many indexed public statuses carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagHit {
+    /// Normalised name.
+    pub name: String,
+    /// Statuses using it.
+    pub uses: u64,
+}
+
+/// Why a search index operation failed.
+#[derive(Debug, thiserror::Error)]
+#[error("search index failed: {0}")]
+pub struct SearchError(pub String);
+
+/// Full-text search over statuses, accounts and hashtags (tantivy embedded, OpenSearch in
+/// production). Fed by the search consumer of the event log; changes are keyed by id, so a
+/// replayed batch overwrites what it wrote before.
+#[async_trait]
+pub trait SearchIndex: Send + Sync {
+    /// Applies `changes` in order; they are searchable and durable when this returns.
+    async fn apply(&self, changes: Vec<SearchChange>) -> Result<(), SearchError>;
+
+    /// Status ids matching the text that the reader may see, most relevant first (BM25 with
+    /// typo tolerance).
+    async fn statuses(&self, query: &StatusSearch) -> Result<Vec<Id>, SearchError>;
+
+    /// Account ids whose username or display-name words start with the typed words, exact
+    /// username matches first.
+    async fn accounts(&self, query: &AccountSearch) -> Result<Vec<Id>, SearchError>;
+
+    /// Hashtags of public and unlisted statuses equal to or starting with `prefix`
+    /// (normalised, without `#`): an exact match first, then by use.
+    async fn hashtags(&self, prefix: &str, offset: usize, limit: usize) -> Result<Vec<TagHit>, SearchError>;
+
+    /// Removes everything (before a rebuild).
+    async fn clear(&self) -> Result<(), SearchError>;
+}

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use core_app::config::{AuthConfig, InstanceConfig, Limits, RateLimitConfig, TimelineConfig};
 use core_app::{Application, Backends, Config};
 use core_embedded::{MemoryRateLimiter, MemoryTimelineCache, RedbStore};
+use core_tantivy::{TantivyOptions, TantivySearch};
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// The edge in front of core, in process.
     pub edge: EdgeSettings,
+    /// Which search index to use.
+    pub search: SearchSettings,
     /// Public identity of the instance.
     #[serde(skip_serializing)]
     pub instance: Option<InstanceConfig>,
@@ -96,6 +99,15 @@ pub enum CacheSettings {
     Memory,
 }
 
+/// The full-text search index.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SearchSettings {
+    /// tantivy in `data_dir/search` (the zero-configuration default).
+    #[default]
+    Tantivy,
+}
+
 impl Settings {
     /// Layers defaults, the optional TOML file, then `STARLING__SECTION__KEY` variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -141,7 +153,13 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     let timelines = match settings.cache {
         CacheSettings::Memory => Arc::new(MemoryTimelineCache::new()),
     };
-    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()) })
+    let search = match settings.search {
+        SearchSettings::Tantivy => {
+            let path = settings.server.data_dir.join("search");
+            Arc::new(TantivySearch::open(&path, TantivyOptions::default()).with_context(|| format!("cannot open the search index at {} (is another starling using it?)", path.display()))?)
+        }
+    };
+    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()), search })
 }
 
 /// Builds the application from settings.

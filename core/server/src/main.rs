@@ -33,6 +33,26 @@ enum Command {
         #[arg(long, env = "STARLING_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Search index maintenance.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Re-indexes every account and its statuses from the store (run while the server is
+    /// stopped: the embedded store admits one process). Covers accounts in the sign-up listing
+    /// and each one's statuses; boosts are not indexed.
+    Rebuild {
+        /// Directory for embedded data [default: ./data].
+        #[arg(long, env = "STARLING_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// TOML configuration file.
+        #[arg(long, env = "STARLING_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -55,7 +75,28 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("starling stopped");
             Ok(())
         }
+        Command::Search { command: SearchCommand::Rebuild { data_dir, config } } => {
+            let mut settings = Settings::load(config.as_deref())?;
+            if let Some(dir) = data_dir {
+                settings.server.data_dir = dir;
+            }
+            let app = core_server::build(&settings).await?;
+            let started = std::time::Instant::now();
+            let done = app.app().rebuild_search(progress_line).await.map_err(|e| anyhow::anyhow!("rebuild failed: {e:?}"))?;
+            eprintln!();
+            eprintln!("indexed {} accounts and {} statuses in {:.1}s", done.accounts, done.statuses, started.elapsed().as_secs_f64());
+            Ok(())
+        }
     }
+}
+
+/// Redraws one progress line on stderr: a bar over accounts, and statuses so far.
+fn progress_line(p: core_app::RebuildProgress) {
+    const WIDTH: u64 = 30;
+    let total = p.accounts_total.max(p.accounts).max(1);
+    let filled = usize::try_from(p.accounts * WIDTH / total).unwrap_or(0);
+    let bar = format!("{}{}", "#".repeat(filled), "-".repeat(usize::try_from(WIDTH).unwrap_or(0).saturating_sub(filled)));
+    eprint!("\r[{bar}] {}/{} accounts, {} statuses", p.accounts, total, p.statuses);
 }
 
 async fn shutdown_signal() {

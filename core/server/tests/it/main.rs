@@ -7,6 +7,7 @@ mod instance;
 mod oauth;
 mod ratelimit;
 mod schema;
+mod search;
 mod statuses;
 mod timelines;
 
