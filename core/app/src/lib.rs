@@ -1,6 +1,7 @@
 //! Starling core: the use cases and the Mastodon client API, over ports.
 //!
-//! Owns: accounts, OAuth, statuses, the social graph, timelines and fanout, and the HTTP
+//! Owns: accounts, OAuth, statuses, the social graph, timelines and fanout, notifications,
+//! realtime streaming, and the HTTP
 //! surface that exposes them. Must never: name a backend technology (adapters implement
 //! [`ports`]), read configuration files or the environment (the server binary does), or send
 //! internal error text to clients.
@@ -17,10 +18,12 @@ mod auth;
 mod fanout;
 mod http;
 mod instance;
+mod notifications;
 mod oauth;
 mod ratelimit;
 mod render;
 mod statuses;
+mod streaming;
 mod timelines;
 
 #[cfg(feature = "contract")]
@@ -38,7 +41,7 @@ use tokio::sync::watch;
 
 pub use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use crate::ports::{EventLog, RateLimitStore, Store, TimelineCache};
+use crate::ports::{EventLog, RateLimitStore, Store, StreamHub, TimelineCache};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -51,6 +54,8 @@ pub struct Backends {
     pub timelines: Arc<dyn TimelineCache>,
     /// Rate-limit state.
     pub rate_limits: Arc<dyn RateLimitStore>,
+    /// Live pub/sub for the streaming API.
+    pub streams: Arc<dyn StreamHub>,
 }
 
 /// Shared state of every handler and consumer.
@@ -64,12 +69,16 @@ pub struct Inner {
     events: Arc<dyn EventLog>,
     timelines: Arc<dyn TimelineCache>,
     rate_limits: Arc<dyn RateLimitStore>,
+    streams: Arc<dyn StreamHub>,
     ids: Mutex<IdGenerator>,
     signer: TokenSigner,
     keys: KeySet,
     verifier: TokenVerifier,
     celebrities: RwLock<Option<(Instant, Arc<HashSet<Id>>)>>,
     fanout_lock: tokio::sync::Mutex<()>,
+    notifications_lock: tokio::sync::Mutex<()>,
+    /// Turns true when the server shuts down, ending open streams.
+    shutdown: watch::Sender<bool>,
 }
 
 impl std::ops::Deref for App {
@@ -121,12 +130,15 @@ impl Application {
             events: backends.events,
             timelines: backends.timelines,
             rate_limits: backends.rate_limits,
+            streams: backends.streams,
             ids,
             signer,
             keys,
             verifier,
             celebrities: RwLock::new(None),
             fanout_lock: tokio::sync::Mutex::new(()),
+            notifications_lock: tokio::sync::Mutex::new(()),
+            shutdown: watch::channel(false).0,
         }));
         Ok(Application { app })
     }
@@ -150,13 +162,26 @@ impl Application {
     /// Like [`Application::run`], serving `router` (core's, possibly behind the edge).
     pub async fn serve(self, listener: TcpListener, router: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let consumer = tokio::spawn(fanout::run(self.app.clone(), stop_rx));
+        let consumers = [
+            ("fanout", tokio::spawn(fanout::run(self.app.clone(), stop_rx.clone()))),
+            ("notifications", tokio::spawn(notifications::run(self.app.clone(), stop_rx.clone()))),
+            ("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx))),
+        ];
+        let app = self.app.clone();
+        // Open streams never end by themselves: end them when shutdown begins, so the
+        // graceful shutdown does not wait on them.
+        let shutdown = async move {
+            shutdown.await;
+            app.shutdown.send_replace(true);
+        };
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);
-        if tokio::time::timeout(Duration::from_secs(10), consumer).await.is_err() {
-            tracing::warn!("fanout consumer did not stop within 10s");
+        for (name, consumer) in consumers {
+            if tokio::time::timeout(Duration::from_secs(10), consumer).await.is_err() {
+                tracing::warn!(consumer = name, "event consumer did not stop within 10s");
+            }
         }
         served
     }
@@ -164,9 +189,11 @@ impl Application {
 }
 
 impl App {
-    /// Processes every event logged so far (tests and tools use this to wait for fanout).
+    /// Processes every event logged so far (tests and tools use this to wait for fanout
+    /// and notifications).
     pub async fn drain_events(&self) -> ApiResult<()> {
-        fanout::drain(self).await
+        fanout::drain(self).await?;
+        notifications::drain(self).await
     }
 
     /// Drops a cached home timeline, as a cache eviction or a wiped cache would.

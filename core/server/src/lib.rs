@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use core_app::config::{AuthConfig, InstanceConfig, Limits, RateLimitConfig, TimelineConfig};
 use core_app::{Application, Backends, Config};
-use core_embedded::{MemoryRateLimiter, MemoryTimelineCache, RedbStore};
+use core_embedded::{MemoryRateLimiter, MemoryStreamHub, MemoryTimelineCache, RedbStore};
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -141,7 +141,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     let timelines = match settings.cache {
         CacheSettings::Memory => Arc::new(MemoryTimelineCache::new()),
     };
-    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()) })
+    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()), streams: Arc::new(MemoryStreamHub::new()) })
 }
 
 /// Builds the application from settings.
