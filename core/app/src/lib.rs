@@ -196,6 +196,12 @@ impl App {
         notifications::drain(self).await
     }
 
+    /// Moves a consumer's checkpoint back to `seq`, so it handles everything after it again
+    /// (operators re-running a consumer; tests proving consumers idempotent).
+    pub async fn rewind_consumer(&self, consumer: &str, seq: u64) -> ApiResult<()> {
+        Ok(self.events.save_checkpoint(consumer, seq).await?)
+    }
+
     /// Drops a cached home timeline, as a cache eviction or a wiped cache would.
     pub async fn evict_home(&self, account: Id) -> ApiResult<()> {
         Ok(self.timelines.drop_timeline(&timelines::home_key(account)).await?)

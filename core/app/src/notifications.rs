@@ -10,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use serde::Deserialize;
 use shared::id::Id;
 use shared::wire::{self, Visibility};
@@ -183,37 +184,33 @@ impl App {
     }
 }
 
-/// Type filters shared by the list and the unread count.
-#[derive(Deserialize, Default)]
-pub struct TypeFilter {
-    #[serde(default, rename = "types[]")]
-    types_form: Vec<String>,
-    #[serde(default)]
-    types: Vec<String>,
-    #[serde(default, rename = "exclude_types[]")]
-    exclude_form: Vec<String>,
-    #[serde(default)]
-    exclude_types: Vec<String>,
-    #[serde(default)]
-    account_id: Option<String>,
-}
-
-/// A parsed [`TypeFilter`].
-struct Filter {
+/// Type and account filters shared by the list and the unread count, read from the query:
+/// `types[]`, `exclude_types[]` (or without brackets), `account_id`.
+pub struct Filter {
     only: HashSet<String>,
     exclude: HashSet<String>,
     from: Option<Id>,
 }
 
-impl TypeFilter {
-    fn parse(self) -> ApiResult<Filter> {
-        let only: HashSet<String> = self.types_form.into_iter().chain(self.types).filter(|t| !t.is_empty()).collect();
-        let exclude: HashSet<String> = self.exclude_form.into_iter().chain(self.exclude_types).filter(|t| !t.is_empty()).collect();
-        let from = match self.account_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(raw) => Some(raw.parse().map_err(|_| ApiError::NotFound)?),
-            None => None,
-        };
-        Ok(Filter { only, exclude, from })
+impl<S: Send + Sync> FromRequestParts<S> for Filter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let pairs: Vec<(String, String)> = serde_html_form::from_str(parts.uri.query().unwrap_or("")).map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {e}")))?;
+        let mut filter = Filter { only: HashSet::new(), exclude: HashSet::new(), from: None };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "types[]" | "types" if !value.is_empty() => {
+                    filter.only.insert(value);
+                }
+                "exclude_types[]" | "exclude_types" if !value.is_empty() => {
+                    filter.exclude.insert(value);
+                }
+                "account_id" if !value.trim().is_empty() => filter.from = Some(value.trim().parse().map_err(|_| ApiError::NotFound)?),
+                _ => {}
+            }
+        }
+        Ok(filter)
     }
 }
 
@@ -223,20 +220,10 @@ impl Filter {
     }
 }
 
-/// Query of `GET /api/v1/notifications`.
-#[derive(Deserialize)]
-pub struct ListParams {
-    #[serde(flatten)]
-    page: PageParams,
-    #[serde(flatten)]
-    filter: TypeFilter,
-}
-
 /// `GET /api/v1/notifications`.
-pub async fn list(State(app): State<App>, auth: Auth, Params(p): Params<ListParams>, url: RequestUrl) -> ApiResult<Paged<wire::Notification>> {
+pub async fn list(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, filter: Filter, url: RequestUrl) -> ApiResult<Paged<wire::Notification>> {
     let me = auth.user("read:notifications")?;
-    let window = p.page.request(40, 80)?.window();
-    let filter = p.filter.parse()?;
+    let window = page.request(40, 80)?.window();
     // Scan newest first (oldest first for min_id), keeping what the filters accept.
     let mut records = Vec::new();
     let mut query = Query::window(keys::notifications_partition(me), &window);
@@ -304,19 +291,16 @@ pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_j
 pub struct UnreadParams {
     #[serde(default)]
     limit: Option<String>,
-    #[serde(flatten)]
-    filter: TypeFilter,
 }
 
 /// `GET /api/v1/notifications/unread_count`: notifications newer than the caller's
 /// notifications read marker, up to `limit` (default 100, at most 1000).
-pub async fn unread_count(State(app): State<App>, auth: Auth, Params(p): Params<UnreadParams>) -> ApiResult<Json<wire::UnreadCount>> {
+pub async fn unread_count(State(app): State<App>, auth: Auth, Params(p): Params<UnreadParams>, filter: Filter) -> ApiResult<Json<wire::UnreadCount>> {
     let me = auth.user("read:notifications")?;
     let limit = match p.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(raw) => raw.parse::<usize>().map_err(|_| ApiError::BadRequest("Invalid limit".into()))?.clamp(1, 1000),
         None => 100,
     };
-    let filter = p.filter.parse()?;
     let last_read = app.last_read_notification(me).await?;
     let mut count = 0usize;
     let mut query = Query { descending: true, ..Query::partition(keys::notifications_partition(me), PAGE) };

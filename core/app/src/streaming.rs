@@ -393,7 +393,9 @@ pub async fn websocket(State(app): State<App>, caller: StreamCaller, Params(p): 
         Some(stream) => {
             let subscription = Subscription::parse(stream, p.tag.as_deref(), false)?;
             let channel = subscription.authorize(&caller.auth)?;
-            Some((subscription, channel))
+            // Subscribed before the upgrade completes: nothing published after the client
+            // sees `101 Switching Protocols` is missed.
+            Some((subscription, app.streams.subscribe(&channel).await?))
         }
         None => None,
     };
@@ -417,14 +419,12 @@ struct Command {
 
 type Outgoing = (Vec<String>, Arc<StreamMessage>);
 
-async fn connection(app: App, auth: Auth, mut socket: WebSocket, initial: Option<(Subscription, String)>) {
+async fn connection(app: App, auth: Auth, mut socket: WebSocket, initial: Option<(Subscription, broadcast::Receiver<Arc<StreamMessage>>)>) {
     let (tx, mut rx) = mpsc::channel::<Outgoing>(256);
     let mut subscriptions: HashMap<Subscription, tokio::task::AbortHandle> = HashMap::new();
     let mut shutdown = app.shutdown.subscribe();
-    if let Some((subscription, channel)) = initial
-        && let Err(e) = subscribe(&app, &mut subscriptions, subscription, &channel, &tx).await
-    {
-        let _ = socket.send(error_message(&e)).await;
+    if let Some((subscription, rx)) = initial {
+        forward(&app, &mut subscriptions, subscription, rx, &tx);
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
@@ -488,7 +488,13 @@ async fn subscribe(app: &App, subscriptions: &mut HashMap<Subscription, tokio::t
     if subscriptions.contains_key(&subscription) {
         return Ok(());
     }
-    let mut rx = app.streams.subscribe(channel).await?;
+    let rx = app.streams.subscribe(channel).await?;
+    forward(app, subscriptions, subscription, rx, tx);
+    Ok(())
+}
+
+/// Forwards a channel's messages for `subscription` into the connection's queue.
+fn forward(app: &App, subscriptions: &mut HashMap<Subscription, tokio::task::AbortHandle>, subscription: Subscription, mut rx: broadcast::Receiver<Arc<StreamMessage>>, tx: &mpsc::Sender<Outgoing>) {
     let mut shutdown = app.shutdown.subscribe();
     let names = subscription.names();
     let tx = tx.clone();
@@ -507,7 +513,6 @@ async fn subscribe(app: &App, subscriptions: &mut HashMap<Subscription, tokio::t
         }
     });
     subscriptions.insert(subscription, task.abort_handle());
-    Ok(())
 }
 
 /// Mastodon's in-band error: `{"error": "...", "status": 400}`.

@@ -4,10 +4,12 @@
 mod accounts;
 mod edge;
 mod instance;
+mod notifications;
 mod oauth;
 mod ratelimit;
 mod schema;
 mod statuses;
+mod streaming;
 mod timelines;
 
 use core_app::App;
