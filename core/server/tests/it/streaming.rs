@@ -130,7 +130,7 @@ async fn the_user_stream_sends_home_updates_notifications_edits_and_deletes() {
     assert_eq!(update.json()["account"]["id"], bob.id.as_str());
 
     let mention = t.post_status(&bob, json!({"status": "@alice look"})).await;
-    let mut seen = vec![stream.next().await, stream.next().await];
+    let mut seen = [stream.next().await, stream.next().await];
     seen.sort_by(|a, b| a.event.cmp(&b.event));
     assert_eq!(seen[0].event, "notification");
     assert_eq!(seen[0].json()["type"], "mention");
@@ -300,7 +300,7 @@ async fn streams_pass_through_the_edge() {
     let mut sse = Sse::open(&t, "/api/v1/streaming/user", Some(&alice.token)).await;
     let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?stream=user&access_token={}", alice.token))).await.unwrap();
     let post = t.post_status(&bob, json!({"status": "@alice through the edge"})).await;
-    let mut events: Vec<String> = vec![sse.next().await.event, sse.next().await.event];
+    let mut events = [sse.next().await.event, sse.next().await.event];
     events.sort();
     assert_eq!(events, ["notification", "update"], "SSE is not buffered by the edge");
     let mut events: Vec<String> = Vec::new();
