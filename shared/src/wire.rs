@@ -646,6 +646,55 @@ pub struct InstanceContact {
     pub account: Option<Account>,
 }
 
+/// Something that happened to the user: a mention, boost, favourite, follow, post or edit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Notification id (the pagination cursor).
+    pub id: Id,
+    /// `mention`, `status`, `reblog`, `follow`, `favourite` or `update`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When it happened.
+    pub created_at: String,
+    /// `ungrouped-{id}`: Starling does not group notifications.
+    pub group_key: String,
+    /// Who acted.
+    pub account: Account,
+    /// The status acted on (mention, status, reblog, favourite, update).
+    pub status: Option<Status>,
+}
+
+/// `GET /api/v1/notifications/unread_count`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnreadCount {
+    /// Unread notifications, capped at the request's limit.
+    pub count: u64,
+}
+
+/// One message of the streaming API: `event` names it, `payload` is the entity as a JSON
+/// string (or a bare id for `delete`), `stream` names the subscription on WebSockets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamEvent {
+    /// The subscriptions this message belongs to (WebSocket only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stream: Vec<String>,
+    /// `update`, `notification`, `delete` or `status.update`.
+    pub event: String,
+    /// The entity, serialised.
+    pub payload: String,
+}
+
+/// Where the user stopped reading a timeline (`home` or `notifications`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Marker {
+    /// The newest id read.
+    pub last_read_id: Id,
+    /// Bumped on every change.
+    pub version: u64,
+    /// When it last changed.
+    pub updated_at: String,
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

@@ -292,17 +292,25 @@ impl App {
         if let Some(mut existing) = self.follow_edge(follower, target).await? {
             existing.reblogs = reblogs.unwrap_or(existing.reblogs);
             existing.notify = notify.unwrap_or(existing.notify);
-            self.store.transact(vec![model::put(keys::follow_edge(follower, target), &existing, Condition::Exists)?], vec![]).await?;
+            let subscription = if existing.notify {
+                model::put(keys::notify_subscriber(target, follower), &Ref { id: follower }, Condition::None)?
+            } else {
+                Write::Delete { key: keys::notify_subscriber(target, follower), condition: Condition::None }
+            };
+            self.store.transact(vec![model::put(keys::follow_edge(follower, target), &existing, Condition::Exists)?, subscription], vec![]).await?;
             return Ok(());
         }
         let edge = FollowRecord { id: self.next_id(), reblogs: reblogs.unwrap_or(true), notify: notify.unwrap_or(false) };
-        let writes = vec![
+        let mut writes = vec![
             model::put(keys::follow_edge(follower, target), &edge, Condition::NotExists)?,
             model::put(keys::following(follower, edge.id), &Ref { id: target }, Condition::NotExists)?,
             model::put(keys::followers(target, edge.id), &Ref { id: follower }, Condition::NotExists)?,
             Write::Add { key: keys::account_counter(follower, "following"), delta: 1 },
             Write::Add { key: keys::account_counter(target, "followers"), delta: 1 },
         ];
+        if edge.notify {
+            writes.push(model::put(keys::notify_subscriber(target, follower), &Ref { id: follower }, Condition::None)?);
+        }
         match self.store.transact(writes, vec![Event::Followed { follower, target }]).await {
             // A concurrent identical follow won; the outcome is the same.
             Ok(()) | Err(StoreError::ConditionFailed { index: 0 }) => Ok(()),
@@ -319,6 +327,7 @@ impl App {
             Write::Delete { key: keys::followers(target, edge.id), condition: Condition::None },
             Write::Add { key: keys::account_counter(follower, "following"), delta: -1 },
             Write::Add { key: keys::account_counter(target, "followers"), delta: -1 },
+            Write::Delete { key: keys::notify_subscriber(target, follower), condition: Condition::None },
         ];
         match self.store.transact(writes, vec![Event::Unfollowed { follower, target }]).await {
             Ok(()) | Err(StoreError::ConditionFailed { index: 0 }) => Ok(()),

@@ -1,5 +1,5 @@
 //! Domain events: what the outbox records in the same commit as the change, and what
-//! consumers (fanout now; search, notifications, analytics later) react to.
+//! consumers (fanout, notifications, streaming; search and analytics later) react to.
 
 use serde::{Deserialize, Serialize};
 use shared::id::Id;
@@ -36,6 +36,9 @@ pub enum Event {
         reblog_of: Option<Id>,
         #[serde(default)]
         mentions: Vec<Id>,
+        /// Its hashtags (streams of those tags hear of the deletion).
+        #[serde(default)]
+        tags: Vec<String>,
     },
     /// `follower` now follows `target`.
     Followed { follower: Id, target: Id },

@@ -79,7 +79,7 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
                 app.timelines.fan_out(&timelines, entry, cap).await?;
             }
         }
-        Event::StatusDeleted { status, author, visibility, reblog_of, mentions } => {
+        Event::StatusDeleted { status, author, visibility, reblog_of, mentions, .. } => {
             let recipients = recipients(app, *author, *visibility, *reblog_of, None, mentions).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
@@ -105,7 +105,7 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
 }
 
 /// Whose home timelines a status goes to (or leaves).
-async fn recipients(app: &App, author: Id, visibility: Visibility, reblog_of: Option<Id>, in_reply_to_account: Option<Id>, mentions: &[Id]) -> ApiResult<Vec<Id>> {
+pub(crate) async fn recipients(app: &App, author: Id, visibility: Visibility, reblog_of: Option<Id>, in_reply_to_account: Option<Id>, mentions: &[Id]) -> ApiResult<Vec<Id>> {
     let mut out = vec![author];
     if visibility == Visibility::Direct {
         // As Mastodon: the homes of mentioned accounts that follow the author (the others see it

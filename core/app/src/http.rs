@@ -18,7 +18,7 @@ use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, ApiResult};
-use crate::{App, accounts, instance, oauth, statuses, timelines};
+use crate::{App, accounts, instance, notifications, oauth, statuses, streaming, timelines};
 
 /// Largest request body accepted outside media uploads.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -70,6 +70,7 @@ pub fn router(app: App) -> Router {
         .route("/api/starling/v1/timelines/home/version", get(timelines::home_version))
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
+        .merge(notifications_and_streaming())
         .route("/health", get(|| async { "ok" }))
         .route("/avatars/original/missing.png", get(missing_image))
         .route("/headers/original/missing.png", get(missing_image))
@@ -90,6 +91,27 @@ pub fn router(app: App) -> Router {
     // Rails routes `/api/v1/instance/` like `/api/v1/instance`, and clients (Mastodon.py) rely on it.
     // Trimmed before routing, so it wraps the finished router.
     Router::new().fallback_service(NormalizePath::trim_trailing_slash(api))
+}
+
+/// Notifications, read markers and the streaming API.
+fn notifications_and_streaming() -> Router<App> {
+    Router::new()
+        .route("/api/v1/notifications", get(notifications::list))
+        .route("/api/v1/notifications/unread_count", get(notifications::unread_count))
+        .route("/api/v1/notifications/clear", post(notifications::clear))
+        .route("/api/v1/notifications/{id}", get(notifications::show))
+        .route("/api/v1/notifications/{id}/dismiss", post(notifications::dismiss))
+        .route("/api/v1/markers", get(notifications::markers).post(notifications::save_markers))
+        .route("/api/v1/streaming", get(streaming::websocket))
+        .route("/api/v1/streaming/", get(streaming::websocket))
+        .route("/api/v1/streaming/health", get(streaming::health))
+        .route("/api/v1/streaming/user", get(streaming::user))
+        .route("/api/v1/streaming/user/notification", get(streaming::user_notification))
+        .route("/api/v1/streaming/public", get(streaming::public))
+        .route("/api/v1/streaming/public/local", get(streaming::public_local))
+        .route("/api/v1/streaming/public/remote", get(streaming::public_remote))
+        .route("/api/v1/streaming/hashtag", get(streaming::hashtag))
+        .route("/api/v1/streaming/hashtag/local", get(streaming::hashtag_local))
 }
 
 /// The placeholder avatar and header Mastodon serves for accounts without one.

@@ -216,3 +216,34 @@ pub const STATUS_COUNT_SHARDS: u64 = 16;
 pub fn status_count_shard(status: Id) -> Key {
     meta(&format!("n#statuses#{}", status.as_u64() % STATUS_COUNT_SHARDS))
 }
+
+/// `N#{account}` / `{notification id}`: the account's notifications, newest last.
+pub fn notification(account: Id, id: Id) -> Key {
+    Key::new(notifications_partition(account), id.sort_key())
+}
+
+/// Partition of [`notification`].
+pub fn notifications_partition(account: Id) -> String {
+    format!("N#{account}")
+}
+
+/// `ND#{account}#{event seq}#{type}`: the notification one logged event gave `account`, so a
+/// replayed event finds it and creates nothing (kept after a dismissal for the same reason).
+pub fn notification_dedupe(account: Id, seq: u64, kind: &str) -> Key {
+    Key::new(format!("ND#{account}#{seq:016x}#{kind}"), ONE)
+}
+
+/// `NS#{target}` / `{follower}`: followers who asked to be notified of `target`'s posts.
+pub fn notify_subscriber(target: Id, follower: Id) -> Key {
+    Key::new(notify_subscribers_partition(target), follower.sort_key())
+}
+
+/// Partition of [`notify_subscriber`].
+pub fn notify_subscribers_partition(target: Id) -> String {
+    format!("NS#{target}")
+}
+
+/// `A#{account}` / `marker#{timeline}`: the read marker of `home` or `notifications`.
+pub fn marker(account: Id, timeline: &str) -> Key {
+    Key::new(format!("A#{account}"), format!("marker#{timeline}"))
+}

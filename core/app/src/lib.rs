@@ -1,6 +1,7 @@
 //! Starling core: the use cases and the Mastodon client API, over ports.
 //!
-//! Owns: accounts, OAuth, statuses, the social graph, timelines and fanout, and the HTTP
+//! Owns: accounts, OAuth, statuses, the social graph, timelines and fanout, notifications,
+//! realtime streaming, and the HTTP
 //! surface that exposes them. Must never: name a backend technology (adapters implement
 //! [`ports`]), read configuration files or the environment (the server binary does), or send
 //! internal error text to clients.
@@ -17,11 +18,13 @@ mod auth;
 mod fanout;
 mod http;
 mod instance;
+mod notifications;
 mod oauth;
 mod ratelimit;
 mod render;
 mod search;
 mod statuses;
+mod streaming;
 mod timelines;
 
 #[cfg(feature = "contract")]
@@ -40,7 +43,7 @@ use tokio::sync::watch;
 pub use crate::config::Config;
 pub use crate::search::RebuildProgress;
 use crate::error::{ApiError, ApiResult};
-use crate::ports::{EventLog, RateLimitStore, SearchIndex, Store, TimelineCache};
+use crate::ports::{EventLog, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -55,6 +58,8 @@ pub struct Backends {
     pub rate_limits: Arc<dyn RateLimitStore>,
     /// The full-text search index.
     pub search: Arc<dyn SearchIndex>,
+    /// Live pub/sub for the streaming API.
+    pub streams: Arc<dyn StreamHub>,
 }
 
 /// Shared state of every handler and consumer.
@@ -70,12 +75,16 @@ pub struct Inner {
     rate_limits: Arc<dyn RateLimitStore>,
     search: Arc<dyn SearchIndex>,
     search_lock: tokio::sync::Mutex<()>,
+    streams: Arc<dyn StreamHub>,
     ids: Mutex<IdGenerator>,
     signer: TokenSigner,
     keys: KeySet,
     verifier: TokenVerifier,
     celebrities: RwLock<Option<(Instant, Arc<HashSet<Id>>)>>,
     fanout_lock: tokio::sync::Mutex<()>,
+    notifications_lock: tokio::sync::Mutex<()>,
+    /// Turns true when the server shuts down, ending open streams.
+    shutdown: watch::Sender<bool>,
 }
 
 impl std::ops::Deref for App {
@@ -129,12 +138,15 @@ impl Application {
             rate_limits: backends.rate_limits,
             search: backends.search,
             search_lock: tokio::sync::Mutex::new(()),
+            streams: backends.streams,
             ids,
             signer,
             keys,
             verifier,
             celebrities: RwLock::new(None),
             fanout_lock: tokio::sync::Mutex::new(()),
+            notifications_lock: tokio::sync::Mutex::new(()),
+            shutdown: watch::channel(false).0,
         }));
         Ok(Application { app })
     }
@@ -158,17 +170,27 @@ impl Application {
     /// Like [`Application::run`], serving `router` (core's, possibly behind the edge).
     pub async fn serve(self, listener: TcpListener, router: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let consumer = tokio::spawn(fanout::run(self.app.clone(), stop_rx.clone()));
-        let indexer = tokio::spawn(search::run(self.app.clone(), stop_rx));
+        let consumers = [
+            ("fanout", tokio::spawn(fanout::run(self.app.clone(), stop_rx.clone()))),
+            ("search", tokio::spawn(search::run(self.app.clone(), stop_rx.clone()))),
+            ("notifications", tokio::spawn(notifications::run(self.app.clone(), stop_rx.clone()))),
+            ("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx))),
+        ];
+        let app = self.app.clone();
+        // Open streams never end by themselves: end them when shutdown begins, so the
+        // graceful shutdown does not wait on them.
+        let shutdown = async move {
+            shutdown.await;
+            app.shutdown.send_replace(true);
+        };
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);
-        if tokio::time::timeout(Duration::from_secs(10), consumer).await.is_err() {
-            tracing::warn!("fanout consumer did not stop within 10s");
-        }
-        if tokio::time::timeout(Duration::from_secs(10), indexer).await.is_err() {
-            tracing::warn!("search consumer did not stop within 10s");
+        for (name, consumer) in consumers {
+            if tokio::time::timeout(Duration::from_secs(10), consumer).await.is_err() {
+                tracing::warn!(consumer = name, "event consumer did not stop within 10s");
+            }
         }
         served
     }
@@ -176,10 +198,18 @@ impl Application {
 }
 
 impl App {
-    /// Processes every event logged so far (tests and tools use this to wait for fanout).
+    /// Processes every event logged so far (tests and tools use this to wait for fanout,
+    /// search and notifications).
     pub async fn drain_events(&self) -> ApiResult<()> {
         fanout::drain(self).await?;
-        search::drain(self).await
+        search::drain(self).await?;
+        notifications::drain(self).await
+    }
+
+    /// Moves a consumer's checkpoint back to `seq`, so it handles everything after it again
+    /// (operators re-running a consumer; tests proving consumers idempotent).
+    pub async fn rewind_consumer(&self, consumer: &str, seq: u64) -> ApiResult<()> {
+        Ok(self.events.save_checkpoint(consumer, seq).await?)
     }
 
     /// Drops a cached home timeline, as a cache eviction or a wiped cache would.

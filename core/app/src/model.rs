@@ -188,3 +188,24 @@ pub struct RefreshRecord {
     /// The access token it was issued with (revoked together).
     pub jti: Id,
 }
+
+/// A notification, as stored in `N#{account}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotificationRecord {
+    pub id: Id,
+    /// `mention`, `status`, `reblog`, `follow`, `favourite` or `update`.
+    pub kind: String,
+    /// Who acted.
+    pub from: Id,
+    /// The status acted on (for a boost: the boosted status).
+    pub status: Option<Id>,
+    pub created_at: u64,
+}
+
+/// A read marker.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct MarkerRecord {
+    pub last_read_id: Id,
+    pub version: u64,
+    pub updated_at: u64,
+}

@@ -335,3 +335,30 @@ pub trait SearchIndex: Send + Sync {
     /// Removes everything (before a rebuild).
     async fn clear(&self) -> Result<(), SearchError>;
 }
+
+/// One message on a streaming channel: Mastodon's event name and its payload (an entity as
+/// JSON, or a bare id for `delete`), exactly what clients receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamMessage {
+    /// `update`, `notification`, `delete` or `status.update`.
+    pub event: String,
+    /// The payload, already serialised.
+    pub payload: String,
+}
+
+/// Live fan-out to connected streaming clients, over named channels (Mastodon's own Redis
+/// channel names: `timeline:{account}`, `timeline:public`, `timeline:public:local`,
+/// `timeline:hashtag:{tag}`). Fire-and-forget: a message published while no one listens is
+/// gone, and a subscriber that falls behind skips what it missed; clients catch up through
+/// the REST timelines. A Redis pub/sub adapter implements it with the same channel names.
+#[async_trait]
+pub trait StreamHub: Send + Sync {
+    /// Sends `message` to everyone subscribed to `channel` now.
+    async fn publish(&self, channel: &str, message: StreamMessage) -> Result<(), CacheError>;
+
+    /// Starts listening to `channel`; dropping the receiver ends the subscription.
+    async fn subscribe(&self, channel: &str) -> Result<tokio::sync::broadcast::Receiver<std::sync::Arc<StreamMessage>>, CacheError>;
+
+    /// Whether anyone listens to `channel` (lets publishers skip rendering for no one).
+    async fn has_subscribers(&self, channel: &str) -> Result<bool, CacheError>;
+}

@@ -247,7 +247,7 @@ impl App {
                 writes.push(Write::Delete { key: keys::tagged(tag, id), condition: Condition::None });
             }
         }
-        let event = Event::StatusDeleted { status: id, author, visibility: record.visibility, reblog_of: record.reblog_of, mentions: record.mentions.iter().map(|m| m.id).collect() };
+        let event = Event::StatusDeleted { status: id, author, visibility: record.visibility, reblog_of: record.reblog_of, mentions: record.mentions.iter().map(|m| m.id).collect(), tags: record.tags.clone() };
         match self.store.transact(writes, vec![event]).await {
             Ok(()) | Err(StoreError::ConditionFailed { index: 0 }) => Ok(()),
             Err(e) => Err(e.into()),

@@ -5,13 +5,16 @@
 //! - [`MemoryTimelineCache`]: home timelines in process memory (they are caches: after a
 //!   restart they rebuild from the store on read).
 //! - [`MemoryRateLimiter`]: GCRA rate-limit state in process memory.
+//! - [`MemoryStreamHub`]: streaming pub/sub within one process (tokio broadcast channels).
 //!
 //! Must never: hold business rules (those live in core/app), or be named by core/app.
 
 mod ratelimit;
 mod store;
+mod stream;
 mod timeline;
 
 pub use ratelimit::MemoryRateLimiter;
 pub use store::RedbStore;
+pub use stream::MemoryStreamHub;
 pub use timeline::MemoryTimelineCache;

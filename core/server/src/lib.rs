@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use core_app::config::{AuthConfig, InstanceConfig, Limits, RateLimitConfig, TimelineConfig};
 use core_app::{Application, Backends, Config};
-use core_embedded::{MemoryRateLimiter, MemoryTimelineCache, RedbStore};
+use core_embedded::{MemoryRateLimiter, MemoryStreamHub, MemoryTimelineCache, RedbStore};
 use core_tantivy::{TantivyOptions, TantivySearch};
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
@@ -159,7 +159,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             Arc::new(TantivySearch::open(&path, TantivyOptions::default()).with_context(|| format!("cannot open the search index at {} (is another starling using it?)", path.display()))?)
         }
     };
-    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()), search })
+    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()), search, streams: Arc::new(MemoryStreamHub::new()) })
 }
 
 /// Builds the application from settings.

@@ -4,11 +4,13 @@
 mod accounts;
 mod edge;
 mod instance;
+mod notifications;
 mod oauth;
 mod ratelimit;
 mod schema;
 mod search;
 mod statuses;
+mod streaming;
 mod timelines;
 
 use core_app::App;
