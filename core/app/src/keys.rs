@@ -208,3 +208,14 @@ pub const STATUS_COUNT_SHARDS: u64 = 16;
 pub fn status_count_shard(status: Id) -> Key {
     meta(&format!("n#statuses#{}", status.as_u64() % STATUS_COUNT_SHARDS))
 }
+
+/// `M#{media}` / `media`: a media attachment record (owned by its uploader).
+pub fn media(id: Id) -> Key {
+    Key::new(format!("M#{id}"), "media")
+}
+
+/// `M#{media}` / `status`: the status the attachment is attached to; written with
+/// `NotExists` in the status's transaction, so one attachment never joins two statuses.
+pub fn media_attachment(id: Id) -> Key {
+    Key::new(format!("M#{id}"), "status")
+}

@@ -17,6 +17,7 @@ mod auth;
 mod fanout;
 mod http;
 mod instance;
+pub mod media;
 mod oauth;
 mod ratelimit;
 mod render;
@@ -38,7 +39,7 @@ use tokio::sync::watch;
 
 pub use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use crate::ports::{EventLog, RateLimitStore, Store, TimelineCache};
+use crate::ports::{EventLog, MediaStore, RateLimitStore, Store, TimelineCache};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -51,6 +52,8 @@ pub struct Backends {
     pub timelines: Arc<dyn TimelineCache>,
     /// Rate-limit state.
     pub rate_limits: Arc<dyn RateLimitStore>,
+    /// Media files.
+    pub media: Arc<dyn MediaStore>,
 }
 
 /// Shared state of every handler and consumer.
@@ -64,6 +67,7 @@ pub struct Inner {
     events: Arc<dyn EventLog>,
     timelines: Arc<dyn TimelineCache>,
     rate_limits: Arc<dyn RateLimitStore>,
+    media: Arc<dyn MediaStore>,
     ids: Mutex<IdGenerator>,
     signer: TokenSigner,
     keys: KeySet,
@@ -121,6 +125,7 @@ impl Application {
             events: backends.events,
             timelines: backends.timelines,
             rate_limits: backends.rate_limits,
+            media: backends.media,
             ids,
             signer,
             keys,

@@ -105,6 +105,9 @@ pub struct StatusRecord {
     pub application: Option<(String, Option<String>)>,
     pub created_at: u64,
     pub edited_at: Option<u64>,
+    /// Attached media, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<Id>,
 }
 
 impl StatusRecord {
@@ -139,6 +142,9 @@ pub struct RevisionRecord {
     pub spoiler_text: String,
     pub sensitive: bool,
     pub created_at: u64,
+    /// Media attached in this revision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<Id>,
 }
 
 /// A registered OAuth application.
@@ -187,4 +193,34 @@ pub struct RefreshRecord {
     pub scopes: String,
     /// The access token it was issued with (revoked together).
     pub jti: Id,
+}
+
+/// One stored file of a media attachment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaFile {
+    /// Key in the media store.
+    pub key: String,
+    /// MIME type it is served with.
+    pub mime: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// A media attachment: processed and stored files plus their description.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaRecord {
+    pub id: Id,
+    /// The uploader, the only one who may see it before it is attached, change or attach it.
+    pub account_id: Id,
+    /// `image` or `video`.
+    pub kind: String,
+    pub original: MediaFile,
+    pub small: Option<MediaFile>,
+    /// Mastodon's `meta` without `focus` (dimensions of `original` and `small`).
+    pub meta: serde_json::Value,
+    pub blurhash: Option<String>,
+    pub description: Option<String>,
+    /// Focal point, each coordinate in -1.0..=1.0.
+    pub focus: Option<(f64, f64)>,
+    pub created_at: u64,
 }

@@ -5,13 +5,16 @@
 //! - [`MemoryTimelineCache`]: home timelines in process memory (they are caches: after a
 //!   restart they rebuild from the store on read).
 //! - [`MemoryRateLimiter`]: GCRA rate-limit state in process memory.
+//! - [`FsMediaStore`]: media files in a directory (default: `media/` in the data directory).
 //!
 //! Must never: hold business rules (those live in core/app), or be named by core/app.
 
+mod media;
 mod ratelimit;
 mod store;
 mod timeline;
 
+pub use media::FsMediaStore;
 pub use ratelimit::MemoryRateLimiter;
 pub use store::RedbStore;
 pub use timeline::MemoryTimelineCache;
