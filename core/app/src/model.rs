@@ -36,6 +36,17 @@ pub struct Ref {
     pub id: Id,
 }
 
+/// An entry of the public (`PUB`) and hashtag (`T#`) timelines: the author, and whether the
+/// status has media (for `only_media` without loading statuses). Reads as a [`Ref`] too.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PublicEntry {
+    /// The author.
+    pub id: Id,
+    /// Whether the status has attachments.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub media: bool,
+}
+
 /// A follow edge.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct FollowRecord {

@@ -16,7 +16,7 @@ use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
-use crate::model::{self, AccountStatusEntry, MentionRecord, Ref, RevisionRecord, StatusRecord};
+use crate::model::{self, AccountStatusEntry, MentionRecord, PublicEntry, Ref, RevisionRecord, StatusRecord};
 use crate::ports::{Condition, Query, StoreError, TimelineEntry, Write};
 use crate::{App, keys, now_ms};
 
@@ -184,9 +184,10 @@ impl App {
             writes.push(Write::Add { key: keys::status_counter(parent.id, "replies"), delta: 1 });
         }
         if visibility == Visibility::Public {
-            writes.push(model::put(keys::public(id), &Ref { id: author }, Condition::None)?);
+            let listed = PublicEntry { id: author, media: !media.is_empty() };
+            writes.push(model::put(keys::public(id), &listed, Condition::None)?);
             for tag in &record.tags {
-                writes.push(model::put(keys::tagged(tag, id), &Ref { id: author }, Condition::None)?);
+                writes.push(model::put(keys::tagged(tag, id), &listed, Condition::None)?);
             }
         }
         let event = Event::StatusCreated {
@@ -452,11 +453,16 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
     let old_tags: HashSet<String> = record.tags.iter().cloned().collect();
     let new_tags: HashSet<String> = composed.tags.iter().cloned().collect();
     if record.visibility == Visibility::Public {
+        let listed = PublicEntry { id: me, media: !media.is_empty() };
+        let flag_changed = media.is_empty() != record.media.is_empty();
         for gone in old_tags.difference(&new_tags) {
             writes.push(Write::Delete { key: keys::tagged(gone, record.id), condition: Condition::None });
         }
-        for added in new_tags.difference(&old_tags) {
-            writes.push(model::put(keys::tagged(added, record.id), &Ref { id: me }, Condition::None)?);
+        for tag in new_tags.iter().filter(|t| flag_changed || !old_tags.contains(*t)) {
+            writes.push(model::put(keys::tagged(tag, record.id), &listed, Condition::None)?);
+        }
+        if flag_changed {
+            writes.push(model::put(keys::public(record.id), &listed, Condition::None)?);
         }
     }
     record.text = composed.text;

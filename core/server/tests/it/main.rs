@@ -4,6 +4,7 @@
 mod accounts;
 mod edge;
 mod instance;
+mod media;
 mod oauth;
 mod ratelimit;
 mod schema;
