@@ -215,6 +215,12 @@ async fn videos_are_recognised_by_their_bytes_and_kept_as_they_are() {
     assert_eq!(headers["content-type"], "video/mp4");
     assert_eq!(bytes, clip, "stored byte for byte");
 
+    // Larger than the 1 MB limit of other routes: uploads have their own.
+    let mut long_clip = mp4();
+    long_clip.resize(3 * 1024 * 1024, 7);
+    let media = upload(&t, &alice, long_clip.clone(), "long.mp4", "video/mp4").await.expect(200);
+    assert_eq!(fetch(&t, media["url"].as_str().unwrap()).await.2, long_clip);
+
     let webm = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm\x42\x87\x81\x04".to_vec();
     let media = upload(&t, &alice, webm, "v.webm", "video/webm").await.expect(200);
     assert_eq!(media["type"], "video");
@@ -241,6 +247,7 @@ async fn bad_uploads_are_refused_with_422_and_leave_nothing_behind() {
         ("oversize image", big_png),
         ("oversize video", big_video),
         ("a png signature and nothing else", b"\x89PNG\r\n\x1a\n".to_vec()),
+        ("a body past the upload route's limit", vec![0u8; 3 * 1024 * 1024]),
     ];
     for (what, bytes) in cases {
         let reply = upload(&t, &alice, bytes, "x.jpg", "image/jpeg").await;
