@@ -7,6 +7,7 @@
 #   setup   STARLING_SKIP_SETUP=1   wasm toolchain (scripts/setup-wasm.sh), Python venv with Mastodon.py
 #   native  STARLING_SKIP_NATIVE=1  cargo test --workspace
 #   wasm    STARLING_SKIP_WASM=1    shared/ builds for wasm32-unknown-unknown
+#   s3      STARLING_SKIP_S3=1      the S3 media store against moto_server (an AWS wire-protocol emulator)
 #   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
 set -euo pipefail
 
@@ -110,6 +111,27 @@ if ! skipped NATIVE; then
        }
        END { printf "cargo: %d passed, %d failed, %d skipped\n", p, f, s }' "$cargo_log"
   rm -f "$cargo_log"
+fi
+
+# ---- S3 media store against moto ----------------------------------------------------------
+if ! skipped S3; then
+  section "s3: core-s3 against moto_server"
+  if [[ ! -x "$venv/bin/moto_server" ]]; then
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
+  fi
+  moto_port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$(mktemp)" 2>&1 &
+  moto_pid=$!
+  trap 'rc=$?; kill "$moto_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "http://127.0.0.1:$moto_port/" && break
+    sleep 0.2
+  done
+  STARLING_TEST_S3_ENDPOINT="http://127.0.0.1:$moto_port" cargo test -p core-s3 "${locked[@]}" -- --ignored
+  kill "$moto_pid" 2>/dev/null || true
+  wait "$moto_pid" 2>/dev/null || true
+  trap on_exit EXIT
 fi
 
 # ---- wasm build -----------------------------------------------------------------------------

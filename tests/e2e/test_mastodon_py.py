@@ -6,9 +6,12 @@ tests are independent of one another and of their order.
 
 from __future__ import annotations
 
+import io
+import struct
 import time
 import unittest
 import uuid
+import zlib
 
 import requests
 from mastodon import MastodonAPIError, MastodonIllegalArgumentError, MastodonNotFoundError, MastodonRatelimitError
@@ -18,6 +21,15 @@ from harness import PASSWORD, ServerTestCase, client, eventually, unique
 
 def ids(statuses) -> list[str]:
     return [str(s.id) for s in statuses]
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A real RGB PNG (a gradient), built without image libraries."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    rows = b"".join(b"\0" + bytes(v for x in range(width) for v in (x * 255 // width, y * 255 // height, 128)) for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 class MastodonPyTest(ServerTestCase):
@@ -384,6 +396,30 @@ class MastodonPyTest(ServerTestCase):
         self.assertEqual(ids(m.account_statuses(me, exclude_replies=True)), [str(boost.id), str(s1.id)])
         self.assertEqual(ids(m.account_statuses(me, exclude_reblogs=True)), [str(reply.id), str(s1.id)])
         self.assertEqual(ids(m.account_statuses(me, tagged="tagged")), [str(s1.id)])
+
+    def test_media_post_and_status_with_media(self):
+        m = self.user("media")
+        other = self.user("mediao")
+        media = m.media_post(io.BytesIO(png_bytes(640, 480)), mime_type="image/png", description="a gradient", focus=(0.5, -0.5))
+        self.assertEqual(media.type, "image")
+        self.assertEqual((media.meta.original.width, media.meta.original.height), (640, 480))
+        self.assertEqual((media.meta.small.width, media.meta.small.height), (400, 300))
+        self.assertEqual(media.description, "a gradient")
+        self.assertTrue(media.blurhash)
+        served = requests.get(media.url, timeout=10)
+        self.assertEqual(served.status_code, 200)
+        self.assertEqual(served.headers["content-type"], "image/png")
+        self.assertEqual(m.media_update(media.id, description="new alt").description, "new alt")
+        status = m.status_post("with a picture", media_ids=[media.id])
+        self.assertEqual([str(a.id) for a in status.media_attachments], [str(media.id)])
+        self.assertEqual(status.media_attachments[0].description, "new alt")
+        self.assertEqual(str(other.status(status.id).media_attachments[0].id), str(media.id))
+        with self.assertRaises(MastodonAPIError):
+            other.status_post("not mine", media_ids=[media.id])
+        m.status_post("no media here")
+        self.assertEqual(ids(m.account_statuses(m.me().id, only_media=True)), [str(status.id)])
+        with self.assertRaises(MastodonAPIError):
+            m.media_post(io.BytesIO(b"plain text, not a picture"), mime_type="image/png")
 
     def test_hashtag_timeline(self):
         m = self.user("tagger")

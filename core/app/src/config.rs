@@ -16,6 +16,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Request rate limits.
     pub rate_limits: RateLimitConfig,
+    /// Media upload limits.
+    pub media: MediaConfig,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
 }
@@ -152,5 +154,27 @@ impl Default for TimelineConfig {
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig { access_token_ttl_secs: 0, code_ttl_secs: 600 }
+    }
+}
+
+/// Media upload limits (Mastodon's defaults), advertised in the instance configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Largest image file, in bytes.
+    pub image_size_limit: u64,
+    /// Largest video file, in bytes.
+    pub video_size_limit: u64,
+    /// Most pixels (width × height) an image may have: the decompression-bomb guard.
+    pub image_matrix_limit: u64,
+    /// Longest side an image may have, in pixels.
+    pub max_image_side: u32,
+    /// Characters of alt text.
+    pub description_limit: usize,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig { image_size_limit: 16 * 1024 * 1024, video_size_limit: 99 * 1024 * 1024, image_matrix_limit: 33_177_600, max_image_side: 16_384, description_limit: 1_500 }
     }
 }

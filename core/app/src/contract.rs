@@ -353,3 +353,26 @@ pub async fn search_index_suite(index: &dyn crate::ports::SearchIndex) {
     assert!(index.statuses(&search("cooking", dave, vec![])).await.unwrap().is_empty());
     assert!(index.accounts(&accounts("bob")).await.unwrap().is_empty());
 }
+
+/// The [`crate::ports::MediaStore`] contract.
+pub async fn media_store_suite(media: &dyn crate::ports::MediaStore) {
+    let dir = ns("media").replace('#', "-");
+    let key = format!("{dir}/a/original.png");
+    assert_eq!(media.get(&key).await.unwrap(), None, "a missing object reads as None");
+    media.put(&key, b"first".to_vec(), "image/png").await.unwrap();
+    assert_eq!(media.get(&key).await.unwrap().as_deref(), Some(&b"first"[..]), "an object reads back");
+    media.put(&key, b"second version".to_vec(), "image/png").await.unwrap();
+    assert_eq!(media.get(&key).await.unwrap().as_deref(), Some(&b"second version"[..]), "a put replaces the object");
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let big_key = format!("{dir}/b/original.mp4");
+    media.put(&big_key, big.clone(), "video/mp4").await.unwrap();
+    assert_eq!(media.get(&big_key).await.unwrap(), Some(big), "binary objects round-trip exactly");
+    media.delete(&key).await.unwrap();
+    assert_eq!(media.get(&key).await.unwrap(), None, "a deleted object is gone");
+    media.delete(&key).await.unwrap();
+    media.delete(&big_key).await.unwrap();
+    for bad in ["", "../escape", "a/../../b", "/absolute", "a//b", "sp ace", "a\\b"] {
+        assert!(media.put(bad, b"x".to_vec(), "image/png").await.is_err(), "key {bad:?} is refused");
+        assert!(media.get(bad).await.is_err(), "key {bad:?} is refused on read");
+    }
+}

@@ -74,7 +74,8 @@ pub fn router(app: App) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/avatars/original/missing.png", get(missing_image))
         .route("/headers/original/missing.png", get(missing_image))
-        .merge(crate::search::routes());
+        .merge(crate::search::routes())
+        .merge(crate::media::routes(&app));
     let api = api
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None })) })

@@ -17,7 +17,13 @@ fn version() -> String {
 }
 
 fn supported_mime_types() -> Vec<&'static str> {
-    vec!["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm"]
+    crate::media::pipeline::SUPPORTED_MIME_TYPES.to_vec()
+}
+
+/// `configuration.media_attachments`, from the configured limits.
+fn media_limits(app: &App) -> Value {
+    let m = &app.config.media;
+    json!({ "supported_mime_types": supported_mime_types(), "description_limit": m.description_limit, "image_size_limit": m.image_size_limit, "image_matrix_limit": m.image_matrix_limit, "video_size_limit": m.video_size_limit, "video_frame_rate_limit": 120, "video_matrix_limit": 8_294_400 })
 }
 
 async fn status_count(app: &App) -> ApiResult<u64> {
@@ -49,7 +55,7 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
             vapid: json!({ "public_key": "" }),
             accounts: json!({ "max_featured_tags": 10, "max_pinned_statuses": 5, "max_display_name_length": shared::handle::MAX_DISPLAY_NAME_LEN, "max_note_length": l.max_note_chars, "max_profile_fields": l.max_profile_fields, "profile_field_name_limit": 255, "profile_field_value_limit": 255 }),
             statuses: wire::StatusLimits { max_characters: l.max_status_chars, max_media_attachments: l.max_media_attachments, characters_reserved_per_url: shared::text::URL_PLACEHOLDER_LENGTH },
-            media_attachments: json!({ "supported_mime_types": supported_mime_types(), "description_limit": 1500, "image_size_limit": 16_777_216, "image_matrix_limit": 33_177_600, "video_size_limit": 103_809_024, "video_frame_rate_limit": 120, "video_matrix_limit": 8_294_400 }),
+            media_attachments: media_limits(&app),
             polls: json!({ "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 }),
             translation: json!({ "enabled": false }),
             timelines_access: json!({ "live_feeds": { "local": "public", "remote": "public" }, "hashtag_feeds": { "local": "public", "remote": "public" }, "trending_link_feeds": { "local": "public", "remote": "public" } }),
@@ -84,7 +90,7 @@ pub async fn v1(State(app): State<App>) -> ApiResult<Json<Value>> {
         "configuration": {
             "accounts": { "max_featured_tags": 10 },
             "statuses": { "max_characters": l.max_status_chars, "max_media_attachments": l.max_media_attachments, "characters_reserved_per_url": shared::text::URL_PLACEHOLDER_LENGTH },
-            "media_attachments": { "supported_mime_types": supported_mime_types(), "image_size_limit": 16_777_216, "image_matrix_limit": 33_177_600, "video_size_limit": 103_809_024, "video_frame_rate_limit": 120, "video_matrix_limit": 8_294_400 },
+            "media_attachments": media_limits(&app),
             "polls": { "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 }
         },
         "contact_account": null,

@@ -247,3 +247,14 @@ pub fn notify_subscribers_partition(target: Id) -> String {
 pub fn marker(account: Id, timeline: &str) -> Key {
     Key::new(format!("A#{account}"), format!("marker#{timeline}"))
 }
+
+/// `M#{media}` / `media`: a media attachment record (owned by its uploader).
+pub fn media(id: Id) -> Key {
+    Key::new(format!("M#{id}"), "media")
+}
+
+/// `M#{media}` / `status`: the status the attachment is attached to; written with
+/// `NotExists` in the status's transaction, so one attachment never joins two statuses.
+pub fn media_attachment(id: Id) -> Key {
+    Key::new(format!("M#{id}"), "status")
+}

@@ -19,6 +19,7 @@ mod fanout;
 mod http;
 mod instance;
 mod notifications;
+pub mod media;
 mod oauth;
 mod ratelimit;
 mod render;
@@ -43,7 +44,7 @@ use tokio::sync::watch;
 pub use crate::config::Config;
 pub use crate::search::RebuildProgress;
 use crate::error::{ApiError, ApiResult};
-use crate::ports::{EventLog, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
+use crate::ports::{EventLog, MediaStore, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -60,6 +61,8 @@ pub struct Backends {
     pub search: Arc<dyn SearchIndex>,
     /// Live pub/sub for the streaming API.
     pub streams: Arc<dyn StreamHub>,
+    /// Media files.
+    pub media: Arc<dyn MediaStore>,
 }
 
 /// Shared state of every handler and consumer.
@@ -76,6 +79,7 @@ pub struct Inner {
     search: Arc<dyn SearchIndex>,
     search_lock: tokio::sync::Mutex<()>,
     streams: Arc<dyn StreamHub>,
+    media: Arc<dyn MediaStore>,
     ids: Mutex<IdGenerator>,
     signer: TokenSigner,
     keys: KeySet,
@@ -139,6 +143,7 @@ impl Application {
             search: backends.search,
             search_lock: tokio::sync::Mutex::new(()),
             streams: backends.streams,
+            media: backends.media,
             ids,
             signer,
             keys,

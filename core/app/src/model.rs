@@ -36,6 +36,17 @@ pub struct Ref {
     pub id: Id,
 }
 
+/// An entry of the public (`PUB`) and hashtag (`T#`) timelines: the author, and whether the
+/// status has media (for `only_media` without loading statuses). Reads as a [`Ref`] too.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PublicEntry {
+    /// The author.
+    pub id: Id,
+    /// Whether the status has attachments.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub media: bool,
+}
+
 /// A follow edge.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct FollowRecord {
@@ -105,6 +116,9 @@ pub struct StatusRecord {
     pub application: Option<(String, Option<String>)>,
     pub created_at: u64,
     pub edited_at: Option<u64>,
+    /// Attached media, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<Id>,
 }
 
 impl StatusRecord {
@@ -139,6 +153,9 @@ pub struct RevisionRecord {
     pub spoiler_text: String,
     pub sensitive: bool,
     pub created_at: u64,
+    /// Media attached in this revision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<Id>,
 }
 
 /// A registered OAuth application.
@@ -208,4 +225,34 @@ pub struct MarkerRecord {
     pub last_read_id: Id,
     pub version: u64,
     pub updated_at: u64,
+}
+
+/// One stored file of a media attachment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaFile {
+    /// Key in the media store.
+    pub key: String,
+    /// MIME type it is served with.
+    pub mime: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// A media attachment: processed and stored files plus their description.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MediaRecord {
+    pub id: Id,
+    /// The uploader, the only one who may see it before it is attached, change or attach it.
+    pub account_id: Id,
+    /// `image` or `video`.
+    pub kind: String,
+    pub original: MediaFile,
+    pub small: Option<MediaFile>,
+    /// Mastodon's `meta` without `focus` (dimensions of `original` and `small`).
+    pub meta: serde_json::Value,
+    pub blurhash: Option<String>,
+    pub description: Option<String>,
+    /// Focal point, each coordinate in -1.0..=1.0.
+    pub focus: Option<(f64, f64)>,
+    pub created_at: u64,
 }

@@ -362,3 +362,43 @@ pub trait StreamHub: Send + Sync {
     /// Whether anyone listens to `channel` (lets publishers skip rendering for no one).
     async fn has_subscribers(&self, channel: &str) -> Result<bool, CacheError>;
 }
+
+/// Why a media store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaStoreError {
+    /// The key is not one the store accepts (empty, `..`, characters outside `[A-Za-z0-9._/-]`).
+    #[error("invalid media key {0:?}")]
+    InvalidKey(String),
+    /// The backend failed or could not be reached.
+    #[error("media store failed: {0}")]
+    Backend(String),
+}
+
+/// Whether `key` is a valid media key: relative, `/`-separated segments of `[A-Za-z0-9._-]`,
+/// none empty or `.`/`..`. Adapters refuse anything else.
+pub fn valid_media_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 512
+        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
+}
+
+/// Blob storage for media files, by key (an object store's access pattern: whole-object put,
+/// get and delete; no listing, no partial writes).
+#[async_trait]
+pub trait MediaStore: Send + Sync {
+    /// Stores `bytes` under `key`, replacing any previous object; readers never see a partial one.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), MediaStoreError>;
+
+    /// Reads the object at `key`, `None` when there is none.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, MediaStoreError>;
+
+    /// Removes the object at `key`; absent objects are fine.
+    async fn delete(&self, key: &str) -> Result<(), MediaStoreError>;
+
+    /// Where clients fetch `key` directly, when the store serves files itself (a public bucket
+    /// or CDN); `None` means core serves them at `/system/{key}`.
+    fn public_url(&self, key: &str) -> Option<String> {
+        let _ = key;
+        None
+    }
+}

@@ -183,6 +183,9 @@ impl App {
         let mut author_ids: Vec<Id> = records.iter().map(|r| r.account_id).collect();
         author_ids.extend(originals.values().map(|r| r.account_id));
         let authors = self.accounts(&author_ids).await?;
+        let media_ids: Vec<Id> = shown.iter().flat_map(|r| r.media.iter().copied()).collect();
+        let media = if media_ids.is_empty() { HashMap::new() } else { self.media_records(&media_ids).await? };
+        let attachments = |r: &StatusRecord| -> Vec<wire::MediaAttachment> { r.media.iter().filter_map(|m| media.get(m)).map(|m| self.media_entity(m)).collect() };
 
         const PER_STATUS: usize = 7;
         let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);
@@ -220,13 +223,13 @@ impl App {
             let entity = match r.reblog_of {
                 None => {
                     let Some(f) = facts.get(&r.id) else { continue };
-                    self.status_entity(r, account.clone(), f, viewer, None)
+                    self.status_entity(r, account.clone(), f, viewer, None, attachments(r))
                 }
                 Some(original_id) => {
                     let Some(original) = originals.get(&original_id) else { continue };
                     let (Some(original_author), Some(f)) = (authors.get(&original.account_id), facts.get(&original_id)) else { continue };
-                    let inner = self.status_entity(original, original_author.clone(), f, viewer, None);
-                    self.status_entity(r, account.clone(), f, viewer, Some(inner))
+                    let inner = self.status_entity(original, original_author.clone(), f, viewer, None, attachments(original));
+                    self.status_entity(r, account.clone(), f, viewer, Some(inner), Vec::new())
                 }
             };
             out.push(entity);
@@ -234,7 +237,7 @@ impl App {
         Ok(out)
     }
 
-    fn status_entity(&self, r: &StatusRecord, account: wire::Account, f: &StatusFacts, viewer: Option<Id>, reblog: Option<wire::Status>) -> wire::Status {
+    fn status_entity(&self, r: &StatusRecord, account: wire::Account, f: &StatusFacts, viewer: Option<Id>, reblog: Option<wire::Status>, media_attachments: Vec<wire::MediaAttachment>) -> wire::Status {
         let base = &self.config.instance.base_url;
         let is_boost = reblog.is_some();
         wire::Status {
@@ -246,7 +249,7 @@ impl App {
             visibility: r.visibility,
             sensitive: r.sensitive,
             spoiler_text: r.spoiler_text.clone(),
-            media_attachments: Vec::new(),
+            media_attachments,
             application: r.application.as_ref().map(|(name, website)| wire::StatusApplication { name: name.clone(), website: website.clone() }),
             mentions: r
                 .mentions

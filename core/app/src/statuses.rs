@@ -16,7 +16,7 @@ use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
-use crate::model::{self, AccountStatusEntry, MentionRecord, Ref, RevisionRecord, StatusRecord};
+use crate::model::{self, AccountStatusEntry, MentionRecord, PublicEntry, Ref, RevisionRecord, StatusRecord};
 use crate::ports::{Condition, Query, StoreError, TimelineEntry, Write};
 use crate::{App, keys, now_ms};
 
@@ -38,7 +38,7 @@ pub struct StatusParams {
     #[serde(default, rename = "media_ids[]")]
     media_ids_form: Vec<String>,
     #[serde(default)]
-    media_ids: Vec<String>,
+    media_ids: Option<Vec<String>>,
     #[serde(default)]
     scheduled_at: Option<String>,
     #[serde(default)]
@@ -57,9 +57,9 @@ struct Composed {
 
 impl App {
     /// Validates and renders status text, resolving local mentions.
-    async fn compose(&self, text: &str, spoiler: &str, language: Option<String>) -> ApiResult<Composed> {
+    async fn compose(&self, text: &str, spoiler: &str, language: Option<String>, has_media: bool) -> ApiResult<Composed> {
         let text = text.trim().to_owned();
-        if text.is_empty() {
+        if text.is_empty() && !has_media {
             return Err(ApiError::invalid("Validation failed: Text can't be blank"));
         }
         let limit = self.config.limits.max_status_chars;
@@ -124,9 +124,7 @@ impl App {
         if p.poll.as_ref().is_some_and(|v| !v.is_null()) {
             return Err(ApiError::invalid("Validation failed: Polls are not supported"));
         }
-        if !p.media_ids.is_empty() || !p.media_ids_form.is_empty() {
-            return Err(ApiError::invalid("Validation failed: Media attachments are not available yet"));
-        }
+        let media = self.attachable_media(author, &p.media_ids()).await?;
         let account = self.account_record(author).await?;
         let visibility = match p.visibility.as_deref().filter(|v| !v.is_empty()) {
             Some(v) => Visibility::parse(v).ok_or_else(|| ApiError::invalid("Validation failed: Visibility is not included in the list"))?,
@@ -144,7 +142,7 @@ impl App {
             }
             None => None,
         };
-        let composed = self.compose(p.status.as_deref().unwrap_or(""), p.spoiler_text.as_deref().unwrap_or(""), p.language.or(account.default_language.clone())).await?;
+        let composed = self.compose(p.status.as_deref().unwrap_or(""), p.spoiler_text.as_deref().unwrap_or(""), p.language.or(account.default_language.clone()), !media.is_empty()).await?;
         let id = self.next_id();
         let now = now_ms();
         let record = StatusRecord {
@@ -164,13 +162,18 @@ impl App {
             application: client,
             created_at: now,
             edited_at: None,
+            media: media.clone(),
         };
         let mut writes = Vec::new();
         if let Some(key) = &ik {
             writes.push(model::put(key.clone(), &Ref { id }, Condition::NotExists)?);
         }
+        let claims = writes.len()..writes.len() + media.len();
+        for m in &media {
+            writes.push(model::put(keys::media_attachment(*m), &Ref { id }, Condition::NotExists)?);
+        }
         let addressed = if visibility == Visibility::Direct { record.mentions.iter().map(|m| m.id).collect() } else { Vec::new() };
-        let entry = AccountStatusEntry { reblog_of: None, in_reply_to_account: record.in_reply_to_account_id, media: false, visibility, mentions: addressed };
+        let entry = AccountStatusEntry { reblog_of: None, in_reply_to_account: record.in_reply_to_account_id, media: !media.is_empty(), visibility, mentions: addressed };
         writes.push(model::put(keys::status(id), &record, Condition::NotExists)?);
         writes.push(model::put(keys::account_status(author, id), &entry, Condition::None)?);
         writes.push(Write::Add { key: keys::account_counter(author, "statuses"), delta: 1 });
@@ -181,9 +184,10 @@ impl App {
             writes.push(Write::Add { key: keys::status_counter(parent.id, "replies"), delta: 1 });
         }
         if visibility == Visibility::Public {
-            writes.push(model::put(keys::public(id), &Ref { id: author }, Condition::None)?);
+            let listed = PublicEntry { id: author, media: !media.is_empty() };
+            writes.push(model::put(keys::public(id), &listed, Condition::None)?);
             for tag in &record.tags {
-                writes.push(model::put(keys::tagged(tag, id), &Ref { id: author }, Condition::None)?);
+                writes.push(model::put(keys::tagged(tag, id), &listed, Condition::None)?);
             }
         }
         let event = Event::StatusCreated {
@@ -202,6 +206,7 @@ impl App {
                 let item = self.store.get(key).await?.ok_or_else(|| ApiError::Conflict("A request with this Idempotency-Key is in progress".into()))?;
                 return Ok(model::decode::<Ref>(&item)?.id);
             }
+            Err(StoreError::ConditionFailed { index }) if claims.contains(&index) => return Err(already_attached()),
             Err(e) => return Err(e.into()),
         }
         self.show_in_own_home(author, TimelineEntry { id, reblog_of: None }).await;
@@ -240,6 +245,10 @@ impl App {
         }
         if record.reblog_of.is_none() {
             writes.push(Write::Add { key: keys::status_count_shard(id), delta: -1 });
+        }
+        // As Mastodon: the files stay with their uploader (delete-and-redraft reattaches them).
+        for m in &record.media {
+            writes.push(Write::Delete { key: keys::media_attachment(*m), condition: Condition::None });
         }
         if record.visibility == Visibility::Public && record.reblog_of.is_none() {
             writes.push(Write::Delete { key: keys::public(id), condition: Condition::None });
@@ -297,6 +306,7 @@ impl App {
             application: client,
             created_at: now,
             edited_at: None,
+            media: Vec::new(),
         };
         let entry = AccountStatusEntry { reblog_of: Some(original.id), in_reply_to_account: None, media: false, visibility, mentions: Vec::new() };
         let writes = vec![
@@ -361,6 +371,22 @@ impl App {
     }
 }
 
+fn already_attached() -> ApiError {
+    ApiError::invalid("Validation failed: Media attachments are already attached to another status")
+}
+
+impl StatusParams {
+    /// `media_ids[]` (forms) and `media_ids` (JSON), together.
+    fn media_ids(&self) -> Vec<String> {
+        self.media_ids_form.iter().chain(self.media_ids.iter().flatten()).cloned().collect()
+    }
+
+    /// Whether the request names attachments at all (an empty list in JSON removes them).
+    fn names_media(&self) -> bool {
+        self.media_ids.is_some() || !self.media_ids_form.is_empty()
+    }
+}
+
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     match headers.get("idempotency-key") {
         None => Ok(None),
@@ -403,24 +429,40 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
     if record.reblog_of.is_some() {
         return Err(ApiError::invalid("Validation failed: Boosts cannot be edited"));
     }
-    if !p.media_ids.is_empty() || !p.media_ids_form.is_empty() {
-        return Err(ApiError::invalid("Validation failed: Media attachments are not available yet"));
-    }
-    let composed = app.compose(p.status.as_deref().unwrap_or(&record.text), p.spoiler_text.as_deref().unwrap_or(&record.spoiler_text), p.language.or(record.language.clone())).await?;
+    // Attachments change only when the edit names them (Mastodon.py sends none to keep them).
+    let media = if p.names_media() { app.attachable_media(me, &p.media_ids()).await? } else { record.media.clone() };
+    let composed = app.compose(p.status.as_deref().unwrap_or(&record.text), p.spoiler_text.as_deref().unwrap_or(&record.spoiler_text), p.language.or(record.language.clone()), !media.is_empty()).await?;
     let now = now_ms();
     let mut writes = Vec::new();
     if record.edited_at.is_none() {
-        let original = RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: record.created_at };
+        let original = RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: record.created_at, media: record.media.clone() };
         writes.push(model::put(keys::revision(record.id, Id::floor_of_millis(record.created_at)), &original, Condition::None)?);
+    }
+    let claims = writes.len()..writes.len() + media.iter().filter(|m| !record.media.contains(m)).count();
+    for added in media.iter().filter(|m| !record.media.contains(m)) {
+        writes.push(model::put(keys::media_attachment(*added), &Ref { id: record.id }, Condition::NotExists)?);
+    }
+    for removed in record.media.iter().filter(|m| !media.contains(m)) {
+        writes.push(Write::Delete { key: keys::media_attachment(*removed), condition: Condition::None });
+    }
+    if media != record.media {
+        let addressed = if record.visibility == Visibility::Direct { record.mentions.iter().map(|m| m.id).collect() } else { Vec::new() };
+        let entry = AccountStatusEntry { reblog_of: None, in_reply_to_account: record.in_reply_to_account_id, media: !media.is_empty(), visibility: record.visibility, mentions: addressed };
+        writes.push(model::put(keys::account_status(me, record.id), &entry, Condition::None)?);
     }
     let old_tags: HashSet<String> = record.tags.iter().cloned().collect();
     let new_tags: HashSet<String> = composed.tags.iter().cloned().collect();
     if record.visibility == Visibility::Public {
+        let listed = PublicEntry { id: me, media: !media.is_empty() };
+        let flag_changed = media.is_empty() != record.media.is_empty();
         for gone in old_tags.difference(&new_tags) {
             writes.push(Write::Delete { key: keys::tagged(gone, record.id), condition: Condition::None });
         }
-        for added in new_tags.difference(&old_tags) {
-            writes.push(model::put(keys::tagged(added, record.id), &Ref { id: me }, Condition::None)?);
+        for tag in new_tags.iter().filter(|t| flag_changed || !old_tags.contains(*t)) {
+            writes.push(model::put(keys::tagged(tag, record.id), &listed, Condition::None)?);
+        }
+        if flag_changed {
+            writes.push(model::put(keys::public(record.id), &listed, Condition::None)?);
         }
     }
     record.text = composed.text;
@@ -431,13 +473,15 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
     record.tags = composed.tags;
     record.language = composed.language;
     record.edited_at = Some(now);
-    let revision = RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: now };
+    record.media = media;
+    let revision = RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: now, media: record.media.clone() };
     writes.push(model::put(keys::revision(record.id, app.next_id()), &revision, Condition::None)?);
     writes.push(model::put(keys::status(record.id), &record, Condition::Exists)?);
     let writes_len = writes.len();
     match app.store.transact(writes, vec![Event::StatusUpdated { status: record.id, author: me }]).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed { index }) if index + 1 == writes_len => return Err(ApiError::NotFound),
+        Err(StoreError::ConditionFailed { index }) if claims.contains(&index) => return Err(already_attached()),
         Err(e) => return Err(e.into()),
     }
     app.status(Some(me), record.id).await.map(Json)
@@ -467,18 +511,20 @@ pub async fn history(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
         revisions.push(model::decode(&item)?);
     }
     if revisions.is_empty() {
-        revisions.push(RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: record.created_at });
+        revisions.push(RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: record.created_at, media: record.media.clone() });
     }
+    let media_ids: Vec<Id> = revisions.iter().flat_map(|r| r.media.iter().copied()).collect();
+    let media = app.media_records(&media_ids).await?;
     let edits = revisions
         .into_iter()
         .map(|r| wire::StatusEdit {
+            media_attachments: r.media.iter().filter_map(|m| media.get(m)).map(|m| app.media_entity(m)).collect(),
             content: r.content,
             spoiler_text: r.spoiler_text,
             sensitive: r.sensitive,
             created_at: wire::timestamp(r.created_at),
             account: account.clone(),
             poll: None,
-            media_attachments: Vec::new(),
             emojis: Vec::new(),
         })
         .collect();

@@ -228,12 +228,17 @@ pub struct PublicParams {
 pub async fn public(State(app): State<App>, auth: MaybeAuth, Params(p): Params<PublicParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
     let viewer = auth.viewer("read:statuses")?;
     let window = p.page.request(20, 40)?.window();
-    if p.remote == Some(true) || p.only_media == Some(true) {
+    if p.remote == Some(true) {
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));
     }
-    let ids = app.scan_ids(keys::PUBLIC.to_owned(), &window, |_| Ok(true)).await?;
+    let ids = app.scan_ids(keys::PUBLIC.to_owned(), &window, media_filter(p.only_media == Some(true))).await?;
     let statuses = app.statuses(viewer, &ids).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
+}
+
+/// Keeps public/hashtag entries with media when `only_media`, everything otherwise.
+fn media_filter(only_media: bool) -> impl Fn(&crate::ports::Item) -> ApiResult<bool> {
+    move |item| Ok(!only_media || crate::model::decode::<crate::model::PublicEntry>(item)?.media)
 }
 
 /// Query of `GET /api/v1/timelines/tag/:hashtag`.
@@ -260,9 +265,10 @@ pub async fn tag(State(app): State<App>, auth: MaybeAuth, Path(hashtag): Path<St
     if !shared::text::is_valid_hashtag(&hashtag) {
         return Err(ApiError::NotFound);
     }
-    if p.remote == Some(true) || p.only_media == Some(true) {
+    if p.remote == Some(true) {
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));
     }
+    let only_media = p.only_media == Some(true);
     let norm = |t: &String| shared::text::normalize_hashtag(t.trim_start_matches('#'));
     let mut tags = vec![shared::text::normalize_hashtag(&hashtag)];
     tags.extend(p.any.iter().map(norm).filter(|t| !t.is_empty()).take(4));
@@ -270,7 +276,7 @@ pub async fn tag(State(app): State<App>, auth: MaybeAuth, Path(hashtag): Path<St
     let none: Vec<String> = p.none.iter().map(norm).collect();
     let mut ids: Vec<Id> = Vec::new();
     for t in &tags {
-        ids.extend(app.scan_ids(keys::tag_partition(t), &window, |_| Ok(true)).await?);
+        ids.extend(app.scan_ids(keys::tag_partition(t), &window, media_filter(only_media)).await?);
     }
     ids.sort_unstable_by(|a, b| b.cmp(a));
     ids.dedup();

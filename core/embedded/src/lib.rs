@@ -6,14 +6,17 @@
 //!   restart they rebuild from the store on read).
 //! - [`MemoryRateLimiter`]: GCRA rate-limit state in process memory.
 //! - [`MemoryStreamHub`]: streaming pub/sub within one process (tokio broadcast channels).
+//! - [`FsMediaStore`]: media files in a directory (default: `media/` in the data directory).
 //!
 //! Must never: hold business rules (those live in core/app), or be named by core/app.
 
+mod media;
 mod ratelimit;
 mod store;
 mod stream;
 mod timeline;
 
+pub use media::FsMediaStore;
 pub use ratelimit::MemoryRateLimiter;
 pub use store::RedbStore;
 pub use stream::MemoryStreamHub;

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use core_app::contract;
-use core_embedded::{MemoryTimelineCache, RedbStore};
+use core_embedded::{FsMediaStore, MemoryTimelineCache, RedbStore};
 
 fn store() -> (tempfile::TempDir, RedbStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -43,4 +43,10 @@ async fn redb_store_survives_reopening_with_its_log_head() {
 #[tokio::test]
 async fn memory_rate_limiter_keeps_the_rate_limit_contract() {
     contract::rate_limit_suite(&core_embedded::MemoryRateLimiter::new()).await;
+}
+
+#[tokio::test]
+async fn filesystem_media_store_keeps_the_media_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    contract::media_store_suite(&FsMediaStore::open(&dir.path().join("media")).unwrap()).await;
 }

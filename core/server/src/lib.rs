@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use core_app::config::{AuthConfig, InstanceConfig, Limits, RateLimitConfig, TimelineConfig};
+use core_app::config::{AuthConfig, InstanceConfig, Limits, MediaConfig, RateLimitConfig, TimelineConfig};
 use core_app::{Application, Backends, Config};
-use core_embedded::{MemoryRateLimiter, MemoryStreamHub, MemoryTimelineCache, RedbStore};
+use core_embedded::{FsMediaStore, MemoryRateLimiter, MemoryStreamHub, MemoryTimelineCache, RedbStore};
 use core_tantivy::{TantivyOptions, TantivySearch};
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
@@ -45,6 +45,11 @@ pub struct Settings {
     /// Request rate limits.
     #[serde(skip_serializing)]
     pub rate_limits: Option<RateLimitConfig>,
+    /// Media upload limits.
+    #[serde(skip_serializing)]
+    pub media: Option<MediaConfig>,
+    /// Where media files live.
+    pub media_store: MediaStoreSettings,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
 }
@@ -108,6 +113,45 @@ pub enum SearchSettings {
     Tantivy,
 }
 
+/// The media file store.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum MediaStoreSettings {
+    /// Files under `path` (default: `media/` in the data directory).
+    Filesystem {
+        /// Root directory.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<PathBuf>,
+    },
+    /// An S3 bucket (or anything speaking S3's REST protocol), path-style addressing.
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Region.
+        #[serde(default = "default_region")]
+        region: String,
+        /// Endpoint, e.g. `https://s3.us-east-1.amazonaws.com`.
+        endpoint: String,
+        /// Access key id.
+        access_key_id: String,
+        /// Secret access key.
+        secret_access_key: String,
+        /// Public base URL files are served from; absent: core serves them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_url: Option<String>,
+    },
+}
+
+impl Default for MediaStoreSettings {
+    fn default() -> Self {
+        MediaStoreSettings::Filesystem { path: None }
+    }
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
 impl Settings {
     /// Layers defaults, the optional TOML file, then `STARLING__SECTION__KEY` variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -134,6 +178,7 @@ impl Settings {
             timelines: self.timelines.clone().unwrap_or_default(),
             auth: self.auth.clone().unwrap_or_default(),
             rate_limits: self.rate_limits.clone().unwrap_or_default(),
+            media: self.media.clone().unwrap_or_default(),
             node_id: self.node_id,
         }
     }
@@ -159,7 +204,17 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             Arc::new(TantivySearch::open(&path, TantivyOptions::default()).with_context(|| format!("cannot open the search index at {} (is another starling using it?)", path.display()))?)
         }
     };
-    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()), search, streams: Arc::new(MemoryStreamHub::new()) })
+    let media: Arc<dyn core_app::ports::MediaStore> = match &settings.media_store {
+        MediaStoreSettings::Filesystem { path } => {
+            let root = path.clone().unwrap_or_else(|| settings.server.data_dir.join("media"));
+            Arc::new(FsMediaStore::open(&root).with_context(|| format!("cannot create the media directory {}", root.display()))?)
+        }
+        MediaStoreSettings::S3 { bucket, region, endpoint, access_key_id, secret_access_key, public_url } => {
+            let credentials = shared::sigv4::Credentials { access_key_id: access_key_id.clone(), secret_access_key: secret_access_key.clone(), session_token: None };
+            Arc::new(core_s3::S3MediaStore::new(core_s3::S3Config { bucket: bucket.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials, public_url: public_url.clone() }).context("cannot build the S3 media store")?)
+        }
+    };
+    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()), search, streams: Arc::new(MemoryStreamHub::new()), media })
 }
 
 /// Builds the application from settings.

@@ -5,6 +5,7 @@ mod accounts;
 mod edge;
 mod instance;
 mod notifications;
+mod media;
 mod oauth;
 mod ratelimit;
 mod schema;
