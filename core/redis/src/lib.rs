@@ -91,7 +91,14 @@ impl Redis {
 
     /// Whether the server answers (for readiness checks).
     pub async fn ping(&self) -> Result<(), CacheError> {
+        self.connected()?;
         self.client.ping::<()>(None).await.map_err(|e| failed("ping", &e))
+    }
+
+    /// Refuses at once while reconnecting, rather than queueing behind the outage: the rate
+    /// limiter then fails open without delaying requests.
+    fn connected(&self) -> Result<(), CacheError> {
+        if self.client.is_connected() { Ok(()) } else { Err(CacheError("redis is not connected".into())) }
     }
 
     /// Deletes every key on every node (tests and benchmarks only).
@@ -111,6 +118,9 @@ impl Redis {
 
     /// Runs `script` on `keys`, reloading the scripts once when the server lost them.
     async fn eval<R: fred::prelude::FromValue>(&self, script: &Script, keys: Vec<String>, args: Vec<String>) -> Result<R, fred::prelude::Error> {
+        if !self.client.is_connected() {
+            return Err(fred::prelude::Error::new(fred::prelude::ErrorKind::IO, "not connected"));
+        }
         match self.client.evalsha(script.sha1().clone(), keys.clone(), args.clone()).await {
             Err(e) if Self::is_noscript(&e) => {
                 tracing::warn!("redis lost its scripts; reloading");

@@ -39,4 +39,8 @@ impl RateLimitStore for RedisRateLimiter {
             retry_after_ms: num(retry_after_ms),
         })
     }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        self.redis.ping().await
+    }
 }

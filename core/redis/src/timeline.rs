@@ -181,6 +181,10 @@ impl TimelineCache for RedisTimelineCache {
         // One slot: the keys share the timeline's hash tag.
         self.redis.client.del::<(), _>(keys(timeline)).await.map_err(|e| failed("drop", &e))
     }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        self.redis.ping().await
+    }
 }
 
 #[cfg(test)]

@@ -23,8 +23,12 @@ pub struct Settings {
     pub server: ServerSettings,
     /// Which store of record to use.
     pub store: StoreSettings,
-    /// Which timeline cache to use.
+    /// Which home-timeline cache to use.
     pub cache: CacheSettings,
+    /// Where core keeps rate-limit state.
+    pub rate_limit_store: RateLimitStoreSettings,
+    /// The Redis the `redis` backends use.
+    pub redis: RedisSettings,
     /// The edge in front of core, in process.
     pub edge: EdgeSettings,
     /// Public identity of the instance.
@@ -87,13 +91,48 @@ pub enum StoreSettings {
     Embedded,
 }
 
-/// The home-timeline cache.
+/// The home-timeline cache (timelines and their versions).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum CacheSettings {
     /// In process memory (the zero-configuration default).
     #[default]
     Memory,
+    /// Sorted sets in Redis (`[redis] url`).
+    Redis,
+}
+
+/// Core's rate-limit state.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RateLimitStoreSettings {
+    /// In process memory: limits are per core process (the default).
+    #[default]
+    Memory,
+    /// In Redis (`[redis] url`): limits shared by every core process.
+    Redis,
+}
+
+/// The Redis server or cluster.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]` for one node, `redis-cluster://host:port
+    /// [?node=host:port…]` for a cluster.
+    pub url: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        RedisSettings { url: "redis://127.0.0.1:6379".into() }
+    }
+}
+
+impl std::fmt::Debug for RedisSettings {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings").field("url", &"***").finish()
+    }
 }
 
 impl Settings {
@@ -138,10 +177,17 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             (Arc::new(store.clone()), Arc::new(store))
         }
     };
-    let timelines = match settings.cache {
-        CacheSettings::Memory => Arc::new(MemoryTimelineCache::new()),
+    let needs_redis = matches!(settings.cache, CacheSettings::Redis) || matches!(settings.rate_limit_store, RateLimitStoreSettings::Redis);
+    let redis = if needs_redis { Some(core_redis::Redis::connect(&settings.redis.url).await.context("the redis backend is unreachable (check [redis] url)")?) } else { None };
+    let timelines: Arc<dyn core_app::ports::TimelineCache> = match (&settings.cache, &redis) {
+        (CacheSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisTimelineCache::new(redis.clone())),
+        _ => Arc::new(MemoryTimelineCache::new()),
     };
-    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()) })
+    let rate_limits: Arc<dyn core_app::ports::RateLimitStore> = match (&settings.rate_limit_store, &redis) {
+        (RateLimitStoreSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisRateLimiter::new(redis.clone())),
+        _ => Arc::new(MemoryRateLimiter::new()),
+    };
+    Ok(Backends { store, events, timelines, rate_limits })
 }
 
 /// Builds the application from settings.
