@@ -11,9 +11,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether the developer asked to skip Redis-backed tests (`STARLING_SKIP_REDIS=1`).
+/// Whether the developer asked to skip Redis-backed tests (`STARLING_SKIP_REDIS=1`); never
+/// under CI (`CI=true`), where a missing redis-server must fail.
 pub fn skip_requested() -> bool {
-    std::env::var("STARLING_SKIP_REDIS").is_ok_and(|v| v == "1")
+    std::env::var("STARLING_SKIP_REDIS").is_ok_and(|v| v == "1") && std::env::var("CI").map_or(true, |v| v != "true")
 }
 
 /// Redis server processes, killed on drop.
