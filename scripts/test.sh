@@ -5,7 +5,9 @@
 #
 # Sections (each can be skipped for local iteration; CI=true ignores the skips and runs all):
 #   setup   STARLING_SKIP_SETUP=1   wasm toolchain (scripts/setup-wasm.sh), Python venv with Mastodon.py
-#   native  STARLING_SKIP_NATIVE=1  cargo test --workspace
+#   native  STARLING_SKIP_NATIVE=1  cargo test --workspace (Redis adapter tests start their own
+#                                   redis-server; STARLING_SKIP_REDIS=1 skips them outside CI)
+#   redis   STARLING_SKIP_REDIS=1   the API suite again, timelines + rate limits in redis-server
 #   wasm    STARLING_SKIP_WASM=1    shared/ builds for wasm32-unknown-unknown
 #   s3      STARLING_SKIP_S3=1      the S3 media store against moto_server (an AWS wire-protocol emulator)
 #   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
@@ -77,6 +79,19 @@ if ! skipped SETUP; then
     scripts/setup-wasm.sh
   fi
 
+  section "setup: redis-server"
+  if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+    echo "$(redis-server --version) already installed"
+  else
+    # Retried once: a concurrent apt run can make the first attempt fail.
+    for attempt in 1 2; do
+      if { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 redis-server redis-tools; }; then break; fi
+      (( attempt == 2 )) && exit 1
+      sleep 5
+    done
+    redis-server --version
+  fi
+
   section "setup: python venv ($venv)"
   if [[ ! -x "$venv/bin/python" ]]; then
     if ! python3 -m venv --clear "$venv"; then
@@ -132,6 +147,16 @@ if ! skipped S3; then
   kill "$moto_pid" 2>/dev/null || true
   wait "$moto_pid" 2>/dev/null || true
   trap on_exit EXIT
+fi
+
+# ---- the API suite on Redis -------------------------------------------------------------------
+if ! skipped REDIS; then
+  section "redis: API tests with STARLING_TEST_BACKEND=redis"
+  redis_log="$(mktemp)"
+  STARLING_TEST_BACKEND=redis cargo test -p core-server --test it "${locked[@]}" 2>&1 | tee "$redis_log"
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+       END { printf "redis: %d passed, %d failed, %d skipped\n", p, f, s }' "$redis_log"
+  rm -f "$redis_log"
 fi
 
 # ---- wasm build -----------------------------------------------------------------------------

@@ -72,6 +72,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
         .merge(notifications_and_streaming())
         .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ready))
         .route("/avatars/original/missing.png", get(missing_image))
         .route("/headers/original/missing.png", get(missing_image))
         .merge(crate::search::routes())
@@ -116,6 +117,13 @@ fn notifications_and_streaming() -> Router<App> {
 }
 
 /// The placeholder avatar and header Mastodon serves for accounts without one.
+/// `GET /ready`: 200 when the cache backends answer, 503 otherwise (the cause is logged).
+async fn ready(axum::extract::State(app): axum::extract::State<App>) -> ApiResult<&'static str> {
+    app.timelines.ping().await?;
+    app.rate_limits.ping().await?;
+    Ok("ready")
+}
+
 async fn missing_image() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], include_bytes!("missing.png").as_slice())
 }

@@ -212,6 +212,11 @@ pub trait TimelineCache: Send + Sync {
 
     /// Drops the timeline entirely (it is rebuilt on the next read).
     async fn drop_timeline(&self, timeline: &str) -> Result<(), CacheError>;
+
+    /// Whether the backend answers (readiness); in-process caches always do.
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
 }
 
 /// Rate-limit state: one GCRA timestamp per key, updated atomically.
@@ -220,6 +225,11 @@ pub trait RateLimitStore: Send + Sync {
     /// Applies one request at `now_ms` against `quota` for `key`, storing the new state when
     /// the request is allowed.
     async fn hit(&self, key: &str, quota: Quota, now_ms: u64) -> Result<Decision, CacheError>;
+
+    /// Whether the backend answers (readiness); in-process state always does.
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
 }
 
 /// A status as the search index holds it: its words, and what decides who may find it.

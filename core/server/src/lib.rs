@@ -24,8 +24,12 @@ pub struct Settings {
     pub server: ServerSettings,
     /// Which store of record to use.
     pub store: StoreSettings,
-    /// Which timeline cache to use.
+    /// Which home-timeline cache to use.
     pub cache: CacheSettings,
+    /// Where core keeps rate-limit state.
+    pub rate_limit_store: RateLimitStoreSettings,
+    /// The Redis the `redis` backends use.
+    pub redis: RedisSettings,
     /// The edge in front of core, in process.
     pub edge: EdgeSettings,
     /// Which search index to use.
@@ -95,13 +99,48 @@ pub enum StoreSettings {
     Embedded,
 }
 
-/// The home-timeline cache.
+/// The home-timeline cache (timelines and their versions).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum CacheSettings {
     /// In process memory (the zero-configuration default).
     #[default]
     Memory,
+    /// Sorted sets in Redis (`[redis] url`).
+    Redis,
+}
+
+/// Core's rate-limit state.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RateLimitStoreSettings {
+    /// In process memory: limits are per core process (the default).
+    #[default]
+    Memory,
+    /// In Redis (`[redis] url`): limits shared by every core process.
+    Redis,
+}
+
+/// The Redis server or cluster.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]` for one node, `redis-cluster://host:port
+    /// [?node=host:port…]` for a cluster.
+    pub url: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        RedisSettings { url: "redis://127.0.0.1:6379".into() }
+    }
+}
+
+impl std::fmt::Debug for RedisSettings {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings").field("url", &"***").finish()
+    }
 }
 
 /// The full-text search index.
@@ -195,8 +234,15 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             (Arc::new(store.clone()), Arc::new(store))
         }
     };
-    let timelines = match settings.cache {
-        CacheSettings::Memory => Arc::new(MemoryTimelineCache::new()),
+    let needs_redis = matches!(settings.cache, CacheSettings::Redis) || matches!(settings.rate_limit_store, RateLimitStoreSettings::Redis);
+    let redis = if needs_redis { Some(core_redis::Redis::connect(&settings.redis.url).await.context("the redis backend is unreachable (check [redis] url)")?) } else { None };
+    let timelines: Arc<dyn core_app::ports::TimelineCache> = match (&settings.cache, &redis) {
+        (CacheSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisTimelineCache::new(redis.clone())),
+        _ => Arc::new(MemoryTimelineCache::new()),
+    };
+    let rate_limits: Arc<dyn core_app::ports::RateLimitStore> = match (&settings.rate_limit_store, &redis) {
+        (RateLimitStoreSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisRateLimiter::new(redis.clone())),
+        _ => Arc::new(MemoryRateLimiter::new()),
     };
     let search = match settings.search {
         SearchSettings::Tantivy => {
@@ -214,7 +260,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             Arc::new(core_s3::S3MediaStore::new(core_s3::S3Config { bucket: bucket.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials, public_url: public_url.clone() }).context("cannot build the S3 media store")?)
         }
     };
-    Ok(Backends { store, events, timelines, rate_limits: Arc::new(MemoryRateLimiter::new()), search, streams: Arc::new(MemoryStreamHub::new()), media })
+    Ok(Backends { store, events, timelines, rate_limits, search, streams: Arc::new(MemoryStreamHub::new()), media })
 }
 
 /// Builds the application from settings.

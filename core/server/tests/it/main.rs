@@ -8,6 +8,7 @@ mod notifications;
 mod media;
 mod oauth;
 mod ratelimit;
+mod redis;
 mod schema;
 mod search;
 mod statuses;
@@ -28,6 +29,8 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// The redis-server this app's timelines and rate limits live in, when on Redis.
+    pub redis: Option<std::sync::Arc<core_redis::test_server::RedisServer>>,
 }
 
 /// A registered user and their token.
@@ -84,6 +87,12 @@ impl TestApp {
         settings.rate_limits = Some(limits);
         // The API tests talk to core directly; the edge in front has tests of its own.
         settings.edge.enabled = false;
+        // STARLING_TEST_BACKEND=redis runs every API test with timelines and rate limits in a
+        // redis-server of its own.
+        let redis = (std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "redis")).then(|| std::sync::Arc::new(core_redis::test_server::RedisServer::single()));
+        if let Some(server) = &redis {
+            use_redis(&mut settings, server);
+        }
         configure(&mut settings);
         let application = core_server::build(&settings).await.unwrap();
         let app = application.app().clone();
@@ -93,7 +102,7 @@ impl TestApp {
             application.serve(listener, router, async { let _ = stopped.await; }).await.unwrap();
         });
         let base = app.config().instance.base_url.clone();
-        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server) }
+        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis }
     }
 
     /// Stops the server gracefully and hands back its data directory.
@@ -231,6 +240,13 @@ impl TestApp {
         self.settle().await;
         ids(&self.get("/api/v1/timelines/home", Some(&user.token)).await.expect(200))
     }
+}
+
+/// Points timelines and core's rate limits at `server`.
+pub fn use_redis(settings: &mut Settings, server: &core_redis::test_server::RedisServer) {
+    settings.cache = core_server::CacheSettings::Redis;
+    settings.rate_limit_store = core_server::RateLimitStoreSettings::Redis;
+    settings.redis.url = server.url.clone();
 }
 
 /// The password every test user signs up with.

@@ -1,0 +1,156 @@
+//! Redis adapters (through `fred`), for a single node or a Redis Cluster:
+//!
+//! - [`RedisTimelineCache`]: home timelines as sorted sets, their versions (which the edge
+//!   reads to validate cached pages) and their "built" markers.
+//! - [`RedisRateLimiter`]: GCRA rate-limit state, one key per caller and route class.
+//!
+//! Both share one [`Redis`] connection. Every multi-key operation touches the keys of one
+//! timeline only, and those share a hash tag, so they live in one cluster slot; work across
+//! timelines (fanout, delete cascades) is pipelined one script call per timeline.
+//!
+//! Must never: hold business rules (core/app decides what goes where), or be named by core/app.
+
+mod ratelimit;
+#[cfg(feature = "test-server")]
+pub mod test_server;
+mod timeline;
+
+use std::time::Duration;
+
+use core_app::ports::CacheError;
+use fred::prelude::{ClientLike as _, LuaInterface as _};
+use fred::types::scripts::Script;
+
+pub use ratelimit::RedisRateLimiter;
+pub use timeline::RedisTimelineCache;
+
+/// How long startup waits for Redis before giving up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection to Redis (one node or a cluster, chosen by the URL's scheme) with the
+/// adapters' Lua scripts.
+#[derive(Clone)]
+pub struct Redis {
+    client: fred::prelude::Client,
+    scripts: Scripts,
+}
+
+#[derive(Clone)]
+struct Scripts {
+    add: Script,
+    remove: Script,
+    gcra: Script,
+}
+
+impl Redis {
+    /// Connects to `url` — `redis://host:port[/db]` for one node, `redis-cluster://host:port
+    /// [?node=host:port…]` for a cluster — and loads the scripts. Fails within a few seconds
+    /// when the server cannot be reached, so a misconfigured core stops at startup.
+    pub async fn connect(url: &str) -> Result<Self, CacheError> {
+        let config = fred::prelude::Config::from_url(url).map_err(|e| CacheError(format!("invalid redis url: {}", e.details())))?;
+        let client = fred::prelude::Builder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(2);
+                c.internal_command_timeout = Duration::from_secs(5);
+                c.max_command_attempts = 3;
+            })
+            .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(5))
+            // After startup, outages are ridden out by reconnecting forever (callers fail open
+            // or fall back to a rebuild meanwhile).
+            .set_policy(fred::prelude::ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+            .build()
+            .map_err(|e| CacheError(format!("cannot configure redis client: {}", e.details())))?;
+        match tokio::time::timeout(CONNECT_TIMEOUT, client.init()).await {
+            Ok(Ok(_task)) => {}
+            Ok(Err(e)) => return Err(CacheError(format!("cannot connect to redis at {}: {}", redact(url), e.details()))),
+            Err(_) => {
+                let _ = client.quit().await;
+                return Err(CacheError(format!("cannot connect to redis at {}: no answer within {}s", redact(url), CONNECT_TIMEOUT.as_secs())));
+            }
+        }
+        let redis = Redis {
+            client,
+            scripts: Scripts {
+                add: Script::from_lua(include_str!("lua/add.lua")),
+                remove: Script::from_lua(include_str!("lua/remove.lua")),
+                gcra: Script::from_lua(include_str!("lua/gcra.lua")),
+            },
+        };
+        redis.load_scripts().await?;
+        Ok(redis)
+    }
+
+    /// (Re)loads the scripts on every primary; needed after a server restart or failover
+    /// empties the script cache.
+    async fn load_scripts(&self) -> Result<(), CacheError> {
+        for script in [&self.scripts.add, &self.scripts.remove, &self.scripts.gcra] {
+            script.load(&self.client).await.map_err(|e| failed("script load", &e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the server answers (for readiness checks).
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        self.connected()?;
+        self.client.ping::<()>(None).await.map_err(|e| failed("ping", &e))
+    }
+
+    /// Refuses at once while reconnecting, rather than queueing behind the outage: the rate
+    /// limiter then fails open without delaying requests.
+    fn connected(&self) -> Result<(), CacheError> {
+        if self.client.is_connected() { Ok(()) } else { Err(CacheError("redis is not connected".into())) }
+    }
+
+    /// Deletes every key on every node (tests and benchmarks only).
+    pub async fn flush_all(&self) -> Result<(), CacheError> {
+        let cmd = fred::types::CustomCommand::new_static("FLUSHALL", fred::types::ClusterHash::Random, false);
+        self.client.custom::<(), String>(cmd, Vec::new()).await.map_err(|e| failed("flushall", &e))
+    }
+
+    /// The underlying client, for callers that need raw access (benchmarks).
+    pub fn client(&self) -> &fred::prelude::Client {
+        &self.client
+    }
+
+    fn is_noscript(error: &fred::prelude::Error) -> bool {
+        error.details().starts_with("NOSCRIPT")
+    }
+
+    /// Runs `script` on `keys`, reloading the scripts once when the server lost them.
+    async fn eval<R: fred::prelude::FromValue>(&self, script: &Script, keys: Vec<String>, args: Vec<String>) -> Result<R, fred::prelude::Error> {
+        if !self.client.is_connected() {
+            return Err(fred::prelude::Error::new(fred::prelude::ErrorKind::IO, "not connected"));
+        }
+        match self.client.evalsha(script.sha1().clone(), keys.clone(), args.clone()).await {
+            Err(e) if Self::is_noscript(&e) => {
+                tracing::warn!("redis lost its scripts; reloading");
+                script.load(&self.client).await?;
+                self.client.evalsha(script.sha1().clone(), keys, args).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn failed(operation: &str, error: &fred::prelude::Error) -> CacheError {
+    CacheError(format!("redis {operation} failed: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact("redis://user:secret@cache:6379/0"), "redis://***@cache:6379/0");
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

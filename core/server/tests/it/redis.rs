@@ -1,0 +1,149 @@
+//! The API with home timelines and rate limits in a real redis-server (started per test on a
+//! free loopback port). The whole API suite also runs this way with
+//! `STARLING_TEST_BACKEND=redis`; these tests always do. A missing redis-server fails them;
+//! `STARLING_SKIP_REDIS=1` skips them locally.
+
+use std::sync::Arc;
+
+use core_redis::test_server::{RedisServer, skip_requested};
+use serde_json::json;
+
+use crate::{TestApp, id, use_redis};
+
+async fn on_redis() -> Option<(Arc<RedisServer>, TestApp)> {
+    if skip_requested() {
+        return None;
+    }
+    let server = Arc::new(RedisServer::single());
+    let t = on(&server).await;
+    Some((server, t))
+}
+
+async fn on(server: &Arc<RedisServer>) -> TestApp {
+    let mut t = TestApp::spawn_with(|s| use_redis(s, server)).await;
+    t.redis = Some(server.clone());
+    t
+}
+
+async fn flush(server: &RedisServer) {
+    core_redis::Redis::connect(&server.url).await.unwrap().flush_all().await.unwrap();
+}
+
+#[tokio::test]
+async fn home_timelines_live_in_redis_with_one_entry_per_status() {
+    let Some((server, t)) = on_redis().await else { return };
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let carol = t.register("carol").await;
+    t.follow(&bob, &alice).await;
+    t.follow(&bob, &carol).await;
+    assert!(t.home_ids(&bob).await.is_empty());
+    let version = t.get("/api/starling/v1/timelines/home/version", Some(&bob.token)).await.expect(200)["version"].clone();
+    let carols = t.post_status(&carol, json!({"status": "from carol"})).await;
+    let alices = t.post_status(&alice, json!({"status": "from alice"})).await;
+    t.post(&format!("/api/v1/statuses/{}/reblog", id(&carols)), Some(&alice.token), json!({})).await.expect(200);
+    assert_eq!(t.home_ids(&bob).await, vec![id(&alices), id(&carols)], "the boost of a status already shown is skipped");
+    assert_ne!(t.get("/api/starling/v1/timelines/home/version", Some(&bob.token)).await.expect(200)["version"], version, "fanout moves the version");
+    let keys = std::process::Command::new("redis-cli").args(["-u", &server.url, "--scan", "--pattern", &format!("tl:{{home:{}}}:*", bob.id)]).output().unwrap();
+    assert!(String::from_utf8_lossy(&keys.stdout).contains(":e"), "bob's timeline is a sorted set in redis");
+}
+
+#[tokio::test]
+async fn following_backfills_and_unfollowing_removes_on_redis() {
+    let Some((_server, t)) = on_redis().await else { return };
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let old = t.post_status(&alice, json!({"status": "before the follow"})).await;
+    assert!(t.home_ids(&bob).await.is_empty());
+    t.follow(&bob, &alice).await;
+    assert_eq!(t.home_ids(&bob).await, vec![id(&old)], "following backfills recent posts");
+    t.post(&format!("/api/v1/accounts/{}/unfollow", alice.id), Some(&bob.token), json!({})).await.expect(200);
+    assert!(t.home_ids(&bob).await.is_empty(), "unfollowing removes them");
+}
+
+#[tokio::test]
+async fn deleting_a_status_removes_it_from_homes_on_redis() {
+    let Some((_server, t)) = on_redis().await else { return };
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    t.follow(&bob, &alice).await;
+    let keep = t.post_status(&alice, json!({"status": "keep"})).await;
+    let gone = t.post_status(&alice, json!({"status": "delete me"})).await;
+    assert_eq!(t.home_ids(&bob).await, vec![id(&gone), id(&keep)]);
+    t.delete(&format!("/api/v1/statuses/{}", id(&gone)), Some(&alice.token)).await.expect(200);
+    assert_eq!(t.home_ids(&bob).await, vec![id(&keep)]);
+}
+
+#[tokio::test]
+async fn a_flushed_redis_rebuilds_home_timelines_on_read() {
+    let Some((server, t)) = on_redis().await else { return };
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    t.follow(&bob, &alice).await;
+    let posts = [t.post_status(&alice, json!({"status": "one"})).await, t.post_status(&alice, json!({"status": "two"})).await];
+    let before = t.home_ids(&bob).await;
+    assert_eq!(before, vec![id(&posts[1]), id(&posts[0])]);
+    flush(&server).await;
+    assert_eq!(t.home_ids(&bob).await, before, "the wiped home is rebuilt from the store");
+    let three = t.post_status(&alice, json!({"status": "three"})).await;
+    assert_eq!(t.home_ids(&bob).await[0], id(&three), "fanout resumes into the rebuilt home");
+}
+
+#[tokio::test]
+async fn rate_limits_in_redis_are_shared_by_core_processes() {
+    let Some((server, first)) = on_redis().await else { return };
+    let limited = |s: &mut core_server::Settings| {
+        use_redis(s, &server);
+        s.rate_limits.as_mut().unwrap().requests.limit = 3;
+    };
+    let first = {
+        drop(first);
+        TestApp::spawn_with(limited).await
+    };
+    let second = TestApp::spawn_with(limited).await;
+    let mut codes = Vec::new();
+    for app in [&first, &second, &first, &second] {
+        codes.push(app.get("/api/v1/timelines/public", None).await.status.as_u16());
+    }
+    assert_eq!(codes, vec![200, 200, 200, 429], "one budget across both processes");
+}
+
+#[tokio::test]
+async fn ready_reports_a_lost_redis_as_unavailable() {
+    let Some((server, t)) = on_redis().await else { return };
+    assert_eq!(t.get("/ready", None).await.expect(200), "ready");
+    let t = {
+        let mut t = t;
+        t.redis = None;
+        t
+    };
+    drop(server);
+    let reply = t.get("/ready", None).await;
+    assert_eq!(reply.status.as_u16(), 503, "{:?}", reply.body);
+    assert!(!reply.error().contains("redis"), "no internal error text: {}", reply.error());
+}
+
+#[tokio::test]
+async fn startup_fails_fast_when_redis_is_unreachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = core_server::Settings::default();
+    settings.server.data_dir = dir.path().to_path_buf();
+    settings.cache = core_server::CacheSettings::Redis;
+    settings.redis.url = format!("redis://127.0.0.1:{port}");
+    let error = core_server::build(&settings).await.err().expect("no redis listens there");
+    let message = format!("{error:#}");
+    assert!(message.contains("redis backend is unreachable") && message.contains(&port.to_string()), "{message}");
+}
+
+#[tokio::test]
+async fn the_redis_settings_parse_from_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("starling.toml");
+    std::fs::write(&path, "[cache]\ntype = \"redis\"\n[rate_limit_store]\ntype = \"redis\"\n[redis]\nurl = \"redis-cluster://10.0.0.1:6379?node=10.0.0.2:6379\"\n").unwrap();
+    let settings = core_server::Settings::load(Some(&path)).unwrap();
+    assert!(matches!(settings.cache, core_server::CacheSettings::Redis));
+    assert!(matches!(settings.rate_limit_store, core_server::RateLimitStoreSettings::Redis));
+    assert_eq!(settings.redis.url, "redis-cluster://10.0.0.1:6379?node=10.0.0.2:6379");
+    assert!(!format!("{settings:?}").contains("10.0.0.1"), "the url (which may hold a password) is not logged");
+}
