@@ -25,7 +25,7 @@ mkdir -p "$out"
 build() {
   local t=$SECONDS
   STARLING_WASM_TARGET_DIR="$target_dir" CARGO_TARGET_DIR="$target_dir" \
-    "$root/scripts/wasm-cargo.sh" build --release --target wasm32-wasip2 \
+    "$root/scripts/wasm-cargo.sh" build --release --locked --target wasm32-wasip2 \
     --manifest-path "$crate/Cargo.toml" "$@"
   log "cargo build $* ($((SECONDS - t)) s)"
 }

@@ -31,7 +31,8 @@ const HOP_BY_HOP: [&str; 8] = ["connection", "host", "http2-settings", "keep-ali
 #[cfg(feature = "spin")]
 mod host {
     use super::{Clock as _, Kv, WasiClock, async_trait};
-    
+    use spin_sdk::key_value::Store;
+
     /// Edge state in Spin's `default` key-value store. Spin's store has no expiry, so each value
     /// carries its own (8 bytes, big-endian ms); an expired entry reads as absent and is deleted.
     pub struct HostKv(Store);
@@ -63,7 +64,137 @@ mod host {
         }
     }
 
-    #[expect(unsafe_code, reason = "#[http_component] converts wasi-http resource handles with `unsafe`")]
+    /// Spin variables are the lower-case `EdgeConfig` names (`starling_rate_requests`), plus
+    /// `core_url`; an undefined or empty variable keeps the default.
+    pub fn var(name: &str) -> Option<String> {
+        spin_sdk::variables::get(&name.to_ascii_lowercase()).ok().filter(|v| !v.is_empty())
+    }
+
+    pub const CORE_URL: &str = "CORE_URL";
+}
+
+#[cfg(not(feature = "spin"))]
+mod host {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use super::{Clock as _, Kv, WasiClock, async_trait};
+
+    /// Entries past which a write first sweeps out expired ones (per-address limiter state grows
+    /// with the number of clients).
+    const SWEEP_ABOVE: usize = 10_000;
+
+    thread_local! {
+        /// key → (expires at, ms since the epoch; value). Lives as long as the instance.
+        static STORE: RefCell<HashMap<String, (u64, Vec<u8>)>> = RefCell::new(HashMap::new());
+    }
+
+    /// Edge state in the instance's memory: shared by every request a long-lived instance serves
+    /// (as `jco serve` and `wasmtime serve` do), lost when the instance goes.
+    pub struct HostKv;
+
+    impl HostKv {
+        pub fn open() -> Option<HostKv> {
+            Some(HostKv)
+        }
+    }
+
+    #[async_trait(?Send)]
+    impl Kv for HostKv {
+        async fn get(&self, key: &str) -> Option<Vec<u8>> {
+            let now = WasiClock.now_ms();
+            STORE.with_borrow(|m| m.get(key).filter(|(expires, _)| *expires > now).map(|(_, v)| v.clone()))
+        }
+
+        async fn put(&self, key: &str, value: Vec<u8>, ttl_secs: u64) {
+            let now = WasiClock.now_ms();
+            let expires_ms = now.saturating_add(ttl_secs.saturating_mul(1000));
+            STORE.with_borrow_mut(|m| {
+                if m.len() >= SWEEP_ABOVE {
+                    m.retain(|_, (expires, _)| *expires > now);
+                }
+                m.insert(key.to_owned(), (expires_ms, value));
+            });
+        }
+    }
+
+    /// Configuration from the WASI environment under the `EdgeConfig` names, plus
+    /// `STARLING_CORE_URL`; an unset or empty variable keeps the default.
+    pub fn var(name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    pub const CORE_URL: &str = "STARLING_CORE_URL";
+}
+
+/// Core over outbound HTTP (`wasi:http/outgoing-handler`), parsed from the core URL.
+#[derive(Clone)]
+struct Core {
+    scheme: Scheme,
+    authority: String,
+    base_path: String,
+}
+
+impl Core {
+    fn parse(url: &str) -> Option<Core> {
+        let (scheme, rest) = url.split_once("://")?;
+        let scheme = match scheme {
+            "http" => Scheme::Http,
+            "https" => Scheme::Https,
+            _ => return None,
+        };
+        let (authority, base_path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p.trim_end_matches('/')));
+        let base_path = if base_path.is_empty() { String::new() } else { format!("/{base_path}") };
+        Some(Core { scheme, authority: authority.to_owned(), base_path })
+    }
+
+    /// Sends `method path_and_query` with `headers` and `body`, streaming the body while the
+    /// response head is awaited.
+    async fn exchange<E>(&self, method: &str, path_and_query: &str, headers: Fields, body: impl Stream<Item = Result<Vec<u8>, E>>) -> Result<IncomingResponse, UpstreamError> {
+        let method = match method {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            other => Method::Other(other.to_owned()),
+        };
+        let request = OutgoingRequest::new(headers);
+        let path = format!("{}{path_and_query}", self.base_path);
+        if [request.set_method(&method), request.set_scheme(Some(&self.scheme)), request.set_authority(Some(&self.authority)), request.set_path_with_query(Some(&path))].iter().any(Result::is_err) {
+            return Err(UpstreamError(format!("core refuses {method} {path}")));
+        }
+        let sink = request.take_body();
+        let (response, _) = futures::join!(spin_sdk::http::send::<_, IncomingResponse>(request), pipe(body, sink));
+        response.map_err(|e| UpstreamError(e.to_string()))
+    }
+}
+
+#[async_trait(?Send)]
+impl Upstream for Core {
+    async fn send(&self, request: EdgeRequest) -> Result<EdgeResponse, UpstreamError> {
+        let headers = fields(request.headers.into_iter().map(|(k, v)| (k, v.into_bytes())));
+        let body = stream::iter([Ok::<_, Infallible>(request.body)]);
+        let response = self.exchange(&request.method, &request.uri, headers, body).await?;
+        let (status, headers) = (response.status(), response.headers().entries());
+        let body = response.into_body().await.map_err(|e| UpstreamError(e.to_string()))?;
+        Ok(EdgeResponse { status, headers: headers.into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned())).collect(), body })
+    }
+}
+
+/// The WASI wall clock (`wasi:clocks/wall-clock`, through std).
+#[derive(Clone, Copy)]
+struct WasiClock;
+
+impl Clock for WasiClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+#[expect(unsafe_code, reason = "#[http_component] converts wasi-http resource handles with `unsafe`")]
 mod component {
     #[spin_sdk::http_component]
     async fn handle_http(request: spin_sdk::http::IncomingRequest, out: spin_sdk::http::ResponseOutparam) {
@@ -101,7 +232,7 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
         method: method.clone(),
         uri: path_and_query.clone(),
         headers: headers.iter().filter_map(|(k, v)| Some((k.clone(), String::from_utf8(v.clone()).ok()?))).collect(),
-        body: buffered.as_ref().left().cloned().unwrap_or_default(),
+        body: if let Either::Left(body) = &buffered { body.clone() } else { Vec::new() },
         client_ip,
     };
     let edge = Edge::new(config, store, core.clone(), WasiClock);
