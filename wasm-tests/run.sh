@@ -48,7 +48,7 @@ STARLING_TEST_CORE_URL="$main_url" \
 STARLING_TEST_SHORT_TOKENS_CORE_URL="$short_url" \
 STARLING_TEST_SHORT_TOKEN_TTL_SECS="$short_ttl" \
 STARLING_TEST_S3_URL="$s3_url" \
-  node --test --test-concurrency=1 \
+  timeout "${STARLING_WASM_TESTS_TIMEOUT:-1200}" node --test --test-concurrency=1 --test-timeout=120000 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \
     "${dirs[@]}" || status=$?

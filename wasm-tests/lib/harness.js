@@ -38,15 +38,30 @@ export async function startEdge(vars, { port = 0 } = {}) {
   const mf = new Miniflare({
     modules: true,
     scriptPath: path.join(BUILD_DIR, "worker.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    modulesRoot: BUILD_DIR,
+    // Without an ESModule rule for .js, miniflare reads imported .js files as CommonJS.
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
     compatibilityDate: COMPATIBILITY_DATE,
     kvNamespaces: ["EDGE_KV"],
     bindings: vars,
     host: "127.0.0.1",
     port,
   });
-  const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { url, dispose: () => mf.dispose() };
+  return ready(mf);
+}
+
+/** Waits for a Miniflare instance; disposes of it (its workerd process) when it fails to start. */
+async function ready(mf) {
+  try {
+    const url = (await mf.ready).toString().replace(/\/$/, "");
+    return { url, dispose: () => mf.dispose() };
+  } catch (e) {
+    await mf.dispose().catch(() => {});
+    throw e;
+  }
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -118,9 +133,9 @@ export async function startStaticWorker({ port = 0 } = {}) {
     host: "127.0.0.1",
     port,
   });
-  const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { url, dispose: () => mf.dispose() };
+  return ready(mf);
 }
+
 
 /**
  * An HTTP proxy to `target` that records every request core receives (method, path, the
