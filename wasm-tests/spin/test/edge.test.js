@@ -7,18 +7,23 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
-import { Client, countingProxy, required, startSpinEdge } from "../../lib/harness.js";
+import { Client, countingProxy, required, sleep, startSpinEdge } from "../../lib/harness.js";
+
+const SHORT_TOKEN_TTL_SECS = Number(process.env.STARLING_TEST_SHORT_TOKEN_TTL_SECS ?? "5");
 
 const running = [];
-let core, edge, limitedEdge;
+let core, shortCore, edge, limitedEdge, shortEdge;
 
 before(async () => {
   core = await countingProxy(required("STARLING_TEST_CORE_URL"));
-  running.push(core);
-  edge = await startSpinEdge({ STARLING_CORE_URL: core.url });
+  shortCore = await countingProxy(required("STARLING_TEST_SHORT_TOKENS_CORE_URL"));
+  running.push(core, shortCore);
+  edge = await startSpinEdge({ STARLING_CORE_URL: core.url, STARLING_REVOCATIONS_TTL_SECS: "1" });
   running.push(edge);
   limitedEdge = await startSpinEdge({ STARLING_CORE_URL: core.url, STARLING_RATE_REQUESTS: "5/60" });
   running.push(limitedEdge);
+  shortEdge = await startSpinEdge({ STARLING_CORE_URL: shortCore.url });
+  running.push(shortEdge);
 });
 
 after(async () => {
@@ -88,4 +93,24 @@ test("spin: the home timeline is a cache miss, then a hit without asking core", 
   assert.equal(second.headers.get("x-starling-cache"), "hit");
   assert.deepEqual(second.expect(200), first.expect(200));
   assert.equal(core.count("GET", "/api/v1/timelines/home", frank.token), 1);
+});
+
+test("spin: an expired token is refused with 401 by the edge without reaching core", async () => {
+  const client = new Client(shortEdge.url);
+  const carol = await client.register("spin_expiring_carol");
+  assert.equal(shortCore.count("GET", "/api/v1/accounts/verify_credentials", carol.token), 1);
+  await sleep((SHORT_TOKEN_TTL_SECS + 1.2) * 1000);
+  assertEdge401(await client.get("/api/v1/accounts/verify_credentials", carol.token));
+  assert.equal(shortCore.count("GET", "/api/v1/accounts/verify_credentials", carol.token), 1, "the expired token never reached core");
+});
+
+test("spin: a revoked token is refused with 401 by the edge within the revocation-list TTL, without reaching core", async () => {
+  const client = new Client(edge.url);
+  const dave = await client.register("spin_revoked_dave");
+  (await client.post("/api/v1/statuses", dave.token, { status: "before revocation" })).expect(200);
+  (await client.post("/oauth/revoke", null, { client_id: dave.clientId, client_secret: dave.clientSecret, token: dave.token })).expect(200);
+  const before = core.count("GET", "/api/v1/accounts/verify_credentials", dave.token);
+  await sleep(1200); // STARLING_REVOCATIONS_TTL_SECS=1
+  assertEdge401(await client.get("/api/v1/accounts/verify_credentials", dave.token));
+  assert.equal(core.count("GET", "/api/v1/accounts/verify_credentials", dave.token), before, "the revoked token never reached core");
 });

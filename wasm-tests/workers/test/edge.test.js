@@ -57,7 +57,7 @@ function assertEdge401(reply) {
   assert.match(reply.headers.get("www-authenticate") ?? "", /error="invalid_token"/);
 }
 
-test("a status posted through the worker is stored by core, with the edge's rate-limit headers added", async () => {
+test("workers: a status posted through the worker is stored by core, with the edge's rate-limit headers added", async () => {
   const client = new Client(edge.url);
   const alice = await client.register("writer_alice");
   const text = `through workerd ${"é".repeat(300)}`;
@@ -74,7 +74,7 @@ test("a status posted through the worker is stored by core, with the edge's rate
   assert.equal(posted[0].bodyBytes, Buffer.byteLength(JSON.stringify({ status: text })));
 });
 
-test("a request body larger than the edge ever buffers streams through to core intact", async () => {
+test("workers: a request body larger than the edge ever buffers streams through to core intact", async () => {
   const client = new Client(edge.url);
   const bob = await client.register("writer_bob");
   const body = JSON.stringify({ status: "x".repeat(200 * 1024) });
@@ -84,7 +84,7 @@ test("a request body larger than the edge ever buffers streams through to core i
   assert.deepEqual(seen.map((e) => e.bodyBytes), [Buffer.byteLength(body)]);
 });
 
-test("an invalid token is refused with 401 by the edge without reaching core", async () => {
+test("workers: an invalid token is refused with 401 by the edge without reaching core", async () => {
   const client = new Client(edge.url);
   // A registered user first, so the edge has core's keys (that fetch is the edge's own).
   await client.register("keys_warmup");
@@ -96,7 +96,7 @@ test("an invalid token is refused with 401 by the edge without reaching core", a
   }
 });
 
-test("an expired token is refused with 401 by the edge without reaching core", async () => {
+test("workers: an expired token is refused with 401 by the edge without reaching core", async () => {
   const client = new Client(shortEdge.url);
   const carol = await client.register("expiring_carol");
   assert.equal(shortCore.count("GET", "/api/v1/accounts/verify_credentials", carol.token), 1);
@@ -106,7 +106,7 @@ test("an expired token is refused with 401 by the edge without reaching core", a
   assert.equal(shortCore.count("GET", "/api/v1/accounts/verify_credentials", carol.token), 1, "the expired token never reached core");
 });
 
-test("a revoked token is refused with 401 by the edge, within the revocation-list TTL, without reaching core", async () => {
+test("workers: a revoked token is refused with 401 by the edge, within the revocation-list TTL, without reaching core", async () => {
   const client = new Client(edge.url);
   const dave = await client.register("revoked_dave");
   (await client.post("/api/v1/statuses", dave.token, { status: "before revocation" })).expect(200);
@@ -117,7 +117,7 @@ test("a revoked token is refused with 401 by the edge, within the revocation-lis
   assert.equal(core.count("GET", "/api/v1/accounts/verify_credentials", dave.token), before, "the revoked token never reached core");
 });
 
-test("a burst past STARLING_RATE_REQUESTS=5/60 gets 429 with Retry-After and X-RateLimit-* from the edge", async () => {
+test("workers: a burst past STARLING_RATE_REQUESTS=5/60 gets 429 with Retry-After and X-RateLimit-* from the edge", async () => {
   const client = new Client(limitedEdge.url);
   const erin = await client.register("bursty_erin"); // its verify_credentials used one request
   const replies = [];
@@ -137,7 +137,7 @@ test("a burst past STARLING_RATE_REQUESTS=5/60 gets 429 with Retry-After and X-R
   assert.equal(core.count("GET", "/api/v1/accounts/verify_credentials", erin.token), 5, "only the allowed requests reached core");
 });
 
-test("the home timeline is a cache miss, then a hit served without core's timeline, then a miss after the TTL", async () => {
+test("workers: the home timeline is a cache miss, then a hit served without core's timeline, then a miss after the TTL", async () => {
   const client = new Client(edge.url);
   const frank = await client.register("cached_frank");
   (await client.post("/api/v1/statuses", frank.token, { status: "my own post" })).expect(200);
@@ -160,7 +160,7 @@ test("the home timeline is a cache miss, then a hit served without core's timeli
   assert.equal(homeCalls(), 2);
 });
 
-test("a followee's new post is visible in the cached home timeline within the bound", async () => {
+test("workers: a followee's new post is visible in the cached home timeline within the bound", async () => {
   const client = new Client(edge.url);
   const grace = await client.register("followee_grace");
   const heidi = await client.register("follower_heidi");
@@ -191,7 +191,7 @@ test("a followee's new post is visible in the cached home timeline within the bo
   assert.equal(again.expect(200)[0].id, post.id);
 });
 
-test("presign → PUT to S3 (moto) → the object is there, with the signed type and length", async () => {
+test("workers: presign → PUT to S3 (moto) → the object is there, with the signed type and length", async () => {
   const s3 = required("STARLING_TEST_S3_URL");
   // moto checks no signatures: creating the bucket needs none.
   const made = await fetch(`${s3}/${S3_BUCKET}`, { method: "PUT" });
