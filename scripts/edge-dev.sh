@@ -7,7 +7,8 @@
 #
 # Point a Mastodon client at the edge URL. Builds the worker (wasm-tests/workers/build.sh) and core
 # (cargo build -p core-server) first and installs the npm packages; Ctrl-C stops everything.
-# Data lives in a temp dir unless STARLING_DATA_DIR is set.
+# Data lives in a temp dir unless STARLING_DATA_DIR is set. Core is told the edge URL is the
+# public one (STARLING__INSTANCE__BASE_URL), so links in responses point at the edge.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,7 +21,8 @@ core_port="${CORE_PORT:-8080}"
 "$here/workers/build.sh"
 npm_ready
 core_ready
-start_core dev "$core_port"
+start_core dev "$core_port" \
+  "STARLING__INSTANCE__DOMAIN=127.0.0.1:$edge_port" "STARLING__INSTANCE__BASE_URL=http://127.0.0.1:$edge_port"
 log "core log: $work/dev.log"
 node "$here/lib/serve-worker.js" "$edge_port" "$core_url" &
 pids+=($!)
