@@ -29,6 +29,8 @@ async function run(name, url, headers) {
 const results = [];
 results.push(await run("static worker (floor)", `${floor.url}/`, {}));
 results.push(await run("edge: GET /api/v1/timelines/home, cache hit", `${edge.url}/api/v1/timelines/home`, { authorization: `Bearer ${user.token}`, "cf-connecting-ip": "203.0.113.9" }));
+// What every hit asks core (the per-user timeline version), measured at core directly.
+results.push(await run("core alone: GET /api/starling/v1/timelines/home/version", `${coreUrl}/api/starling/v1/timelines/home/version`, { authorization: `Bearer ${user.token}` }));
 await edge.dispose();
 await floor.dispose();
 

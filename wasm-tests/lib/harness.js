@@ -31,10 +31,11 @@ export function required(name) {
 }
 
 /**
- * The edge worker in workerd, listening on 127.0.0.1. `vars` become Workers vars (strings).
+ * The edge worker in workerd, listening on 127.0.0.1. `vars` become Workers vars (strings);
+ * `kvPersist` (a directory) backs its KV namespace on disk instead of in memory.
  * Returns { url, dispose }.
  */
-export async function startEdge(vars, { port = 0 } = {}) {
+export async function startEdge(vars, { port = 0, kvPersist } = {}) {
   const mf = new Miniflare({
     modules: true,
     scriptPath: path.join(BUILD_DIR, "worker.js"),
@@ -46,6 +47,8 @@ export async function startEdge(vars, { port = 0 } = {}) {
     ],
     compatibilityDate: COMPATIBILITY_DATE,
     kvNamespaces: ["EDGE_KV"],
+    // A directory shares one KV namespace between instances (separate isolates, like two PoPs).
+    ...(kvPersist ? { kvPersist } : {}),
     bindings: vars,
     host: "127.0.0.1",
     port,

@@ -3,6 +3,9 @@
 //! it. Owns only the translation between the Workers API and `edge_app`; must never make an edge
 //! decision of its own, nor buffer a request or response body it merely forwards.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use edge_app::ports::{Clock, Kv, Upstream, UpstreamError};
 use edge_app::{Edge, EdgeConfig, EdgeRequest, EdgeResponse, Outcome};
@@ -15,27 +18,64 @@ const KV_MIN_TTL_SECS: u64 = 60;
 /// Largest body the edge reads itself (its own JSON routes); others stream through untouched.
 const EDGE_BODY_LIMIT: usize = 64 * 1024;
 
+/// Bytes of values the isolate keeps in memory before it sweeps expired ones (and, if still
+/// over, forgets all): a bound on what a long-lived isolate holds for cached pages and limits.
+const MEMO_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+thread_local! {
+    /// This isolate's view of recent KV writes: key → (expires at, ms; value) and their total size.
+    static MEMO: RefCell<(HashMap<String, (u64, Vec<u8>)>, usize)> = RefCell::new((HashMap::new(), 0));
+}
+
 /// Edge state in a Workers KV namespace. Each value carries its own expiry (8 bytes, big-endian
 /// ms) so that TTLs below KV's 60 s minimum (revocation lists, rate-limit state) still lapse on
 /// time; KV's own expiry, clamped to its minimum, only collects the garbage.
-struct WorkersKv(KvStore);
+///
+/// Writes land in the isolate's memory at once and reach KV after the response (`waitUntil`):
+/// a KV write costs milliseconds and KV is eventually consistent anyway, so the response never
+/// waits for one, and requests served by the same isolate read their own writes.
+struct WorkersKv<'a> {
+    store: KvStore,
+    ctx: &'a Context,
+}
 
 #[async_trait(?Send)]
-impl Kv for WorkersKv {
+impl Kv for WorkersKv<'_> {
     async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let stored = self.0.get(key).bytes().await.ok()??;
+        let now = WorkersClock.now_ms();
+        if let Some(value) = MEMO.with_borrow(|(m, _)| m.get(key).filter(|(expires, _)| *expires > now).map(|(_, v)| v.clone())) {
+            return Some(value);
+        }
+        let stored = self.store.get(key).bytes().await.ok()??;
         let (expires_ms, value) = stored.split_first_chunk::<8>()?;
-        (u64::from_be_bytes(*expires_ms) > WorkersClock.now_ms()).then(|| value.to_vec())
+        (u64::from_be_bytes(*expires_ms) > now).then(|| value.to_vec())
     }
 
     async fn put(&self, key: &str, value: Vec<u8>, ttl_secs: u64) {
-        let expires_ms = WorkersClock.now_ms().saturating_add(ttl_secs.saturating_mul(1000));
+        let now = WorkersClock.now_ms();
+        let expires_ms = now.saturating_add(ttl_secs.saturating_mul(1000));
         let stored = [&expires_ms.to_be_bytes()[..], &value].concat();
-        let ttl = ttl_secs.max(KV_MIN_TTL_SECS);
-        // A lost write only costs a later refetch or a looser limit: log it, carry on.
-        if let Err(e) = async { self.0.put_bytes(key, &stored)?.expiration_ttl(ttl).execute().await }.await {
-            worker::console_warn!("edge kv put failed: key={key} error={e}");
-        }
+        MEMO.with_borrow_mut(|(m, bytes)| {
+            *bytes += value.len();
+            if let Some((_, old)) = m.insert(key.to_owned(), (expires_ms, value)) {
+                *bytes -= old.len();
+            }
+            if *bytes > MEMO_MAX_BYTES {
+                m.retain(|_, (expires, _)| *expires > now);
+                *bytes = m.values().map(|(_, v)| v.len()).sum();
+                if *bytes > MEMO_MAX_BYTES {
+                    m.clear();
+                    *bytes = 0;
+                }
+            }
+        });
+        let (store, key, ttl) = (self.store.clone(), key.to_owned(), ttl_secs.max(KV_MIN_TTL_SECS));
+        self.ctx.wait_until(async move {
+            // A lost write only costs a later refetch or a looser limit: log it, carry on.
+            if let Err(e) = async { store.put_bytes(&key, &stored)?.expiration_ttl(ttl).execute().await }.await {
+                worker::console_warn!("edge kv put failed: key={key} error={e}");
+            }
+        });
     }
 }
 
@@ -69,14 +109,14 @@ impl Clock for WorkersClock {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let var = |name: &str| env.var(name).or_else(|_| env.secret(name)).ok().map(|v| v.to_string());
     let (Some(core_url), Ok(config)) = (var("STARLING_CORE_URL"), EdgeConfig::from_vars(var)) else {
         worker::console_error!("edge misconfigured: STARLING_CORE_URL unset or a STARLING_* variable malformed");
         return respond(EdgeResponse::error(500, "Internal server error"));
     };
     let core_url = core_url.trim_end_matches('/').to_owned();
-    let edge = Edge::new(config, WorkersKv(env.kv("EDGE_KV")?), CoreFetch(core_url.clone()), WorkersClock);
+    let edge = Edge::new(config, WorkersKv { store: env.kv("EDGE_KV")?, ctx: &ctx }, CoreFetch(core_url.clone()), WorkersClock);
 
     let url = req.url()?;
     let path_and_query = url.query().map_or_else(|| url.path().to_owned(), |q| format!("{}?{q}", url.path()));

@@ -3,6 +3,9 @@
 // through a counting proxy, so "refused without reaching core" is checked, not assumed.
 
 import { test, before, after } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import assert from "node:assert/strict";
 
 import { Client, countingProxy, required, sleep, startEdge } from "../../lib/harness.js";
@@ -227,4 +230,29 @@ test("workers: presign → PUT to S3 (moto) → the object is there, with the si
   (await client.post("/api/starling/v1/media/uploads", ivan.token, { content_type: "application/x-sh", size: 10, file_name: "x.sh" })).expect(422);
   (await client.post("/api/starling/v1/media/uploads", ivan.token, { content_type: "image/png", size: 17 * 1024 * 1024, file_name: "big.png" })).expect(422);
   (await client.post("/api/starling/v1/media/uploads", null, { content_type: "image/png", size: 10, file_name: "a.png" })).expect(401);
+});
+
+test("workers: state written through Workers KV by one isolate is read by another (rate limit carried over)", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "starling-kv-"));
+  try {
+    const vars = { STARLING_CORE_URL: core.url, STARLING_RATE_REQUESTS: "6/60" };
+    const first = await startEdge(vars, { kvPersist: dir });
+    const client = new Client(first.url);
+    const judy = await client.register("kv_judy"); // one request counted
+    const counted = [];
+    for (let i = 0; i < 2; i++) counted.push((await client.get("/api/v1/accounts/verify_credentials", judy.token)).headers.get("x-ratelimit-remaining"));
+    assert.deepEqual(counted, ["4", "3"]);
+    await sleep(300); // the KV writes happen after the response (waitUntil)
+    await first.dispose();
+
+    // A fresh isolate has nothing in memory: what it knows comes from KV.
+    const second = await startEdge(vars, { kvPersist: dir });
+    running.push(second);
+    const other = new Client(second.url, client.address);
+    const next = await other.get("/api/v1/accounts/verify_credentials", judy.token);
+    assert.equal(next.expect(200).id, judy.id);
+    assert.equal(next.headers.get("x-ratelimit-remaining"), "2", "the count continued from KV");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
