@@ -22,9 +22,11 @@ const EDGE_BODY_LIMIT: usize = 64 * 1024;
 /// over, forgets all): a bound on what a long-lived isolate holds for cached pages and limits.
 const MEMO_MAX_BYTES: usize = 8 * 1024 * 1024;
 
+/// This isolate's view of recent KV writes: key → (expires at, ms; value), and their total size.
+type Memo = (HashMap<String, (u64, Vec<u8>)>, usize);
+
 thread_local! {
-    /// This isolate's view of recent KV writes: key → (expires at, ms; value) and their total size.
-    static MEMO: RefCell<(HashMap<String, (u64, Vec<u8>)>, usize)> = RefCell::new((HashMap::new(), 0));
+    static MEMO: RefCell<Memo> = RefCell::new((HashMap::new(), 0));
 }
 
 /// Edge state in a Workers KV namespace. Each value carries its own expiry (8 bytes, big-endian
