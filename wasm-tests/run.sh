@@ -18,6 +18,12 @@ root="$(cd "$here/.." && pwd)"
 source "$here/lib/cores.sh"
 suites=(${STARLING_WASM_SUITES:-workers spin})
 
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if (( node_major < 20 )); then
+  log "needs Node >= 20.3 (miniflare, wrangler, jco); found: $(node --version 2>/dev/null || echo none)"
+  exit 1
+fi
+
 t=$SECONDS
 for suite in "${suites[@]}"; do
   "$here/$suite/build.sh"
