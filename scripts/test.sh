@@ -8,9 +8,11 @@
 #   native  STARLING_SKIP_NATIVE=1  cargo test --workspace (Redis adapter tests start their own
 #                                   redis-server; STARLING_SKIP_REDIS=1 skips them outside CI)
 #   redis   STARLING_SKIP_REDIS=1   the API suite again, timelines + rate limits in redis-server
-#   wasm    STARLING_SKIP_WASM=1    shared/ builds for wasm32-unknown-unknown
+#   wasm    STARLING_SKIP_WASM=1    shared/ and edge/app build for wasm32-unknown-unknown and wasm32-wasip2
 #   s3      STARLING_SKIP_S3=1      the S3 media store against moto_server (an AWS wire-protocol emulator)
 #   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
+#   wasm-tests STARLING_SKIP_WASM_TESTS=1  wasm-tests/run.sh: edge/workers in workerd, edge/spin
+#                                   under jco serve, in front of real core processes
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -161,8 +163,9 @@ fi
 
 # ---- wasm build -----------------------------------------------------------------------------
 if ! skipped WASM; then
-  section "wasm: shared builds for wasm32-unknown-unknown"
+  section "wasm: shared and edge-app build for wasm32-unknown-unknown and wasm32-wasip2"
   scripts/wasm-cargo.sh build -p shared -p edge-app --target wasm32-unknown-unknown "${locked[@]}"
+  scripts/wasm-cargo.sh build -p shared -p edge-app --target wasm32-wasip2 "${locked[@]}"
 fi
 
 # ---- end-to-end -----------------------------------------------------------------------------
@@ -173,6 +176,12 @@ if ! skipped E2E; then
   else
     echo "tests/e2e/run.sh not present yet: nothing to run"
   fi
+fi
+
+# ---- edge as Wasm in real runtimes ---------------------------------------------------------
+if ! skipped WASM_TESTS; then
+  section "wasm-tests: wasm-tests/run.sh (workerd, jco serve)"
+  bash wasm-tests/run.sh
 fi
 
 section_end
