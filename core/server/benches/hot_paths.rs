@@ -28,6 +28,8 @@ async fn setup() -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
     settings.server.data_dir = dir.path().to_path_buf();
+    // Benchmarks measure the work, not the limiter that would stop a client doing this much.
+    settings.rate_limits = Some(core_app::config::RateLimitConfig { enabled: false, ..Default::default() });
     let backends = core_server::backends(&settings).await.unwrap();
     let (store, timelines) = (backends.store.clone(), backends.timelines.clone());
     let application = Application::build(settings.core_config(), backends).await.unwrap();

@@ -101,11 +101,7 @@ fn main() {
         let mut settings = Settings::default();
         settings.server.listen = listener.local_addr().unwrap();
         settings.server.data_dir = dir.path().to_path_buf();
-        let mut limits = core_app::config::RateLimitConfig::default();
-        limits.requests.limit = u32::MAX;
-        limits.sign_ups.limit = u32::MAX;
-        limits.logins.limit = u32::MAX;
-        settings.rate_limits = Some(limits);
+        settings.rate_limits = Some(core_app::config::RateLimitConfig { enabled: false, ..Default::default() });
         let application = core_server::build(&settings).await.unwrap();
         let base = application.app().config().instance.base_url.clone();
         let router = core_server::front_router(&settings, &application);
