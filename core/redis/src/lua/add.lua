@@ -17,8 +17,11 @@ for i = 4, #ARGV, 2 do
   local id, original = ARGV[i], ARGV[i + 1]
   if not redis.call('ZSCORE', entries, id) then
     if original == '' then
-      redis.call('ZADD', entries, 0, id)
-      added = added + 1
+      -- An original already shown through a boost of it is not added again.
+      if redis.call('HEXISTS', originals, id) == 0 then
+        redis.call('ZADD', entries, 0, id)
+        added = added + 1
+      end
     elseif not redis.call('ZSCORE', entries, original) and redis.call('HEXISTS', originals, original) == 0 then
       redis.call('ZADD', entries, 0, id)
       redis.call('HSET', boosts, id, original)
