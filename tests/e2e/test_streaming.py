@@ -105,7 +105,6 @@ class StreamingTest(ServerTestCase):
         alice.notifications_clear()
         self.assertEqual(alice.notifications(), [])
 
-    @known_server_bug("notifications_dismiss probes the version through GET /api/v1/instance/ (trailing slash), which answers 404")
     def test_notifications_dismiss(self):
         alice, notes = self.three_notifications()
         alice.notifications_dismiss(notes[0].id)
