@@ -7,7 +7,7 @@ import time
 
 from mastodon import StreamListener
 
-from harness import ServerTestCase, eventually, known_server_bug
+from harness import ServerTestCase, eventually
 
 
 class Collector(StreamListener):
