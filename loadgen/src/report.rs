@@ -156,8 +156,8 @@ refreshing its timeline does, instead of DeathStarBench's random offset in 0..10
         }
         out.push_str(
             "- A post is 256 random alphanumeric characters, 1–6 `@username` mentions of random users and 1–6 \
-`https://` URLs of 64 random characters. No media: Starling has no media upload yet (DeathStarBench's 1–5 \
-media per post are left out).\n",
+`https://` URLs of 64 random characters. No media (DeathStarBench's 1–5 media per post are \
+left out; media processing has its own benchmark in docs/benchmarks.md).\n",
         );
         out.push_str(
             "- Clients are closed-loop: each waits for a whole answer before sending its next request, so \
