@@ -162,7 +162,8 @@ if ! skipped DYNAMODB; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
   fi
   dynamo_port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$dynamo_port" >"$(mktemp)" 2>&1 &
+  # Serialised: moto's TransactWriteItems is not atomic under its threads (scripts/moto-serial.py).
+  "$venv/bin/python" scripts/moto-serial.py -H 127.0.0.1 -p "$dynamo_port" >"$(mktemp)" 2>&1 &
   dynamo_pid=$!
   trap 'rc=$?; kill "$dynamo_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
   for _ in $(seq 1 100); do
