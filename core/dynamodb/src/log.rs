@@ -152,3 +152,18 @@ impl EventLog for DynamoStore {
         self.read_head().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_sort_keys_order_like_positions() {
+        let seqs = [0u64, 1, 9, 10, 99, 100, 12_345, u64::MAX];
+        let sks: Vec<String> = seqs.iter().map(|s| log_sk(*s)).collect();
+        let mut sorted = sks.clone();
+        sorted.sort();
+        assert_eq!(sks, sorted, "byte order of sort keys is numeric order");
+        assert!(sks.iter().all(|s| s.len() == 20));
+    }
+}

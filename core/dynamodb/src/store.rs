@@ -333,3 +333,55 @@ impl Store for DynamoStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(after: Option<&str>, before: Option<&str>, prefix: Option<&str>, descending: bool) -> Query {
+        Query { pk: "p".into(), after: after.map(Into::into), before: before.map(Into::into), prefix: prefix.map(Into::into), descending, limit: 10 }
+    }
+
+    #[test]
+    fn bounds_are_exclusive_and_prefixes_narrow() {
+        let between = q(Some("b"), Some("d"), None, false);
+        assert!(!in_range(&between, "b") && in_range(&between, "c") && !in_range(&between, "d"));
+        let edits = q(None, None, Some("edit#"), false);
+        assert!(in_range(&edits, "edit#1") && !in_range(&edits, "edit") && !in_range(&edits, "fav#1"));
+    }
+
+    #[test]
+    fn scans_stop_once_past_the_range_in_their_direction() {
+        let up = q(None, Some("d"), Some("c"), false);
+        assert!(!past_range(&up, "c1") && !past_range(&up, "cz~") && past_range(&up, "d"));
+        assert!(past_range(&q(None, None, Some("edit#"), false), "fav#1"), "ascending past the prefix");
+        assert!(!past_range(&q(None, None, Some("edit#"), true), "fav#1"), "descending, not reached the prefix yet");
+        assert!(past_range(&q(None, None, Some("edit#"), true), "a"), "descending below the prefix");
+        assert!(past_range(&q(Some("b"), None, None, true), "b") && !past_range(&q(Some("b"), None, None, true), "c"));
+    }
+
+    #[test]
+    fn items_round_trip_through_attributes() {
+        for value in [Value::Doc(b"{\"a\":1}".to_vec()), Value::Doc(Vec::new()), Value::Count(-7)] {
+            let item = Item { key: Key::new("A#1", "profile"), value };
+            assert_eq!(parse_item(&item_attrs(&item)).unwrap(), item);
+        }
+    }
+
+    #[test]
+    fn unstorable_keys_are_refused_before_sending() {
+        let put = |pk: &str, sk: &str| Write::Put { item: Item { key: Key::new(pk, sk), value: Value::Count(1) }, condition: Condition::None };
+        assert!(transact_item("t", &put("A#1", "x")).is_ok());
+        for (pk, sk) in [("", "x"), ("A#1", ""), ("$LOG", "x")] {
+            assert!(matches!(transact_item("t", &put(pk, sk)), Err(StoreError::Backend(_))), "{pk:?}/{sk:?}");
+        }
+    }
+
+    #[test]
+    fn request_tokens_fit_dynamodb_and_differ() {
+        let (a, b) = (request_token(), request_token());
+        assert_eq!(a.len(), 32, "ClientRequestToken takes 1..=36 characters");
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b, "two identical transactions are two changes");
+    }
+}
