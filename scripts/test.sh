@@ -10,6 +10,9 @@
 #   redis   STARLING_SKIP_REDIS=1   the API suite again, timelines + rate limits in redis-server
 #   wasm    STARLING_SKIP_WASM=1    shared/ and edge/app build for wasm32-unknown-unknown and wasm32-wasip2
 #   s3      STARLING_SKIP_S3=1      the S3 media store against moto_server (an AWS wire-protocol emulator)
+#   dynamodb STARLING_SKIP_DYNAMODB=1 core-dynamodb's contract tests, then the whole API suite with
+#                                   STARLING_TEST_BACKEND=dynamodb, against moto_server (an AWS
+#                                   wire-protocol emulator, not DynamoDB)
 #   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
 #   wasm-tests STARLING_SKIP_WASM_TESTS=1  wasm-tests/run.sh: edge/workers in workerd, edge/spin
 #                                   under jco serve, in front of real core processes
@@ -148,6 +151,35 @@ if ! skipped S3; then
   STARLING_TEST_S3_ENDPOINT="http://127.0.0.1:$moto_port" cargo test -p core-s3 "${locked[@]}" -- --ignored
   kill "$moto_pid" 2>/dev/null || true
   wait "$moto_pid" 2>/dev/null || true
+  trap on_exit EXIT
+fi
+
+# ---- DynamoDB store against moto ------------------------------------------------------------
+if ! skipped DYNAMODB; then
+  section "dynamodb: core-dynamodb and the API suite against moto_server"
+  if [[ ! -x "$venv/bin/moto_server" ]]; then
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
+  fi
+  dynamo_port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  # Serialised: moto's TransactWriteItems is not atomic under its threads (scripts/moto-serial.py).
+  "$venv/bin/python" scripts/moto-serial.py -H 127.0.0.1 -p "$dynamo_port" >"$(mktemp)" 2>&1 &
+  dynamo_pid=$!
+  trap 'rc=$?; kill "$dynamo_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "http://127.0.0.1:$dynamo_port/" && break
+    sleep 0.2
+  done
+  export STARLING_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dynamo_port"
+  cargo test -p core-dynamodb "${locked[@]}" -- --ignored
+  dynamo_log="$(mktemp)"
+  STARLING_TEST_BACKEND=dynamodb cargo test -p core-server --test it "${locked[@]}" 2>&1 | tee "$dynamo_log"
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+       END { printf "dynamodb: %d passed, %d failed, %d skipped\n", p, f, s }' "$dynamo_log"
+  rm -f "$dynamo_log"
+  unset STARLING_TEST_DYNAMODB_ENDPOINT
+  kill "$dynamo_pid" 2>/dev/null || true
+  wait "$dynamo_pid" 2>/dev/null || true
   trap on_exit EXIT
 fi
 

@@ -97,6 +97,29 @@ pub enum StoreSettings {
     /// redb in `data_dir` (the zero-configuration default).
     #[default]
     Embedded,
+    /// One DynamoDB table (docs/dynamodb.md): items, and the event outbox in the same
+    /// transactions.
+    Dynamodb {
+        /// Table name.
+        table: String,
+        /// Region.
+        #[serde(default = "default_region")]
+        region: String,
+        /// Endpoint override (a local emulator, a VPC endpoint); absent: the region's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        /// Access key id; absent: the standard AWS credential chain (environment, profile,
+        /// ECS task role, instance metadata).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access_key_id: Option<String>,
+        /// Secret access key, with `access_key_id`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret_access_key: Option<String>,
+        /// Create the table (on-demand capacity) when it is missing: for development; in
+        /// production infra/ creates it.
+        #[serde(default)]
+        create_table: bool,
+    },
 }
 
 /// The home-timeline cache (timelines and their versions).
@@ -225,7 +248,17 @@ impl Settings {
 
 /// Builds the configured adapters; fails with a clear message when one cannot start.
 pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
-    let (store, events): (Arc<dyn core_app::ports::Store>, Arc<dyn core_app::ports::EventLog>) = match settings.store {
+    let (store, events): (Arc<dyn core_app::ports::Store>, Arc<dyn core_app::ports::EventLog>) = match &settings.store {
+        StoreSettings::Dynamodb { table, region, endpoint, access_key_id, secret_access_key, create_table } => {
+            let credentials = match (access_key_id, secret_access_key) {
+                (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+                (None, None) => None,
+                _ => anyhow::bail!("[store] access_key_id and secret_access_key go together"),
+            };
+            let config = core_dynamodb::DynamoConfig { table: table.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials, create_table: *create_table };
+            let store = core_dynamodb::DynamoStore::connect(&config).await.with_context(|| format!("the dynamodb store is unusable (table {table:?}, region {region}{})", endpoint.as_deref().map(|e| format!(", endpoint {e}")).unwrap_or_default()))?;
+            (Arc::new(store.clone()), Arc::new(store))
+        }
         StoreSettings::Embedded => {
             let dir = &settings.server.data_dir;
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod dynamodb;
 mod edge;
 mod instance;
 mod notifications;
@@ -92,6 +93,11 @@ impl TestApp {
         let redis = (std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "redis")).then(|| std::sync::Arc::new(core_redis::test_server::RedisServer::single()));
         if let Some(server) = &redis {
             use_redis(&mut settings, server);
+        }
+        // STARLING_TEST_BACKEND=dynamodb runs every API test on a DynamoDB table of its own at
+        // STARLING_TEST_DYNAMODB_ENDPOINT (named after the data directory: restarts keep data).
+        if std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "dynamodb") {
+            use_dynamodb(&mut settings, dir.path());
         }
         configure(&mut settings);
         let application = core_server::build(&settings).await.unwrap();
@@ -247,6 +253,20 @@ pub fn use_redis(settings: &mut Settings, server: &core_redis::test_server::Redi
     settings.cache = core_server::CacheSettings::Redis;
     settings.rate_limit_store = core_server::RateLimitStoreSettings::Redis;
     settings.redis.url = server.url.clone();
+}
+
+/// Points the store at a DynamoDB table named after `data_dir`, created on first use.
+pub fn use_dynamodb(settings: &mut Settings, data_dir: &std::path::Path) {
+    let endpoint = std::env::var("STARLING_TEST_DYNAMODB_ENDPOINT").expect("STARLING_TEST_BACKEND=dynamodb needs STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)");
+    let name: String = data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("data").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    settings.store = core_server::StoreSettings::Dynamodb {
+        table: format!("starling-it-{}-{name}", std::process::id()),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint),
+        access_key_id: Some("test".into()),
+        secret_access_key: Some("test".into()),
+        create_table: true,
+    };
 }
 
 /// The password every test user signs up with.

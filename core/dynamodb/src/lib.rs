@@ -1,0 +1,168 @@
+//! The DynamoDB store of record (aws-sdk-dynamodb): core/app's [`Store`] and [`EventLog`]
+//! ports on one table.
+//!
+//! Table: partition key `pk` (S), sort key `sk` (S), no GSIs. An item holds either `doc` (B,
+//! a serialised record) or `n` (N, a counter). The app's single-table layout (core/app's
+//! `keys`) maps one to one onto it; the event log adds three partitions the app never uses
+//! (their names start with `$`):
+//!
+//! - `$HEAD` / `-`: the log head, `n` = the newest event position;
+//! - `$LOG` / `{last seq, 20 digits}`: one item per committed transaction, holding its events
+//!   (`ev`, JSON) at positions `first`..=`last`;
+//! - `$CKPT` / `{consumer}`: a consumer's checkpoint, `n` = position.
+//!
+//! A transaction carrying events is one TransactWriteItems: the app's writes, the head moved
+//! from `h` to `h + events` under the condition that it still is `h`, and the events' item.
+//! So events commit with their change (the outbox), positions are gap-free, and position
+//! `h + 1` can only commit after `h` did: a reader never skips an event that commits later.
+//! See docs/dynamodb.md for the design and its trade-offs.
+
+mod log;
+mod store;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus};
+use core_app::ports::StoreError;
+
+/// How to reach the table.
+#[derive(Clone, Default)]
+pub struct DynamoConfig {
+    /// Table name.
+    pub table: String,
+    /// AWS region.
+    pub region: String,
+    /// Endpoint override (a local emulator, a VPC endpoint); `None`: the region's endpoint.
+    pub endpoint: Option<String>,
+    /// Explicit access key id and secret; `None`: the standard AWS credential chain
+    /// (environment, profile, web identity, ECS task role, instance metadata).
+    pub credentials: Option<(String, String)>,
+    /// Creates the table (on-demand capacity) when it does not exist: for development.
+    pub create_table: bool,
+}
+
+impl std::fmt::Debug for DynamoConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoConfig")
+            .field("table", &self.table)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials.as_ref().map(|_| "***"))
+            .field("create_table", &self.create_table)
+            .finish()
+    }
+}
+
+/// The store and event log on one DynamoDB table. Cheap to clone.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: Arc<str>,
+    /// The newest log position this process has seen: the first guess of the next
+    /// transaction with events (a wrong guess only costs a retry).
+    head_hint: Arc<AtomicU64>,
+    /// How often `read` polls while waiting.
+    poll: Duration,
+}
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// The full error chain of an SDK error (its `Display` alone says only "service error").
+pub(crate) fn sdk_error<E: std::error::Error + 'static>(what: &str, e: &aws_sdk_dynamodb::error::SdkError<E>) -> StoreError {
+    let mut text = format!("{what}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    StoreError::Backend(text)
+}
+
+impl DynamoStore {
+    /// Connects and checks the table (DescribeTable), creating it when `create_table` is set:
+    /// fails with a clear message when DynamoDB is unreachable or the table is missing.
+    pub async fn connect(config: &DynamoConfig) -> Result<Self, StoreError> {
+        let timeouts = aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(10)).build();
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(config.region.clone())).timeout_config(timeouts);
+        if let Some(endpoint) = &config.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some((id, secret)) = &config.credentials {
+            loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "starling-config"));
+        }
+        let sdk = loader.load().await;
+        let store = DynamoStore { client: Client::new(&sdk), table: config.table.as_str().into(), head_hint: Arc::new(AtomicU64::new(0)), poll: Duration::from_millis(50) };
+        store.ensure_table(config.create_table).await?;
+        let head = store.read_head().await?;
+        store.head_hint.store(head, std::sync::atomic::Ordering::Relaxed);
+        Ok(store)
+    }
+
+    /// The table this store uses.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn ensure_table(&self, create: bool) -> Result<(), StoreError> {
+        let table = &*self.table;
+        match self.client.describe_table().table_name(table).send().await {
+            Ok(out) => return self.wait_active(out.table().and_then(|t| t.table_status()).cloned()).await,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+                if !create {
+                    return Err(StoreError::Backend(format!("DynamoDB table {table:?} does not exist: create it (docs/dynamodb.md) or set [store] create_table = true")));
+                }
+            }
+            Err(e) => return Err(sdk_error(&format!("DynamoDB is unreachable or refused DescribeTable on {table:?}"), &e)),
+        }
+        let attribute = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(backend);
+        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(backend);
+        let created = self
+            .client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute("pk")?)
+            .attribute_definitions(attribute("sk")?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            // Another process created it first.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+            Err(e) => return Err(sdk_error(&format!("cannot create DynamoDB table {table:?}"), &e)),
+        }
+        tracing::info!(table, "created DynamoDB table");
+        self.wait_active(None).await
+    }
+
+    async fn wait_active(&self, mut status: Option<TableStatus>) -> Result<(), StoreError> {
+        for _ in 0..120 {
+            if status == Some(TableStatus::Active) {
+                return Ok(());
+            }
+            if status.is_some() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            let out = self.client.describe_table().table_name(&*self.table).send().await.map_err(|e| sdk_error("DescribeTable", &e))?;
+            status = out.table().and_then(|t| t.table_status()).cloned();
+            if status.is_none() {
+                status = Some(TableStatus::Creating);
+            }
+        }
+        Err(StoreError::Backend(format!("DynamoDB table {:?} did not become ACTIVE within a minute", self.table)))
+    }
+
+    /// Whether the table answers (readiness).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client.describe_table().table_name(&*self.table).send().await.map(|_| ()).map_err(|e| sdk_error("DescribeTable", &e))
+    }
+}

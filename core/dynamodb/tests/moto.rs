@@ -1,0 +1,161 @@
+//! The store and event log contracts, and the outbox's concurrency promises, against a
+//! DynamoDB wire-protocol server. moto (`moto_server`) is an emulator of the AWS protocol, not
+//! DynamoDB: it checks our requests, conditions and transactions, not DynamoDB's throughput or
+//! its concurrency in depth. Run by scripts/test.sh, which starts moto and sets
+//! `STARLING_TEST_DYNAMODB_ENDPOINT`; without it these fail loudly (`--ignored` runs only).
+//! Each test uses a fresh table.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use core_app::contract;
+use core_app::events::Event;
+use core_app::ports::{Condition, EventLog as _, Item, Key, Store as _, StoreError, Value, Write};
+use core_dynamodb::{DynamoConfig, DynamoStore};
+use shared::id::Id;
+
+fn endpoint() -> String {
+    std::env::var("STARLING_TEST_DYNAMODB_ENDPOINT").expect("STARLING_TEST_DYNAMODB_ENDPOINT must point at a DynamoDB endpoint (moto_server)")
+}
+
+fn config(table: &str) -> DynamoConfig {
+    DynamoConfig {
+        table: table.to_owned(),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint()),
+        credentials: Some(("test".into(), "test".into())),
+        create_table: true,
+    }
+}
+
+fn fresh_table(tag: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("starling-{tag}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn fresh(tag: &str) -> DynamoStore {
+    DynamoStore::connect(&config(&fresh_table(tag))).await.unwrap()
+}
+
+fn followed(n: u64) -> Event {
+    Event::Followed { follower: Id::from_u64(n), target: Id::from_u64(n + 1) }
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+async fn dynamodb_keeps_the_store_contract() {
+    contract::store_suite(&fresh("store").await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+async fn dynamodb_keeps_the_event_log_contract() {
+    let store = fresh("log").await;
+    contract::event_log_suite(&store, &store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+async fn concurrent_writers_get_gap_free_positions_and_a_tailing_reader_misses_none() {
+    let table = fresh_table("outbox");
+    // Two "core processes" on one table, each with its own head hint.
+    let a = DynamoStore::connect(&config(&table)).await.unwrap();
+    let b = DynamoStore::connect(&config(&table)).await.unwrap();
+    let writers = 8u64;
+    let per_writer = 6u64;
+    let reader = {
+        let log = a.clone();
+        let total = (writers * per_writer * 2) as usize;
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut after = 0;
+            let started = std::time::Instant::now();
+            while seen.len() < total && started.elapsed() < Duration::from_secs(60) {
+                for e in log.read(after, 7, Duration::from_millis(100)).await.unwrap() {
+                    assert!(e.seq > after, "read returns positions after the one asked for");
+                    after = e.seq;
+                    seen.push(e);
+                }
+            }
+            seen
+        })
+    };
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let store = if w % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_writer {
+                let n = (w * 1000 + i) * 10;
+                let item = Item { key: Key::new(format!("W#{w}"), format!("{i:04}")), value: Value::Doc(b"x".to_vec()) };
+                store.transact(vec![Write::Put { item, condition: Condition::NotExists }], vec![followed(n), followed(n + 1)]).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seen = reader.await.unwrap();
+    let total = writers * per_writer * 2;
+    assert_eq!(seen.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>(), "positions are gap-free and the tailing reader saw every one, in order");
+    let distinct: BTreeSet<String> = seen.iter().map(|e| format!("{:?}", e.event)).collect();
+    assert_eq!(distinct.len() as u64, total, "every event once");
+    // A transaction's events stay together and in order.
+    for pair in seen.chunks(2) {
+        match (&pair[0].event, &pair[1].event) {
+            (Event::Followed { follower: x, .. }, Event::Followed { follower: y, .. }) => assert_eq!(x.as_u64() + 1, y.as_u64(), "one transaction's events are adjacent"),
+            other => panic!("unexpected events {other:?}"),
+        }
+    }
+    assert_eq!(a.head().await.unwrap(), total);
+    assert_eq!(b.head().await.unwrap(), total);
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+async fn a_reconnected_store_continues_the_log_and_keeps_checkpoints() {
+    let table = fresh_table("restart");
+    let first = DynamoStore::connect(&config(&table)).await.unwrap();
+    first.transact(vec![], vec![followed(1), followed(2), followed(3)]).await.unwrap();
+    first.save_checkpoint("fanout", 2).await.unwrap();
+    drop(first);
+    let second = DynamoStore::connect(&config(&table)).await.unwrap();
+    assert_eq!(second.head().await.unwrap(), 3);
+    assert_eq!(second.checkpoint("fanout").await.unwrap(), 2);
+    second.transact(vec![], vec![followed(4)]).await.unwrap();
+    let rest = second.read(2, 10, Duration::ZERO).await.unwrap();
+    assert_eq!(rest.iter().map(|e| (e.seq, e.event.clone())).collect::<Vec<_>>(), vec![(3, followed(3)), (4, followed(4))], "positions continue after a restart and a read starting mid-transaction skips only what it should");
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+async fn the_outbox_takes_room_in_the_transaction_limit() {
+    let store = fresh("limit").await;
+    let writes = |n: usize| -> Vec<Write> {
+        (0..n).map(|i| Write::Put { item: Item { key: Key::new("P#x", format!("{i:03}")), value: Value::Count(1) }, condition: Condition::None }).collect()
+    };
+    match store.transact(writes(99), vec![followed(1)]).await {
+        Err(StoreError::TooLarge { writes: 99 }) => {}
+        other => panic!("99 writes + the outbox's two items exceed TransactWriteItems' 100, got {other:?}"),
+    }
+    store.transact(writes(98), vec![followed(1)]).await.unwrap();
+    store.transact(writes(100), vec![]).await.unwrap();
+    assert_eq!(store.head().await.unwrap(), 1, "only the transaction that fit logged its event");
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+async fn a_missing_table_or_endpoint_fails_with_a_clear_message() {
+    let missing = DynamoConfig { create_table: false, ..config(&fresh_table("absent")) };
+    let error = DynamoStore::connect(&missing).await.err().expect("a missing table is an error").to_string();
+    assert!(error.contains("does not exist") && error.contains("create_table"), "{error}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = DynamoConfig { endpoint: Some(format!("http://127.0.0.1:{port}")), ..config("nowhere") };
+    let started = std::time::Instant::now();
+    let error = DynamoStore::connect(&unreachable).await.err().expect("an unreachable endpoint is an error").to_string();
+    assert!(error.contains("unreachable"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(30), "fails fast");
+}
