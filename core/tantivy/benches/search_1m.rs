@@ -63,6 +63,9 @@ fn report(name: &str, mut samples: Vec<Duration>, hits: usize) {
     );
 }
 
+/// Draws one query text of a shape.
+type QueryShape<'a> = Box<dyn Fn(&mut Rng) -> String + 'a>;
+
 fn main() {
     let docs: usize = std::env::var("SEARCH_BENCH_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -122,7 +125,7 @@ fn main() {
         chars[at] = if chars[at] == 'z' { 'a' } else { (chars[at] as u8 + 1) as char };
         chars.into_iter().collect::<String>()
     };
-    let shapes: Vec<(&str, Box<dyn Fn(&mut Rng) -> String>)> = vec![
+    let shapes: Vec<(&str, QueryShape<'_>)> = vec![
         ("statuses: one common word (rank < 100)", Box::new(|rng: &mut Rng| pick(rng, 0, 100))),
         ("statuses: one mid word (rank 1k-5k)", Box::new(|rng: &mut Rng| pick(rng, 1_000, 5_000))),
         ("statuses: one rare word (rank > 20k)", Box::new(|rng: &mut Rng| pick(rng, 20_000, VOCABULARY))),

@@ -64,6 +64,19 @@ impl Reply {
     }
 }
 
+/// Builds the app. After a restart the previous server's last handles on the embedded store may
+/// still be dropping on another runtime thread (redb admits one opener): wait for them briefly.
+async fn build_when_released(settings: &Settings) -> core_app::Application {
+    for _ in 0..50 {
+        match core_server::build(settings).await {
+            Ok(application) => return application,
+            Err(e) if format!("{e:#}").contains("already open") => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(e) => panic!("{e:#}"),
+        }
+    }
+    panic!("the data directory stayed locked by the previous server for 5 s")
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
@@ -100,7 +113,7 @@ impl TestApp {
             use_dynamodb(&mut settings, dir.path());
         }
         configure(&mut settings);
-        let application = core_server::build(&settings).await.unwrap();
+        let application = build_when_released(&settings).await;
         let app = application.app().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let router = core_server::front_router(&settings, &application);
