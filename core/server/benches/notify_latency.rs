@@ -57,7 +57,10 @@ impl Notifications {
                 if block.lines().any(|l| l == "event: notification") {
                     let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
                     let n: Value = serde_json::from_str(data).unwrap();
-                    return n["status"]["id"].as_str().unwrap().to_owned();
+                    // The mix's users follow alice: their follow notifications pass by too.
+                    if n["type"] == "mention" {
+                        return n["status"]["id"].as_str().unwrap().to_owned();
+                    }
                 }
                 continue;
             }
