@@ -362,7 +362,7 @@ async fn tag(State(app): State<App>, auth: MaybeAuth, Path(name): Path<String>) 
     }
     let normalized = shared::text::normalize_hashtag(name);
     let history = app.tag_history(&normalized).await?;
-    let used = history.iter().any(|h| h.uses != "0") || app.store.query(&Query::partition(keys::tag_partition(&normalized), 1)).await?.first().is_some();
+    let used = history.iter().any(|h| h.uses != "0") || !app.store.query(&Query::partition(keys::tag_partition(&normalized), 1)).await?.is_empty();
     let known = used || app.search.hashtags(&normalized, 0, 1).await?.first().is_some_and(|t| t.name == normalized);
     if !known {
         return Err(ApiError::NotFound);
