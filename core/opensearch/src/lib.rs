@@ -22,6 +22,9 @@
 //! Must never: hold business rules (core/app decides what is indexed and who may search what),
 //! or be named by core/app.
 
+#[cfg(feature = "fake")]
+pub mod fake;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod fake;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -13,7 +11,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use core_app::ports::{AccountDoc, AccountSearch, SearchChange, SearchIndex, StatusDoc, StatusSearch};
 use core_opensearch::{OpenSearchConfig, OpenSearchIndex, accounts_mapping, statuses_mapping};
-use fake::Fake;
+use core_opensearch::fake::Fake;
 use serde_json::{Value, json};
 use shared::id::Id;
 use shared::wire::Visibility;

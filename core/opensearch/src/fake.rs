@@ -1,4 +1,4 @@
-//! A recorded-contract fake of OpenSearch 2.x: an in-process HTTP server answering exactly the
+//! (feature `fake`) A recorded-contract fake of OpenSearch 2.x: an in-process HTTP server answering exactly the
 //! REST calls the adapter makes, in the response shapes of tests/fixtures/ (taken from the
 //! OpenSearch 2.x documentation), with enough analysis and query evaluation for the port
 //! contract suite. Anything else it is sent is answered 400 `unsupported_by_fake`, so a new
@@ -14,7 +14,7 @@
 //! Not modelled: shards, refresh intervals (everything is visible at once), scoring details
 //! beyond BM25 (fuzzy terms weigh half), other query types and analyzers.
 
-#![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::missing_panics_doc)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -27,8 +27,11 @@ use serde_json::{Value, json};
 /// One request the fake received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    /// HTTP method.
     pub method: String,
+    /// Path.
     pub path: String,
+    /// Query string.
     pub query: String,
     /// The `authorization` header, if any.
     pub authorization: Option<String>,
@@ -52,11 +55,13 @@ struct State {
 /// The running fake.
 #[derive(Clone)]
 pub struct Fake {
+    /// Base URL.
     pub url: String,
     state: Arc<Mutex<State>>,
 }
 
 impl Fake {
+    /// Starts on a free loopback port (in the current tokio runtime).
     pub async fn start() -> Fake {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
@@ -75,6 +80,7 @@ impl Fake {
         self.state.lock().unwrap().log.clone()
     }
 
+    /// Forgets the requests so far.
     pub fn clear_log(&self) {
         self.state.lock().unwrap().log.clear();
     }
