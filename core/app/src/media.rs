@@ -392,3 +392,17 @@ pub async fn serve(State(app): State<App>, Path((id, file)): Path<(String, Strin
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_keys_name_their_account_and_media_id() {
+        assert_eq!(parse_upload_key("uploads/7/4242.png"), Some((Id::from_u64(7), Id::from_u64(4242))));
+        assert_eq!(parse_upload_key("uploads/7/4242.webm"), Some((Id::from_u64(7), Id::from_u64(4242))));
+        for other in ["media/1/original.png", "uploads/7/4242.exe", "uploads/x/1.png", "uploads/7/a.png", "uploads/7/8/9.png", "uploads/7/9", "uploads/not-an-upload.txt"] {
+            assert_eq!(parse_upload_key(other), None, "{other}");
+        }
+    }
+}
