@@ -9,10 +9,13 @@
 #                                   redis-server; STARLING_SKIP_REDIS=1 skips them outside CI)
 #   redis   STARLING_SKIP_REDIS=1   the API suite again, timelines + rate limits in redis-server
 #   wasm    STARLING_SKIP_WASM=1    shared/ and edge/app build for wasm32-unknown-unknown and wasm32-wasip2
-#   s3      STARLING_SKIP_S3=1      the S3 media store against moto_server (an AWS wire-protocol emulator)
+#   s3      STARLING_SKIP_S3=1      the S3 media store and the SQS upload intake against moto_server
+#                                   (an AWS wire-protocol emulator)
 #   dynamodb STARLING_SKIP_DYNAMODB=1 core-dynamodb's contract tests, then the whole API suite with
 #                                   STARLING_TEST_BACKEND=dynamodb, against moto_server (an AWS
 #                                   wire-protocol emulator, not DynamoDB)
+#   opensearch STARLING_SKIP_OPENSEARCH=1  the API suite again, search in OpenSearch's recorded-contract
+#                                   fake (no OpenSearch server runs here)
 #   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
 #   wasm-tests STARLING_SKIP_WASM_TESTS=1  wasm-tests/run.sh: edge/workers in workerd, edge/spin
 #                                   under jco serve, in front of real core processes
@@ -191,6 +194,16 @@ if ! skipped REDIS; then
   awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
        END { printf "redis: %d passed, %d failed, %d skipped\n", p, f, s }' "$redis_log"
   rm -f "$redis_log"
+fi
+
+# ---- the API suite with search on OpenSearch (its recorded-contract fake) -------------------------
+if ! skipped OPENSEARCH; then
+  section "opensearch: API tests with STARLING_TEST_SEARCH=opensearch (recorded-contract fake)"
+  opensearch_log="$(mktemp)"
+  STARLING_TEST_SEARCH=opensearch cargo test -p core-server --test it "${locked[@]}" 2>&1 | tee "$opensearch_log"
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+       END { printf "opensearch: %d passed, %d failed, %d skipped\n", p, f, s }' "$opensearch_log"
+  rm -f "$opensearch_log"
 fi
 
 # ---- wasm build -----------------------------------------------------------------------------

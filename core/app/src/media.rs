@@ -299,21 +299,76 @@ pub async fn destroy(State(app): State<App>, auth: Auth, Path(id): Path<String>)
 pub async fn complete(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<MediaParams>) -> ApiResult<Json<wire::MediaAttachment>> {
     let me = auth.user("write:media")?;
     let id = path_id(&id)?;
-    if let Some(existing) = app.media_records(&[id]).await?.remove(&id) {
-        // A retried completion returns what the first one made.
-        return if existing.account_id == me { Ok(Json(app.media_entity(&existing))) } else { Err(ApiError::NotFound) };
-    }
-    for ext in UPLOAD_EXTENSIONS {
-        let key = format!("uploads/{me}/{id}.{ext}");
-        let Some(bytes) = app.media.get(&key).await? else { continue };
-        let result = app.store_media(me, id, bytes, None, &p).await;
-        if !matches!(result, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
-            // Accepted, or refused for good: either way the upload object has served its purpose.
-            app.remove_files(&[key]).await;
+    match app.complete_upload(me, id, &p).await? {
+        // The bucket's object-created notification may have completed it first, without the
+        // description and focus the client sends here: apply them.
+        Completion::Done(mut record) if (p.description.is_some() && record.description.as_deref() != p.description.as_deref()) || p.focus.is_some() => {
+            if p.description.is_some() {
+                record.description = p.description(&app)?;
+            }
+            if p.focus.is_some() {
+                record.focus = p.focus()?;
+            }
+            app.store.transact(vec![model::put(keys::media(record.id), &record, Condition::Exists)?], vec![]).await?;
+            Ok(Json(app.media_entity(&record)))
         }
-        return result.map(|r| Json(app.media_entity(&r)));
+        Completion::Done(record) => Ok(Json(app.media_entity(&record))),
+        Completion::NotOwner | Completion::NoUpload => Err(ApiError::NotFound),
     }
-    Err(ApiError::NotFound)
+}
+
+/// What completing a presigned upload came to.
+#[derive(Debug)]
+pub enum Completion {
+    /// The attachment exists: made now, or by an earlier completion of the same upload.
+    Done(Box<MediaRecord>),
+    /// The id belongs to another account's attachment.
+    NotOwner,
+    /// No attachment and no upload object under that id.
+    NoUpload,
+}
+
+/// Where an upload object reported by the object store belongs: `uploads/{account}/{id}.{ext}`.
+pub fn parse_upload_key(key: &str) -> Option<(Id, Id)> {
+    let rest = key.strip_prefix("uploads/")?;
+    let (account, file) = rest.split_once('/')?;
+    let (id, ext) = file.split_once('.')?;
+    if !UPLOAD_EXTENSIONS.contains(&ext) {
+        return None;
+    }
+    Some((Id::from_u64(account.parse().ok()?), Id::from_u64(id.parse().ok()?)))
+}
+
+impl App {
+    /// Completes upload `id` of `owner`: reads the object the edge presigned
+    /// (`uploads/{owner}/{id}.{ext}`), runs it through the same pipeline as a direct upload,
+    /// and removes the upload object. Idempotent: an attachment already made is returned as is,
+    /// so the client's `complete` call and the object-created notification may race.
+    pub async fn complete_upload(&self, owner: Id, id: Id, params: &MediaParams) -> ApiResult<Completion> {
+        if let Some(existing) = self.media_records(&[id]).await?.remove(&id) {
+            return Ok(if existing.account_id == owner { Completion::Done(Box::new(existing)) } else { Completion::NotOwner });
+        }
+        for ext in UPLOAD_EXTENSIONS {
+            let key = format!("uploads/{owner}/{id}.{ext}");
+            let Some(bytes) = self.media.get(&key).await? else { continue };
+            let result = self.store_media(owner, id, bytes, None, params).await;
+            if !matches!(result, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
+                // Accepted, or refused for good: either way the upload object has served its purpose.
+                self.remove_files(&[key]).await;
+            }
+            return match result {
+                Ok(record) => Ok(Completion::Done(Box::new(record))),
+                // The other completion of the same upload won the race.
+                Err(ApiError::Conflict(_)) => match self.media_records(&[id]).await?.remove(&id) {
+                    Some(existing) if existing.account_id == owner => Ok(Completion::Done(Box::new(existing))),
+                    Some(_) => Ok(Completion::NotOwner),
+                    None => Err(ApiError::Conflict("This media has already been processed".into())),
+                },
+                Err(e) => Err(e),
+            };
+        }
+        Ok(Completion::NoUpload)
+    }
 }
 
 /// Extensions the edge gives upload objects (`edge/app/src/uploads.rs`).
@@ -336,4 +391,18 @@ pub async fn serve(State(app): State<App>, Path((id, file)): Path<(String, Strin
         Body::from(bytes),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_keys_name_their_account_and_media_id() {
+        assert_eq!(parse_upload_key("uploads/7/4242.png"), Some((Id::from_u64(7), Id::from_u64(4242))));
+        assert_eq!(parse_upload_key("uploads/7/4242.webm"), Some((Id::from_u64(7), Id::from_u64(4242))));
+        for other in ["media/1/original.png", "uploads/7/4242.exe", "uploads/x/1.png", "uploads/7/a.png", "uploads/7/8/9.png", "uploads/7/9", "uploads/not-an-upload.txt"] {
+            assert_eq!(parse_upload_key(other), None, "{other}");
+        }
+    }
 }

@@ -1,14 +1,22 @@
-//! The S3 media store: whole-object GET, PUT and DELETE against S3's REST API (or anything
-//! speaking it), each request authenticated with a short-lived SigV4 presigned URL from
-//! `shared::sigv4` — no AWS SDK. Path-style addressing (`{endpoint}/{bucket}/{key}`).
+//! The S3 media store: whole-object GET, PUT and DELETE through the AWS SDK (`aws-sdk-s3`),
+//! against AWS or anything speaking S3's REST API (endpoint override, path-style addressing
+//! `{endpoint}/{bucket}/{key}`). Credentials are the configured static keys, or, when none are
+//! configured, the SDK's default chain (environment, ECS task role, instance profile, …).
+//!
+//! Also here: the upload intake ([`intake`]), which completes presigned uploads from the
+//! bucket's object-created notifications on an SQS queue.
 //!
 //! Must never: hold business rules (core/app decides what is stored), or be named by core/app.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub mod intake;
+
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
 use core_app::ports::{MediaStore, MediaStoreError, valid_media_key};
-use shared::sigv4::{Credentials, Presign, presign_url};
 
 /// How to reach the bucket.
 #[derive(Debug, Clone)]
@@ -17,87 +25,109 @@ pub struct S3Config {
     pub bucket: String,
     /// Region, e.g. `us-east-1`.
     pub region: String,
-    /// Endpoint, e.g. `https://s3.us-east-1.amazonaws.com` or `http://127.0.0.1:5000`.
-    pub endpoint: String,
-    /// Signing credentials.
-    pub credentials: Credentials,
+    /// Endpoint override, e.g. `http://127.0.0.1:5000`; `None`: AWS's endpoint for the region.
+    pub endpoint: Option<String>,
+    /// Static credentials; `None`: the SDK's default credential chain.
+    pub credentials: Option<shared::sigv4::Credentials>,
     /// Base URL clients fetch objects from directly (public bucket or CDN); `None`: core serves them.
     pub public_url: Option<String>,
+}
+
+/// The SDK configuration shared by the S3 and SQS clients: region, endpoint, credentials.
+pub async fn sdk_config(region: &str, endpoint: Option<&str>, credentials: Option<&shared::sigv4::Credentials>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region.to_owned()));
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint.trim_end_matches('/'));
+    }
+    if let Some(c) = credentials {
+        loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(c.access_key_id.clone(), c.secret_access_key.clone(), c.session_token.clone(), None, "starling-config"));
+    }
+    loader.load().await
 }
 
 /// Media files in an S3 bucket.
 #[derive(Debug, Clone)]
 pub struct S3MediaStore {
-    config: S3Config,
-    scheme: String,
-    host: String,
-    http: reqwest::Client,
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    public_url: Option<String>,
 }
 
-/// Lifetime of the URL each request is signed with.
-const SIGNATURE_TTL_SECS: u64 = 60;
+fn backend(op: &str, e: impl std::error::Error) -> MediaStoreError {
+    MediaStoreError::Backend(format!("s3 {op}: {}", DisplayErrorContext(e)))
+}
 
 impl S3MediaStore {
-    /// Builds the client; fails on an endpoint without a host.
-    pub fn new(config: S3Config) -> Result<Self, MediaStoreError> {
-        let endpoint = config.endpoint.trim_end_matches('/');
-        let (scheme, host) = endpoint.split_once("://").unwrap_or(("https", endpoint));
-        if host.is_empty() || host.contains('/') || config.bucket.is_empty() {
-            return Err(MediaStoreError::Backend(format!("invalid S3 endpoint {endpoint:?} or bucket")));
+    /// Builds the client (path-style addressing); fails on an empty bucket name.
+    pub async fn new(config: S3Config) -> Result<Self, MediaStoreError> {
+        if config.bucket.is_empty() {
+            return Err(MediaStoreError::Backend("the S3 bucket name is empty".into()));
         }
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().map_err(backend)?;
-        Ok(S3MediaStore { scheme: scheme.to_owned(), host: host.to_owned(), config, http })
+        let shared = sdk_config(&config.region, config.endpoint.as_deref(), config.credentials.as_ref()).await;
+        let s3 = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build();
+        Ok(S3MediaStore { client: aws_sdk_s3::Client::from_conf(s3), bucket: config.bucket, public_url: config.public_url })
     }
 
-    fn url(&self, method: &str, key: &str, signed_headers: &[(&str, &str)]) -> Result<String, MediaStoreError> {
+    /// The SDK client (tests, the intake).
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// A presigned PUT of `key`, signed at `signed_at`, that only accepts exactly
+    /// `content_type` and `content_length` (the edge signs the same headers with `shared::sigv4`).
+    pub async fn presign_put(&self, key: &str, content_type: &str, content_length: u64, signed_at: SystemTime, expires: Duration) -> Result<String, MediaStoreError> {
         if !valid_media_key(key) {
             return Err(MediaStoreError::InvalidKey(key.to_owned()));
         }
-        let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let path = format!("/{}/{key}", self.config.bucket);
-        Ok(presign_url(
-            &self.config.credentials,
-            &Presign { method, scheme: &self.scheme, host: &self.host, path: &path, region: &self.config.region, service: "s3", signed_headers, expires_secs: SIGNATURE_TTL_SECS, now_secs },
-        ))
+        let length = i64::try_from(content_length).map_err(|_| MediaStoreError::Backend("content length out of range".into()))?;
+        let presigning = PresigningConfig::builder().start_time(signed_at).expires_in(expires).build().map_err(|e| backend("presign", e))?;
+        let request = self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type).content_length(length).presigned(presigning).await.map_err(|e| backend("presign", e))?;
+        Ok(request.uri().to_owned())
     }
-}
 
-fn backend(e: impl std::fmt::Display) -> MediaStoreError {
-    MediaStoreError::Backend(e.to_string())
-}
-
-fn refused(op: &str, status: reqwest::StatusCode) -> MediaStoreError {
-    MediaStoreError::Backend(format!("s3 {op} answered {status}"))
+    /// Whether the bucket answers (startup check).
+    pub async fn ping(&self) -> Result<(), MediaStoreError> {
+        self.client.head_bucket().bucket(&self.bucket).send().await.map(drop).map_err(|e| backend("head bucket", e))
+    }
 }
 
 #[async_trait]
 impl MediaStore for S3MediaStore {
     #[tracing::instrument(skip(self, bytes), fields(len = bytes.len()))]
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), MediaStoreError> {
-        let url = self.url("PUT", key, &[("content-type", content_type)])?;
-        let res = self.http.put(url).header("content-type", content_type).body(bytes).send().await.map_err(backend)?;
-        if res.status().is_success() { Ok(()) } else { Err(refused("put", res.status())) }
+        if !valid_media_key(key) {
+            return Err(MediaStoreError::InvalidKey(key.to_owned()));
+        }
+        self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type).body(ByteStream::from(bytes)).send().await.map(drop).map_err(|e| backend("put", e))
     }
 
     #[tracing::instrument(skip(self))]
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, MediaStoreError> {
-        let url = self.url("GET", key, &[])?;
-        let res = self.http.get(url).send().await.map_err(backend)?;
-        match res.status() {
-            s if s.is_success() => Ok(Some(res.bytes().await.map_err(backend)?.to_vec())),
-            reqwest::StatusCode::NOT_FOUND => Ok(None),
-            s => Err(refused("get", s)),
+        if !valid_media_key(key) {
+            return Err(MediaStoreError::InvalidKey(key.to_owned()));
+        }
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => Ok(Some(output.body.collect().await.map_err(|e| backend("get body", e))?.into_bytes().to_vec())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key() || s.code() == Some("NotFound")) => Ok(None),
+            Err(e) => Err(backend("get", e)),
         }
     }
 
     #[tracing::instrument(skip(self))]
     async fn delete(&self, key: &str) -> Result<(), MediaStoreError> {
-        let url = self.url("DELETE", key, &[])?;
-        let res = self.http.delete(url).send().await.map_err(backend)?;
-        if res.status().is_success() || res.status() == reqwest::StatusCode::NOT_FOUND { Ok(()) } else { Err(refused("delete", res.status())) }
+        if !valid_media_key(key) {
+            return Err(MediaStoreError::InvalidKey(key.to_owned()));
+        }
+        // S3 answers 204 whether or not the object existed.
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map(drop).map_err(|e| backend("delete", e))
     }
 
     fn public_url(&self, key: &str) -> Option<String> {
-        self.config.public_url.as_ref().map(|base| format!("{}/{key}", base.trim_end_matches('/')))
+        self.public_url.as_ref().map(|base| format!("{}/{key}", base.trim_end_matches('/')))
     }
 }

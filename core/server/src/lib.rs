@@ -167,12 +167,41 @@ impl std::fmt::Debug for RedisSettings {
 }
 
 /// The full-text search index.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum SearchSettings {
     /// tantivy in `data_dir/search` (the zero-configuration default).
     #[default]
     Tantivy,
+    /// An OpenSearch (2.8+) cluster; indices `{index_prefix}statuses` / `{index_prefix}accounts`
+    /// are created at startup when absent.
+    Opensearch {
+        /// Base URL, e.g. `https://search.example.org:9200`.
+        url: String,
+        /// Basic-auth user, when the cluster wants one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        /// Basic-auth password.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
+        /// Prefix of the index names.
+        #[serde(default = "default_index_prefix")]
+        index_prefix: String,
+    },
+}
+
+impl std::fmt::Debug for SearchSettings {
+    // The password stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SearchSettings::Tantivy => f.write_str("Tantivy"),
+            SearchSettings::Opensearch { url, username, index_prefix, .. } => f.debug_struct("Opensearch").field("url", url).field("username", username).field("password", &"***").field("index_prefix", index_prefix).finish(),
+        }
+    }
+}
+
+fn default_index_prefix() -> String {
+    "starling-".into()
 }
 
 /// The media file store.
@@ -192,15 +221,22 @@ pub enum MediaStoreSettings {
         /// Region.
         #[serde(default = "default_region")]
         region: String,
-        /// Endpoint, e.g. `https://s3.us-east-1.amazonaws.com`.
-        endpoint: String,
-        /// Access key id.
-        access_key_id: String,
+        /// Endpoint override, e.g. `http://127.0.0.1:5000`; absent: AWS's for the region.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        /// Access key id; absent: the AWS SDK's default credential chain (task role, …).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access_key_id: Option<String>,
         /// Secret access key.
-        secret_access_key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret_access_key: Option<String>,
         /// Public base URL files are served from; absent: core serves them.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         public_url: Option<String>,
+        /// SQS queue receiving the bucket's `s3:ObjectCreated:*` notifications for `uploads/`;
+        /// when set, core completes presigned uploads from them (docs/media.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        upload_queue_url: Option<String>,
     },
 }
 
@@ -277,10 +313,15 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
         (RateLimitStoreSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisRateLimiter::new(redis.clone())),
         _ => Arc::new(MemoryRateLimiter::new()),
     };
-    let search = match settings.search {
+    let search: Arc<dyn core_app::ports::SearchIndex> = match &settings.search {
         SearchSettings::Tantivy => {
             let path = settings.server.data_dir.join("search");
             Arc::new(TantivySearch::open(&path, TantivyOptions::default()).with_context(|| format!("cannot open the search index at {} (is another starling using it?)", path.display()))?)
+        }
+        SearchSettings::Opensearch { url, username, password, index_prefix } => {
+            let basic_auth = username.clone().map(|user| (user, password.clone().unwrap_or_default()));
+            let config = core_opensearch::OpenSearchConfig { basic_auth, index_prefix: index_prefix.clone(), ..core_opensearch::OpenSearchConfig::new(url) };
+            Arc::new(core_opensearch::OpenSearchIndex::connect(&config).await.context("the OpenSearch backend is unreachable or refused the index mappings (check [search] url)")?)
         }
     };
     let media: Arc<dyn core_app::ports::MediaStore> = match &settings.media_store {
@@ -288,12 +329,35 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             let root = path.clone().unwrap_or_else(|| settings.server.data_dir.join("media"));
             Arc::new(FsMediaStore::open(&root).with_context(|| format!("cannot create the media directory {}", root.display()))?)
         }
-        MediaStoreSettings::S3 { bucket, region, endpoint, access_key_id, secret_access_key, public_url } => {
-            let credentials = shared::sigv4::Credentials { access_key_id: access_key_id.clone(), secret_access_key: secret_access_key.clone(), session_token: None };
-            Arc::new(core_s3::S3MediaStore::new(core_s3::S3Config { bucket: bucket.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials, public_url: public_url.clone() }).context("cannot build the S3 media store")?)
+        MediaStoreSettings::S3 { bucket, region, endpoint, public_url, .. } => {
+            let config = core_s3::S3Config { bucket: bucket.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials: s3_credentials(&settings.media_store), public_url: public_url.clone() };
+            let store = core_s3::S3MediaStore::new(config).await.context("cannot build the S3 media store")?;
+            store.ping().await.with_context(|| format!("the S3 bucket {bucket} is unreachable (check [media_store])"))?;
+            Arc::new(store)
         }
     };
     Ok(Backends { store, events, timelines, rate_limits, search, streams: Arc::new(MemoryStreamHub::new()), media })
+}
+
+fn s3_credentials(media: &MediaStoreSettings) -> Option<shared::sigv4::Credentials> {
+    match media {
+        MediaStoreSettings::S3 { access_key_id: Some(id), secret_access_key, .. } => {
+            Some(shared::sigv4::Credentials { access_key_id: id.clone(), secret_access_key: secret_access_key.clone().unwrap_or_default(), session_token: None })
+        }
+        _ => None,
+    }
+}
+
+/// Starts the S3 upload intake when `[media_store] upload_queue_url` is set; sending `true`
+/// stops it.
+pub async fn start_upload_intake(settings: &Settings, app: &core_app::App) -> Option<tokio::sync::watch::Sender<bool>> {
+    let MediaStoreSettings::S3 { bucket, region, endpoint, upload_queue_url: Some(queue_url), .. } = &settings.media_store else { return None };
+    let sdk = core_s3::sdk_config(region, endpoint.as_deref(), s3_credentials(&settings.media_store).as_ref()).await;
+    let intake = core_s3::intake::UploadIntake::new(&sdk, core_s3::intake::IntakeConfig { queue_url: queue_url.clone(), bucket: bucket.clone(), wait_secs: 20 });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(intake.run(app.clone(), stopped));
+    tracing::info!(queue = %queue_url, "upload intake polling");
+    Some(stop)
 }
 
 /// Builds the application from settings.

@@ -71,7 +71,11 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(settings.server.listen).await.with_context(|| format!("cannot listen on {}", settings.server.listen))?;
             tracing::info!(address = %settings.server.listen, base_url = %app.app().config().instance.base_url, edge = settings.edge.enabled, "starling listening");
             let router = core_server::front_router(&settings, &app);
+            let intake = core_server::start_upload_intake(&settings, app.app()).await;
             app.serve(listener, router, shutdown_signal()).await.context("server failed")?;
+            if let Some(stop) = intake {
+                let _ = stop.send(true);
+            }
             tracing::info!("starling stopped");
             Ok(())
         }

@@ -7,6 +7,7 @@ mod edge;
 mod instance;
 mod notifications;
 mod media;
+mod opensearch;
 mod oauth;
 mod ratelimit;
 mod redis;
@@ -32,6 +33,8 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<()>>,
     /// The redis-server this app's timelines and rate limits live in, when on Redis.
     pub redis: Option<std::sync::Arc<core_redis::test_server::RedisServer>>,
+    /// The fake OpenSearch this app searches in, when on OpenSearch.
+    pub opensearch: Option<core_opensearch::fake::Fake>,
 }
 
 /// A registered user and their token.
@@ -112,6 +115,9 @@ impl TestApp {
         if std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "dynamodb") {
             use_dynamodb(&mut settings, dir.path());
         }
+        // STARLING_TEST_SEARCH=opensearch runs every API test with search in OpenSearch's
+        // recorded-contract fake (no OpenSearch server runs here).
+        let opensearch = if std::env::var("STARLING_TEST_SEARCH").is_ok_and(|b| b == "opensearch") { Some(opensearch::use_fake(&mut settings).await) } else { None };
         configure(&mut settings);
         let application = build_when_released(&settings).await;
         let app = application.app().clone();
@@ -121,7 +127,7 @@ impl TestApp {
             application.serve(listener, router, async { let _ = stopped.await; }).await.unwrap();
         });
         let base = app.config().instance.base_url.clone();
-        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis }
+        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis, opensearch }
     }
 
     /// Stops the server gracefully and hands back its data directory.
