@@ -68,12 +68,13 @@ impl Reply {
 }
 
 /// Builds the app. After a restart the previous server's last handles on the embedded store may
-/// still be dropping on another runtime thread (redb admits one opener): wait for them briefly.
+/// still be dropping on another runtime thread (redb and tantivy admit one opener): wait for them
+/// briefly.
 async fn build_when_released(settings: &Settings) -> core_app::Application {
     for _ in 0..50 {
         match core_server::build(settings).await {
             Ok(application) => return application,
-            Err(e) if format!("{e:#}").contains("already open") => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(e) if format!("{e:#}").contains("is another starling using it?") => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
             Err(e) => panic!("{e:#}"),
         }
     }
