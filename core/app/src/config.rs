@@ -20,6 +20,24 @@ pub struct Config {
     pub media: MediaConfig,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// Access to the Prometheus endpoint.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (401 otherwise);
+    /// unset, it is open like `/health` and `/ready`.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    // The token is a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig").field("token", &self.token.as_ref().map(|_| "***")).finish()
+    }
 }
 
 /// Request rate limits, in the spirit of Mastodon's defaults.

@@ -21,6 +21,7 @@ mod instance;
 mod notifications;
 pub mod media;
 mod oauth;
+mod ops;
 mod ratelimit;
 mod render;
 mod search;
@@ -89,6 +90,8 @@ pub struct Inner {
     notifications_lock: tokio::sync::Mutex<()>,
     /// Turns true when the server shuts down, ending open streams.
     shutdown: watch::Sender<bool>,
+    /// Request, fanout and backend metrics (`/metrics`).
+    metrics: ops::Metrics,
 }
 
 impl std::ops::Deref for App {
@@ -152,6 +155,7 @@ impl Application {
             fanout_lock: tokio::sync::Mutex::new(()),
             notifications_lock: tokio::sync::Mutex::new(()),
             shutdown: watch::channel(false).0,
+            metrics: ops::Metrics::default(),
         }));
         Ok(Application { app })
     }
