@@ -133,8 +133,7 @@ pub struct Application {
 impl Application {
     /// Loads (or creates, on first start) the signing keys and wires the app together.
     pub async fn build(config: Config, backends: Backends) -> ApiResult<Self> {
-        let signer = auth::load_or_create_signer(backends.store.as_ref()).await?;
-        let keys = KeySet { keys: vec![signer.public_key()] };
+        let (signer, keys) = auth::signing_keys(&config.auth, backends.store.as_ref()).await?;
         let verifier = TokenVerifier::new(&keys);
         let ids = Mutex::new(IdGenerator::new(config.node_id));
         let app = App(Arc::new(Inner {

@@ -114,3 +114,56 @@ async fn metrics_can_require_a_bearer_token() {
     t.get("/ready", None).await.expect(200);
     t.get("/health", None).await.expect(200);
 }
+
+const SECRET_A: &str = "first-signing-secret-0123456789abcdefghij";
+const SECRET_B: &str = "second-signing-secret-0123456789abcdefghij";
+
+fn with_keys(keys: &'static str) -> impl FnOnce(&mut core_server::Settings) {
+    move |s| s.auth = Some(core_app::config::AuthConfig { signing_keys: Some(keys.into()), ..Default::default() })
+}
+
+/// The key id a token names (`stl1.<kid>.<claims>.<signature>`).
+fn kid(token: &str) -> &str {
+    token.split('.').nth(1).unwrap()
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_with_an_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestApp::spawn_in(dir, with_keys(SECRET_A)).await;
+    let old = t.register("rotating").await;
+    let keys = t.get("/api/starling/v1/keys", None).await.expect(200);
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 1);
+    let kid_a = keys["keys"][0]["kid"].as_str().unwrap().to_owned();
+    assert_eq!(kid(&old.token), kid_a);
+    assert!(!keys.to_string().contains(SECRET_A), "only public keys are published");
+
+    // New key first, old one still verifying: tokens of both work, new ones use the new key.
+    let dir = t.stop().await;
+    let t = TestApp::spawn_in(dir, with_keys(" second-signing-secret-0123456789abcdefghij , first-signing-secret-0123456789abcdefghij,")).await;
+    let keys = t.get("/api/starling/v1/keys", None).await.expect(200);
+    let kids: Vec<&str> = keys["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids.len(), 2);
+    assert_eq!(kids[1], kid_a);
+    let kid_b = kids[0].to_owned();
+    assert_ne!(kid_b, kid_a);
+    t.get("/api/v1/accounts/verify_credentials", Some(&old.token)).await.expect(200);
+    let fresh = t.token_with_scopes(&old, "read").await;
+    assert_eq!(kid(&fresh), kid_b);
+
+    // Old key retired: its tokens stop working, the new ones keep working.
+    let dir = t.stop().await;
+    let t = TestApp::spawn_in(dir, with_keys(SECRET_B)).await;
+    assert_eq!(t.get("/api/v1/accounts/verify_credentials", Some(&old.token)).await.status.as_u16(), 401);
+    t.get("/api/v1/accounts/verify_credentials", Some(&fresh)).await.expect(200);
+}
+
+#[tokio::test]
+async fn short_signing_secrets_stop_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = core_server::Settings::default();
+    settings.server.data_dir = dir.path().to_path_buf();
+    with_keys("too-short")(&mut settings);
+    let error = core_server::build(&settings).await.err().expect("a short secret is refused");
+    assert!(format!("{error:#}").contains("at least 32 characters"), "{error:#}");
+}
