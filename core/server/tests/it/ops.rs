@@ -122,6 +122,20 @@ fn with_keys(keys: &'static str) -> impl FnOnce(&mut core_server::Settings) {
     move |s| s.auth = Some(core_app::config::AuthConfig { signing_keys: Some(keys.into()), ..Default::default() })
 }
 
+/// Stops `t` and waits until its search index lock is free (tantivy's writer threads may
+/// outlive the shutdown by a moment), handing back the data directory.
+async fn stop_for_restart(t: TestApp) -> tempfile::TempDir {
+    let dir = t.stop().await;
+    let search = dir.path().join("search");
+    for _ in 0..100 {
+        if core_tantivy::TantivySearch::open(&search, core_tantivy::TantivyOptions::default()).is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    dir
+}
+
 /// The key id a token names (`stl1.<kid>.<claims>.<signature>`).
 fn kid(token: &str) -> &str {
     token.split('.').nth(1).unwrap()
@@ -139,7 +153,7 @@ async fn signing_keys_rotate_with_an_overlap() {
     assert!(!keys.to_string().contains(SECRET_A), "only public keys are published");
 
     // New key first, old one still verifying: tokens of both work, new ones use the new key.
-    let dir = t.stop().await;
+    let dir = stop_for_restart(t).await;
     let t = TestApp::spawn_in(dir, with_keys(" second-signing-secret-0123456789abcdefghij , first-signing-secret-0123456789abcdefghij,")).await;
     let keys = t.get("/api/starling/v1/keys", None).await.expect(200);
     let kids: Vec<&str> = keys["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
@@ -152,7 +166,7 @@ async fn signing_keys_rotate_with_an_overlap() {
     assert_eq!(kid(&fresh), kid_b);
 
     // Old key retired: its tokens stop working, the new ones keep working.
-    let dir = t.stop().await;
+    let dir = stop_for_restart(t).await;
     let t = TestApp::spawn_in(dir, with_keys(SECRET_B)).await;
     assert_eq!(t.get("/api/v1/accounts/verify_credentials", Some(&old.token)).await.status.as_u16(), 401);
     t.get("/api/v1/accounts/verify_credentials", Some(&fresh)).await.expect(200);
