@@ -4,6 +4,7 @@
 # redis-server, in one run, printed as a markdown table (docs/benchmarks.md, "Redis fanout").
 #
 #   scripts/bench-fanout-redis.sh            # TIMELINES=2000 BENCH_REQUESTS=2000000 by default
+#   BENCH_SKIP_BUILD=1 scripts/bench-fanout-redis.sh   # reuse the built example
 #
 # Starts its own redis-server (no persistence) on a free loopback port and stops it on exit.
 set -euo pipefail
@@ -19,9 +20,13 @@ done
 requests="${BENCH_REQUESTS:-2000000}"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
-echo "building the fanout bench (release)..." >&2
-cargo build --release --locked -q -p core-redis --features test-server --example fanout_bench
 bench="$target_dir/release/examples/fanout_bench"
+if [[ "${BENCH_SKIP_BUILD:-}" == "1" && -x "$bench" ]]; then
+  echo "using the existing $bench (BENCH_SKIP_BUILD=1)" >&2
+else
+  echo "building the fanout bench (release)..." >&2
+  cargo build --release --locked -q -p core-redis --features test-server --example fanout_bench
+fi
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 work="$(mktemp -d)"
