@@ -16,6 +16,7 @@
 #                                   wire-protocol emulator, not DynamoDB)
 #   opensearch STARLING_SKIP_OPENSEARCH=1  the API suite again, search in OpenSearch's recorded-contract
 #                                   fake (no OpenSearch server runs here)
+#   infra   STARLING_SKIP_INFRA=1   cfn-lint (pinned, in target/venv) on infra/**/*.yaml: zero errors, zero warnings
 #   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
 #   wasm-tests STARLING_SKIP_WASM_TESTS=1  wasm-tests/run.sh: edge/workers in workerd, edge/spin
 #                                   under jco serve, in front of real core processes
@@ -32,6 +33,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 venv="$root/target/venv"
 mastodon_py_version="2.3.3"
+cfn_lint_version="1.51.0"
 
 suite_start=$SECONDS
 section_start=$SECONDS
@@ -211,6 +213,26 @@ if ! skipped WASM; then
   section "wasm: shared and edge-app build for wasm32-unknown-unknown and wasm32-wasip2"
   scripts/wasm-cargo.sh build -p shared -p edge-app --target wasm32-unknown-unknown "${locked[@]}"
   scripts/wasm-cargo.sh build -p shared -p edge-app --target wasm32-wasip2 "${locked[@]}"
+fi
+
+# ---- infra/ templates ------------------------------------------------------------------------
+if ! skipped INFRA; then
+  section "infra: cfn-lint $cfn_lint_version on infra/**/*.yaml"
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+  installed="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("cfn-lint"))' 2>/dev/null || true)"
+  if [[ "$installed" == "$cfn_lint_version" ]]; then
+    echo "cfn-lint $installed already installed"
+  else
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "cfn-lint==$cfn_lint_version"
+  fi
+  shopt -s globstar nullglob
+  templates=(infra/**/*.yaml)
+  shopt -u globstar nullglob
+  (( ${#templates[@]} > 0 )) || { echo "no templates under infra/" >&2; exit 1; }
+  # Any finding (error, warning or informational) fails: suppressions live in the templates,
+  # next to what they excuse.
+  "$venv/bin/cfn-lint" --format parseable -- "${templates[@]}"
+  echo "cfn-lint: ${#templates[@]} templates, no findings"
 fi
 
 # ---- end-to-end -----------------------------------------------------------------------------

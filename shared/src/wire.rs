@@ -695,6 +695,26 @@ pub struct Marker {
     pub updated_at: String,
 }
 
+/// `GET /ready` (Starling's operational endpoint): whether every configured backend answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// `ready` when every backend answered, `unavailable` otherwise (served with 503).
+    pub status: String,
+    /// One entry per backend port, in a fixed order.
+    pub backends: Vec<BackendState>,
+}
+
+/// One backend's answer to a readiness ping; the failure cause is logged, never sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendState {
+    /// The port: `store`, `events`, `timelines`, `rate_limits`, `search` or `media`.
+    pub name: String,
+    /// Whether it answered within the ping timeout.
+    pub up: bool,
+    /// How long the ping took, in milliseconds.
+    pub latency_ms: f64,
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use rand::RngCore as _;
 use rand::rngs::OsRng;
 use shared::id::Id;
-use shared::token::{Claims, Scopes, TokenSigner, secret_digest};
+use shared::token::{Claims, KeySet, Scopes, TokenSigner, secret_digest};
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AppRecord, RefreshRecord, TokenRecord};
@@ -48,6 +48,44 @@ pub fn random_secret(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     OsRng.fill_bytes(&mut bytes);
     B64.encode(bytes)
+}
+
+/// Shortest signing secret accepted in `[auth] signing_keys`.
+const MIN_SIGNING_SECRET_CHARS: usize = 32;
+
+/// The signer and the published key set: from `[auth] signing_keys` when set (the first
+/// signs, all verify), otherwise the one key kept in the store.
+pub async fn signing_keys(config: &crate::config::AuthConfig, store: &dyn Store) -> ApiResult<(TokenSigner, KeySet)> {
+    let secrets: Vec<&str> = config.signing_keys.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if secrets.is_empty() {
+        let signer = load_or_create_signer(store).await?;
+        let keys = KeySet { keys: vec![signer.public_key()] };
+        return Ok((signer, keys));
+    }
+    if secrets.iter().any(|s| s.chars().count() < MIN_SIGNING_SECRET_CHARS) {
+        return Err(ApiError::internal(format!("[auth] signing_keys: every secret must be at least {MIN_SIGNING_SECRET_CHARS} characters")));
+    }
+    let signers: Vec<TokenSigner> = secrets.into_iter().map(signer_from_secret).collect();
+    let mut keys = KeySet { keys: Vec::with_capacity(signers.len()) };
+    for key in signers.iter().map(TokenSigner::public_key) {
+        if !keys.keys.iter().any(|k| k.kid == key.kid) {
+            keys.keys.push(key);
+        }
+    }
+    let signer = signers.into_iter().next().ok_or_else(|| ApiError::internal("no signing key"))?;
+    Ok((signer, keys))
+}
+
+/// A signer whose seed is SHA-256 of the secret (domain-separated) and whose key id is derived
+/// from the public key, so every process given the same secret signs and names alike.
+fn signer_from_secret(secret: &str) -> TokenSigner {
+    let digest = secret_digest(&format!("starling-signing-key\n{secret}"));
+    let mut seed = [0u8; 32];
+    for (byte, pair) in seed.iter_mut().zip(digest.as_bytes().chunks(2)) {
+        *byte = std::str::from_utf8(pair).ok().and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
+    }
+    let public = TokenSigner::from_seed("", seed).public_key();
+    TokenSigner::from_seed(format!("s{}", &secret_digest(&public.x)[..12]), seed)
 }
 
 /// Loads the token-signing seed from the store, creating it on first start (embedded default).

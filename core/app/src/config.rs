@@ -20,6 +20,24 @@ pub struct Config {
     pub media: MediaConfig,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// Access to the Prometheus endpoint.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (401 otherwise);
+    /// unset, it is open like `/health` and `/ready`.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    // The token is a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig").field("token", &self.token.as_ref().map(|_| "***")).finish()
+    }
 }
 
 /// Request rate limits, in the spirit of Mastodon's defaults.
@@ -117,13 +135,28 @@ pub struct TimelineConfig {
 }
 
 /// Token lifetimes and keys.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Access-token lifetime in seconds; 0 means tokens live until revoked (Mastodon's default).
     pub access_token_ttl_secs: u64,
     /// Authorization-code lifetime in seconds.
     pub code_ttl_secs: u64,
+    /// Token signing keys as comma-separated secrets (each at least 32 characters, hashed into
+    /// an Ed25519 seed): the first signs new tokens, every one verifies and is published at
+    /// `/api/starling/v1/keys`. Unset: one key generated on first start and kept in the store.
+    pub signing_keys: Option<String>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    // The signing secrets stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("code_ttl_secs", &self.code_ttl_secs)
+            .field("signing_keys", &self.signing_keys.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl Default for InstanceConfig {
@@ -153,7 +186,7 @@ impl Default for TimelineConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { access_token_ttl_secs: 0, code_ttl_secs: 600 }
+        AuthConfig { access_token_ttl_secs: 0, code_ttl_secs: 600, signing_keys: None }
     }
 }
 

@@ -76,7 +76,8 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
             let recipients = recipients(app, *author, *visibility, *reblog_of, *in_reply_to_account, mentions).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
-                app.timelines.fan_out(&timelines, entry, cap).await?;
+                let delivered = app.timelines.fan_out(&timelines, entry, cap).await?;
+                app.metrics.fanned_out(delivered);
             }
         }
         Event::StatusDeleted { status, author, visibility, reblog_of, mentions, .. } => {

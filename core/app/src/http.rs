@@ -72,7 +72,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
         .merge(notifications_and_streaming())
         .route("/health", get(|| async { "ok" }))
-        .route("/ready", get(ready))
+        .merge(crate::ops::routes())
         .route("/avatars/original/missing.png", get(missing_image))
         .route("/headers/original/missing.png", get(missing_image))
         .merge(crate::search::routes())
@@ -85,6 +85,7 @@ pub fn router(app: App) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CorsLayer::permissive().expose_headers([header::LINK, header::HeaderName::from_static("x-ratelimit-limit"), header::HeaderName::from_static("x-ratelimit-remaining"), header::HeaderName::from_static("x-ratelimit-reset")]))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), crate::ops::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str).to_owned();
             tracing::info_span!("request", method = %req.method(), route, user = tracing::field::Empty)
@@ -117,13 +118,6 @@ fn notifications_and_streaming() -> Router<App> {
 }
 
 /// The placeholder avatar and header Mastodon serves for accounts without one.
-/// `GET /ready`: 200 when the cache backends answer, 503 otherwise (the cause is logged).
-async fn ready(axum::extract::State(app): axum::extract::State<App>) -> ApiResult<&'static str> {
-    app.timelines.ping().await?;
-    app.rate_limits.ping().await?;
-    Ok("ready")
-}
-
 async fn missing_image() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], include_bytes!("missing.png").as_slice())
 }

@@ -21,6 +21,7 @@ mod instance;
 mod notifications;
 pub mod media;
 mod oauth;
+mod ops;
 mod ratelimit;
 mod render;
 mod search;
@@ -89,6 +90,8 @@ pub struct Inner {
     notifications_lock: tokio::sync::Mutex<()>,
     /// Turns true when the server shuts down, ending open streams.
     shutdown: watch::Sender<bool>,
+    /// Request, fanout and backend metrics (`/metrics`).
+    metrics: ops::Metrics,
 }
 
 impl std::ops::Deref for App {
@@ -130,8 +133,7 @@ pub struct Application {
 impl Application {
     /// Loads (or creates, on first start) the signing keys and wires the app together.
     pub async fn build(config: Config, backends: Backends) -> ApiResult<Self> {
-        let signer = auth::load_or_create_signer(backends.store.as_ref()).await?;
-        let keys = KeySet { keys: vec![signer.public_key()] };
+        let (signer, keys) = auth::signing_keys(&config.auth, backends.store.as_ref()).await?;
         let verifier = TokenVerifier::new(&keys);
         let ids = Mutex::new(IdGenerator::new(config.node_id));
         let app = App(Arc::new(Inner {
@@ -152,6 +154,7 @@ impl Application {
             fanout_lock: tokio::sync::Mutex::new(()),
             notifications_lock: tokio::sync::Mutex::new(()),
             shutdown: watch::channel(false).0,
+            metrics: ops::Metrics::default(),
         }));
         Ok(Application { app })
     }

@@ -136,6 +136,12 @@ pub trait Store: Send + Sync {
 
     /// Applies `writes` and appends `events` to the event log, all or nothing.
     async fn transact(&self, writes: Vec<Write>, events: Vec<Event>) -> Result<(), StoreError>;
+
+    /// Whether the backend answers (readiness): by default one point read of an item that is
+    /// never written.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.get(&Key::new("META", "ping")).await.map(|_| ())
+    }
 }
 
 /// One event as read back from the log.
@@ -344,6 +350,11 @@ pub trait SearchIndex: Send + Sync {
 
     /// Removes everything (before a rebuild).
     async fn clear(&self) -> Result<(), SearchError>;
+
+    /// Whether the backend answers (readiness): by default one one-row hashtag lookup.
+    async fn ping(&self) -> Result<(), SearchError> {
+        self.hashtags("ping", 0, 1).await.map(|_| ())
+    }
 }
 
 /// One message on a streaming channel: Mastodon's event name and its payload (an entity as
@@ -404,6 +415,11 @@ pub trait MediaStore: Send + Sync {
 
     /// Removes the object at `key`; absent objects are fine.
     async fn delete(&self, key: &str) -> Result<(), MediaStoreError>;
+
+    /// Whether the backend answers (readiness): by default one read of a key never written.
+    async fn ping(&self) -> Result<(), MediaStoreError> {
+        self.get("starling-ping").await.map(|_| ())
+    }
 
     /// Where clients fetch `key` directly, when the store serves files itself (a public bucket
     /// or CDN); `None` means core serves them at `/system/{key}`.

@@ -46,7 +46,7 @@ fn caller(app: &App, req: &Request, address: &str) -> String {
 /// The middleware.
 pub async fn limit(State(app): State<App>, req: Request, next: Next) -> Response {
     let limits = &app.config.rate_limits;
-    if !limits.enabled || req.uri().path() == "/health" {
+    if !limits.enabled || matches!(req.uri().path(), "/health" | "/ready" | "/metrics") {
         return next.run(req).await;
     }
     let address = client_address(&app, &req);

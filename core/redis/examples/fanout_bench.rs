@@ -5,7 +5,9 @@
 //! cargo run --release -p core-redis --features test-server --example fanout_bench
 //! ```
 //!
-//! Starts its own redis-server on a free loopback port. Timelines are pre-filled to the cap,
+//! Starts its own redis-server on a free loopback port, or uses `STARLING_BENCH_REDIS_URL`
+//! (scripts/bench-fanout-redis.sh starts the server and runs `redis-benchmark` itself, with
+//! `STARLING_BENCH_FANOUT_ONLY=1`). Timelines are pre-filled to the cap,
 //! so every delivery also trims (the steady state of an active instance). The fanout consumer
 //! hands the adapter 1,000 followers at a time; we measure that call sequentially (what one
 //! consumer does) and with several in flight (several statuses or consumers at once).
@@ -66,9 +68,11 @@ fn redis_benchmark(port: u16, requests: usize, extra: &[&str]) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let timelines_n = arg("TIMELINES", TIMELINES);
-    let server = RedisServer::single();
-    let port: u16 = server.url.rsplit(':').next().unwrap().parse().unwrap();
-    let redis = Redis::connect(&server.url).await.unwrap();
+    let external = std::env::var("STARLING_BENCH_REDIS_URL").ok();
+    let server = if external.is_none() { Some(RedisServer::single()) } else { None };
+    let url = external.unwrap_or_else(|| server.as_ref().unwrap().url.clone());
+    let port: u16 = url.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
+    let redis = Redis::connect(&url).await.unwrap();
     let cache = RedisTimelineCache::new(redis.clone());
 
     let timelines: Arc<Vec<String>> = Arc::new((0..timelines_n).map(|i| format!("home:{}", 1_000_000 + i)).collect());
@@ -86,6 +90,9 @@ async fn main() {
     println!("adapter fan_out, {BATCH} timelines per call, 4 statuses in flight: {concurrent:.0} deliveries/s");
 
     redis.flush_all().await.unwrap();
+    if std::env::var("STARLING_BENCH_FANOUT_ONLY").is_ok_and(|v| v == "1") {
+        return;
+    }
     let zadd = redis_benchmark(port, 2_000_000, &["-t", "zadd"]);
     println!("redis-benchmark -P 16 -t zadd: {zadd:.0} ZADD/s");
     // The same shape of write as a delivery: a random one of the timelines' sorted sets, a

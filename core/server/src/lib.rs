@@ -56,6 +56,9 @@ pub struct Settings {
     pub media_store: MediaStoreSettings,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
+    /// Access to `/metrics` (`[metrics] token`).
+    #[serde(skip_serializing)]
+    pub metrics: Option<core_app::config::MetricsConfig>,
 }
 
 /// Listener and data directory.
@@ -278,6 +281,7 @@ impl Settings {
             rate_limits: self.rate_limits.clone().unwrap_or_default(),
             media: self.media.clone().unwrap_or_default(),
             node_id: self.node_id,
+            metrics: self.metrics.clone().unwrap_or_default(),
         }
     }
 }

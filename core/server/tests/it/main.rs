@@ -6,6 +6,7 @@ mod dynamodb;
 mod edge;
 mod instance;
 mod notifications;
+mod ops;
 mod media;
 mod opensearch;
 mod oauth;
