@@ -24,6 +24,7 @@ mod oauth;
 mod ratelimit;
 mod render;
 mod search;
+pub mod sink;
 mod statuses;
 mod streaming;
 mod timelines;

@@ -412,3 +412,18 @@ pub trait MediaStore: Send + Sync {
         None
     }
 }
+
+/// Why an event sink failed; the batch is delivered again.
+#[derive(Debug, thiserror::Error)]
+#[error("event sink failed: {0}")]
+pub struct SinkError(pub String);
+
+/// Something events are delivered to in batches, outside the in-process consumers: the
+/// Kinesis publisher (the outbox relay), the analytics loader. Delivery is at-least-once:
+/// a batch may arrive again after a failure or a crash, so sinks use each event's `seq`
+/// (its outbox position) as an idempotency key.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Takes `events` (in log order); when this returns `Ok` all of them are durably handled.
+    async fn deliver(&self, events: &[LoggedEvent]) -> Result<(), SinkError>;
+}
