@@ -2,6 +2,7 @@
 //! flags) pick the adapters, which are built and handed to core/app. No business logic here.
 
 pub mod edge;
+pub mod events;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,10 @@ pub struct Settings {
     pub media_store: MediaStoreSettings,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
+    /// Where events go besides the in-process consumers (Kinesis).
+    pub events: events::EventsSettings,
+    /// The analytics warehouse the loader fills.
+    pub analytics: events::AnalyticsSettings,
 }
 
 /// Listener and data directory.
@@ -364,6 +369,15 @@ pub async fn start_upload_intake(settings: &Settings, app: &core_app::App) -> Op
 pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     let backends = backends(settings).await?;
     Application::build(settings.core_config(), backends).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))
+}
+
+/// Builds the application for serving, with the configured event pipelines (Kinesis relay and
+/// consumer, analytics loader) running until the returned handle is dropped.
+pub async fn build_serving(settings: &Settings) -> anyhow::Result<(Application, events::Pipelines)> {
+    let backends = backends(settings).await?;
+    let pipelines = events::start(&settings.events, &settings.analytics, settings.node_id, &backends).await?;
+    let app = Application::build(settings.core_config(), backends).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))?;
+    Ok((app, pipelines))
 }
 
 /// The router to serve: core's, behind the in-process edge when enabled. The edge applies the
