@@ -21,6 +21,7 @@ mod instance;
 mod notifications;
 pub mod media;
 mod oauth;
+mod push;
 mod ratelimit;
 mod render;
 mod search;
@@ -45,7 +46,7 @@ use tokio::sync::watch;
 pub use crate::config::Config;
 pub use crate::search::RebuildProgress;
 use crate::error::{ApiError, ApiResult};
-use crate::ports::{EventLog, MediaStore, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
+use crate::ports::{EventLog, MediaStore, PushPublisher, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -64,6 +65,8 @@ pub struct Backends {
     pub streams: Arc<dyn StreamHub>,
     /// Media files.
     pub media: Arc<dyn MediaStore>,
+    /// Web Push hand-over (SNS); `None` keeps subscriptions but sends nothing.
+    pub push: Option<Arc<dyn PushPublisher>>,
 }
 
 /// Shared state of every handler and consumer.
@@ -81,6 +84,7 @@ pub struct Inner {
     search_lock: tokio::sync::Mutex<()>,
     streams: Arc<dyn StreamHub>,
     media: Arc<dyn MediaStore>,
+    push: Option<Arc<dyn PushPublisher>>,
     ids: Mutex<IdGenerator>,
     signer: TokenSigner,
     keys: KeySet,
@@ -145,6 +149,7 @@ impl Application {
             search_lock: tokio::sync::Mutex::new(()),
             streams: backends.streams,
             media: backends.media,
+            push: backends.push,
             ids,
             signer,
             keys,

@@ -130,3 +130,50 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
     }
     Ok(Pipelines { stop, tasks })
 }
+
+/// Where Web Push deliveries go.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum PushSettings {
+    /// Subscriptions are kept, nothing is sent (the default).
+    #[default]
+    None,
+    /// Published to an SNS topic whose subscriber sends the Web Push requests.
+    Sns {
+        /// Topic ARN.
+        topic_arn: String,
+        /// Region.
+        #[serde(default = "super::default_region")]
+        region: String,
+        /// Endpoint override (moto, VPC endpoint).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        /// Static credentials; the default chain when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access_key_id: Option<String>,
+        /// Secret of `access_key_id`.
+        #[serde(default, skip_serializing)]
+        secret_access_key: Option<String>,
+        /// The VAPID public key the sender signs with (clients get it as `server_key`).
+        #[serde(default)]
+        vapid_public_key: String,
+    },
+}
+
+/// The configured push publisher (checking the topic exists).
+pub async fn push_publisher(settings: &PushSettings) -> anyhow::Result<Option<Arc<dyn core_app::ports::PushPublisher>>> {
+    match settings {
+        PushSettings::None => Ok(None),
+        PushSettings::Sns { topic_arn, region, endpoint, access_key_id, secret_access_key, vapid_public_key } => {
+            let config = core_sns::SnsConfig {
+                topic_arn: topic_arn.clone(),
+                region: region.clone(),
+                endpoint: endpoint.clone(),
+                credentials: access_key_id.clone().zip(secret_access_key.clone()),
+                vapid_public_key: vapid_public_key.clone(),
+            };
+            let publisher = core_sns::SnsPushPublisher::connect(&config).await.map_err(|e| anyhow::anyhow!("the SNS push topic is unreachable (check [push]): {e}"))?;
+            Ok(Some(Arc::new(publisher)))
+        }
+    }
+}

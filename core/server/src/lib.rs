@@ -61,6 +61,8 @@ pub struct Settings {
     pub events: events::EventsSettings,
     /// The analytics warehouse the loader fills.
     pub analytics: events::AnalyticsSettings,
+    /// Where Web Push deliveries go.
+    pub push: events::PushSettings,
 }
 
 /// Listener and data directory.
@@ -341,7 +343,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             Arc::new(store)
         }
     };
-    Ok(Backends { store, events, timelines, rate_limits, search, streams: Arc::new(MemoryStreamHub::new()), media })
+    Ok(Backends { store, events, timelines, rate_limits, search, streams: Arc::new(MemoryStreamHub::new()), media, push: events::push_publisher(&settings.push).await? })
 }
 
 fn s3_credentials(media: &MediaStoreSettings) -> Option<shared::sigv4::Credentials> {

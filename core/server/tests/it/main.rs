@@ -10,6 +10,7 @@ mod notifications;
 mod media;
 mod opensearch;
 mod oauth;
+mod push;
 mod ratelimit;
 mod redis;
 mod schema;
