@@ -1,6 +1,7 @@
 //! The loader against a real PostgreSQL (scripts/pg-test.sh starts one and sets
 //! STARLING_TEST_PG_URL): events committed through the embedded store's outbox, tailed into
 //! the warehouse, the ready queries asserted, replays proven idempotent, throughput measured.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -2,6 +2,7 @@
 //! emulator of the AWS wire protocol (scripts/test.sh starts it and sets
 //! STARLING_TEST_KINESIS_ENDPOINT). Leases and checkpoints live in the embedded store here,
 //! in DynamoDB when that store is configured: only the `Store` port is used.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -97,7 +98,8 @@ async fn relay_publishes_every_committed_event_once_kinesis_accepts_it() {
     while consumer.poll().await.unwrap() > 0 {}
     assert_eq!(sink.seqs(), (1..=620).collect::<Vec<u64>>());
     let mut per_actor: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for e in sink.0.lock().unwrap().iter() {
+    let delivered = sink.0.lock().unwrap().clone();
+    for e in &delivered {
         let event = core.read(e.seq - 1, 1, Duration::ZERO).await.unwrap().remove(0);
         assert_eq!(event, *e, "the record is the logged event");
         per_actor.entry(core_kinesis::partition_key(&e.event)).or_default().push(e.seq);
