@@ -16,6 +16,8 @@
 #                                   wire-protocol emulator, not DynamoDB)
 #   opensearch STARLING_SKIP_OPENSEARCH=1  the API suite again, search in OpenSearch's recorded-contract
 #                                   fake (no OpenSearch server runs here)
+#   events  STARLING_SKIP_EVENTS=1  Kinesis relay/consumer and SNS push against moto_server, the
+#                                   analytics loader against Debian's PostgreSQL (scripts/pg-test.sh)
 #   infra   STARLING_SKIP_INFRA=1   cfn-lint (pinned, in target/venv) on infra/**/*.yaml: zero errors, zero warnings
 #   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
 #   wasm-tests STARLING_SKIP_WASM_TESTS=1  wasm-tests/run.sh: edge/workers in workerd, edge/spin
@@ -185,6 +187,32 @@ if ! skipped DYNAMODB; then
   unset STARLING_TEST_DYNAMODB_ENDPOINT
   kill "$dynamo_pid" 2>/dev/null || true
   wait "$dynamo_pid" 2>/dev/null || true
+  trap on_exit EXIT
+fi
+
+# ---- Kinesis, SNS and the analytics loader against moto + PostgreSQL ---------------------------
+if ! skipped EVENTS; then
+  section "events: core-kinesis, SNS push (moto_server) and core-analytics (PostgreSQL)"
+  if [[ ! -x "$venv/bin/moto_server" ]]; then
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
+  fi
+  events_port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$events_port" >"$(mktemp)" 2>&1 &
+  events_moto_pid=$!
+  trap 'rc=$?; kill "$events_moto_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "http://127.0.0.1:$events_port/" && break
+    sleep 0.2
+  done
+  export STARLING_TEST_KINESIS_ENDPOINT="http://127.0.0.1:$events_port"
+  export STARLING_TEST_SNS_ENDPOINT="http://127.0.0.1:$events_port"
+  cargo test -p core-kinesis "${locked[@]}" -- --ignored
+  scripts/pg-test.sh cargo test -p core-analytics "${locked[@]}" -- --ignored --nocapture
+  scripts/pg-test.sh cargo test -p core-server --test it "${locked[@]}" -- --ignored events:: push::
+  unset STARLING_TEST_KINESIS_ENDPOINT STARLING_TEST_SNS_ENDPOINT
+  kill "$events_moto_pid" 2>/dev/null || true
+  wait "$events_moto_pid" 2>/dev/null || true
   trap on_exit EXIT
 fi
 

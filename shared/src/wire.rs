@@ -745,3 +745,47 @@ mod tests {
         assert_eq!(json["posting:default:visibility"], "public");
     }
 }
+
+/// Which notification types a Web Push subscription delivers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebPushAlerts {
+    /// Someone mentioned you.
+    pub mention: bool,
+    /// An account you subscribed to posted.
+    pub status: bool,
+    /// Your status was boosted.
+    pub reblog: bool,
+    /// Someone followed you.
+    pub follow: bool,
+    /// Someone requested to follow you.
+    pub follow_request: bool,
+    /// Your status was favourited.
+    pub favourite: bool,
+    /// A poll ended.
+    pub poll: bool,
+    /// A status you interacted with was edited.
+    pub update: bool,
+    /// A user signed up (admins).
+    #[serde(rename = "admin.sign_up")]
+    pub admin_sign_up: bool,
+    /// A report was filed (admins).
+    #[serde(rename = "admin.report")]
+    pub admin_report: bool,
+}
+
+/// A Web Push subscription of one access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebPushSubscription {
+    /// Its id.
+    pub id: String,
+    /// Where push messages go.
+    pub endpoint: String,
+    /// Whether messages follow the standardised Web Push (RFC 8030/8291/8292).
+    pub standard: Option<bool>,
+    /// What is delivered.
+    pub alerts: WebPushAlerts,
+    /// The push sender's VAPID public key.
+    pub server_key: String,
+    /// From whom: `all`, `followed`, `follower` or `none`.
+    pub policy: String,
+}

@@ -122,6 +122,8 @@ pub struct Auth {
     pub app: Id,
     /// Granted scopes.
     pub scopes: Scopes,
+    /// The token's id (`jti`): Web Push subscriptions are per token.
+    pub token: Id,
 }
 
 impl Auth {
@@ -169,7 +171,7 @@ impl App {
         if record.revoked {
             return Err(ApiError::Unauthorized);
         }
-        Ok(Auth { account: claims.sub, app: claims.app, scopes: claims.scope })
+        Ok(Auth { account: claims.sub, app: claims.app, scopes: claims.scope, token: claims.jti })
     }
 
     /// Issues an access token (and a refresh token) for `account` via `app`.

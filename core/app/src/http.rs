@@ -76,6 +76,7 @@ pub fn router(app: App) -> Router {
         .route("/avatars/original/missing.png", get(missing_image))
         .route("/headers/original/missing.png", get(missing_image))
         .merge(crate::search::routes())
+        .merge(crate::push::routes())
         .merge(crate::media::routes(&app));
     let api = api
         .fallback(|| async { ApiError::NotFound })

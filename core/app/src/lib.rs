@@ -22,9 +22,11 @@ mod notifications;
 pub mod media;
 mod oauth;
 mod ops;
+mod push;
 mod ratelimit;
 mod render;
 mod search;
+pub mod sink;
 mod statuses;
 mod streaming;
 mod timelines;
@@ -45,7 +47,7 @@ use tokio::sync::watch;
 pub use crate::config::Config;
 pub use crate::search::RebuildProgress;
 use crate::error::{ApiError, ApiResult};
-use crate::ports::{EventLog, MediaStore, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
+use crate::ports::{EventLog, MediaStore, PushPublisher, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -64,6 +66,8 @@ pub struct Backends {
     pub streams: Arc<dyn StreamHub>,
     /// Media files.
     pub media: Arc<dyn MediaStore>,
+    /// Web Push hand-over (SNS); `None` keeps subscriptions but sends nothing.
+    pub push: Option<Arc<dyn PushPublisher>>,
 }
 
 /// Shared state of every handler and consumer.
@@ -81,6 +85,7 @@ pub struct Inner {
     search_lock: tokio::sync::Mutex<()>,
     streams: Arc<dyn StreamHub>,
     media: Arc<dyn MediaStore>,
+    push: Option<Arc<dyn PushPublisher>>,
     ids: Mutex<IdGenerator>,
     signer: TokenSigner,
     keys: KeySet,
@@ -146,6 +151,7 @@ impl Application {
             search_lock: tokio::sync::Mutex::new(()),
             streams: backends.streams,
             media: backends.media,
+            push: backends.push,
             ids,
             signer,
             keys,

@@ -141,6 +141,7 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
     }
     if let Some(rendered) = app.render_notifications(recipient, vec![record]).await?.pop() {
         streaming::publish_notification(app, recipient, &rendered).await;
+        crate::push::deliver(app, recipient, from, &rendered).await;
     }
     Ok(())
 }

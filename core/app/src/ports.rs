@@ -428,3 +428,57 @@ pub trait MediaStore: Send + Sync {
         None
     }
 }
+
+/// Why an event sink failed; the batch is delivered again.
+#[derive(Debug, thiserror::Error)]
+#[error("event sink failed: {0}")]
+pub struct SinkError(pub String);
+
+/// Something events are delivered to in batches, outside the in-process consumers: the
+/// Kinesis publisher (the outbox relay), the analytics loader. Delivery is at-least-once:
+/// a batch may arrive again after a failure or a crash, so sinks use each event's `seq`
+/// (its outbox position) as an idempotency key.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Takes `events` (in log order); when this returns `Ok` all of them are durably handled.
+    async fn deliver(&self, events: &[LoggedEvent]) -> Result<(), SinkError>;
+}
+
+/// One Web Push delivery: the notification and the subscription it goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushMessage {
+    /// The subscription (one per access token).
+    pub subscription: Id,
+    /// Its account.
+    pub account: Id,
+    /// The push service endpoint the message is for.
+    pub endpoint: String,
+    /// The user agent's ECDH public key (base64url), for payload encryption.
+    pub p256dh: String,
+    /// The user agent's auth secret (base64url).
+    pub auth: String,
+    /// Standardised Web Push (RFC 8291) rather than the legacy draft.
+    pub standard: bool,
+    /// The notification's type (`mention`, `follow`, …).
+    pub notification_type: String,
+    /// The notification's id.
+    pub notification_id: String,
+    /// The notification as the API renders it (JSON).
+    pub notification: String,
+}
+
+/// Why a push could not be handed over.
+#[derive(Debug, thiserror::Error)]
+#[error("push publisher failed: {0}")]
+pub struct PushError(pub String);
+
+/// Hands Web Push deliveries to whatever sends them (an SNS topic whose subscriber encrypts
+/// and POSTs to the endpoint). Fire-and-forget like streaming: a failed hand-over is logged.
+#[async_trait]
+pub trait PushPublisher: Send + Sync {
+    /// Hands over one delivery.
+    async fn publish(&self, message: &PushMessage) -> Result<(), PushError>;
+
+    /// The VAPID public key subscriptions report as `server_key`.
+    fn server_key(&self) -> String;
+}

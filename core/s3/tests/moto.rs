@@ -97,6 +97,7 @@ async fn object_created_notifications_complete_uploads_once() {
         search: std::sync::Arc::new(core_tantivy::TantivySearch::in_memory().unwrap()),
         streams: std::sync::Arc::new(core_embedded::MemoryStreamHub::new()),
         media: std::sync::Arc::new(store.clone()),
+        push: None,
     };
     let application = Application::build(Config::default(), backends).await.unwrap();
     let app = application.app();

@@ -2,6 +2,7 @@
 //! flags) pick the adapters, which are built and handed to core/app. No business logic here.
 
 pub mod edge;
+pub mod events;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,12 @@ pub struct Settings {
     pub media_store: MediaStoreSettings,
     /// Node number for id generation (0–63), unique per core process.
     pub node_id: u8,
+    /// Where events go besides the in-process consumers (Kinesis).
+    pub events: events::EventsSettings,
+    /// The analytics warehouse the loader fills.
+    pub analytics: events::AnalyticsSettings,
+    /// Where Web Push deliveries go.
+    pub push: events::PushSettings,
     /// Access to `/metrics` (`[metrics] token`).
     #[serde(skip_serializing)]
     pub metrics: Option<core_app::config::MetricsConfig>,
@@ -340,7 +347,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             Arc::new(store)
         }
     };
-    Ok(Backends { store, events, timelines, rate_limits, search, streams: Arc::new(MemoryStreamHub::new()), media })
+    Ok(Backends { store, events, timelines, rate_limits, search, streams: Arc::new(MemoryStreamHub::new()), media, push: events::push_publisher(&settings.push).await? })
 }
 
 fn s3_credentials(media: &MediaStoreSettings) -> Option<shared::sigv4::Credentials> {
@@ -368,6 +375,15 @@ pub async fn start_upload_intake(settings: &Settings, app: &core_app::App) -> Op
 pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
     let backends = backends(settings).await?;
     Application::build(settings.core_config(), backends).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))
+}
+
+/// Builds the application for serving, with the configured event pipelines (Kinesis relay and
+/// consumer, analytics loader) running until the returned handle is dropped.
+pub async fn build_serving(settings: &Settings) -> anyhow::Result<(Application, events::Pipelines)> {
+    let backends = backends(settings).await?;
+    let pipelines = events::start(&settings.events, &settings.analytics, settings.node_id, &backends).await?;
+    let app = Application::build(settings.core_config(), backends).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))?;
+    Ok((app, pipelines))
 }
 
 /// The router to serve: core's, behind the in-process edge when enabled. The edge applies the

@@ -4,12 +4,14 @@
 mod accounts;
 mod dynamodb;
 mod edge;
+mod events;
 mod instance;
 mod notifications;
 mod ops;
 mod media;
 mod opensearch;
 mod oauth;
+mod push;
 mod ratelimit;
 mod redis;
 mod schema;
@@ -71,9 +73,9 @@ impl Reply {
 /// Builds the app. After a restart the previous server's last handles on the embedded store may
 /// still be dropping on another runtime thread (redb and tantivy admit one opener): wait for them
 /// briefly.
-async fn build_when_released(settings: &Settings) -> core_app::Application {
+async fn build_when_released(settings: &Settings) -> (core_app::Application, core_server::events::Pipelines) {
     for _ in 0..50 {
-        match core_server::build(settings).await {
+        match core_server::build_serving(settings).await {
             Ok(application) => return application,
             Err(e) if format!("{e:#}").contains("is another starling using it?") => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
             Err(e) => panic!("{e:#}"),
@@ -121,11 +123,12 @@ impl TestApp {
         // recorded-contract fake (no OpenSearch server runs here).
         let opensearch = if std::env::var("STARLING_TEST_SEARCH").is_ok_and(|b| b == "opensearch") { Some(opensearch::use_fake(&mut settings).await) } else { None };
         configure(&mut settings);
-        let application = build_when_released(&settings).await;
+        let (application, pipelines) = build_when_released(&settings).await;
         let app = application.app().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let router = core_server::front_router(&settings, &application);
         let server = tokio::spawn(async move {
+            let _pipelines = pipelines;
             application.serve(listener, router, async { let _ = stopped.await; }).await.unwrap();
         });
         let base = app.config().instance.base_url.clone();

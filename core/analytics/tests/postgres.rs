@@ -1,0 +1,146 @@
+//! The loader against a real PostgreSQL (scripts/pg-test.sh starts one and sets
+//! STARLING_TEST_PG_URL): events committed through the embedded store's outbox, tailed into
+//! the warehouse, the ready queries asserted, replays proven idempotent, throughput measured.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use core_analytics::queries::Engagement;
+use core_analytics::{AnalyticsLoader, CONSUMER};
+use core_app::events::Event;
+use core_app::model::{MentionRecord, StatusRecord};
+use core_app::ports::{Condition, EventLog, LoggedEvent, Store};
+use core_embedded::RedbStore;
+use shared::id::Id;
+use shared::wire::Visibility;
+
+fn pg_url() -> String {
+    std::env::var("STARLING_TEST_PG_URL").expect("STARLING_TEST_PG_URL (run through scripts/pg-test.sh)")
+}
+
+/// A loader on a database of its own (tests run in parallel).
+async fn fresh(store: Arc<dyn Store>, db: &str) -> AnalyticsLoader {
+    let base = pg_url();
+    let admin = AnalyticsLoader::connect(&base, store.clone()).await.unwrap();
+    admin.query(&format!("DROP DATABASE IF EXISTS {db}")).await.unwrap();
+    admin.query(&format!("CREATE DATABASE {db} TEMPLATE template0")).await.unwrap();
+    let (server, _) = base.rsplit_once('/').unwrap();
+    AnalyticsLoader::connect(&format!("{server}/{db}"), store).await.unwrap()
+}
+
+/// 2020-01-01T00:00:00Z in ms.
+const JAN1: u64 = 1_577_836_800_000;
+const HOUR: u64 = 3_600_000;
+const MINUTE: u64 = 60_000;
+
+fn id_at(ms: u64, n: u64) -> Id {
+    Id::from_u64(Id::floor_of_millis(ms).as_u64() + n)
+}
+
+async fn post(store: &RedbStore, id: Id, author: Id, visibility: Visibility, tags: &[&str], in_reply_to: Option<(Id, Id)>, reblog_of: Option<Id>) {
+    let record = StatusRecord {
+        id,
+        account_id: author,
+        text: String::new(),
+        content: String::new(),
+        spoiler_text: String::new(),
+        sensitive: false,
+        visibility,
+        language: None,
+        in_reply_to_id: in_reply_to.map(|(s, _)| s),
+        in_reply_to_account_id: in_reply_to.map(|(_, a)| a),
+        reblog_of,
+        mentions: Vec::<MentionRecord>::new(),
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        application: None,
+        created_at: id.timestamp_millis(),
+        edited_at: None,
+        media: vec![],
+    };
+    let write = core_app::model::put(core_app::keys::status(id), &record, Condition::NotExists).unwrap();
+    let event = Event::StatusCreated { status: id, author, visibility, reblog_of, in_reply_to_account: in_reply_to.map(|(_, a)| a), mentions: vec![] };
+    store.transact(vec![write], vec![event]).await.unwrap();
+}
+
+async fn happen(store: &RedbStore, event: Event) {
+    store.transact(vec![], vec![event]).await.unwrap();
+}
+
+/// The ready queries over the scenario of the test below.
+async fn check(loader: &AnalyticsLoader, s1: Id) {
+    let dau = loader.daily_active_users().await.unwrap();
+    assert_eq!(dau.len(), 3, "{dau:?}");
+    assert_eq!(dau[0], ("2020-01-01".to_owned(), 3));
+    assert_eq!(dau[1], ("2020-01-02".to_owned(), 1));
+    // Favourites, follows and deletions carry no time of their own: loaded "now".
+    assert_eq!(dau[2].1, 3);
+    assert_eq!(
+        loader.posts_per_hour().await.unwrap(),
+        vec![("2020-01-01 10:00".to_owned(), 2), ("2020-01-01 11:00".to_owned(), 2), ("2020-01-02 09:00".to_owned(), 1)]
+    );
+    // The private post's tag and the deleted post's tag do not count.
+    assert_eq!(loader.top_hashtags().await.unwrap(), vec![("rust".to_owned(), 2), ("tokio".to_owned(), 1)]);
+    let engagement = loader.engagement_per_post().await.unwrap();
+    assert_eq!(engagement[0], Engagement { status_id: s1.to_string(), favourites: 1, boosts: 1, replies: 1 });
+    assert_eq!(engagement.len(), 4, "s1..s4 are live originals: {engagement:?}");
+    assert!(engagement[1..].iter().all(|e| e.favourites + e.boosts + e.replies == 0));
+    let rows = loader.query("SELECT COUNT(*) FROM starling_events").await.unwrap();
+    assert_eq!(rows[0].get::<_, i64>(0), 11);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/pg-test.sh"]
+async fn ready_queries_answer_from_loaded_events_and_replays_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(RedbStore::open(&dir.path().join("db.redb")).unwrap());
+    let loader = fresh(store.clone(), "queries").await;
+    let (a, b, c) = (id_at(JAN1 - HOUR, 1), id_at(JAN1 - HOUR, 2), id_at(JAN1 - HOUR, 3));
+    let s1 = id_at(JAN1 + 10 * HOUR + 5 * MINUTE, 0);
+    let s2 = id_at(JAN1 + 10 * HOUR + 40 * MINUTE, 0);
+    let s3 = id_at(JAN1 + 11 * HOUR + 10 * MINUTE, 0);
+    let s4 = id_at(JAN1 + 11 * HOUR + 20 * MINUTE, 0);
+    let s5 = id_at(JAN1 + 11 * HOUR + 30 * MINUTE, 0);
+    let s6 = id_at(JAN1 + 24 * HOUR + 9 * HOUR, 0);
+    post(&store, s1, a, Visibility::Public, &["rust", "tokio"], None, None).await;
+    post(&store, s2, b, Visibility::Public, &["rust"], None, None).await;
+    post(&store, s3, c, Visibility::Private, &["secret"], None, None).await;
+    post(&store, s4, b, Visibility::Public, &[], Some((s1, a)), None).await;
+    post(&store, s5, c, Visibility::Public, &[], None, Some(s1)).await;
+    happen(&store, Event::Favourited { account: b, status: s1, author: a }).await;
+    happen(&store, Event::Favourited { account: c, status: s1, author: a }).await;
+    happen(&store, Event::Unfavourited { account: c, status: s1 }).await;
+    happen(&store, Event::Followed { follower: a, target: b }).await;
+    post(&store, s6, a, Visibility::Public, &["rust"], None, None).await;
+    happen(&store, Event::StatusDeleted { status: s6, author: a, visibility: Visibility::Public, reblog_of: None, mentions: vec![], tags: vec!["rust".into()] }).await;
+
+    core_app::sink::drain(store.as_ref(), CONSUMER, &loader, 4).await.unwrap();
+    check(&loader, s1).await;
+
+    // At-least-once: the whole log delivered again (a crash before the checkpoint) changes nothing.
+    store.save_checkpoint(CONSUMER, 0).await.unwrap();
+    core_app::sink::drain(store.as_ref(), CONSUMER, &loader, 5).await.unwrap();
+    check(&loader, s1).await;
+    assert_eq!(store.checkpoint(CONSUMER).await.unwrap(), store.head().await.unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/pg-test.sh"]
+async fn loader_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&dir.path().join("db.redb")).unwrap());
+    let loader = fresh(store, "throughput").await;
+    let total: u64 = 50_000;
+    let batch: u64 = 500;
+    let events: Vec<LoggedEvent> = (1..=total)
+        .map(|seq| LoggedEvent { seq, event: Event::Favourited { account: Id::from_u64(1000 + seq % 977), status: Id::from_u64(500_000 + seq % 5003), author: Id::from_u64(7) } })
+        .collect();
+    let started = Instant::now();
+    for chunk in events.chunks(usize::try_from(batch).unwrap()) {
+        core_app::ports::EventSink::deliver(&loader, chunk).await.unwrap();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rows = loader.query("SELECT COUNT(*) FROM starling_events").await.unwrap();
+    assert_eq!(rows[0].get::<_, i64>(0), i64::try_from(total).unwrap());
+    println!("analytics loader: {total} events in batches of {batch} in {secs:.2}s = {:.0} events/s", total as f64 / secs);
+}

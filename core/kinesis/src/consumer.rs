@@ -1,0 +1,337 @@
+//! The stream consumer: shard leases and per-shard checkpoints in the `Store`, records
+//! decoded and handed to an [`EventSink`].
+//!
+//! Leases need only conditional puts (`NotExists`), which every store has: time is cut into
+//! windows of the lease length, and holding shard S in window w means having created the item
+//! (`KL#{stream}#{S}`, w) first. The holder claims window w+1 once half of w has passed, so it
+//! keeps the shard without a gap; an instance that dies stops renewing and the shard is free
+//! from the next window on (the lease's expiry). A checkpoint is written in one transaction
+//! with a `Exists` check on the writer's own marker for the current window, so an instance
+//! whose lease ran out cannot move a checkpoint any more. Instances announce themselves
+//! (`KI#{stream}`, with an expiry); each keeps at most its share, ⌈shards ÷ live instances⌉,
+//! so a new instance gets shards at the next window.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_kinesis::types::ShardIteratorType;
+use core_app::ports::{Condition, EventSink, Item, Key, Query, Store, Value, Write};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::{KinesisError, decode, now_ms};
+
+/// Tuning of a consumer.
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    /// This instance's name in leases (unique per running process).
+    pub owner: String,
+    /// Lease length: how long a dead instance's shards wait before others take them.
+    pub lease: Duration,
+    /// Records read per `GetRecords`.
+    pub batch: i32,
+    /// Pause between polls of a shard that had nothing new.
+    pub idle: Duration,
+}
+
+impl ConsumerOptions {
+    /// Defaults for `owner`: 30 s leases, 1,000 records a read, 1 s idle pause.
+    pub fn new(owner: impl Into<String>) -> Self {
+        ConsumerOptions { owner: owner.into(), lease: Duration::from_secs(30), batch: 1000, idle: Duration::from_secs(1) }
+    }
+}
+
+/// A shard's stored checkpoint.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    /// Last sequence number fully delivered.
+    sequence: Option<String>,
+    /// The shard is closed (resharded) and was read to its end.
+    #[serde(default)]
+    finished: bool,
+}
+
+/// A lease item's content.
+#[derive(Debug, Serialize, Deserialize)]
+struct LeaseDoc {
+    owner: String,
+}
+
+/// An instance's heartbeat.
+#[derive(Debug, Serialize, Deserialize)]
+struct Heartbeat {
+    expires_ms: u64,
+}
+
+/// Who holds a shard in the current window (for tests and operators).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Shard id.
+    pub shard: String,
+    /// Holder.
+    pub owner: String,
+}
+
+/// Reads a Kinesis stream's shards into a sink, splitting shards with other instances.
+pub struct KinesisConsumer {
+    client: aws_sdk_kinesis::Client,
+    stream: String,
+    store: Arc<dyn Store>,
+    sink: Arc<dyn EventSink>,
+    options: ConsumerOptions,
+    /// Open iterators of the shards this instance reads.
+    iterators: tokio::sync::Mutex<HashMap<String, String>>,
+}
+
+impl KinesisConsumer {
+    /// A consumer of `stream` delivering to `sink`, keeping leases and checkpoints in `store`.
+    pub fn new(client: aws_sdk_kinesis::Client, stream: String, store: Arc<dyn Store>, sink: Arc<dyn EventSink>, options: ConsumerOptions) -> Self {
+        KinesisConsumer { client, stream, store, sink, options, iterators: tokio::sync::Mutex::new(HashMap::new()) }
+    }
+
+    /// Runs until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let pause = match self.poll().await {
+                Ok(0) => self.options.idle,
+                Ok(_) => Duration::ZERO,
+                Err(e) => {
+                    tracing::warn!(error = %e, stream = %self.stream, "kinesis consumer poll failed; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// One round: heartbeat, balance leases, read each held shard once and deliver what it
+    /// had; returns how many events were delivered.
+    pub async fn poll(&self) -> Result<usize, KinesisError> {
+        let shards = self.shards().await?;
+        let held = self.balance(&shards).await?;
+        let mut iterators = self.iterators.lock().await;
+        iterators.retain(|shard, _| held.contains(shard));
+        let mut delivered = 0;
+        for shard in &held {
+            delivered += self.read_shard(shard, &mut iterators).await?;
+        }
+        Ok(delivered)
+    }
+
+    /// Who holds each shard in the current window.
+    pub async fn leases(&self) -> Result<Vec<Lease>, KinesisError> {
+        let window = self.window(now_ms());
+        let mut out = Vec::new();
+        for (shard, _) in self.shards().await? {
+            if let Some(item) = self.store.get(&self.lease_key(&shard, window)).await? {
+                out.push(Lease { shard, owner: doc::<LeaseDoc>(&item).map(|d| d.owner).unwrap_or_default() });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stream's shards with their parents, in id order.
+    async fn shards(&self) -> Result<Vec<(String, Option<String>)>, KinesisError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = match &token {
+                Some(t) => self.client.list_shards().next_token(t),
+                None => self.client.list_shards().stream_name(&self.stream),
+            };
+            let page = request.send().await.map_err(|e| KinesisError::Api(aws_sdk_kinesis::error::DisplayErrorContext(e).to_string()))?;
+            out.extend(page.shards().iter().map(|s| (s.shard_id().to_owned(), s.parent_shard_id().map(str::to_owned))));
+            match page.next_token() {
+                Some(t) => token = Some(t.to_owned()),
+                None => break,
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Renews, claims and gives up leases so this instance holds its share; returns the shards
+    /// it holds now and may read (a child shard waits until its parent is finished).
+    async fn balance(&self, shards: &[(String, Option<String>)]) -> Result<Vec<String>, KinesisError> {
+        let now = now_ms();
+        let window = self.window(now);
+        let lease_ms = self.lease_ms();
+        let live = self.heartbeat(now).await?;
+        let finished = self.finished(shards).await?;
+        let readable: Vec<&String> = shards.iter().filter(|(id, parent)| !finished.contains(id) && parent.as_ref().is_none_or(|p| finished.contains(p) || !shards.iter().any(|(s, _)| s == p))).map(|(id, _)| id).collect();
+        let share = readable.len().div_ceil(live.max(1));
+        let mut held = Vec::new();
+        // Shards held now, in id order; renewing past the share lets the extra ones go.
+        for shard in &readable {
+            if self.holds(shard, window).await? {
+                held.push((*shard).clone());
+            }
+        }
+        held.truncate(share);
+        if now % lease_ms >= lease_ms / 2 {
+            for shard in &held {
+                self.claim(shard, window + 1).await?;
+            }
+        }
+        for shard in readable {
+            if held.len() >= share {
+                break;
+            }
+            if !held.contains(shard) && self.store.get(&self.lease_key(shard, window)).await?.is_none() && self.claim(shard, window).await? {
+                held.push(shard.clone());
+            }
+        }
+        Ok(held)
+    }
+
+    /// Announces this instance and counts the live ones (itself included).
+    async fn heartbeat(&self, now: u64) -> Result<usize, KinesisError> {
+        let pk = format!("KI#{}", self.stream);
+        let beat = Heartbeat { expires_ms: now + 2 * self.lease_ms() };
+        let item = Item { key: Key::new(pk.clone(), self.options.owner.clone()), value: Value::Doc(serde_json::to_vec(&beat).unwrap_or_default()) };
+        self.store.transact(vec![Write::Put { item, condition: Condition::None }], vec![]).await?;
+        let instances = self.store.query(&Query::partition(pk, 1000)).await?;
+        Ok(instances.iter().filter(|i| doc::<Heartbeat>(i).is_some_and(|h| h.expires_ms > now)).count())
+    }
+
+    /// Closed shards read to their end.
+    async fn finished(&self, shards: &[(String, Option<String>)]) -> Result<HashSet<String>, KinesisError> {
+        let keys: Vec<Key> = shards.iter().map(|(id, _)| self.checkpoint_key(id)).collect();
+        let items = self.store.get_many(&keys).await?;
+        Ok(shards.iter().zip(items).filter(|(_, item)| item.as_ref().and_then(doc::<Checkpoint>).is_some_and(|c| c.finished)).map(|((id, _), _)| id.clone()).collect())
+    }
+
+    /// Whether this instance holds `shard` in `window`.
+    async fn holds(&self, shard: &str, window: u64) -> Result<bool, KinesisError> {
+        Ok(self.store.get(&self.marker_key(shard, window)).await?.is_some())
+    }
+
+    /// Tries to take `shard` for `window`; `false` when someone else has it. Leases of
+    /// windows before the previous one are removed in the same transaction.
+    async fn claim(&self, shard: &str, window: u64) -> Result<bool, KinesisError> {
+        if self.holds(shard, window).await? {
+            return Ok(true);
+        }
+        let lease = serde_json::to_vec(&LeaseDoc { owner: self.options.owner.clone() }).unwrap_or_default();
+        let mut writes = vec![
+            Write::Put { item: Item { key: self.lease_key(shard, window), value: Value::Doc(lease.clone()) }, condition: Condition::NotExists },
+            Write::Put { item: Item { key: self.marker_key(shard, window), value: Value::Doc(lease) }, condition: Condition::None },
+        ];
+        let old = self.store.query(&Query { before: Some(window_sk(window.saturating_sub(1))), ..Query::partition(format!("KL#{}#{shard}", self.stream), 50) }).await?;
+        writes.extend(old.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }));
+        match self.store.transact(writes, vec![]).await {
+            Ok(()) => Ok(true),
+            Err(core_app::ports::StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads `shard` once from its iterator (opened after the checkpoint when missing),
+    /// delivers the events and saves the checkpoint; returns how many were delivered.
+    async fn read_shard(&self, shard: &str, iterators: &mut HashMap<String, String>) -> Result<usize, KinesisError> {
+        let iterator = match iterators.remove(shard) {
+            Some(it) => it,
+            None => match self.open_iterator(shard).await? {
+                Some(it) => it,
+                None => return Ok(0),
+            },
+        };
+        let out = match self.client.get_records().shard_iterator(&iterator).limit(self.options.batch).send().await {
+            Ok(out) => out,
+            // An expired or invalid iterator is reopened from the checkpoint next time.
+            Err(e) => return Err(KinesisError::Api(aws_sdk_kinesis::error::DisplayErrorContext(e).to_string())),
+        };
+        let records = out.records();
+        let events: Vec<_> = records
+            .iter()
+            .filter_map(|r| {
+                let decoded = decode(r.data().as_ref());
+                if decoded.is_none() {
+                    tracing::warn!(shard, sequence = r.sequence_number(), "skipping a record that is not a Starling event");
+                }
+                decoded
+            })
+            .collect();
+        if !events.is_empty() {
+            self.sink.deliver(&events).await.map_err(|e| KinesisError::Api(e.to_string()))?;
+        }
+        let finished = out.next_shard_iterator().is_none();
+        if let Some(last) = records.last() {
+            self.save_checkpoint(shard, Checkpoint { sequence: Some(last.sequence_number().to_owned()), finished }).await?;
+        } else if finished {
+            let current = self.store.get(&self.checkpoint_key(shard)).await?.as_ref().and_then(doc::<Checkpoint>).unwrap_or_default();
+            self.save_checkpoint(shard, Checkpoint { sequence: current.sequence, finished: true }).await?;
+        }
+        if let Some(next) = out.next_shard_iterator() {
+            iterators.insert(shard.to_owned(), next.to_owned());
+        }
+        Ok(events.len())
+    }
+
+    /// An iterator right after the shard's checkpoint, or at its oldest record.
+    async fn open_iterator(&self, shard: &str) -> Result<Option<String>, KinesisError> {
+        let checkpoint = self.store.get(&self.checkpoint_key(shard)).await?.as_ref().and_then(doc::<Checkpoint>).unwrap_or_default();
+        if checkpoint.finished {
+            return Ok(None);
+        }
+        let request = self.client.get_shard_iterator().stream_name(&self.stream).shard_id(shard);
+        let request = match checkpoint.sequence {
+            Some(seq) => request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).starting_sequence_number(seq),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let out = request.send().await.map_err(|e| KinesisError::Api(aws_sdk_kinesis::error::DisplayErrorContext(e).to_string()))?;
+        Ok(out.shard_iterator().map(str::to_owned))
+    }
+
+    /// Saves a checkpoint, only while this instance still holds the shard's current lease.
+    async fn save_checkpoint(&self, shard: &str, checkpoint: Checkpoint) -> Result<(), KinesisError> {
+        let window = self.window(now_ms());
+        let marker = Item { key: self.marker_key(shard, window), value: Value::Doc(serde_json::to_vec(&LeaseDoc { owner: self.options.owner.clone() }).unwrap_or_default()) };
+        let item = Item { key: self.checkpoint_key(shard), value: Value::Doc(serde_json::to_vec(&checkpoint).unwrap_or_default()) };
+        match self.store.transact(vec![Write::Put { item, condition: Condition::None }, Write::Put { item: marker, condition: Condition::Exists }], vec![]).await {
+            Ok(()) => Ok(()),
+            Err(core_app::ports::StoreError::ConditionFailed { .. }) => Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder"))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn lease_ms(&self) -> u64 {
+        u64::try_from(self.options.lease.as_millis()).unwrap_or(u64::MAX).max(2)
+    }
+
+    fn window(&self, now: u64) -> u64 {
+        now / self.lease_ms()
+    }
+
+    fn lease_key(&self, shard: &str, window: u64) -> Key {
+        Key::new(format!("KL#{}#{shard}", self.stream), window_sk(window))
+    }
+
+    fn marker_key(&self, shard: &str, window: u64) -> Key {
+        Key::new(format!("KL#{}#{shard}", self.stream), format!("{}#{}", window_sk(window), self.options.owner))
+    }
+
+    fn checkpoint_key(&self, shard: &str) -> Key {
+        Key::new(format!("KC#{}", self.stream), shard)
+    }
+}
+
+/// Sort key of a lease window (hex, so byte order is time order).
+fn window_sk(window: u64) -> String {
+    format!("{window:016x}")
+}
+
+/// Decodes an item's document.
+fn doc<T: serde::de::DeserializeOwned>(item: &Item) -> Option<T> {
+    match &item.value {
+        Value::Doc(bytes) => serde_json::from_slice(bytes).ok(),
+        Value::Count(_) => None,
+    }
+}

@@ -1,0 +1,179 @@
+//! Where events go besides core's in-process consumers: the Kinesis outbox relay and
+//! consumer (`[events] type = "kinesis"`), the analytics loader (`[analytics] type = "redshift"`).
+//!
+//! - events embedded, analytics redshift: the loader tails the embedded log (consumer `analytics`).
+//! - events kinesis: the relay tails the outbox into the stream (consumer `kinesis-relay`); the
+//!   loader, when configured, is fed by the Kinesis consumer (shard leases and checkpoints in
+//!   the configured store), so any number of core instances load each event once per shard lease.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use core_app::Backends;
+use core_app::ports::EventSink;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+/// The production event stream.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum EventsSettings {
+    /// Only the embedded log (the zero-configuration default).
+    #[default]
+    Embedded,
+    /// The outbox is relayed to a Kinesis stream, and read back from it.
+    Kinesis {
+        /// Stream name.
+        stream: String,
+        /// Region.
+        #[serde(default = "super::default_region")]
+        region: String,
+        /// Endpoint override (moto, VPC endpoint); AWS's own when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        /// Static credentials; the default chain (environment, task role) when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access_key_id: Option<String>,
+        /// Secret of `access_key_id`.
+        #[serde(default, skip_serializing)]
+        secret_access_key: Option<String>,
+        /// Shard lease length in seconds.
+        #[serde(default = "default_lease_secs")]
+        lease_secs: u64,
+    },
+}
+
+fn default_lease_secs() -> u64 {
+    30
+}
+
+/// The analytics warehouse.
+#[derive(Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum AnalyticsSettings {
+    /// No analytics (the default).
+    #[default]
+    None,
+    /// Redshift, or any PostgreSQL, over the PostgreSQL wire protocol.
+    Redshift {
+        /// `postgres://user:password@host:5439/db`.
+        #[serde(skip_serializing)]
+        url: String,
+    },
+}
+
+impl std::fmt::Debug for AnalyticsSettings {
+    // The URL carries a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnalyticsSettings::None => f.write_str("None"),
+            AnalyticsSettings::Redshift { .. } => f.debug_struct("Redshift").field("url", &"***").finish(),
+        }
+    }
+}
+
+/// The running event pipelines; they stop when this is dropped.
+pub struct Pipelines {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Pipelines {
+    /// How many pipelines run.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether none runs.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+impl Drop for Pipelines {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Connects what `[events]` and `[analytics]` configure (failing fast when unreachable) and
+/// starts it.
+pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_id: u8, backends: &Backends) -> anyhow::Result<Pipelines> {
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let loader: Option<Arc<dyn EventSink>> = match analytics {
+        AnalyticsSettings::None => None,
+        AnalyticsSettings::Redshift { url } => Some(Arc::new(
+            core_analytics::AnalyticsLoader::connect(url, backends.store.clone()).await.context("the analytics warehouse is unreachable (check [analytics] url)")?,
+        )),
+    };
+    match events {
+        EventsSettings::Embedded => {
+            if let Some(loader) = loader {
+                tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_analytics::CONSUMER.into(), loader, 500, stop_rx)));
+            }
+        }
+        EventsSettings::Kinesis { stream, region, endpoint, access_key_id, secret_access_key, lease_secs } => {
+            let credentials = access_key_id.clone().zip(secret_access_key.clone());
+            let config = core_kinesis::KinesisConfig { stream: stream.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials };
+            let client = core_kinesis::client(&config).await;
+            core_kinesis::check_stream(&client, stream).await.context("the kinesis stream is unreachable (check [events])")?;
+            let publisher = Arc::new(core_kinesis::KinesisPublisher::with_client(client.clone(), stream.clone()));
+            tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_kinesis::RELAY_CONSUMER.into(), publisher, core_kinesis::MAX_RECORDS_PER_PUT, stop_rx.clone())));
+            if let Some(loader) = loader {
+                let owner = format!("core-{node_id}-{}", std::process::id());
+                let options = core_kinesis::ConsumerOptions { lease: std::time::Duration::from_secs((*lease_secs).max(2)), ..core_kinesis::ConsumerOptions::new(owner) };
+                let consumer = core_kinesis::KinesisConsumer::new(client, stream.clone(), backends.store.clone(), loader, options);
+                tasks.push(tokio::spawn(consumer.run(stop_rx)));
+            }
+        }
+    }
+    Ok(Pipelines { stop, tasks })
+}
+
+/// Where Web Push deliveries go.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum PushSettings {
+    /// Subscriptions are kept, nothing is sent (the default).
+    #[default]
+    None,
+    /// Published to an SNS topic whose subscriber sends the Web Push requests.
+    Sns {
+        /// Topic ARN.
+        topic_arn: String,
+        /// Region.
+        #[serde(default = "super::default_region")]
+        region: String,
+        /// Endpoint override (moto, VPC endpoint).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        /// Static credentials; the default chain when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        access_key_id: Option<String>,
+        /// Secret of `access_key_id`.
+        #[serde(default, skip_serializing)]
+        secret_access_key: Option<String>,
+        /// The VAPID public key the sender signs with (clients get it as `server_key`).
+        #[serde(default)]
+        vapid_public_key: String,
+    },
+}
+
+/// The configured push publisher (checking the topic exists).
+pub async fn push_publisher(settings: &PushSettings) -> anyhow::Result<Option<Arc<dyn core_app::ports::PushPublisher>>> {
+    match settings {
+        PushSettings::None => Ok(None),
+        PushSettings::Sns { topic_arn, region, endpoint, access_key_id, secret_access_key, vapid_public_key } => {
+            let config = core_sns::SnsConfig {
+                topic_arn: topic_arn.clone(),
+                region: region.clone(),
+                endpoint: endpoint.clone(),
+                credentials: access_key_id.clone().zip(secret_access_key.clone()),
+                vapid_public_key: vapid_public_key.clone(),
+            };
+            let publisher = core_sns::SnsPushPublisher::connect(&config).await.map_err(|e| anyhow::anyhow!("the SNS push topic is unreachable (check [push]): {e}"))?;
+            Ok(Some(Arc::new(publisher)))
+        }
+    }
+}
