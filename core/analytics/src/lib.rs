@@ -117,7 +117,16 @@ impl AnalyticsLoader {
         {
             let mut guard = loader.client.lock().await;
             let client = loader.session(&mut guard).await?;
-            client.batch_execute(SCHEMA).await?;
+            // Instances starting together race on `CREATE TABLE IF NOT EXISTS` (PostgreSQL
+            // reports the loser as a duplicate): another one created that table, so go again.
+            let mut attempts = 0;
+            while let Err(e) = client.batch_execute(SCHEMA).await {
+                let duplicate = e.code().is_some_and(|c| *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE);
+                attempts += 1;
+                if !duplicate || attempts == 3 {
+                    return Err(e.into());
+                }
+            }
         }
         Ok(loader)
     }
