@@ -124,7 +124,9 @@ if ! skipped SETUP; then
 fi
 
 # ---- native tests ---------------------------------------------------------------------------
+native_ran=""
 if ! skipped NATIVE; then
+  native_ran=1
   section "native: cargo test --workspace ${locked[*]}"
   cargo_log="$(mktemp)"
   cargo test --workspace "${locked[@]}" 2>&1 | tee "$cargo_log"
@@ -267,6 +269,10 @@ fi
 if ! skipped E2E; then
   section "e2e: tests/e2e/run.sh"
   if [[ -f tests/e2e/run.sh ]]; then
+    # The API tests built `starling` from this tree already (with the test features on, which
+    # only add test helpers): reuse it rather than compile the dependency graph a second time.
+    bin="${CARGO_TARGET_DIR:-$root/target}/debug/starling"
+    if [[ -n "$native_ran" && -z "${STARLING_BIN:-}" && -x "$bin" ]]; then export STARLING_BIN="$bin"; fi
     VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" bash tests/e2e/run.sh
   else
     echo "tests/e2e/run.sh not present yet: nothing to run"
