@@ -6,11 +6,9 @@
 //! at-least-once log may replay anything.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use shared::id::Id;
 use shared::wire::Visibility;
-use tokio::sync::watch;
 
 use crate::error::ApiResult;
 use crate::events::Event;
@@ -26,46 +24,24 @@ const BATCH: usize = 256;
 /// Followers read per page while fanning out.
 const FOLLOWER_PAGE: usize = 1000;
 
-/// Runs until `stop` turns true.
-pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        tokio::select! {
-            result = step(&app, Duration::from_millis(500)) => {
-                if let Err(e) = result {
-                    tracing::warn!(error = ?e, "fanout step failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-            _ = stop.changed() => return,
-        }
-    }
-}
+/// The fanout consumer.
+pub struct Fanout;
 
-/// Processes everything logged so far.
-pub async fn drain(app: &App) -> ApiResult<()> {
-    while step(app, Duration::ZERO).await? > 0 {}
-    Ok(())
-}
+#[async_trait::async_trait]
+impl crate::consumer::Consumer for Fanout {
+    const NAME: &'static str = CONSUMER;
+    const BATCH: usize = BATCH;
 
-/// One batch: read after the checkpoint, handle, advance the checkpoint.
-async fn step(app: &App, wait: Duration) -> ApiResult<usize> {
-    let after = app.events.checkpoint(CONSUMER).await?;
-    let batch = app.events.read(after, BATCH, wait).await?;
-    let _guard = app.fanout_lock.lock().await;
-    // Another runner may have moved on while this one waited.
-    if app.events.checkpoint(CONSUMER).await? != after {
-        return Ok(batch.len());
+    fn lock(app: &App) -> &tokio::sync::Mutex<()> {
+        &app.fanout_lock
     }
-    for logged in &batch {
-        handle(app, &logged.event).await?;
+
+    async fn handle(app: &App, batch: &[crate::ports::LoggedEvent]) -> ApiResult<()> {
+        for logged in batch {
+            handle(app, &logged.event).await?;
+        }
+        Ok(())
     }
-    if let Some(last) = batch.last() {
-        app.events.save_checkpoint(CONSUMER, last.seq).await?;
-    }
-    Ok(batch.len())
 }
 
 async fn handle(app: &App, event: &Event) -> ApiResult<()> {

@@ -15,6 +15,7 @@ pub mod ports;
 
 mod accounts;
 mod auth;
+mod consumer;
 mod fanout;
 mod http;
 mod instance;
@@ -185,9 +186,9 @@ impl Application {
     pub async fn serve(self, listener: TcpListener, router: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let consumers = [
-            ("fanout", tokio::spawn(fanout::run(self.app.clone(), stop_rx.clone()))),
-            ("search", tokio::spawn(search::run(self.app.clone(), stop_rx.clone()))),
-            ("notifications", tokio::spawn(notifications::run(self.app.clone(), stop_rx.clone()))),
+            ("fanout", tokio::spawn(consumer::run::<fanout::Fanout>(self.app.clone(), stop_rx.clone()))),
+            ("search", tokio::spawn(consumer::run::<search::Indexer>(self.app.clone(), stop_rx.clone()))),
+            ("notifications", tokio::spawn(consumer::run::<notifications::Notifications>(self.app.clone(), stop_rx.clone()))),
             ("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx))),
         ];
         let app = self.app.clone();
@@ -215,9 +216,9 @@ impl App {
     /// Processes every event logged so far (tests and tools use this to wait for fanout,
     /// search and notifications).
     pub async fn drain_events(&self) -> ApiResult<()> {
-        fanout::drain(self).await?;
-        search::drain(self).await?;
-        notifications::drain(self).await
+        consumer::drain::<fanout::Fanout>(self).await?;
+        consumer::drain::<search::Indexer>(self).await?;
+        consumer::drain::<notifications::Notifications>(self).await
     }
 
     /// Moves a consumer's checkpoint back to `seq`, so it handles everything after it again

@@ -7,7 +7,6 @@
 //! published to the recipient's stream.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
@@ -15,7 +14,6 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use shared::id::Id;
 use shared::wire::{self, Visibility};
-use tokio::sync::watch;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -34,45 +32,24 @@ const PAGE: usize = 500;
 /// Partition pages scanned at most to fill one filtered page of notifications.
 const MAX_SCAN_PAGES: usize = 10;
 
-/// Runs until `stop` turns true.
-pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        tokio::select! {
-            result = step(&app, Duration::from_millis(500)) => {
-                if let Err(e) = result {
-                    tracing::warn!(error = ?e, "notifications step failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-            _ = stop.changed() => return,
-        }
-    }
-}
+/// The notifications consumer.
+pub struct Notifications;
 
-/// Processes everything logged so far.
-pub async fn drain(app: &App) -> ApiResult<()> {
-    while step(app, Duration::ZERO).await? > 0 {}
-    Ok(())
-}
+#[async_trait::async_trait]
+impl crate::consumer::Consumer for Notifications {
+    const NAME: &'static str = CONSUMER;
+    const BATCH: usize = BATCH;
 
-/// One batch: read after the checkpoint, handle, advance the checkpoint.
-async fn step(app: &App, wait: Duration) -> ApiResult<usize> {
-    let after = app.events.checkpoint(CONSUMER).await?;
-    let batch = app.events.read(after, BATCH, wait).await?;
-    let _guard = app.notifications_lock.lock().await;
-    if app.events.checkpoint(CONSUMER).await? != after {
-        return Ok(batch.len());
+    fn lock(app: &App) -> &tokio::sync::Mutex<()> {
+        &app.notifications_lock
     }
-    for logged in &batch {
-        handle(app, logged).await?;
+
+    async fn handle(app: &App, batch: &[LoggedEvent]) -> ApiResult<()> {
+        for logged in batch {
+            handle(app, logged).await?;
+        }
+        Ok(())
     }
-    if let Some(last) = batch.last() {
-        app.events.save_checkpoint(CONSUMER, last.seq).await?;
-    }
-    Ok(batch.len())
 }
 
 /// Who is told what about one event.

@@ -7,7 +7,6 @@
 //! (visibility, author and mentions are in the document) and checked again when hydrating.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -15,7 +14,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
-use tokio::sync::watch;
 
 use crate::auth::MaybeAuth;
 use crate::error::{ApiError, ApiResult};
@@ -54,62 +52,41 @@ pub fn routes() -> Router<App> {
 
 // The consumer.
 
-/// Runs until `stop` turns true.
-pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        tokio::select! {
-            result = step(&app, Duration::from_millis(500)) => {
-                if let Err(e) = result {
-                    tracing::warn!(error = ?e, "search indexing step failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+/// The search indexing consumer: one index commit per batch.
+pub struct Indexer;
+
+#[async_trait::async_trait]
+impl crate::consumer::Consumer for Indexer {
+    const NAME: &'static str = CONSUMER;
+    const BATCH: usize = BATCH;
+
+    fn lock(app: &App) -> &tokio::sync::Mutex<()> {
+        &app.search_lock
+    }
+
+    async fn handle(app: &App, batch: &[crate::ports::LoggedEvent]) -> ApiResult<()> {
+        let mut statuses = BTreeSet::new();
+        let mut accounts = BTreeSet::new();
+        for logged in batch {
+            match &logged.event {
+                Event::StatusCreated { status, reblog_of: None, .. } | Event::StatusUpdated { status, .. } | Event::StatusDeleted { status, reblog_of: None, .. } => {
+                    statuses.insert(*status);
                 }
+                Event::AccountCreated { account } | Event::AccountUpdated { account } => {
+                    accounts.insert(*account);
+                }
+                _ => {}
             }
-            _ = stop.changed() => return,
         }
-    }
-}
-
-/// Indexes everything logged so far.
-pub async fn drain(app: &App) -> ApiResult<()> {
-    while step(app, Duration::ZERO).await? > 0 {}
-    Ok(())
-}
-
-/// One batch: read after the checkpoint, index, commit, advance the checkpoint.
-async fn step(app: &App, wait: Duration) -> ApiResult<usize> {
-    let after = app.events.checkpoint(CONSUMER).await?;
-    let batch = app.events.read(after, BATCH, wait).await?;
-    let _guard = app.search_lock.lock().await;
-    if app.events.checkpoint(CONSUMER).await? != after {
-        return Ok(batch.len());
-    }
-    let mut statuses = BTreeSet::new();
-    let mut accounts = BTreeSet::new();
-    for logged in &batch {
-        match &logged.event {
-            Event::StatusCreated { status, reblog_of: None, .. } | Event::StatusUpdated { status, .. } | Event::StatusDeleted { status, reblog_of: None, .. } => {
-                statuses.insert(*status);
-            }
-            Event::AccountCreated { account } | Event::AccountUpdated { account } => {
-                accounts.insert(*account);
-            }
-            _ => {}
+        let statuses: Vec<Id> = statuses.into_iter().collect();
+        let accounts: Vec<Id> = accounts.into_iter().collect();
+        let mut changes = status_changes(app, &statuses).await?;
+        changes.extend(account_changes(app, &accounts).await?);
+        if !changes.is_empty() {
+            app.search.apply(changes).await?;
         }
+        Ok(())
     }
-    let statuses: Vec<Id> = statuses.into_iter().collect();
-    let accounts: Vec<Id> = accounts.into_iter().collect();
-    let mut changes = status_changes(app, &statuses).await?;
-    changes.extend(account_changes(app, &accounts).await?);
-    if !changes.is_empty() {
-        app.search.apply(changes).await?;
-    }
-    if let Some(last) = batch.last() {
-        app.events.save_checkpoint(CONSUMER, last.seq).await?;
-    }
-    Ok(batch.len())
 }
 
 /// The document each status should have now: its current record, or none when it is gone.
