@@ -25,7 +25,6 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus};
 use core_app::ports::StoreError;
 
@@ -90,14 +89,7 @@ impl DynamoStore {
     /// fails with a clear message when DynamoDB is unreachable or the table is missing.
     pub async fn connect(config: &DynamoConfig) -> Result<Self, StoreError> {
         let timeouts = aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(10)).build();
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(config.region.clone())).timeout_config(timeouts);
-        if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        if let Some((id, secret)) = &config.credentials {
-            loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "starling-config"));
-        }
-        let sdk = loader.load().await;
+        let sdk = core_aws::loader(&config.region, config.endpoint.as_deref(), core_aws::keys(config.credentials.as_ref())).timeout_config(timeouts).load().await;
         let store = DynamoStore { client: Client::new(&sdk), table: config.table.as_str().into(), head_hint: Arc::new(AtomicU64::new(0)), poll: Duration::from_millis(50) };
         store.ensure_table(config.create_table).await?;
         let head = store.read_head().await?;

@@ -17,7 +17,6 @@
 mod consumer;
 mod publisher;
 
-use aws_sdk_kinesis::config::{Credentials, Region};
 use core_app::events::Event;
 use core_app::ports::LoggedEvent;
 use serde::{Deserialize, Serialize};
@@ -54,14 +53,8 @@ pub enum KinesisError {
 
 /// Builds a Kinesis client for `config`.
 pub async fn client(config: &KinesisConfig) -> aws_sdk_kinesis::Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(config.region.clone()));
-    if let Some(endpoint) = &config.endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    if let Some((id, secret)) = &config.credentials {
-        loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "starling-config"));
-    }
-    aws_sdk_kinesis::Client::new(&loader.load().await)
+    let sdk = core_aws::loader(&config.region, config.endpoint.as_deref(), core_aws::keys(config.credentials.as_ref())).load().await;
+    aws_sdk_kinesis::Client::new(&sdk)
 }
 
 /// Checks that the stream exists and answers (startup fails fast otherwise).

@@ -35,14 +35,8 @@ pub struct S3Config {
 
 /// The SDK configuration shared by the S3 and SQS clients: region, endpoint, credentials.
 pub async fn sdk_config(region: &str, endpoint: Option<&str>, credentials: Option<&shared::sigv4::Credentials>) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region.to_owned()));
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint.trim_end_matches('/'));
-    }
-    if let Some(c) = credentials {
-        loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(c.access_key_id.clone(), c.secret_access_key.clone(), c.session_token.clone(), None, "starling-config"));
-    }
-    loader.load().await
+    let keys = credentials.map(|c| core_aws::StaticKeys { access_key_id: &c.access_key_id, secret_access_key: &c.secret_access_key, session_token: c.session_token.as_deref() });
+    core_aws::loader(region, endpoint.map(|e| e.trim_end_matches('/')), keys).load().await
 }
 
 /// Media files in an S3 bucket.

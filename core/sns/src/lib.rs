@@ -6,7 +6,6 @@
 //! Owns: the message format. Must never: log the subscription's keys.
 
 use async_trait::async_trait;
-use aws_sdk_sns::config::{Credentials, Region};
 use aws_sdk_sns::types::MessageAttributeValue;
 use core_app::ports::{PushError, PushMessage, PushPublisher};
 
@@ -35,14 +34,8 @@ pub struct SnsPushPublisher {
 impl SnsPushPublisher {
     /// A publisher for `config`; checks that the topic exists (startup fails fast).
     pub async fn connect(config: &SnsConfig) -> Result<Self, PushError> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(config.region.clone()));
-        if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint);
-        }
-        if let Some((id, secret)) = &config.credentials {
-            loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "starling-config"));
-        }
-        let client = aws_sdk_sns::Client::new(&loader.load().await);
+        let sdk = core_aws::loader(&config.region, config.endpoint.as_deref(), core_aws::keys(config.credentials.as_ref())).load().await;
+        let client = aws_sdk_sns::Client::new(&sdk);
         client.get_topic_attributes().topic_arn(&config.topic_arn).send().await.map_err(|e| PushError(format!("topic {}: {}", config.topic_arn, aws_sdk_sns::error::DisplayErrorContext(e))))?;
         Ok(SnsPushPublisher { client, topic_arn: config.topic_arn.clone(), server_key: config.vapid_public_key.clone() })
     }
