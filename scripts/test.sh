@@ -82,6 +82,48 @@ skipped() {
 locked=()
 if [[ -f Cargo.lock ]]; then locked=(--locked); fi
 
+# Sums the "test result:" lines of cargo's output in $2 into one closing count labelled $1.
+count_results() {
+  awk -v label="$1" '/^test result:/ {
+         for (i = 1; i <= NF; i++) {
+           if ($(i+1) ~ /^passed/) p += $i
+           if ($(i+1) ~ /^failed/) f += $i
+           if ($(i+1) ~ /^ignored/) s += $i
+         }
+       }
+       END { printf "%s: %d passed, %d failed, %d skipped\n", label, p, f, s }' "$2"
+}
+
+# Starts moto (an emulator of the AWS wire protocol) on a free loopback port, installing it into
+# the venv when missing: `start_moto` runs moto_server, `start_moto scripts/moto-serial.py` that
+# launcher. Sets moto_url; stop_moto ends it (an exit in between ends it too).
+start_moto() {
+  if [[ ! -x "$venv/bin/moto_server" ]]; then
+    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
+  fi
+  local port
+  port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  if [[ $# -gt 0 ]]; then
+    "$venv/bin/python" "$@" -H 127.0.0.1 -p "$port" >"$(mktemp)" 2>&1 &
+  else
+    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$(mktemp)" 2>&1 &
+  fi
+  moto_pid=$!
+  trap 'rc=$?; kill "$moto_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
+  moto_url="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$moto_url/" && break
+    sleep 0.2
+  done
+}
+
+stop_moto() {
+  kill "$moto_pid" 2>/dev/null || true
+  wait "$moto_pid" 2>/dev/null || true
+  trap on_exit EXIT
+}
+
 # ---- setup ----------------------------------------------------------------------------------
 if ! skipped SETUP; then
   section "setup: wasm toolchain"
@@ -130,92 +172,44 @@ if ! skipped NATIVE; then
   section "native: cargo test --workspace ${locked[*]}"
   cargo_log="$(mktemp)"
   cargo test --workspace "${locked[@]}" 2>&1 | tee "$cargo_log"
-  # Sum the harnesses' "test result:" lines into one closing count.
-  awk '/^test result:/ {
-         for (i = 1; i <= NF; i++) {
-           if ($(i+1) ~ /^passed/) p += $i
-           if ($(i+1) ~ /^failed/) f += $i
-           if ($(i+1) ~ /^ignored/) s += $i
-         }
-       }
-       END { printf "cargo: %d passed, %d failed, %d skipped\n", p, f, s }' "$cargo_log"
+  count_results cargo "$cargo_log"
   rm -f "$cargo_log"
 fi
 
 # ---- S3 media store against moto ----------------------------------------------------------
 if ! skipped S3; then
   section "s3: core-s3 against moto_server"
-  if [[ ! -x "$venv/bin/moto_server" ]]; then
-    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
-  fi
-  moto_port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$(mktemp)" 2>&1 &
-  moto_pid=$!
-  trap 'rc=$?; kill "$moto_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "http://127.0.0.1:$moto_port/" && break
-    sleep 0.2
-  done
-  STARLING_TEST_S3_ENDPOINT="http://127.0.0.1:$moto_port" cargo test -p core-s3 "${locked[@]}" -- --ignored
-  kill "$moto_pid" 2>/dev/null || true
-  wait "$moto_pid" 2>/dev/null || true
-  trap on_exit EXIT
+  start_moto
+  STARLING_TEST_S3_ENDPOINT="$moto_url" cargo test -p core-s3 "${locked[@]}" -- --ignored
+  stop_moto
 fi
 
 # ---- DynamoDB store against moto ------------------------------------------------------------
 if ! skipped DYNAMODB; then
   section "dynamodb: core-dynamodb and the API suite against moto_server"
-  if [[ ! -x "$venv/bin/moto_server" ]]; then
-    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
-  fi
-  dynamo_port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   # Serialised: moto's TransactWriteItems is not atomic under its threads (scripts/moto-serial.py).
-  "$venv/bin/python" scripts/moto-serial.py -H 127.0.0.1 -p "$dynamo_port" >"$(mktemp)" 2>&1 &
-  dynamo_pid=$!
-  trap 'rc=$?; kill "$dynamo_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "http://127.0.0.1:$dynamo_port/" && break
-    sleep 0.2
-  done
-  export STARLING_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dynamo_port"
+  start_moto scripts/moto-serial.py
+  export STARLING_TEST_DYNAMODB_ENDPOINT="$moto_url"
   cargo test -p core-dynamodb "${locked[@]}" -- --ignored
   dynamo_log="$(mktemp)"
   STARLING_TEST_BACKEND=dynamodb cargo test -p core-server --test it "${locked[@]}" 2>&1 | tee "$dynamo_log"
-  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
-       END { printf "dynamodb: %d passed, %d failed, %d skipped\n", p, f, s }' "$dynamo_log"
+  count_results dynamodb "$dynamo_log"
   rm -f "$dynamo_log"
   unset STARLING_TEST_DYNAMODB_ENDPOINT
-  kill "$dynamo_pid" 2>/dev/null || true
-  wait "$dynamo_pid" 2>/dev/null || true
-  trap on_exit EXIT
+  stop_moto
 fi
 
 # ---- Kinesis, SNS and the analytics loader against moto + PostgreSQL ---------------------------
 if ! skipped EVENTS; then
   section "events: core-kinesis, SNS push (moto_server) and core-analytics (PostgreSQL)"
-  if [[ ! -x "$venv/bin/moto_server" ]]; then
-    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
-  fi
-  events_port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$events_port" >"$(mktemp)" 2>&1 &
-  events_moto_pid=$!
-  trap 'rc=$?; kill "$events_moto_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "http://127.0.0.1:$events_port/" && break
-    sleep 0.2
-  done
-  export STARLING_TEST_KINESIS_ENDPOINT="http://127.0.0.1:$events_port"
-  export STARLING_TEST_SNS_ENDPOINT="http://127.0.0.1:$events_port"
+  start_moto
+  export STARLING_TEST_KINESIS_ENDPOINT="$moto_url"
+  export STARLING_TEST_SNS_ENDPOINT="$moto_url"
   cargo test -p core-kinesis "${locked[@]}" -- --ignored
   scripts/pg-test.sh cargo test -p core-analytics "${locked[@]}" -- --ignored --nocapture
   scripts/pg-test.sh cargo test -p core-server --test it "${locked[@]}" -- --ignored events:: push::
   unset STARLING_TEST_KINESIS_ENDPOINT STARLING_TEST_SNS_ENDPOINT
-  kill "$events_moto_pid" 2>/dev/null || true
-  wait "$events_moto_pid" 2>/dev/null || true
-  trap on_exit EXIT
+  stop_moto
 fi
 
 # ---- the API suite on Redis -------------------------------------------------------------------
@@ -223,8 +217,7 @@ if ! skipped REDIS; then
   section "redis: API tests with STARLING_TEST_BACKEND=redis"
   redis_log="$(mktemp)"
   STARLING_TEST_BACKEND=redis cargo test -p core-server --test it "${locked[@]}" 2>&1 | tee "$redis_log"
-  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
-       END { printf "redis: %d passed, %d failed, %d skipped\n", p, f, s }' "$redis_log"
+  count_results redis "$redis_log"
   rm -f "$redis_log"
 fi
 
@@ -233,8 +226,7 @@ if ! skipped OPENSEARCH; then
   section "opensearch: API tests with STARLING_TEST_SEARCH=opensearch (recorded-contract fake)"
   opensearch_log="$(mktemp)"
   STARLING_TEST_SEARCH=opensearch cargo test -p core-server --test it "${locked[@]}" 2>&1 | tee "$opensearch_log"
-  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
-       END { printf "opensearch: %d passed, %d failed, %d skipped\n", p, f, s }' "$opensearch_log"
+  count_results opensearch "$opensearch_log"
   rm -f "$opensearch_log"
 fi
 
