@@ -20,6 +20,10 @@
 #                                   analytics loader against Debian's PostgreSQL (scripts/pg-test.sh)
 #   infra   STARLING_SKIP_INFRA=1   cfn-lint (pinned, in target/venv) on infra/**/*.yaml: zero errors, zero warnings
 #   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
+#   e2e-production STARLING_SKIP_E2E_PRODUCTION=1  tests/e2e/run.sh again, each server on every
+#                                   production backend: DynamoDB, S3, Kinesis, SNS (moto_server, an
+#                                   AWS wire-protocol emulator), Redis, PostgreSQL analytics, the
+#                                   OpenSearch recorded-contract fake (tests/e2e/backends.py)
 #   wasm-tests STARLING_SKIP_WASM_TESTS=1  wasm-tests/run.sh: edge/workers in workerd, edge/spin
 #                                   under jco serve, in front of real core processes
 set -euo pipefail
@@ -56,8 +60,20 @@ section_end() {
   fi
 }
 
+# Servers a section started in the background (moto, redis-server, the OpenSearch fake):
+# stop_background ends them, and so does any exit in between.
+background_pids=()
+
+stop_background() {
+  (( ${#background_pids[@]} > 0 )) || return 0
+  kill "${background_pids[@]}" 2>/dev/null || true
+  wait "${background_pids[@]}" 2>/dev/null || true
+  background_pids=()
+}
+
 on_exit() {
   local rc=$?
+  stop_background
   if (( rc != 0 )); then
     printf '\n==== FAILED in section: %s (exit %d) ====\n' "${section_name:-?}" "$rc" >&2
   fi
@@ -94,34 +110,32 @@ count_results() {
        END { printf "%s: %d passed, %d failed, %d skipped\n", label, p, f, s }' "$2"
 }
 
+# A free loopback port.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # Starts moto (an emulator of the AWS wire protocol) on a free loopback port, installing it into
 # the venv when missing: `start_moto` runs moto_server, `start_moto scripts/moto-serial.py` that
-# launcher. Sets moto_url; stop_moto ends it (an exit in between ends it too).
+# launcher. Sets moto_url; stop_background ends it.
 start_moto() {
   if [[ ! -x "$venv/bin/moto_server" ]]; then
     [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check 'moto[server]'
   fi
   local port
-  port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  port="$(free_port)"
   if [[ $# -gt 0 ]]; then
     "$venv/bin/python" "$@" -H 127.0.0.1 -p "$port" >"$(mktemp)" 2>&1 &
   else
     "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$(mktemp)" 2>&1 &
   fi
-  moto_pid=$!
-  trap 'rc=$?; kill "$moto_pid" 2>/dev/null || true; (exit $rc); on_exit' EXIT
+  background_pids+=("$!")
   moto_url="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do
     curl -fs -o /dev/null "$moto_url/" && break
     sleep 0.2
   done
-}
-
-stop_moto() {
-  kill "$moto_pid" 2>/dev/null || true
-  wait "$moto_pid" 2>/dev/null || true
-  trap on_exit EXIT
 }
 
 # ---- setup ----------------------------------------------------------------------------------
@@ -181,7 +195,7 @@ if ! skipped S3; then
   section "s3: core-s3 against moto_server"
   start_moto
   STARLING_TEST_S3_ENDPOINT="$moto_url" cargo test -p core-s3 "${locked[@]}" -- --ignored
-  stop_moto
+  stop_background
 fi
 
 # ---- DynamoDB store against moto ------------------------------------------------------------
@@ -196,7 +210,7 @@ if ! skipped DYNAMODB; then
   count_results dynamodb "$dynamo_log"
   rm -f "$dynamo_log"
   unset STARLING_TEST_DYNAMODB_ENDPOINT
-  stop_moto
+  stop_background
 fi
 
 # ---- Kinesis, SNS and the analytics loader against moto + PostgreSQL ---------------------------
@@ -209,7 +223,7 @@ if ! skipped EVENTS; then
   scripts/pg-test.sh cargo test -p core-analytics "${locked[@]}" -- --ignored --nocapture
   scripts/pg-test.sh cargo test -p core-server --test it "${locked[@]}" -- --ignored events:: push::
   unset STARLING_TEST_KINESIS_ENDPOINT STARLING_TEST_SNS_ENDPOINT
-  stop_moto
+  stop_background
 fi
 
 # ---- the API suite on Redis -------------------------------------------------------------------
@@ -269,6 +283,36 @@ if ! skipped E2E; then
   else
     echo "tests/e2e/run.sh not present yet: nothing to run"
   fi
+fi
+
+# ---- end-to-end on the production backends ------------------------------------------------------
+if ! skipped E2E_PRODUCTION; then
+  section "e2e-production: tests/e2e/run.sh on DynamoDB, S3, Kinesis, SNS (moto), Redis, PostgreSQL, OpenSearch fake"
+  cargo build -p core-opensearch --features fake --bin opensearch-fake "${locked[@]}"
+  bin="${CARGO_TARGET_DIR:-$root/target}/debug/starling"
+  if [[ -n "$native_ran" && -z "${STARLING_BIN:-}" && -x "$bin" ]]; then export STARLING_BIN="$bin"; fi
+  # The store's moto is serialised (see the dynamodb section); S3, Kinesis and SNS get their own,
+  # so Kinesis polling does not queue behind the store's requests.
+  start_moto scripts/moto-serial.py
+  export STARLING_E2E_DYNAMODB="$moto_url"
+  start_moto
+  export STARLING_E2E_AWS="$moto_url"
+  redis_port="$(free_port)"
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --databases 1024 >"$(mktemp)" 2>&1 &
+  background_pids+=("$!")
+  export STARLING_E2E_REDIS="redis://127.0.0.1:$redis_port"
+  opensearch_out="$(mktemp)"
+  "${CARGO_TARGET_DIR:-$root/target}/debug/opensearch-fake" >"$opensearch_out" &
+  background_pids+=("$!")
+  for _ in $(seq 1 100); do
+    [[ -s "$opensearch_out" ]] && redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  export STARLING_E2E_OPENSEARCH="$(head -1 "$opensearch_out")"
+  STARLING_E2E_BACKENDS=production VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
+    scripts/pg-test.sh bash -c 'STARLING_E2E_PG="$STARLING_TEST_PG_URL" exec bash tests/e2e/run.sh'
+  stop_background
+  unset STARLING_E2E_DYNAMODB STARLING_E2E_AWS STARLING_E2E_REDIS STARLING_E2E_OPENSEARCH
 fi
 
 # ---- edge as Wasm in real runtimes ---------------------------------------------------------

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from mastodon import Mastodon
 
+import backends
+
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple 42"
 
@@ -35,6 +37,11 @@ NO_RATE_LIMITS = {
     for cls in ("REQUESTS", "SIGN_UPS", "LOGINS", "MEDIA")
     for key, value in (("LIMIT", "1000000"), ("PERIOD_SECS", "1"))
 }
+
+# Seconds a client waits for a response. On the production backends every store request goes
+# through moto, whose TransactWriteItems deep-copies the whole table (serialised: see
+# scripts/moto-serial.py), so a burst of writes queues for far longer than on DynamoDB.
+REQUEST_TIMEOUT = 180 if backends.enabled() else 30
 
 _counter = itertools.count(1)
 _live: set["Server"] = set()
@@ -114,6 +121,8 @@ class Server:
         log.flush()
         env = dict(os.environ)
         env.setdefault("STARLING_LOG", "info,tower_http=warn")
+        if backends.enabled():
+            env.update(backends.settings(self.data_dir))
         env.update(self.env)
         self.proc = subprocess.Popen(
             [str(binary()), "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir)],
@@ -192,7 +201,7 @@ def register_app(base_url: str, name: str = "starling-e2e") -> tuple[str, str]:
 
 def client(base_url: str, app: tuple[str, str], **kwargs) -> Mastodon:
     """A Mastodon.py client for `app` with the library's defaults (plus any overrides)."""
-    return Mastodon(client_id=app[0], client_secret=app[1], api_base_url=base_url, request_timeout=30, **kwargs)
+    return Mastodon(client_id=app[0], client_secret=app[1], api_base_url=base_url, request_timeout=REQUEST_TIMEOUT, **kwargs)
 
 
 def sign_up(base_url: str, app: tuple[str, str], username: str) -> Mastodon:

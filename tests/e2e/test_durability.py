@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import requests
 from mastodon import Mastodon, MastodonNotFoundError
 
-from harness import NO_RATE_LIMITS, LogOnFailure, PASSWORD, Server, eventually, register_app, unique
+from harness import NO_RATE_LIMITS, LogOnFailure, PASSWORD, REQUEST_TIMEOUT, Server, eventually, register_app, unique
 
 
 class Acks:
@@ -51,7 +51,7 @@ class DurabilityTest(LogOnFailure):
         self.acks = Acks()
 
     def client(self, token: str | None = None) -> Mastodon:
-        return Mastodon(client_id=self.app[0], client_secret=self.app[1], access_token=token, api_base_url=self.server.url, session=self.acks.session(), request_timeout=30)
+        return Mastodon(client_id=self.app[0], client_secret=self.app[1], access_token=token, api_base_url=self.server.url, session=self.acks.session(), request_timeout=REQUEST_TIMEOUT)
 
     def acked(self, call, *args, **kwargs):
         """Performs a write and asserts the server acknowledged it with 200."""

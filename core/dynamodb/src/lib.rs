@@ -64,6 +64,10 @@ pub struct DynamoStore {
     /// The newest log position this process has seen: the first guess of the next
     /// transaction with events (a wrong guess only costs a retry).
     head_hint: Arc<AtomicU64>,
+    /// This process's transactions with events take turns (FIFO): they all condition on the one
+    /// head item, so running them at once only makes all but one fail and retry, and under a
+    /// burst an unlucky one could lose every round. Processes still race each other (retried).
+    outbox_turn: Arc<tokio::sync::Mutex<()>>,
     /// How often `read` polls while waiting.
     poll: Duration,
 }
@@ -90,7 +94,7 @@ impl DynamoStore {
     pub async fn connect(config: &DynamoConfig) -> Result<Self, StoreError> {
         let timeouts = aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(10)).build();
         let sdk = core_aws::loader(&config.region, config.endpoint.as_deref(), core_aws::keys(config.credentials.as_ref())).timeout_config(timeouts).load().await;
-        let store = DynamoStore { client: Client::new(&sdk), table: config.table.as_str().into(), head_hint: Arc::new(AtomicU64::new(0)), poll: Duration::from_millis(50) };
+        let store = DynamoStore { client: Client::new(&sdk), table: config.table.as_str().into(), head_hint: Arc::new(AtomicU64::new(0)), outbox_turn: Arc::default(), poll: Duration::from_millis(50) };
         store.ensure_table(config.create_table).await?;
         let head = store.read_head().await?;
         store.head_hint.store(head, std::sync::atomic::Ordering::Relaxed);

@@ -166,6 +166,7 @@ impl DynamoStore {
         let mut items = writes.iter().map(|w| transact_item(&self.table, w)).collect::<Result<Vec<_>, _>>()?;
         let payload = serde_json::to_vec(events).map_err(backend)?;
         let count = events.len() as u64;
+        let _turn = self.outbox_turn.lock().await;
         let mut head = self.head_hint.load(Ordering::Relaxed);
         for attempt in 0..ATTEMPTS {
             items.truncate(writes.len());

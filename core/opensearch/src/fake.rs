@@ -63,13 +63,18 @@ pub struct Fake {
 impl Fake {
     /// Starts on a free loopback port (in the current tokio runtime).
     pub async fn start() -> Fake {
+        Fake::start_on(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts on `addr` (port 0: a free one) in the current tokio runtime.
+    pub async fn start_on(addr: std::net::SocketAddr) -> Fake {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let state = shared.clone();
             async move { handle(&state, method, uri, &headers, body) }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Fake { url: format!("http://{addr}"), state }
