@@ -310,7 +310,7 @@ if ! skipped E2E_PRODUCTION; then
   done
   export STARLING_E2E_OPENSEARCH="$(head -1 "$opensearch_out")"
   STARLING_E2E_BACKENDS=production VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
-    scripts/pg-test.sh bash -c 'STARLING_E2E_PG="$STARLING_TEST_PG_URL" exec bash tests/e2e/run.sh'
+    scripts/pg-test.sh bash -c 'STARLING_E2E_PG="$STARLING_TEST_PG_URL" STARLING_E2E_PG_CA="$STARLING_TEST_PG_CA" exec bash tests/e2e/run.sh'
   stop_background
   unset STARLING_E2E_DYNAMODB STARLING_E2E_AWS STARLING_E2E_REDIS STARLING_E2E_OPENSEARCH
 fi

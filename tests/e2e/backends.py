@@ -6,7 +6,8 @@ them in the environment:
     STARLING_E2E_DYNAMODB    moto_server, serialised (scripts/moto-serial.py): the store
     STARLING_E2E_AWS         moto_server: S3 media, Kinesis events, SNS push
     STARLING_E2E_REDIS       redis://127.0.0.1:PORT of a redis-server with many databases
-    STARLING_E2E_PG          postgres://user@127.0.0.1:PORT/db (scripts/pg-test.sh): analytics
+    STARLING_E2E_PG          postgres://user@127.0.0.1:PORT/db (scripts/pg-test.sh): analytics,
+    STARLING_E2E_PG_CA       over TLS with this CA's certificate
     STARLING_E2E_OPENSEARCH  the recorded-contract fake OpenSearch (no OpenSearch server runs here)
 
 moto is an emulator of the AWS wire protocol, not AWS. Every server gets its own table, bucket,
@@ -85,6 +86,7 @@ def _provision(name: str, redis_db: int) -> dict[str, str]:
         "STARLING__EVENTS__ENDPOINT": aws,
         "STARLING__ANALYTICS__TYPE": "redshift",
         "STARLING__ANALYTICS__URL": analytics,
+        "STARLING__ANALYTICS__CA_FILE": os.environ["STARLING_E2E_PG_CA"],
         "STARLING__PUSH__TYPE": "sns",
         "STARLING__PUSH__TOPIC_ARN": topic,
         "STARLING__PUSH__ENDPOINT": aws,

@@ -10,6 +10,7 @@
 //! Owns: the warehouse schema ([`SCHEMA`]) and the ready queries ([`queries`]). Must never:
 //! write an event twice, or fail a batch for one event it cannot enrich.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,7 +20,9 @@ use core_app::ports::{EventSink, LoggedEvent, SinkError, Store};
 use shared::id::Id;
 use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use tokio_postgres::config::SslMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub mod queries;
 
@@ -76,6 +79,9 @@ pub enum LoadError {
     /// The database failed or could not be reached.
     #[error("warehouse: {0}")]
     Db(#[from] tokio_postgres::Error),
+    /// The connection settings are unusable (URL, CA file).
+    #[error("warehouse settings: {0}")]
+    Settings(String),
 }
 
 /// One fact row.
@@ -104,16 +110,49 @@ pub struct EventRow {
 
 /// Loads event batches into the warehouse.
 pub struct AnalyticsLoader {
-    url: String,
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     client: Mutex<Option<Client>>,
     store: Arc<dyn Store>,
 }
 
+/// The connection settings of `url`: TLS is required unless the URL says otherwise
+/// (`sslmode=disable` or `prefer`), and the server's certificate is always verified (against
+/// the Mozilla roots Redshift's Amazon CA is among, plus `ca_file`'s PEM certificates).
+fn connection(url: &str, ca_file: Option<&Path>) -> Result<(tokio_postgres::Config, MakeRustlsConnect), LoadError> {
+    // The URL carries a password: never echo it.
+    let mut config: tokio_postgres::Config = url.parse().map_err(|_| LoadError::Settings("the URL is not a valid postgres:// URL".into()))?;
+    if !url.contains("sslmode=") {
+        config.ssl_mode(SslMode::Require);
+    }
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = ca_file {
+        use rustls_pki_types::pem::PemObject as _;
+        let unreadable = |e: rustls_pki_types::pem::Error| LoadError::Settings(format!("CA file {}: {e}", path.display()));
+        let mut added = 0;
+        for cert in rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(unreadable)? {
+            roots.add(cert.map_err(unreadable)?).map_err(|e| LoadError::Settings(format!("CA file {}: {e}", path.display())))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(LoadError::Settings(format!("CA file {} holds no PEM certificate", path.display())));
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| LoadError::Settings(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok((config, MakeRustlsConnect::new(tls)))
+}
+
 impl AnalyticsLoader {
-    /// Connects to `url` (`postgres://user:pass@host:port/db`, Redshift's endpoint included),
-    /// creates the schema and checks the connection; `store` enriches posts (tags, reply parent).
-    pub async fn connect(url: &str, store: Arc<dyn Store>) -> Result<Self, LoadError> {
-        let loader = AnalyticsLoader { url: url.to_owned(), client: Mutex::new(None), store };
+    /// Connects to `url` (`postgres://user:pass@host:port/db`, Redshift's endpoint included)
+    /// over TLS (see [`connection`]; `ca_file` adds a private CA), creates the schema and checks
+    /// the connection; `store` enriches posts (tags, reply parent).
+    pub async fn connect(url: &str, ca_file: Option<&Path>, store: Arc<dyn Store>) -> Result<Self, LoadError> {
+        let (config, tls) = connection(url, ca_file)?;
+        let loader = AnalyticsLoader { config, tls, client: Mutex::new(None), store };
         {
             let mut guard = loader.client.lock().await;
             let client = loader.session(&mut guard).await?;
@@ -136,7 +175,7 @@ impl AnalyticsLoader {
         let client = match slot.take() {
             Some(client) if !client.is_closed() => client,
             _ => {
-                let (client, connection) = tokio_postgres::connect(&self.url, NoTls).await?;
+                let (client, connection) = self.config.connect(self.tls.clone()).await?;
                 tokio::spawn(async move {
                     if let Err(e) = connection.await {
                         tracing::warn!(error = %e, "warehouse connection ended");

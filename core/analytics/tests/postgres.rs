@@ -3,6 +3,7 @@
 //! the warehouse, the ready queries asserted, replays proven idempotent, throughput measured.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,14 +20,46 @@ fn pg_url() -> String {
     std::env::var("STARLING_TEST_PG_URL").expect("STARLING_TEST_PG_URL (run through scripts/pg-test.sh)")
 }
 
+/// The throwaway CA that signed the test server's certificate (scripts/pg-test.sh).
+fn pg_ca() -> PathBuf {
+    std::env::var_os("STARLING_TEST_PG_CA").expect("STARLING_TEST_PG_CA (run through scripts/pg-test.sh)").into()
+}
+
 /// A loader on a database of its own (tests run in parallel).
 async fn fresh(store: Arc<dyn Store>, db: &str) -> AnalyticsLoader {
     let base = pg_url();
-    let admin = AnalyticsLoader::connect(&base, store.clone()).await.unwrap();
+    let admin = AnalyticsLoader::connect(&base, Some(&pg_ca()), store.clone()).await.unwrap();
     admin.query(&format!("DROP DATABASE IF EXISTS {db}")).await.unwrap();
     admin.query(&format!("CREATE DATABASE {db} TEMPLATE template0")).await.unwrap();
     let (server, _) = base.rsplit_once('/').unwrap();
-    AnalyticsLoader::connect(&format!("{server}/{db}"), store).await.unwrap()
+    AnalyticsLoader::connect(&format!("{server}/{db}"), Some(&pg_ca()), store).await.unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/pg-test.sh"]
+async fn the_connection_is_tls_with_a_verified_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&dir.path().join("s.redb")).unwrap());
+    let scratch_store = || store.clone();
+    let loader = AnalyticsLoader::connect(&pg_url(), Some(&pg_ca()), scratch_store()).await.unwrap();
+    let rows = loader.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").await.unwrap();
+    assert!(rows[0].get::<_, bool>(0), "the session is not encrypted");
+
+    // Without the private CA the certificate is unknown: TLS is required, so no connection.
+    let refused = AnalyticsLoader::connect(&pg_url(), None, scratch_store()).await.err().expect("connected without trusting the server's CA");
+    assert!(format!("{refused:?}").contains("UnknownIssuer"), "{refused:?}");
+
+    // Plain text only when the URL asks for it.
+    let plain = AnalyticsLoader::connect(&format!("{}?sslmode=disable", pg_url()), None, scratch_store()).await.unwrap();
+    let rows = plain.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").await.unwrap();
+    assert!(!rows[0].get::<_, bool>(0));
+
+    // A CA file that is not PEM is a settings error naming the file, not a connection attempt.
+    let junk = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(junk.path(), "not a certificate").unwrap();
+    let bad = AnalyticsLoader::connect(&pg_url(), Some(junk.path()), scratch_store()).await.err().expect("accepted a CA file without certificates");
+    assert!(matches!(bad, core_analytics::LoadError::Settings(_)), "{bad}");
+    assert!(bad.to_string().contains(&junk.path().display().to_string()), "{bad}");
 }
 
 /// 2020-01-01T00:00:00Z in ms.

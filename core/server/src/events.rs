@@ -56,9 +56,14 @@ pub enum AnalyticsSettings {
     None,
     /// Redshift, or any PostgreSQL, over the PostgreSQL wire protocol.
     Redshift {
-        /// `postgres://user:password@host:5439/db`.
+        /// `postgres://user:password@host:5439/db`. TLS is required (the certificate verified)
+        /// unless the URL says `sslmode=disable` or `sslmode=prefer`.
         #[serde(skip_serializing)]
         url: String,
+        /// PEM file of a private CA the warehouse's certificate chains to (Amazon's CAs are
+        /// trusted already).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ca_file: Option<std::path::PathBuf>,
     },
 }
 
@@ -103,8 +108,8 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
     let mut tasks = Vec::new();
     let loader: Option<Arc<dyn EventSink>> = match analytics {
         AnalyticsSettings::None => None,
-        AnalyticsSettings::Redshift { url } => Some(Arc::new(
-            core_analytics::AnalyticsLoader::connect(url, backends.store.clone()).await.context("the analytics warehouse is unreachable (check [analytics] url)")?,
+        AnalyticsSettings::Redshift { url, ca_file } => Some(Arc::new(
+            core_analytics::AnalyticsLoader::connect(url, ca_file.as_deref(), backends.store.clone()).await.context("the analytics warehouse is unusable (check [analytics] url and ca_file)")?,
         )),
     };
     match events {

@@ -15,13 +15,14 @@ use crate::TestApp;
 async fn posts_reach_the_warehouse_through_kinesis() {
     let endpoint = std::env::var("STARLING_TEST_KINESIS_ENDPOINT").unwrap();
     let pg = std::env::var("STARLING_TEST_PG_URL").unwrap();
+    let ca_file = std::env::var_os("STARLING_TEST_PG_CA").map(std::path::PathBuf::from);
     let stream = "starling-api-events";
     let config = core_kinesis::KinesisConfig { stream: stream.into(), region: "us-east-1".into(), endpoint: Some(endpoint.clone()), credentials: Some(("test".into(), "test".into())) };
     let client = core_kinesis::client(&config).await;
     let _ = client.delete_stream().stream_name(stream).send().await;
     client.create_stream().stream_name(stream).shard_count(2).send().await.unwrap();
     let warehouse_dir = tempfile::tempdir().unwrap();
-    let warehouse = core_analytics::AnalyticsLoader::connect(&pg, Arc::new(core_embedded::RedbStore::open(&warehouse_dir.path().join("w.redb")).unwrap())).await.unwrap();
+    let warehouse = core_analytics::AnalyticsLoader::connect(&pg, ca_file.as_deref(), Arc::new(core_embedded::RedbStore::open(&warehouse_dir.path().join("w.redb")).unwrap())).await.unwrap();
     warehouse.query("DELETE FROM starling_events").await.unwrap();
     warehouse.query("DELETE FROM starling_status_tags").await.unwrap();
 
@@ -34,7 +35,7 @@ async fn posts_reach_the_warehouse_through_kinesis() {
             secret_access_key: Some("test".into()),
             lease_secs: 4,
         };
-        s.analytics = core_server::events::AnalyticsSettings::Redshift { url: pg };
+        s.analytics = core_server::events::AnalyticsSettings::Redshift { url: pg, ca_file };
     })
     .await;
     let [alice, bob] = app.register_all(["alice", "bob"]).await;
