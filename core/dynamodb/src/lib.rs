@@ -20,12 +20,14 @@
 mod log;
 mod store;
 
+pub use log::{OUTBOX_RETENTION, TTL_ATTRIBUTE};
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus};
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, TimeToLiveSpecification};
 use core_app::ports::StoreError;
 
 /// How to reach the table.
@@ -131,13 +133,16 @@ impl DynamoStore {
             .send()
             .await;
         match created {
-            Ok(_) => {}
-            // Another process created it first.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+            Ok(_) => tracing::info!(table, "created DynamoDB table"),
+            // Another process created it first (and enables its TTL).
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return self.wait_active(None).await,
             Err(e) => return Err(sdk_error(&format!("cannot create DynamoDB table {table:?}"), &e)),
         }
-        tracing::info!(table, "created DynamoDB table");
-        self.wait_active(None).await
+        self.wait_active(None).await?;
+        // Outbox items expire (infra/ sets the same on the tables it creates).
+        let ttl = TimeToLiveSpecification::builder().attribute_name(log::TTL_ATTRIBUTE).enabled(true).build().map_err(backend)?;
+        self.client.update_time_to_live().table_name(table).time_to_live_specification(ttl).send().await.map_err(|e| sdk_error(&format!("cannot enable TTL on DynamoDB table {table:?}"), &e))?;
+        Ok(())
     }
 
     async fn wait_active(&self, mut status: Option<TableStatus>) -> Result<(), StoreError> {

@@ -19,6 +19,14 @@ const LOG: &str = "$LOG";
 /// Partition of consumer checkpoints, by consumer name.
 const CHECKPOINTS: &str = "$CKPT";
 
+/// How long outbox items are kept: DynamoDB's TTL deletes them after this (the table's TTL
+/// attribute is [`TTL_ATTRIBUTE`]). As long as the Kinesis stream's retention in infra/: the
+/// relay, the outbox's one consumer in production, is minutes behind at worst.
+pub const OUTBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The attribute DynamoDB's TTL reads (epoch seconds); only outbox items carry it.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
 /// Sort key of the log item whose last position is `seq`: zero-padded, so byte order is
 /// numeric order.
 fn log_sk(seq: u64) -> String {
@@ -69,6 +77,8 @@ impl DynamoStore {
         item.insert("first".to_owned(), AttributeValue::N((head + 1).to_string()));
         item.insert("last".to_owned(), AttributeValue::N(last.to_string()));
         item.insert("ev".to_owned(), AttributeValue::B(Blob::new(payload.to_vec())));
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        item.insert(TTL_ATTRIBUTE.to_owned(), AttributeValue::N((now + OUTBOX_RETENTION).as_secs().to_string()));
         let put = Put::builder().table_name(&*self.table).set_item(Some(item)).build().map_err(backend)?;
         Ok([TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().put(put).build()])
     }

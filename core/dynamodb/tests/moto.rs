@@ -159,3 +159,33 @@ async fn a_missing_table_or_endpoint_fails_with_a_clear_message() {
     assert!(error.contains("unreachable"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(30), "fails fast");
 }
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+async fn outbox_items_expire_after_the_retention_and_the_created_table_has_ttl_on() {
+    use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+
+    let table = fresh_table("ttl");
+    let store = DynamoStore::connect(&config(&table)).await.unwrap();
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    store.transact(vec![Write::Put { item: Item { key: Key::new("a", "1"), value: Value::Doc(b"x".to_vec()) }, condition: Condition::None }], vec![followed(1)]).await.unwrap();
+    let after = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+
+    let sdk = core_aws::loader("us-east-1", Some(&endpoint()), core_aws::keys(Some(&("test".to_owned(), "test".to_owned())))).load().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let ttl = client.describe_time_to_live().table_name(&table).send().await.unwrap();
+    let description = ttl.time_to_live_description().unwrap();
+    assert_eq!(description.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    assert_eq!(description.attribute_name(), Some(core_dynamodb::TTL_ATTRIBUTE));
+
+    let log = client.query().table_name(&table).key_condition_expression("pk = :p").expression_attribute_values(":p", AttributeValue::S("$LOG".into())).consistent_read(true).send().await.unwrap();
+    let items = log.items();
+    assert_eq!(items.len(), 1);
+    let expires: u64 = items[0].get(core_dynamodb::TTL_ATTRIBUTE).unwrap().as_n().unwrap().parse().unwrap();
+    let retention = core_dynamodb::OUTBOX_RETENTION;
+    assert!(expires >= (before + retention).as_secs() && expires <= (after + retention).as_secs(), "expires_at {expires}");
+
+    // App items never expire.
+    let app = client.get_item().table_name(&table).key("pk", AttributeValue::S("a".into())).key("sk", AttributeValue::S("1".into())).consistent_read(true).send().await.unwrap();
+    assert!(!app.item().unwrap().contains_key(core_dynamodb::TTL_ATTRIBUTE));
+}
