@@ -18,6 +18,6 @@ mod timeline;
 
 pub use media::FsMediaStore;
 pub use ratelimit::MemoryRateLimiter;
-pub use store::RedbStore;
+pub use store::{ABANDONED_AFTER, PRUNE_STEP, RedbStore};
 pub use stream::MemoryStreamHub;
 pub use timeline::MemoryTimelineCache;

@@ -4,10 +4,19 @@
 //! query is a range scan. Values carry a one-byte tag: documents and counters. Events live in
 //! `events` keyed by a gap-free sequence assigned inside the committing transaction, so log
 //! order is commit order.
+//!
+//! The log is pruned behind its consumers: once every consumer's checkpoint has passed a
+//! position, events up to it are deleted (in steps of [`PRUNE_STEP`], always keeping the newest
+//! event, whose position the next transaction continues from). A consumer that is behind the
+//! head and has not checkpointed for [`ABANDONED_AFTER`] no longer holds pruning back, so a
+//! consumer that was switched off (say, after `[events]` moved to Kinesis) cannot make the log
+//! grow forever; if it comes back it continues after the gap, as on DynamoDB after the outbox
+//! TTL. A consumer at the head holds nothing back, however long it idles.
 
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +28,14 @@ use tokio::sync::watch;
 const ITEMS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("items");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const CHECKPOINTS: TableDefinition<&str, u64> = TableDefinition::new("checkpoints");
+/// When each checkpoint last moved (ms since the epoch).
+const CHECKPOINT_TIMES: TableDefinition<&str, u64> = TableDefinition::new("checkpoint_times");
+
+/// How long a consumer behind the head may stand still before it no longer holds back pruning
+/// (as long as the outbox TTL on DynamoDB).
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Pruning runs once every consumer has moved this many positions past the last pruned one.
+pub const PRUNE_STEP: u64 = 1024;
 
 const TAG_DOC: u8 = 0;
 const TAG_COUNT: u8 = 1;
@@ -31,6 +48,12 @@ type RangeEntry<'a> = Result<(redb::AccessGuard<'a, (&'static str, &'static str)
 pub struct RedbStore {
     db: Arc<Database>,
     head: watch::Sender<u64>,
+    /// Events up to here are deleted (0: none yet).
+    pruned: Arc<AtomicU64>,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -72,11 +95,64 @@ impl RedbStore {
         txn.open_table(ITEMS).map_err(backend)?;
         txn.open_table(EVENTS).map_err(backend)?;
         txn.open_table(CHECKPOINTS).map_err(backend)?;
+        txn.open_table(CHECKPOINT_TIMES).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        let store = RedbStore { db: Arc::new(db), head: watch::channel(0).0 };
+        let store = RedbStore { db: Arc::new(db), head: watch::channel(0).0, pruned: Arc::default() };
         let head = store.head_blocking()?;
         store.head.send_replace(head);
+        let txn = store.db.begin_read().map_err(backend)?;
+        let first = txn.open_table(EVENTS).map_err(backend)?.first().map_err(backend)?.map_or(1, |(k, _)| k.value());
+        store.pruned.store(first - 1, Ordering::Relaxed);
         Ok(store)
+    }
+
+    /// The oldest position the log still holds (the next one when it is empty).
+    pub fn oldest(&self) -> u64 {
+        self.pruned.load(Ordering::Relaxed) + 1
+    }
+
+    /// Records `consumer`'s checkpoint at `now_ms`, then prunes what every consumer has passed.
+    pub fn save_checkpoint_at(&self, consumer: &str, seq: u64, now_ms: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        txn.open_table(CHECKPOINTS).map_err(backend)?.insert(consumer, seq).map_err(backend)?;
+        txn.open_table(CHECKPOINT_TIMES).map_err(backend)?.insert(consumer, now_ms).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        self.prune_at(now_ms)
+    }
+
+    /// Deletes the events every live consumer has passed, when that is at least [`PRUNE_STEP`]
+    /// past the last pruning (see the module docs).
+    pub fn prune_at(&self, now_ms: u64) -> Result<(), StoreError> {
+        let head = *self.head.borrow();
+        let pruned = self.pruned.load(Ordering::Relaxed);
+        let abandoned_before = now_ms.saturating_sub(u64::try_from(ABANDONED_AFTER.as_millis()).unwrap_or(u64::MAX));
+        let floor = {
+            let txn = self.db.begin_read().map_err(backend)?;
+            let checkpoints = txn.open_table(CHECKPOINTS).map_err(backend)?;
+            let times = txn.open_table(CHECKPOINT_TIMES).map_err(backend)?;
+            let mut floor = head;
+            for entry in checkpoints.iter().map_err(backend)? {
+                let (name, seq) = entry.map_err(backend)?;
+                let seq = seq.value();
+                // Checkpoints from before times were kept count as live.
+                let moved = times.get(name.value()).map_err(backend)?.map_or(now_ms, |t| t.value());
+                if seq < head && moved < abandoned_before {
+                    continue;
+                }
+                floor = floor.min(seq);
+            }
+            // The newest event stays: the next transaction continues from its position.
+            floor.min(head.saturating_sub(1))
+        };
+        if floor < pruned + PRUNE_STEP {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(backend)?;
+        txn.open_table(EVENTS).map_err(backend)?.retain_in(..=floor, |_, _| false).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        self.pruned.fetch_max(floor, Ordering::Relaxed);
+        tracing::debug!(through = floor, "pruned the event log");
+        Ok(())
     }
 
     fn head_blocking(&self) -> Result<u64, StoreError> {
@@ -267,21 +343,37 @@ impl EventLog for RedbStore {
     async fn checkpoint(&self, consumer: &str) -> Result<u64, StoreError> {
         let consumer = consumer.to_owned();
         self.blocking(move |s| {
-            let txn = s.db.begin_read().map_err(backend)?;
-            let table = txn.open_table(CHECKPOINTS).map_err(backend)?;
-            Ok(table.get(consumer.as_str()).map_err(backend)?.map_or(0, |v| v.value()))
+            {
+                let txn = s.db.begin_read().map_err(backend)?;
+                let table = txn.open_table(CHECKPOINTS).map_err(backend)?;
+                if let Some(seq) = table.get(consumer.as_str()).map_err(backend)? {
+                    return Ok(seq.value());
+                }
+            }
+            // A consumer's first question registers it at 0, so pruning waits for it from
+            // then on (a consumer that has not asked yet starts at the oldest event kept).
+            let txn = s.db.begin_write().map_err(backend)?;
+            let seq = {
+                let mut table = txn.open_table(CHECKPOINTS).map_err(backend)?;
+                let existing = table.get(consumer.as_str()).map_err(backend)?.map(|v| v.value());
+                match existing {
+                    Some(seq) => seq,
+                    None => {
+                        table.insert(consumer.as_str(), 0).map_err(backend)?;
+                        txn.open_table(CHECKPOINT_TIMES).map_err(backend)?.insert(consumer.as_str(), now_ms()).map_err(backend)?;
+                        0
+                    }
+                }
+            };
+            txn.commit().map_err(backend)?;
+            Ok(seq)
         })
         .await
     }
 
     async fn save_checkpoint(&self, consumer: &str, seq: u64) -> Result<(), StoreError> {
         let consumer = consumer.to_owned();
-        self.blocking(move |s| {
-            let txn = s.db.begin_write().map_err(backend)?;
-            txn.open_table(CHECKPOINTS).map_err(backend)?.insert(consumer.as_str(), seq).map_err(backend)?;
-            txn.commit().map_err(backend)
-        })
-        .await
+        self.blocking(move |s| s.save_checkpoint_at(&consumer, seq, now_ms())).await
     }
 
     async fn head(&self) -> Result<u64, StoreError> {
