@@ -55,8 +55,14 @@ pub struct Settings {
     pub media: Option<MediaConfig>,
     /// Where media files live.
     pub media_store: MediaStoreSettings,
-    /// Node number for id generation (0–63), unique per core process.
-    pub node_id: u8,
+    /// Fixed node number for ids (0–63), for a single core process. Unset (the default): each
+    /// core process leases a free number (0–61) from the store at startup (docs/operations.md,
+    /// "Scaling").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<u8>,
+    /// Node-number lease timing (`lease_secs`, `renew_secs`, `grace_secs`).
+    #[serde(skip_serializing)]
+    pub node_lease: Option<core_app::config::NodeLeaseConfig>,
     /// Where events go besides the in-process consumers (Kinesis).
     pub events: events::EventsSettings,
     /// The analytics warehouse the loader fills.
@@ -288,6 +294,7 @@ impl Settings {
             rate_limits: self.rate_limits.clone().unwrap_or_default(),
             media: self.media.clone().unwrap_or_default(),
             node_id: self.node_id,
+            node_lease: self.node_lease.clone().unwrap_or_default(),
             metrics: self.metrics.clone().unwrap_or_default(),
         }
     }
@@ -381,9 +388,15 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
 /// consumer, analytics loader) running until the returned handle is dropped.
 pub async fn build_serving(settings: &Settings) -> anyhow::Result<(Application, events::Pipelines)> {
     let backends = backends(settings).await?;
-    let pipelines = events::start(&settings.events, &settings.analytics, settings.node_id, &backends).await?;
-    let app = Application::build(settings.core_config(), backends).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))?;
-    Ok((app, pipelines))
+    let app = Application::build(settings.core_config(), backends.clone()).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))?;
+    // The leased node number is unique among live processes: it names this one in shard leases.
+    match events::start(&settings.events, &settings.analytics, app.app().node_id().unwrap_or_default(), &backends).await {
+        Ok(pipelines) => Ok((app, pipelines)),
+        Err(e) => {
+            app.app().release_node_lease().await;
+            Err(e)
+        }
+    }
 }
 
 /// The router to serve: core's, behind the in-process edge when enabled. The edge applies the
