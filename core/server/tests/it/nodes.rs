@@ -118,3 +118,22 @@ async fn a_core_whose_lease_ran_out_refuses_ids_with_503_and_is_unready() {
     // Reads need no ids and keep working.
     t.get("/api/v1/instance", None).await.expect(200);
 }
+
+#[tokio::test]
+async fn a_core_refuses_to_start_when_every_node_number_is_leased() {
+    // Embedded on every backend run: 62 leases are slow on the serialised moto, and core-dynamodb's
+    // contract suite already exhausts the numbers on DynamoDB.
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_in(dir.path());
+    settings.store = core_server::StoreSettings::Embedded;
+    let backends = core_server::backends(&settings).await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let config = core_app::config::NodeLeaseConfig::default();
+    for expected in 0..core_app::nodes::LEASABLE_NODES {
+        let grant = core_app::nodes::NodeLeases::new(backends.store.clone(), &config).acquire(now).await.unwrap();
+        assert_eq!(grant.node, expected);
+    }
+    let refused = core_app::Application::build(settings.core_config(), backends).await.err().expect("no number is free");
+    let message = format!("{refused:?}");
+    assert!(message.contains("cannot lease a node number for ids: all 62 node numbers (0-61) are leased"), "{message}");
+}
