@@ -139,7 +139,10 @@ impl NodeLeases {
                 }
             }
         }
-        Err(LeaseError::Exhausted { retry_in_ms: first_lapse.saturating_sub(now_ms) })
+        // Every lease held now lapses within one lease length and grace (more only when this
+        // clock is behind); when all were lost to concurrent starters, retrying is immediate.
+        let retry_in_ms = if first_lapse == u64::MAX { 0 } else { first_lapse.saturating_sub(now_ms).min(self.lease_ms + self.grace_ms) };
+        Err(LeaseError::Exhausted { retry_in_ms })
     }
 
     /// Extends `grant` to `now_ms` plus the lease length. When the register moved under it,
