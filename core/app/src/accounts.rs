@@ -46,7 +46,7 @@ pub async fn register(State(app): State<App>, auth: Auth, Input(body): Input<Reg
         return Err(ApiError::invalid("Validation failed: Agreement must be accepted"));
     }
     let language = body.locale.filter(|l| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase()));
-    let id = app.next_id();
+    let id = app.next_id()?;
     let record = AccountRecord {
         id,
         username: username.as_str().to_owned(),
@@ -300,7 +300,7 @@ impl App {
             self.store.transact(vec![model::put(keys::follow_edge(follower, target), &existing, Condition::Exists)?, subscription], vec![]).await?;
             return Ok(());
         }
-        let edge = FollowRecord { id: self.next_id(), reblogs: reblogs.unwrap_or(true), notify: notify.unwrap_or(false) };
+        let edge = FollowRecord { id: self.next_id()?, reblogs: reblogs.unwrap_or(true), notify: notify.unwrap_or(false) };
         let mut writes = vec![
             model::put(keys::follow_edge(follower, target), &edge, Condition::NotExists)?,
             model::put(keys::following(follower, edge.id), &Ref { id: target }, Condition::NotExists)?,

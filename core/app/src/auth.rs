@@ -176,7 +176,7 @@ impl App {
 
     /// Issues an access token (and a refresh token) for `account` via `app`.
     pub async fn issue_token(&self, app: &AppRecord, account: Option<Id>, scopes: &Scopes) -> ApiResult<shared::wire::Token> {
-        let jti = self.next_id();
+        let jti = self.next_id()?;
         let iat = now_secs();
         let ttl = self.config.auth.access_token_ttl_secs;
         let exp = (ttl > 0).then(|| iat + ttl);

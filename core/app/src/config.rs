@@ -18,10 +18,32 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// Media upload limits.
     pub media: MediaConfig,
-    /// Node number for id generation (0–63), unique per core process.
-    pub node_id: u8,
+    /// Node number for id generation (0–63). `None` (the default): leased from the store at
+    /// startup (`nodes`), so any number of core processes can share one store. A fixed number
+    /// is for a single process; it must not be one another process leases or an edge uses.
+    pub node_id: Option<u8>,
+    /// Lease timing when `node_id` is `None`.
+    pub node_lease: NodeLeaseConfig,
     /// Who may read `/metrics`.
     pub metrics: MetricsConfig,
+}
+
+/// Node-number lease timing (docs/operations.md, "Scaling").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeLeaseConfig {
+    /// Each renewal lets the holder mint ids stamped up to this far past its clock's now.
+    pub lease_secs: u64,
+    /// How often the holder renews.
+    pub renew_secs: u64,
+    /// How long past a lease's end another process waits before taking the number over.
+    pub grace_secs: u64,
+}
+
+impl Default for NodeLeaseConfig {
+    fn default() -> Self {
+        NodeLeaseConfig { lease_secs: 60, renew_secs: 10, grace_secs: 10 }
+    }
 }
 
 /// Access to the Prometheus endpoint.

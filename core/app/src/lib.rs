@@ -21,6 +21,7 @@ mod http;
 mod instance;
 mod notifications;
 pub mod media;
+pub mod nodes;
 mod oauth;
 mod ops;
 mod push;
@@ -40,7 +41,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use shared::id::{Id, IdGenerator};
+use shared::id::{Id, MAX_NODE};
 use shared::token::{KeySet, TokenSigner, TokenVerifier};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -87,7 +88,9 @@ pub struct Inner {
     streams: Arc<dyn StreamHub>,
     media: Arc<dyn MediaStore>,
     push: Option<Arc<dyn PushPublisher>>,
-    ids: Mutex<IdGenerator>,
+    ids: Arc<nodes::IdSource>,
+    /// Stops the node-lease keeper (which then releases the number), and the keeper itself.
+    node_keeper: Mutex<Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
     signer: TokenSigner,
     keys: KeySet,
     verifier: TokenVerifier,
@@ -109,10 +112,26 @@ impl std::ops::Deref for App {
 }
 
 impl App {
-    /// A fresh time-sortable id.
-    fn next_id(&self) -> Id {
-        let mut ids = self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        ids.next(now_ms())
+    /// A fresh time-sortable id; 503 while this process holds no valid node lease.
+    fn next_id(&self) -> ApiResult<Id> {
+        self.ids.next(now_ms()).map_err(|e| ApiError::Unavailable(e.to_string()))
+    }
+
+    /// The node number ids are minted with now (`None` while no lease is held).
+    pub fn node_id(&self) -> Option<u8> {
+        self.ids.node()
+    }
+
+    /// Stops renewing the node lease and gives the number back (after the last id is minted:
+    /// serving ends with this). Ids are refused afterwards. Does nothing for a fixed number.
+    pub async fn release_node_lease(&self) {
+        let keeper = self.node_keeper.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some((stop, keeper)) = keeper {
+            let _ = stop.send(true);
+            if tokio::time::timeout(Duration::from_secs(10), keeper).await.is_err() {
+                tracing::warn!("node lease release did not finish within 10s");
+            }
+        }
     }
 
     /// The configuration.
@@ -141,7 +160,20 @@ impl Application {
     pub async fn build(config: Config, backends: Backends) -> ApiResult<Self> {
         let (signer, keys) = auth::signing_keys(&config.auth, backends.store.as_ref()).await?;
         let verifier = TokenVerifier::new(&keys);
-        let ids = Mutex::new(IdGenerator::new(config.node_id));
+        let (ids, node_keeper) = match config.node_id {
+            Some(node) if node > MAX_NODE => return Err(ApiError::Unavailable(format!("node_id {node} is out of range (0-{MAX_NODE})"))),
+            Some(node) => (Arc::new(nodes::IdSource::fixed(node)), None),
+            None => {
+                let leases = nodes::NodeLeases::new(backends.store.clone(), &config.node_lease);
+                let grant = leases.acquire(now_ms()).await.map_err(|e| ApiError::Unavailable(format!("cannot lease a node number for ids: {e}")))?;
+                tracing::info!(node = grant.node, owner = leases.owner(), "leased node number");
+                let ids = Arc::new(nodes::IdSource::leased(&grant));
+                let (stop, stopped) = watch::channel(false);
+                let every = Duration::from_secs(config.node_lease.renew_secs.max(1));
+                let keeper = tokio::spawn(nodes::keep(leases, grant, ids.clone(), every, stopped));
+                (ids, Some((stop, keeper)))
+            }
+        };
         let app = App(Arc::new(Inner {
             config,
             store: backends.store,
@@ -154,6 +186,7 @@ impl Application {
             media: backends.media,
             push: backends.push,
             ids,
+            node_keeper: Mutex::new(node_keeper),
             signer,
             keys,
             verifier,
@@ -207,6 +240,7 @@ impl Application {
                 tracing::warn!(consumer = name, "event consumer did not stop within 10s");
             }
         }
+        self.app.release_node_lease().await;
         served
     }
 

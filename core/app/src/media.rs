@@ -236,7 +236,7 @@ async fn upload(app: &App, auth: &Auth, multipart: Result<Multipart, MultipartRe
     let me = auth.user("write:media")?;
     let upload = read_upload(multipart).await?;
     let file = upload.file.ok_or_else(|| ApiError::invalid("Validation failed: File can't be blank"))?;
-    let record = app.store_media(me, app.next_id(), file, upload.thumbnail, &upload.params).await?;
+    let record = app.store_media(me, app.next_id()?, file, upload.thumbnail, &upload.params).await?;
     Ok(app.media_entity(&record))
 }
 

@@ -105,7 +105,7 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
     if !wanted(recipient, from) {
         return Ok(());
     }
-    let record = NotificationRecord { id: app.next_id(), kind: kind.to_owned(), from, status, created_at: now_ms() };
+    let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
     let writes = vec![
         model::put(keys::notification_dedupe(recipient, seq, kind), &Ref { id: record.id }, Condition::NotExists)?,
         model::put(keys::notification(recipient, record.id), &record, Condition::NotExists)?,

@@ -81,7 +81,7 @@ pub async fn create_app(State(app): State<App>, Input(body): Input<CreateApp>) -
     let client_id = random_secret(32);
     let client_secret = random_secret(32);
     let record = AppRecord {
-        id: app.next_id(),
+        id: app.next_id()?,
         client_id: client_id.clone(),
         secret_digest: secret_digest(&client_secret),
         name,

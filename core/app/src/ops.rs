@@ -215,15 +215,19 @@ async fn log_positions(app: &App) -> LogPositions {
 
 /// Pings every backend port concurrently.
 async fn ping_all(app: &App) -> Vec<BackendState> {
-    let (store, events, timelines, rate_limits, search, media) = tokio::join!(
+    // The node lease reports unready once half of it is left unrenewed: the load balancer
+    // drains this task well before its ids would be refused.
+    let lease_margin_ms = app.config.node_lease.lease_secs.saturating_mul(500);
+    let (store, events, timelines, rate_limits, search, media, node_lease) = tokio::join!(
         probe("store", app.store.ping()),
         probe("events", async { app.events.head().await.map(|_| ()) }),
         probe("timelines", app.timelines.ping()),
         probe("rate_limits", app.rate_limits.ping()),
         probe("search", app.search.ping()),
         probe("media", app.media.ping()),
+        probe("node_lease", async { app.ids.check(crate::now_ms(), lease_margin_ms) }),
     );
-    vec![store, events, timelines, rate_limits, search, media]
+    vec![store, events, timelines, rate_limits, search, media, node_lease]
 }
 
 async fn probe<E: std::fmt::Display>(name: &'static str, ping: impl Future<Output = Result<(), E>>) -> BackendState {

@@ -120,7 +120,7 @@ async fn create(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput)
     let mut alerts = wire::WebPushAlerts::default();
     let mut policy = "all".to_owned();
     apply_data(&pairs, &mut alerts, &mut policy)?;
-    let record = PushRecord { id: app.next_id(), account, endpoint, p256dh, auth: auth_secret, standard, alerts, policy };
+    let record = PushRecord { id: app.next_id()?, account, endpoint, p256dh, auth: auth_secret, standard, alerts, policy };
     save(&app, auth.token, &record).await?;
     Ok(Json(render(&app, &record)))
 }

@@ -143,7 +143,7 @@ impl App {
             None => None,
         };
         let composed = self.compose(p.status.as_deref().unwrap_or(""), p.spoiler_text.as_deref().unwrap_or(""), p.language.or(account.default_language.clone()), !media.is_empty()).await?;
-        let id = self.next_id();
+        let id = self.next_id()?;
         let now = now_ms();
         let record = StatusRecord {
             id,
@@ -287,7 +287,7 @@ impl App {
             (Visibility::Direct, _) => return Err(ApiError::invalid("Validation failed: Visibility is not included in the list")),
             (v, _) => v,
         };
-        let id = self.next_id();
+        let id = self.next_id()?;
         let now = now_ms();
         let record = StatusRecord {
             id,
@@ -333,7 +333,7 @@ impl App {
 
     /// Records a favourite or bookmark (`kind` = `fav` | `bm`), idempotently.
     async fn interact(&self, me: Id, status: &StatusRecord, kind: &'static str) -> ApiResult<()> {
-        let id = self.next_id();
+        let id = self.next_id()?;
         let mut writes = vec![
             model::put(keys::interaction(status.id, kind, me), &Ref { id }, Condition::NotExists)?,
             model::put(keys::account_list(me, kind, id), &Ref { id: status.id }, Condition::None)?,
@@ -475,7 +475,7 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
     record.edited_at = Some(now);
     record.media = media;
     let revision = RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: now, media: record.media.clone() };
-    writes.push(model::put(keys::revision(record.id, app.next_id()), &revision, Condition::None)?);
+    writes.push(model::put(keys::revision(record.id, app.next_id()?), &revision, Condition::None)?);
     writes.push(model::put(keys::status(record.id), &record, Condition::Exists)?);
     let writes_len = writes.len();
     match app.store.transact(writes, vec![Event::StatusUpdated { status: record.id, author: me }]).await {

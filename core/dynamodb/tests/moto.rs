@@ -52,6 +52,12 @@ async fn dynamodb_keeps_the_store_contract() {
 
 #[tokio::test]
 #[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+async fn dynamodb_keeps_the_node_lease_contract() {
+    contract::node_lease_suite(std::sync::Arc::new(fresh("nodes").await)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
 async fn dynamodb_keeps_the_event_log_contract() {
     let store = fresh("log").await;
     contract::event_log_suite(&store, &store).await;

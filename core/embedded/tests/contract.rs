@@ -50,3 +50,9 @@ async fn filesystem_media_store_keeps_the_media_store_contract() {
     let dir = tempfile::tempdir().unwrap();
     contract::media_store_suite(&FsMediaStore::open(&dir.path().join("media")).unwrap()).await;
 }
+
+#[tokio::test]
+async fn redb_store_keeps_the_node_lease_contract() {
+    let (_dir, store) = store();
+    contract::node_lease_suite(std::sync::Arc::new(store)).await;
+}

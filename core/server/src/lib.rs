@@ -55,8 +55,14 @@ pub struct Settings {
     pub media: Option<MediaConfig>,
     /// Where media files live.
     pub media_store: MediaStoreSettings,
-    /// Node number for id generation (0–63), unique per core process.
-    pub node_id: u8,
+    /// Fixed node number for ids (0–63), for a single core process. Unset (the default): each
+    /// core process leases a free number (0–61) from the store at startup (docs/operations.md,
+    /// "Scaling").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<u8>,
+    /// Node-number lease timing (`lease_secs`, `renew_secs`, `grace_secs`).
+    #[serde(skip_serializing)]
+    pub node_lease: Option<core_app::config::NodeLeaseConfig>,
     /// Where events go besides the in-process consumers (Kinesis).
     pub events: events::EventsSettings,
     /// The analytics warehouse the loader fills.
@@ -288,6 +294,7 @@ impl Settings {
             rate_limits: self.rate_limits.clone().unwrap_or_default(),
             media: self.media.clone().unwrap_or_default(),
             node_id: self.node_id,
+            node_lease: self.node_lease.clone().unwrap_or_default(),
             metrics: self.metrics.clone().unwrap_or_default(),
         }
     }
@@ -381,9 +388,15 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
 /// consumer, analytics loader) running until the returned handle is dropped.
 pub async fn build_serving(settings: &Settings) -> anyhow::Result<(Application, events::Pipelines)> {
     let backends = backends(settings).await?;
-    let pipelines = events::start(&settings.events, &settings.analytics, settings.node_id, &backends).await?;
-    let app = Application::build(settings.core_config(), backends).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))?;
-    Ok((app, pipelines))
+    let app = Application::build(settings.core_config(), backends.clone()).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))?;
+    // The leased node number is unique among live processes: it names this one in shard leases.
+    match events::start(&settings.events, &settings.analytics, app.app().node_id().unwrap_or_default(), &backends).await {
+        Ok(pipelines) => Ok((app, pipelines)),
+        Err(e) => {
+            app.app().release_node_lease().await;
+            Err(e)
+        }
+    }
 }
 
 /// The router to serve: core's, behind the in-process edge when enabled. The edge applies the
@@ -404,4 +417,62 @@ pub fn front_router(settings: &Settings, application: &Application) -> axum::Rou
         ..edge_app::EdgeConfig::default()
     };
     edge::in_front_of(core, config)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// The `STARLING__…` variables infra/core.yaml gives the task (environment and secrets,
+    /// both branches of conditions), with literal values where the template has them.
+    fn task_definition_variables() -> Vec<(String, Option<String>)> {
+        let template = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/core.yaml")).unwrap();
+        let lines: Vec<&str> = template.lines().collect();
+        let mut vars = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(name) = line.trim_start().trim_start_matches("- ").strip_prefix("Name: STARLING__") else { continue };
+            let value = lines.get(i + 1).and_then(|next| next.trim().strip_prefix("Value: ")).filter(|v| !v.starts_with('!')).map(|v| v.trim_matches('"').to_owned());
+            vars.push((name.to_owned(), value));
+        }
+        vars
+    }
+
+    #[test]
+    fn the_task_definition_configures_only_settings_that_exist() {
+        let vars = task_definition_variables();
+        assert!(vars.len() > 20, "variables found: {vars:?}");
+        let mut tree = serde_json::Map::new();
+        for (name, value) in &vars {
+            let path: Vec<String> = name.split("__").map(str::to_lowercase).collect();
+            let value = match value.as_deref() {
+                Some("true") => serde_json::Value::Bool(true),
+                Some("false") => serde_json::Value::Bool(false),
+                Some(v) => serde_json::Value::String(v.to_owned()),
+                None => serde_json::Value::String("placeholder".into()),
+            };
+            let (last, parents) = path.split_last().unwrap();
+            let mut node = &mut tree;
+            for part in parents {
+                node = node.entry(part.clone()).or_insert_with(|| serde_json::Value::Object(serde_json::Map::new())).as_object_mut().unwrap();
+            }
+            node.insert(last.clone(), value);
+        }
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default())).merge(Serialized::globals(serde_json::Value::Object(tree))).extract().expect("every variable names a setting");
+        assert_eq!(settings.node_id, None, "tasks lease their node numbers");
+        assert!(matches!(settings.store, StoreSettings::Dynamodb { .. }));
+        assert!(matches!(settings.events, events::EventsSettings::Kinesis { .. }));
+        assert!(matches!(settings.analytics, events::AnalyticsSettings::Redshift { .. }));
+        assert!(matches!(settings.push, events::PushSettings::Sns { .. }));
+        assert!(!settings.edge.enabled);
+    }
+
+    #[test]
+    fn node_id_is_leased_unless_set() {
+        assert_eq!(Settings::default().core_config().node_id, None);
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("node_id = 7\n[node_lease]\nlease_secs = 30")).extract().unwrap();
+        assert_eq!(settings.core_config().node_id, Some(7));
+        assert_eq!(settings.core_config().node_lease.lease_secs, 30);
+    }
 }

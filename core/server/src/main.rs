@@ -86,7 +86,9 @@ async fn main() -> anyhow::Result<()> {
             }
             let app = core_server::build(&settings).await?;
             let started = std::time::Instant::now();
-            let done = app.app().rebuild_search(progress_line).await.map_err(|e| anyhow::anyhow!("rebuild failed: {e:?}"))?;
+            let done = app.app().rebuild_search(progress_line).await;
+            app.app().release_node_lease().await;
+            let done = done.map_err(|e| anyhow::anyhow!("rebuild failed: {e:?}"))?;
             eprintln!();
             eprintln!("indexed {} accounts and {} statuses in {:.1}s", done.accounts, done.statuses, started.elapsed().as_secs_f64());
             Ok(())

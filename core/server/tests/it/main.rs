@@ -6,6 +6,7 @@ mod dynamodb;
 mod edge;
 mod events;
 mod instance;
+mod nodes;
 mod notifications;
 mod ops;
 mod media;
