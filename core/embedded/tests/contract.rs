@@ -50,3 +50,10 @@ async fn filesystem_media_store_keeps_the_media_store_contract() {
     let dir = tempfile::tempdir().unwrap();
     contract::media_store_suite(&FsMediaStore::open(&dir.path().join("media")).unwrap()).await;
 }
+
+#[tokio::test]
+async fn memory_stream_hub_keeps_the_stream_hub_contract() {
+    let hub = core_embedded::MemoryStreamHub::new();
+    contract::stream_hub_suite(&hub).await;
+    contract::shared_stream_hub_suite(&hub, &hub.clone()).await;
+}
