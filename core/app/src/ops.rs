@@ -215,15 +215,16 @@ async fn log_positions(app: &App) -> LogPositions {
 
 /// Pings every backend port concurrently.
 async fn ping_all(app: &App) -> Vec<BackendState> {
-    let (store, events, timelines, rate_limits, search, media) = tokio::join!(
+    let (store, events, timelines, rate_limits, search, media, streams) = tokio::join!(
         probe("store", app.store.ping()),
         probe("events", async { app.events.head().await.map(|_| ()) }),
         probe("timelines", app.timelines.ping()),
         probe("rate_limits", app.rate_limits.ping()),
         probe("search", app.search.ping()),
         probe("media", app.media.ping()),
+        probe("streams", app.streams.ping()),
     );
-    vec![store, events, timelines, rate_limits, search, media]
+    vec![store, events, timelines, rate_limits, search, media, streams]
 }
 
 async fn probe<E: std::fmt::Display>(name: &'static str, ping: impl Future<Output = Result<(), E>>) -> BackendState {

@@ -392,6 +392,11 @@ pub trait StreamHub: Send + Sync {
     /// tails the same log, so a hub shared by several processes lets one of them publish each
     /// event; a hub inside one process is shared by its one publisher only.
     async fn claim(&self, seq: u64) -> Result<bool, CacheError>;
+
+    /// Whether the hub can carry messages (readiness); one in process memory always can.
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
 }
 
 /// Why a media store operation failed.

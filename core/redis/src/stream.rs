@@ -202,6 +202,11 @@ impl StreamHub for RedisStreamHub {
         Ok(reply.get(1).and_then(fred::types::Value::as_i64).is_some_and(|count| count > 0))
     }
 
+    async fn ping(&self) -> Result<(), CacheError> {
+        self.hub.redis.ping().await?;
+        if self.hub.subscriber.is_connected() { Ok(()) } else { Err(CacheError("the redis subscriber is not connected".into())) }
+    }
+
     async fn claim(&self, seq: u64) -> Result<bool, CacheError> {
         self.hub.redis.connected()?;
         let ttl = i64::try_from(CLAIM_TTL.as_millis()).unwrap_or(i64::MAX);

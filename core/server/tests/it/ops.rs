@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::TestApp;
 
-const BACKENDS: [&str; 6] = ["store", "events", "timelines", "rate_limits", "search", "media"];
+const BACKENDS: [&str; 7] = ["store", "events", "timelines", "rate_limits", "search", "media", "streams"];
 
 /// The value of the first sample line starting with `series` (name and labels), if any.
 fn sample(text: &str, series: &str) -> Option<f64> {
