@@ -147,13 +147,13 @@ if ! skipped SETUP; then
     scripts/setup-wasm.sh
   fi
 
-  section "setup: redis-server"
-  if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+  section "setup: redis-server (+ openssl: the TLS tests make their certificates with it)"
+  if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && command -v openssl >/dev/null; then
     echo "$(redis-server --version) already installed"
   else
     # Retried once: a concurrent apt run can make the first attempt fail.
     for attempt in 1 2; do
-      if { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 redis-server redis-tools; }; then break; fi
+      if { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 redis-server redis-tools openssl; }; then break; fi
       (( attempt == 2 )) && exit 1
       sleep 5
     done

@@ -460,3 +460,121 @@ pub async fn node_lease_suite(store: std::sync::Arc<dyn Store>) {
         assert_eq!(a.holder(edge).await.unwrap(), None, "edge number {edge} is never leased");
     }
 }
+}
+
+/// How long the stream suites wait for a message that should come.
+const STREAM_WAIT: Duration = Duration::from_secs(5);
+
+fn stream_message(event: &str, payload: &str) -> crate::ports::StreamMessage {
+    crate::ports::StreamMessage { event: event.to_owned(), payload: payload.to_owned() }
+}
+
+async fn next_message(rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<crate::ports::StreamMessage>>, what: &str) -> crate::ports::StreamMessage {
+    match tokio::time::timeout(STREAM_WAIT, rx.recv()).await {
+        Ok(Ok(message)) => (*message).clone(),
+        Ok(Err(e)) => panic!("{what}: the subscription failed: {e}"),
+        Err(_) => panic!("{what}: nothing arrived within {STREAM_WAIT:?}"),
+    }
+}
+
+/// Asserts nothing (more) arrives on `rx` within a short wait.
+async fn nothing_more(rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<crate::ports::StreamMessage>>, what: &str) {
+    if let Ok(received) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+        panic!("{what}: got {received:?}");
+    }
+}
+
+/// Polls `has_subscribers` until it says `want` (a hub across processes may notice a departure
+/// late, never an arrival).
+async fn subscribers_turn(hub: &dyn crate::ports::StreamHub, channel: &str, want: bool, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if hub.has_subscribers(channel).await.unwrap() == want {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A claim base no earlier run has used (claims may outlive a suite in a shared server).
+fn fresh_seq() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    u64::try_from(nanos % (1 << 60)).unwrap_or(0) * 8
+}
+
+/// The [`crate::ports::StreamHub`] contract for one handle on a hub.
+pub async fn stream_hub_suite(hub: &dyn crate::ports::StreamHub) {
+    let home = format!("timeline:{}", ns("home"));
+    let other = format!("timeline:{}", ns("other"));
+    assert!(!hub.has_subscribers(&home).await.unwrap(), "a fresh channel has no subscribers");
+    hub.publish(&home, stream_message("update", "to no one")).await.unwrap();
+
+    let mut first = hub.subscribe(&home).await.unwrap();
+    let mut second = hub.subscribe(&home).await.unwrap();
+    let mut elsewhere = hub.subscribe(&other).await.unwrap();
+    assert!(hub.has_subscribers(&home).await.unwrap(), "a channel has subscribers once subscribed");
+    nothing_more(&mut first, "a message published before subscribing").await;
+
+    let payload = "{\"id\":\"1\",\"content\":\"<p>caf\u{e9} \u{1f426} \\\"quoted\\\"\\nline</p>\"}";
+    hub.publish(&home, stream_message("update", payload)).await.unwrap();
+    assert_eq!(next_message(&mut first, "the first subscriber").await, stream_message("update", payload), "event and payload arrive exactly");
+    assert_eq!(next_message(&mut second, "the second subscriber").await, stream_message("update", payload), "every subscriber of a channel receives");
+    nothing_more(&mut elsewhere, "a subscriber of another channel").await;
+
+    for i in 0..50 {
+        hub.publish(&home, stream_message("status.update", &i.to_string())).await.unwrap();
+    }
+    for i in 0..50 {
+        assert_eq!(next_message(&mut first, "a run of messages").await.payload, i.to_string(), "one publisher's messages arrive in order");
+    }
+    let big = "x".repeat(200_000);
+    hub.publish(&other, stream_message("delete", &big)).await.unwrap();
+    assert_eq!(next_message(&mut elsewhere, "a large payload").await.payload.len(), big.len(), "large payloads arrive whole");
+
+    let tag = format!("timeline:hashtag:{}caf\u{e9}:local", ns("t").replace('#', ""));
+    let mut tagged = hub.subscribe(&tag).await.unwrap();
+    hub.publish(&tag, stream_message("update", "tagged")).await.unwrap();
+    assert_eq!(next_message(&mut tagged, "a channel with non-ASCII characters").await.payload, "tagged");
+
+    drop(first);
+    drop(second);
+    assert!(subscribers_turn(hub, &home, false, Duration::from_secs(10)).await, "a channel whose subscribers all left has none, eventually");
+    let mut again = hub.subscribe(&home).await.unwrap();
+    assert!(hub.has_subscribers(&home).await.unwrap(), "subscribing again after everyone left");
+    hub.publish(&home, stream_message("notification", "back")).await.unwrap();
+    assert_eq!(next_message(&mut again, "a re-subscription").await.payload, "back", "a channel can be subscribed again after everyone left");
+
+    let seq = fresh_seq();
+    assert!(hub.claim(seq).await.unwrap(), "the first claim of an event wins");
+    assert!(!hub.claim(seq).await.unwrap(), "a second claim of the same event loses");
+    assert!(hub.claim(seq + 1).await.unwrap(), "events are claimed independently");
+}
+
+/// The contract between two handles on one hub as two core processes hold them: what one
+/// publishes reaches the other's subscribers, `has_subscribers` sees the other's listeners, and
+/// each event is claimed once. (A hub within one process passes with two clones of itself.)
+pub async fn shared_stream_hub_suite(a: &dyn crate::ports::StreamHub, b: &dyn crate::ports::StreamHub) {
+    let channel = format!("timeline:{}", ns("shared"));
+    assert!(!a.has_subscribers(&channel).await.unwrap());
+    let mut on_b = b.subscribe(&channel).await.unwrap();
+    assert!(a.has_subscribers(&channel).await.unwrap(), "a publisher sees subscribers of other processes");
+    let mut on_a = a.subscribe(&channel).await.unwrap();
+    a.publish(&channel, stream_message("update", "from a")).await.unwrap();
+    assert_eq!(next_message(&mut on_b, "a message from the other process").await.payload, "from a");
+    assert_eq!(next_message(&mut on_a, "a message from the same process").await.payload, "from a");
+    b.publish(&channel, stream_message("update", "from b")).await.unwrap();
+    assert_eq!(next_message(&mut on_a, "a message back").await.payload, "from b");
+    assert_eq!(next_message(&mut on_b, "a message back").await.payload, "from b");
+    nothing_more(&mut on_a, "each message once").await;
+    nothing_more(&mut on_b, "each message once").await;
+    drop(on_a);
+    assert!(subscribers_turn(a, &channel, true, Duration::ZERO).await, "b still listens");
+
+    let seq = fresh_seq();
+    let (first, second) = tokio::join!(a.claim(seq), b.claim(seq));
+    assert!(first.unwrap() ^ second.unwrap(), "exactly one process claims an event");
+    assert!(!a.claim(seq).await.unwrap() && !b.claim(seq).await.unwrap(), "a claimed event stays claimed");
+}

@@ -218,16 +218,17 @@ async fn ping_all(app: &App) -> Vec<BackendState> {
     // The node lease reports unready once half of it is left unrenewed: the load balancer
     // drains this task well before its ids would be refused.
     let lease_margin_ms = app.config.node_lease.lease_secs.saturating_mul(500);
-    let (store, events, timelines, rate_limits, search, media, node_lease) = tokio::join!(
+    let (store, events, timelines, rate_limits, search, media, streams, node_lease) = tokio::join!(
         probe("store", app.store.ping()),
         probe("events", async { app.events.head().await.map(|_| ()) }),
         probe("timelines", app.timelines.ping()),
         probe("rate_limits", app.rate_limits.ping()),
         probe("search", app.search.ping()),
         probe("media", app.media.ping()),
+        probe("streams", app.streams.ping()),
         probe("node_lease", async { app.ids.check(crate::now_ms(), lease_margin_ms) }),
     );
-    vec![store, events, timelines, rate_limits, search, media, node_lease]
+    vec![store, events, timelines, rate_limits, search, media, streams, node_lease]
 }
 
 async fn probe<E: std::fmt::Display>(name: &'static str, ping: impl Future<Output = Result<(), E>>) -> BackendState {

@@ -358,8 +358,9 @@ pub trait SearchIndex: Send + Sync {
 }
 
 /// One message on a streaming channel: Mastodon's event name and its payload (an entity as
-/// JSON, or a bare id for `delete`), exactly what clients receive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// JSON, or a bare id for `delete`), exactly what clients receive. A hub between processes
+/// sends it as JSON `{"event": …, "payload": …}` (the shape Mastodon's own Redis messages have).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StreamMessage {
     /// `update`, `notification`, `delete` or `status.update`.
     pub event: String,
@@ -371,7 +372,8 @@ pub struct StreamMessage {
 /// channel names: `timeline:{account}`, `timeline:public`, `timeline:public:local`,
 /// `timeline:hashtag:{tag}`). Fire-and-forget: a message published while no one listens is
 /// gone, and a subscriber that falls behind skips what it missed; clients catch up through
-/// the REST timelines. A Redis pub/sub adapter implements it with the same channel names.
+/// the REST timelines. The Redis adapter implements it with the same channel names, so
+/// subscribers on every core process hear what any of them publishes.
 #[async_trait]
 pub trait StreamHub: Send + Sync {
     /// Sends `message` to everyone subscribed to `channel` now.
@@ -380,8 +382,21 @@ pub trait StreamHub: Send + Sync {
     /// Starts listening to `channel`; dropping the receiver ends the subscription.
     async fn subscribe(&self, channel: &str) -> Result<tokio::sync::broadcast::Receiver<std::sync::Arc<StreamMessage>>, CacheError>;
 
-    /// Whether anyone listens to `channel` (lets publishers skip rendering for no one).
+    /// Whether anyone listens to `channel` anywhere the hub reaches (lets publishers skip
+    /// publishing for no one). It may say `true` for a while after the last listener left; it
+    /// never says `false` while one listens.
     async fn has_subscribers(&self, channel: &str) -> Result<bool, CacheError>;
+
+    /// Whether the caller should publish what the event logged at `seq` causes: `true` for the
+    /// first claim of `seq` among everyone sharing the hub, `false` after. Every core process
+    /// tails the same log, so a hub shared by several processes lets one of them publish each
+    /// event; a hub inside one process is shared by its one publisher only.
+    async fn claim(&self, seq: u64) -> Result<bool, CacheError>;
+
+    /// Whether the hub can carry messages (readiness); one in process memory always can.
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
 }
 
 /// Why a media store operation failed.

@@ -66,7 +66,7 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
         match batch {
             Ok(batch) => {
                 for logged in batch {
-                    if let Err(e) = publish_event(&app, &logged.event).await {
+                    if let Err(e) = claim_and_publish(&app, logged.seq, &logged.event).await {
                         // Streams are best effort: one failure must not stall the others.
                         tracing::warn!(error = ?e, seq = logged.seq, "could not stream an event");
                     }
@@ -79,6 +79,12 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
             }
         }
     }
+}
+
+/// Publishes one event unless another process sharing the hub has claimed it (each process
+/// tails the same log).
+async fn claim_and_publish(app: &App, seq: u64, event: &Event) -> ApiResult<()> {
+    if app.streams.claim(seq).await? { publish_event(app, event).await } else { Ok(()) }
 }
 
 /// Publishes one event to every channel that should hear of it.
@@ -123,15 +129,17 @@ async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
 /// Sends a `notification` to its recipient's stream.
 pub async fn publish_notification(app: &App, recipient: Id, notification: &wire::Notification) {
     match serde_json::to_string(notification) {
-        Ok(payload) => publish(app, &home_channel(recipient), "notification", &payload).await,
+        Ok(payload) => publish(app, home_channel(recipient), "notification", &payload).await,
         Err(e) => tracing::warn!(error = %e, "could not serialise a notification"),
     }
 }
 
+/// Channels published to at once: a hub across the network answers each in a round trip.
+const CONCURRENT_PUBLISHES: usize = 32;
+
 async fn publish_to_homes(app: &App, recipients: &[Id], event: &str, payload: &str) {
-    for recipient in recipients {
-        publish(app, &home_channel(*recipient), event, payload).await;
-    }
+    use futures_util::StreamExt as _;
+    futures_util::stream::iter(recipients).for_each_concurrent(CONCURRENT_PUBLISHES, |recipient| publish(app, home_channel(*recipient), event, payload)).await;
 }
 
 async fn publish_public(app: &App, event: &str, payload: &str, tags: &[String], media: bool) {
@@ -144,12 +152,13 @@ async fn publish_public(app: &App, event: &str, payload: &str, tags: &[String], 
         channels.push(format!("timeline:hashtag:{tag}:local"));
     }
     for channel in channels {
-        publish(app, &channel, event, payload).await;
+        publish(app, channel, event, payload).await;
     }
 }
 
 /// Publishes when someone listens (so a post to many followers costs one lookup per idle one).
-async fn publish(app: &App, channel: &str, event: &str, payload: &str) {
+async fn publish(app: &App, channel: String, event: &str, payload: &str) {
+    let channel = channel.as_str();
     match app.streams.has_subscribers(channel).await {
         Ok(false) => {}
         Ok(true) => {

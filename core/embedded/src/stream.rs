@@ -1,7 +1,9 @@
 //! The streaming hub in process memory: one tokio broadcast channel per named channel,
-//! created on first subscription and dropped once its last subscriber has gone.
+//! created on first subscription and dropped once its last subscriber has gone. It reaches one
+//! process, so with several core processes each one's streams hear only what it publishes
+//! (core-redis has the hub for several).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -10,11 +12,15 @@ use tokio::sync::broadcast;
 
 /// Messages a subscriber may fall behind by before it skips the oldest.
 const CHANNEL_CAPACITY: usize = 256;
+/// Claimed event positions remembered (the newest); the process's one publisher claims in log
+/// order, so older ones are never asked for again.
+const CLAIMS_KEPT: usize = 4096;
 
 /// In-process pub/sub for one core process.
 #[derive(Clone, Default)]
 pub struct MemoryStreamHub {
     channels: Arc<Mutex<HashMap<String, broadcast::Sender<Arc<StreamMessage>>>>>,
+    claims: Arc<Mutex<BTreeSet<u64>>>,
 }
 
 impl MemoryStreamHub {
@@ -48,6 +54,15 @@ impl StreamHub for MemoryStreamHub {
     async fn has_subscribers(&self, channel: &str) -> Result<bool, CacheError> {
         let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(channels.get(channel).is_some_and(|s| s.receiver_count() > 0))
+    }
+
+    async fn claim(&self, seq: u64) -> Result<bool, CacheError> {
+        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = claims.insert(seq);
+        if claims.len() > CLAIMS_KEPT {
+            claims.pop_first();
+        }
+        Ok(first)
     }
 }
 

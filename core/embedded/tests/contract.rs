@@ -56,3 +56,10 @@ async fn redb_store_keeps_the_node_lease_contract() {
     let (_dir, store) = store();
     contract::node_lease_suite(std::sync::Arc::new(store)).await;
 }
+
+#[tokio::test]
+async fn memory_stream_hub_keeps_the_stream_hub_contract() {
+    let hub = core_embedded::MemoryStreamHub::new();
+    contract::stream_hub_suite(&hub).await;
+    contract::shared_stream_hub_suite(&hub, &hub.clone()).await;
+}

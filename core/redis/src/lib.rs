@@ -1,20 +1,27 @@
-//! Redis adapters (through `fred`), for a single node or a Redis Cluster:
+//! Redis adapters (through `fred`), for a single node or a Redis Cluster, in plain TCP or TLS
+//! (`rediss://`, ElastiCache in-transit encryption; rustls with ring):
 //!
 //! - [`RedisTimelineCache`]: home timelines as sorted sets, their versions (which the edge
 //!   reads to validate cached pages) and their "built" markers.
 //! - [`RedisRateLimiter`]: GCRA rate-limit state, one key per caller and route class.
+//! - [`RedisStreamHub`]: streaming channels over sharded pub/sub, so a client on any core
+//!   process hears what any of them publishes.
 //!
-//! Both share one [`Redis`] connection. Every multi-key operation touches the keys of one
-//! timeline only, and those share a hash tag, so they live in one cluster slot; work across
-//! timelines (fanout, delete cascades) is pipelined one script call per timeline.
+//! All share one [`Redis`] connection (the hub adds one subscriber connection). Every
+//! multi-key operation touches the keys of one timeline only, and those share a hash tag, so
+//! they live in one cluster slot; work across timelines (fanout, delete cascades) is pipelined
+//! one script call per timeline.
 //!
 //! Must never: hold business rules (core/app decides what goes where), or be named by core/app.
 
 mod ratelimit;
+mod stream;
 #[cfg(feature = "test-server")]
 pub mod test_server;
 mod timeline;
+mod tls;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use core_app::ports::CacheError;
@@ -22,16 +29,39 @@ use fred::prelude::{ClientLike as _, LuaInterface as _};
 use fred::types::scripts::Script;
 
 pub use ratelimit::RedisRateLimiter;
+pub use stream::RedisStreamHub;
 pub use timeline::RedisTimelineCache;
 
 /// How long startup waits for Redis before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where Redis is and how to trust it.
+#[derive(Clone, Default)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]` for one node, `redis-cluster://host:port
+    /// [?node=host:port…]` for a cluster; `rediss://` / `rediss-cluster://` for TLS.
+    pub url: String,
+    /// A PEM file of CA certificates to trust for TLS besides the system's (a private CA);
+    /// only with a `rediss` URL.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl RedisConfig {
+    /// The server at `url`, trusting the system's CAs.
+    pub fn new(url: &str) -> Self {
+        RedisConfig { url: url.to_owned(), ca_file: None }
+    }
+}
 
 /// A connection to Redis (one node or a cluster, chosen by the URL's scheme) with the
 /// adapters' Lua scripts.
 #[derive(Clone)]
 pub struct Redis {
     client: fred::prelude::Client,
+    /// What the client was built from, for the streaming hub's subscriber connection.
+    config: fred::prelude::Config,
+    /// The URL without its password, for messages.
+    location: String,
     scripts: Scripts,
 }
 
@@ -42,34 +72,55 @@ struct Scripts {
     gcra: Script,
 }
 
-impl Redis {
-    /// Connects to `url` — `redis://host:port[/db]` for one node, `redis-cluster://host:port
-    /// [?node=host:port…]` for a cluster — and loads the scripts. Fails within a few seconds
-    /// when the server cannot be reached, so a misconfigured core stops at startup.
-    pub async fn connect(url: &str) -> Result<Self, CacheError> {
-        let config = fred::prelude::Config::from_url(url).map_err(|e| CacheError(format!("invalid redis url: {}", e.details())))?;
-        let client = fred::prelude::Builder::from_config(config)
-            .with_connection_config(|c| {
-                c.connection_timeout = Duration::from_secs(2);
-                c.internal_command_timeout = Duration::from_secs(5);
-                c.max_command_attempts = 3;
-            })
-            .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(5))
-            // After startup, outages are ridden out by reconnecting forever (callers fail open
-            // or fall back to a rebuild meanwhile).
-            .set_policy(fred::prelude::ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
-            .build()
-            .map_err(|e| CacheError(format!("cannot configure redis client: {}", e.details())))?;
-        match tokio::time::timeout(CONNECT_TIMEOUT, client.init()).await {
-            Ok(Ok(_task)) => {}
-            Ok(Err(e)) => return Err(CacheError(format!("cannot connect to redis at {}: {}", redact(url), e.details()))),
-            Err(_) => {
-                let _ = client.quit().await;
-                return Err(CacheError(format!("cannot connect to redis at {}: no answer within {}s", redact(url), CONNECT_TIMEOUT.as_secs())));
-            }
+/// A client builder with the adapters' timeouts and reconnect policy.
+fn builder(config: &fred::prelude::Config) -> fred::prelude::Builder {
+    let mut builder = fred::prelude::Builder::from_config(config.clone());
+    builder
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(2);
+            c.internal_command_timeout = Duration::from_secs(5);
+            c.max_command_attempts = 3;
+        })
+        .with_performance_config(|p| {
+            p.default_command_timeout = Duration::from_secs(5);
+            // Pub/sub messages wait here for the hub's dispatcher: room for a burst.
+            p.broadcast_channel_capacity = 4096;
+        })
+        // After startup, outages are ridden out by reconnecting forever (callers fail open
+        // or fall back to a rebuild meanwhile; the hub resubscribes).
+        .set_policy(fred::prelude::ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+    builder
+}
+
+/// Connects `client` within [`CONNECT_TIMEOUT`].
+async fn init(client: &impl fred::prelude::ClientLike, location: &str) -> Result<(), CacheError> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, client.init()).await {
+        Ok(Ok(_task)) => Ok(()),
+        Ok(Err(e)) => Err(CacheError(format!("cannot connect to redis at {location}: {}", e.details()))),
+        Err(_) => {
+            let _ = client.quit().await;
+            Err(CacheError(format!("cannot connect to redis at {location}: no answer within {}s", CONNECT_TIMEOUT.as_secs())))
         }
+    }
+}
+
+impl Redis {
+    /// Connects to `url` (see [`RedisConfig::url`]), trusting the system's CAs for TLS.
+    pub async fn connect(url: &str) -> Result<Self, CacheError> {
+        Self::connect_with(&RedisConfig::new(url)).await
+    }
+
+    /// Connects and loads the scripts. Fails within a few seconds when the server cannot be
+    /// reached (or its certificate is not trusted), so a misconfigured core stops at startup.
+    pub async fn connect_with(settings: &RedisConfig) -> Result<Self, CacheError> {
+        let location = redact(&settings.url);
+        let config = tls::client_config(&settings.url, settings.ca_file.as_deref())?;
+        let client = builder(&config).build().map_err(|e| CacheError(format!("cannot configure redis client: {}", e.details())))?;
+        init(&client, &location).await?;
         let redis = Redis {
             client,
+            config,
+            location,
             scripts: Scripts {
                 add: Script::from_lua(include_str!("lua/add.lua")),
                 remove: Script::from_lua(include_str!("lua/remove.lua")),
@@ -78,6 +129,11 @@ impl Redis {
         };
         redis.load_scripts().await?;
         Ok(redis)
+    }
+
+    /// Whether the connection uses TLS.
+    pub fn uses_tls(&self) -> bool {
+        self.config.tls.is_some()
     }
 
     /// (Re)loads the scripts on every primary; needed after a server restart or failover

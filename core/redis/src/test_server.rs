@@ -1,5 +1,6 @@
 //! Throwaway `redis-server` processes on loopback for tests and benchmarks (feature
-//! `test-server`): a single node, or a three-primary cluster.
+//! `test-server`): a single node, or a three-primary cluster, in plain TCP or TLS (a CA and a
+//! server certificate for 127.0.0.1 made with the `openssl` command for each server).
 //!
 //! A missing `redis-server` is an error, not a skip: the full suite installs it
 //! (scripts/test.sh). Locally, `STARLING_SKIP_REDIS=1` opts out; callers check
@@ -21,8 +22,33 @@ pub fn skip_requested() -> bool {
 pub struct RedisServer {
     children: Vec<Child>,
     dir: PathBuf,
-    /// The URL to connect with (`redis://` or `redis-cluster://`).
+    /// The URL to connect with (`redis://`, `redis-cluster://`, or their `rediss` forms).
     pub url: String,
+    /// The CA that signed the server's certificate, when on TLS.
+    pub ca_file: Option<PathBuf>,
+    /// The redis-cli arguments that reach the server (TLS flags included).
+    cli: Vec<String>,
+}
+
+/// A server certificate and the CA that signed it.
+struct Certificates {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+/// Makes a CA and a certificate for 127.0.0.1 / localhost signed by it, in `dir`.
+fn certificates(dir: &std::path::Path) -> Certificates {
+    let openssl = binary("openssl");
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl).current_dir(dir).args(args).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=starling test CA"]);
+    run(&["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").expect("write the certificate extensions");
+    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"]);
+    Certificates { ca: dir.join("ca.pem"), cert: dir.join("server.pem"), key: dir.join("server.key") }
 }
 
 fn free_port() -> u16 {
@@ -36,14 +62,27 @@ fn free_port() -> u16 {
 }
 
 fn binary(name: &str) -> String {
-    let found = Command::new(name).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    assert!(found, "`{name}` is not installed: run scripts/test.sh (it installs Debian's redis-server), or set STARLING_SKIP_REDIS=1 to skip Redis tests locally");
+    let version = if name == "openssl" { "version" } else { "--version" };
+    let found = Command::new(name).arg(version).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    assert!(found, "`{name}` is not installed: run scripts/test.sh (it installs Debian's redis-server and openssl), or set STARLING_SKIP_REDIS=1 to skip Redis tests locally");
     name.to_owned()
 }
 
-fn start(dir: &std::path::Path, port: u16, cluster: bool) -> Child {
+fn start(dir: &std::path::Path, port: u16, cluster: bool, tls: Option<&Certificates>) -> Child {
     let mut cmd = Command::new(binary("redis-server"));
-    cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no", "--daemonize", "no"]);
+    cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
+    match tls {
+        None => {
+            cmd.args(["--port", &port.to_string()]);
+        }
+        Some(certs) => {
+            cmd.args(["--port", "0", "--tls-port", &port.to_string(), "--tls-auth-clients", "no"]);
+            cmd.arg("--tls-cert-file").arg(&certs.cert).arg("--tls-key-file").arg(&certs.key).arg("--tls-ca-cert-file").arg(&certs.ca);
+            if cluster {
+                cmd.args(["--tls-cluster", "yes"]);
+            }
+        }
+    }
     cmd.arg("--dir").arg(dir);
     if cluster {
         cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf"), "--cluster-node-timeout", "2000"]);
@@ -67,27 +106,50 @@ fn temp_dir(tag: &str) -> PathBuf {
 impl RedisServer {
     /// One redis-server on a free loopback port, persisting nothing.
     pub fn single() -> Self {
-        let dir = temp_dir("single");
-        let port = free_port();
-        let child = start(&dir, port, false);
-        RedisServer { children: vec![child], dir, url: format!("redis://127.0.0.1:{port}") }
+        Self::start_single(false)
+    }
+
+    /// One redis-server speaking only TLS (`rediss://`), its certificate signed by [`Self::ca_file`].
+    pub fn single_tls() -> Self {
+        Self::start_single(true)
     }
 
     /// A Redis Cluster of three primaries (no replicas) on free loopback ports.
     pub fn cluster() -> Self {
-        let dir = temp_dir("cluster");
+        Self::start_cluster(false)
+    }
+
+    /// A Redis Cluster of three primaries speaking only TLS, between nodes too (`rediss-cluster://`).
+    pub fn cluster_tls() -> Self {
+        Self::start_cluster(true)
+    }
+
+    fn start_single(tls: bool) -> Self {
+        let dir = temp_dir(if tls { "single-tls" } else { "single" });
+        let certs = tls.then(|| certificates(&dir));
+        let port = free_port();
+        let child = start(&dir, port, false, certs.as_ref());
+        let cli = cli_args(port, certs.as_ref());
+        let url = format!("{}://127.0.0.1:{port}", if tls { "rediss" } else { "redis" });
+        RedisServer { children: vec![child], dir, url, ca_file: certs.map(|c| c.ca), cli }
+    }
+
+    fn start_cluster(tls: bool) -> Self {
+        let dir = temp_dir(if tls { "cluster-tls" } else { "cluster" });
+        let certs = tls.then(|| certificates(&dir));
         let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-        let children: Vec<Child> = ports.iter().map(|p| start(&dir, *p, true)).collect();
+        let children: Vec<Child> = ports.iter().map(|p| start(&dir, *p, true, certs.as_ref())).collect();
         let mut create = Command::new(binary("redis-cli"));
-        create.args(["--cluster", "create"]).args(ports.iter().map(|p| format!("127.0.0.1:{p}"))).args(["--cluster-replicas", "0", "--cluster-yes"]);
+        create.args(tls_args(certs.as_ref())).args(["--cluster", "create"]).args(ports.iter().map(|p| format!("127.0.0.1:{p}"))).args(["--cluster-replicas", "0", "--cluster-yes"]);
         let out = create.output().expect("run redis-cli --cluster create");
-        assert!(out.status.success(), "redis-cli --cluster create failed: {}", String::from_utf8_lossy(&out.stdout));
-        let server = RedisServer { children, dir, url: format!("redis-cluster://127.0.0.1:{}?node=127.0.0.1:{}&node=127.0.0.1:{}", ports[0], ports[1], ports[2]) };
+        assert!(out.status.success(), "redis-cli --cluster create failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let scheme = if tls { "rediss-cluster" } else { "redis-cluster" };
+        let url = format!("{scheme}://127.0.0.1:{}?node=127.0.0.1:{}&node=127.0.0.1:{}", ports[0], ports[1], ports[2]);
         // Wait until every node agrees the cluster is up.
         let deadline = Instant::now() + Duration::from_secs(20);
         for port in &ports {
             loop {
-                let info = Command::new("redis-cli").args(["-p", &port.to_string(), "cluster", "info"]).output().expect("redis-cli cluster info");
+                let info = Command::new("redis-cli").args(cli_args(*port, certs.as_ref())).args(["cluster", "info"]).output().expect("redis-cli cluster info");
                 if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
                     break;
                 }
@@ -95,8 +157,26 @@ impl RedisServer {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
-        server
+        let cli = cli_args(ports[0], certs.as_ref());
+        RedisServer { children, dir, url, ca_file: certs.map(|c| c.ca), cli }
     }
+
+    /// Runs `redis-cli` against the (first) node with `args`, returning its output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(binary("redis-cli")).args(&self.cli).args(args).output().expect("run redis-cli");
+        assert!(out.status.success(), "redis-cli {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+fn tls_args(certs: Option<&Certificates>) -> Vec<String> {
+    certs.map(|c| vec!["--tls".to_owned(), "--cacert".to_owned(), c.ca.display().to_string()]).unwrap_or_default()
+}
+
+fn cli_args(port: u16, certs: Option<&Certificates>) -> Vec<String> {
+    let mut args = tls_args(certs);
+    args.extend(["-h".to_owned(), "127.0.0.1".to_owned(), "-p".to_owned(), port.to_string()]);
+    args
 }
 
 impl Drop for RedisServer {

@@ -1,12 +1,14 @@
 //! The port contract suites and Redis-specific behaviour against a real redis-server on a
-//! free loopback port (and a three-node Redis Cluster). `redis-server` missing fails these
-//! tests; `STARLING_SKIP_REDIS=1` skips them locally.
+//! free loopback port (and a three-node Redis Cluster, and both over TLS). `redis-server`
+//! missing fails these tests; `STARLING_SKIP_REDIS=1` skips them locally.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use core_app::contract;
-use core_app::ports::{RateLimitStore as _, TimelineCache, TimelineEntry};
+use std::time::Duration;
+
+use core_app::ports::{RateLimitStore as _, StreamHub as _, StreamMessage, TimelineCache, TimelineEntry};
 use core_redis::test_server::{RedisServer, skip_requested};
-use core_redis::{Redis, RedisRateLimiter, RedisTimelineCache};
+use core_redis::{Redis, RedisConfig, RedisRateLimiter, RedisStreamHub, RedisTimelineCache};
 use shared::id::Id;
 use shared::page::PageRequest;
 use shared::rate::Quota;
@@ -130,4 +132,136 @@ async fn an_unreachable_redis_fails_fast_with_a_clear_message() {
     assert!(error.0.contains("cannot connect to redis at redis://127.0.0.1"), "{}", error.0);
     assert!(started.elapsed() < std::time::Duration::from_secs(8), "startup gives up within seconds");
     assert!(Redis::connect("not a url").await.is_err());
+}
+
+/// Two hubs on `redis`, as two core processes hold them, noticing departures quickly.
+async fn two_hubs(url: &str, ca_file: Option<std::path::PathBuf>) -> (RedisStreamHub, RedisStreamHub) {
+    let config = RedisConfig { url: url.to_owned(), ca_file };
+    let a = Redis::connect_with(&config).await.unwrap();
+    let b = Redis::connect_with(&config).await.unwrap();
+    let sweep = Duration::from_millis(200);
+    (RedisStreamHub::connect_with_sweep(&a, sweep).await.unwrap(), RedisStreamHub::connect_with_sweep(&b, sweep).await.unwrap())
+}
+
+#[tokio::test]
+async fn redis_stream_hub_keeps_the_stream_hub_contracts() {
+    let Some((server, _redis)) = single().await else { return };
+    let (a, b) = two_hubs(&server.url, None).await;
+    contract::stream_hub_suite(&a).await;
+    contract::shared_stream_hub_suite(&a, &b).await;
+}
+
+#[tokio::test]
+async fn a_redis_cluster_keeps_the_stream_hub_contracts_with_channels_on_every_node() {
+    if skip_requested() {
+        return;
+    }
+    let server = RedisServer::cluster();
+    let (a, b) = two_hubs(&server.url, None).await;
+    contract::stream_hub_suite(&a).await;
+    contract::shared_stream_hub_suite(&a, &b).await;
+    // Channels spread over the three nodes' slots; each is heard from the other process.
+    let channels: Vec<String> = (0..24).map(|i| format!("timeline:{i}")).collect();
+    let mut receivers = Vec::new();
+    for channel in &channels {
+        receivers.push(b.subscribe(channel).await.unwrap());
+    }
+    for channel in &channels {
+        assert!(a.has_subscribers(channel).await.unwrap(), "{channel}: the slot's node counts the other process's subscriber");
+        a.publish(channel, StreamMessage { event: "update".into(), payload: channel.clone() }).await.unwrap();
+    }
+    for (channel, rx) in channels.iter().zip(&mut receivers) {
+        let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("a message within 5s").unwrap();
+        assert_eq!(&got.payload, channel);
+    }
+    let nodes = server.cli(&["cluster", "nodes"]);
+    assert_eq!(nodes.lines().filter(|l| l.contains("master")).count(), 3, "{nodes}");
+}
+
+#[tokio::test]
+async fn the_stream_hub_keeps_one_redis_subscription_per_channel_and_drops_it_when_listeners_leave() {
+    let Some((server, _redis)) = single().await else { return };
+    let (a, _b) = two_hubs(&server.url, None).await;
+    let listeners: Vec<_> = futures_join((0..20).map(|_| a.subscribe("timeline:42"))).await;
+    assert_eq!(a.subscribed_channels(), vec!["timeline:42".to_owned()], "one redis subscription for twenty local listeners");
+    assert_eq!(server.cli(&["pubsub", "shardnumsub", "timeline:42"]).lines().nth(1), Some("1"), "redis sees one subscriber");
+    drop(listeners);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !a.subscribed_channels().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the channel is unsubscribed once its listeners left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.cli(&["pubsub", "shardnumsub", "timeline:42"]).lines().nth(1), Some("0"));
+}
+
+async fn futures_join<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = Result<T, core_app::ports::CacheError>>,
+{
+    let mut out = Vec::new();
+    for f in futures {
+        out.push(f.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_stream_hub_resubscribes_after_its_connection_is_killed() {
+    let Some((server, _redis)) = single().await else { return };
+    let (a, b) = two_hubs(&server.url, None).await;
+    let mut rx = b.subscribe("timeline:7").await.unwrap();
+    let killed = server.cli(&["client", "kill", "type", "pubsub"]);
+    assert_eq!(killed.trim(), "1", "the subscriber connection was killed");
+    // Until fred has reconnected and resubscribed, messages to the channel reach no one.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        a.publish("timeline:7", StreamMessage { event: "update".into(), payload: "after".into() }).await.unwrap();
+        if let Ok(Ok(message)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+            assert_eq!(message.payload, "after");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the hub did not resubscribe within 10s");
+    }
+    assert_eq!(server.cli(&["pubsub", "shardnumsub", "timeline:7"]).lines().nth(1), Some("1"));
+}
+
+#[tokio::test]
+async fn tls_redis_keeps_the_contracts_with_a_private_ca() {
+    if skip_requested() {
+        return;
+    }
+    let server = RedisServer::single_tls();
+    assert!(server.url.starts_with("rediss://"));
+    let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
+    let redis = Redis::connect_with(&config).await.unwrap();
+    assert!(redis.uses_tls());
+    contract::timeline_cache_suite(&RedisTimelineCache::new(redis.clone())).await;
+    contract::rate_limit_suite(&RedisRateLimiter::new(redis.clone())).await;
+    let (a, b) = two_hubs(&server.url, server.ca_file.clone()).await;
+    contract::stream_hub_suite(&a).await;
+    contract::shared_stream_hub_suite(&a, &b).await;
+    // Without the private CA the server's certificate is not trusted: startup fails, clearly.
+    let started = std::time::Instant::now();
+    let error = Redis::connect(&server.url).await.err().expect("an untrusted certificate is refused");
+    assert!(error.0.contains("cannot connect to redis at rediss://127.0.0.1"), "{}", error.0);
+    assert!(started.elapsed() < Duration::from_secs(8), "and fails within seconds");
+    // A plain connection to the TLS port gets nowhere either.
+    let plain = server.url.replacen("rediss://", "redis://", 1);
+    assert!(Redis::connect(&plain).await.is_err(), "the server speaks only TLS");
+}
+
+#[tokio::test]
+async fn a_tls_redis_cluster_keeps_the_contracts() {
+    if skip_requested() {
+        return;
+    }
+    let server = RedisServer::cluster_tls();
+    assert!(server.url.starts_with("rediss-cluster://"));
+    let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
+    let redis = Redis::connect_with(&config).await.unwrap();
+    contract::timeline_cache_suite(&RedisTimelineCache::new(redis.clone())).await;
+    contract::rate_limit_suite(&RedisRateLimiter::new(redis.clone())).await;
+    let (a, b) = two_hubs(&server.url, server.ca_file.clone()).await;
+    contract::stream_hub_suite(&a).await;
+    contract::shared_stream_hub_suite(&a, &b).await;
 }

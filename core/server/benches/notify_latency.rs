@@ -7,6 +7,9 @@
 //! statuses, 10% posts). Prints p50/p90/p99/max as a markdown table.
 //!
 //!   cargo bench -p core-server --bench notify_latency [-- MENTIONS MIX_CLIENTS]
+//!
+//! With `STARLING_BENCH_STREAMS_REDIS=redis://…` the streaming hub is Redis pub/sub there (the
+//! rest stays embedded), so the difference is the hub's hop through Redis.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -105,6 +108,10 @@ fn main() {
         settings.server.listen = listener.local_addr().unwrap();
         settings.server.data_dir = dir.path().to_path_buf();
         settings.rate_limits = Some(core_app::config::RateLimitConfig { enabled: false, ..Default::default() });
+        if let Ok(url) = std::env::var("STARLING_BENCH_STREAMS_REDIS") {
+            settings.streams = core_server::StreamsSettings::Redis;
+            settings.redis.url = url;
+        }
         let application = core_server::build(&settings).await.unwrap();
         let base = application.app().config().instance.base_url.clone();
         let router = core_server::front_router(&settings, &application);

@@ -29,6 +29,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Where core keeps rate-limit state.
     pub rate_limit_store: RateLimitStoreSettings,
+    /// Which hub carries streaming messages.
+    pub streams: StreamsSettings,
     /// The Redis the `redis` backends use.
     pub redis: RedisSettings,
     /// The edge in front of core, in process.
@@ -160,25 +162,40 @@ pub enum RateLimitStoreSettings {
     Redis,
 }
 
+/// The streaming hub (`/api/v1/streaming`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StreamsSettings {
+    /// In process memory: streams hear what this process publishes (one core process).
+    #[default]
+    Memory,
+    /// Redis sharded pub/sub (`[redis] url`, Redis 7.0+): streams on every core process hear
+    /// every event.
+    Redis,
+}
+
 /// The Redis server or cluster.
 #[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisSettings {
     /// `redis://[user:password@]host:port[/db]` for one node, `redis-cluster://host:port
-    /// [?node=host:port…]` for a cluster.
+    /// [?node=host:port…]` for a cluster; `rediss://` / `rediss-cluster://` for TLS.
     pub url: String,
+    /// PEM file of CA certificates trusted for TLS besides the system's (a private CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for RedisSettings {
     fn default() -> Self {
-        RedisSettings { url: "redis://127.0.0.1:6379".into() }
+        RedisSettings { url: "redis://127.0.0.1:6379".into(), ca_file: None }
     }
 }
 
 impl std::fmt::Debug for RedisSettings {
     // The URL may carry a password.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisSettings").field("url", &"***").finish()
+        f.debug_struct("RedisSettings").field("url", &"***").field("ca_file", &self.ca_file).finish()
     }
 }
 
@@ -321,8 +338,9 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             (Arc::new(store.clone()), Arc::new(store))
         }
     };
-    let needs_redis = matches!(settings.cache, CacheSettings::Redis) || matches!(settings.rate_limit_store, RateLimitStoreSettings::Redis);
-    let redis = if needs_redis { Some(core_redis::Redis::connect(&settings.redis.url).await.context("the redis backend is unreachable (check [redis] url)")?) } else { None };
+    let needs_redis = matches!(settings.cache, CacheSettings::Redis) || matches!(settings.rate_limit_store, RateLimitStoreSettings::Redis) || matches!(settings.streams, StreamsSettings::Redis);
+    let redis_config = core_redis::RedisConfig { url: settings.redis.url.clone(), ca_file: settings.redis.ca_file.clone() };
+    let redis = if needs_redis { Some(core_redis::Redis::connect_with(&redis_config).await.context("the redis backend is unreachable (check [redis] url and ca_file)")?) } else { None };
     let timelines: Arc<dyn core_app::ports::TimelineCache> = match (&settings.cache, &redis) {
         (CacheSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisTimelineCache::new(redis.clone())),
         _ => Arc::new(MemoryTimelineCache::new()),
@@ -330,6 +348,10 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     let rate_limits: Arc<dyn core_app::ports::RateLimitStore> = match (&settings.rate_limit_store, &redis) {
         (RateLimitStoreSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisRateLimiter::new(redis.clone())),
         _ => Arc::new(MemoryRateLimiter::new()),
+    };
+    let streams: Arc<dyn core_app::ports::StreamHub> = match (&settings.streams, &redis) {
+        (StreamsSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisStreamHub::connect(redis).await.context("the redis stream hub cannot subscribe (check [redis] url)")?),
+        _ => Arc::new(MemoryStreamHub::new()),
     };
     let search: Arc<dyn core_app::ports::SearchIndex> = match &settings.search {
         SearchSettings::Tantivy => {
@@ -354,7 +376,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             Arc::new(store)
         }
     };
-    Ok(Backends { store, events, timelines, rate_limits, search, streams: Arc::new(MemoryStreamHub::new()), media, push: events::push_publisher(&settings.push).await? })
+    Ok(Backends { store, events, timelines, rate_limits, search, streams, media, push: events::push_publisher(&settings.push).await? })
 }
 
 fn s3_credentials(media: &MediaStoreSettings) -> Option<shared::sigv4::Credentials> {

@@ -17,6 +17,7 @@ mod ratelimit;
 mod redis;
 mod schema;
 mod search;
+mod shared_streams;
 mod statuses;
 mod streaming;
 mod timelines;
@@ -98,19 +99,9 @@ impl TestApp {
     /// Starts on an existing data directory (restarts keep data).
     pub async fn spawn_in(dir: tempfile::TempDir, configure: impl FnOnce(&mut Settings)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut settings = Settings::default();
-        settings.server.listen = listener.local_addr().unwrap();
-        settings.server.data_dir = dir.path().to_path_buf();
-        // Tests register many accounts from one address; the limits have tests of their own.
-        let mut limits = core_app::config::RateLimitConfig::default();
-        limits.sign_ups.limit = 10_000;
-        limits.logins.limit = 10_000;
-        limits.requests.limit = 100_000;
-        settings.rate_limits = Some(limits);
-        // The API tests talk to core directly; the edge in front has tests of its own.
-        settings.edge.enabled = false;
-        // STARLING_TEST_BACKEND=redis runs every API test with timelines and rate limits in a
-        // redis-server of its own.
+        let mut settings = test_settings(dir.path(), listener.local_addr().unwrap());
+        // STARLING_TEST_BACKEND=redis runs every API test with timelines, rate limits and streams
+        // in a redis-server of its own.
         let redis = (std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "redis")).then(|| std::sync::Arc::new(core_redis::test_server::RedisServer::single()));
         if let Some(server) = &redis {
             use_redis(&mut settings, server);
@@ -273,10 +264,27 @@ impl TestApp {
     }
 }
 
-/// Points timelines and core's rate limits at `server`.
+/// The settings every test app starts from: embedded backends in `data_dir`, listening on `listen`.
+pub fn test_settings(data_dir: &std::path::Path, listen: std::net::SocketAddr) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.listen = listen;
+    settings.server.data_dir = data_dir.to_path_buf();
+    // Tests register many accounts from one address; the limits have tests of their own.
+    let mut limits = core_app::config::RateLimitConfig::default();
+    limits.sign_ups.limit = 10_000;
+    limits.logins.limit = 10_000;
+    limits.requests.limit = 100_000;
+    settings.rate_limits = Some(limits);
+    // The API tests talk to core directly; the edge in front has tests of its own.
+    settings.edge.enabled = false;
+    settings
+}
+
+/// Points timelines, core's rate limits and the streaming hub at `server`.
 pub fn use_redis(settings: &mut Settings, server: &core_redis::test_server::RedisServer) {
     settings.cache = core_server::CacheSettings::Redis;
     settings.rate_limit_store = core_server::RateLimitStoreSettings::Redis;
+    settings.streams = core_server::StreamsSettings::Redis;
     settings.redis.url = server.url.clone();
 }
 

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::TestApp;
 
-const BACKENDS: [&str; 7] = ["store", "events", "timelines", "rate_limits", "search", "media", "node_lease"];
+const BACKENDS: [&str; 8] = ["store", "events", "timelines", "rate_limits", "search", "media", "streams", "node_lease"];
 
 /// The value of the first sample line starting with `series` (name and labels), if any.
 fn sample(text: &str, series: &str) -> Option<f64> {

@@ -1,4 +1,4 @@
-//! The API with home timelines and rate limits in a real redis-server (started per test on a
+//! The API with home timelines, rate limits and streams in a real redis-server (started per test on a
 //! free loopback port). The whole API suite also runs this way with
 //! `STARLING_TEST_BACKEND=redis`; these tests always do. A missing redis-server fails them;
 //! `STARLING_SKIP_REDIS=1` skips them locally.
@@ -121,7 +121,7 @@ async fn ready_reports_a_lost_redis_as_unavailable() {
     let reply = t.get("/ready", None).await;
     assert_eq!(reply.status.as_u16(), 503, "{:?}", reply.body);
     let down: Vec<&str> = reply.body["backends"].as_array().unwrap().iter().filter(|b| b["up"] == false).map(|b| b["name"].as_str().unwrap()).collect();
-    assert_eq!(down, ["timelines", "rate_limits"]);
+    assert_eq!(down, ["timelines", "rate_limits", "streams"]);
     assert!(!reply.body.to_string().contains("redis"), "no internal error text: {}", reply.body);
 }
 
@@ -142,10 +142,55 @@ async fn startup_fails_fast_when_redis_is_unreachable() {
 async fn the_redis_settings_parse_from_toml() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("starling.toml");
-    std::fs::write(&path, "[cache]\ntype = \"redis\"\n[rate_limit_store]\ntype = \"redis\"\n[redis]\nurl = \"redis-cluster://10.0.0.1:6379?node=10.0.0.2:6379\"\n").unwrap();
+    std::fs::write(&path, "[cache]\ntype = \"redis\"\n[rate_limit_store]\ntype = \"redis\"\n[streams]\ntype = \"redis\"\n[redis]\nurl = \"rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379\"\nca_file = \"/etc/starling/redis-ca.pem\"\n").unwrap();
     let settings = core_server::Settings::load(Some(&path)).unwrap();
     assert!(matches!(settings.cache, core_server::CacheSettings::Redis));
     assert!(matches!(settings.rate_limit_store, core_server::RateLimitStoreSettings::Redis));
-    assert_eq!(settings.redis.url, "redis-cluster://10.0.0.1:6379?node=10.0.0.2:6379");
+    assert!(matches!(settings.streams, core_server::StreamsSettings::Redis));
+    assert_eq!(settings.redis.url, "rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379");
+    assert_eq!(settings.redis.ca_file.as_deref(), Some(std::path::Path::new("/etc/starling/redis-ca.pem")));
+    assert!(matches!(core_server::Settings::default().streams, core_server::StreamsSettings::Memory), "streams stay in memory by default");
     assert!(!format!("{settings:?}").contains("10.0.0.1"), "the url (which may hold a password) is not logged");
+}
+
+#[tokio::test]
+async fn the_api_runs_on_a_tls_redis_with_a_private_ca() {
+    if skip_requested() {
+        return;
+    }
+    let server = Arc::new(RedisServer::single_tls());
+    let ca_file = server.ca_file.clone();
+    let mut t = TestApp::spawn_with(|s| {
+        use_redis(s, &server);
+        s.redis.ca_file = ca_file;
+    })
+    .await;
+    t.redis = Some(server.clone());
+    assert!(t.settings.redis.url.starts_with("rediss://"));
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    t.follow(&bob, &alice).await;
+    let mut stream = crate::streaming::Sse::open(&t, "/api/v1/streaming/user", Some(&bob.token)).await;
+    let post = t.post_status(&alice, json!({"status": "over TLS"})).await;
+    assert_eq!(t.home_ids(&bob).await, vec![id(&post)], "home timelines live in the TLS redis");
+    let update = stream.next().await;
+    assert_eq!((update.event.as_str(), update.json()["id"].clone()), ("update", json!(id(&post))), "streams pass through it");
+    assert_eq!(t.get("/ready", None).await.expect(200)["status"], "ready");
+    let keys = server.cli(&["--scan", "--pattern", &format!("tl:{{home:{}}}:*", bob.id)]);
+    assert!(keys.contains(":e"), "bob's timeline is in the TLS redis: {keys}");
+}
+
+#[tokio::test]
+async fn startup_fails_clearly_when_the_redis_certificate_is_not_trusted() {
+    if skip_requested() {
+        return;
+    }
+    let server = RedisServer::single_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = core_server::Settings::default();
+    settings.server.data_dir = dir.path().to_path_buf();
+    settings.streams = core_server::StreamsSettings::Redis;
+    settings.redis.url = server.url.clone();
+    let message = format!("{:#}", core_server::build(&settings).await.err().expect("the test CA is not trusted by the system"));
+    assert!(message.contains("redis backend is unreachable") && message.contains("ca_file"), "{message}");
 }

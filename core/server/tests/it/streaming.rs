@@ -8,29 +8,29 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use crate::{TestApp, User, id};
 
 /// How long a test waits for an event that should come.
-const WAIT: Duration = Duration::from_secs(5);
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
 
 /// A server-sent events connection, read event by event.
-struct Sse {
+pub(crate) struct Sse {
     response: reqwest::Response,
     buffer: String,
 }
 
 /// One server-sent event: its name and data.
 #[derive(Debug)]
-struct Received {
-    event: String,
-    data: String,
+pub(crate) struct Received {
+    pub(crate) event: String,
+    pub(crate) data: String,
 }
 
 impl Received {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.data).unwrap()
     }
 }
 
 impl Sse {
-    async fn open(t: &TestApp, path: &str, token: Option<&str>) -> Sse {
+    pub(crate) async fn open(t: &TestApp, path: &str, token: Option<&str>) -> Sse {
         let response = Self::connect(t, path, token).await;
         assert_eq!(response.status(), 200, "{path}");
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
@@ -46,7 +46,7 @@ impl Sse {
     }
 
     /// The next event (comments skipped), or `None` when none comes within `wait`.
-    async fn next_within(&mut self, wait: Duration) -> Option<Received> {
+    pub(crate) async fn next_within(&mut self, wait: Duration) -> Option<Received> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -70,19 +70,19 @@ impl Sse {
         }
     }
 
-    async fn next(&mut self) -> Received {
+    pub(crate) async fn next(&mut self) -> Received {
         self.next_within(WAIT).await.expect("an event within the wait")
     }
 }
 
-fn ws_url(t: &TestApp, query: &str) -> String {
+pub(crate) fn ws_url(t: &TestApp, query: &str) -> String {
     format!("{}/api/v1/streaming{query}", t.base.replacen("http", "ws", 1))
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The next JSON text message of a WebSocket (pings skipped).
-async fn ws_next_within(socket: &mut Socket, wait: Duration) -> Option<Value> {
+pub(crate) async fn ws_next_within(socket: &mut Socket, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let message = tokio::time::timeout_at(deadline, socket.next()).await.ok()??.ok()?;
@@ -92,7 +92,7 @@ async fn ws_next_within(socket: &mut Socket, wait: Duration) -> Option<Value> {
     }
 }
 
-async fn ws_next(socket: &mut Socket) -> Value {
+pub(crate) async fn ws_next(socket: &mut Socket) -> Value {
     ws_next_within(socket, WAIT).await.expect("a message within the wait")
 }
 
