@@ -460,7 +460,6 @@ pub async fn node_lease_suite(store: std::sync::Arc<dyn Store>) {
         assert_eq!(a.holder(edge).await.unwrap(), None, "edge number {edge} is never leased");
     }
 }
-}
 
 /// How long the stream suites wait for a message that should come.
 const STREAM_WAIT: Duration = Duration::from_secs(5);

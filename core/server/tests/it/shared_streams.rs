@@ -20,7 +20,7 @@ async fn instance(settings: &core_server::Settings, backends: Backends, node_id:
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut settings = settings.clone();
     settings.server.listen = listener.local_addr().unwrap();
-    settings.node_id = node_id;
+    settings.node_id = Some(node_id);
     let application = Application::build(settings.core_config(), backends).await.unwrap();
     let app = application.app().clone();
     let router = application.router();
