@@ -288,7 +288,11 @@ fi
 # ---- end-to-end on the production backends ------------------------------------------------------
 if ! skipped E2E_PRODUCTION; then
   section "e2e-production: tests/e2e/run.sh on DynamoDB, S3, Kinesis, SNS (moto), Redis, PostgreSQL, OpenSearch fake"
-  cargo build -p core-opensearch --features fake --bin opensearch-fake "${locked[@]}"
+  # `cargo test --workspace` (native) builds opensearch-fake too (core-opensearch's tests turn
+  # its `fake` feature on); otherwise build it here.
+  if [[ -z "$native_ran" ]]; then
+    cargo build -p core-opensearch --features fake --bin opensearch-fake "${locked[@]}"
+  fi
   bin="${CARGO_TARGET_DIR:-$root/target}/debug/starling"
   if [[ -n "$native_ran" && -z "${STARLING_BIN:-}" && -x "$bin" ]]; then export STARLING_BIN="$bin"; fi
   # The store's moto is serialised (see the dynamodb section); S3, Kinesis and SNS get their own,
