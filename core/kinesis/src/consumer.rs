@@ -10,6 +10,14 @@
 //! whose lease ran out cannot move a checkpoint any more. Instances announce themselves
 //! (`KI#{stream}`, with an expiry); each keeps at most its share, ⌈shards ÷ live instances⌉,
 //! so a new instance gets shards at the next window.
+//!
+//! Several applications read one stream independently (fanout, search, notifications,
+//! analytics): each has its own leases, heartbeats and checkpoints, namespaced by its
+//! [`ConsumerOptions::application`], so a slow or failing one only holds itself back.
+//! Keys: leases `KL#{stream}#{application}#{shard}` / window (and window#owner), checkpoints
+//! `KC#{stream}#{application}` / shard, heartbeats `KI#{stream}#{application}` / owner.
+//! Checkpoints written before applications existed (`KC#{stream}` / shard, only the analytics
+//! loader read the stream then) are adopted by the application named [`LEGACY_APPLICATION`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,23 +30,31 @@ use tokio::sync::watch;
 
 use crate::{KinesisError, decode, now_ms};
 
+/// The application whose checkpoints predate namespacing (`KC#{stream}` / shard): it adopts
+/// them when it has none of its own yet, so the analytics loader resumes where it was.
+pub const LEGACY_APPLICATION: &str = "analytics";
+
 /// Tuning of a consumer.
 #[derive(Debug, Clone)]
 pub struct ConsumerOptions {
+    /// What reads the stream (`fanout`, `analytics`, …): leases and checkpoints are its own.
+    pub application: String,
     /// This instance's name in leases (unique per running process).
     pub owner: String,
     /// Lease length: how long a dead instance's shards wait before others take them.
     pub lease: Duration,
     /// Records read per `GetRecords`.
     pub batch: i32,
-    /// Pause between polls of a shard that had nothing new.
+    /// Pause between two reads of a shard. Kinesis allows five `GetRecords` a second per
+    /// shard for all readers together, so each application reads at most once per `idle`.
     pub idle: Duration,
 }
 
 impl ConsumerOptions {
-    /// Defaults for `owner`: 30 s leases, 1,000 records a read, 1 s idle pause.
-    pub fn new(owner: impl Into<String>) -> Self {
-        ConsumerOptions { owner: owner.into(), lease: Duration::from_secs(30), batch: 1000, idle: Duration::from_secs(1) }
+    /// Defaults for `application` run by `owner`: 30 s leases, 1,000 records a read (a
+    /// shard's whole write rate per second), at most one read a second.
+    pub fn new(application: impl Into<String>, owner: impl Into<String>) -> Self {
+        ConsumerOptions { application: application.into(), owner: owner.into(), lease: Duration::from_secs(30), batch: 1000, idle: Duration::from_secs(1) }
     }
 }
 
@@ -96,12 +112,13 @@ impl KinesisConsumer {
             if *stop.borrow() {
                 return;
             }
+            // Busy or not, a shard is read at most once per `idle`: the applications sharing
+            // the stream share its five reads a second per shard.
             let pause = match self.poll().await {
-                Ok(0) => self.options.idle,
-                Ok(_) => Duration::ZERO,
+                Ok(_) => self.options.idle,
                 Err(e) => {
-                    tracing::warn!(error = %e, stream = %self.stream, "kinesis consumer poll failed; retrying");
-                    Duration::from_secs(1)
+                    tracing::warn!(error = %e, stream = %self.stream, application = %self.options.application, "kinesis consumer poll failed; retrying");
+                    self.options.idle.max(Duration::from_secs(1))
                 }
             };
             tokio::select! {
@@ -193,19 +210,52 @@ impl KinesisConsumer {
 
     /// Announces this instance and counts the live ones (itself included).
     async fn heartbeat(&self, now: u64) -> Result<usize, KinesisError> {
-        let pk = format!("KI#{}", self.stream);
+        let pk = format!("KI#{}#{}", self.stream, self.options.application);
         let beat = Heartbeat { expires_ms: now + 2 * self.lease_ms() };
         let item = Item { key: Key::new(pk.clone(), self.options.owner.clone()), value: Value::Doc(serde_json::to_vec(&beat).unwrap_or_default()) };
-        self.store.transact(vec![Write::Put { item, condition: Condition::None }], vec![]).await?;
+        let mut writes = vec![Write::Put { item, condition: Condition::None }];
         let instances = self.store.query(&Query::partition(pk, 1000)).await?;
-        Ok(instances.iter().filter(|i| doc::<Heartbeat>(i).is_some_and(|h| h.expires_ms > now)).count())
+        // Owners are per process, so every restart leaves a heartbeat behind: drop those
+        // expired for ten leases.
+        let forgotten = now.saturating_sub(10 * self.lease_ms());
+        writes.extend(
+            instances
+                .iter()
+                .filter(|i| i.key.sk != self.options.owner && doc::<Heartbeat>(i).is_none_or(|h| h.expires_ms < forgotten))
+                .take(50)
+                .map(|i| Write::Delete { key: i.key.clone(), condition: Condition::None }),
+        );
+        self.store.transact(writes, vec![]).await?;
+        let others = instances.iter().filter(|i| i.key.sk != self.options.owner && doc::<Heartbeat>(i).is_some_and(|h| h.expires_ms > now)).count();
+        Ok(others + 1)
     }
 
     /// Closed shards read to their end.
     async fn finished(&self, shards: &[(String, Option<String>)]) -> Result<HashSet<String>, KinesisError> {
-        let keys: Vec<Key> = shards.iter().map(|(id, _)| self.checkpoint_key(id)).collect();
-        let items = self.store.get_many(&keys).await?;
-        Ok(shards.iter().zip(items).filter(|(_, item)| item.as_ref().and_then(doc::<Checkpoint>).is_some_and(|c| c.finished)).map(|((id, _), _)| id.clone()).collect())
+        let ids: Vec<&str> = shards.iter().map(|(id, _)| id.as_str()).collect();
+        let checkpoints = self.checkpoints(&ids).await?;
+        Ok(ids.into_iter().zip(checkpoints).filter(|(_, c)| c.finished).map(|(id, _)| id.to_owned()).collect())
+    }
+
+    /// The stored checkpoints of `shards` (default when none), adopting a pre-namespacing one
+    /// for [`LEGACY_APPLICATION`].
+    async fn checkpoints(&self, shards: &[&str]) -> Result<Vec<Checkpoint>, KinesisError> {
+        let items = self.store.get_many(&shards.iter().map(|s| self.checkpoint_key(s)).collect::<Vec<_>>()).await?;
+        let mut out: Vec<Option<Checkpoint>> = items.iter().map(|i| i.as_ref().and_then(doc::<Checkpoint>)).collect();
+        if self.options.application == LEGACY_APPLICATION && out.iter().any(Option::is_none) {
+            let legacy = self.store.get_many(&shards.iter().map(|s| Key::new(format!("KC#{}", self.stream), *s)).collect::<Vec<_>>()).await?;
+            for (slot, item) in out.iter_mut().zip(legacy) {
+                if slot.is_none() {
+                    *slot = item.as_ref().and_then(doc::<Checkpoint>);
+                }
+            }
+        }
+        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// The stored checkpoint of `shard`.
+    async fn checkpoint(&self, shard: &str) -> Result<Checkpoint, KinesisError> {
+        Ok(self.checkpoints(&[shard]).await?.pop().unwrap_or_default())
     }
 
     /// Whether this instance holds `shard` in `window`.
@@ -224,7 +274,7 @@ impl KinesisConsumer {
             Write::Put { item: Item { key: self.lease_key(shard, window), value: Value::Doc(lease.clone()) }, condition: Condition::NotExists },
             Write::Put { item: Item { key: self.marker_key(shard, window), value: Value::Doc(lease) }, condition: Condition::None },
         ];
-        let old = self.store.query(&Query { before: Some(window_sk(window.saturating_sub(1))), ..Query::partition(format!("KL#{}#{shard}", self.stream), 50) }).await?;
+        let old = self.store.query(&Query { before: Some(window_sk(window.saturating_sub(1))), ..Query::partition(self.lease_partition(shard), 50) }).await?;
         writes.extend(old.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }));
         match self.store.transact(writes, vec![]).await {
             Ok(()) => Ok(true),
@@ -266,7 +316,7 @@ impl KinesisConsumer {
         if let Some(last) = records.last() {
             self.save_checkpoint(shard, Checkpoint { sequence: Some(last.sequence_number().to_owned()), finished }).await?;
         } else if finished {
-            let current = self.store.get(&self.checkpoint_key(shard)).await?.as_ref().and_then(doc::<Checkpoint>).unwrap_or_default();
+            let current = self.checkpoint(shard).await?;
             self.save_checkpoint(shard, Checkpoint { sequence: current.sequence, finished: true }).await?;
         }
         if let Some(next) = out.next_shard_iterator() {
@@ -277,7 +327,7 @@ impl KinesisConsumer {
 
     /// An iterator right after the shard's checkpoint, or at its oldest record.
     async fn open_iterator(&self, shard: &str) -> Result<Option<String>, KinesisError> {
-        let checkpoint = self.store.get(&self.checkpoint_key(shard)).await?.as_ref().and_then(doc::<Checkpoint>).unwrap_or_default();
+        let checkpoint = self.checkpoint(shard).await?;
         if checkpoint.finished {
             return Ok(None);
         }
@@ -310,16 +360,20 @@ impl KinesisConsumer {
         now / self.lease_ms()
     }
 
+    fn lease_partition(&self, shard: &str) -> String {
+        format!("KL#{}#{}#{shard}", self.stream, self.options.application)
+    }
+
     fn lease_key(&self, shard: &str, window: u64) -> Key {
-        Key::new(format!("KL#{}#{shard}", self.stream), window_sk(window))
+        Key::new(self.lease_partition(shard), window_sk(window))
     }
 
     fn marker_key(&self, shard: &str, window: u64) -> Key {
-        Key::new(format!("KL#{}#{shard}", self.stream), format!("{}#{}", window_sk(window), self.options.owner))
+        Key::new(self.lease_partition(shard), format!("{}#{}", window_sk(window), self.options.owner))
     }
 
     fn checkpoint_key(&self, shard: &str) -> Key {
-        Key::new(format!("KC#{}", self.stream), shard)
+        Key::new(format!("KC#{}#{}", self.stream, self.options.application), shard)
     }
 }
 
@@ -333,5 +387,68 @@ fn doc<T: serde::de::DeserializeOwned>(item: &Item) -> Option<T> {
     match &item.value {
         Value::Doc(bytes) => serde_json::from_slice(bytes).ok(),
         Value::Count(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    async fn consumer(store: Arc<dyn Store>, application: &str) -> KinesisConsumer {
+        struct Nothing;
+        #[async_trait::async_trait]
+        impl EventSink for Nothing {
+            async fn deliver(&self, _: &[core_app::ports::LoggedEvent]) -> Result<(), core_app::ports::SinkError> {
+                Ok(())
+            }
+        }
+        // Never called: these tests touch only the store.
+        let config = crate::KinesisConfig { stream: "s".into(), region: "us-east-1".into(), endpoint: Some("http://127.0.0.1:9".into()), credentials: Some(("k".into(), "s".into())) };
+        KinesisConsumer::new(crate::client(&config).await, "s".into(), store, Arc::new(Nothing), ConsumerOptions::new(application, "a"))
+    }
+
+    fn put(key: Key, checkpoint: &Checkpoint) -> Write {
+        Write::Put { item: Item { key, value: Value::Doc(serde_json::to_vec(checkpoint).unwrap()) }, condition: Condition::None }
+    }
+
+    #[tokio::test]
+    async fn applications_keep_their_own_checkpoints_and_analytics_adopts_the_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
+        // A checkpoint written before applications had names.
+        let old = Checkpoint { sequence: Some("49".into()), finished: false };
+        store.transact(vec![put(Key::new("KC#s", "shard-0"), &old)], vec![]).await.unwrap();
+        let analytics = consumer(store.clone(), "analytics").await;
+        let fanout = consumer(store.clone(), "fanout").await;
+        assert_eq!(analytics.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("49"));
+        assert_eq!(fanout.checkpoint("shard-0").await.unwrap().sequence, None, "fanout starts at the trim horizon");
+
+        // Each application's own checkpoint wins, and they do not see each other's.
+        let mine = Checkpoint { sequence: Some("77".into()), finished: true };
+        store.transact(vec![put(fanout.checkpoint_key("shard-0"), &mine)], vec![]).await.unwrap();
+        assert_eq!(fanout.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("77"));
+        assert_eq!(analytics.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("49"));
+        let shards = vec![("shard-0".to_owned(), None)];
+        assert!(fanout.finished(&shards).await.unwrap().contains("shard-0"));
+        assert!(analytics.finished(&shards).await.unwrap().is_empty());
+        store.transact(vec![put(analytics.checkpoint_key("shard-0"), &Checkpoint { sequence: Some("50".into()), finished: false })], vec![]).await.unwrap();
+        assert_eq!(analytics.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("50"));
+    }
+
+    #[tokio::test]
+    async fn heartbeats_count_live_instances_per_application_and_forget_long_dead_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
+        let fanout = consumer(store.clone(), "fanout").await;
+        let search = consumer(store.clone(), "search").await;
+        let now = now_ms();
+        let beat = |owner: &str, expires_ms: u64| Write::Put { item: Item { key: Key::new("KI#s#fanout", owner), value: Value::Doc(serde_json::to_vec(&Heartbeat { expires_ms }).unwrap()) }, condition: Condition::None };
+        store.transact(vec![beat("live", now + 60_000), beat("dead", now - 1), beat("long-dead", now - 11 * 30_000)], vec![]).await.unwrap();
+        assert_eq!(fanout.heartbeat(now).await.unwrap(), 2, "itself and `live`");
+        assert_eq!(search.heartbeat(now).await.unwrap(), 1, "another application's instances do not count");
+        let left: Vec<String> = store.query(&Query::partition("KI#s#fanout", 10)).await.unwrap().into_iter().map(|i| i.key.sk).collect();
+        assert_eq!(left, ["a", "dead", "live"]);
     }
 }

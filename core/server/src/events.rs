@@ -127,7 +127,7 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
             tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_kinesis::RELAY_CONSUMER.into(), publisher, core_kinesis::MAX_RECORDS_PER_PUT, stop_rx.clone())));
             if let Some(loader) = loader {
                 let owner = format!("core-{node_id}-{}", std::process::id());
-                let options = core_kinesis::ConsumerOptions { lease: std::time::Duration::from_secs((*lease_secs).max(2)), ..core_kinesis::ConsumerOptions::new(owner) };
+                let options = core_kinesis::ConsumerOptions { lease: std::time::Duration::from_secs((*lease_secs).max(2)), ..core_kinesis::ConsumerOptions::new(core_kinesis::LEGACY_APPLICATION, owner) };
                 let consumer = core_kinesis::KinesisConsumer::new(client, stream.clone(), backends.store.clone(), loader, options);
                 tasks.push(tokio::spawn(consumer.run(stop_rx)));
             }
