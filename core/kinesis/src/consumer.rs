@@ -45,6 +45,9 @@ pub struct ConsumerOptions {
     pub lease: Duration,
     /// Records read per `GetRecords`.
     pub batch: i32,
+    /// Records delivered (and checkpointed) at a time: small enough for one delivery to
+    /// finish well within a lease.
+    pub chunk: usize,
     /// Pause between two reads of a shard. Kinesis allows five `GetRecords` a second per
     /// shard for all readers together, so each application reads at most once per `idle`.
     pub idle: Duration,
@@ -52,11 +55,14 @@ pub struct ConsumerOptions {
 
 impl ConsumerOptions {
     /// Defaults for `application` run by `owner`: 30 s leases, 1,000 records a read (a
-    /// shard's whole write rate per second), at most one read a second.
+    /// shard's whole write rate per second) delivered at once, at most one read a second.
     pub fn new(application: impl Into<String>, owner: impl Into<String>) -> Self {
-        ConsumerOptions { application: application.into(), owner: owner.into(), lease: Duration::from_secs(30), batch: 1000, idle: Duration::from_secs(1) }
+        ConsumerOptions { application: application.into(), owner: owner.into(), lease: Duration::from_secs(30), batch: 1000, chunk: 1000, idle: Duration::from_secs(1) }
     }
 }
+
+/// A shard's id and its parent's.
+type Shard = (String, Option<String>);
 
 /// A shard's stored checkpoint.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -98,12 +104,17 @@ pub struct KinesisConsumer {
     options: ConsumerOptions,
     /// Open iterators of the shards this instance reads.
     iterators: tokio::sync::Mutex<HashMap<String, String>>,
+    /// The shard list as last listed, and when (listed again once a lease length old).
+    listed: std::sync::Mutex<Option<(u64, Vec<Shard>)>>,
+    /// When this instance last announced itself, and how many were live then (announced
+    /// again every quarter lease: heartbeats live for two).
+    announced: std::sync::Mutex<Option<(u64, usize)>>,
 }
 
 impl KinesisConsumer {
     /// A consumer of `stream` delivering to `sink`, keeping leases and checkpoints in `store`.
     pub fn new(client: aws_sdk_kinesis::Client, stream: String, store: Arc<dyn Store>, sink: Arc<dyn EventSink>, options: ConsumerOptions) -> Self {
-        KinesisConsumer { client, stream, store, sink, options, iterators: tokio::sync::Mutex::new(HashMap::new()) }
+        KinesisConsumer { client, stream, store, sink, options, iterators: tokio::sync::Mutex::new(HashMap::new()), listed: std::sync::Mutex::new(None), announced: std::sync::Mutex::new(None) }
     }
 
     /// Runs until `stop` turns true.
@@ -154,8 +165,20 @@ impl KinesisConsumer {
         Ok(out)
     }
 
-    /// The stream's shards with their parents, in id order.
-    async fn shards(&self) -> Result<Vec<(String, Option<String>)>, KinesisError> {
+    /// The stream's shards with their parents, in id order, listed at most once a lease
+    /// length (ListShards allows 100 calls a second per stream, for every reader).
+    async fn shards(&self) -> Result<Vec<Shard>, KinesisError> {
+        let now = now_ms();
+        let cached = self.listed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().filter(|(at, _)| now.saturating_sub(*at) < self.lease_ms()).map(|(_, shards)| shards.clone());
+        if let Some(shards) = cached {
+            return Ok(shards);
+        }
+        let out = self.list_shards().await?;
+        *self.listed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, out.clone()));
+        Ok(out)
+    }
+
+    async fn list_shards(&self) -> Result<Vec<Shard>, KinesisError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -176,7 +199,7 @@ impl KinesisConsumer {
 
     /// Renews, claims and gives up leases so this instance holds its share; returns the shards
     /// it holds now and may read (a child shard waits until its parent is finished).
-    async fn balance(&self, shards: &[(String, Option<String>)]) -> Result<Vec<String>, KinesisError> {
+    async fn balance(&self, shards: &[Shard]) -> Result<Vec<String>, KinesisError> {
         let now = now_ms();
         let window = self.window(now);
         let lease_ms = self.lease_ms();
@@ -184,13 +207,9 @@ impl KinesisConsumer {
         let finished = self.finished(shards).await?;
         let readable: Vec<&String> = shards.iter().filter(|(id, parent)| !finished.contains(id) && parent.as_ref().is_none_or(|p| finished.contains(p) || !shards.iter().any(|(s, _)| s == p))).map(|(id, _)| id).collect();
         let share = readable.len().div_ceil(live.max(1));
-        let mut held = Vec::new();
         // Shards held now, in id order; renewing past the share lets the extra ones go.
-        for shard in &readable {
-            if self.holds(shard, window).await? {
-                held.push((*shard).clone());
-            }
-        }
+        let markers = self.store.get_many(&readable.iter().map(|shard| self.marker_key(shard, window)).collect::<Vec<_>>()).await?;
+        let mut held: Vec<String> = readable.iter().zip(markers).filter(|(_, marker)| marker.is_some()).map(|(shard, _)| (*shard).clone()).collect();
         held.truncate(share);
         if now % lease_ms >= lease_ms / 2 {
             for shard in &held {
@@ -208,8 +227,19 @@ impl KinesisConsumer {
         Ok(held)
     }
 
-    /// Announces this instance and counts the live ones (itself included).
+    /// Announces this instance and counts the live ones (itself included), every quarter
+    /// lease; in between, the last count.
     async fn heartbeat(&self, now: u64) -> Result<usize, KinesisError> {
+        let cached = *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, live)) = cached.filter(|(at, _)| now.saturating_sub(*at) < self.lease_ms() / 4) {
+            return Ok(live);
+        }
+        let live = self.announce(now).await?;
+        *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, live));
+        Ok(live)
+    }
+
+    async fn announce(&self, now: u64) -> Result<usize, KinesisError> {
         let pk = format!("KI#{}#{}", self.stream, self.options.application);
         let beat = Heartbeat { expires_ms: now + 2 * self.lease_ms() };
         let item = Item { key: Key::new(pk.clone(), self.options.owner.clone()), value: Value::Doc(serde_json::to_vec(&beat).unwrap_or_default()) };
@@ -231,7 +261,7 @@ impl KinesisConsumer {
     }
 
     /// Closed shards read to their end.
-    async fn finished(&self, shards: &[(String, Option<String>)]) -> Result<HashSet<String>, KinesisError> {
+    async fn finished(&self, shards: &[Shard]) -> Result<HashSet<String>, KinesisError> {
         let ids: Vec<&str> = shards.iter().map(|(id, _)| id.as_str()).collect();
         let checkpoints = self.checkpoints(&ids).await?;
         Ok(ids.into_iter().zip(checkpoints).filter(|(_, c)| c.finished).map(|(id, _)| id.to_owned()).collect())
@@ -299,30 +329,39 @@ impl KinesisConsumer {
             Err(e) => return Err(KinesisError::Api(aws_sdk_kinesis::error::DisplayErrorContext(e).to_string())),
         };
         let records = out.records();
-        let events: Vec<_> = records
-            .iter()
-            .filter_map(|r| {
-                let decoded = decode(r.data().as_ref());
-                if decoded.is_none() {
-                    tracing::warn!(shard, sequence = r.sequence_number(), "skipping a record that is not a Starling event");
-                }
-                decoded
-            })
-            .collect();
-        if !events.is_empty() {
-            self.sink.deliver(&events).await.map_err(|e| KinesisError::Api(e.to_string()))?;
-        }
         let finished = out.next_shard_iterator().is_none();
-        if let Some(last) = records.last() {
-            self.save_checkpoint(shard, Checkpoint { sequence: Some(last.sequence_number().to_owned()), finished }).await?;
-        } else if finished {
+        let mut delivered = 0;
+        // Delivered and checkpointed a chunk at a time, so a read that takes longer than a
+        // lease still moves forward.
+        let chunks = records.chunks(self.options.chunk.max(1));
+        let count = chunks.len();
+        for (i, chunk) in chunks.enumerate() {
+            let events: Vec<_> = chunk
+                .iter()
+                .filter_map(|r| {
+                    let decoded = decode(r.data().as_ref());
+                    if decoded.is_none() {
+                        tracing::warn!(shard, sequence = r.sequence_number(), "skipping a record that is not a Starling event");
+                    }
+                    decoded
+                })
+                .collect();
+            if !events.is_empty() {
+                self.sink.deliver(&events).await.map_err(|e| KinesisError::Api(e.to_string()))?;
+            }
+            delivered += events.len();
+            if let Some(last) = chunk.last() {
+                self.save_checkpoint(shard, Checkpoint { sequence: Some(last.sequence_number().to_owned()), finished: finished && i + 1 == count }).await?;
+            }
+        }
+        if records.is_empty() && finished {
             let current = self.checkpoint(shard).await?;
             self.save_checkpoint(shard, Checkpoint { sequence: current.sequence, finished: true }).await?;
         }
         if let Some(next) = out.next_shard_iterator() {
             iterators.insert(shard.to_owned(), next.to_owned());
         }
-        Ok(events.len())
+        Ok(delivered)
     }
 
     /// An iterator right after the shard's checkpoint, or at its oldest record.
@@ -341,8 +380,14 @@ impl KinesisConsumer {
     }
 
     /// Saves a checkpoint, only while this instance still holds the shard's current lease.
+    /// A delivery that ran into a window this instance did not renew claims that window now,
+    /// when nobody else has (the lease stays exclusive; at worst the checkpoint moves back
+    /// behind another holder's and records are delivered again).
     async fn save_checkpoint(&self, shard: &str, checkpoint: Checkpoint) -> Result<(), KinesisError> {
         let window = self.window(now_ms());
+        if !self.holds(shard, window).await? && !self.claim(shard, window).await? {
+            return Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")));
+        }
         let marker = Item { key: self.marker_key(shard, window), value: Value::Doc(serde_json::to_vec(&LeaseDoc { owner: self.options.owner.clone() }).unwrap_or_default()) };
         let item = Item { key: self.checkpoint_key(shard), value: Value::Doc(serde_json::to_vec(&checkpoint).unwrap_or_default()) };
         match self.store.transact(vec![Write::Put { item, condition: Condition::None }, Write::Put { item: marker, condition: Condition::Exists }], vec![]).await {
@@ -397,6 +442,10 @@ mod tests {
     use super::*;
 
     async fn consumer(store: Arc<dyn Store>, application: &str) -> KinesisConsumer {
+        owned(store, application, "a", Duration::from_secs(30)).await
+    }
+
+    async fn owned(store: Arc<dyn Store>, application: &str, owner: &str, lease: Duration) -> KinesisConsumer {
         struct Nothing;
         #[async_trait::async_trait]
         impl EventSink for Nothing {
@@ -406,7 +455,7 @@ mod tests {
         }
         // Never called: these tests touch only the store.
         let config = crate::KinesisConfig { stream: "s".into(), region: "us-east-1".into(), endpoint: Some("http://127.0.0.1:9".into()), credentials: Some(("k".into(), "s".into())) };
-        KinesisConsumer::new(crate::client(&config).await, "s".into(), store, Arc::new(Nothing), ConsumerOptions::new(application, "a"))
+        KinesisConsumer::new(crate::client(&config).await, "s".into(), store, Arc::new(Nothing), ConsumerOptions { lease, ..ConsumerOptions::new(application, owner) })
     }
 
     fn put(key: Key, checkpoint: &Checkpoint) -> Write {
@@ -450,5 +499,32 @@ mod tests {
         assert_eq!(search.heartbeat(now).await.unwrap(), 1, "another application's instances do not count");
         let left: Vec<String> = store.query(&Query::partition("KI#s#fanout", 10)).await.unwrap().into_iter().map(|i| i.key.sk).collect();
         assert_eq!(left, ["a", "dead", "live"]);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_outlasting_its_window_checkpoints_only_when_nobody_took_the_shard() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
+        let lease = Duration::from_millis(100);
+        let a = owned(store.clone(), "fanout", "a", lease).await;
+        let b = owned(store.clone(), "fanout", "b", lease).await;
+        let window = a.window(now_ms());
+        assert!(a.claim("shard-0", window).await.unwrap());
+        assert!(a.claim("shard-1", window).await.unwrap());
+        assert!(!b.claim("shard-0", window).await.unwrap(), "a lease has one holder");
+        // `a` is slow: its deliveries end two windows later, without renewing.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Nobody took shard-0: `a` claims the current window late and saves.
+        let at = |seq: &str| Checkpoint { sequence: Some(seq.into()), finished: false };
+        a.save_checkpoint("shard-0", at("10")).await.unwrap();
+        assert_eq!(a.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("10"));
+        // `b` took shard-1 meanwhile: `a` cannot move its checkpoint.
+        let now = a.window(now_ms());
+        assert!(b.claim("shard-1", now).await.unwrap());
+        b.save_checkpoint("shard-1", at("20")).await.unwrap();
+        if a.window(now_ms()) == now {
+            assert!(a.save_checkpoint("shard-1", at("5")).await.is_err());
+            assert_eq!(a.checkpoint("shard-1").await.unwrap().sequence.as_deref(), Some("20"));
+        }
     }
 }

@@ -150,7 +150,10 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
             let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
             let owner = format!("core-{node_id}-{}-{started:x}", std::process::id());
             for (application, sink) in sinks {
-                let options = core_kinesis::ConsumerOptions { lease: std::time::Duration::from_secs((*lease_secs).max(2)), ..core_kinesis::ConsumerOptions::new(application, owner.clone()) };
+                // The warehouse loads best in large batches; fanout & co. checkpoint more often so
+                // a slow stretch (a big fanout) never outlasts the lease.
+                let chunk = if application == core_kinesis::LEGACY_APPLICATION { 1000 } else { 100 };
+                let options = core_kinesis::ConsumerOptions { lease: std::time::Duration::from_secs((*lease_secs).max(2)), chunk, ..core_kinesis::ConsumerOptions::new(application, owner.clone()) };
                 let consumer = core_kinesis::KinesisConsumer::new(client.clone(), stream.clone(), backends.store.clone(), sink, options);
                 tasks.push(tokio::spawn(consumer.run(stop_rx.clone())));
             }

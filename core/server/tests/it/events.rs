@@ -113,9 +113,9 @@ async fn with_events_on_kinesis_the_stream_feeds_home_search_and_notifications()
     let post = t.post_status(&alice, json!({"status": "hello @bob, zephyrine skies"})).await;
     let post_id = post["id"].as_str().unwrap().to_owned();
 
-    let reached_home = eventually(async || home(&t, &bob).await == [post_id.clone()]).await;
+    let reached_home = eventually(async || home(&t, &bob).await == [post_id.as_str()]).await;
     assert!(reached_home, "home: {:?}", home(&t, &bob).await);
-    let found = eventually(async || ids(&t.get("/api/v2/search?q=zephyrine&type=statuses", Some(&bob.token)).await.expect(200)["statuses"]) == [post_id.clone()]).await;
+    let found = eventually(async || ids(&t.get("/api/v2/search?q=zephyrine&type=statuses", Some(&bob.token)).await.expect(200)["statuses"]) == [post_id.as_str()]).await;
     assert!(found, "search never found the post");
     let mentioned = eventually(async || {
         let list = t.get("/api/v1/notifications", Some(&bob.token)).await.expect(200);
@@ -132,7 +132,7 @@ async fn with_events_on_kinesis_the_stream_feeds_home_search_and_notifications()
     }
     // Replays change nothing: once delivered, the post is there once and notified once.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(home(&t, &bob).await, [post_id.clone()]);
+    assert_eq!(home(&t, &bob).await, [post_id.as_str()]);
     let mentions = t.get("/api/v1/notifications?types[]=mention", Some(&bob.token)).await.expect(200);
     assert_eq!(mentions.as_array().unwrap().len(), 1);
     t.stop().await;
