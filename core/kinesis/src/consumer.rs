@@ -117,11 +117,11 @@ impl KinesisConsumer {
         KinesisConsumer { client, stream, store, sink, options, iterators: tokio::sync::Mutex::new(HashMap::new()), listed: std::sync::Mutex::new(None), announced: std::sync::Mutex::new(None) }
     }
 
-    /// Runs until `stop` turns true.
+    /// Runs until `stop` turns true, then gives its leases up ([`KinesisConsumer::release`]).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
             if *stop.borrow() {
-                return;
+                break;
             }
             // Busy or not, a shard is read at most once per `idle`: the applications sharing
             // the stream share its five reads a second per shard.
@@ -134,9 +134,32 @@ impl KinesisConsumer {
             };
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => return,
+                _ = stop.changed() => break,
             }
         }
+        if let Err(e) = self.release().await {
+            tracing::warn!(error = %e, stream = %self.stream, application = %self.options.application, "kinesis consumer could not release its leases; they expire");
+        }
+    }
+
+    /// Gives up this instance's leases (this window and the next) and its heartbeat, so the
+    /// others take its shards on their next poll instead of when the leases expire.
+    pub async fn release(&self) -> Result<(), KinesisError> {
+        let window = self.window(now_ms());
+        for (shard, _) in self.shards().await? {
+            for w in [window, window + 1] {
+                // Only a lease whose marker is ours: the marker's `Exists` check guards both.
+                let writes = vec![Write::Delete { key: self.marker_key(&shard, w), condition: Condition::Exists }, Write::Delete { key: self.lease_key(&shard, w), condition: Condition::None }];
+                match self.store.transact(writes, vec![]).await {
+                    Ok(()) | Err(core_app::ports::StoreError::ConditionFailed { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        let heartbeat = Key::new(format!("KI#{}#{}", self.stream, self.options.application), self.options.owner.clone());
+        self.store.transact(vec![Write::Delete { key: heartbeat, condition: Condition::None }], vec![]).await?;
+        *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        Ok(())
     }
 
     /// One round: heartbeat, balance leases, read each held shard once and deliver what it
@@ -526,5 +549,24 @@ mod tests {
             assert!(a.save_checkpoint("shard-1", at("5")).await.is_err());
             assert_eq!(a.checkpoint("shard-1").await.unwrap().sequence.as_deref(), Some("20"));
         }
+    }
+
+    #[tokio::test]
+    async fn released_shards_are_free_at_once_for_another_instance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
+        let a = owned(store.clone(), "fanout", "a", Duration::from_secs(30)).await;
+        let b = owned(store.clone(), "fanout", "b", Duration::from_secs(30)).await;
+        let shards: Vec<Shard> = vec![("shard-0".into(), None), ("shard-1".into(), None)];
+        *a.listed.lock().unwrap() = Some((now_ms(), shards.clone()));
+        *b.listed.lock().unwrap() = Some((now_ms(), shards.clone()));
+        assert_eq!(a.balance(&shards).await.unwrap(), ["shard-0", "shard-1"]);
+        assert!(b.balance(&shards).await.unwrap().is_empty(), "a holds both for this window");
+        // b's own leases are untouched by a's release.
+        a.release().await.unwrap();
+        // b's next heartbeat no longer counts a.
+        *b.announced.lock().unwrap() = None;
+        assert_eq!(b.balance(&shards).await.unwrap(), ["shard-0", "shard-1"], "free at once, not after 30 s");
+        b.release().await.unwrap();
     }
 }

@@ -103,6 +103,17 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
+    /// Stops the pipelines and waits (up to 10 s) for them to finish: the Kinesis consumers
+    /// release their shard leases on the way out.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            if tokio::time::timeout(std::time::Duration::from_secs(10), task).await.is_err() {
+                tracing::warn!("an event pipeline did not stop within 10s");
+            }
+        }
+    }
+
     /// How many pipelines run.
     pub fn len(&self) -> usize {
         self.tasks.len()
@@ -146,9 +157,10 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
             tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_kinesis::RELAY_CONSUMER.into(), publisher, core_kinesis::MAX_RECORDS_PER_PUT, stop_rx.clone())));
             let mut sinks = if *feed_app_consumers { core_app::consumer::sinks(app) } else { Vec::new() };
             sinks.extend(loader.map(|loader| (core_kinesis::LEGACY_APPLICATION, loader)));
-            // Unique per process, also in containers where every process is pid 1.
-            let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-            let owner = format!("core-{node_id}-{}-{started:x}", std::process::id());
+            // The node id is held by one live process (ids rely on it too), so it names the
+            // lease holder: a process restarted after a crash resumes its own shards at once
+            // instead of waiting for its old leases to expire.
+            let owner = format!("core-{node_id}");
             for (application, sink) in sinks {
                 // The warehouse loads best in large batches; fanout & co. checkpoint more often so
                 // a slow stretch (a big fanout) never outlasts the lease.

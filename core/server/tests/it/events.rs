@@ -175,6 +175,18 @@ async fn two_instances_split_the_shards_and_together_fan_out_every_post() {
         }
     };
     let a = TestApp::spawn_with(instance(1)).await;
+    // Twelve authors (partition keys spread over the shards), one reader following them all.
+    // Set up before the second instance starts: moto's TransactWriteItems rolls a refused
+    // transaction back by restoring a copy of the whole table taken when it began, so under
+    // two instances' lease contention it can drop another request's concurrent write (an
+    // emulator artifact: DynamoDB checks and writes per item).
+    let reader = a.register("reader").await;
+    let mut authors = Vec::new();
+    for i in 0..12 {
+        let author = a.register(&format!("author{i}")).await;
+        a.follow(&reader, &author).await;
+        authors.push(author);
+    }
     let b = TestApp::spawn_with(instance(2)).await;
 
     // Watch the fanout application's leases: each instance ends up with two of the four shards.
@@ -206,14 +218,6 @@ async fn two_instances_split_the_shards_and_together_fan_out_every_post() {
     .await;
     assert!(split, "leases: {:?}", watcher.leases().await.unwrap());
 
-    // Twelve authors (partition keys spread over the shards), one reader following them all.
-    let reader = a.register("reader").await;
-    let mut authors = Vec::new();
-    for i in 0..12 {
-        let author = a.register(&format!("author{i}")).await;
-        b.follow(&reader, &author).await;
-        authors.push(author);
-    }
     assert!(home(&b, &reader).await.is_empty());
     let (before_a, before_b) = (fanout_deliveries(&a).await, fanout_deliveries(&b).await);
     let mut posted = Vec::new();
