@@ -130,6 +130,8 @@ async fn with_events_on_kinesis_the_stream_feeds_home_search_and_notifications()
     for consumer in ["fanout", "search", "notifications"] {
         assert_eq!(t.app.consumer_checkpoint(consumer).await.unwrap(), 0, "{consumer} tailed the log");
     }
+    let metrics = t.get("/metrics", None).await.expect(200);
+    assert!(!metrics.as_str().unwrap().contains("starling_consumer_lag_events{consumer=\"fanout\"}"), "no log lag for consumers that do not tail the log");
     // Replays change nothing: once delivered, the post is there once and notified once.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(home(&t, &bob).await, [post_id.as_str()]);
@@ -236,4 +238,48 @@ async fn two_instances_split_the_shards_and_together_fan_out_every_post() {
     assert_eq!(home(&b, &reader).await, posted, "the same home, in one Redis, through either instance");
     a.stop().await;
     b.stop().await;
+}
+
+/// The cached home ids as they are (no hydration, which would hide deleted statuses).
+async fn cached_home(t: &TestApp, user: &User) -> Vec<String> {
+    let window = shared::page::Window { after: None, before: None, oldest_first: false, limit: 40 };
+    t.app.home_ids(user.id.parse().unwrap(), &window).await.unwrap().iter().map(ToString::to_string).collect()
+}
+
+#[tokio::test]
+async fn events_reaching_the_fanout_sink_late_or_out_of_order_change_nothing() {
+    use core_app::events::Event;
+    use core_app::ports::LoggedEvent;
+    let t = TestApp::spawn().await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
+    t.follow(&bob, &alice).await;
+    let kept = t.post_status(&alice, json!({"status": "kept"})).await;
+    let gone = t.post_status(&alice, json!({"status": "gone"})).await;
+    assert_eq!(t.home_ids(&bob).await, [crate::id(&gone), crate::id(&kept)]);
+    t.delete(&format!("/api/v1/statuses/{}", crate::id(&gone)), Some(&alice.token)).await.expect(200);
+    t.settle().await;
+    assert_eq!(cached_home(&t, &bob).await, [crate::id(&kept)]);
+
+    let sinks = core_app::consumer::sinks(&t.app);
+    let fanout = &sinks.iter().find(|(name, _)| *name == "fanout").unwrap().1;
+    let (alice_id, bob_id) = (alice.id.parse().unwrap(), bob.id.parse().unwrap());
+    // The creation arrives after the deletion (another shard, a resent PutRecords record).
+    let created = Event::StatusCreated { status: crate::id(&gone).parse().unwrap(), author: alice_id, visibility: shared::wire::Visibility::Public, reblog_of: None, in_reply_to_account: None, mentions: vec![] };
+    fanout.deliver(&[LoggedEvent { seq: 1, event: created }]).await.unwrap();
+    assert_eq!(cached_home(&t, &bob).await, [crate::id(&kept)], "a deleted status is not delivered late");
+
+    // A follow arrives after the unfollow that undid it: no backfill.
+    t.post(&format!("/api/v1/accounts/{}/unfollow", alice.id), Some(&bob.token), json!({})).await.expect(200);
+    t.settle().await;
+    assert!(cached_home(&t, &bob).await.is_empty());
+    fanout.deliver(&[LoggedEvent { seq: 2, event: Event::Followed { follower: bob_id, target: alice_id } }]).await.unwrap();
+    assert!(cached_home(&t, &bob).await.is_empty(), "a stale follow does not backfill");
+
+    // And an unfollow arriving after a re-follow removes nothing.
+    t.follow(&bob, &alice).await;
+    t.settle().await;
+    assert_eq!(cached_home(&t, &bob).await, [crate::id(&kept)]);
+    fanout.deliver(&[LoggedEvent { seq: 3, event: Event::Unfollowed { follower: bob_id, target: alice_id } }]).await.unwrap();
+    assert_eq!(cached_home(&t, &bob).await, [crate::id(&kept)], "a stale unfollow removes nothing");
+    t.stop().await;
 }
