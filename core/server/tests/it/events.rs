@@ -170,7 +170,7 @@ async fn two_instances_split_the_shards_and_together_fan_out_every_post() {
     let instance = |node: u8| {
         let (store, events, redis) = (store_settings.clone(), kinesis(&endpoint, stream, 2), &redis);
         move |s: &mut core_server::Settings| {
-            s.node_id = node;
+            s.node_id = Some(node);
             s.store = store;
             s.events = events;
             use_redis(s, redis);
