@@ -204,7 +204,7 @@ impl Application {
 
     /// Fanout, search and notifications will be fed from outside the process (the Kinesis
     /// consumer, through [`consumer::sinks`]): [`Application::serve`] does not start their
-    /// event-log tails. Streaming still tails the log (each instance serves its own streams),
+    /// event-log tails. Streaming still tails the log on every instance (one publishes each event),
     /// and so does the outbox relay, which the server starts. [`App::drain_events`] still
     /// handles the log in-process when called.
     #[must_use]
