@@ -2,9 +2,15 @@
 //! read a batch after the consumer's checkpoint, handle it, advance the checkpoint. Handling is
 //! idempotent, so a crash between handling and the checkpoint replays the batch harmlessly.
 //!
-//! Owns: the read-handle-checkpoint loop, its retry and its stop. Must never: advance a checkpoint
-//! past a batch that was not handled in full.
+//! The same consumers can instead be fed from outside the process ([`sink`], [`sinks`]): the
+//! Kinesis consumer reads the relayed stream with shard leases, so several core instances
+//! split the work, and hands each shard's batches to `C::handle`.
+//!
+//! Owns: the read-handle-checkpoint loop, its retry and its stop; the [`EventSink`] adapter.
+//! Must never: advance a checkpoint past a batch that was not handled in full.
 
+use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::App;
 use crate::error::ApiResult;
-use crate::ports::LoggedEvent;
+use crate::ports::{EventSink, LoggedEvent, SinkError};
 
 /// One consumer: its checkpoint name, batch size, and what it does with a batch.
 #[async_trait]
@@ -67,4 +73,46 @@ async fn step<C: Consumer>(app: &App, wait: Duration) -> ApiResult<usize> {
         app.events.save_checkpoint(C::NAME, last.seq).await?;
     }
     Ok(batch.len())
+}
+
+/// `C` as an [`EventSink`]: each delivered batch is handled by `C::handle` (in chunks of
+/// `C::BATCH`, under `C::lock`), so whatever delivers it keeps its own checkpoint. Handling is
+/// idempotent, so redelivery is harmless.
+///
+/// Ordering: a sink sees events in order only within what its feed keeps in order — on
+/// Kinesis, one shard, where one partition key (the acting account) lands. Every event about a
+/// status (created, edited, deleted) and every follow/unfollow of one follower share it, and
+/// the handlers re-read the store instead of trusting event order across accounts: fanout
+/// takes followers, follow edges and a status's existence from the store when it runs,
+/// search re-reads each status and account, notifications are keyed by the event's `seq`.
+/// So a batch arriving late, twice, or (after a partially refused `PutRecords`) behind a later
+/// event of the same account converges to the same timelines, index and notifications.
+pub fn sink<C: Consumer>(app: &App) -> Arc<dyn EventSink> {
+    Arc::new(Sink::<C> { app: app.clone(), consumer: PhantomData })
+}
+
+/// Fanout, search and notifications as sinks, by checkpoint name: what an external feed
+/// runs instead of the log tails (see `Application::external_consumers`).
+pub fn sinks(app: &App) -> Vec<(&'static str, Arc<dyn EventSink>)> {
+    vec![
+        (crate::fanout::Fanout::NAME, sink::<crate::fanout::Fanout>(app)),
+        (crate::search::Indexer::NAME, sink::<crate::search::Indexer>(app)),
+        (crate::notifications::Notifications::NAME, sink::<crate::notifications::Notifications>(app)),
+    ]
+}
+
+struct Sink<C> {
+    app: App,
+    consumer: PhantomData<fn() -> C>,
+}
+
+#[async_trait]
+impl<C: Consumer> EventSink for Sink<C> {
+    async fn deliver(&self, events: &[LoggedEvent]) -> Result<(), SinkError> {
+        let _guard = C::lock(&self.app).lock().await;
+        for chunk in events.chunks(C::BATCH) {
+            C::handle(&self.app, chunk).await.map_err(|e| SinkError(format!("{} consumer: {e:?}", C::NAME)))?;
+        }
+        Ok(())
+    }
 }

@@ -3,7 +3,9 @@
 //! Posts go into each follower's cached home (only timelines that exist: the rest are rebuilt
 //! on read), except for accounts above the celebrity threshold, whose posts are merged in at
 //! read time. Follows backfill, unfollows and deletes remove. Every step is idempotent, so the
-//! at-least-once log may replay anything.
+//! at-least-once log may replay anything, and reads the store as it is now (followers, the
+//! follow edge, whether the status still exists), so events handled late or out of order
+//! across shards converge.
 
 use std::collections::HashSet;
 
@@ -48,6 +50,10 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
     let cap = app.config.timelines.cap;
     match event {
         Event::StatusCreated { status, author, visibility, reblog_of, in_reply_to_account, mentions } => {
+            // Handled after its deletion (a feed that reordered them): nothing to deliver.
+            if app.status_records(&[*status]).await?.is_empty() {
+                return Ok(());
+            }
             let entry = TimelineEntry { id: *status, reblog_of: *reblog_of };
             let recipients = recipients(app, *author, *visibility, *reblog_of, *in_reply_to_account, mentions).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
@@ -66,12 +72,19 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
                 delete_boosts_of(app, *status).await?;
             }
         }
+        // The follow edge as it is now decides, not the event: a follow and an unfollow
+        // handled in the wrong order (or replayed) leave the home as the graph says.
         Event::Followed { follower, target } => {
             update_celebrity(app, *target).await?;
-            backfill(app, *follower, *target).await?;
+            if app.store.get(&keys::follow_edge(*follower, *target)).await?.is_some() {
+                backfill(app, *follower, *target).await?;
+            }
         }
         Event::Unfollowed { follower, target } => {
             update_celebrity(app, *target).await?;
+            if app.store.get(&keys::follow_edge(*follower, *target)).await?.is_some() {
+                return Ok(());
+            }
             let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(*target), cap) }).await?;
             let ids: Vec<Id> = items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
             app.timelines.remove(&home_key(*follower), &ids).await?;

@@ -15,7 +15,7 @@ pub mod ports;
 
 mod accounts;
 mod auth;
-mod consumer;
+pub mod consumer;
 mod fanout;
 mod http;
 mod instance;
@@ -97,6 +97,8 @@ pub struct Inner {
     celebrities: RwLock<Option<(Instant, Arc<HashSet<Id>>)>>,
     fanout_lock: tokio::sync::Mutex<()>,
     notifications_lock: tokio::sync::Mutex<()>,
+    /// Fanout, search and notifications are fed from outside (Kinesis), not by log tails.
+    external_consumers: std::sync::atomic::AtomicBool,
     /// Turns true when the server shuts down, ending open streams.
     shutdown: watch::Sender<bool>,
     /// Request, fanout and backend metrics (`/metrics`).
@@ -193,10 +195,22 @@ impl Application {
             celebrities: RwLock::new(None),
             fanout_lock: tokio::sync::Mutex::new(()),
             notifications_lock: tokio::sync::Mutex::new(()),
+            external_consumers: std::sync::atomic::AtomicBool::new(false),
             shutdown: watch::channel(false).0,
             metrics: ops::Metrics::default(),
         }));
         Ok(Application { app })
+    }
+
+    /// Fanout, search and notifications will be fed from outside the process (the Kinesis
+    /// consumer, through [`consumer::sinks`]): [`Application::serve`] does not start their
+    /// event-log tails. Streaming still tails the log on every instance (one publishes each event),
+    /// and so does the outbox relay, which the server starts. [`App::drain_events`] still
+    /// handles the log in-process when called.
+    #[must_use]
+    pub fn external_consumers(self) -> Self {
+        self.app.external_consumers.store(true, std::sync::atomic::Ordering::Relaxed);
+        self
     }
 
     /// The state, for tests and tools that call use cases directly.
@@ -218,12 +232,12 @@ impl Application {
     /// Like [`Application::run`], serving `router` (core's, possibly behind the edge).
     pub async fn serve(self, listener: TcpListener, router: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let consumers = [
-            ("fanout", tokio::spawn(consumer::run::<fanout::Fanout>(self.app.clone(), stop_rx.clone()))),
-            ("search", tokio::spawn(consumer::run::<search::Indexer>(self.app.clone(), stop_rx.clone()))),
-            ("notifications", tokio::spawn(consumer::run::<notifications::Notifications>(self.app.clone(), stop_rx.clone()))),
-            ("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx))),
-        ];
+        let mut consumers = vec![("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx.clone())))];
+        if !self.app.runs_external_consumers() {
+            consumers.push(("fanout", tokio::spawn(consumer::run::<fanout::Fanout>(self.app.clone(), stop_rx.clone()))));
+            consumers.push(("search", tokio::spawn(consumer::run::<search::Indexer>(self.app.clone(), stop_rx.clone()))));
+            consumers.push(("notifications", tokio::spawn(consumer::run::<notifications::Notifications>(self.app.clone(), stop_rx))));
+        }
         let app = self.app.clone();
         // Open streams never end by themselves: end them when shutdown begins, so the
         // graceful shutdown does not wait on them.
@@ -248,11 +262,23 @@ impl Application {
 
 impl App {
     /// Processes every event logged so far (tests and tools use this to wait for fanout,
-    /// search and notifications).
+    /// search and notifications). It reads the log in-process even when the consumers are fed
+    /// externally; tests of that path wait for the effects instead.
     pub async fn drain_events(&self) -> ApiResult<()> {
         consumer::drain::<fanout::Fanout>(self).await?;
         consumer::drain::<search::Indexer>(self).await?;
         consumer::drain::<notifications::Notifications>(self).await
+    }
+
+    /// Whether fanout, search and notifications are fed from outside (see
+    /// [`Application::external_consumers`]).
+    pub fn runs_external_consumers(&self) -> bool {
+        self.external_consumers.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The event-log checkpoint of an in-process consumer (`fanout`, `search`, …).
+    pub async fn consumer_checkpoint(&self, consumer: &str) -> ApiResult<u64> {
+        Ok(self.events.checkpoint(consumer).await?)
     }
 
     /// Moves a consumer's checkpoint back to `seq`, so it handles everything after it again

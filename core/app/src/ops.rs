@@ -195,8 +195,11 @@ async fn log_positions(app: &App) -> LogPositions {
     let read = async {
         let head = app.events.head().await?;
         let mut checkpoints = Vec::with_capacity(CONSUMERS.len());
-        for consumer in CONSUMERS {
-            checkpoints.push((consumer, app.events.checkpoint(consumer).await?));
+        // Fed from Kinesis, their log checkpoints stand still: their lag is the stream's
+        // iterator age (CloudWatch `GetRecords.IteratorAgeMilliseconds`), not a log lag.
+        let tailing = if app.runs_external_consumers() { &[][..] } else { &CONSUMERS[..] };
+        for consumer in tailing {
+            checkpoints.push((*consumer, app.events.checkpoint(consumer).await?));
         }
         Ok::<_, crate::ports::StoreError>(LogPositions { head: Some(head), checkpoints })
     };

@@ -10,6 +10,14 @@
 //! whose lease ran out cannot move a checkpoint any more. Instances announce themselves
 //! (`KI#{stream}`, with an expiry); each keeps at most its share, ⌈shards ÷ live instances⌉,
 //! so a new instance gets shards at the next window.
+//!
+//! Several applications read one stream independently (fanout, search, notifications,
+//! analytics): each has its own leases, heartbeats and checkpoints, namespaced by its
+//! [`ConsumerOptions::application`], so a slow or failing one only holds itself back.
+//! Keys: leases `KL#{stream}#{application}#{shard}` / window (and window#owner), checkpoints
+//! `KC#{stream}#{application}` / shard, heartbeats `KI#{stream}#{application}` / owner.
+//! Checkpoints written before applications existed (`KC#{stream}` / shard, only the analytics
+//! loader read the stream then) are adopted by the application named [`LEGACY_APPLICATION`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,25 +30,39 @@ use tokio::sync::watch;
 
 use crate::{KinesisError, decode, now_ms};
 
+/// The application whose checkpoints predate namespacing (`KC#{stream}` / shard): it adopts
+/// them when it has none of its own yet, so the analytics loader resumes where it was.
+pub const LEGACY_APPLICATION: &str = "analytics";
+
 /// Tuning of a consumer.
 #[derive(Debug, Clone)]
 pub struct ConsumerOptions {
+    /// What reads the stream (`fanout`, `analytics`, …): leases and checkpoints are its own.
+    pub application: String,
     /// This instance's name in leases (unique per running process).
     pub owner: String,
     /// Lease length: how long a dead instance's shards wait before others take them.
     pub lease: Duration,
     /// Records read per `GetRecords`.
     pub batch: i32,
-    /// Pause between polls of a shard that had nothing new.
+    /// Records delivered (and checkpointed) at a time: small enough for one delivery to
+    /// finish well within a lease.
+    pub chunk: usize,
+    /// Pause between two reads of a shard. Kinesis allows five `GetRecords` a second per
+    /// shard for all readers together, so each application reads at most once per `idle`.
     pub idle: Duration,
 }
 
 impl ConsumerOptions {
-    /// Defaults for `owner`: 30 s leases, 1,000 records a read, 1 s idle pause.
-    pub fn new(owner: impl Into<String>) -> Self {
-        ConsumerOptions { owner: owner.into(), lease: Duration::from_secs(30), batch: 1000, idle: Duration::from_secs(1) }
+    /// Defaults for `application` run by `owner`: 30 s leases, 1,000 records a read (a
+    /// shard's whole write rate per second) delivered at once, at most one read a second.
+    pub fn new(application: impl Into<String>, owner: impl Into<String>) -> Self {
+        ConsumerOptions { application: application.into(), owner: owner.into(), lease: Duration::from_secs(30), batch: 1000, chunk: 1000, idle: Duration::from_secs(1) }
     }
 }
+
+/// A shard's id and its parent's.
+type Shard = (String, Option<String>);
 
 /// A shard's stored checkpoint.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -82,33 +104,62 @@ pub struct KinesisConsumer {
     options: ConsumerOptions,
     /// Open iterators of the shards this instance reads.
     iterators: tokio::sync::Mutex<HashMap<String, String>>,
+    /// The shard list as last listed, and when (listed again once a lease length old).
+    listed: std::sync::Mutex<Option<(u64, Vec<Shard>)>>,
+    /// When this instance last announced itself, and how many were live then (announced
+    /// again every quarter lease: heartbeats live for two).
+    announced: std::sync::Mutex<Option<(u64, usize)>>,
 }
 
 impl KinesisConsumer {
     /// A consumer of `stream` delivering to `sink`, keeping leases and checkpoints in `store`.
     pub fn new(client: aws_sdk_kinesis::Client, stream: String, store: Arc<dyn Store>, sink: Arc<dyn EventSink>, options: ConsumerOptions) -> Self {
-        KinesisConsumer { client, stream, store, sink, options, iterators: tokio::sync::Mutex::new(HashMap::new()) }
+        KinesisConsumer { client, stream, store, sink, options, iterators: tokio::sync::Mutex::new(HashMap::new()), listed: std::sync::Mutex::new(None), announced: std::sync::Mutex::new(None) }
     }
 
-    /// Runs until `stop` turns true.
+    /// Runs until `stop` turns true, then gives its leases up ([`KinesisConsumer::release`]).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
             if *stop.borrow() {
-                return;
+                break;
             }
+            // Busy or not, a shard is read at most once per `idle`: the applications sharing
+            // the stream share its five reads a second per shard.
             let pause = match self.poll().await {
-                Ok(0) => self.options.idle,
-                Ok(_) => Duration::ZERO,
+                Ok(_) => self.options.idle,
                 Err(e) => {
-                    tracing::warn!(error = %e, stream = %self.stream, "kinesis consumer poll failed; retrying");
-                    Duration::from_secs(1)
+                    tracing::warn!(error = %e, stream = %self.stream, application = %self.options.application, "kinesis consumer poll failed; retrying");
+                    self.options.idle.max(Duration::from_secs(1))
                 }
             };
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => return,
+                _ = stop.changed() => break,
             }
         }
+        if let Err(e) = self.release().await {
+            tracing::warn!(error = %e, stream = %self.stream, application = %self.options.application, "kinesis consumer could not release its leases; they expire");
+        }
+    }
+
+    /// Gives up this instance's leases (this window and the next) and its heartbeat, so the
+    /// others take its shards on their next poll instead of when the leases expire.
+    pub async fn release(&self) -> Result<(), KinesisError> {
+        let window = self.window(now_ms());
+        for (shard, _) in self.shards().await? {
+            for w in [window, window + 1] {
+                // Only a lease whose marker is ours: the marker's `Exists` check guards both.
+                let writes = vec![Write::Delete { key: self.marker_key(&shard, w), condition: Condition::Exists }, Write::Delete { key: self.lease_key(&shard, w), condition: Condition::None }];
+                match self.store.transact(writes, vec![]).await {
+                    Ok(()) | Err(core_app::ports::StoreError::ConditionFailed { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        let heartbeat = Key::new(format!("KI#{}#{}", self.stream, self.options.application), self.options.owner.clone());
+        self.store.transact(vec![Write::Delete { key: heartbeat, condition: Condition::None }], vec![]).await?;
+        *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        Ok(())
     }
 
     /// One round: heartbeat, balance leases, read each held shard once and deliver what it
@@ -137,8 +188,20 @@ impl KinesisConsumer {
         Ok(out)
     }
 
-    /// The stream's shards with their parents, in id order.
-    async fn shards(&self) -> Result<Vec<(String, Option<String>)>, KinesisError> {
+    /// The stream's shards with their parents, in id order, listed at most once a lease
+    /// length (ListShards allows 100 calls a second per stream, for every reader).
+    async fn shards(&self) -> Result<Vec<Shard>, KinesisError> {
+        let now = now_ms();
+        let cached = self.listed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().filter(|(at, _)| now.saturating_sub(*at) < self.lease_ms()).map(|(_, shards)| shards.clone());
+        if let Some(shards) = cached {
+            return Ok(shards);
+        }
+        let out = self.list_shards().await?;
+        *self.listed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, out.clone()));
+        Ok(out)
+    }
+
+    async fn list_shards(&self) -> Result<Vec<Shard>, KinesisError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -159,7 +222,7 @@ impl KinesisConsumer {
 
     /// Renews, claims and gives up leases so this instance holds its share; returns the shards
     /// it holds now and may read (a child shard waits until its parent is finished).
-    async fn balance(&self, shards: &[(String, Option<String>)]) -> Result<Vec<String>, KinesisError> {
+    async fn balance(&self, shards: &[Shard]) -> Result<Vec<String>, KinesisError> {
         let now = now_ms();
         let window = self.window(now);
         let lease_ms = self.lease_ms();
@@ -167,13 +230,9 @@ impl KinesisConsumer {
         let finished = self.finished(shards).await?;
         let readable: Vec<&String> = shards.iter().filter(|(id, parent)| !finished.contains(id) && parent.as_ref().is_none_or(|p| finished.contains(p) || !shards.iter().any(|(s, _)| s == p))).map(|(id, _)| id).collect();
         let share = readable.len().div_ceil(live.max(1));
-        let mut held = Vec::new();
         // Shards held now, in id order; renewing past the share lets the extra ones go.
-        for shard in &readable {
-            if self.holds(shard, window).await? {
-                held.push((*shard).clone());
-            }
-        }
+        let markers = self.store.get_many(&readable.iter().map(|shard| self.marker_key(shard, window)).collect::<Vec<_>>()).await?;
+        let mut held: Vec<String> = readable.iter().zip(markers).filter(|(_, marker)| marker.is_some()).map(|(shard, _)| (*shard).clone()).collect();
         held.truncate(share);
         if now % lease_ms >= lease_ms / 2 {
             for shard in &held {
@@ -191,21 +250,65 @@ impl KinesisConsumer {
         Ok(held)
     }
 
-    /// Announces this instance and counts the live ones (itself included).
+    /// Announces this instance and counts the live ones (itself included), every quarter
+    /// lease; in between, the last count.
     async fn heartbeat(&self, now: u64) -> Result<usize, KinesisError> {
-        let pk = format!("KI#{}", self.stream);
+        let cached = *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, live)) = cached.filter(|(at, _)| now.saturating_sub(*at) < self.lease_ms() / 4) {
+            return Ok(live);
+        }
+        let live = self.announce(now).await?;
+        *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, live));
+        Ok(live)
+    }
+
+    async fn announce(&self, now: u64) -> Result<usize, KinesisError> {
+        let pk = format!("KI#{}#{}", self.stream, self.options.application);
         let beat = Heartbeat { expires_ms: now + 2 * self.lease_ms() };
         let item = Item { key: Key::new(pk.clone(), self.options.owner.clone()), value: Value::Doc(serde_json::to_vec(&beat).unwrap_or_default()) };
-        self.store.transact(vec![Write::Put { item, condition: Condition::None }], vec![]).await?;
+        let mut writes = vec![Write::Put { item, condition: Condition::None }];
         let instances = self.store.query(&Query::partition(pk, 1000)).await?;
-        Ok(instances.iter().filter(|i| doc::<Heartbeat>(i).is_some_and(|h| h.expires_ms > now)).count())
+        // Owners are per process, so every restart leaves a heartbeat behind: drop those
+        // expired for ten leases.
+        let forgotten = now.saturating_sub(10 * self.lease_ms());
+        writes.extend(
+            instances
+                .iter()
+                .filter(|i| i.key.sk != self.options.owner && doc::<Heartbeat>(i).is_none_or(|h| h.expires_ms < forgotten))
+                .take(50)
+                .map(|i| Write::Delete { key: i.key.clone(), condition: Condition::None }),
+        );
+        self.store.transact(writes, vec![]).await?;
+        let others = instances.iter().filter(|i| i.key.sk != self.options.owner && doc::<Heartbeat>(i).is_some_and(|h| h.expires_ms > now)).count();
+        Ok(others + 1)
     }
 
     /// Closed shards read to their end.
-    async fn finished(&self, shards: &[(String, Option<String>)]) -> Result<HashSet<String>, KinesisError> {
-        let keys: Vec<Key> = shards.iter().map(|(id, _)| self.checkpoint_key(id)).collect();
-        let items = self.store.get_many(&keys).await?;
-        Ok(shards.iter().zip(items).filter(|(_, item)| item.as_ref().and_then(doc::<Checkpoint>).is_some_and(|c| c.finished)).map(|((id, _), _)| id.clone()).collect())
+    async fn finished(&self, shards: &[Shard]) -> Result<HashSet<String>, KinesisError> {
+        let ids: Vec<&str> = shards.iter().map(|(id, _)| id.as_str()).collect();
+        let checkpoints = self.checkpoints(&ids).await?;
+        Ok(ids.into_iter().zip(checkpoints).filter(|(_, c)| c.finished).map(|(id, _)| id.to_owned()).collect())
+    }
+
+    /// The stored checkpoints of `shards` (default when none), adopting a pre-namespacing one
+    /// for [`LEGACY_APPLICATION`].
+    async fn checkpoints(&self, shards: &[&str]) -> Result<Vec<Checkpoint>, KinesisError> {
+        let items = self.store.get_many(&shards.iter().map(|s| self.checkpoint_key(s)).collect::<Vec<_>>()).await?;
+        let mut out: Vec<Option<Checkpoint>> = items.iter().map(|i| i.as_ref().and_then(doc::<Checkpoint>)).collect();
+        if self.options.application == LEGACY_APPLICATION && out.iter().any(Option::is_none) {
+            let legacy = self.store.get_many(&shards.iter().map(|s| Key::new(format!("KC#{}", self.stream), *s)).collect::<Vec<_>>()).await?;
+            for (slot, item) in out.iter_mut().zip(legacy) {
+                if slot.is_none() {
+                    *slot = item.as_ref().and_then(doc::<Checkpoint>);
+                }
+            }
+        }
+        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// The stored checkpoint of `shard`.
+    async fn checkpoint(&self, shard: &str) -> Result<Checkpoint, KinesisError> {
+        Ok(self.checkpoints(&[shard]).await?.pop().unwrap_or_default())
     }
 
     /// Whether this instance holds `shard` in `window`.
@@ -224,7 +327,7 @@ impl KinesisConsumer {
             Write::Put { item: Item { key: self.lease_key(shard, window), value: Value::Doc(lease.clone()) }, condition: Condition::NotExists },
             Write::Put { item: Item { key: self.marker_key(shard, window), value: Value::Doc(lease) }, condition: Condition::None },
         ];
-        let old = self.store.query(&Query { before: Some(window_sk(window.saturating_sub(1))), ..Query::partition(format!("KL#{}#{shard}", self.stream), 50) }).await?;
+        let old = self.store.query(&Query { before: Some(window_sk(window.saturating_sub(1))), ..Query::partition(self.lease_partition(shard), 50) }).await?;
         writes.extend(old.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }));
         match self.store.transact(writes, vec![]).await {
             Ok(()) => Ok(true),
@@ -249,35 +352,44 @@ impl KinesisConsumer {
             Err(e) => return Err(KinesisError::Api(aws_sdk_kinesis::error::DisplayErrorContext(e).to_string())),
         };
         let records = out.records();
-        let events: Vec<_> = records
-            .iter()
-            .filter_map(|r| {
-                let decoded = decode(r.data().as_ref());
-                if decoded.is_none() {
-                    tracing::warn!(shard, sequence = r.sequence_number(), "skipping a record that is not a Starling event");
-                }
-                decoded
-            })
-            .collect();
-        if !events.is_empty() {
-            self.sink.deliver(&events).await.map_err(|e| KinesisError::Api(e.to_string()))?;
-        }
         let finished = out.next_shard_iterator().is_none();
-        if let Some(last) = records.last() {
-            self.save_checkpoint(shard, Checkpoint { sequence: Some(last.sequence_number().to_owned()), finished }).await?;
-        } else if finished {
-            let current = self.store.get(&self.checkpoint_key(shard)).await?.as_ref().and_then(doc::<Checkpoint>).unwrap_or_default();
+        let mut delivered = 0;
+        // Delivered and checkpointed a chunk at a time, so a read that takes longer than a
+        // lease still moves forward.
+        let chunks = records.chunks(self.options.chunk.max(1));
+        let count = chunks.len();
+        for (i, chunk) in chunks.enumerate() {
+            let events: Vec<_> = chunk
+                .iter()
+                .filter_map(|r| {
+                    let decoded = decode(r.data().as_ref());
+                    if decoded.is_none() {
+                        tracing::warn!(shard, sequence = r.sequence_number(), "skipping a record that is not a Starling event");
+                    }
+                    decoded
+                })
+                .collect();
+            if !events.is_empty() {
+                self.sink.deliver(&events).await.map_err(|e| KinesisError::Api(e.to_string()))?;
+            }
+            delivered += events.len();
+            if let Some(last) = chunk.last() {
+                self.save_checkpoint(shard, Checkpoint { sequence: Some(last.sequence_number().to_owned()), finished: finished && i + 1 == count }).await?;
+            }
+        }
+        if records.is_empty() && finished {
+            let current = self.checkpoint(shard).await?;
             self.save_checkpoint(shard, Checkpoint { sequence: current.sequence, finished: true }).await?;
         }
         if let Some(next) = out.next_shard_iterator() {
             iterators.insert(shard.to_owned(), next.to_owned());
         }
-        Ok(events.len())
+        Ok(delivered)
     }
 
     /// An iterator right after the shard's checkpoint, or at its oldest record.
     async fn open_iterator(&self, shard: &str) -> Result<Option<String>, KinesisError> {
-        let checkpoint = self.store.get(&self.checkpoint_key(shard)).await?.as_ref().and_then(doc::<Checkpoint>).unwrap_or_default();
+        let checkpoint = self.checkpoint(shard).await?;
         if checkpoint.finished {
             return Ok(None);
         }
@@ -291,8 +403,14 @@ impl KinesisConsumer {
     }
 
     /// Saves a checkpoint, only while this instance still holds the shard's current lease.
+    /// A delivery that ran into a window this instance did not renew claims that window now,
+    /// when nobody else has (the lease stays exclusive; at worst the checkpoint moves back
+    /// behind another holder's and records are delivered again).
     async fn save_checkpoint(&self, shard: &str, checkpoint: Checkpoint) -> Result<(), KinesisError> {
         let window = self.window(now_ms());
+        if !self.holds(shard, window).await? && !self.claim(shard, window).await? {
+            return Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")));
+        }
         let marker = Item { key: self.marker_key(shard, window), value: Value::Doc(serde_json::to_vec(&LeaseDoc { owner: self.options.owner.clone() }).unwrap_or_default()) };
         let item = Item { key: self.checkpoint_key(shard), value: Value::Doc(serde_json::to_vec(&checkpoint).unwrap_or_default()) };
         match self.store.transact(vec![Write::Put { item, condition: Condition::None }, Write::Put { item: marker, condition: Condition::Exists }], vec![]).await {
@@ -310,16 +428,20 @@ impl KinesisConsumer {
         now / self.lease_ms()
     }
 
+    fn lease_partition(&self, shard: &str) -> String {
+        format!("KL#{}#{}#{shard}", self.stream, self.options.application)
+    }
+
     fn lease_key(&self, shard: &str, window: u64) -> Key {
-        Key::new(format!("KL#{}#{shard}", self.stream), window_sk(window))
+        Key::new(self.lease_partition(shard), window_sk(window))
     }
 
     fn marker_key(&self, shard: &str, window: u64) -> Key {
-        Key::new(format!("KL#{}#{shard}", self.stream), format!("{}#{}", window_sk(window), self.options.owner))
+        Key::new(self.lease_partition(shard), format!("{}#{}", window_sk(window), self.options.owner))
     }
 
     fn checkpoint_key(&self, shard: &str) -> Key {
-        Key::new(format!("KC#{}", self.stream), shard)
+        Key::new(format!("KC#{}#{}", self.stream, self.options.application), shard)
     }
 }
 
@@ -333,5 +455,118 @@ fn doc<T: serde::de::DeserializeOwned>(item: &Item) -> Option<T> {
     match &item.value {
         Value::Doc(bytes) => serde_json::from_slice(bytes).ok(),
         Value::Count(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    async fn consumer(store: Arc<dyn Store>, application: &str) -> KinesisConsumer {
+        owned(store, application, "a", Duration::from_secs(30)).await
+    }
+
+    async fn owned(store: Arc<dyn Store>, application: &str, owner: &str, lease: Duration) -> KinesisConsumer {
+        struct Nothing;
+        #[async_trait::async_trait]
+        impl EventSink for Nothing {
+            async fn deliver(&self, _: &[core_app::ports::LoggedEvent]) -> Result<(), core_app::ports::SinkError> {
+                Ok(())
+            }
+        }
+        // Never called: these tests touch only the store.
+        let config = crate::KinesisConfig { stream: "s".into(), region: "us-east-1".into(), endpoint: Some("http://127.0.0.1:9".into()), credentials: Some(("k".into(), "s".into())) };
+        KinesisConsumer::new(crate::client(&config).await, "s".into(), store, Arc::new(Nothing), ConsumerOptions { lease, ..ConsumerOptions::new(application, owner) })
+    }
+
+    fn put(key: Key, checkpoint: &Checkpoint) -> Write {
+        Write::Put { item: Item { key, value: Value::Doc(serde_json::to_vec(checkpoint).unwrap()) }, condition: Condition::None }
+    }
+
+    #[tokio::test]
+    async fn applications_keep_their_own_checkpoints_and_analytics_adopts_the_old_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
+        // A checkpoint written before applications had names.
+        let old = Checkpoint { sequence: Some("49".into()), finished: false };
+        store.transact(vec![put(Key::new("KC#s", "shard-0"), &old)], vec![]).await.unwrap();
+        let analytics = consumer(store.clone(), "analytics").await;
+        let fanout = consumer(store.clone(), "fanout").await;
+        assert_eq!(analytics.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("49"));
+        assert_eq!(fanout.checkpoint("shard-0").await.unwrap().sequence, None, "fanout starts at the trim horizon");
+
+        // Each application's own checkpoint wins, and they do not see each other's.
+        let mine = Checkpoint { sequence: Some("77".into()), finished: true };
+        store.transact(vec![put(fanout.checkpoint_key("shard-0"), &mine)], vec![]).await.unwrap();
+        assert_eq!(fanout.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("77"));
+        assert_eq!(analytics.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("49"));
+        let shards = vec![("shard-0".to_owned(), None)];
+        assert!(fanout.finished(&shards).await.unwrap().contains("shard-0"));
+        assert!(analytics.finished(&shards).await.unwrap().is_empty());
+        store.transact(vec![put(analytics.checkpoint_key("shard-0"), &Checkpoint { sequence: Some("50".into()), finished: false })], vec![]).await.unwrap();
+        assert_eq!(analytics.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("50"));
+    }
+
+    #[tokio::test]
+    async fn heartbeats_count_live_instances_per_application_and_forget_long_dead_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
+        let fanout = consumer(store.clone(), "fanout").await;
+        let search = consumer(store.clone(), "search").await;
+        let now = now_ms();
+        let beat = |owner: &str, expires_ms: u64| Write::Put { item: Item { key: Key::new("KI#s#fanout", owner), value: Value::Doc(serde_json::to_vec(&Heartbeat { expires_ms }).unwrap()) }, condition: Condition::None };
+        store.transact(vec![beat("live", now + 60_000), beat("dead", now - 1), beat("long-dead", now - 11 * 30_000)], vec![]).await.unwrap();
+        assert_eq!(fanout.heartbeat(now).await.unwrap(), 2, "itself and `live`");
+        assert_eq!(search.heartbeat(now).await.unwrap(), 1, "another application's instances do not count");
+        let left: Vec<String> = store.query(&Query::partition("KI#s#fanout", 10)).await.unwrap().into_iter().map(|i| i.key.sk).collect();
+        assert_eq!(left, ["a", "dead", "live"]);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_outlasting_its_window_checkpoints_only_when_nobody_took_the_shard() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
+        let lease = Duration::from_millis(100);
+        let a = owned(store.clone(), "fanout", "a", lease).await;
+        let b = owned(store.clone(), "fanout", "b", lease).await;
+        let window = a.window(now_ms());
+        assert!(a.claim("shard-0", window).await.unwrap());
+        assert!(a.claim("shard-1", window).await.unwrap());
+        assert!(!b.claim("shard-0", window).await.unwrap(), "a lease has one holder");
+        // `a` is slow: its deliveries end two windows later, without renewing.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Nobody took shard-0: `a` claims the current window late and saves.
+        let at = |seq: &str| Checkpoint { sequence: Some(seq.into()), finished: false };
+        a.save_checkpoint("shard-0", at("10")).await.unwrap();
+        assert_eq!(a.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("10"));
+        // `b` took shard-1 meanwhile: `a` cannot move its checkpoint.
+        let now = a.window(now_ms());
+        assert!(b.claim("shard-1", now).await.unwrap());
+        b.save_checkpoint("shard-1", at("20")).await.unwrap();
+        if a.window(now_ms()) == now {
+            assert!(a.save_checkpoint("shard-1", at("5")).await.is_err());
+            assert_eq!(a.checkpoint("shard-1").await.unwrap().sequence.as_deref(), Some("20"));
+        }
+    }
+
+    #[tokio::test]
+    async fn released_shards_are_free_at_once_for_another_instance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
+        let a = owned(store.clone(), "fanout", "a", Duration::from_secs(30)).await;
+        let b = owned(store.clone(), "fanout", "b", Duration::from_secs(30)).await;
+        let shards: Vec<Shard> = vec![("shard-0".into(), None), ("shard-1".into(), None)];
+        *a.listed.lock().unwrap() = Some((now_ms(), shards.clone()));
+        *b.listed.lock().unwrap() = Some((now_ms(), shards.clone()));
+        assert_eq!(a.balance(&shards).await.unwrap(), ["shard-0", "shard-1"]);
+        assert!(b.balance(&shards).await.unwrap().is_empty(), "a holds both for this window");
+        // b's own leases are untouched by a's release.
+        a.release().await.unwrap();
+        // b's next heartbeat no longer counts a.
+        *b.announced.lock().unwrap() = None;
+        assert_eq!(b.balance(&shards).await.unwrap(), ["shard-0", "shard-1"], "free at once, not after 30 s");
+        b.release().await.unwrap();
     }
 }

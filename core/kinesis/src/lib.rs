@@ -10,6 +10,8 @@
 //!   [`EventSink`]. Per-shard checkpoints and shard leases live in the `Store` (DynamoDB in
 //!   production), so several core instances split the shards and a crashed instance's shards
 //!   are taken over when its lease expires.
+//!   Each application reading the stream (fanout, search, notifications, analytics) has
+//!   its own leases and checkpoints ([`ConsumerOptions::application`]).
 //!
 //! Owns: the record format, partition keys, PutRecords retries, shard leases. Must never:
 //! move a checkpoint past a record that was not accepted / delivered.
@@ -21,7 +23,7 @@ use core_app::events::Event;
 use core_app::ports::LoggedEvent;
 use serde::{Deserialize, Serialize};
 
-pub use crate::consumer::{ConsumerOptions, KinesisConsumer, Lease};
+pub use crate::consumer::{ConsumerOptions, KinesisConsumer, LEGACY_APPLICATION, Lease};
 pub use crate::publisher::{KinesisPublisher, MAX_RECORDS_PER_PUT, PutOutcome, RecordPutter, put_all};
 
 /// The outbox relay's checkpoint name in the event log.

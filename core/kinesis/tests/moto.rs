@@ -94,7 +94,7 @@ async fn relay_publishes_every_committed_event_once_kinesis_accepts_it() {
     // Every event arrives with its outbox seq, each actor's events in commit order.
     let consumer_store = open_store(&dir, "consumer.redb");
     let sink = Arc::new(Collect::default());
-    let consumer = KinesisConsumer::new(client, "relay".into(), consumer_store, sink.clone(), ConsumerOptions::new("one"));
+    let consumer = KinesisConsumer::new(client, "relay".into(), consumer_store, sink.clone(), ConsumerOptions::new("test", "one"));
     while consumer.poll().await.unwrap() > 0 {}
     assert_eq!(sink.seqs(), (1..=620).collect::<Vec<u64>>());
     let mut per_actor: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -120,7 +120,7 @@ async fn consumer_resumes_after_its_stored_checkpoint() {
 
     let checkpoints: Arc<dyn Store> = open_store(&dir, "checkpoints.redb");
     let first = Arc::new(Collect::default());
-    let consumer = KinesisConsumer::new(client.clone(), "resume".into(), checkpoints.clone(), first.clone(), ConsumerOptions::new("a"));
+    let consumer = KinesisConsumer::new(client.clone(), "resume".into(), checkpoints.clone(), first.clone(), ConsumerOptions::new("test", "a"));
     while consumer.poll().await.unwrap() > 0 {}
     assert_eq!(first.seqs(), (1..=30).collect::<Vec<u64>>());
     drop(consumer);
@@ -129,7 +129,7 @@ async fn consumer_resumes_after_its_stored_checkpoint() {
     core_app::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 500).await.unwrap();
     // A restarted instance (same store) starts AFTER_SEQUENCE_NUMBER of each shard's checkpoint.
     let second = Arc::new(Collect::default());
-    let consumer = KinesisConsumer::new(client, "resume".into(), checkpoints, second.clone(), ConsumerOptions::new("a"));
+    let consumer = KinesisConsumer::new(client, "resume".into(), checkpoints, second.clone(), ConsumerOptions::new("test", "a"));
     while consumer.poll().await.unwrap() > 0 {}
     assert_eq!(second.seqs(), (31..=50).collect::<Vec<u64>>());
 }
@@ -146,7 +146,7 @@ async fn instances_split_the_shards_and_take_over_a_dead_ones() {
 
     let shared: Arc<dyn Store> = open_store(&dir, "leases.redb");
     let lease = Duration::from_millis(1500);
-    let options = |owner: &str| ConsumerOptions { lease, ..ConsumerOptions::new(owner) };
+    let options = |owner: &str| ConsumerOptions { lease, ..ConsumerOptions::new("test", owner) };
     let (sink_a, sink_b) = (Arc::new(Collect::default()), Arc::new(Collect::default()));
     let a = KinesisConsumer::new(client.clone(), "split".into(), shared.clone(), sink_a.clone(), options("a"));
     let b = KinesisConsumer::new(client.clone(), "split".into(), shared.clone(), sink_b.clone(), options("b"));

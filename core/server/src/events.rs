@@ -2,9 +2,11 @@
 //! consumer (`[events] type = "kinesis"`), the analytics loader (`[analytics] type = "redshift"`).
 //!
 //! - events embedded, analytics redshift: the loader tails the embedded log (consumer `analytics`).
-//! - events kinesis: the relay tails the outbox into the stream (consumer `kinesis-relay`); the
-//!   loader, when configured, is fed by the Kinesis consumer (shard leases and checkpoints in
-//!   the configured store), so any number of core instances load each event once per shard lease.
+//! - events kinesis: the relay tails the outbox into the stream (consumer `kinesis-relay`).
+//!   Fanout, search and notifications (unless `feed_app_consumers = false`) and the loader,
+//!   when configured, are each fed by a Kinesis consumer of their own (application `fanout`,
+//!   `search`, `notifications`, `analytics`; shard leases and checkpoints in the configured
+//!   store), so core instances split the shards of each instead of all handling every event.
 
 use std::sync::Arc;
 
@@ -40,11 +42,28 @@ pub enum EventsSettings {
         /// Shard lease length in seconds.
         #[serde(default = "default_lease_secs")]
         lease_secs: u64,
+        /// Feed fanout, search and notifications from the stream, shards split between
+        /// instances (the default); `false` keeps every instance tailing its own outbox for
+        /// them (each handles every event, idempotently).
+        #[serde(default = "default_true")]
+        feed_app_consumers: bool,
     },
 }
 
 fn default_lease_secs() -> u64 {
     30
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl EventsSettings {
+    /// Whether fanout, search and notifications are fed from the stream rather than by each
+    /// instance's log tails.
+    pub fn feeds_app_consumers(&self) -> bool {
+        matches!(self, EventsSettings::Kinesis { feed_app_consumers: true, .. })
+    }
 }
 
 /// The analytics warehouse.
@@ -84,6 +103,17 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
+    /// Stops the pipelines and waits (up to 10 s) for them to finish: the Kinesis consumers
+    /// release their shard leases on the way out.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            if tokio::time::timeout(std::time::Duration::from_secs(10), task).await.is_err() {
+                tracing::warn!("an event pipeline did not stop within 10s");
+            }
+        }
+    }
+
     /// How many pipelines run.
     pub fn len(&self) -> usize {
         self.tasks.len()
@@ -102,8 +132,8 @@ impl Drop for Pipelines {
 }
 
 /// Connects what `[events]` and `[analytics]` configure (failing fast when unreachable) and
-/// starts it.
-pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_id: u8, backends: &Backends) -> anyhow::Result<Pipelines> {
+/// starts it; `app` is what the stream feeds when [`EventsSettings::feeds_app_consumers`].
+pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_id: u8, backends: &Backends, app: &core_app::App) -> anyhow::Result<Pipelines> {
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let loader: Option<Arc<dyn EventSink>> = match analytics {
@@ -118,18 +148,26 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
                 tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_analytics::CONSUMER.into(), loader, 500, stop_rx)));
             }
         }
-        EventsSettings::Kinesis { stream, region, endpoint, access_key_id, secret_access_key, lease_secs } => {
+        EventsSettings::Kinesis { stream, region, endpoint, access_key_id, secret_access_key, lease_secs, feed_app_consumers } => {
             let credentials = access_key_id.clone().zip(secret_access_key.clone());
             let config = core_kinesis::KinesisConfig { stream: stream.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials };
             let client = core_kinesis::client(&config).await;
             core_kinesis::check_stream(&client, stream).await.context("the kinesis stream is unreachable (check [events])")?;
             let publisher = Arc::new(core_kinesis::KinesisPublisher::with_client(client.clone(), stream.clone()));
             tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_kinesis::RELAY_CONSUMER.into(), publisher, core_kinesis::MAX_RECORDS_PER_PUT, stop_rx.clone())));
-            if let Some(loader) = loader {
-                let owner = format!("core-{node_id}-{}", std::process::id());
-                let options = core_kinesis::ConsumerOptions { lease: std::time::Duration::from_secs((*lease_secs).max(2)), ..core_kinesis::ConsumerOptions::new(owner) };
-                let consumer = core_kinesis::KinesisConsumer::new(client, stream.clone(), backends.store.clone(), loader, options);
-                tasks.push(tokio::spawn(consumer.run(stop_rx)));
+            let mut sinks = if *feed_app_consumers { core_app::consumer::sinks(app) } else { Vec::new() };
+            sinks.extend(loader.map(|loader| (core_kinesis::LEGACY_APPLICATION, loader)));
+            // The node id is held by one live process (ids rely on it too), so it names the
+            // lease holder: a process restarted after a crash resumes its own shards at once
+            // instead of waiting for its old leases to expire.
+            let owner = format!("core-{node_id}");
+            for (application, sink) in sinks {
+                // The warehouse loads best in large batches; fanout & co. checkpoint more often so
+                // a slow stretch (a big fanout) never outlasts the lease.
+                let chunk = if application == core_kinesis::LEGACY_APPLICATION { 1000 } else { 100 };
+                let options = core_kinesis::ConsumerOptions { lease: std::time::Duration::from_secs((*lease_secs).max(2)), chunk, ..core_kinesis::ConsumerOptions::new(application, owner.clone()) };
+                let consumer = core_kinesis::KinesisConsumer::new(client.clone(), stream.clone(), backends.store.clone(), sink, options);
+                tasks.push(tokio::spawn(consumer.run(stop_rx.clone())));
             }
         }
     }

@@ -407,13 +407,19 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
 }
 
 /// Builds the application for serving, with the configured event pipelines (Kinesis relay and
-/// consumer, analytics loader) running until the returned handle is dropped.
+/// consumers, analytics loader) running until the returned handle is dropped. When the stream
+/// feeds fanout, search and notifications, the application does not tail the log for them.
 pub async fn build_serving(settings: &Settings) -> anyhow::Result<(Application, events::Pipelines)> {
     let backends = backends(settings).await?;
-    let app = Application::build(settings.core_config(), backends.clone()).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))?;
+    let mut app = Application::build(settings.core_config(), backends.clone()).await.map_err(|e| anyhow::anyhow!("core failed to start: {e:?}"))?;
     // The leased node number is unique among live processes: it names this one in shard leases.
-    match events::start(&settings.events, &settings.analytics, app.app().node_id().unwrap_or_default(), &backends).await {
-        Ok(pipelines) => Ok((app, pipelines)),
+    match events::start(&settings.events, &settings.analytics, app.app().node_id().unwrap_or_default(), &backends, app.app()).await {
+        Ok(pipelines) => {
+            if settings.events.feeds_app_consumers() {
+                app = app.external_consumers();
+            }
+            Ok((app, pipelines))
+        }
         Err(e) => {
             app.app().release_node_lease().await;
             Err(e)
