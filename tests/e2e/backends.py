@@ -84,6 +84,8 @@ def _provision(name: str, redis_db: int) -> dict[str, str]:
         "STARLING__EVENTS__TYPE": "kinesis",
         "STARLING__EVENTS__STREAM": name,
         "STARLING__EVENTS__ENDPOINT": aws,
+        # Shard leases lapse 10 s after a SIGKILLed server's last renewal (default 30 s).
+        "STARLING__EVENTS__LEASE_SECS": "10",
         "STARLING__ANALYTICS__TYPE": "redshift",
         "STARLING__ANALYTICS__URL": analytics,
         "STARLING__ANALYTICS__CA_FILE": os.environ["STARLING_E2E_PG_CA"],

@@ -43,6 +43,13 @@ NO_RATE_LIMITS = {
 # scripts/moto-serial.py), so a burst of writes queues for far longer than on DynamoDB.
 REQUEST_TIMEOUT = 180 if backends.enabled() else 30
 
+# Seconds an asynchronous effect (fanout into home timelines, indexing, notifications) may take
+# to show. On the production backends those consumers are fed through Kinesis (the relay, then a
+# shard read at most once a second per consumer), on moto; and after a SIGKILL the restarted
+# process has a new node number, so the dead one's shard leases must lapse first
+# (tests/e2e/backends.py sets them to 10 s).
+SETTLE_SECS = 60.0 if backends.enabled() else 5.0
+
 _counter = itertools.count(1)
 _live: set["Server"] = set()
 
@@ -212,7 +219,7 @@ def sign_up(base_url: str, app: tuple[str, str], username: str) -> Mastodon:
     return m
 
 
-def eventually(check, timeout: float = 5.0, interval: float = 0.05, message: str = "condition"):
+def eventually(check, timeout: float = SETTLE_SECS, interval: float = 0.05, message: str = "condition"):
     """Polls `check()` until it returns a truthy value (home timelines are fanned out asynchronously)."""
     deadline = time.monotonic() + timeout
     while True:
