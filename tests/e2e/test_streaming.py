@@ -7,7 +7,14 @@ import time
 
 from mastodon import StreamListener
 
+import backends
 from harness import ServerTestCase, eventually
+
+# A mention reaches the mentioned user's stream within a second on the embedded default (the
+# notifications consumer tails the log in process). With events on Kinesis it goes outbox →
+# relay → stream → a shard read at most once a second per consumer (docs/operations.md), here
+# on moto: within three.
+MENTION_DEADLINE = 3.0 if backends.enabled() else 1.0
 
 
 class Collector(StreamListener):
@@ -61,8 +68,8 @@ class StreamingTest(ServerTestCase):
 
         sent = time.monotonic()
         posted = bob.status_post(f"@{me.username} are you there?")
-        notification, arrived = listener.next("notification", timeout=1.0)
-        self.assertLess(arrived - sent, 1.0)
+        notification, arrived = listener.next("notification", timeout=MENTION_DEADLINE)
+        self.assertLess(arrived - sent, MENTION_DEADLINE)
         self.assertEqual(notification.type, "mention")
         self.assertEqual(str(notification.status.id), str(posted.id))
         self.assertEqual(str(notification.account.id), str(bob.account_verify_credentials().id))
