@@ -197,7 +197,7 @@ impl AnalyticsLoader {
 
     /// Turns events into rows (reading each new post from the store for its tags and parent).
     pub async fn rows(&self, events: &[LoggedEvent]) -> (Vec<EventRow>, Vec<(i64, i64, String)>) {
-        let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis())).unwrap_or(i64::MAX);
+        let now = i64::try_from(core_app::now_ms()).unwrap_or(i64::MAX);
         let mut rows = Vec::with_capacity(events.len());
         let mut tags = Vec::new();
         for logged in events {

@@ -142,8 +142,8 @@ impl App {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch (0 before it); the one wall-clock reading core's crates share.
+pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 

@@ -77,8 +77,8 @@ impl DynamoStore {
         item.insert("first".to_owned(), AttributeValue::N((head + 1).to_string()));
         item.insert("last".to_owned(), AttributeValue::N(last.to_string()));
         item.insert("ev".to_owned(), AttributeValue::B(Blob::new(payload.to_vec())));
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        item.insert(TTL_ATTRIBUTE.to_owned(), AttributeValue::N((now + OUTBOX_RETENTION).as_secs().to_string()));
+        let expires_at = core_app::now_ms() / 1000 + OUTBOX_RETENTION.as_secs();
+        item.insert(TTL_ATTRIBUTE.to_owned(), AttributeValue::N(expires_at.to_string()));
         let put = Put::builder().table_name(&*self.table).set_item(Some(item)).build().map_err(backend)?;
         Ok([TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().put(put).build()])
     }

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use core_app::events::Event;
+use core_app::now_ms;
 use core_app::ports::{Condition, EventLog, Item, Key, LoggedEvent, MAX_TRANSACTION_WRITES, Query, Store, StoreError, Value, Write};
 use redb::{Database, ReadableTable, TableDefinition};
 use tokio::sync::watch;
@@ -50,10 +51,6 @@ pub struct RedbStore {
     head: watch::Sender<u64>,
     /// Events up to here are deleted (0: none yet).
     pruned: Arc<AtomicU64>,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {

@@ -24,11 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_kinesis::types::ShardIteratorType;
+use core_app::now_ms;
 use core_app::ports::{Condition, EventSink, Item, Key, Query, Store, Value, Write};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::{KinesisError, decode, now_ms};
+use crate::{KinesisError, decode};
 
 /// The application whose checkpoints predate namespacing (`KC#{stream}` / shard): it adopts
 /// them when it has none of its own yet, so the analytics loader resumes where it was.
