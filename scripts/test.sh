@@ -19,7 +19,7 @@
 #   events  STARLING_SKIP_EVENTS=1  Kinesis relay/consumer and SNS push against moto_server, the
 #                                   analytics loader against Debian's PostgreSQL (scripts/pg-test.sh)
 #   infra   STARLING_SKIP_INFRA=1   cfn-lint (pinned, in target/venv) on infra/**/*.yaml: zero errors, zero warnings
-#   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh, when it exists
+#   e2e     STARLING_SKIP_E2E=1     tests/e2e/run.sh
 #   e2e-production STARLING_SKIP_E2E_PRODUCTION=1  tests/e2e/run.sh again, each server on every
 #                                   production backend: DynamoDB, S3, Kinesis, SNS (moto_server, an
 #                                   AWS wire-protocol emulator), Redis, PostgreSQL analytics, the
@@ -272,17 +272,16 @@ if ! skipped INFRA; then
 fi
 
 # ---- end-to-end -----------------------------------------------------------------------------
+# The API tests built `starling` from this tree already (with the test features on, which only
+# add test helpers): both e2e sections reuse it rather than compile the dependency graph again.
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+if [[ -n "$native_ran" && -z "${STARLING_BIN:-}" && -x "$target_dir/debug/starling" ]]; then
+  export STARLING_BIN="$target_dir/debug/starling"
+fi
+
 if ! skipped E2E; then
   section "e2e: tests/e2e/run.sh"
-  if [[ -f tests/e2e/run.sh ]]; then
-    # The API tests built `starling` from this tree already (with the test features on, which
-    # only add test helpers): reuse it rather than compile the dependency graph a second time.
-    bin="${CARGO_TARGET_DIR:-$root/target}/debug/starling"
-    if [[ -n "$native_ran" && -z "${STARLING_BIN:-}" && -x "$bin" ]]; then export STARLING_BIN="$bin"; fi
-    VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" bash tests/e2e/run.sh
-  else
-    echo "tests/e2e/run.sh not present yet: nothing to run"
-  fi
+  VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" bash tests/e2e/run.sh
 fi
 
 # ---- end-to-end on the production backends ------------------------------------------------------
@@ -293,8 +292,6 @@ if ! skipped E2E_PRODUCTION; then
   if [[ -z "$native_ran" ]]; then
     cargo build -p core-opensearch --features fake --bin opensearch-fake "${locked[@]}"
   fi
-  bin="${CARGO_TARGET_DIR:-$root/target}/debug/starling"
-  if [[ -n "$native_ran" && -z "${STARLING_BIN:-}" && -x "$bin" ]]; then export STARLING_BIN="$bin"; fi
   # The store's moto is serialised (see the dynamodb section); S3, Kinesis and SNS get their own,
   # so Kinesis polling does not queue behind the store's requests.
   start_moto scripts/moto-serial.py
@@ -306,7 +303,7 @@ if ! skipped E2E_PRODUCTION; then
   background_pids+=("$!")
   export STARLING_E2E_REDIS="redis://127.0.0.1:$redis_port"
   opensearch_out="$(mktemp)"
-  "${CARGO_TARGET_DIR:-$root/target}/debug/opensearch-fake" >"$opensearch_out" &
+  "$target_dir/debug/opensearch-fake" >"$opensearch_out" &
   background_pids+=("$!")
   for _ in $(seq 1 100); do
     [[ -s "$opensearch_out" ]] && redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
