@@ -94,7 +94,11 @@ impl CpuSnapshot {
     pub fn since(&self, earlier: &CpuSnapshot) -> CpuUse {
         let secs = self.at.duration_since(earlier.at).as_secs_f64().max(1e-9);
         let cores = |now: Option<u64>, then: Option<u64>| Some(now?.saturating_sub(then?) as f64 / TICKS_PER_SEC / secs);
-        CpuUse { machine: cores(self.machine_busy, earlier.machine_busy), server: cores(self.server, earlier.server), loadgen: cores(self.loadgen, earlier.loadgen) }
+        CpuUse {
+            machine: cores(self.machine_busy, earlier.machine_busy),
+            server: cores(self.server, earlier.server),
+            loadgen: cores(self.loadgen, earlier.loadgen),
+        }
     }
 }
 

@@ -50,7 +50,15 @@ impl Report<'_> {
             let _ = write!(machine, ", Linux {kernel}");
         }
         let _ = writeln!(out, "- machine: {machine}; load average when the run started: {}", f.load_average.as_deref().unwrap_or("unknown"));
-        let _ = writeln!(out, "- target: `{}`; graph `{}`: {} users, {} edges → {} follows", self.base, self.graph_name, thousands(self.nodes as u64), thousands(self.edges as u64), thousands(2 * self.edges as u64));
+        let _ = writeln!(
+            out,
+            "- target: `{}`; graph `{}`: {} users, {} edges → {} follows",
+            self.base,
+            self.graph_name,
+            thousands(self.nodes as u64),
+            thousands(self.edges as u64),
+            thousands(2 * self.edges as u64)
+        );
         let _ = writeln!(out, "- run prefix `{}` (usernames `{}0`…), seed {}", self.prefix, self.prefix, self.seed);
         let _ = writeln!(out, "- command: `{}`", self.command);
         if let Some(bytes) = self.data_dir_bytes {

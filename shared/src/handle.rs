@@ -29,9 +29,32 @@ pub const MAX_PASSWORD_LEN: usize = 72;
 pub const MAX_DISPLAY_NAME_LEN: usize = 30;
 
 const RESERVED: &[&str] = &[
-    "admin", "administrator", "root", "support", "help", "moderator", "mod", "staff", "system",
-    "starling", "api", "oauth", "settings", "about", "null", "undefined", "webmaster", "postmaster",
-    "hostmaster", "abuse", "security", "noreply", "no_reply", "www", "mail", "instance",
+    "admin",
+    "administrator",
+    "root",
+    "support",
+    "help",
+    "moderator",
+    "mod",
+    "staff",
+    "system",
+    "starling",
+    "api",
+    "oauth",
+    "settings",
+    "about",
+    "null",
+    "undefined",
+    "webmaster",
+    "postmaster",
+    "hostmaster",
+    "abuse",
+    "security",
+    "noreply",
+    "no_reply",
+    "www",
+    "mail",
+    "instance",
 ];
 
 /// A local account's username: ASCII letters, digits and underscores, case preserved but
@@ -51,9 +74,7 @@ impl Username {
 
     /// Accepts any well-formed username, reserved ones included: for look-ups.
     pub fn parse_existing(raw: &str) -> Result<Self, HandleError> {
-        let ok = !raw.is_empty()
-            && raw.len() <= MAX_USERNAME_LEN
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let ok = !raw.is_empty() && raw.len() <= MAX_USERNAME_LEN && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if ok { Ok(Username(raw.to_owned())) } else { Err(HandleError::UsernameFormat) }
     }
 
@@ -118,11 +139,7 @@ impl Password {
     /// Accepts a password of acceptable length (counted in characters).
     pub fn parse(raw: &str) -> Result<Self, HandleError> {
         let n = raw.chars().count();
-        if (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&n) {
-            Ok(Password(raw.to_owned()))
-        } else {
-            Err(HandleError::PasswordLength)
-        }
+        if (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&n) { Ok(Password(raw.to_owned())) } else { Err(HandleError::PasswordLength) }
     }
 
     /// The secret itself, for hashing.
@@ -145,11 +162,7 @@ impl DisplayName {
     /// Accepts a display name.
     pub fn parse(raw: &str) -> Result<Self, HandleError> {
         let cleaned: String = raw.trim().chars().filter(|c| !c.is_control()).collect();
-        if cleaned.chars().count() <= MAX_DISPLAY_NAME_LEN {
-            Ok(DisplayName(cleaned))
-        } else {
-            Err(HandleError::DisplayNameLength)
-        }
+        if cleaned.chars().count() <= MAX_DISPLAY_NAME_LEN { Ok(DisplayName(cleaned)) } else { Err(HandleError::DisplayNameLength) }
     }
 
     /// The cleaned name.

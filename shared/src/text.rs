@@ -83,15 +83,9 @@ pub fn extract(text: &str) -> Extracted {
             }
             Token::Mention(mention) => {
                 // Usernames are ASCII by construction; domains may be internationalised.
-                let key = (
-                    mention.username.to_ascii_lowercase(),
-                    mention.domain.map(str::to_lowercase),
-                );
+                let key = (mention.username.to_ascii_lowercase(), mention.domain.map(str::to_lowercase));
                 if seen_mentions.insert(key) {
-                    extracted.mentions.push(MentionRef {
-                        username: mention.username.to_owned(),
-                        domain: mention.domain.map(str::to_owned),
-                    });
+                    extracted.mentions.push(MentionRef { username: mention.username.to_owned(), domain: mention.domain.map(str::to_owned) });
                 }
             }
             Token::Hashtag(name) => {
@@ -143,11 +137,7 @@ pub fn countable_length(text: &str) -> usize {
 ///   helpers do; a trailing `/` on `base_url` is ignored.
 /// - Mentions that `resolve` knows become `<span class="h-card" translate="no"><a href="{url}"
 ///   class="u-url mention">@<span>{username}</span></a></span>`; others stay as escaped text.
-pub fn render_html(
-    text: &str,
-    base_url: &str,
-    resolve: &dyn Fn(&MentionRef) -> Option<MentionLink>,
-) -> String {
+pub fn render_html(text: &str, base_url: &str, resolve: &dyn Fn(&MentionRef) -> Option<MentionLink>) -> String {
     let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
     let text = normalized.trim();
     if text.is_empty() {
@@ -164,10 +154,7 @@ pub fn render_html(
             Token::Url(url) => push_url_link(&mut inline, url),
             Token::Hashtag(name) => push_hashtag_link(&mut inline, base_url, name),
             Token::Mention(mention) => {
-                let target = MentionRef {
-                    username: mention.username.to_owned(),
-                    domain: mention.domain.map(str::to_owned),
-                };
+                let target = MentionRef { username: mention.username.to_owned(), domain: mention.domain.map(str::to_owned) };
                 match resolve(&target) {
                     Some(link) => push_mention_link(&mut inline, &link),
                     None => push_escaped(&mut inline, mention.source),
@@ -206,9 +193,7 @@ pub fn render_html(
 /// Unicode letters, marks, digits and underscores, with `·`, `・` or a zero-width non-joiner
 /// allowed between them; not all digits; at most [`MAX_HASHTAG_LENGTH`] characters.
 pub fn is_valid_hashtag(name: &str) -> bool {
-    !name.is_empty()
-        && hashtag_name_len(name) == name.len()
-        && name.chars().count() <= MAX_HASHTAG_LENGTH
+    !name.is_empty() && hashtag_name_len(name) == name.len() && name.chars().count() <= MAX_HASHTAG_LENGTH
 }
 
 /// Normalises a hashtag for look-ups and keys: Unicode-aware lowercase, so `#Rust` and `#rust`
@@ -301,28 +286,18 @@ fn scan_mention(text: &str, at: usize, previous: Option<char>) -> Option<(Token<
             end = domain_end;
         }
     }
-    let mention = MentionToken {
-        source: &text[at..end],
-        username: &text[username_start..username_end],
-        domain,
-    };
+    let mention = MentionToken { source: &text[at..end], username: &text[username_start..username_end], domain };
     Some((Token::Mention(mention), end))
 }
 
 /// Byte length of the username at the start of `s`: `[a-z0-9_]+([a-z0-9_.-]+[a-z0-9_]+)?`,
 /// case-insensitive, i.e. ASCII word characters with `.` and `-` allowed only inside.
 fn username_len(s: &str) -> usize {
-    let starts_well = s
-        .as_bytes()
-        .first()
-        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let starts_well = s.as_bytes().first().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
     if !starts_well {
         return 0;
     }
-    let run = s
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-        .count();
+    let run = s.bytes().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')).count();
     // The run is ASCII, so `run` is a character boundary.
     s[..run].trim_end_matches(['.', '-']).len()
 }
@@ -333,10 +308,7 @@ fn domain_len(s: &str) -> usize {
     if !s.chars().next().is_some_and(is_word_char) {
         return 0;
     }
-    let run = s
-        .char_indices()
-        .find(|&(_, c)| !(is_word_char(c) || matches!(c, '.' | '-')))
-        .map_or(s.len(), |(i, _)| i);
+    let run = s.char_indices().find(|&(_, c)| !(is_word_char(c) || matches!(c, '.' | '-'))).map_or(s.len(), |(i, _)| i);
     s[..run].trim_end_matches(['.', '-']).len()
 }
 
@@ -415,17 +387,12 @@ fn url_len(s: &str) -> Option<usize> {
     // Checked before looking for the URL's end: the host's first character survives trimming,
     // so every URL whose end is searched for is consumed, which keeps scanning linear even for
     // a long run like `http:///http:///…`.
-    let host_starts_well = s[scheme_len..]
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphanumeric() || c == '[');
+    let host_starts_well = s[scheme_len..].chars().next().is_some_and(|c| c.is_alphanumeric() || c == '[');
     if !host_starts_well {
         return None;
     }
     // `<`, `>` and `"` cannot appear unencoded in a URL, and people write `<https://…>`.
-    let run = s
-        .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
-        .unwrap_or(s.len());
+    let run = s.find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"')).unwrap_or(s.len());
     let mut url = &s[..run];
     // Counted once and kept up to date, so that a URL followed by thousands of `)` is not
     // recounted for each one.
@@ -452,13 +419,7 @@ fn url_len(s: &str) -> Option<usize> {
 
 /// Byte length of `https://` or `http://` (any case) at the start of `s`.
 fn scheme_len(s: &str) -> Option<usize> {
-    ["https://", "http://"]
-        .into_iter()
-        .find(|scheme| {
-            s.get(..scheme.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
-        })
-        .map(str::len)
+    ["https://", "http://"].into_iter().find(|scheme| s.get(..scheme.len()).is_some_and(|head| head.eq_ignore_ascii_case(scheme))).map(str::len)
 }
 
 /// Ruby's `[[:word:]]` in Unicode mode: letters, marks, digits and connector punctuation.
@@ -471,11 +432,7 @@ fn is_word_char(c: char) -> bool {
 
 /// General category Pc beyond ASCII `_`; std has no category lookup and the set is tiny.
 fn is_connector_punctuation(c: char) -> bool {
-    matches!(
-        c,
-        '\u{203F}' | '\u{2040}' | '\u{2054}' | '\u{FE33}' | '\u{FE34}' | '\u{FE4D}'
-            ..='\u{FE4F}' | '\u{FF3F}'
-    )
+    matches!(c, '\u{203F}' | '\u{2040}' | '\u{2054}' | '\u{FE33}' | '\u{FE34}' | '\u{FE4D}'..='\u{FE4F}' | '\u{FF3F}')
 }
 
 /// Whether `c` is a combining mark (Mn, Mc, Me), as in `é` spelled `e` + U+0301 or the vowel
@@ -486,8 +443,7 @@ fn is_connector_punctuation(c: char) -> bool {
 /// non-mark characters that also extend a cluster (joiners, emoji modifiers, tag characters) are
 /// excluded by hand.
 fn is_combining_mark(c: char) -> bool {
-    if matches!(c, '\u{200C}' | '\u{200D}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0000}'..='\u{E007F}')
-    {
+    if matches!(c, '\u{200C}' | '\u{200D}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{E0000}'..='\u{E007F}') {
         return false;
     }
     let mut buffer = [0u8; 8];
@@ -523,18 +479,13 @@ fn push_url_link(out: &mut String, url: &str) {
     let prefix_len = invisible_prefix_len(url);
     let (prefix, rest) = url.split_at(prefix_len);
     // Ruby slices by character, not byte.
-    let display_len = rest
-        .char_indices()
-        .nth(URL_DISPLAY_LENGTH)
-        .map_or(rest.len(), |(i, _)| i);
+    let display_len = rest.char_indices().nth(URL_DISPLAY_LENGTH).map_or(rest.len(), |(i, _)| i);
     let (display, hidden) = rest.split_at(display_len);
     let display_class = if hidden.is_empty() { "" } else { "ellipsis" };
 
     out.push_str("<a href=\"");
     push_escaped(out, url);
-    out.push_str(
-        "\" target=\"_blank\" rel=\"nofollow noopener noreferrer\" translate=\"no\"><span class=\"invisible\">",
-    );
+    out.push_str("\" target=\"_blank\" rel=\"nofollow noopener noreferrer\" translate=\"no\"><span class=\"invisible\">");
     push_escaped(out, prefix);
     out.push_str("</span><span class=\"");
     out.push_str(display_class);
@@ -550,9 +501,7 @@ fn push_url_link(out: &mut String, url: &str) {
 /// because the scanner accepts `HTTPS://` too.
 fn invisible_prefix_len(url: &str) -> usize {
     let scheme = scheme_len(url).unwrap_or(0);
-    let has_www = url
-        .get(scheme..scheme + 4)
-        .is_some_and(|head| head.eq_ignore_ascii_case("www."));
+    let has_www = url.get(scheme..scheme + 4).is_some_and(|head| head.eq_ignore_ascii_case("www."));
     if has_www { scheme + 4 } else { scheme }
 }
 
@@ -597,17 +546,11 @@ mod tests {
     use super::*;
 
     fn local(username: &str) -> MentionRef {
-        MentionRef {
-            username: username.to_owned(),
-            domain: None,
-        }
+        MentionRef { username: username.to_owned(), domain: None }
     }
 
     fn remote(username: &str, domain: &str) -> MentionRef {
-        MentionRef {
-            username: username.to_owned(),
-            domain: Some(domain.to_owned()),
-        }
+        MentionRef { username: username.to_owned(), domain: Some(domain.to_owned()) }
     }
 
     fn mentions(text: &str) -> Vec<MentionRef> {
@@ -634,14 +577,8 @@ mod tests {
             let username = mention.username.to_ascii_lowercase();
             let domain = mention.domain.as_deref().map(str::to_ascii_lowercase);
             match (username.as_str(), domain.as_deref()) {
-                ("alice", None) => Some(MentionLink {
-                    url: "https://starling.example/@alice".to_owned(),
-                    username: "alice".to_owned(),
-                }),
-                ("bob", Some("remote.example")) => Some(MentionLink {
-                    url: "https://remote.example/@bob".to_owned(),
-                    username: "bob".to_owned(),
-                }),
+                ("alice", None) => Some(MentionLink { url: "https://starling.example/@alice".to_owned(), username: "alice".to_owned() }),
+                ("bob", Some("remote.example")) => Some(MentionLink { url: "https://remote.example/@bob".to_owned(), username: "bob".to_owned() }),
                 _ => None,
             }
         })
@@ -671,10 +608,7 @@ mod tests {
 
     #[test]
     fn remote_mention_keeps_its_domain() {
-        assert_eq!(
-            mentions("hi @bob@remote.example!"),
-            vec![remote("bob", "remote.example")]
-        );
+        assert_eq!(mentions("hi @bob@remote.example!"), vec![remote("bob", "remote.example")]);
     }
 
     #[test]
@@ -689,66 +623,42 @@ mod tests {
 
     #[test]
     fn mention_after_punctuation_is_extracted() {
-        assert_eq!(
-            mentions("(@alice) \"@bob\""),
-            vec![local("alice"), local("bob")]
-        );
+        assert_eq!(mentions("(@alice) \"@bob\""), vec![local("alice"), local("bob")]);
     }
 
     #[test]
     fn trailing_punctuation_is_not_part_of_a_mention() {
-        assert_eq!(
-            mentions("thanks @alice. and @bob.smith, and @carol-"),
-            vec![local("alice"), local("bob.smith"), local("carol")]
-        );
+        assert_eq!(mentions("thanks @alice. and @bob.smith, and @carol-"), vec![local("alice"), local("bob.smith"), local("carol")]);
     }
 
     #[test]
     fn dots_and_dashes_inside_a_username_are_kept() {
-        assert_eq!(
-            mentions("@bob.smith-jones_2"),
-            vec![local("bob.smith-jones_2")]
-        );
+        assert_eq!(mentions("@bob.smith-jones_2"), vec![local("bob.smith-jones_2")]);
     }
 
     #[test]
     fn trailing_dot_of_a_mention_domain_is_dropped() {
-        assert_eq!(
-            mentions("cc @bob@remote.example."),
-            vec![remote("bob", "remote.example")]
-        );
+        assert_eq!(mentions("cc @bob@remote.example."), vec![remote("bob", "remote.example")]);
     }
 
     #[test]
     fn at_sign_without_a_domain_leaves_a_local_mention() {
-        assert_eq!(
-            mentions("@alice@ and @bob@-x"),
-            vec![local("alice"), local("bob")]
-        );
+        assert_eq!(mentions("@alice@ and @bob@-x"), vec![local("alice"), local("bob")]);
     }
 
     #[test]
     fn internationalised_mention_domain_is_kept() {
-        assert_eq!(
-            mentions("@bob@bücher.example"),
-            vec![remote("bob", "bücher.example")]
-        );
+        assert_eq!(mentions("@bob@bücher.example"), vec![remote("bob", "bücher.example")]);
     }
 
     #[test]
     fn mentions_are_deduplicated_case_insensitively_keeping_first_spelling() {
-        assert_eq!(
-            mentions("@Alice @alice @ALICE @bob@Remote.Example @BOB@remote.example"),
-            vec![local("Alice"), remote("bob", "Remote.Example")]
-        );
+        assert_eq!(mentions("@Alice @alice @ALICE @bob@Remote.Example @BOB@remote.example"), vec![local("Alice"), remote("bob", "Remote.Example")]);
     }
 
     #[test]
     fn local_and_remote_mentions_of_one_username_are_distinct() {
-        assert_eq!(
-            mentions("@bob @bob@remote.example"),
-            vec![local("bob"), remote("bob", "remote.example")]
-        );
+        assert_eq!(mentions("@bob @bob@remote.example"), vec![local("bob"), remote("bob", "remote.example")]);
     }
 
     #[test]
@@ -782,10 +692,7 @@ mod tests {
 
     #[test]
     fn hashtags_are_deduplicated_keeping_first_spelling() {
-        assert_eq!(
-            hashtags("#RustLang #rustlang #RUSTLANG #go"),
-            vec!["RustLang", "go"]
-        );
+        assert_eq!(hashtags("#RustLang #rustlang #RUSTLANG #go"), vec!["RustLang", "go"]);
     }
 
     #[test]
@@ -817,10 +724,7 @@ mod tests {
 
     #[test]
     fn hashtag_stops_at_punctuation() {
-        assert_eq!(
-            hashtags("#rust, #go! (#zig) #c-lang"),
-            vec!["rust", "go", "zig", "c"]
-        );
+        assert_eq!(hashtags("#rust, #go! (#zig) #c-lang"), vec!["rust", "go", "zig", "c"]);
     }
 
     #[test]
@@ -830,26 +734,17 @@ mod tests {
 
     #[test]
     fn unicode_hashtags_are_extracted() {
-        assert_eq!(
-            hashtags("#café #日本語 #München"),
-            vec!["café", "日本語", "München"]
-        );
+        assert_eq!(hashtags("#café #日本語 #München"), vec!["café", "日本語", "München"]);
     }
 
     #[test]
     fn hashtag_with_combining_marks_is_extracted_whole() {
-        assert_eq!(
-            hashtags("#cafe\u{301} #हिन्दी"),
-            vec!["cafe\u{301}", "हिन्दी"]
-        );
+        assert_eq!(hashtags("#cafe\u{301} #हिन्दी"), vec!["cafe\u{301}", "हिन्दी"]);
     }
 
     #[test]
     fn middle_dot_is_kept_inside_a_hashtag_but_not_at_its_end() {
-        assert_eq!(
-            hashtags("#paral·lel #rust· #ab・cd"),
-            vec!["paral·lel", "rust", "ab・cd"]
-        );
+        assert_eq!(hashtags("#paral·lel #rust· #ab・cd"), vec!["paral·lel", "rust", "ab・cd"]);
     }
 
     #[test]
@@ -874,10 +769,7 @@ mod tests {
 
     #[test]
     fn url_is_extracted() {
-        assert_eq!(
-            urls("see https://example.org/a?b=c"),
-            vec!["https://example.org/a?b=c"]
-        );
+        assert_eq!(urls("see https://example.org/a?b=c"), vec!["https://example.org/a?b=c"]);
     }
 
     #[test]
@@ -893,24 +785,14 @@ mod tests {
     #[test]
     fn trailing_punctuation_is_trimmed_from_urls() {
         assert_eq!(
-            urls(
-                "https://a.example/1. https://a.example/2, https://a.example/3?! 'https://a.example/4'"
-            ),
-            vec![
-                "https://a.example/1",
-                "https://a.example/2",
-                "https://a.example/3",
-                "https://a.example/4"
-            ]
+            urls("https://a.example/1. https://a.example/2, https://a.example/3?! 'https://a.example/4'"),
+            vec!["https://a.example/1", "https://a.example/2", "https://a.example/3", "https://a.example/4"]
         );
     }
 
     #[test]
     fn url_in_parentheses_leaves_the_closing_parenthesis() {
-        assert_eq!(
-            urls("(see https://a.example/x)."),
-            vec!["https://a.example/x"]
-        );
+        assert_eq!(urls("(see https://a.example/x)."), vec!["https://a.example/x"]);
     }
 
     #[test]
@@ -922,26 +804,17 @@ mod tests {
 
     #[test]
     fn url_ends_at_angle_brackets_and_quotes() {
-        assert_eq!(
-            urls("<https://a.example/x> \"https://a.example/y\""),
-            vec!["https://a.example/x", "https://a.example/y"]
-        );
+        assert_eq!(urls("<https://a.example/x> \"https://a.example/y\""), vec!["https://a.example/x", "https://a.example/y"]);
     }
 
     #[test]
     fn urls_are_deduplicated() {
-        assert_eq!(
-            urls("https://a.example https://a.example."),
-            vec!["https://a.example"]
-        );
+        assert_eq!(urls("https://a.example https://a.example."), vec!["https://a.example"]);
     }
 
     #[test]
     fn scheme_without_host_is_not_a_url() {
-        assert_eq!(
-            urls("https:// http://. https:///path"),
-            Vec::<String>::new()
-        );
+        assert_eq!(urls("https:// http://. https:///path"), Vec::<String>::new());
     }
 
     #[test]
@@ -951,18 +824,12 @@ mod tests {
 
     #[test]
     fn other_schemes_are_not_urls() {
-        assert_eq!(
-            urls("ftp://a.example mailto:a@b.example a.example"),
-            Vec::<String>::new()
-        );
+        assert_eq!(urls("ftp://a.example mailto:a@b.example a.example"), Vec::<String>::new());
     }
 
     #[test]
     fn internationalised_url_is_kept_whole() {
-        assert_eq!(
-            urls("https://ja.wikipedia.org/wiki/日本 ok"),
-            vec!["https://ja.wikipedia.org/wiki/日本"]
-        );
+        assert_eq!(urls("https://ja.wikipedia.org/wiki/日本 ok"), vec!["https://ja.wikipedia.org/wiki/日本"]);
     }
 
     #[test]
@@ -973,10 +840,7 @@ mod tests {
             Extracted {
                 mentions: vec![local("bob"), local("alice")],
                 hashtags: vec!["two".to_owned(), "one".to_owned()],
-                urls: vec![
-                    "https://b.example".to_owned(),
-                    "https://a.example".to_owned()
-                ],
+                urls: vec!["https://b.example".to_owned(), "https://a.example".to_owned()],
             }
         );
     }
@@ -996,22 +860,13 @@ mod tests {
 
     #[test]
     fn url_counts_as_twenty_three_characters() {
-        assert_eq!(
-            countable_length("https://example.org/a/very/long/path/that/goes/on/and/on/and/on"),
-            URL_PLACEHOLDER_LENGTH
-        );
-        assert_eq!(
-            countable_length("see https://a.co"),
-            4 + URL_PLACEHOLDER_LENGTH
-        );
+        assert_eq!(countable_length("https://example.org/a/very/long/path/that/goes/on/and/on/and/on"), URL_PLACEHOLDER_LENGTH);
+        assert_eq!(countable_length("see https://a.co"), 4 + URL_PLACEHOLDER_LENGTH);
     }
 
     #[test]
     fn trailing_punctuation_after_url_counts_normally() {
-        assert_eq!(
-            countable_length("https://a.example."),
-            URL_PLACEHOLDER_LENGTH + 1
-        );
+        assert_eq!(countable_length("https://a.example."), URL_PLACEHOLDER_LENGTH + 1);
     }
 
     #[test]
@@ -1037,10 +892,7 @@ mod tests {
 
     #[test]
     fn remote_mention_counts_only_local_part() {
-        assert_eq!(
-            countable_length("@alice@a-very-long-domain.example"),
-            "@alice".len()
-        );
+        assert_eq!(countable_length("@alice@a-very-long-domain.example"), "@alice".len());
     }
 
     #[test]
@@ -1062,38 +914,14 @@ mod tests {
 
     #[test]
     fn well_formed_hashtag_names_are_valid() {
-        for name in [
-            "rust",
-            "Rust_lang",
-            "café",
-            "日本語",
-            "2024rust",
-            "rust2024",
-            "_rust",
-            "1_2",
-            "a",
-            "paral·lel",
-            "cafe\u{301}",
-        ] {
+        for name in ["rust", "Rust_lang", "café", "日本語", "2024rust", "rust2024", "_rust", "1_2", "a", "paral·lel", "cafe\u{301}"] {
             assert!(is_valid_hashtag(name), "{name} should be valid");
         }
     }
 
     #[test]
     fn malformed_hashtag_names_are_invalid() {
-        for name in [
-            "",
-            "2024",
-            "_",
-            "_1",
-            "rust!",
-            "#rust",
-            "rust·",
-            "·rust",
-            "has space",
-            "c-lang",
-            "<b>",
-        ] {
+        for name in ["", "2024", "_", "_1", "rust!", "#rust", "rust·", "·rust", "has space", "c-lang", "<b>"] {
             assert!(!is_valid_hashtag(name), "{name} should be invalid");
         }
     }
@@ -1130,10 +958,7 @@ mod tests {
 
     #[test]
     fn crlf_is_treated_as_newline() {
-        assert_eq!(
-            render("a\r\nb\r\n\r\nc\rd"),
-            "<p>a<br />b</p><p>c<br />d</p>"
-        );
+        assert_eq!(render("a\r\nb\r\n\r\nc\rd"), "<p>a<br />b</p><p>c<br />d</p>");
     }
 
     #[test]
@@ -1149,91 +974,44 @@ mod tests {
 
     #[test]
     fn script_tags_are_escaped() {
-        assert_eq!(
-            render("<script>alert('x')</script>"),
-            "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>"
-        );
+        assert_eq!(render("<script>alert('x')</script>"), "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</p>");
     }
 
     #[test]
     fn ampersands_and_quotes_are_escaped() {
-        assert_eq!(
-            render("Tom & \"Jerry\""),
-            "<p>Tom &amp; &quot;Jerry&quot;</p>"
-        );
+        assert_eq!(render("Tom & \"Jerry\""), "<p>Tom &amp; &quot;Jerry&quot;</p>");
     }
 
     #[test]
     fn url_is_rendered_as_a_link_with_hidden_scheme() {
         assert_eq!(
             render("see https://example.org/about"),
-            format!(
-                "<p>see {}</p>",
-                url_link(
-                    "https://example.org/about",
-                    "https://",
-                    "example.org/about",
-                    "",
-                    ""
-                )
-            )
+            format!("<p>see {}</p>", url_link("https://example.org/about", "https://", "example.org/about", "", ""))
         );
     }
 
     #[test]
     fn www_is_part_of_the_hidden_prefix() {
-        assert_eq!(
-            render("http://www.example.org"),
-            format!(
-                "<p>{}</p>",
-                url_link(
-                    "http://www.example.org",
-                    "http://www.",
-                    "example.org",
-                    "",
-                    ""
-                )
-            )
-        );
+        assert_eq!(render("http://www.example.org"), format!("<p>{}</p>", url_link("http://www.example.org", "http://www.", "example.org", "", "")));
     }
 
     #[test]
     fn long_url_is_truncated_with_ellipsis() {
         let url = "https://example.org/0123456789abcdefghij/tail";
-        assert_eq!(
-            render(url),
-            format!(
-                "<p>{}</p>",
-                url_link(
-                    url,
-                    "https://",
-                    "example.org/0123456789abcdefgh",
-                    "ellipsis",
-                    "ij/tail"
-                )
-            )
-        );
+        assert_eq!(render(url), format!("<p>{}</p>", url_link(url, "https://", "example.org/0123456789abcdefgh", "ellipsis", "ij/tail")));
     }
 
     #[test]
     fn url_of_exactly_thirty_visible_characters_is_not_truncated() {
         let url = "https://example.org/0123456789abcdefgh";
-        assert_eq!(
-            render(url),
-            format!(
-                "<p>{}</p>",
-                url_link(url, "https://", "example.org/0123456789abcdefgh", "", "")
-            )
-        );
+        assert_eq!(render(url), format!("<p>{}</p>", url_link(url, "https://", "example.org/0123456789abcdefgh", "", "")));
     }
 
     #[test]
     fn url_truncation_counts_characters_not_bytes() {
         let url = "https://ja.example/日本語日本語日本語日本語日本語日本語日本語日本語";
         let html = render(url);
-        assert!(html.contains(
-            "<span class=\"ellipsis\">ja.example/日本語日本語日本語日本語日本語日本語日</span>"
-        ));
+        assert!(html.contains("<span class=\"ellipsis\">ja.example/日本語日本語日本語日本語日本語日本語日</span>"));
         assert!(html.contains("<span class=\"invisible\">本語日本語</span>"));
     }
 
@@ -1247,37 +1025,22 @@ mod tests {
 
     #[test]
     fn markup_after_a_url_is_not_part_of_it() {
-        assert_eq!(
-            render("https://a.example<script>"),
-            format!(
-                "<p>{}&lt;script&gt;</p>",
-                url_link("https://a.example", "https://", "a.example", "", "")
-            )
-        );
+        assert_eq!(render("https://a.example<script>"), format!("<p>{}&lt;script&gt;</p>", url_link("https://a.example", "https://", "a.example", "", "")));
     }
 
     #[test]
     fn hashtag_is_rendered_as_a_tag_link() {
-        assert_eq!(
-            render("I like #Rust."),
-            format!("<p>I like {}.</p>", tag_link("Rust", "Rust"))
-        );
+        assert_eq!(render("I like #Rust."), format!("<p>I like {}.</p>", tag_link("Rust", "Rust")));
     }
 
     #[test]
     fn unicode_hashtag_link_is_percent_encoded() {
-        assert_eq!(
-            render("#café"),
-            format!("<p>{}</p>", tag_link("caf%C3%A9", "café"))
-        );
+        assert_eq!(render("#café"), format!("<p>{}</p>", tag_link("caf%C3%A9", "café")));
     }
 
     #[test]
     fn trailing_slash_of_base_url_is_not_doubled() {
-        assert_eq!(
-            render_html("#rust", "https://starling.example/", &|_| None),
-            format!("<p>{}</p>", tag_link("rust", "rust"))
-        );
+        assert_eq!(render_html("#rust", "https://starling.example/", &|_| None), format!("<p>{}</p>", tag_link("rust", "rust")));
     }
 
     #[test]
@@ -1300,10 +1063,7 @@ mod tests {
 
     #[test]
     fn unknown_mention_is_rendered_as_plain_text() {
-        assert_eq!(
-            render_with_accounts("@ghost@nowhere.example @bob"),
-            "<p>@ghost@nowhere.example @bob</p>"
-        );
+        assert_eq!(render_with_accounts("@ghost@nowhere.example @bob"), "<p>@ghost@nowhere.example @bob</p>");
     }
 
     #[test]
@@ -1317,12 +1077,7 @@ mod tests {
 
     #[test]
     fn mention_link_fields_are_escaped() {
-        let html = render_html("@alice", BASE, &|_| {
-            Some(MentionLink {
-                url: "https://x.example/\"><script>".to_owned(),
-                username: "<b>alice</b>".to_owned(),
-            })
-        });
+        let html = render_html("@alice", BASE, &|_| Some(MentionLink { url: "https://x.example/\"><script>".to_owned(), username: "<b>alice</b>".to_owned() }));
         assert_eq!(
             html,
             "<p><span class=\"h-card\" translate=\"no\"><a href=\"https://x.example/&quot;&gt;&lt;script&gt;\" \
@@ -1332,22 +1087,13 @@ mod tests {
 
     #[test]
     fn email_address_is_rendered_as_text() {
-        assert_eq!(
-            render_with_accounts("alice@example.org"),
-            "<p>alice@example.org</p>"
-        );
+        assert_eq!(render_with_accounts("alice@example.org"), "<p>alice@example.org</p>");
     }
 
     #[test]
     fn entities_inside_a_url_are_not_linked_separately() {
         let url = "https://a.example/@alice#rust";
-        assert_eq!(
-            render_with_accounts(url),
-            format!(
-                "<p>{}</p>",
-                url_link(url, "https://", "a.example/@alice#rust", "", "")
-            )
-        );
+        assert_eq!(render_with_accounts(url), format!("<p>{}</p>", url_link(url, "https://", "a.example/@alice#rust", "", "")));
     }
 
     #[test]
@@ -1359,13 +1105,7 @@ mod tests {
                 "<p>Hello <span class=\"h-card\" translate=\"no\"><a href=\"https://starling.example/@alice\" \
                  class=\"u-url mention\">@<span>alice</span></a></span>!<br />Read {} &amp; tell me.</p>\
                  <p>{} {}</p>",
-                url_link(
-                    "https://example.org/post",
-                    "https://",
-                    "example.org/post",
-                    "",
-                    ""
-                ),
+                url_link("https://example.org/post", "https://", "example.org/post", "", ""),
                 tag_link("Rust", "Rust"),
                 tag_link("Rust", "Rust"),
             )

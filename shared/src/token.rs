@@ -20,12 +20,35 @@ const PREFIX: &str = "stl1";
 
 /// Every scope Mastodon defines that Starling understands.
 pub const KNOWN_SCOPES: &[&str] = &[
-    "read", "write", "follow", "push", "profile",
-    "read:accounts", "read:blocks", "read:bookmarks", "read:favourites", "read:filters",
-    "read:follows", "read:lists", "read:mutes", "read:notifications", "read:search", "read:statuses",
-    "write:accounts", "write:blocks", "write:bookmarks", "write:conversations", "write:favourites",
-    "write:filters", "write:follows", "write:lists", "write:media", "write:mutes",
-    "write:notifications", "write:reports", "write:statuses",
+    "read",
+    "write",
+    "follow",
+    "push",
+    "profile",
+    "read:accounts",
+    "read:blocks",
+    "read:bookmarks",
+    "read:favourites",
+    "read:filters",
+    "read:follows",
+    "read:lists",
+    "read:mutes",
+    "read:notifications",
+    "read:search",
+    "read:statuses",
+    "write:accounts",
+    "write:blocks",
+    "write:bookmarks",
+    "write:conversations",
+    "write:favourites",
+    "write:filters",
+    "write:follows",
+    "write:lists",
+    "write:media",
+    "write:mutes",
+    "write:notifications",
+    "write:reports",
+    "write:statuses",
 ];
 
 /// What legacy `follow` grants.
@@ -277,7 +300,14 @@ mod tests {
     use super::*;
 
     fn claims(exp: Option<u64>) -> Claims {
-        Claims { sub: Some(Id::from_u64(42)), app: Id::from_u64(7), scope: Scopes::parse("read write:statuses").unwrap(), iat: 1000, exp, jti: Id::from_u64(99) }
+        Claims {
+            sub: Some(Id::from_u64(42)),
+            app: Id::from_u64(7),
+            scope: Scopes::parse("read write:statuses").unwrap(),
+            iat: 1000,
+            exp,
+            jti: Id::from_u64(99),
+        }
     }
 
     fn verifier(signers: &[&TokenSigner]) -> TokenVerifier {

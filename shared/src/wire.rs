@@ -740,7 +740,13 @@ mod tests {
 
     #[test]
     fn preferences_use_mastodons_colon_keys() {
-        let p = Preferences { default_visibility: Visibility::Public, default_sensitive: false, default_language: None, expand_media: "default".into(), expand_spoilers: false };
+        let p = Preferences {
+            default_visibility: Visibility::Public,
+            default_sensitive: false,
+            default_language: None,
+            expand_media: "default".into(),
+            expand_spoilers: false,
+        };
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["posting:default:visibility"], "public");
     }

@@ -19,9 +19,9 @@ use core_app::model::{self, StatusRecord};
 use core_app::ports::{EventSink, LoggedEvent, SinkError, Store};
 use shared::id::Id;
 use tokio::sync::Mutex;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 use tokio_postgres::config::SslMode;
+use tokio_postgres::types::ToSql;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub mod queries;
@@ -160,7 +160,8 @@ impl AnalyticsLoader {
             // reports the loser as a duplicate): another one created that table, so go again.
             let mut attempts = 0;
             while let Err(e) = client.batch_execute(SCHEMA).await {
-                let duplicate = e.code().is_some_and(|c| *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE);
+                let duplicate =
+                    e.code().is_some_and(|c| *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE);
                 attempts += 1;
                 if !duplicate || attempts == 3 {
                     return Err(e.into());
@@ -202,8 +203,19 @@ impl AnalyticsLoader {
         let mut tags = Vec::new();
         for logged in events {
             let seq = i64::try_from(logged.seq).unwrap_or(i64::MAX);
-            let event_type = serde_json::to_value(&logged.event).ok().and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_owned))).unwrap_or_default();
-            let mut row = EventRow { seq, event_type, occurred_ms: now, actor_id: 0, status_id: None, target_account_id: None, reblog_of_id: None, in_reply_to_id: None, visibility: None };
+            let event_type =
+                serde_json::to_value(&logged.event).ok().and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_owned))).unwrap_or_default();
+            let mut row = EventRow {
+                seq,
+                event_type,
+                occurred_ms: now,
+                actor_id: 0,
+                status_id: None,
+                target_account_id: None,
+                reblog_of_id: None,
+                in_reply_to_id: None,
+                visibility: None,
+            };
             match &logged.event {
                 Event::AccountCreated { account } => {
                     row.actor_id = raw(*account);
@@ -280,11 +292,23 @@ impl AnalyticsLoader {
         let tx = client.transaction().await?;
         tx.batch_execute("DELETE FROM stage_events; DELETE FROM stage_tags;").await?;
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::from("INSERT INTO stage_events (seq, event_type, occurred_ms, actor_id, status_id, target_account_id, reblog_of_id, in_reply_to_id, visibility) VALUES ");
+            let mut sql = String::from(
+                "INSERT INTO stage_events (seq, event_type, occurred_ms, actor_id, status_id, target_account_id, reblog_of_id, in_reply_to_id, visibility) VALUES ",
+            );
             let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(chunk.len() * 9);
             for (i, row) in chunk.iter().enumerate() {
                 push_tuple(&mut sql, i, 9);
-                params.extend([&row.seq as &(dyn ToSql + Sync), &row.event_type, &row.occurred_ms, &row.actor_id, &row.status_id, &row.target_account_id, &row.reblog_of_id, &row.in_reply_to_id, &row.visibility]);
+                params.extend([
+                    &row.seq as &(dyn ToSql + Sync),
+                    &row.event_type,
+                    &row.occurred_ms,
+                    &row.actor_id,
+                    &row.status_id,
+                    &row.target_account_id,
+                    &row.reblog_of_id,
+                    &row.in_reply_to_id,
+                    &row.visibility,
+                ]);
             }
             tx.execute(sql.as_str(), &params).await?;
         }

@@ -97,7 +97,14 @@ impl AnalyticsLoader {
             .query(ENGAGEMENT_PER_POST)
             .await?
             .iter()
-            .map(|r| Ok(Engagement { status_id: u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0).to_string(), favourites: r.try_get(1)?, boosts: r.try_get(2)?, replies: r.try_get(3)? }))
+            .map(|r| {
+                Ok(Engagement {
+                    status_id: u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0).to_string(),
+                    favourites: r.try_get(1)?,
+                    boosts: r.try_get(2)?,
+                    replies: r.try_get(3)?,
+                })
+            })
             .collect::<Result<_, tokio_postgres::Error>>()?)
     }
 }

@@ -145,7 +145,11 @@ async fn ready_queries_answer_from_loaded_events_and_replays_change_nothing() {
     happen(&store, Event::Unfavourited { account: c, status: s1 }).await;
     happen(&store, Event::Followed { follower: a, target: b }).await;
     post(&store, s6, a, Visibility::Public, &["rust"], None, None).await;
-    happen(&store, Event::StatusDeleted { status: s6, author: a, visibility: Visibility::Public, reblog_of: None, mentions: vec![], tags: vec!["rust".into()] }).await;
+    happen(
+        &store,
+        Event::StatusDeleted { status: s6, author: a, visibility: Visibility::Public, reblog_of: None, mentions: vec![], tags: vec!["rust".into()] },
+    )
+    .await;
 
     core_app::sink::drain(store.as_ref(), CONSUMER, &loader, 4).await.unwrap();
     check(&loader, s1).await;
@@ -166,7 +170,10 @@ async fn loader_throughput() {
     let total: u64 = 50_000;
     let batch: u64 = 500;
     let events: Vec<LoggedEvent> = (1..=total)
-        .map(|seq| LoggedEvent { seq, event: Event::Favourited { account: Id::from_u64(1000 + seq % 977), status: Id::from_u64(500_000 + seq % 5003), author: Id::from_u64(7) } })
+        .map(|seq| LoggedEvent {
+            seq,
+            event: Event::Favourited { account: Id::from_u64(1000 + seq % 977), status: Id::from_u64(500_000 + seq % 5003), author: Id::from_u64(7) },
+        })
         .collect();
     let started = Instant::now();
     for chunk in events.chunks(usize::try_from(batch).unwrap()) {

@@ -110,7 +110,8 @@ pub async fn update_credentials(State(app): State<App>, auth: Auth, FlatInput(pa
             "indexable" => record.indexable = truthy(&value),
             "hide_collections" => record.hide_collections = truthy(&value),
             "source[privacy]" => {
-                record.default_visibility = Visibility::parse(&value).ok_or_else(|| ApiError::invalid("Validation failed: Privacy is not a valid visibility"))?;
+                record.default_visibility =
+                    Visibility::parse(&value).ok_or_else(|| ApiError::invalid("Validation failed: Privacy is not a valid visibility"))?;
             }
             "source[sensitive]" => record.default_sensitive = truthy(&value),
             "source[language]" => record.default_language = Some(value).filter(|v| !v.is_empty()),
@@ -130,7 +131,11 @@ pub async fn update_credentials(State(app): State<App>, auth: Auth, FlatInput(pa
         }
     }
     if fields_given {
-        let list: Vec<(String, String)> = fields.into_values().map(|(n, v)| (n.unwrap_or_default().trim().to_owned(), v.unwrap_or_default().trim().to_owned())).filter(|(n, v)| !n.is_empty() || !v.is_empty()).collect();
+        let list: Vec<(String, String)> = fields
+            .into_values()
+            .map(|(n, v)| (n.unwrap_or_default().trim().to_owned(), v.unwrap_or_default().trim().to_owned()))
+            .filter(|(n, v)| !n.is_empty() || !v.is_empty())
+            .collect();
         if list.len() > app.config.limits.max_profile_fields {
             return Err(ApiError::invalid(format!("Validation failed: at most {} profile fields", app.config.limits.max_profile_fields)));
         }
@@ -218,12 +223,24 @@ pub async fn unfollow(State(app): State<App>, auth: Auth, Path(id): Path<String>
 }
 
 /// `GET /api/v1/accounts/:id/followers`.
-pub async fn followers(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
+pub async fn followers(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+    Params(page): Params<PageParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Account>> {
     follow_list(app, auth, id, page, url, keys::followers_partition).await
 }
 
 /// `GET /api/v1/accounts/:id/following`.
-pub async fn following(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
+pub async fn following(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+    Params(page): Params<PageParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Account>> {
     follow_list(app, auth, id, page, url, keys::following_partition).await
 }
 

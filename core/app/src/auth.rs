@@ -1,8 +1,8 @@
 //! Authentication: password hashing, signing keys, token issuance, and the extractors that
 //! verify bearer tokens and check scopes on every route.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -99,7 +99,8 @@ pub async fn load_or_create_signer(store: &dyn Store) -> ApiResult<TokenSigner> 
     for _ in 0..2 {
         if let Some(item) = store.get(&key).await? {
             let record: SeedRecord = model::decode(&item)?;
-            let seed: [u8; 32] = B64.decode(&record.seed).ok().and_then(|s| s.try_into().ok()).ok_or_else(|| ApiError::internal("stored signing key is corrupt"))?;
+            let seed: [u8; 32] =
+                B64.decode(&record.seed).ok().and_then(|s| s.try_into().ok()).ok_or_else(|| ApiError::internal("stored signing key is corrupt"))?;
             return Ok(TokenSigner::from_seed(record.kid, seed));
         }
         let mut seed = [0u8; 32];

@@ -230,6 +230,12 @@ pub struct MediaConfig {
 
 impl Default for MediaConfig {
     fn default() -> Self {
-        MediaConfig { image_size_limit: 16 * 1024 * 1024, video_size_limit: 99 * 1024 * 1024, image_matrix_limit: 33_177_600, max_image_side: 16_384, description_limit: 1_500 }
+        MediaConfig {
+            image_size_limit: 16 * 1024 * 1024,
+            video_size_limit: 99 * 1024 * 1024,
+            image_matrix_limit: 33_177_600,
+            max_image_side: 16_384,
+            description_limit: 1_500,
+        }
     }
 }

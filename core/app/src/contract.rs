@@ -53,7 +53,14 @@ async fn conditions_are_atomic(store: &dyn Store) {
     let pk = ns("c");
     store.transact(vec![put(doc(&pk, "taken", "1"), Condition::NotExists)], vec![]).await.unwrap();
     let result = store
-        .transact(vec![put(doc(&pk, "fresh", "1"), Condition::NotExists), put(doc(&pk, "taken", "2"), Condition::NotExists), Write::Add { key: Key::new(&pk, "n"), delta: 1 }], vec![])
+        .transact(
+            vec![
+                put(doc(&pk, "fresh", "1"), Condition::NotExists),
+                put(doc(&pk, "taken", "2"), Condition::NotExists),
+                Write::Add { key: Key::new(&pk, "n"), delta: 1 },
+            ],
+            vec![],
+        )
         .await;
     match result {
         Err(StoreError::ConditionFailed { index: 1 }) => {}
@@ -127,7 +134,20 @@ async fn queries_order_bound_and_limit(store: &dyn Store) {
 async fn get_many_keeps_order(store: &dyn Store) {
     let pk = ns("m");
     store.transact(vec![put(doc(&pk, "b", "B"), Condition::None), put(doc(&pk, "a", "A"), Condition::None)], vec![]).await.unwrap();
-    let keys: Vec<Key> = (0..150).map(|i| Key::new(&pk, if i % 3 == 0 { "a" } else if i % 3 == 1 { "missing" } else { "b" })).collect();
+    let keys: Vec<Key> = (0..150)
+        .map(|i| {
+            Key::new(
+                &pk,
+                if i % 3 == 0 {
+                    "a"
+                } else if i % 3 == 1 {
+                    "missing"
+                } else {
+                    "b"
+                },
+            )
+        })
+        .collect();
     let got = store.get_many(&keys).await.unwrap();
     assert_eq!(got.len(), 150, "get_many answers every key, beyond one batch");
     for (i, item) in got.iter().enumerate() {
@@ -273,9 +293,25 @@ pub async fn search_index_suite(index: &dyn crate::ports::SearchIndex) {
     let id = Id::from_u64;
     let (alice, bob, carol, dave) = (id(1), id(2), id(3), id(4));
     let status = |n: u64, author: Id, visibility: Visibility, mentions: Vec<Id>, text: &str, tags: &[&str]| {
-        SearchChange::IndexStatus(StatusDoc { id: id(n), author, visibility, mentions, text: text.into(), tags: tags.iter().map(|t| (*t).to_owned()).collect() })
+        SearchChange::IndexStatus(StatusDoc {
+            id: id(n),
+            author,
+            visibility,
+            mentions,
+            text: text.into(),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        })
     };
-    let search = |text: &str, reader: Id, followed: Vec<Id>| StatusSearch { text: text.into(), reader, followed, author: None, max_id: None, min_id: None, offset: 0, limit: 20 };
+    let search = |text: &str, reader: Id, followed: Vec<Id>| StatusSearch {
+        text: text.into(),
+        reader,
+        followed,
+        author: None,
+        max_id: None,
+        min_id: None,
+        offset: 0,
+        limit: 20,
+    };
     let accounts = |text: &str| AccountSearch { text: text.into(), among: None, offset: 0, limit: 20 };
 
     index.clear().await.unwrap();
@@ -341,7 +377,13 @@ pub async fn search_index_suite(index: &dyn crate::ports::SearchIndex) {
     assert_eq!(index.accounts(&accounts("wond")).await.unwrap(), vec![alice]);
 
     // Hashtags: public and unlisted only, live statuses only, exact first then by use.
-    index.apply(vec![status(105, dave, Visibility::Public, vec![], "more", &["gardening"]), status(106, dave, Visibility::Public, vec![], "more", &["gardening"])]).await.unwrap();
+    index
+        .apply(vec![
+            status(105, dave, Visibility::Public, vec![], "more", &["gardening"]),
+            status(106, dave, Visibility::Public, vec![], "more", &["gardening"]),
+        ])
+        .await
+        .unwrap();
     let tags = index.hashtags("garden", 0, 10).await.unwrap();
     let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, vec!["garden", "gardening"], "garden from statuses 100 (deleted) and 102");

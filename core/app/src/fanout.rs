@@ -95,7 +95,14 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
 }
 
 /// Whose home timelines a status goes to (or leaves).
-pub(crate) async fn recipients(app: &App, author: Id, visibility: Visibility, reblog_of: Option<Id>, in_reply_to_account: Option<Id>, mentions: &[Id]) -> ApiResult<Vec<Id>> {
+pub(crate) async fn recipients(
+    app: &App,
+    author: Id,
+    visibility: Visibility,
+    reblog_of: Option<Id>,
+    in_reply_to_account: Option<Id>,
+    mentions: &[Id],
+) -> ApiResult<Vec<Id>> {
     let mut out = vec![author];
     if visibility == Visibility::Direct {
         // As Mastodon: the homes of mentioned accounts that follow the author (the others see it
@@ -148,7 +155,8 @@ async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
     if !app.timelines.exists(&key).await? || app.celebrities().await?.contains(&target) {
         return Ok(());
     }
-    let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(target), app.config.timelines.backfill) }).await?;
+    let items =
+        app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(target), app.config.timelines.backfill) }).await?;
     let following = app.store.query(&Query::partition(keys::following_partition(follower), 2000)).await?;
     let followed: HashSet<Id> = following.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
     let mut entries = Vec::new();
@@ -209,4 +217,3 @@ async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     }
     Ok(())
 }
-

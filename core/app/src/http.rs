@@ -80,11 +80,18 @@ pub fn router(app: App) -> Router {
         .merge(crate::media::routes(&app));
     let api = api
         .fallback(|| async { ApiError::NotFound })
-        .method_not_allowed_fallback(|| async { (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None })) })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None }))
+        })
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::ratelimit::limit))
         // Enforced where bodies are read ([`Input`]), so an oversized one gets the error envelope.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(CorsLayer::permissive().expose_headers([header::LINK, header::HeaderName::from_static("x-ratelimit-limit"), header::HeaderName::from_static("x-ratelimit-remaining"), header::HeaderName::from_static("x-ratelimit-reset")]))
+        .layer(CorsLayer::permissive().expose_headers([
+            header::LINK,
+            header::HeaderName::from_static("x-ratelimit-limit"),
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            header::HeaderName::from_static("x-ratelimit-reset"),
+        ]))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .layer(axum::middleware::from_fn_with_state(app.clone(), crate::ops::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -144,7 +151,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::invalid("Request body is too large") } else { ApiError::BadRequest("Could not read the request body".into()) }
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::invalid("Request body is too large")
+            } else {
+                ApiError::BadRequest("Could not read the request body".into())
+            }
         })?;
         parse_body(&content_type, &bytes).map(Input)
     }
@@ -157,7 +168,8 @@ pub fn parse_body<T: DeserializeOwned>(content_type: &str, bytes: &[u8]) -> ApiR
         serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))
     } else if content_type.starts_with("multipart/form-data") {
         let pairs = multipart_fields(content_type, bytes)?;
-        serde_html_form::from_str(&serde_html_form::to_string(&pairs).map_err(ApiError::internal)?).map_err(|e| ApiError::invalid(format!("Invalid form body: {e}")))
+        serde_html_form::from_str(&serde_html_form::to_string(&pairs).map_err(ApiError::internal)?)
+            .map_err(|e| ApiError::invalid(format!("Invalid form body: {e}")))
     } else {
         let text = std::str::from_utf8(bytes).map_err(|_| ApiError::BadRequest("Body is not UTF-8".into()))?;
         serde_html_form::from_str(text).map_err(|e| ApiError::invalid(format!("Invalid form body: {e}")))
@@ -304,7 +316,8 @@ impl<S: Send + Sync> FromRequest<S> for FlatInput {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+        let is_json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
         if is_json {
             let Input(value) = Input::<serde_json::Value>::from_request(req, state).await?;
             let mut pairs = Vec::new();

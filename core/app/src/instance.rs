@@ -54,14 +54,25 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
             urls: json!({ "streaming": streaming, "status": null, "about": format!("{}/about", i.base_url), "privacy_policy": null, "terms_of_service": null }),
             vapid: json!({ "public_key": "" }),
             accounts: json!({ "max_featured_tags": 10, "max_pinned_statuses": 5, "max_display_name_length": shared::handle::MAX_DISPLAY_NAME_LEN, "max_note_length": l.max_note_chars, "max_profile_fields": l.max_profile_fields, "profile_field_name_limit": 255, "profile_field_value_limit": 255 }),
-            statuses: wire::StatusLimits { max_characters: l.max_status_chars, max_media_attachments: l.max_media_attachments, characters_reserved_per_url: shared::text::URL_PLACEHOLDER_LENGTH },
+            statuses: wire::StatusLimits {
+                max_characters: l.max_status_chars,
+                max_media_attachments: l.max_media_attachments,
+                characters_reserved_per_url: shared::text::URL_PLACEHOLDER_LENGTH,
+            },
             media_attachments: media_limits(&app),
             polls: json!({ "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 }),
             translation: json!({ "enabled": false }),
             timelines_access: json!({ "live_feeds": { "local": "public", "remote": "public" }, "hashtag_feeds": { "local": "public", "remote": "public" }, "trending_link_feeds": { "local": "public", "remote": "public" } }),
             limited_federation: false,
         },
-        registrations: wire::InstanceRegistrations { enabled: i.registrations_open, approval_required: false, reason_required: false, message: None, min_age: None, url: None },
+        registrations: wire::InstanceRegistrations {
+            enabled: i.registrations_open,
+            approval_required: false,
+            reason_required: false,
+            message: None,
+            min_age: None,
+            url: None,
+        },
         api_versions: wire::ApiVersions { mastodon: 2 },
         contact: wire::InstanceContact { email: i.contact_email.clone(), account: None },
         rules: Vec::new(),
@@ -107,7 +118,13 @@ pub async fn custom_emojis() -> Json<Vec<wire::CustomEmoji>> {
 pub async fn preferences(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Preferences>> {
     let me = auth.user("read:accounts")?;
     let r = app.account_record(me).await?;
-    Ok(Json(wire::Preferences { default_visibility: r.default_visibility, default_sensitive: r.default_sensitive, default_language: r.default_language, expand_media: "default".into(), expand_spoilers: false }))
+    Ok(Json(wire::Preferences {
+        default_visibility: r.default_visibility,
+        default_sensitive: r.default_sensitive,
+        default_language: r.default_language,
+        expand_media: "default".into(),
+        expand_spoilers: false,
+    }))
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).

@@ -19,9 +19,9 @@ pub mod consumer;
 mod fanout;
 mod http;
 mod instance;
-mod notifications;
 pub mod media;
 pub mod nodes;
+mod notifications;
 mod oauth;
 mod ops;
 mod push;
@@ -47,9 +47,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use crate::config::Config;
-pub use crate::search::RebuildProgress;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{EventLog, MediaStore, PushPublisher, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
+pub use crate::search::RebuildProgress;
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -245,9 +245,7 @@ impl Application {
             shutdown.await;
             app.shutdown.send_replace(true);
         };
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await;
         let _ = stop_tx.send(true);
         for (name, consumer) in consumers {
             if tokio::time::timeout(Duration::from_secs(10), consumer).await.is_err() {
@@ -257,7 +255,6 @@ impl Application {
         self.app.release_node_lease().await;
         served
     }
-
 }
 
 impl App {

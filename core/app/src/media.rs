@@ -99,7 +99,11 @@ async fn read_upload(multipart: Result<Multipart, MultipartRejection>) -> ApiRes
     let mut multipart = multipart.map_err(|_| ApiError::invalid("Validation failed: The upload must be multipart/form-data with a file field"))?;
     let mut upload = Upload { file: None, thumbnail: None, params: MediaParams::default() };
     let failed = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::invalid("Validation failed: File is too large") } else { ApiError::invalid("Validation failed: The multipart body could not be read") }
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::invalid("Validation failed: File is too large")
+        } else {
+            ApiError::invalid("Validation failed: The multipart body could not be read")
+        }
     };
     while let Some(field) = multipart.next_field().await.map_err(failed)? {
         let name = field.name().unwrap_or("").to_owned();
@@ -123,11 +127,27 @@ impl App {
         let description = params.description(self)?;
         let focus = params.focus()?;
         let limits = self.config.media.clone();
-        let processed: Processed = tokio::task::spawn_blocking(move || pipeline::process(&bytes, thumbnail.as_deref(), &limits)).await.map_err(crate::join_error)??;
+        let processed: Processed =
+            tokio::task::spawn_blocking(move || pipeline::process(&bytes, thumbnail.as_deref(), &limits)).await.map_err(crate::join_error)??;
         let meta = processed.meta();
-        let original = MediaFile { key: format!("media/{id}/original.{}", processed.original.ext), mime: processed.original.mime.into(), bytes: len(&processed.original.bytes) };
+        let original = MediaFile {
+            key: format!("media/{id}/original.{}", processed.original.ext),
+            mime: processed.original.mime.into(),
+            bytes: len(&processed.original.bytes),
+        };
         let small = processed.small.as_ref().map(|s| MediaFile { key: format!("media/{id}/small.{}", s.ext), mime: s.mime.into(), bytes: len(&s.bytes) });
-        let record = MediaRecord { id, account_id: owner, kind: processed.kind.as_str().into(), original, small, meta, blurhash: processed.blurhash.clone(), description, focus, created_at: now_ms() };
+        let record = MediaRecord {
+            id,
+            account_id: owner,
+            kind: processed.kind.as_str().into(),
+            original,
+            small,
+            meta,
+            blurhash: processed.blurhash.clone(),
+            description,
+            focus,
+            created_at: now_ms(),
+        };
         let mut written = Vec::new();
         let files = std::iter::once((&record.original, processed.original.bytes)).chain(record.small.as_ref().zip(processed.small.map(|s| s.bytes)));
         for (file, bytes) in files {
@@ -281,7 +301,10 @@ pub async fn destroy(State(app): State<App>, auth: Auth, Path(id): Path<String>)
     let record = app.own_unattached_media(me, path_id(&id)?).await?;
     // Claiming the attachment slot in the same transaction makes a racing status post fail
     // (its claim finds this tombstone) instead of attaching a file that is being removed.
-    let writes = vec![Write::Delete { key: keys::media(record.id), condition: Condition::Exists }, model::put(keys::media_attachment(record.id), &model::Ref { id: Id::MIN }, Condition::NotExists)?];
+    let writes = vec![
+        Write::Delete { key: keys::media(record.id), condition: Condition::Exists },
+        model::put(keys::media_attachment(record.id), &model::Ref { id: Id::MIN }, Condition::NotExists)?,
+    ];
     match app.store.transact(writes, vec![]).await {
         Ok(()) => {}
         Err(StoreError::ConditionFailed { .. }) => return Err(ApiError::NotFound),
@@ -401,7 +424,15 @@ mod tests {
     fn upload_keys_name_their_account_and_media_id() {
         assert_eq!(parse_upload_key("uploads/7/4242.png"), Some((Id::from_u64(7), Id::from_u64(4242))));
         assert_eq!(parse_upload_key("uploads/7/4242.webm"), Some((Id::from_u64(7), Id::from_u64(4242))));
-        for other in ["media/1/original.png", "uploads/7/4242.exe", "uploads/x/1.png", "uploads/7/a.png", "uploads/7/8/9.png", "uploads/7/9", "uploads/not-an-upload.txt"] {
+        for other in [
+            "media/1/original.png",
+            "uploads/7/4242.exe",
+            "uploads/x/1.png",
+            "uploads/7/a.png",
+            "uploads/7/8/9.png",
+            "uploads/7/9",
+            "uploads/not-an-upload.txt",
+        ] {
             assert_eq!(parse_upload_key(other), None, "{other}");
         }
     }

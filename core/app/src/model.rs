@@ -126,7 +126,9 @@ impl StatusRecord {
     pub fn visible_to(&self, viewer: Option<Id>, viewer_follows_author: bool) -> bool {
         match self.visibility {
             shared::wire::Visibility::Public | shared::wire::Visibility::Unlisted => true,
-            shared::wire::Visibility::Private => viewer.is_some_and(|v| v == self.account_id || viewer_follows_author || self.mentions.iter().any(|m| m.id == v)),
+            shared::wire::Visibility::Private => {
+                viewer.is_some_and(|v| v == self.account_id || viewer_follows_author || self.mentions.iter().any(|m| m.id == v))
+            }
             shared::wire::Visibility::Direct => viewer.is_some_and(|v| v == self.account_id || self.mentions.iter().any(|m| m.id == v)),
         }
     }

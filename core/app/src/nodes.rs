@@ -154,7 +154,9 @@ impl NodeLeases {
             return Ok(Grant { until_ms, version: grant.version + 1, ..*grant });
         }
         match self.current(grant.node).await? {
-            Some(current) if current.doc.owner.as_deref() == Some(self.owner.as_str()) => Ok(Grant { until_ms: current.doc.until_ms, version: current.version, ..*grant }),
+            Some(current) if current.doc.owner.as_deref() == Some(self.owner.as_str()) => {
+                Ok(Grant { until_ms: current.doc.until_ms, version: current.version, ..*grant })
+            }
             _ => Err(LeaseError::Lost { node: grant.node }),
         }
     }
@@ -357,7 +359,13 @@ impl IdSource {
 
 impl Minting {
     fn for_grant(grant: &Grant) -> Self {
-        Minting { generator: IdGenerator::new(grant.node), node: Some(grant.node), from_ms: grant.from_ms, until_ms: grant.until_ms, used_until_ms: grant.from_ms }
+        Minting {
+            generator: IdGenerator::new(grant.node),
+            node: Some(grant.node),
+            from_ms: grant.from_ms,
+            until_ms: grant.until_ms,
+            used_until_ms: grant.from_ms,
+        }
     }
 }
 

@@ -156,7 +156,14 @@ impl App {
                 },
                 None => None,
             };
-            out.push(wire::Notification { id: r.id, kind: r.kind, created_at: wire::timestamp(r.created_at), group_key: format!("ungrouped-{}", r.id), account: account.clone(), status });
+            out.push(wire::Notification {
+                id: r.id,
+                kind: r.kind,
+                created_at: wire::timestamp(r.created_at),
+                group_key: format!("ungrouped-{}", r.id),
+                account: account.clone(),
+                status,
+            });
         }
         Ok(out)
     }
@@ -174,7 +181,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Filter {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let pairs: Vec<(String, String)> = serde_html_form::from_str(parts.uri.query().unwrap_or("")).map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {e}")))?;
+        let pairs: Vec<(String, String)> =
+            serde_html_form::from_str(parts.uri.query().unwrap_or("")).map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {e}")))?;
         let mut filter = Filter { only: HashSet::new(), exclude: HashSet::new(), from: None };
         for (key, value) in pairs {
             match key.as_str() {
@@ -199,7 +207,13 @@ impl Filter {
 }
 
 /// `GET /api/v1/notifications`.
-pub async fn list(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, filter: Filter, url: RequestUrl) -> ApiResult<Paged<wire::Notification>> {
+pub async fn list(
+    State(app): State<App>,
+    auth: Auth,
+    Params(page): Params<PageParams>,
+    filter: Filter,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Notification>> {
     let me = auth.user("read:notifications")?;
     let window = page.request(40, 80)?.window();
     // Scan newest first (oldest first for min_id), keeping what the filters accept.
@@ -339,7 +353,11 @@ pub async fn markers(State(app): State<App>, auth: Auth, Params(p): Params<Marke
 }
 
 /// `POST /api/v1/markers` with `home[last_read_id]` and/or `notifications[last_read_id]`.
-pub async fn save_markers(State(app): State<App>, auth: Auth, crate::http::FlatInput(pairs): crate::http::FlatInput) -> ApiResult<Json<HashMap<String, wire::Marker>>> {
+pub async fn save_markers(
+    State(app): State<App>,
+    auth: Auth,
+    crate::http::FlatInput(pairs): crate::http::FlatInput,
+) -> ApiResult<Json<HashMap<String, wire::Marker>>> {
     let me = auth.user("write:statuses")?;
     let mut out = HashMap::new();
     for timeline in MARKED {

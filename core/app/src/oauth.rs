@@ -10,8 +10,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use shared::handle::Username;
 use shared::id::Id;
-use shared::token::{KeySet, Scopes, pkce_matches, secret_digest, secure_eq};
 use shared::text::escape_html as escape;
+use shared::token::{KeySet, Scopes, pkce_matches, secret_digest, secure_eq};
 use shared::wire;
 
 use crate::auth::{Auth, burn_password_check, random_secret, verify_password};
@@ -59,7 +59,11 @@ fn app_entity(app: &AppRecord, with_secret: Option<&str>) -> wire::Application {
 
 /// `POST /api/v1/apps`.
 pub async fn create_app(State(app): State<App>, Input(body): Input<CreateApp>) -> ApiResult<Json<wire::Application>> {
-    let name = body.client_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).ok_or_else(|| ApiError::invalid("Validation failed: Application name can't be blank"))?;
+    let name = body
+        .client_name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::invalid("Validation failed: Application name can't be blank"))?;
     if name.chars().count() > 60 {
         return Err(ApiError::invalid("Validation failed: Application name is too long (maximum is 60 characters)"));
     }
@@ -89,14 +93,19 @@ pub async fn create_app(State(app): State<App>, Input(body): Input<CreateApp>) -
         redirect_uris,
         scopes: scopes.to_string(),
     };
-    let writes = vec![model::put(keys::app(&client_id), &record, Condition::NotExists)?, model::put(keys::app_by_id(record.id), &client_id, Condition::NotExists)?];
+    let writes =
+        vec![model::put(keys::app(&client_id), &record, Condition::NotExists)?, model::put(keys::app_by_id(record.id), &client_id, Condition::NotExists)?];
     app.store.transact(writes, vec![]).await?;
     Ok(Json(app_entity(&record, Some(&client_secret))))
 }
 
 fn is_acceptable_redirect(uri: &str) -> bool {
     let Some((scheme, rest)) = uri.split_once(':') else { return false };
-    !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && !rest.is_empty() && !uri.contains('#') && !uri.chars().any(char::is_whitespace)
+    !scheme.is_empty()
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && !rest.is_empty()
+        && !uri.contains('#')
+        && !uri.chars().any(char::is_whitespace)
 }
 
 /// `GET /api/v1/apps/verify_credentials`.
@@ -129,7 +138,10 @@ async fn authenticate_client(app: &App, client_id: &str, client_secret: &str) ->
     let matches = secure_eq(expected.as_bytes(), secret_digest(client_secret).as_bytes());
     match record {
         Some(r) if matches => Ok(r),
-        _ => Err(ApiError::oauth("invalid_client", "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.")),
+        _ => Err(ApiError::oauth(
+            "invalid_client",
+            "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
+        )),
     }
 }
 
@@ -347,12 +359,18 @@ fn client_credentials(headers: &HeaderMap, body: &TokenRequest) -> Option<(Strin
 
 /// `POST /oauth/token`.
 pub async fn token(State(app): State<App>, headers: HeaderMap, Input(body): Input<TokenRequest>) -> ApiResult<Response> {
-    let (client_id, client_secret) = client_credentials(&headers, &body).ok_or_else(|| ApiError::oauth("invalid_client", "Client authentication is required."))?;
+    let (client_id, client_secret) =
+        client_credentials(&headers, &body).ok_or_else(|| ApiError::oauth("invalid_client", "Client authentication is required."))?;
     let client = authenticate_client(&app, &client_id, &client_secret).await?;
     let app_scopes = Scopes::parse(&client.scopes).map_err(ApiError::internal)?;
     let requested = |fallback: &str| -> ApiResult<Scopes> {
-        let scopes = Scopes::parse(body.scope.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(fallback)).map_err(|_| ApiError::oauth("invalid_scope", "The requested scope is invalid, unknown, or malformed."))?;
-        if scopes.is_within(&app_scopes) { Ok(scopes) } else { Err(ApiError::oauth("invalid_scope", "The requested scope exceeds what the application registered.")) }
+        let scopes = Scopes::parse(body.scope.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(fallback))
+            .map_err(|_| ApiError::oauth("invalid_scope", "The requested scope is invalid, unknown, or malformed."))?;
+        if scopes.is_within(&app_scopes) {
+            Ok(scopes)
+        } else {
+            Err(ApiError::oauth("invalid_scope", "The requested scope exceeds what the application registered."))
+        }
     };
     let token = match body.grant_type.as_str() {
         "authorization_code" => {
@@ -401,7 +419,10 @@ pub async fn token(State(app): State<App>, headers: HeaderMap, Input(body): Inpu
 }
 
 fn invalid_grant() -> ApiError {
-    ApiError::oauth("invalid_grant", "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.")
+    ApiError::oauth(
+        "invalid_grant",
+        "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+    )
 }
 
 /// Takes a code exactly once (a replayed code fails).
@@ -428,7 +449,8 @@ pub struct RevokeRequest {
 /// another client's token.
 pub async fn revoke(State(app): State<App>, headers: HeaderMap, Input(body): Input<RevokeRequest>) -> ApiResult<Json<serde_json::Value>> {
     let creds = TokenRequest { client_id: body.client_id, client_secret: body.client_secret, ..TokenRequest::default() };
-    let (client_id, client_secret) = client_credentials(&headers, &creds).ok_or_else(|| ApiError::oauth("invalid_client", "Client authentication is required."))?;
+    let (client_id, client_secret) =
+        client_credentials(&headers, &creds).ok_or_else(|| ApiError::oauth("invalid_client", "Client authentication is required."))?;
     let client = authenticate_client(&app, &client_id, &client_secret).await?;
     let token = body.token.ok_or_else(|| ApiError::oauth("invalid_request", "The token parameter is missing."))?;
     if let Ok(claims) = app.verifier.verify(&token, 0) {
@@ -487,7 +509,10 @@ fn page(title: &str, body: &str) -> impl IntoResponse {
         title = escape(title)
     );
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -85,7 +85,12 @@ impl Metrics {
         for ((route, method, status), h) in &requests {
             let _ = writeln!(out, "starling_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {}", escape(route), h.count);
         }
-        header_line(&mut out, "starling_http_request_duration_seconds", "histogram", "Time until the response head was ready, by route template, method and status.");
+        header_line(
+            &mut out,
+            "starling_http_request_duration_seconds",
+            "histogram",
+            "Time until the response head was ready, by route template, method and status.",
+        );
         for ((route, method, status), h) in &requests {
             let labels = format!("route=\"{}\",method=\"{method}\",status=\"{status}\"", escape(route));
             let mut cumulative = 0;

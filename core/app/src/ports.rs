@@ -415,7 +415,9 @@ pub enum MediaStoreError {
 pub fn valid_media_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 512
-        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
 }
 
 /// Blob storage for media files, by key (an object store's access pattern: whole-object put,

@@ -144,7 +144,10 @@ async fn update(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput)
 /// DELETE: removes this token's subscription (none is fine).
 async fn remove(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
     let account = auth.user("push")?;
-    let writes = vec![Write::Delete { key: subscription_key(auth.token), condition: Condition::None }, Write::Delete { key: Key::new(account_partition(account), auth.token.sort_key()), condition: Condition::None }];
+    let writes = vec![
+        Write::Delete { key: subscription_key(auth.token), condition: Condition::None },
+        Write::Delete { key: Key::new(account_partition(account), auth.token.sort_key()), condition: Condition::None },
+    ];
     app.store.transact(writes, vec![]).await?;
     Ok(Json(serde_json::json!({})))
 }

@@ -36,7 +36,8 @@ fn client_address(app: &App, req: &Request) -> String {
 
 /// The caller's identity for per-token quotas: a verified token's id, else the address.
 fn caller(app: &App, req: &Request, address: &str) -> String {
-    let token = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    let token =
+        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     match token.and_then(|t| app.verifier.verify(t.trim(), now_secs()).ok()) {
         Some(claims) => format!("t:{}", claims.jti),
         None => format!("ip:{}", secret_digest(address)),

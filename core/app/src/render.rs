@@ -97,7 +97,11 @@ impl App {
             hide_collections: r.hide_collections,
             noindex: !r.indexable,
             emojis: Vec::new(),
-            fields: r.fields.iter().map(|(name, value)| wire::Field { name: shared::text::escape_html(name), value: shared::text::escape_html(value), verified_at: None }).collect(),
+            fields: r
+                .fields
+                .iter()
+                .map(|(name, value)| wire::Field { name: shared::text::escape_html(name), value: shared::text::escape_html(value), verified_at: None })
+                .collect(),
             roles: Vec::new(),
             source: None,
             role: None,
@@ -185,7 +189,8 @@ impl App {
         let authors = self.accounts(&author_ids).await?;
         let media_ids: Vec<Id> = shown.iter().flat_map(|r| r.media.iter().copied()).collect();
         let media = if media_ids.is_empty() { HashMap::new() } else { self.media_records(&media_ids).await? };
-        let attachments = |r: &StatusRecord| -> Vec<wire::MediaAttachment> { r.media.iter().filter_map(|m| media.get(m)).map(|m| self.media_entity(m)).collect() };
+        let attachments =
+            |r: &StatusRecord| -> Vec<wire::MediaAttachment> { r.media.iter().filter_map(|m| media.get(m)).map(|m| self.media_entity(m)).collect() };
 
         const PER_STATUS: usize = 7;
         let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);
@@ -237,7 +242,15 @@ impl App {
         Ok(out)
     }
 
-    fn status_entity(&self, r: &StatusRecord, account: wire::Account, f: &StatusFacts, viewer: Option<Id>, reblog: Option<wire::Status>, media_attachments: Vec<wire::MediaAttachment>) -> wire::Status {
+    fn status_entity(
+        &self,
+        r: &StatusRecord,
+        account: wire::Account,
+        f: &StatusFacts,
+        viewer: Option<Id>,
+        reblog: Option<wire::Status>,
+        media_attachments: Vec<wire::MediaAttachment>,
+    ) -> wire::Status {
         let base = &self.config.instance.base_url;
         let is_boost = reblog.is_some();
         wire::Status {

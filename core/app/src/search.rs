@@ -44,10 +44,7 @@ impl From<SearchError> for ApiError {
 
 /// The search routes.
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/v2/search", get(search))
-        .route("/api/v1/accounts/search", get(account_search))
-        .route("/api/v1/tags/{name}", get(tag))
+    Router::new().route("/api/v2/search", get(search)).route("/api/v1/accounts/search", get(account_search)).route("/api/v1/tags/{name}", get(tag))
 }
 
 // The consumer.
@@ -69,7 +66,9 @@ impl crate::consumer::Consumer for Indexer {
         let mut accounts = BTreeSet::new();
         for logged in batch {
             match &logged.event {
-                Event::StatusCreated { status, reblog_of: None, .. } | Event::StatusUpdated { status, .. } | Event::StatusDeleted { status, reblog_of: None, .. } => {
+                Event::StatusCreated { status, reblog_of: None, .. }
+                | Event::StatusUpdated { status, .. }
+                | Event::StatusDeleted { status, reblog_of: None, .. } => {
                     statuses.insert(*status);
                 }
                 Event::AccountCreated { account } | Event::AccountUpdated { account } => {
@@ -153,7 +152,8 @@ impl App {
         const PAGE: usize = 500;
         let head = self.events.head().await?;
         self.search.clear().await?;
-        let mut done = RebuildProgress { accounts_total: model::count(self.store.get(&keys::meta("n#accounts")).await?.as_ref()), ..RebuildProgress::default() };
+        let mut done =
+            RebuildProgress { accounts_total: model::count(self.store.get(&keys::meta("n#accounts")).await?.as_ref()), ..RebuildProgress::default() };
         let mut query = Query::partition(keys::ACCOUNTS, PAGE);
         loop {
             let page = self.store.query(&query).await?;
@@ -377,7 +377,13 @@ impl App {
     }
 
     fn tag_entity(&self, name: &str, history: Vec<wire::TagHistory>) -> wire::Tag {
-        wire::Tag { id: tag_id(name).to_string(), name: name.to_owned(), url: format!("{}/tags/{name}", self.config.instance.base_url), history, following: None }
+        wire::Tag {
+            id: tag_id(name).to_string(),
+            name: name.to_owned(),
+            url: format!("{}/tags/{name}", self.config.instance.base_url),
+            history,
+            following: None,
+        }
     }
 
     /// Daily uses and distinct accounts of a tag over the last week, newest day first, from

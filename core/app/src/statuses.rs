@@ -142,7 +142,14 @@ impl App {
             }
             None => None,
         };
-        let composed = self.compose(p.status.as_deref().unwrap_or(""), p.spoiler_text.as_deref().unwrap_or(""), p.language.or(account.default_language.clone()), !media.is_empty()).await?;
+        let composed = self
+            .compose(
+                p.status.as_deref().unwrap_or(""),
+                p.spoiler_text.as_deref().unwrap_or(""),
+                p.language.or(account.default_language.clone()),
+                !media.is_empty(),
+            )
+            .await?;
         let id = self.next_id()?;
         let now = now_ms();
         let record = StatusRecord {
@@ -173,7 +180,13 @@ impl App {
             writes.push(model::put(keys::media_attachment(*m), &Ref { id }, Condition::NotExists)?);
         }
         let addressed = if visibility == Visibility::Direct { record.mentions.iter().map(|m| m.id).collect() } else { Vec::new() };
-        let entry = AccountStatusEntry { reblog_of: None, in_reply_to_account: record.in_reply_to_account_id, media: !media.is_empty(), visibility, mentions: addressed };
+        let entry = AccountStatusEntry {
+            reblog_of: None,
+            in_reply_to_account: record.in_reply_to_account_id,
+            media: !media.is_empty(),
+            visibility,
+            mentions: addressed,
+        };
         writes.push(model::put(keys::status(id), &record, Condition::NotExists)?);
         writes.push(model::put(keys::account_status(author, id), &entry, Condition::None)?);
         writes.push(Write::Add { key: keys::account_counter(author, "statuses"), delta: 1 });
@@ -256,7 +269,14 @@ impl App {
                 writes.push(Write::Delete { key: keys::tagged(tag, id), condition: Condition::None });
             }
         }
-        let event = Event::StatusDeleted { status: id, author, visibility: record.visibility, reblog_of: record.reblog_of, mentions: record.mentions.iter().map(|m| m.id).collect(), tags: record.tags.clone() };
+        let event = Event::StatusDeleted {
+            status: id,
+            author,
+            visibility: record.visibility,
+            reblog_of: record.reblog_of,
+            mentions: record.mentions.iter().map(|m| m.id).collect(),
+            tags: record.tags.clone(),
+        };
         match self.store.transact(writes, vec![event]).await {
             Ok(()) | Err(StoreError::ConditionFailed { index: 0 }) => Ok(()),
             Err(e) => Err(e.into()),
@@ -431,11 +451,24 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
     }
     // Attachments change only when the edit names them (Mastodon.py sends none to keep them).
     let media = if p.names_media() { app.attachable_media(me, &p.media_ids()).await? } else { record.media.clone() };
-    let composed = app.compose(p.status.as_deref().unwrap_or(&record.text), p.spoiler_text.as_deref().unwrap_or(&record.spoiler_text), p.language.or(record.language.clone()), !media.is_empty()).await?;
+    let composed = app
+        .compose(
+            p.status.as_deref().unwrap_or(&record.text),
+            p.spoiler_text.as_deref().unwrap_or(&record.spoiler_text),
+            p.language.or(record.language.clone()),
+            !media.is_empty(),
+        )
+        .await?;
     let now = now_ms();
     let mut writes = Vec::new();
     if record.edited_at.is_none() {
-        let original = RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: record.created_at, media: record.media.clone() };
+        let original = RevisionRecord {
+            content: record.content.clone(),
+            spoiler_text: record.spoiler_text.clone(),
+            sensitive: record.sensitive,
+            created_at: record.created_at,
+            media: record.media.clone(),
+        };
         writes.push(model::put(keys::revision(record.id, Id::floor_of_millis(record.created_at)), &original, Condition::None)?);
     }
     let claims = writes.len()..writes.len() + media.iter().filter(|m| !record.media.contains(m)).count();
@@ -447,7 +480,13 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
     }
     if media != record.media {
         let addressed = if record.visibility == Visibility::Direct { record.mentions.iter().map(|m| m.id).collect() } else { Vec::new() };
-        let entry = AccountStatusEntry { reblog_of: None, in_reply_to_account: record.in_reply_to_account_id, media: !media.is_empty(), visibility: record.visibility, mentions: addressed };
+        let entry = AccountStatusEntry {
+            reblog_of: None,
+            in_reply_to_account: record.in_reply_to_account_id,
+            media: !media.is_empty(),
+            visibility: record.visibility,
+            mentions: addressed,
+        };
         writes.push(model::put(keys::account_status(me, record.id), &entry, Condition::None)?);
     }
     let old_tags: HashSet<String> = record.tags.iter().cloned().collect();
@@ -474,7 +513,13 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
     record.language = composed.language;
     record.edited_at = Some(now);
     record.media = media;
-    let revision = RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: now, media: record.media.clone() };
+    let revision = RevisionRecord {
+        content: record.content.clone(),
+        spoiler_text: record.spoiler_text.clone(),
+        sensitive: record.sensitive,
+        created_at: now,
+        media: record.media.clone(),
+    };
     writes.push(model::put(keys::revision(record.id, app.next_id()?), &revision, Condition::None)?);
     writes.push(model::put(keys::status(record.id), &record, Condition::Exists)?);
     let writes_len = writes.len();
@@ -511,7 +556,13 @@ pub async fn history(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
         revisions.push(model::decode(&item)?);
     }
     if revisions.is_empty() {
-        revisions.push(RevisionRecord { content: record.content.clone(), spoiler_text: record.spoiler_text.clone(), sensitive: record.sensitive, created_at: record.created_at, media: record.media.clone() });
+        revisions.push(RevisionRecord {
+            content: record.content.clone(),
+            spoiler_text: record.spoiler_text.clone(),
+            sensitive: record.sensitive,
+            created_at: record.created_at,
+            media: record.media.clone(),
+        });
     }
     let media_ids: Vec<Id> = revisions.iter().flat_map(|r| r.media.iter().copied()).collect();
     let media = app.media_records(&media_ids).await?;
@@ -654,12 +705,24 @@ pub async fn unreblog(State(app): State<App>, auth: Auth, Path(id): Path<String>
 }
 
 /// `GET /api/v1/statuses/:id/favourited_by`.
-pub async fn favourited_by(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
+pub async fn favourited_by(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+    Params(page): Params<PageParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Account>> {
     interactors(app, auth, id, "fav", page, url).await
 }
 
 /// `GET /api/v1/statuses/:id/reblogged_by`.
-pub async fn reblogged_by(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
+pub async fn reblogged_by(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+    Params(page): Params<PageParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Account>> {
     interactors(app, auth, id, "rb", page, url).await
 }
 
@@ -711,4 +774,3 @@ async fn own_list(app: App, me: Id, kind: &str, page: PageParams, url: RequestUr
     let cursors: Vec<Id> = cursors.into_iter().zip(ids).filter(|(_, id)| kept.contains(id)).map(|(c, _)| c).collect();
     Ok(Paged::new(&app, &url, statuses, &cursors))
 }
-

@@ -121,7 +121,12 @@ async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
                 publish_public(app, "delete", &payload, tags, true).await;
             }
         }
-        Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::Followed { .. } | Event::Unfollowed { .. } | Event::Favourited { .. } | Event::Unfavourited { .. } => {}
+        Event::AccountCreated { .. }
+        | Event::AccountUpdated { .. }
+        | Event::Followed { .. }
+        | Event::Unfollowed { .. }
+        | Event::Favourited { .. }
+        | Event::Unfavourited { .. } => {}
     }
     Ok(())
 }
@@ -195,7 +200,10 @@ impl Subscription {
     /// Parses Mastodon's stream names.
     fn parse(stream: &str, tag: Option<&str>, only_media: bool) -> ApiResult<Self> {
         let hashtag = |local| {
-            let tag = tag.map(|t| t.trim().trim_start_matches('#')).filter(|t| !t.is_empty()).ok_or_else(|| ApiError::BadRequest("No tag for stream provided".into()))?;
+            let tag = tag
+                .map(|t| t.trim().trim_start_matches('#'))
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| ApiError::BadRequest("No tag for stream provided".into()))?;
             if !shared::text::is_valid_hashtag(tag) {
                 return Err(ApiError::BadRequest("Invalid tag".into()));
             }
@@ -222,7 +230,13 @@ impl Subscription {
             Subscription::User => vec!["user".into()],
             Subscription::UserNotification => vec!["user:notification".into()],
             Subscription::Public { local, remote, media } => {
-                let place = if *local { ":local" } else if *remote { ":remote" } else { "" };
+                let place = if *local {
+                    ":local"
+                } else if *remote {
+                    ":remote"
+                } else {
+                    ""
+                };
                 vec![format!("public{place}{}", if *media { ":media" } else { "" })]
             }
             Subscription::Hashtag { tag, local } => vec![if *local { "hashtag:local".into() } else { "hashtag".into() }, tag.clone()],
@@ -236,7 +250,13 @@ impl Subscription {
             Subscription::UserNotification => home_channel(auth.user("read:notifications")?),
             Subscription::Public { local, remote, media } => {
                 auth.require("read:statuses")?;
-                let place = if *local { ":local" } else if *remote { ":remote" } else { "" };
+                let place = if *local {
+                    ":local"
+                } else if *remote {
+                    ":remote"
+                } else {
+                    ""
+                };
                 format!("timeline:public{place}{}", if *media { ":media" } else { "" })
             }
             Subscription::Hashtag { tag, local } => {
@@ -395,7 +415,12 @@ pub struct SocketParams {
 }
 
 /// `GET /api/v1/streaming`: one WebSocket, any number of subscriptions.
-pub async fn websocket(State(app): State<App>, caller: StreamCaller, Params(p): Params<SocketParams>, upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> ApiResult<Response> {
+pub async fn websocket(
+    State(app): State<App>,
+    caller: StreamCaller,
+    Params(p): Params<SocketParams>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("Expected a WebSocket upgrade".into()))?;
     let _ = p.list;
     let initial = match p.stream.as_deref().filter(|s| !s.is_empty()) {
@@ -474,7 +499,13 @@ async fn connection(app: App, auth: Auth, mut socket: WebSocket, initial: Option
 }
 
 /// Applies one client message.
-async fn command(app: &App, auth: &Auth, subscriptions: &mut HashMap<Subscription, tokio::task::AbortHandle>, text: &str, tx: &mpsc::Sender<Outgoing>) -> ApiResult<()> {
+async fn command(
+    app: &App,
+    auth: &Auth,
+    subscriptions: &mut HashMap<Subscription, tokio::task::AbortHandle>,
+    text: &str,
+    tx: &mpsc::Sender<Outgoing>,
+) -> ApiResult<()> {
     let command: Command = serde_json::from_str(text).map_err(|_| ApiError::BadRequest("Invalid message".into()))?;
     let subscription = Subscription::parse(&command.stream, command.tag.as_deref(), false)?;
     match command.kind.as_str() {
@@ -493,7 +524,13 @@ async fn command(app: &App, auth: &Auth, subscriptions: &mut HashMap<Subscriptio
 }
 
 /// Starts forwarding a channel into the connection (subscribing twice is a no-op).
-async fn subscribe(app: &App, subscriptions: &mut HashMap<Subscription, tokio::task::AbortHandle>, subscription: Subscription, channel: &str, tx: &mpsc::Sender<Outgoing>) -> ApiResult<()> {
+async fn subscribe(
+    app: &App,
+    subscriptions: &mut HashMap<Subscription, tokio::task::AbortHandle>,
+    subscription: Subscription,
+    channel: &str,
+    tx: &mpsc::Sender<Outgoing>,
+) -> ApiResult<()> {
     if subscriptions.contains_key(&subscription) {
         return Ok(());
     }
@@ -503,7 +540,13 @@ async fn subscribe(app: &App, subscriptions: &mut HashMap<Subscription, tokio::t
 }
 
 /// Forwards a channel's messages for `subscription` into the connection's queue.
-fn forward(app: &App, subscriptions: &mut HashMap<Subscription, tokio::task::AbortHandle>, subscription: Subscription, mut rx: broadcast::Receiver<Arc<StreamMessage>>, tx: &mpsc::Sender<Outgoing>) {
+fn forward(
+    app: &App,
+    subscriptions: &mut HashMap<Subscription, tokio::task::AbortHandle>,
+    subscription: Subscription,
+    mut rx: broadcast::Receiver<Arc<StreamMessage>>,
+    tx: &mpsc::Sender<Outgoing>,
+) {
     let mut shutdown = app.shutdown.subscribe();
     let names = subscription.names();
     let tx = tx.clone();

@@ -33,7 +33,14 @@ pub fn home_key(account: Id) -> String {
 /// Whether a status belongs in `viewer`'s home, by Mastodon's rules: direct statuses only
 /// for the author and mentioned accounts; replies only when the viewer also follows the
 /// account replied to (or it is a thread by the author).
-pub fn home_accepts(viewer: Id, author: Id, visibility: Visibility, in_reply_to_account: Option<Id>, mentions: &[Id], viewer_follows_reply_target: bool) -> bool {
+pub fn home_accepts(
+    viewer: Id,
+    author: Id,
+    visibility: Visibility,
+    in_reply_to_account: Option<Id>,
+    mentions: &[Id],
+    viewer_follows_reply_target: bool,
+) -> bool {
     if viewer == author {
         return true;
     }
@@ -110,7 +117,8 @@ impl App {
         let Some(id) = Id::from_sort_key(&item.key.sk) else { return Ok(None) };
         let entry: AccountStatusEntry = model::decode(item)?;
         let follows_target = entry.in_reply_to_account.is_some_and(|t| followed.contains(&t));
-        Ok(home_accepts(viewer, author, entry.visibility, entry.in_reply_to_account, &entry.mentions, follows_target).then_some(TimelineEntry { id, reblog_of: entry.reblog_of }))
+        Ok(home_accepts(viewer, author, entry.visibility, entry.in_reply_to_account, &entry.mentions, follows_target)
+            .then_some(TimelineEntry { id, reblog_of: entry.reblog_of }))
     }
 
     /// Home-timeline ids for a window: the cached entries merged with followed celebrities' posts.
@@ -259,7 +267,13 @@ pub struct TagParams {
 }
 
 /// `GET /api/v1/timelines/tag/:hashtag`.
-pub async fn tag(State(app): State<App>, auth: MaybeAuth, Path(hashtag): Path<String>, Params(p): Params<TagParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
+pub async fn tag(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(hashtag): Path<String>,
+    Params(p): Params<TagParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Status>> {
     let viewer = auth.viewer("read:statuses")?;
     let window = p.page.request(20, 40)?.window();
     if !shared::text::is_valid_hashtag(&hashtag) {
@@ -307,7 +321,13 @@ pub struct AccountStatusesParams {
 }
 
 /// `GET /api/v1/accounts/:id/statuses`.
-pub async fn account_statuses(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>, Params(p): Params<AccountStatusesParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
+pub async fn account_statuses(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+    Params(p): Params<AccountStatusesParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Status>> {
     let viewer = auth.viewer("read:statuses")?;
     let account = app.account_record(path_id(&id)?).await?;
     let window = p.page.request(20, 40)?.window();

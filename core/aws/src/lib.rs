@@ -27,7 +27,8 @@ pub fn loader(region: &str, endpoint: Option<&str>, keys: Option<StaticKeys<'_>>
         loader = loader.endpoint_url(endpoint);
     }
     if let Some(k) = keys {
-        loader = loader.credentials_provider(Credentials::new(k.access_key_id, k.secret_access_key, k.session_token.map(str::to_owned), None, "starling-config"));
+        loader =
+            loader.credentials_provider(Credentials::new(k.access_key_id, k.secret_access_key, k.session_token.map(str::to_owned), None, "starling-config"));
     }
     loader
 }

@@ -94,9 +94,17 @@ impl DynamoStore {
     /// Connects and checks the table (DescribeTable), creating it when `create_table` is set:
     /// fails with a clear message when DynamoDB is unreachable or the table is missing.
     pub async fn connect(config: &DynamoConfig) -> Result<Self, StoreError> {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(10)).build();
-        let sdk = core_aws::loader(&config.region, config.endpoint.as_deref(), core_aws::keys(config.credentials.as_ref())).timeout_config(timeouts).load().await;
-        let store = DynamoStore { client: Client::new(&sdk), table: config.table.as_str().into(), head_hint: Arc::new(AtomicU64::new(0)), outbox_turn: Arc::default(), poll: Duration::from_millis(50) };
+        let timeouts =
+            aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(10)).build();
+        let sdk =
+            core_aws::loader(&config.region, config.endpoint.as_deref(), core_aws::keys(config.credentials.as_ref())).timeout_config(timeouts).load().await;
+        let store = DynamoStore {
+            client: Client::new(&sdk),
+            table: config.table.as_str().into(),
+            head_hint: Arc::new(AtomicU64::new(0)),
+            outbox_turn: Arc::default(),
+            poll: Duration::from_millis(50),
+        };
         store.ensure_table(config.create_table).await?;
         let head = store.read_head().await?;
         store.head_hint.store(head, std::sync::atomic::Ordering::Relaxed);
@@ -114,7 +122,9 @@ impl DynamoStore {
             Ok(out) => return self.wait_active(out.table().and_then(|t| t.table_status()).cloned()).await,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
                 if !create {
-                    return Err(StoreError::Backend(format!("DynamoDB table {table:?} does not exist: create it (docs/dynamodb.md) or set [store] create_table = true")));
+                    return Err(StoreError::Backend(format!(
+                        "DynamoDB table {table:?} does not exist: create it (docs/dynamodb.md) or set [store] create_table = true"
+                    )));
                 }
             }
             Err(e) => return Err(sdk_error(&format!("DynamoDB is unreachable or refused DescribeTable on {table:?}"), &e)),
@@ -141,7 +151,13 @@ impl DynamoStore {
         self.wait_active(None).await?;
         // Outbox items expire (infra/ sets the same on the tables it creates).
         let ttl = TimeToLiveSpecification::builder().attribute_name(log::TTL_ATTRIBUTE).enabled(true).build().map_err(backend)?;
-        self.client.update_time_to_live().table_name(table).time_to_live_specification(ttl).send().await.map_err(|e| sdk_error(&format!("cannot enable TTL on DynamoDB table {table:?}"), &e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("cannot enable TTL on DynamoDB table {table:?}"), &e))?;
         Ok(())
     }
 

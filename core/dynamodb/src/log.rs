@@ -45,7 +45,15 @@ fn seq_of(attrs: &Attrs, name: &str) -> Result<u64, StoreError> {
 impl DynamoStore {
     /// The log head, read consistently (0 for an empty log).
     pub(crate) async fn read_head(&self) -> Result<u64, StoreError> {
-        let out = self.client.get_item().table_name(&*self.table).set_key(Some(key_attrs(&head_key()))).consistent_read(true).send().await.map_err(|e| sdk_error("GetItem", &e))?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .set_key(Some(key_attrs(&head_key())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", &e))?;
         match out.item() {
             Some(attrs) => seq_of(attrs, "n"),
             None => Ok(0),
@@ -144,7 +152,15 @@ impl EventLog for DynamoStore {
 
     async fn checkpoint(&self, consumer: &str) -> Result<u64, StoreError> {
         let key = Key::new(CHECKPOINTS, consumer);
-        let out = self.client.get_item().table_name(&*self.table).set_key(Some(key_attrs(&key))).consistent_read(true).send().await.map_err(|e| sdk_error("GetItem", &e))?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .set_key(Some(key_attrs(&key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", &e))?;
         match out.item() {
             Some(attrs) => seq_of(attrs, "n"),
             None => Ok(0),

@@ -83,12 +83,22 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
     Ok(match write {
         Write::Put { item, condition } => {
             check_key(&item.key)?;
-            let put = Put::builder().table_name(table).set_item(Some(item_attrs(item))).set_condition_expression(condition_expression(*condition).map(str::to_owned)).build().map_err(backend)?;
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(Some(item_attrs(item)))
+                .set_condition_expression(condition_expression(*condition).map(str::to_owned))
+                .build()
+                .map_err(backend)?;
             TransactWriteItem::builder().put(put).build()
         }
         Write::Delete { key, condition } => {
             check_key(key)?;
-            let delete = Delete::builder().table_name(table).set_key(Some(key_attrs(key))).set_condition_expression(condition_expression(*condition).map(str::to_owned)).build().map_err(backend)?;
+            let delete = Delete::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .set_condition_expression(condition_expression(*condition).map(str::to_owned))
+                .build()
+                .map_err(backend)?;
             TransactWriteItem::builder().delete(delete).build()
         }
         Write::Add { key, delta } => {
@@ -132,7 +142,9 @@ impl DynamoStore {
             Ok(_) => return Ok(Ok(())),
             Err(error) => error,
         };
-        if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error() {
+        if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        {
             let reasons: &[CancellationReason] = cancelled.cancellation_reasons();
             if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
                 return Ok(Err(Cancelled::Condition(index)));
@@ -216,7 +228,15 @@ fn past_range(q: &Query, sk: &str) -> bool {
 #[async_trait]
 impl Store for DynamoStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let out = self.client.get_item().table_name(&*self.table).set_key(Some(key_attrs(key))).consistent_read(true).send().await.map_err(|e| sdk_error("GetItem", &e))?;
+        let out = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", &e))?;
         out.item().map(parse_item).transpose()
     }
 

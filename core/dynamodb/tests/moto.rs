@@ -105,13 +105,19 @@ async fn concurrent_writers_get_gap_free_positions_and_a_tailing_reader_misses_n
     }
     let seen = reader.await.unwrap();
     let total = writers * per_writer * 2;
-    assert_eq!(seen.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>(), "positions are gap-free and the tailing reader saw every one, in order");
+    assert_eq!(
+        seen.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>(),
+        "positions are gap-free and the tailing reader saw every one, in order"
+    );
     let distinct: BTreeSet<String> = seen.iter().map(|e| format!("{:?}", e.event)).collect();
     assert_eq!(distinct.len() as u64, total, "every event once");
     // A transaction's events stay together and in order.
     for pair in seen.chunks(2) {
         match (&pair[0].event, &pair[1].event) {
-            (Event::Followed { follower: x, .. }, Event::Followed { follower: y, .. }) => assert_eq!(x.as_u64() + 1, y.as_u64(), "one transaction's events are adjacent"),
+            (Event::Followed { follower: x, .. }, Event::Followed { follower: y, .. }) => {
+                assert_eq!(x.as_u64() + 1, y.as_u64(), "one transaction's events are adjacent")
+            }
             other => panic!("unexpected events {other:?}"),
         }
     }
@@ -132,7 +138,11 @@ async fn a_reconnected_store_continues_the_log_and_keeps_checkpoints() {
     assert_eq!(second.checkpoint("fanout").await.unwrap(), 2);
     second.transact(vec![], vec![followed(4)]).await.unwrap();
     let rest = second.read(2, 10, Duration::ZERO).await.unwrap();
-    assert_eq!(rest.iter().map(|e| (e.seq, e.event.clone())).collect::<Vec<_>>(), vec![(3, followed(3)), (4, followed(4))], "positions continue after a restart and a read starting mid-transaction skips only what it should");
+    assert_eq!(
+        rest.iter().map(|e| (e.seq, e.event.clone())).collect::<Vec<_>>(),
+        vec![(3, followed(3)), (4, followed(4))],
+        "positions continue after a restart and a read starting mid-transaction skips only what it should"
+    );
 }
 
 #[tokio::test]
@@ -174,7 +184,10 @@ async fn outbox_items_expire_after_the_retention_and_the_created_table_has_ttl_o
     let table = fresh_table("ttl");
     let store = DynamoStore::connect(&config(&table)).await.unwrap();
     let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    store.transact(vec![Write::Put { item: Item { key: Key::new("a", "1"), value: Value::Doc(b"x".to_vec()) }, condition: Condition::None }], vec![followed(1)]).await.unwrap();
+    store
+        .transact(vec![Write::Put { item: Item { key: Key::new("a", "1"), value: Value::Doc(b"x".to_vec()) }, condition: Condition::None }], vec![followed(1)])
+        .await
+        .unwrap();
     let after = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
 
     let sdk = core_aws::loader("us-east-1", Some(&endpoint()), core_aws::keys(Some(&("test".to_owned(), "test".to_owned())))).load().await;
@@ -184,7 +197,15 @@ async fn outbox_items_expire_after_the_retention_and_the_created_table_has_ttl_o
     assert_eq!(description.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
     assert_eq!(description.attribute_name(), Some(core_dynamodb::TTL_ATTRIBUTE));
 
-    let log = client.query().table_name(&table).key_condition_expression("pk = :p").expression_attribute_values(":p", AttributeValue::S("$LOG".into())).consistent_read(true).send().await.unwrap();
+    let log = client
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", AttributeValue::S("$LOG".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
     let items = log.items();
     assert_eq!(items.len(), 1);
     let expires: u64 = items[0].get(core_dynamodb::TTL_ATTRIBUTE).unwrap().as_n().unwrap().parse().unwrap();
@@ -192,6 +213,14 @@ async fn outbox_items_expire_after_the_retention_and_the_created_table_has_ttl_o
     assert!(expires >= (before + retention).as_secs() && expires <= (after + retention).as_secs(), "expires_at {expires}");
 
     // App items never expire.
-    let app = client.get_item().table_name(&table).key("pk", AttributeValue::S("a".into())).key("sk", AttributeValue::S("1".into())).consistent_read(true).send().await.unwrap();
+    let app = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("a".into()))
+        .key("sk", AttributeValue::S("1".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
     assert!(!app.item().unwrap().contains_key(core_dynamodb::TTL_ATTRIBUTE));
 }

@@ -58,7 +58,14 @@ impl ConsumerOptions {
     /// Defaults for `application` run by `owner`: 30 s leases, 1,000 records a read (a
     /// shard's whole write rate per second) delivered at once, at most one read a second.
     pub fn new(application: impl Into<String>, owner: impl Into<String>) -> Self {
-        ConsumerOptions { application: application.into(), owner: owner.into(), lease: Duration::from_secs(30), batch: 1000, chunk: 1000, idle: Duration::from_secs(1) }
+        ConsumerOptions {
+            application: application.into(),
+            owner: owner.into(),
+            lease: Duration::from_secs(30),
+            batch: 1000,
+            chunk: 1000,
+            idle: Duration::from_secs(1),
+        }
     }
 }
 
@@ -115,7 +122,16 @@ pub struct KinesisConsumer {
 impl KinesisConsumer {
     /// A consumer of `stream` delivering to `sink`, keeping leases and checkpoints in `store`.
     pub fn new(client: aws_sdk_kinesis::Client, stream: String, store: Arc<dyn Store>, sink: Arc<dyn EventSink>, options: ConsumerOptions) -> Self {
-        KinesisConsumer { client, stream, store, sink, options, iterators: tokio::sync::Mutex::new(HashMap::new()), listed: std::sync::Mutex::new(None), announced: std::sync::Mutex::new(None) }
+        KinesisConsumer {
+            client,
+            stream,
+            store,
+            sink,
+            options,
+            iterators: tokio::sync::Mutex::new(HashMap::new()),
+            listed: std::sync::Mutex::new(None),
+            announced: std::sync::Mutex::new(None),
+        }
     }
 
     /// Runs until `stop` turns true, then gives its leases up ([`KinesisConsumer::release`]).
@@ -150,7 +166,10 @@ impl KinesisConsumer {
         for (shard, _) in self.shards().await? {
             for w in [window, window + 1] {
                 // Only a lease whose marker is ours: the marker's `Exists` check guards both.
-                let writes = vec![Write::Delete { key: self.marker_key(&shard, w), condition: Condition::Exists }, Write::Delete { key: self.lease_key(&shard, w), condition: Condition::None }];
+                let writes = vec![
+                    Write::Delete { key: self.marker_key(&shard, w), condition: Condition::Exists },
+                    Write::Delete { key: self.lease_key(&shard, w), condition: Condition::None },
+                ];
                 match self.store.transact(writes, vec![]).await {
                     Ok(()) | Err(core_app::ports::StoreError::ConditionFailed { .. }) => {}
                     Err(e) => return Err(e.into()),
@@ -193,7 +212,13 @@ impl KinesisConsumer {
     /// length (ListShards allows 100 calls a second per stream, for every reader).
     async fn shards(&self) -> Result<Vec<Shard>, KinesisError> {
         let now = now_ms();
-        let cached = self.listed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().filter(|(at, _)| now.saturating_sub(*at) < self.lease_ms()).map(|(_, shards)| shards.clone());
+        let cached = self
+            .listed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|(at, _)| now.saturating_sub(*at) < self.lease_ms())
+            .map(|(_, shards)| shards.clone());
         if let Some(shards) = cached {
             return Ok(shards);
         }
@@ -229,7 +254,11 @@ impl KinesisConsumer {
         let lease_ms = self.lease_ms();
         let live = self.heartbeat(now).await?;
         let finished = self.finished(shards).await?;
-        let readable: Vec<&String> = shards.iter().filter(|(id, parent)| !finished.contains(id) && parent.as_ref().is_none_or(|p| finished.contains(p) || !shards.iter().any(|(s, _)| s == p))).map(|(id, _)| id).collect();
+        let readable: Vec<&String> = shards
+            .iter()
+            .filter(|(id, parent)| !finished.contains(id) && parent.as_ref().is_none_or(|p| finished.contains(p) || !shards.iter().any(|(s, _)| s == p)))
+            .map(|(id, _)| id)
+            .collect();
         let share = readable.len().div_ceil(live.max(1));
         // Shards held now, in id order; renewing past the share lets the extra ones go.
         let markers = self.store.get_many(&readable.iter().map(|shard| self.marker_key(shard, window)).collect::<Vec<_>>()).await?;
@@ -412,11 +441,20 @@ impl KinesisConsumer {
         if !self.holds(shard, window).await? && !self.claim(shard, window).await? {
             return Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")));
         }
-        let marker = Item { key: self.marker_key(shard, window), value: Value::Doc(serde_json::to_vec(&LeaseDoc { owner: self.options.owner.clone() }).unwrap_or_default()) };
+        let marker = Item {
+            key: self.marker_key(shard, window),
+            value: Value::Doc(serde_json::to_vec(&LeaseDoc { owner: self.options.owner.clone() }).unwrap_or_default()),
+        };
         let item = Item { key: self.checkpoint_key(shard), value: Value::Doc(serde_json::to_vec(&checkpoint).unwrap_or_default()) };
-        match self.store.transact(vec![Write::Put { item, condition: Condition::None }, Write::Put { item: marker, condition: Condition::Exists }], vec![]).await {
+        match self
+            .store
+            .transact(vec![Write::Put { item, condition: Condition::None }, Write::Put { item: marker, condition: Condition::Exists }], vec![])
+            .await
+        {
             Ok(()) => Ok(()),
-            Err(core_app::ports::StoreError::ConditionFailed { .. }) => Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder"))),
+            Err(core_app::ports::StoreError::ConditionFailed { .. }) => {
+                Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -478,8 +516,19 @@ mod tests {
             }
         }
         // Never called: these tests touch only the store.
-        let config = crate::KinesisConfig { stream: "s".into(), region: "us-east-1".into(), endpoint: Some("http://127.0.0.1:9".into()), credentials: Some(("k".into(), "s".into())) };
-        KinesisConsumer::new(crate::client(&config).await, "s".into(), store, Arc::new(Nothing), ConsumerOptions { lease, ..ConsumerOptions::new(application, owner) })
+        let config = crate::KinesisConfig {
+            stream: "s".into(),
+            region: "us-east-1".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            credentials: Some(("k".into(), "s".into())),
+        };
+        KinesisConsumer::new(
+            crate::client(&config).await,
+            "s".into(),
+            store,
+            Arc::new(Nothing),
+            ConsumerOptions { lease, ..ConsumerOptions::new(application, owner) },
+        )
     }
 
     fn put(key: Key, checkpoint: &Checkpoint) -> Write {
@@ -517,7 +566,10 @@ mod tests {
         let fanout = consumer(store.clone(), "fanout").await;
         let search = consumer(store.clone(), "search").await;
         let now = now_ms();
-        let beat = |owner: &str, expires_ms: u64| Write::Put { item: Item { key: Key::new("KI#s#fanout", owner), value: Value::Doc(serde_json::to_vec(&Heartbeat { expires_ms }).unwrap()) }, condition: Condition::None };
+        let beat = |owner: &str, expires_ms: u64| Write::Put {
+            item: Item { key: Key::new("KI#s#fanout", owner), value: Value::Doc(serde_json::to_vec(&Heartbeat { expires_ms }).unwrap()) },
+            condition: Condition::None,
+        };
         store.transact(vec![beat("live", now + 60_000), beat("dead", now - 1), beat("long-dead", now - 11 * 30_000)], vec![]).await.unwrap();
         assert_eq!(fanout.heartbeat(now).await.unwrap(), 2, "itself and `live`");
         assert_eq!(search.heartbeat(now).await.unwrap(), 1, "another application's instances do not count");

@@ -61,7 +61,12 @@ pub async fn client(config: &KinesisConfig) -> aws_sdk_kinesis::Client {
 
 /// Checks that the stream exists and answers (startup fails fast otherwise).
 pub async fn check_stream(client: &aws_sdk_kinesis::Client, stream: &str) -> Result<(), KinesisError> {
-    client.describe_stream_summary().stream_name(stream).send().await.map_err(|e| KinesisError::Api(format!("stream {stream:?}: {}", aws_sdk_kinesis::error::DisplayErrorContext(e))))?;
+    client
+        .describe_stream_summary()
+        .stream_name(stream)
+        .send()
+        .await
+        .map_err(|e| KinesisError::Api(format!("stream {stream:?}: {}", aws_sdk_kinesis::error::DisplayErrorContext(e))))?;
     Ok(())
 }
 
@@ -105,7 +110,14 @@ mod tests {
 
     #[test]
     fn records_round_trip_with_their_seq() {
-        let event = Event::StatusCreated { status: Id::from_u64(9), author: Id::from_u64(7), visibility: Visibility::Public, reblog_of: None, in_reply_to_account: None, mentions: vec![] };
+        let event = Event::StatusCreated {
+            status: Id::from_u64(9),
+            author: Id::from_u64(7),
+            visibility: Visibility::Public,
+            reblog_of: None,
+            in_reply_to_account: None,
+            mentions: vec![],
+        };
         let logged = LoggedEvent { seq: 42, event };
         let back = decode(&encode(&logged));
         assert_eq!(back, Some(logged));

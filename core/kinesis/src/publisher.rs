@@ -47,7 +47,9 @@ pub async fn put_all(putter: &dyn RecordPutter, records: Vec<PendingRecord>, bas
         loop {
             attempt += 1;
             let refused = match putter.put(&pending).await {
-                Ok(outcome) if outcome.len() == pending.len() => pending.into_iter().zip(outcome).filter_map(|(record, error)| error.map(|e| (record, e))).collect::<Vec<_>>(),
+                Ok(outcome) if outcome.len() == pending.len() => {
+                    pending.into_iter().zip(outcome).filter_map(|(record, error)| error.map(|e| (record, e))).collect::<Vec<_>>()
+                }
                 Ok(outcome) => return Err(KinesisError::Api(format!("PutRecords answered {} results for {} records", outcome.len(), pending.len()))),
                 Err(e) if attempt < MAX_ATTEMPTS => {
                     tracing::warn!(error = %e, attempt, "PutRecords failed; retrying");
@@ -101,7 +103,9 @@ impl RecordPutter for SdkPutter {
     async fn put(&self, records: &[PendingRecord]) -> Result<PutOutcome, KinesisError> {
         let entries = records
             .iter()
-            .map(|r| PutRecordsRequestEntry::builder().partition_key(&r.key).data(Blob::new(r.data.clone())).build().map_err(|e| KinesisError::Api(e.to_string())))
+            .map(|r| {
+                PutRecordsRequestEntry::builder().partition_key(&r.key).data(Blob::new(r.data.clone())).build().map_err(|e| KinesisError::Api(e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let out = self
             .client

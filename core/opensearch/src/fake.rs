@@ -144,7 +144,12 @@ fn handle(state: &Mutex<State>, method: Method, uri: Uri, headers: &HeaderMap, b
         }
         ("PUT", [index]) => {
             if state.indices.contains_key(*index) {
-                return error(StatusCode::BAD_REQUEST, "resource_already_exists_exception", &format!("index [{index}/7Jx4gPZxRnGxBF8PI3vsJw] already exists"), Some(index));
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "resource_already_exists_exception",
+                    &format!("index [{index}/7Jx4gPZxRnGxBF8PI3vsJw] already exists"),
+                    Some(index),
+                );
             }
             let settings = parsed.get("settings").cloned().unwrap_or(Value::Null);
             let mappings = parsed.get("mappings").cloned().unwrap_or(Value::Null);
@@ -254,7 +259,8 @@ fn fold(c: char) -> char {
 
 /// Tokens of `text` through the named analyzer of the index settings.
 fn analyze(settings: &Value, analyzer: &str, text: &str) -> Vec<String> {
-    let def = settings.pointer(&format!("/analysis/analyzer/{analyzer}")).unwrap_or_else(|| panic!("fake: analyzer {analyzer} not defined in the index settings"));
+    let def =
+        settings.pointer(&format!("/analysis/analyzer/{analyzer}")).unwrap_or_else(|| panic!("fake: analyzer {analyzer} not defined in the index settings"));
     assert_eq!(def["tokenizer"], "standard", "fake: only the standard tokenizer is modelled");
     let mut tokens: Vec<String> = text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(str::to_owned).collect();
     for filter in def["filter"].as_array().cloned().unwrap_or_default() {

@@ -336,7 +336,13 @@ async fn check(op: &str, response: Response) -> Result<Value, SearchError> {
 pub fn hit_ids(body: &Value) -> Result<Vec<Id>, SearchError> {
     let hits = body.pointer("/hits/hits").and_then(Value::as_array).ok_or_else(|| SearchError("opensearch search: no hits in the answer".into()))?;
     hits.iter()
-        .map(|hit| hit.get("_id").and_then(Value::as_str).and_then(|id| id.parse::<u64>().ok()).map(Id::from_u64).ok_or_else(|| SearchError("opensearch search: a hit without a numeric _id".into())))
+        .map(|hit| {
+            hit.get("_id")
+                .and_then(Value::as_str)
+                .and_then(|id| id.parse::<u64>().ok())
+                .map(Id::from_u64)
+                .ok_or_else(|| SearchError("opensearch search: a hit without a numeric _id".into()))
+        })
         .collect()
 }
 
@@ -358,7 +364,10 @@ pub fn bulk_failure(body: &Value) -> Option<String> {
 
 /// Hashtag hits of an aggregation answer: exact match first, then by use, then by name.
 pub fn tag_hits(body: &Value, prefix: &str, offset: usize, limit: usize) -> Result<Vec<TagHit>, SearchError> {
-    let buckets = body.pointer("/aggregations/tags/buckets").and_then(Value::as_array).ok_or_else(|| SearchError("opensearch search: no tags aggregation in the answer".into()))?;
+    let buckets = body
+        .pointer("/aggregations/tags/buckets")
+        .and_then(Value::as_array)
+        .ok_or_else(|| SearchError("opensearch search: no tags aggregation in the answer".into()))?;
     let mut hits: Vec<TagHit> = buckets
         .iter()
         .filter_map(|b| Some(TagHit { name: b.get("key")?.as_str()?.to_owned(), uses: b.get("doc_count")?.as_u64()? }))
@@ -384,7 +393,8 @@ impl OpenSearchIndex {
     }
 
     async fn ensure_index(&self, name: &str, mapping: Value) -> Result<(), SearchError> {
-        let exists = self.client.indices().exists(IndicesExistsParts::Index(&[name])).send().await.map_err(|e| SearchError(format!("OpenSearch unreachable: {e}")))?;
+        let exists =
+            self.client.indices().exists(IndicesExistsParts::Index(&[name])).send().await.map_err(|e| SearchError(format!("OpenSearch unreachable: {e}")))?;
         match exists.status_code().as_u16() {
             200 => return Ok(()),
             404 => {}

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use core_app::ports::{AccountDoc, AccountSearch, SearchChange, SearchIndex, StatusDoc, StatusSearch};
-use core_opensearch::{OpenSearchConfig, OpenSearchIndex, accounts_mapping, statuses_mapping};
 use core_opensearch::fake::Fake;
+use core_opensearch::{OpenSearchConfig, OpenSearchIndex, accounts_mapping, statuses_mapping};
 use serde_json::{Value, json};
 use shared::id::Id;
 use shared::wire::Visibility;
@@ -54,7 +54,10 @@ async fn startup_creates_absent_indices_with_the_recorded_mappings_once() {
     connect(&fake.url).await;
     let calls: Vec<(String, String)> = fake.log().iter().map(|r| (r.method.clone(), r.path.clone())).collect();
     let expected: Vec<(String, String)> =
-        [("HEAD", "/starling-statuses"), ("PUT", "/starling-statuses"), ("HEAD", "/starling-accounts"), ("PUT", "/starling-accounts")].iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+        [("HEAD", "/starling-statuses"), ("PUT", "/starling-statuses"), ("HEAD", "/starling-accounts"), ("PUT", "/starling-accounts")]
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
     assert_eq!(calls, expected);
     let log = fake.log();
     assert_eq!(log[1].body, fixture("statuses_mapping_request.json"));
@@ -127,7 +130,8 @@ async fn queries_with_nothing_searchable_are_not_sent() {
     let fake = Fake::start().await;
     let index = connect(&fake.url).await;
     fake.clear_log();
-    let query = StatusSearch { text: "\"(:* ".into(), reader: Id::from_u64(1), followed: vec![], author: None, max_id: None, min_id: None, offset: 0, limit: 20 };
+    let query =
+        StatusSearch { text: "\"(:* ".into(), reader: Id::from_u64(1), followed: vec![], author: None, max_id: None, min_id: None, offset: 0, limit: 20 };
     assert!(index.statuses(&query).await.unwrap().is_empty());
     assert!(index.accounts(&AccountSearch { text: "@".into(), among: None, offset: 0, limit: 5 }).await.unwrap().is_empty());
     assert!(index.hashtags("", 0, 5).await.unwrap().is_empty());
@@ -159,7 +163,8 @@ async fn an_unreachable_cluster_fails_startup() {
 
 /// A server answering each (method, path) with a recorded response fixture.
 async fn replay(routes: Vec<(&'static str, &'static str, u16, &'static str)>) -> String {
-    let table: Arc<HashMap<(String, String), (u16, String)>> = Arc::new(routes.into_iter().map(|(m, p, s, f)| ((m.to_owned(), p.to_owned()), (s, f.to_owned()))).collect());
+    let table: Arc<HashMap<(String, String), (u16, String)>> =
+        Arc::new(routes.into_iter().map(|(m, p, s, f)| ((m.to_owned(), p.to_owned()), (s, f.to_owned()))).collect());
     let app = axum::Router::new().fallback(move |method: Method, uri: Uri| {
         let table = table.clone();
         async move {
@@ -191,7 +196,8 @@ async fn recorded_responses_are_understood() {
     .await;
     let index = connect(&url).await; // another instance created the statuses index first: fine
     index.apply(vec![status(100, 1, Visibility::Public, &[], "x", &[]), SearchChange::DeleteStatus(Id::from_u64(99))]).await.unwrap();
-    let query = StatusSearch { text: "gardening".into(), reader: Id::from_u64(1), followed: vec![], author: None, max_id: None, min_id: None, offset: 0, limit: 20 };
+    let query =
+        StatusSearch { text: "gardening".into(), reader: Id::from_u64(1), followed: vec![], author: None, max_id: None, min_id: None, offset: 0, limit: 20 };
     assert_eq!(index.statuses(&query).await.unwrap(), vec![Id::from_u64(101), Id::from_u64(100)]);
     let err = index.accounts(&AccountSearch { text: "bob".into(), among: None, offset: 0, limit: 5 }).await.unwrap_err();
     assert!(err.0.contains("index_not_found_exception"), "{err}");
@@ -258,9 +264,19 @@ async fn the_fake_answers_in_the_recorded_shapes() {
     let bad = "{\"index\":{\"_index\":\"starling-statuses\",\"_id\":\"101\"}}\n{\"id\":101,\"extra\":1}\n";
     let (_, refused) = send(reqwest::Method::POST, "/_bulk", Some(bad.into())).await;
     same_shape(&fixture("bulk_error_response.json")["items"][1], &refused["items"][0], "");
-    let (_, found) = send(reqwest::Method::POST, "/starling-statuses/_search", Some(json!({ "sort": ["_score", { "id": "desc" }], "query": { "match": { "text": "garden" } } }).to_string())).await;
+    let (_, found) = send(
+        reqwest::Method::POST,
+        "/starling-statuses/_search",
+        Some(json!({ "sort": ["_score", { "id": "desc" }], "query": { "match": { "text": "garden" } } }).to_string()),
+    )
+    .await;
     same_shape(&fixture("search_response.json"), &found, "");
-    let (_, aggregated) = send(reqwest::Method::POST, "/starling-statuses/_search", Some(json!({ "size": 0, "aggs": { "tags": { "terms": { "field": "tags", "include": "gar.*" } } } }).to_string())).await;
+    let (_, aggregated) = send(
+        reqwest::Method::POST,
+        "/starling-statuses/_search",
+        Some(json!({ "size": 0, "aggs": { "tags": { "terms": { "field": "tags", "include": "gar.*" } } } }).to_string()),
+    )
+    .await;
     same_shape(&fixture("aggregation_response.json"), &aggregated, "");
     let (status, missing) = send(reqwest::Method::POST, "/starling-accounts/_search", Some("{}".into())).await;
     assert_eq!(status, 404);

@@ -81,11 +81,19 @@ impl RedisStreamHub {
 
     /// Like [`RedisStreamHub::connect`], noticing departed listeners every `sweep`.
     pub async fn connect_with_sweep(redis: &Redis, sweep: Duration) -> Result<Self, CacheError> {
-        let subscriber = crate::builder(&redis.config).build_subscriber_client().map_err(|e| CacheError(format!("cannot configure the redis subscriber: {}", e.details())))?;
+        let subscriber = crate::builder(&redis.config)
+            .build_subscriber_client()
+            .map_err(|e| CacheError(format!("cannot configure the redis subscriber: {}", e.details())))?;
         // Taken before connecting, so no message can come before someone reads them.
         let messages = subscriber.message_rx();
         crate::init(&subscriber, &redis.location).await?;
-        let hub = Arc::new(Hub { redis: redis.clone(), subscriber, channels: Mutex::new(HashMap::new()), transitions: tokio::sync::Mutex::new(()), tasks: Mutex::new(Vec::new()) });
+        let hub = Arc::new(Hub {
+            redis: redis.clone(),
+            subscriber,
+            channels: Mutex::new(HashMap::new()),
+            transitions: tokio::sync::Mutex::new(()),
+            tasks: Mutex::new(Vec::new()),
+        });
         let resubscriber = hub.subscriber.manage_subscriptions();
         let dispatcher = tokio::spawn(dispatch(Arc::downgrade(&hub), messages));
         let sweeper = tokio::spawn(sweep_every(Arc::downgrade(&hub), sweep));

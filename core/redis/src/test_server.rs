@@ -44,10 +44,55 @@ fn certificates(dir: &std::path::Path) -> Certificates {
         let out = Command::new(&openssl).current_dir(dir).args(args).output().expect("run openssl");
         assert!(out.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     };
-    run(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=starling test CA"]);
-    run(&["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=starling test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
     std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").expect("write the certificate extensions");
-    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
     Certificates { ca: dir.join("ca.pem"), cert: dir.join("server.pem"), key: dir.join("server.key") }
 }
 
@@ -64,7 +109,10 @@ fn free_port() -> u16 {
 fn binary(name: &str) -> String {
     let version = if name == "openssl" { "version" } else { "--version" };
     let found = Command::new(name).arg(version).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    assert!(found, "`{name}` is not installed: run scripts/test.sh (it installs Debian's redis-server and openssl), or set STARLING_SKIP_REDIS=1 to skip Redis tests locally");
+    assert!(
+        found,
+        "`{name}` is not installed: run scripts/test.sh (it installs Debian's redis-server and openssl), or set STARLING_SKIP_REDIS=1 to skip Redis tests locally"
+    );
     name.to_owned()
 }
 
@@ -140,7 +188,11 @@ impl RedisServer {
         let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
         let children: Vec<Child> = ports.iter().map(|p| start(&dir, *p, true, certs.as_ref())).collect();
         let mut create = Command::new(binary("redis-cli"));
-        create.args(tls_args(certs.as_ref())).args(["--cluster", "create"]).args(ports.iter().map(|p| format!("127.0.0.1:{p}"))).args(["--cluster-replicas", "0", "--cluster-yes"]);
+        create.args(tls_args(certs.as_ref())).args(["--cluster", "create"]).args(ports.iter().map(|p| format!("127.0.0.1:{p}"))).args([
+            "--cluster-replicas",
+            "0",
+            "--cluster-yes",
+        ]);
         let out = create.output().expect("run redis-cli --cluster create");
         assert!(out.status.success(), "redis-cli --cluster create failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         let scheme = if tls { "rediss-cluster" } else { "redis-cluster" };

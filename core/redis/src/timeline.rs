@@ -24,8 +24,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use core_app::ports::{CacheError, TimelineCache, TimelineEntry};
 use fred::prelude::{ClientLike as _, KeysInterface as _, SortedSetsInterface as _};
-use fred::types::{ClusterHash, CustomCommand};
 use fred::types::sorted_sets::{ZRange, ZRangeBound, ZRangeKind, ZSort};
+use fred::types::{ClusterHash, CustomCommand};
 use shared::id::Id;
 use shared::page::Window;
 
@@ -110,11 +110,7 @@ impl TimelineCache for RedisTimelineCache {
     }
 
     async fn create(&self, timeline: &str) -> Result<(), CacheError> {
-        self.redis
-            .client
-            .set::<(), _, _>(version_key(timeline), seed(), None, Some(fred::types::SetOptions::NX), false)
-            .await
-            .map_err(|e| failed("create", &e))
+        self.redis.client.set::<(), _, _>(version_key(timeline), seed(), None, Some(fred::types::SetOptions::NX), false).await.map_err(|e| failed("create", &e))
     }
 
     async fn insert(&self, timeline: &str, entries: &[TimelineEntry], cap: usize) -> Result<usize, CacheError> {
@@ -195,7 +191,11 @@ mod tests {
     fn a_timelines_keys_share_one_hash_tag() {
         let slots: Vec<u16> = keys("home:123").iter().map(|k| fred::util::redis_keyslot(k.as_bytes())).collect();
         assert!(slots.windows(2).all(|w| w[0] == w[1]), "all keys of a timeline hash to one slot");
-        assert_ne!(fred::util::redis_keyslot(entries_key("home:123").as_bytes()), fred::util::redis_keyslot(entries_key("home:124").as_bytes()), "timelines spread over slots");
+        assert_ne!(
+            fred::util::redis_keyslot(entries_key("home:123").as_bytes()),
+            fred::util::redis_keyslot(entries_key("home:124").as_bytes()),
+            "timelines spread over slots"
+        );
     }
 
     #[test]

@@ -94,7 +94,13 @@ async fn a_flushed_redis_reads_as_unbuilt_timelines_and_recovers_its_scripts() {
     cache.create(t).await.unwrap();
     assert_eq!(cache.fan_out(&[t.to_owned()], TimelineEntry { id: Id::from_u64(3), reblog_of: None }, 10).await.unwrap(), 1, "fanout reloads lost scripts");
     assert!(cache.version(t).await.unwrap() > before, "a rebuilt timeline's version never repeats an old one");
-    fred::prelude::ClientLike::custom::<(), _>(redis.client(), fred::types::CustomCommand::new_static("SCRIPT", fred::types::ClusterHash::Random, false), vec!["FLUSH"]).await.unwrap();
+    fred::prelude::ClientLike::custom::<(), _>(
+        redis.client(),
+        fred::types::CustomCommand::new_static("SCRIPT", fred::types::ClusterHash::Random, false),
+        vec!["FLUSH"],
+    )
+    .await
+    .unwrap();
     assert!(limiter.hit("k", Quota::new(1, 1000), 5).await.unwrap().allowed, "the limiter reloads lost scripts");
 }
 

@@ -138,7 +138,13 @@ impl UploadIntake {
                 continue;
             }
             if let Some(handle) = message.receipt_handle() {
-                self.sqs.delete_message().queue_url(&self.config.queue_url).receipt_handle(handle).send().await.map_err(|e| format!("sqs delete: {}", DisplayErrorContext(e)))?;
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.config.queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|e| format!("sqs delete: {}", DisplayErrorContext(e)))?;
                 report.deleted += 1;
             }
         }

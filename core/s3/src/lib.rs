@@ -35,7 +35,11 @@ pub struct S3Config {
 
 /// The SDK configuration shared by the S3 and SQS clients: region, endpoint, credentials.
 pub async fn sdk_config(region: &str, endpoint: Option<&str>, credentials: Option<&shared::sigv4::Credentials>) -> aws_config::SdkConfig {
-    let keys = credentials.map(|c| core_aws::StaticKeys { access_key_id: &c.access_key_id, secret_access_key: &c.secret_access_key, session_token: c.session_token.as_deref() });
+    let keys = credentials.map(|c| core_aws::StaticKeys {
+        access_key_id: &c.access_key_id,
+        secret_access_key: &c.secret_access_key,
+        session_token: c.session_token.as_deref(),
+    });
     core_aws::loader(region, endpoint.map(|e| e.trim_end_matches('/')), keys).load().await
 }
 
@@ -74,13 +78,29 @@ impl S3MediaStore {
 
     /// A presigned PUT of `key`, signed at `signed_at`, that only accepts exactly
     /// `content_type` and `content_length` (the edge signs the same headers with `shared::sigv4`).
-    pub async fn presign_put(&self, key: &str, content_type: &str, content_length: u64, signed_at: SystemTime, expires: Duration) -> Result<String, MediaStoreError> {
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        signed_at: SystemTime,
+        expires: Duration,
+    ) -> Result<String, MediaStoreError> {
         if !valid_media_key(key) {
             return Err(MediaStoreError::InvalidKey(key.to_owned()));
         }
         let length = i64::try_from(content_length).map_err(|_| MediaStoreError::Backend("content length out of range".into()))?;
         let presigning = PresigningConfig::builder().start_time(signed_at).expires_in(expires).build().map_err(|e| backend("presign", e))?;
-        let request = self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type).content_length(length).presigned(presigning).await.map_err(|e| backend("presign", e))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .presigned(presigning)
+            .await
+            .map_err(|e| backend("presign", e))?;
         Ok(request.uri().to_owned())
     }
 
@@ -97,7 +117,16 @@ impl MediaStore for S3MediaStore {
         if !valid_media_key(key) {
             return Err(MediaStoreError::InvalidKey(key.to_owned()));
         }
-        self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type).body(ByteStream::from(bytes)).send().await.map(drop).map_err(|e| backend("put", e))
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| backend("put", e))
     }
 
     #[tracing::instrument(skip(self))]

@@ -24,7 +24,15 @@ fn credentials() -> Credentials {
 
 async fn bucket_store(name: &str) -> S3MediaStore {
     let bucket = format!("starling-{name}-{}", std::process::id());
-    let store = S3MediaStore::new(S3Config { bucket: bucket.clone(), region: "us-east-1".into(), endpoint: Some(endpoint()), credentials: Some(credentials()), public_url: None }).await.unwrap();
+    let store = S3MediaStore::new(S3Config {
+        bucket: bucket.clone(),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint()),
+        credentials: Some(credentials()),
+        public_url: None,
+    })
+    .await
+    .unwrap();
     store.client().create_bucket().bucket(&bucket).send().await.unwrap();
     store.ping().await.unwrap();
     store
@@ -40,7 +48,15 @@ async fn s3_media_store_keeps_the_media_store_contract() {
 #[tokio::test]
 #[ignore = "needs an S3 server: STARLING_TEST_S3_ENDPOINT (scripts/test.sh starts moto)"]
 async fn a_missing_bucket_fails_the_startup_check() {
-    let store = S3MediaStore::new(S3Config { bucket: "starling-no-such-bucket".into(), region: "us-east-1".into(), endpoint: Some(endpoint()), credentials: Some(credentials()), public_url: None }).await.unwrap();
+    let store = S3MediaStore::new(S3Config {
+        bucket: "starling-no-such-bucket".into(),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint()),
+        credentials: Some(credentials()),
+        public_url: None,
+    })
+    .await
+    .unwrap();
     assert!(store.ping().await.is_err());
 }
 
@@ -81,9 +97,18 @@ async fn object_created_notifications_complete_uploads_once() {
         .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
         .clone();
     // The bucket notifies the queue of objects created under uploads/ (moto delivers these).
-    let filter = NotificationConfigurationFilter::builder().key(S3KeyFilter::builder().filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value("uploads/").build()).build()).build();
+    let filter = NotificationConfigurationFilter::builder()
+        .key(S3KeyFilter::builder().filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value("uploads/").build()).build())
+        .build();
     let queue = QueueConfiguration::builder().queue_arn(queue_arn).events(Event::from("s3:ObjectCreated:*")).filter(filter).build().unwrap();
-    store.client().put_bucket_notification_configuration().bucket(&bucket).notification_configuration(NotificationConfiguration::builder().queue_configurations(queue).build()).send().await.unwrap();
+    store
+        .client()
+        .put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(NotificationConfiguration::builder().queue_configurations(queue).build())
+        .send()
+        .await
+        .unwrap();
     // S3 sends a test event when notifications are configured: drain it.
     let intake = UploadIntake::new(&sdk, IntakeConfig { queue_url: queue_url.clone(), bucket: bucket.clone(), wait_secs: 0 });
 

@@ -17,14 +17,33 @@ fn query(url: &str) -> (String, BTreeMap<String, String>) {
 
 #[tokio::test]
 async fn the_sdk_and_shared_sigv4_presign_the_same_put() {
-    let credentials = Credentials { access_key_id: "AKIDEXAMPLE".into(), secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(), session_token: None };
-    let store = S3MediaStore::new(S3Config { bucket: "media".into(), region: "eu-west-1".into(), endpoint: Some("http://127.0.0.1:9000".into()), credentials: Some(credentials.clone()), public_url: None }).await.unwrap();
+    let credentials =
+        Credentials { access_key_id: "AKIDEXAMPLE".into(), secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(), session_token: None };
+    let store = S3MediaStore::new(S3Config {
+        bucket: "media".into(),
+        region: "eu-west-1".into(),
+        endpoint: Some("http://127.0.0.1:9000".into()),
+        credentials: Some(credentials.clone()),
+        public_url: None,
+    })
+    .await
+    .unwrap();
     let now_secs = 1_767_225_600; // 2026-01-01T00:00:00Z
     let key = "uploads/7/42.png";
     let sdk = store.presign_put(key, "image/png", 1234, UNIX_EPOCH + Duration::from_secs(now_secs), Duration::from_secs(900)).await.unwrap();
     let ours = presign_url(
         &credentials,
-        &Presign { method: "PUT", scheme: "http", host: "127.0.0.1:9000", path: &format!("/media/{key}"), region: "eu-west-1", service: "s3", signed_headers: &[("content-type", "image/png"), ("content-length", "1234")], expires_secs: 900, now_secs },
+        &Presign {
+            method: "PUT",
+            scheme: "http",
+            host: "127.0.0.1:9000",
+            path: &format!("/media/{key}"),
+            region: "eu-west-1",
+            service: "s3",
+            signed_headers: &[("content-type", "image/png"), ("content-length", "1234")],
+            expires_secs: 900,
+            now_secs,
+        },
     );
     let (sdk_base, sdk_query) = query(&sdk);
     let (our_base, our_query) = query(&ours);

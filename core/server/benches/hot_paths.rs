@@ -53,9 +53,30 @@ async fn call(router: &axum::Router, method: &str, path: &str, token: Option<&st
 
 /// Registers a user through the API, returning (id, token).
 async fn register(router: &axum::Router, name: &str) -> (Id, String) {
-    let app = call(router, "POST", "/api/v1/apps", None, Some(json!({"client_name": "bench", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read write follow"}))).await;
-    let token = call(router, "POST", "/oauth/token", None, Some(json!({"grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": app["client_secret"], "scope": "read write follow"}))).await;
-    let user = call(router, "POST", "/api/v1/accounts", token["access_token"].as_str(), Some(json!({"username": name, "email": format!("{name}@bench.test"), "password": "correct horse battery", "agreement": true}))).await;
+    let app = call(
+        router,
+        "POST",
+        "/api/v1/apps",
+        None,
+        Some(json!({"client_name": "bench", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read write follow"})),
+    )
+    .await;
+    let token = call(
+        router,
+        "POST",
+        "/oauth/token",
+        None,
+        Some(json!({"grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": app["client_secret"], "scope": "read write follow"})),
+    )
+    .await;
+    let user = call(
+        router,
+        "POST",
+        "/api/v1/accounts",
+        token["access_token"].as_str(),
+        Some(json!({"username": name, "email": format!("{name}@bench.test"), "password": "correct horse battery", "agreement": true})),
+    )
+    .await;
     let token = user["access_token"].as_str().unwrap().to_owned();
     let me = call(router, "GET", "/api/v1/accounts/verify_credentials", Some(&token), None).await;
     (me["id"].as_str().unwrap().parse().unwrap(), token)
@@ -128,7 +149,14 @@ fn home_reads(c: &mut Criterion) {
         call(&b.router, "GET", "/api/v1/timelines/home", Some(&reader_token), None).await;
         for n in 0..800 {
             let (_, token) = &authors[n % authors.len()];
-            call(&b.router, "POST", "/api/v1/statuses", Some(token), Some(json!({"status": format!("post {n} with a #tag and a link https://example.com/{n}")}))).await;
+            call(
+                &b.router,
+                "POST",
+                "/api/v1/statuses",
+                Some(token),
+                Some(json!({"status": format!("post {n} with a #tag and a link https://example.com/{n}")})),
+            )
+            .await;
         }
         b.app.drain_events().await.unwrap();
     });

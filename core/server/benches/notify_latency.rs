@@ -38,9 +38,33 @@ async fn call(http: &reqwest::Client, base: &str, method: reqwest::Method, path:
 }
 
 async fn register(http: &reqwest::Client, base: &str, name: &str) -> User {
-    let app = call(http, base, reqwest::Method::POST, "/api/v1/apps", None, Some(json!({"client_name": "bench", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read write follow"}))).await;
-    let token = call(http, base, reqwest::Method::POST, "/oauth/token", None, Some(json!({"grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": app["client_secret"], "scope": "read write follow"}))).await;
-    let user = call(http, base, reqwest::Method::POST, "/api/v1/accounts", token["access_token"].as_str(), Some(json!({"username": name, "email": format!("{name}@bench.test"), "password": "correct horse battery", "agreement": true}))).await;
+    let app = call(
+        http,
+        base,
+        reqwest::Method::POST,
+        "/api/v1/apps",
+        None,
+        Some(json!({"client_name": "bench", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read write follow"})),
+    )
+    .await;
+    let token = call(
+        http,
+        base,
+        reqwest::Method::POST,
+        "/oauth/token",
+        None,
+        Some(json!({"grant_type": "client_credentials", "client_id": app["client_id"], "client_secret": app["client_secret"], "scope": "read write follow"})),
+    )
+    .await;
+    let user = call(
+        http,
+        base,
+        reqwest::Method::POST,
+        "/api/v1/accounts",
+        token["access_token"].as_str(),
+        Some(json!({"username": name, "email": format!("{name}@bench.test"), "password": "correct horse battery", "agreement": true})),
+    )
+    .await;
     let token = user["access_token"].as_str().unwrap().to_owned();
     let me = call(http, base, reqwest::Method::GET, "/api/v1/accounts/verify_credentials", Some(&token), None).await;
     User { id: me["id"].as_str().unwrap().to_owned(), token }
@@ -82,7 +106,8 @@ async fn measure(http: &reqwest::Client, base: &str, author: &User, stream: &mut
     let mut latencies = Vec::with_capacity(mentions);
     for n in 0..mentions {
         let started = Instant::now();
-        let posted = call(http, base, reqwest::Method::POST, "/api/v1/statuses", Some(&author.token), Some(json!({"status": format!("@{target} ping {n}")}))).await;
+        let posted =
+            call(http, base, reqwest::Method::POST, "/api/v1/statuses", Some(&author.token), Some(json!({"status": format!("@{target} ping {n}")}))).await;
         let id = posted["id"].as_str().unwrap().to_owned();
         while stream.next_status_id().await != id {}
         latencies.push(started.elapsed());
@@ -93,7 +118,14 @@ async fn measure(http: &reqwest::Client, base: &str, author: &User, stream: &mut
 
 fn row(label: &str, l: &[Duration], extra: &str) -> String {
     let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
-    format!("| {label} | {} | {} | {} | {} | {} | {extra} |", l.len(), ms(percentile(l, 50.0)), ms(percentile(l, 90.0)), ms(percentile(l, 99.0)), ms(*l.last().unwrap()))
+    format!(
+        "| {label} | {} | {} | {} | {} | {} | {extra} |",
+        l.len(),
+        ms(percentile(l, 50.0)),
+        ms(percentile(l, 90.0)),
+        ms(percentile(l, 99.0)),
+        ms(*l.last().unwrap())
+    )
 }
 
 fn main() {
@@ -149,7 +181,8 @@ fn main() {
                 while !stop.load(Ordering::Relaxed) {
                     match i % 10 {
                         0 => {
-                            call(&http, &base, reqwest::Method::POST, "/api/v1/statuses", Some(&user.token), Some(json!({"status": format!("mix post {i}")}))).await;
+                            call(&http, &base, reqwest::Method::POST, "/api/v1/statuses", Some(&user.token), Some(json!({"status": format!("mix post {i}")})))
+                                .await;
                         }
                         1..=3 => {
                             call(&http, &base, reqwest::Method::GET, &format!("/api/v1/accounts/{other}/statuses"), Some(&user.token), None).await;

@@ -139,7 +139,9 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
     let loader: Option<Arc<dyn EventSink>> = match analytics {
         AnalyticsSettings::None => None,
         AnalyticsSettings::Redshift { url, ca_file } => Some(Arc::new(
-            core_analytics::AnalyticsLoader::connect(url, ca_file.as_deref(), backends.store.clone()).await.context("the analytics warehouse is unusable (check [analytics] url and ca_file)")?,
+            core_analytics::AnalyticsLoader::connect(url, ca_file.as_deref(), backends.store.clone())
+                .await
+                .context("the analytics warehouse is unusable (check [analytics] url and ca_file)")?,
         )),
     };
     match events {
@@ -154,7 +156,13 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
             let client = core_kinesis::client(&config).await;
             core_kinesis::check_stream(&client, stream).await.context("the kinesis stream is unreachable (check [events])")?;
             let publisher = Arc::new(core_kinesis::KinesisPublisher::with_client(client.clone(), stream.clone()));
-            tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_kinesis::RELAY_CONSUMER.into(), publisher, core_kinesis::MAX_RECORDS_PER_PUT, stop_rx.clone())));
+            tasks.push(tokio::spawn(core_app::sink::tail(
+                backends.events.clone(),
+                core_kinesis::RELAY_CONSUMER.into(),
+                publisher,
+                core_kinesis::MAX_RECORDS_PER_PUT,
+                stop_rx.clone(),
+            )));
             let mut sinks = if *feed_app_consumers { core_app::consumer::sinks(app) } else { Vec::new() };
             sinks.extend(loader.map(|loader| (core_kinesis::LEGACY_APPLICATION, loader)));
             // The node id is held by one live process (ids rely on it too), so it names the
@@ -165,7 +173,11 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
                 // The warehouse loads best in large batches; fanout & co. checkpoint more often so
                 // a slow stretch (a big fanout) never outlasts the lease.
                 let chunk = if application == core_kinesis::LEGACY_APPLICATION { 1000 } else { 100 };
-                let options = core_kinesis::ConsumerOptions { lease: std::time::Duration::from_secs((*lease_secs).max(2)), chunk, ..core_kinesis::ConsumerOptions::new(application, owner.clone()) };
+                let options = core_kinesis::ConsumerOptions {
+                    lease: std::time::Duration::from_secs((*lease_secs).max(2)),
+                    chunk,
+                    ..core_kinesis::ConsumerOptions::new(application, owner.clone())
+                };
                 let consumer = core_kinesis::KinesisConsumer::new(client.clone(), stream.clone(), backends.store.clone(), sink, options);
                 tasks.push(tokio::spawn(consumer.run(stop_rx.clone())));
             }
@@ -215,7 +227,8 @@ pub async fn push_publisher(settings: &PushSettings) -> anyhow::Result<Option<Ar
                 credentials: access_key_id.clone().zip(secret_access_key.clone()),
                 vapid_public_key: vapid_public_key.clone(),
             };
-            let publisher = core_sns::SnsPushPublisher::connect(&config).await.map_err(|e| anyhow::anyhow!("the SNS push topic is unreachable (check [push]): {e}"))?;
+            let publisher =
+                core_sns::SnsPushPublisher::connect(&config).await.map_err(|e| anyhow::anyhow!("the SNS push topic is unreachable (check [push]): {e}"))?;
             Ok(Some(Arc::new(publisher)))
         }
     }

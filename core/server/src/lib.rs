@@ -228,7 +228,13 @@ impl std::fmt::Debug for SearchSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SearchSettings::Tantivy => f.write_str("Tantivy"),
-            SearchSettings::Opensearch { url, username, index_prefix, .. } => f.debug_struct("Opensearch").field("url", url).field("username", username).field("password", &"***").field("index_prefix", index_prefix).finish(),
+            SearchSettings::Opensearch { url, username, index_prefix, .. } => f
+                .debug_struct("Opensearch")
+                .field("url", url)
+                .field("username", username)
+                .field("password", &"***")
+                .field("index_prefix", index_prefix)
+                .finish(),
         }
     }
 }
@@ -326,21 +332,39 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
                 (None, None) => None,
                 _ => anyhow::bail!("[store] access_key_id and secret_access_key go together"),
             };
-            let config = core_dynamodb::DynamoConfig { table: table.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials, create_table: *create_table };
-            let store = core_dynamodb::DynamoStore::connect(&config).await.with_context(|| format!("the dynamodb store is unusable (table {table:?}, region {region}{})", endpoint.as_deref().map(|e| format!(", endpoint {e}")).unwrap_or_default()))?;
+            let config = core_dynamodb::DynamoConfig {
+                table: table.clone(),
+                region: region.clone(),
+                endpoint: endpoint.clone(),
+                credentials,
+                create_table: *create_table,
+            };
+            let store = core_dynamodb::DynamoStore::connect(&config).await.with_context(|| {
+                format!(
+                    "the dynamodb store is unusable (table {table:?}, region {region}{})",
+                    endpoint.as_deref().map(|e| format!(", endpoint {e}")).unwrap_or_default()
+                )
+            })?;
             (Arc::new(store.clone()), Arc::new(store))
         }
         StoreSettings::Embedded => {
             let dir = &settings.server.data_dir;
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create data directory {}", dir.display()))?;
             let path = dir.join("starling.redb");
-            let store = RedbStore::open(&path).with_context(|| format!("cannot open the embedded store at {} (is another starling using it?)", path.display()))?;
+            let store =
+                RedbStore::open(&path).with_context(|| format!("cannot open the embedded store at {} (is another starling using it?)", path.display()))?;
             (Arc::new(store.clone()), Arc::new(store))
         }
     };
-    let needs_redis = matches!(settings.cache, CacheSettings::Redis) || matches!(settings.rate_limit_store, RateLimitStoreSettings::Redis) || matches!(settings.streams, StreamsSettings::Redis);
+    let needs_redis = matches!(settings.cache, CacheSettings::Redis)
+        || matches!(settings.rate_limit_store, RateLimitStoreSettings::Redis)
+        || matches!(settings.streams, StreamsSettings::Redis);
     let redis_config = core_redis::RedisConfig { url: settings.redis.url.clone(), ca_file: settings.redis.ca_file.clone() };
-    let redis = if needs_redis { Some(core_redis::Redis::connect_with(&redis_config).await.context("the redis backend is unreachable (check [redis] url and ca_file)")?) } else { None };
+    let redis = if needs_redis {
+        Some(core_redis::Redis::connect_with(&redis_config).await.context("the redis backend is unreachable (check [redis] url and ca_file)")?)
+    } else {
+        None
+    };
     let timelines: Arc<dyn core_app::ports::TimelineCache> = match (&settings.cache, &redis) {
         (CacheSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisTimelineCache::new(redis.clone())),
         _ => Arc::new(MemoryTimelineCache::new()),
@@ -350,18 +374,27 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
         _ => Arc::new(MemoryRateLimiter::new()),
     };
     let streams: Arc<dyn core_app::ports::StreamHub> = match (&settings.streams, &redis) {
-        (StreamsSettings::Redis, Some(redis)) => Arc::new(core_redis::RedisStreamHub::connect(redis).await.context("the redis stream hub cannot subscribe (check [redis] url)")?),
+        (StreamsSettings::Redis, Some(redis)) => {
+            Arc::new(core_redis::RedisStreamHub::connect(redis).await.context("the redis stream hub cannot subscribe (check [redis] url)")?)
+        }
         _ => Arc::new(MemoryStreamHub::new()),
     };
     let search: Arc<dyn core_app::ports::SearchIndex> = match &settings.search {
         SearchSettings::Tantivy => {
             let path = settings.server.data_dir.join("search");
-            Arc::new(TantivySearch::open(&path, TantivyOptions::default()).with_context(|| format!("cannot open the search index at {} (is another starling using it?)", path.display()))?)
+            Arc::new(
+                TantivySearch::open(&path, TantivyOptions::default())
+                    .with_context(|| format!("cannot open the search index at {} (is another starling using it?)", path.display()))?,
+            )
         }
         SearchSettings::Opensearch { url, username, password, index_prefix } => {
             let basic_auth = username.clone().map(|user| (user, password.clone().unwrap_or_default()));
             let config = core_opensearch::OpenSearchConfig { basic_auth, index_prefix: index_prefix.clone(), ..core_opensearch::OpenSearchConfig::new(url) };
-            Arc::new(core_opensearch::OpenSearchIndex::connect(&config).await.context("the OpenSearch backend is unreachable or refused the index mappings (check [search] url)")?)
+            Arc::new(
+                core_opensearch::OpenSearchIndex::connect(&config)
+                    .await
+                    .context("the OpenSearch backend is unreachable or refused the index mappings (check [search] url)")?,
+            )
         }
     };
     let media: Arc<dyn core_app::ports::MediaStore> = match &settings.media_store {
@@ -370,7 +403,13 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             Arc::new(FsMediaStore::open(&root).with_context(|| format!("cannot create the media directory {}", root.display()))?)
         }
         MediaStoreSettings::S3 { bucket, region, endpoint, public_url, .. } => {
-            let config = core_s3::S3Config { bucket: bucket.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials: s3_credentials(&settings.media_store), public_url: public_url.clone() };
+            let config = core_s3::S3Config {
+                bucket: bucket.clone(),
+                region: region.clone(),
+                endpoint: endpoint.clone(),
+                credentials: s3_credentials(&settings.media_store),
+                public_url: public_url.clone(),
+            };
             let store = core_s3::S3MediaStore::new(config).await.context("cannot build the S3 media store")?;
             store.ping().await.with_context(|| format!("the S3 bucket {bucket} is unreachable (check [media_store])"))?;
             Arc::new(store)
@@ -381,9 +420,11 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
 
 fn s3_credentials(media: &MediaStoreSettings) -> Option<shared::sigv4::Credentials> {
     match media {
-        MediaStoreSettings::S3 { access_key_id: Some(id), secret_access_key, .. } => {
-            Some(shared::sigv4::Credentials { access_key_id: id.clone(), secret_access_key: secret_access_key.clone().unwrap_or_default(), session_token: None })
-        }
+        MediaStoreSettings::S3 { access_key_id: Some(id), secret_access_key, .. } => Some(shared::sigv4::Credentials {
+            access_key_id: id.clone(),
+            secret_access_key: secret_access_key.clone().unwrap_or_default(),
+            session_token: None,
+        }),
         _ => None,
     }
 }
@@ -393,7 +434,8 @@ fn s3_credentials(media: &MediaStoreSettings) -> Option<shared::sigv4::Credentia
 pub async fn start_upload_intake(settings: &Settings, app: &core_app::App) -> Option<tokio::sync::watch::Sender<bool>> {
     let MediaStoreSettings::S3 { bucket, region, endpoint, upload_queue_url: Some(queue_url), .. } = &settings.media_store else { return None };
     let sdk = core_s3::sdk_config(region, endpoint.as_deref(), s3_credentials(&settings.media_store).as_ref()).await;
-    let intake = core_s3::intake::UploadIntake::new(&sdk, core_s3::intake::IntakeConfig { queue_url: queue_url.clone(), bucket: bucket.clone(), wait_secs: 20 });
+    let intake =
+        core_s3::intake::UploadIntake::new(&sdk, core_s3::intake::IntakeConfig { queue_url: queue_url.clone(), bucket: bucket.clone(), wait_secs: 20 });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(intake.run(app.clone(), stopped));
     tracing::info!(queue = %queue_url, "upload intake polling");
@@ -461,7 +503,8 @@ mod tests {
         let mut vars = Vec::new();
         for (i, line) in lines.iter().enumerate() {
             let Some(name) = line.trim_start().trim_start_matches("- ").strip_prefix("Name: STARLING__") else { continue };
-            let value = lines.get(i + 1).and_then(|next| next.trim().strip_prefix("Value: ")).filter(|v| !v.starts_with('!')).map(|v| v.trim_matches('"').to_owned());
+            let value =
+                lines.get(i + 1).and_then(|next| next.trim().strip_prefix("Value: ")).filter(|v| !v.starts_with('!')).map(|v| v.trim_matches('"').to_owned());
             vars.push((name.to_owned(), value));
         }
         vars
@@ -487,7 +530,10 @@ mod tests {
             }
             node.insert(last.clone(), value);
         }
-        let settings: Settings = Figment::from(Serialized::defaults(Settings::default())).merge(Serialized::globals(serde_json::Value::Object(tree))).extract().expect("every variable names a setting");
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Serialized::globals(serde_json::Value::Object(tree)))
+            .extract()
+            .expect("every variable names a setting");
         assert_eq!(settings.node_id, None, "tasks lease their node numbers");
         assert!(matches!(settings.store, StoreSettings::Dynamodb { .. }));
         assert!(matches!(settings.events, events::EventsSettings::Kinesis { .. }));
@@ -499,7 +545,8 @@ mod tests {
     #[test]
     fn node_id_is_leased_unless_set() {
         assert_eq!(Settings::default().core_config().node_id, None);
-        let settings: Settings = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("node_id = 7\n[node_lease]\nlease_secs = 30")).extract().unwrap();
+        let settings: Settings =
+            Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string("node_id = 7\n[node_lease]\nlease_secs = 30")).extract().unwrap();
         assert_eq!(settings.core_config().node_id, Some(7));
         assert_eq!(settings.core_config().node_lease.lease_secs, 30);
     }

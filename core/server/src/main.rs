@@ -68,7 +68,8 @@ async fn main() -> anyhow::Result<()> {
                 settings.server.data_dir = dir;
             }
             let (app, pipelines) = core_server::build_serving(&settings).await?;
-            let listener = tokio::net::TcpListener::bind(settings.server.listen).await.with_context(|| format!("cannot listen on {}", settings.server.listen))?;
+            let listener =
+                tokio::net::TcpListener::bind(settings.server.listen).await.with_context(|| format!("cannot listen on {}", settings.server.listen))?;
             tracing::info!(address = %settings.server.listen, base_url = %app.app().config().instance.base_url, edge = settings.edge.enabled, "starling listening");
             let router = core_server::front_router(&settings, &app);
             let intake = core_server::start_upload_intake(&settings, app.app()).await;

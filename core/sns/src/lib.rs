@@ -36,7 +36,12 @@ impl SnsPushPublisher {
     pub async fn connect(config: &SnsConfig) -> Result<Self, PushError> {
         let sdk = core_aws::loader(&config.region, config.endpoint.as_deref(), core_aws::keys(config.credentials.as_ref())).load().await;
         let client = aws_sdk_sns::Client::new(&sdk);
-        client.get_topic_attributes().topic_arn(&config.topic_arn).send().await.map_err(|e| PushError(format!("topic {}: {}", config.topic_arn, aws_sdk_sns::error::DisplayErrorContext(e))))?;
+        client
+            .get_topic_attributes()
+            .topic_arn(&config.topic_arn)
+            .send()
+            .await
+            .map_err(|e| PushError(format!("topic {}: {}", config.topic_arn, aws_sdk_sns::error::DisplayErrorContext(e))))?;
         Ok(SnsPushPublisher { client, topic_arn: config.topic_arn.clone(), server_key: config.vapid_public_key.clone() })
     }
 }
@@ -60,7 +65,8 @@ pub fn body(message: &PushMessage) -> String {
 #[async_trait]
 impl PushPublisher for SnsPushPublisher {
     async fn publish(&self, message: &PushMessage) -> Result<(), PushError> {
-        let kind = MessageAttributeValue::builder().data_type("String").string_value(&message.notification_type).build().map_err(|e| PushError(e.to_string()))?;
+        let kind =
+            MessageAttributeValue::builder().data_type("String").string_value(&message.notification_type).build().map_err(|e| PushError(e.to_string()))?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)

@@ -111,7 +111,12 @@ fn main() {
     runtime.block_on(index.apply(batch)).unwrap();
     let build = started.elapsed();
     let size: u64 = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum();
-    println!("indexed {docs} statuses + {AUTHORS} accounts in {:.1}s ({:.0} docs/s), {:.0} MB on disk", build.as_secs_f64(), docs as f64 / build.as_secs_f64(), size as f64 / 1e6);
+    println!(
+        "indexed {docs} statuses + {AUTHORS} accounts in {:.1}s ({:.0} docs/s), {:.0} MB on disk",
+        build.as_secs_f64(),
+        docs as f64 / build.as_secs_f64(),
+        size as f64 / 1e6
+    );
 
     // Query.
     const QUERIES: usize = 300;
@@ -130,14 +135,20 @@ fn main() {
         ("statuses: one mid word (rank 1k-5k)", Box::new(|rng: &mut Rng| pick(rng, 1_000, 5_000))),
         ("statuses: one rare word (rank > 20k)", Box::new(|rng: &mut Rng| pick(rng, 20_000, VOCABULARY))),
         ("statuses: two words (common + mid)", Box::new(|rng: &mut Rng| format!("{} {}", pick(rng, 0, 100), pick(rng, 1_000, 5_000)))),
-        ("statuses: one 3-letter word (exact only)", Box::new(|rng: &mut Rng| {
-            let w = pick(rng, 100, 20_000);
-            w.chars().take(3).collect()
-        })),
-        ("statuses: mid word with a typo", Box::new(move |rng: &mut Rng| {
-            let w = pick(rng, 1_000, 5_000);
-            typo(&w, rng)
-        })),
+        (
+            "statuses: one 3-letter word (exact only)",
+            Box::new(|rng: &mut Rng| {
+                let w = pick(rng, 100, 20_000);
+                w.chars().take(3).collect()
+            }),
+        ),
+        (
+            "statuses: mid word with a typo",
+            Box::new(move |rng: &mut Rng| {
+                let w = pick(rng, 1_000, 5_000);
+                typo(&w, rng)
+            }),
+        ),
     ];
     println!();
     println!("| query | n | p50 ms | p99 ms | max ms | avg hits |");

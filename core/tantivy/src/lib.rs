@@ -26,7 +26,7 @@ use shared::id::Id;
 use shared::wire::Visibility;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
-use tantivy::schema::{Field, FAST, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value as _};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value as _};
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
@@ -89,7 +89,8 @@ struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text_options = TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqs));
+    let text_options =
+        TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqs));
     let f = Fields {
         kind: b.add_text_field("kind", STRING),
         id: b.add_u64_field("id", INDEXED | STORED | FAST),
@@ -141,7 +142,9 @@ impl TantivySearch {
     fn with_index(index: Index, options: TantivyOptions) -> Result<Self, SearchError> {
         let (_, f) = schema();
         index.tokenizers().register(ANALYZER, analyzer());
-        let writer = index.writer_with_num_threads(options.writer_threads.max(1), options.writer_memory_bytes.max(15_000_000 * options.writer_threads.max(1))).map_err(err)?;
+        let writer = index
+            .writer_with_num_threads(options.writer_threads.max(1), options.writer_memory_bytes.max(15_000_000 * options.writer_threads.max(1)))
+            .map_err(err)?;
         let fuzzy = [LevenshteinAutomatonBuilder::new(1, true), LevenshteinAutomatonBuilder::new(2, true)];
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(err)?;
         Ok(TantivySearch { inner: Arc::new(Inner { reader, writer: Mutex::new(writer), analyzer: analyzer(), fuzzy, f }) })
@@ -314,11 +317,20 @@ impl Inner {
         private_authors.push(Term::from_field_u64(f.author, reader));
         let private: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
             (Occur::Must, self.u64_term(f.visibility, 2)),
-            (Occur::Must, Box::new(BooleanQuery::new(vec![(Occur::Should, Box::new(TermSetQuery::new(private_authors)) as Box<dyn Query>), (Occur::Should, self.u64_term(f.mention, reader))]))),
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, Box::new(TermSetQuery::new(private_authors)) as Box<dyn Query>),
+                    (Occur::Should, self.u64_term(f.mention, reader)),
+                ])),
+            ),
         ]));
         let direct: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
             (Occur::Must, self.u64_term(f.visibility, 3)),
-            (Occur::Must, Box::new(BooleanQuery::new(vec![(Occur::Should, self.u64_term(f.author, reader)), (Occur::Should, self.u64_term(f.mention, reader))]))),
+            (
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![(Occur::Should, self.u64_term(f.author, reader)), (Occur::Should, self.u64_term(f.mention, reader))])),
+            ),
         ]));
         let allowed = BooleanQuery::new(vec![(Occur::Should, open), (Occur::Should, private), (Occur::Should, direct)]);
         clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(Box::new(allowed), 0.0))));
@@ -348,7 +360,10 @@ impl Inner {
             clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(exact, 1.0))));
         }
         let whole = q.text.trim().to_lowercase();
-        clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(TermQuery::new(Term::from_field_text(f.username, &whole), IndexRecordOption::Basic)), 10.0))));
+        clauses.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(TermQuery::new(Term::from_field_text(f.username, &whole), IndexRecordOption::Basic)), 10.0)),
+        ));
         if let Some(among) = &q.among {
             if among.is_empty() {
                 return Ok(Vec::new());
@@ -464,13 +479,29 @@ mod tests {
     #[tokio::test]
     async fn an_index_on_disk_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let doc = StatusDoc { id: Id::from_u64(7), author: Id::from_u64(1), visibility: Visibility::Public, mentions: vec![], text: "persistent words".into(), tags: vec![] };
+        let doc = StatusDoc {
+            id: Id::from_u64(7),
+            author: Id::from_u64(1),
+            visibility: Visibility::Public,
+            mentions: vec![],
+            text: "persistent words".into(),
+            tags: vec![],
+        };
         {
             let index = TantivySearch::open(dir.path(), TantivyOptions::default()).unwrap();
             index.apply(vec![SearchChange::IndexStatus(doc)]).await.unwrap();
         }
         let index = TantivySearch::open(dir.path(), TantivyOptions::default()).unwrap();
-        let query = StatusSearch { text: "persistent".into(), reader: Id::from_u64(2), followed: vec![], author: None, max_id: None, min_id: None, offset: 0, limit: 10 };
+        let query = StatusSearch {
+            text: "persistent".into(),
+            reader: Id::from_u64(2),
+            followed: vec![],
+            author: None,
+            max_id: None,
+            min_id: None,
+            offset: 0,
+            limit: 10,
+        };
         assert_eq!(index.statuses(&query).await.unwrap(), vec![Id::from_u64(7)]);
     }
 }

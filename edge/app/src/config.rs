@@ -104,9 +104,11 @@ impl EdgeConfig {
         c.sign_ups = quota("STARLING_RATE_SIGN_UPS", c.sign_ups)?;
         c.logins = quota("STARLING_RATE_LOGINS", c.logins)?;
         c.media = quota("STARLING_RATE_MEDIA", c.media)?;
-        c.node_id = u8::try_from(number("STARLING_EDGE_NODE_ID", u64::from(c.node_id))?).map_err(|_| ConfigError("STARLING_EDGE_NODE_ID must be 0-63".into()))?;
+        c.node_id =
+            u8::try_from(number("STARLING_EDGE_NODE_ID", u64::from(c.node_id))?).map_err(|_| ConfigError("STARLING_EDGE_NODE_ID must be 0-63".into()))?;
         if let Some(bucket) = var("STARLING_S3_BUCKET").filter(|b| !b.is_empty()) {
-            let required = |name: &str| var(name).filter(|v| !v.is_empty()).ok_or_else(|| ConfigError(format!("{name} is required when STARLING_S3_BUCKET is set")));
+            let required =
+                |name: &str| var(name).filter(|v| !v.is_empty()).ok_or_else(|| ConfigError(format!("{name} is required when STARLING_S3_BUCKET is set")));
             c.uploads = Some(UploadConfig {
                 bucket,
                 region: var("STARLING_S3_REGION").unwrap_or_else(|| "us-east-1".into()),

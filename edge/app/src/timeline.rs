@@ -86,7 +86,10 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
 
     async fn home_version(&self, request: &EdgeRequest) -> Option<String> {
         let mut probe = EdgeRequest { method: "GET".into(), uri: "/api/starling/v1/timelines/home/version".into(), ..EdgeRequest::default() };
-        probe.headers.push(("authorization".into(), request.header("authorization").map_or_else(|| format!("Bearer {}", crate::auth::bearer(request).unwrap_or_default()), str::to_owned)));
+        probe.headers.push((
+            "authorization".into(),
+            request.header("authorization").map_or_else(|| format!("Bearer {}", crate::auth::bearer(request).unwrap_or_default()), str::to_owned),
+        ));
         let response = self.upstream.send(probe).await.ok()?;
         if response.status != 200 {
             return None;

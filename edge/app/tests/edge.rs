@@ -69,7 +69,12 @@ struct World {
 impl World {
     fn new() -> Self {
         let signer = TokenSigner::from_seed("k1", [9; 32]);
-        let core = Core { keys: KeySet { keys: vec![signer.public_key()] }, revoked: Mutex::new(Vec::new()), version: AtomicU64::new(1), calls: Mutex::new(Vec::new()) };
+        let core = Core {
+            keys: KeySet { keys: vec![signer.public_key()] },
+            revoked: Mutex::new(Vec::new()),
+            version: AtomicU64::new(1),
+            calls: Mutex::new(Vec::new()),
+        };
         World { signer, kv: MemKv::default(), core, clock: FixedClock(AtomicU64::new(NOW)) }
     }
 
@@ -78,7 +83,14 @@ impl World {
     }
 
     fn token(&self, account: u64, scope: &str, exp: Option<u64>) -> String {
-        self.signer.sign(&Claims { sub: Some(Id::from_u64(account)), app: Id::from_u64(1), scope: Scopes::parse(scope).unwrap(), iat: NOW / 1000, exp, jti: Id::from_u64(account * 10) })
+        self.signer.sign(&Claims {
+            sub: Some(Id::from_u64(account)),
+            app: Id::from_u64(1),
+            scope: Scopes::parse(scope).unwrap(),
+            iat: NOW / 1000,
+            exp,
+            jti: Id::from_u64(account * 10),
+        })
     }
 
     fn forwarded_calls(&self) -> Vec<String> {
@@ -110,7 +122,14 @@ async fn bad_expired_and_revoked_tokens_get_401_without_reaching_core() {
     assert_eq!(String::from_utf8(garbage.body).unwrap(), r#"{"error":"The access token is invalid"}"#);
     let expired = w.token(5, "read", Some(NOW / 1000 - 1));
     assert_eq!(respond(edge.handle(get("/api/v1/accounts/verify_credentials", Some(&expired))).await).status, 401);
-    let forged = TokenSigner::from_seed("k1", [1; 32]).sign(&Claims { sub: Some(Id::from_u64(5)), app: Id::from_u64(1), scope: Scopes::parse("read").unwrap(), iat: 0, exp: None, jti: Id::from_u64(3) });
+    let forged = TokenSigner::from_seed("k1", [1; 32]).sign(&Claims {
+        sub: Some(Id::from_u64(5)),
+        app: Id::from_u64(1),
+        scope: Scopes::parse("read").unwrap(),
+        iat: 0,
+        exp: None,
+        jti: Id::from_u64(3),
+    });
     assert_eq!(respond(edge.handle(get("/api/v1/accounts/verify_credentials", Some(&forged))).await).status, 401);
     w.core.revoked.lock().unwrap().push("70".into());
     let revoked = w.token(7, "read", None);
@@ -165,10 +184,18 @@ async fn home_timeline_misses_then_hits_then_follows_version_and_expiry() {
     assert_eq!(other.header("x-starling-cache"), Some("miss"), "one user's cache is never another's");
     assert!(String::from_utf8(other.body).unwrap().contains(&bob));
     w.core.version.fetch_add(1, Ordering::SeqCst);
-    assert_eq!(respond(edge.handle(get("/api/v1/timelines/home?limit=20", Some(&alice))).await).header("x-starling-cache"), Some("miss"), "a new version invalidates early");
+    assert_eq!(
+        respond(edge.handle(get("/api/v1/timelines/home?limit=20", Some(&alice))).await).header("x-starling-cache"),
+        Some("miss"),
+        "a new version invalidates early"
+    );
     assert_eq!(respond(edge.handle(get("/api/v1/timelines/home?limit=20", Some(&alice))).await).header("x-starling-cache"), Some("hit"));
     w.clock.0.fetch_add(5_000, Ordering::SeqCst);
-    assert_eq!(respond(edge.handle(get("/api/v1/timelines/home?limit=20", Some(&alice))).await).header("x-starling-cache"), Some("miss"), "entries expire after the bound");
+    assert_eq!(
+        respond(edge.handle(get("/api/v1/timelines/home?limit=20", Some(&alice))).await).header("x-starling-cache"),
+        Some("miss"),
+        "entries expire after the bound"
+    );
     assert_eq!(w.forwarded_calls().len(), 4, "only misses reach core's timeline");
 }
 

@@ -150,7 +150,13 @@ impl Core {
 
     /// Sends `method path_and_query` with `headers` and `body`, streaming the body while the
     /// response head is awaited.
-    async fn exchange<E>(&self, method: &str, path_and_query: &str, headers: Fields, body: impl Stream<Item = Result<Vec<u8>, E>>) -> Result<IncomingResponse, UpstreamError> {
+    async fn exchange<E>(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: Fields,
+        body: impl Stream<Item = Result<Vec<u8>, E>>,
+    ) -> Result<IncomingResponse, UpstreamError> {
         let method = match method {
             "GET" => Method::Get,
             "HEAD" => Method::Head,
@@ -163,7 +169,15 @@ impl Core {
         };
         let request = OutgoingRequest::new(headers);
         let path = format!("{}{path_and_query}", self.base_path);
-        if [request.set_method(&method), request.set_scheme(Some(&self.scheme)), request.set_authority(Some(&self.authority)), request.set_path_with_query(Some(&path))].iter().any(Result::is_err) {
+        if [
+            request.set_method(&method),
+            request.set_scheme(Some(&self.scheme)),
+            request.set_authority(Some(&self.authority)),
+            request.set_path_with_query(Some(&path)),
+        ]
+        .iter()
+        .any(Result::is_err)
+        {
             return Err(UpstreamError(format!("core refuses {method} {path}")));
         }
         let sink = request.take_body();

@@ -191,7 +191,12 @@ pub fn process(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> 
                     (Some(small), Some(hash))
                 }
             };
-            Ok(Processed { kind: Kind::Video, original: Rendition { bytes: bytes.to_vec(), mime: format.mime, ext: format.ext, dimensions: None }, small, blurhash })
+            Ok(Processed {
+                kind: Kind::Video,
+                original: Rendition { bytes: bytes.to_vec(), mime: format.mime, ext: format.ext, dimensions: None },
+                small,
+                blurhash,
+            })
         }
     }
 }

@@ -75,7 +75,9 @@ async fn a_password_that_is_too_short_or_too_long_is_refused() {
     let t = TestApp::spawn().await;
     let app_token = t.app_token("read write").await;
     for password in ["short".to_owned(), "1234567".to_owned(), "x".repeat(73)] {
-        let reply = t.post("/api/v1/accounts", Some(&app_token), json!({"username": "alice", "email": "alice@example.org", "password": password, "agreement": true})).await;
+        let reply = t
+            .post("/api/v1/accounts", Some(&app_token), json!({"username": "alice", "email": "alice@example.org", "password": password, "agreement": true}))
+            .await;
         assert!(reply.error().contains("password"), "{}", reply.body);
         reply.expect(422);
     }
@@ -96,7 +98,13 @@ async fn signing_up_without_accepting_the_agreement_is_refused() {
     let t = TestApp::spawn().await;
     let app_token = t.app_token("read write").await;
     for agreement in [json!(false), json!(null), json!("0")] {
-        let reply = t.post("/api/v1/accounts", Some(&app_token), json!({"username": "alice", "email": "alice@example.org", "password": PASSWORD, "agreement": agreement})).await;
+        let reply = t
+            .post(
+                "/api/v1/accounts",
+                Some(&app_token),
+                json!({"username": "alice", "email": "alice@example.org", "password": PASSWORD, "agreement": agreement}),
+            )
+            .await;
         assert_eq!(reply.error(), "Validation failed: Agreement must be accepted");
         reply.expect(422);
     }
@@ -140,7 +148,14 @@ async fn verify_credentials_returns_the_account_with_its_source() {
 async fn updating_display_name_and_note_as_a_form() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
-    let me = t.patch_form("/api/v1/accounts/update_credentials", Some(&alice.token), &[("display_name", "  Alice A.  "), ("note", "Hello <world>\n\nSecond https://example.org")]).await.expect(200);
+    let me = t
+        .patch_form(
+            "/api/v1/accounts/update_credentials",
+            Some(&alice.token),
+            &[("display_name", "  Alice A.  "), ("note", "Hello <world>\n\nSecond https://example.org")],
+        )
+        .await
+        .expect(200);
     assert_eq!(me["display_name"], "Alice A.");
     let note = me["note"].as_str().unwrap();
     assert!(note.starts_with("<p>Hello &lt;world&gt;</p><p>Second <a href=\"https://example.org\""), "{note}");
@@ -172,9 +187,19 @@ async fn updating_profile_fields_as_a_form() {
 async fn updating_profile_fields_as_json_arrays_or_indexed_objects() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
-    let me = t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"fields_attributes": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]})).await.expect(200);
+    let me = t
+        .patch(
+            "/api/v1/accounts/update_credentials",
+            Some(&alice.token),
+            json!({"fields_attributes": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}),
+        )
+        .await
+        .expect(200);
     assert_eq!(me["source"]["fields"], json!([{"name": "a", "value": "1", "verified_at": null}, {"name": "b", "value": "2", "verified_at": null}]));
-    let me = t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"fields_attributes": {"0": {"name": "only", "value": "one"}}})).await.expect(200);
+    let me = t
+        .patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"fields_attributes": {"0": {"name": "only", "value": "one"}}}))
+        .await
+        .expect(200);
     assert_eq!(me["fields"].as_array().unwrap().len(), 1);
     assert_eq!(me["fields"][0]["name"], "only");
     // Fields not mentioned stay as they are.
@@ -186,7 +211,14 @@ async fn updating_profile_fields_as_json_arrays_or_indexed_objects() {
 async fn profile_text_is_escaped_when_rendered() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
-    let me = t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"fields_attributes": [{"name": "<b>x</b>", "value": "\"quoted\" & <i>"}], "note": "<script>alert(1)</script>"})).await.expect(200);
+    let me = t
+        .patch(
+            "/api/v1/accounts/update_credentials",
+            Some(&alice.token),
+            json!({"fields_attributes": [{"name": "<b>x</b>", "value": "\"quoted\" & <i>"}], "note": "<script>alert(1)</script>"}),
+        )
+        .await
+        .expect(200);
     assert_eq!(me["fields"][0]["name"], "&lt;b&gt;x&lt;/b&gt;");
     assert_eq!(me["fields"][0]["value"], "&quot;quoted&quot; &amp; &lt;i&gt;");
     assert!(!me["note"].as_str().unwrap().contains("<script>"));
@@ -231,7 +263,8 @@ async fn source_privacy_sets_the_default_visibility_of_new_posts() {
     let me = t.patch_form("/api/v1/accounts/update_credentials", Some(&alice.token), &[("source[privacy]", "private")]).await.expect(200);
     assert_eq!(me["source"]["privacy"], "private");
     assert_eq!(t.post_status(&alice, json!({"status": "followers only"})).await["visibility"], "private");
-    let me = t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"source": {"privacy": "unlisted", "sensitive": true}})).await.expect(200);
+    let me =
+        t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"source": {"privacy": "unlisted", "sensitive": true}})).await.expect(200);
     assert_eq!(me["source"]["privacy"], "unlisted");
     assert_eq!(me["source"]["sensitive"], true);
     let post = t.post_status(&alice, json!({"status": "quiet"})).await;
@@ -244,7 +277,10 @@ async fn source_privacy_sets_the_default_visibility_of_new_posts() {
 async fn profile_flags_are_updated_from_form_booleans() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
-    let me = t.patch_form("/api/v1/accounts/update_credentials", Some(&alice.token), &[("bot", "1"), ("discoverable", "false"), ("hide_collections", "true")]).await.expect(200);
+    let me = t
+        .patch_form("/api/v1/accounts/update_credentials", Some(&alice.token), &[("bot", "1"), ("discoverable", "false"), ("hide_collections", "true")])
+        .await
+        .expect(200);
     assert_eq!(me["bot"], true);
     assert_eq!(me["discoverable"], false);
     assert_eq!(me["source"]["hide_collections"], true);
@@ -477,7 +513,11 @@ async fn an_accounts_statuses_are_listed_newest_first_with_filters() {
     let boost = t.post(&format!("/api/v1/statuses/{}/reblog", id(&bobs)), Some(&alice.token), json!({})).await.expect(200);
     let path = format!("/api/v1/accounts/{}/statuses", alice.id);
     assert_eq!(ids(&t.get(&path, None).await.expect(200)), vec![id(&boost), id(&thread), id(&reply), id(&first)]);
-    assert_eq!(ids(&t.get(&format!("{path}?exclude_replies=true"), None).await.expect(200)), vec![id(&boost), id(&thread), id(&first)], "threads are not replies to others");
+    assert_eq!(
+        ids(&t.get(&format!("{path}?exclude_replies=true"), None).await.expect(200)),
+        vec![id(&boost), id(&thread), id(&first)],
+        "threads are not replies to others"
+    );
     assert_eq!(ids(&t.get(&format!("{path}?exclude_reblogs=true"), None).await.expect(200)), vec![id(&thread), id(&reply), id(&first)]);
     assert_eq!(ids(&t.get(&format!("{path}?tagged=News"), None).await.expect(200)), vec![id(&first)]);
     assert_eq!(t.get(&format!("{path}?pinned=true"), None).await.expect(200), json!([]));
@@ -529,7 +569,8 @@ fn multipart(parts: &[(&str, Option<&str>, &str)]) -> (String, String) {
 async fn updating_credentials_accepts_multipart_text_fields_but_not_files() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
-    let (content_type, body) = multipart(&[("display_name", None, "Multi Part"), ("fields_attributes[0][name]", None, "k"), ("fields_attributes[0][value]", None, "v")]);
+    let (content_type, body) =
+        multipart(&[("display_name", None, "Multi Part"), ("fields_attributes[0][name]", None, "k"), ("fields_attributes[0][value]", None, "v")]);
     let url = format!("{}/api/v1/accounts/update_credentials", t.base);
     let response = t.http.patch(&url).bearer_auth(&alice.token).header("content-type", content_type).body(body).send().await.unwrap();
     assert_eq!(response.status(), 200);

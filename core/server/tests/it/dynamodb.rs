@@ -40,7 +40,14 @@ async fn startup_fails_fast_and_clearly_when_dynamodb_is_unreachable() {
     assert!(error.contains("dynamodb store is unusable") && error.contains("unreachable") && error.contains(&port.to_string()), "{error}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "fails fast");
 
-    settings.store = core_server::StoreSettings::Dynamodb { table: "t".into(), region: "us-east-1".into(), endpoint: None, access_key_id: Some("id".into()), secret_access_key: None, create_table: false };
+    settings.store = core_server::StoreSettings::Dynamodb {
+        table: "t".into(),
+        region: "us-east-1".into(),
+        endpoint: None,
+        access_key_id: Some("id".into()),
+        secret_access_key: None,
+        create_table: false,
+    };
     let error = format!("{:#}", core_server::build(&settings).await.err().expect("half the credentials is an error"));
     assert!(error.contains("go together"), "{error}");
 }

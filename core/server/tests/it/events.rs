@@ -14,7 +14,12 @@ use crate::{TestApp, User, ids, use_redis};
 
 /// A fresh stream of `shards` shards on moto; returns its client.
 async fn fresh_stream(endpoint: &str, stream: &str, shards: i32) -> aws_sdk_kinesis::Client {
-    let config = core_kinesis::KinesisConfig { stream: stream.into(), region: "us-east-1".into(), endpoint: Some(endpoint.into()), credentials: Some(("test".into(), "test".into())) };
+    let config = core_kinesis::KinesisConfig {
+        stream: stream.into(),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint.into()),
+        credentials: Some(("test".into(), "test".into())),
+    };
     let client = core_kinesis::client(&config).await;
     let _ = client.delete_stream().stream_name(stream).send().await;
     client.create_stream().stream_name(stream).shard_count(shards).send().await.unwrap();
@@ -55,12 +60,23 @@ async fn posts_reach_the_warehouse_through_kinesis() {
     let pg = std::env::var("STARLING_TEST_PG_URL").unwrap();
     let ca_file = std::env::var_os("STARLING_TEST_PG_CA").map(std::path::PathBuf::from);
     let stream = "starling-api-events";
-    let config = core_kinesis::KinesisConfig { stream: stream.into(), region: "us-east-1".into(), endpoint: Some(endpoint.clone()), credentials: Some(("test".into(), "test".into())) };
+    let config = core_kinesis::KinesisConfig {
+        stream: stream.into(),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint.clone()),
+        credentials: Some(("test".into(), "test".into())),
+    };
     let client = core_kinesis::client(&config).await;
     let _ = client.delete_stream().stream_name(stream).send().await;
     client.create_stream().stream_name(stream).shard_count(2).send().await.unwrap();
     let warehouse_dir = tempfile::tempdir().unwrap();
-    let warehouse = core_analytics::AnalyticsLoader::connect(&pg, ca_file.as_deref(), Arc::new(core_embedded::RedbStore::open(&warehouse_dir.path().join("w.redb")).unwrap())).await.unwrap();
+    let warehouse = core_analytics::AnalyticsLoader::connect(
+        &pg,
+        ca_file.as_deref(),
+        Arc::new(core_embedded::RedbStore::open(&warehouse_dir.path().join("w.redb")).unwrap()),
+    )
+    .await
+    .unwrap();
     warehouse.query("DELETE FROM starling_events").await.unwrap();
     warehouse.query("DELETE FROM starling_status_tags").await.unwrap();
 
@@ -115,7 +131,9 @@ async fn with_events_on_kinesis_the_stream_feeds_home_search_and_notifications()
 
     let reached_home = eventually(async || home(&t, &bob).await == [post_id.as_str()]).await;
     assert!(reached_home, "home: {:?}", home(&t, &bob).await);
-    let found = eventually(async || ids(&t.get("/api/v2/search?q=zephyrine&type=statuses", Some(&bob.token)).await.expect(200)["statuses"]) == [post_id.as_str()]).await;
+    let found =
+        eventually(async || ids(&t.get("/api/v2/search?q=zephyrine&type=statuses", Some(&bob.token)).await.expect(200)["statuses"]) == [post_id.as_str()])
+            .await;
     assert!(found, "search never found the post");
     let mentioned = eventually(async || {
         let list = t.get("/api/v1/notifications", Some(&bob.token)).await.expect(200);
@@ -123,7 +141,8 @@ async fn with_events_on_kinesis_the_stream_feeds_home_search_and_notifications()
     })
     .await;
     assert!(mentioned, "no mention notification");
-    let followed = eventually(async || t.get("/api/v1/notifications?types[]=follow", Some(&alice.token)).await.expect(200).as_array().unwrap().len() == 1).await;
+    let followed =
+        eventually(async || t.get("/api/v1/notifications?types[]=follow", Some(&alice.token)).await.expect(200).as_array().unwrap().len() == 1).await;
     assert!(followed, "no follow notification");
 
     // All of it came from the stream: the in-process consumers never moved past the start.
@@ -208,7 +227,13 @@ async fn two_instances_split_the_shards_and_together_fan_out_every_post() {
             Ok(())
         }
     }
-    let watcher = core_kinesis::KinesisConsumer::new(client, stream.into(), Arc::new(dynamo), Arc::new(Nowhere), core_kinesis::ConsumerOptions { lease: Duration::from_secs(2), ..core_kinesis::ConsumerOptions::new("fanout", "watcher") });
+    let watcher = core_kinesis::KinesisConsumer::new(
+        client,
+        stream.into(),
+        Arc::new(dynamo),
+        Arc::new(Nowhere),
+        core_kinesis::ConsumerOptions { lease: Duration::from_secs(2), ..core_kinesis::ConsumerOptions::new("fanout", "watcher") },
+    );
     let split = eventually(async || {
         let leases = watcher.leases().await.unwrap();
         let mut per_owner = std::collections::HashMap::<String, usize>::new();
@@ -264,7 +289,14 @@ async fn events_reaching_the_fanout_sink_late_or_out_of_order_change_nothing() {
     let fanout = &sinks.iter().find(|(name, _)| *name == "fanout").unwrap().1;
     let (alice_id, bob_id) = (alice.id.parse().unwrap(), bob.id.parse().unwrap());
     // The creation arrives after the deletion (another shard, a resent PutRecords record).
-    let created = Event::StatusCreated { status: crate::id(&gone).parse().unwrap(), author: alice_id, visibility: shared::wire::Visibility::Public, reblog_of: None, in_reply_to_account: None, mentions: vec![] };
+    let created = Event::StatusCreated {
+        status: crate::id(&gone).parse().unwrap(),
+        author: alice_id,
+        visibility: shared::wire::Visibility::Public,
+        reblog_of: None,
+        in_reply_to_account: None,
+        mentions: vec![],
+    };
     fanout.deliver(&[LoggedEvent { seq: 1, event: created }]).await.unwrap();
     assert_eq!(cached_home(&t, &bob).await, [crate::id(&kept)], "a deleted status is not delivered late");
 

@@ -50,14 +50,21 @@ async fn instance_statistics_count_users_and_statuses() {
 async fn closed_registrations_show_in_the_instance_and_refuse_sign_ups() {
     let t = TestApp::spawn_with(|s| {
         let host = s.server.listen.to_string();
-        s.instance = Some(core_app::config::InstanceConfig { domain: host.clone(), base_url: format!("http://{host}"), registrations_open: false, ..Default::default() });
+        s.instance = Some(core_app::config::InstanceConfig {
+            domain: host.clone(),
+            base_url: format!("http://{host}"),
+            registrations_open: false,
+            ..Default::default()
+        });
     })
     .await;
     assert_eq!(t.get("/api/v2/instance", None).await.expect(200)["registrations"]["enabled"], false);
     assert_eq!(t.get("/api/v1/instance", None).await.expect(200)["registrations"], false);
     assert_eq!(t.get("/nodeinfo/2.0", None).await.expect(200)["openRegistrations"], false);
     let app_token = t.app_token("read write").await;
-    let reply = t.post("/api/v1/accounts", Some(&app_token), json!({"username": "alice", "email": "alice@example.org", "password": crate::PASSWORD, "agreement": true})).await;
+    let reply = t
+        .post("/api/v1/accounts", Some(&app_token), json!({"username": "alice", "email": "alice@example.org", "password": crate::PASSWORD, "agreement": true}))
+        .await;
     assert_eq!(reply.error(), "Registrations are closed");
     reply.expect(403);
 }
@@ -108,7 +115,9 @@ async fn preferences_reflect_the_posting_defaults() {
     assert_eq!(prefs["posting:default:visibility"], "public");
     assert_eq!(prefs["posting:default:sensitive"], false);
     assert_eq!(prefs["reading:expand:media"], "default");
-    t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"source": {"privacy": "unlisted", "sensitive": true, "language": "de"}})).await.expect(200);
+    t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"source": {"privacy": "unlisted", "sensitive": true, "language": "de"}}))
+        .await
+        .expect(200);
     let prefs = t.get("/api/v1/preferences", Some(&alice.token)).await.expect(200);
     assert_eq!(prefs["posting:default:visibility"], "unlisted");
     assert_eq!(prefs["posting:default:sensitive"], true);

@@ -6,12 +6,12 @@ mod dynamodb;
 mod edge;
 mod events;
 mod instance;
+mod media;
 mod nodes;
 mod notifications;
-mod ops;
-mod media;
-mod opensearch;
 mod oauth;
+mod opensearch;
+mod ops;
 mod push;
 mod ratelimit;
 mod redis;
@@ -102,7 +102,8 @@ impl TestApp {
         let mut settings = test_settings(dir.path(), listener.local_addr().unwrap());
         // STARLING_TEST_BACKEND=redis runs every API test with timelines, rate limits and streams
         // in a redis-server of its own.
-        let redis = (std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "redis")).then(|| std::sync::Arc::new(core_redis::test_server::RedisServer::single()));
+        let redis =
+            (std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "redis")).then(|| std::sync::Arc::new(core_redis::test_server::RedisServer::single()));
         if let Some(server) = &redis {
             use_redis(&mut settings, server);
         }
@@ -113,7 +114,8 @@ impl TestApp {
         }
         // STARLING_TEST_SEARCH=opensearch runs every API test with search in OpenSearch's
         // recorded-contract fake (no OpenSearch server runs here).
-        let opensearch = if std::env::var("STARLING_TEST_SEARCH").is_ok_and(|b| b == "opensearch") { Some(opensearch::use_fake(&mut settings).await) } else { None };
+        let opensearch =
+            if std::env::var("STARLING_TEST_SEARCH").is_ok_and(|b| b == "opensearch") { Some(opensearch::use_fake(&mut settings).await) } else { None };
         configure(&mut settings);
         let (application, pipelines) = build_when_released(&settings).await;
         let app = application.app().clone();
@@ -121,7 +123,12 @@ impl TestApp {
         let router = core_server::front_router(&settings, &application);
         let server = tokio::spawn(async move {
             let _pipelines = pipelines;
-            application.serve(listener, router, async { let _ = stopped.await; }).await.unwrap();
+            application
+                .serve(listener, router, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
         });
         let base = app.config().instance.base_url.clone();
         TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis, opensearch }
@@ -201,14 +208,18 @@ impl TestApp {
 
     /// Registers an OAuth app, returning (client_id, client_secret).
     pub async fn create_app(&self, scopes: &str) -> (String, String) {
-        let app = self.post("/api/v1/apps", None, json!({"client_name": "tests", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": scopes})).await.expect(200);
+        let app =
+            self.post("/api/v1/apps", None, json!({"client_name": "tests", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": scopes})).await.expect(200);
         (app["client_id"].as_str().unwrap().to_owned(), app["client_secret"].as_str().unwrap().to_owned())
     }
 
     /// An app-only token (client_credentials).
     pub async fn app_token(&self, scopes: &str) -> String {
         let (id, secret) = self.create_app(scopes).await;
-        let token = self.post("/oauth/token", None, json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "scope": scopes})).await.expect(200);
+        let token = self
+            .post("/oauth/token", None, json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "scope": scopes}))
+            .await
+            .expect(200);
         token["access_token"].as_str().unwrap().to_owned()
     }
 
@@ -216,7 +227,11 @@ impl TestApp {
     pub async fn token_with_scopes(&self, user: &User, scopes: &str) -> String {
         let (id, secret) = self.create_app("read write follow profile").await;
         let token = self
-            .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": user.username, "password": PASSWORD, "scope": scopes}))
+            .post(
+                "/oauth/token",
+                None,
+                json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": user.username, "password": PASSWORD, "scope": scopes}),
+            )
             .await
             .expect(200);
         token["access_token"].as_str().unwrap().to_owned()
@@ -239,7 +254,11 @@ impl TestApp {
     pub async fn register_with_scopes(&self, username: &str, scopes: &str) -> User {
         let app_token = self.app_token(scopes).await;
         let token = self
-            .post("/api/v1/accounts", Some(&app_token), json!({"username": username, "email": format!("{username}@example.org"), "password": PASSWORD, "agreement": true}))
+            .post(
+                "/api/v1/accounts",
+                Some(&app_token),
+                json!({"username": username, "email": format!("{username}@example.org"), "password": PASSWORD, "agreement": true}),
+            )
             .await
             .expect(200);
         let token = token["access_token"].as_str().unwrap().to_owned();
@@ -290,7 +309,8 @@ pub fn use_redis(settings: &mut Settings, server: &core_redis::test_server::Redi
 
 /// Points the store at a DynamoDB table named after `data_dir`, created on first use.
 pub fn use_dynamodb(settings: &mut Settings, data_dir: &std::path::Path) {
-    let endpoint = std::env::var("STARLING_TEST_DYNAMODB_ENDPOINT").expect("STARLING_TEST_BACKEND=dynamodb needs STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)");
+    let endpoint = std::env::var("STARLING_TEST_DYNAMODB_ENDPOINT")
+        .expect("STARLING_TEST_BACKEND=dynamodb needs STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)");
     let name: String = data_dir.file_name().and_then(|n| n.to_str()).unwrap_or("data").chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     settings.store = core_server::StoreSettings::Dynamodb {
         table: format!("starling-it-{}-{name}", std::process::id()),

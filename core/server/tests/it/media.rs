@@ -205,7 +205,9 @@ async fn videos_are_recognised_by_their_bytes_and_kept_as_they_are() {
     let clip = mp4();
     // The client's name and type lie; the bytes decide.
     let thumb = encode(&picture(640, 360), ImageFormat::Png);
-    let form = Form::new().part("file", Part::bytes(clip.clone()).file_name("clip.png").mime_str("image/png").unwrap()).part("thumbnail", Part::bytes(thumb).file_name("t.png"));
+    let form = Form::new()
+        .part("file", Part::bytes(clip.clone()).file_name("clip.png").mime_str("image/png").unwrap())
+        .part("thumbnail", Part::bytes(thumb).file_name("t.png"));
     let media = send(&t, "/api/v2/media", &alice.token, form).await.expect(200);
     assert_eq!(media["type"], "video");
     assert!(media["url"].as_str().unwrap().ends_with("/original.mp4"));
@@ -231,9 +233,11 @@ async fn videos_are_recognised_by_their_bytes_and_kept_as_they_are() {
 
 #[tokio::test]
 async fn bad_uploads_are_refused_with_422_and_leave_nothing_behind() {
-    let t = TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { image_size_limit: 50_000, video_size_limit: 60_000, ..Default::default() })).await;
+    let t = TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { image_size_limit: 50_000, video_size_limit: 60_000, ..Default::default() }))
+        .await;
     let alice = t.register("alice").await;
-    let big_png = encode(&DynamicImage::ImageRgb8(RgbImage::from_fn(300, 300, |x, y| image::Rgb([(x * y % 251) as u8, (x ^ y) as u8, (x + y) as u8]))), ImageFormat::Png);
+    let big_png =
+        encode(&DynamicImage::ImageRgb8(RgbImage::from_fn(300, 300, |x, y| image::Rgb([(x * y % 251) as u8, (x ^ y) as u8, (x + y) as u8]))), ImageFormat::Png);
     assert!(big_png.len() > 50_000);
     let mut corrupt = encode(&picture(64, 64), ImageFormat::Jpeg);
     corrupt.truncate(40);
@@ -346,7 +350,10 @@ async fn a_status_carries_up_to_four_attachments() {
     assert_eq!(ids(&public), vec![id(&status)]);
 
     // Editing swaps attachments; the history keeps what each revision had.
-    let edited = t.put(&format!("/api/v1/statuses/{}", id(&status)), Some(&alice.token), json!({"status": "now with words", "media_ids": [media[4], media[1]]})).await.expect(200);
+    let edited = t
+        .put(&format!("/api/v1/statuses/{}", id(&status)), Some(&alice.token), json!({"status": "now with words", "media_ids": [media[4], media[1]]}))
+        .await
+        .expect(200);
     assert_eq!(ids(&edited["media_attachments"]), vec![media[4].clone(), media[1].clone()]);
     let history = t.get(&format!("/api/v1/statuses/{}/history", id(&status)), None).await.expect(200);
     assert_eq!(history.as_array().unwrap().first().unwrap()["media_attachments"].as_array().unwrap().len(), 4);
@@ -431,7 +438,12 @@ async fn unknown_files_are_not_found() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
     let media = uploaded_png(&t, &alice).await;
-    for path in [format!("/system/media/{media}/original.jpg"), format!("/system/media/{media}/secret.png"), "/system/media/1/original.png".to_owned(), format!("/system/media/{media}/..%2F..%2Fstarling.redb")] {
+    for path in [
+        format!("/system/media/{media}/original.jpg"),
+        format!("/system/media/{media}/secret.png"),
+        "/system/media/1/original.png".to_owned(),
+        format!("/system/media/{media}/..%2F..%2Fstarling.redb"),
+    ] {
         assert_eq!(t.get(&path, None).await.status.as_u16(), 404, "{path}");
     }
 }

@@ -31,13 +31,23 @@ impl Core {
         let router = application.router();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            application.serve(listener, router, async { let _ = stopped.await; }).await.unwrap();
+            application
+                .serve(listener, router, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
         });
         Core { base: format!("http://{}", settings.server.listen), app, stop, server }
     }
 
     async fn create_app(&self) -> Value {
-        let reply = reqwest::Client::new().post(format!("{}/api/v1/apps", self.base)).json(&json!({ "client_name": "nodes", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob" })).send().await.unwrap();
+        let reply = reqwest::Client::new()
+            .post(format!("{}/api/v1/apps", self.base))
+            .json(&json!({ "client_name": "nodes", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob" }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(reply.status(), 200);
         reply.json().await.unwrap()
     }

@@ -17,7 +17,14 @@ struct Client {
 }
 
 async fn web_client(t: &TestApp) -> Client {
-    let app = t.post("/api/v1/apps", None, json!({"client_name": "web client", "redirect_uris": REDIRECT, "scopes": "read write follow", "website": "https://client.example"})).await.expect(200);
+    let app = t
+        .post(
+            "/api/v1/apps",
+            None,
+            json!({"client_name": "web client", "redirect_uris": REDIRECT, "scopes": "read write follow", "website": "https://client.example"}),
+        )
+        .await
+        .expect(200);
     Client { id: app["client_id"].as_str().unwrap().to_owned(), secret: app["client_secret"].as_str().unwrap().to_owned() }
 }
 
@@ -78,7 +85,11 @@ async fn password_grant_issues_a_token_that_verifies() {
     let alice = t.register("alice").await;
     let (id, secret) = t.create_app("read write").await;
     let token = t
-        .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice@example.org", "password": PASSWORD, "scope": "read"}))
+        .post(
+            "/oauth/token",
+            None,
+            json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice@example.org", "password": PASSWORD, "scope": "read"}),
+        )
         .await
         .expect(200);
     assert_required(&token, "Token", schema::TOKEN);
@@ -93,7 +104,10 @@ async fn a_revoked_token_is_refused() {
     let t = TestApp::spawn().await;
     t.register("alice").await;
     let (id, secret) = t.create_app("read").await;
-    let token = t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD})).await.expect(200);
+    let token = t
+        .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD}))
+        .await
+        .expect(200);
     let access = token["access_token"].as_str().unwrap();
     t.get("/api/v1/accounts/verify_credentials", Some(access)).await.expect(200);
     t.post("/oauth/revoke", None, json!({"client_id": id, "client_secret": secret, "token": access})).await.expect(200);
@@ -123,14 +137,17 @@ async fn creating_an_app_accepts_forms_arrays_and_defaults_to_read() {
     let t = TestApp::spawn().await;
     let app = t.post_form("/api/v1/apps", None, &[("client_name", "form app"), ("redirect_uris", OOB)]).await.expect(200);
     assert_eq!(app["scopes"], json!(["read"]));
-    let app = t.post("/api/v1/apps", None, json!({"client_name": "array app", "redirect_uris": ["https://a.example/cb", "myapp://callback"]})).await.expect(200);
+    let app =
+        t.post("/api/v1/apps", None, json!({"client_name": "array app", "redirect_uris": ["https://a.example/cb", "myapp://callback"]})).await.expect(200);
     assert_eq!(app["redirect_uris"], json!(["https://a.example/cb", "myapp://callback"]));
 }
 
 #[tokio::test]
 async fn creating_an_app_without_a_name_is_refused() {
     let t = TestApp::spawn().await;
-    for body in [json!({"redirect_uris": OOB}), json!({"client_name": "   ", "redirect_uris": OOB}), json!({"client_name": "x".repeat(61), "redirect_uris": OOB})] {
+    for body in
+        [json!({"redirect_uris": OOB}), json!({"client_name": "   ", "redirect_uris": OOB}), json!({"client_name": "x".repeat(61), "redirect_uris": OOB})]
+    {
         let reply = t.post("/api/v1/apps", None, body).await;
         assert!(reply.error().starts_with("Validation failed"), "{}", reply.body);
         reply.expect(422);
@@ -140,7 +157,14 @@ async fn creating_an_app_without_a_name_is_refused() {
 #[tokio::test]
 async fn creating_an_app_with_a_bad_redirect_uri_is_refused() {
     let t = TestApp::spawn().await;
-    for uris in [json!(null), json!(""), json!("not a uri"), json!("no-scheme"), json!("https://client.example/cb#fragment"), json!(["https://ok.example/cb", "bad uri"])] {
+    for uris in [
+        json!(null),
+        json!(""),
+        json!("not a uri"),
+        json!("no-scheme"),
+        json!("https://client.example/cb#fragment"),
+        json!(["https://ok.example/cb", "bad uri"]),
+    ] {
         let reply = t.post("/api/v1/apps", None, json!({"client_name": "x", "redirect_uris": uris})).await;
         assert_eq!(reply.status, 422, "{uris} is refused: {}", reply.body);
     }
@@ -173,7 +197,10 @@ async fn app_verify_credentials_shows_the_tokens_app_without_its_secret() {
 async fn the_authorize_page_renders_a_login_form_carrying_the_request() {
     let t = TestApp::spawn().await;
     let client = web_client(&t).await;
-    let url = format!("{}/oauth/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=read+write&state=s%26t&code_challenge={CHALLENGE}&code_challenge_method=S256", t.base, client.id);
+    let url = format!(
+        "{}/oauth/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=read+write&state=s%26t&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        t.base, client.id
+    );
     let response = browser().get(url).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -214,7 +241,10 @@ async fn submitting_the_rendered_form_completes_the_flow() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
     let client = web_client(&t).await;
-    let url = format!("{}/oauth/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=read&state=abc&code_challenge={CHALLENGE}&code_challenge_method=S256", t.base, client.id);
+    let url = format!(
+        "{}/oauth/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=read&state=abc&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        t.base, client.id
+    );
     let html = browser().get(url).send().await.unwrap().text().await.unwrap();
     let mut form = hidden_fields(&html);
     form.extend([("username".into(), "alice@example.org".into()), ("password".into(), PASSWORD.into()), ("decision".into(), "approve".into())]);
@@ -333,7 +363,10 @@ async fn denying_redirects_with_access_denied_and_the_state() {
 async fn authorize_shows_an_error_page_for_unknown_clients_and_unregistered_redirect_uris() {
     let t = TestApp::spawn().await;
     let client = web_client(&t).await;
-    for query in [format!("response_type=code&client_id=nope&redirect_uri={REDIRECT}"), format!("response_type=code&client_id={}&redirect_uri=https://evil.example/cb", client.id)] {
+    for query in [
+        format!("response_type=code&client_id=nope&redirect_uri={REDIRECT}"),
+        format!("response_type=code&client_id={}&redirect_uri=https://evil.example/cb", client.id),
+    ] {
         let response = browser().get(format!("{}/oauth/authorize?{query}", t.base)).send().await.unwrap();
         assert_eq!(response.status(), 400, "never redirects to an unverified URI");
         assert!(response.headers().get("location").is_none());
@@ -349,7 +382,10 @@ async fn authorize_redirects_bad_requests_back_to_the_client_with_an_error() {
         (format!("response_type=token&client_id={}&redirect_uri={REDIRECT}&state=s", client.id), "unsupported_response_type"),
         (format!("response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=admin:read&state=s", client.id), "invalid_scope"),
         (format!("response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=push&state=s", client.id), "invalid_scope"),
-        (format!("response_type=code&client_id={}&redirect_uri={REDIRECT}&code_challenge=abc&code_challenge_method=S512&state=s", client.id), "invalid_request"),
+        (
+            format!("response_type=code&client_id={}&redirect_uri={REDIRECT}&code_challenge=abc&code_challenge_method=S512&state=s", client.id),
+            "invalid_request",
+        ),
     ];
     for (query, error) in cases {
         let response = browser().get(format!("{}/oauth/authorize?{query}", t.base)).send().await.unwrap();
@@ -391,13 +427,24 @@ async fn the_out_of_band_redirect_shows_the_code_on_a_page() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
     let (id, secret) = t.create_app("read write").await;
-    let form = [("response_type", "code"), ("client_id", id.as_str()), ("redirect_uri", OOB), ("scope", "read"), ("username", "alice"), ("password", PASSWORD), ("decision", "approve")];
+    let form = [
+        ("response_type", "code"),
+        ("client_id", id.as_str()),
+        ("redirect_uri", OOB),
+        ("scope", "read"),
+        ("username", "alice"),
+        ("password", PASSWORD),
+        ("decision", "approve"),
+    ];
     let response = submit(&t, &form).await;
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     let start = html.find("<code class=\"code\">").unwrap() + "<code class=\"code\">".len();
     let code = &html[start..start + html[start..].find('<').unwrap()];
-    let token = t.post("/oauth/token", None, json!({"grant_type": "authorization_code", "client_id": id, "client_secret": secret, "redirect_uri": OOB, "code": code})).await.expect(200);
+    let token = t
+        .post("/oauth/token", None, json!({"grant_type": "authorization_code", "client_id": id, "client_secret": secret, "redirect_uri": OOB, "code": code}))
+        .await
+        .expect(200);
     let me = t.get("/api/v1/accounts/verify_credentials", token["access_token"].as_str()).await.expect(200);
     assert_eq!(me["id"], alice.id.as_str());
 }
@@ -408,7 +455,8 @@ async fn the_out_of_band_redirect_shows_the_code_on_a_page() {
 async fn client_credentials_issue_an_app_token_without_a_user() {
     let t = TestApp::spawn().await;
     let (id, secret) = t.create_app("read write").await;
-    let token = t.post("/oauth/token", None, json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "scope": "read"})).await.expect(200);
+    let token =
+        t.post("/oauth/token", None, json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret, "scope": "read"})).await.expect(200);
     assert_eq!(token["scope"], "read");
     let access = token["access_token"].as_str().unwrap();
     t.get("/api/v1/apps/verify_credentials", Some(access)).await.expect(200);
@@ -441,7 +489,9 @@ async fn the_password_grant_refuses_a_wrong_password_or_unknown_user() {
     t.register("alice").await;
     let (id, secret) = t.create_app("read").await;
     for (username, password) in [("alice", "wrong password"), ("nobody", PASSWORD), ("nobody@example.org", PASSWORD)] {
-        let reply = t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": username, "password": password})).await;
+        let reply = t
+            .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": username, "password": password}))
+            .await;
         assert_eq!(reply.error(), "invalid_grant");
         reply.expect(400);
     }
@@ -456,7 +506,9 @@ async fn logins_are_case_insensitive_for_usernames_and_emails() {
     t.register("alice").await;
     let (id, secret) = t.create_app("read").await;
     for username in ["ALICE", "Alice@Example.org"] {
-        t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": username, "password": PASSWORD})).await.expect(200);
+        t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": username, "password": PASSWORD}))
+            .await
+            .expect(200);
     }
 }
 
@@ -465,7 +517,14 @@ async fn a_refresh_token_rotates_the_pair() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
     let (id, secret) = t.create_app("read write").await;
-    let first = t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD, "scope": "read"})).await.expect(200);
+    let first = t
+        .post(
+            "/oauth/token",
+            None,
+            json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD, "scope": "read"}),
+        )
+        .await
+        .expect(200);
     let refresh = |token: &str| json!({"grant_type": "refresh_token", "client_id": id, "client_secret": secret, "refresh_token": token});
     let second = t.post("/oauth/token", None, refresh(first["refresh_token"].as_str().unwrap())).await.expect(200);
     assert_ne!(second["access_token"], first["access_token"]);
@@ -486,8 +545,17 @@ async fn a_refresh_token_works_only_for_its_own_client() {
     t.register("alice").await;
     let (id, secret) = t.create_app("read").await;
     let (other_id, other_secret) = t.create_app("read").await;
-    let token = t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD})).await.expect(200);
-    let reply = t.post("/oauth/token", None, json!({"grant_type": "refresh_token", "client_id": other_id, "client_secret": other_secret, "refresh_token": token["refresh_token"]})).await;
+    let token = t
+        .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD}))
+        .await
+        .expect(200);
+    let reply = t
+        .post(
+            "/oauth/token",
+            None,
+            json!({"grant_type": "refresh_token", "client_id": other_id, "client_secret": other_secret, "refresh_token": token["refresh_token"]}),
+        )
+        .await;
     assert_eq!(reply.error(), "invalid_grant");
     reply.expect(400);
     t.get("/api/v1/accounts/verify_credentials", token["access_token"].as_str()).await.expect(200);
@@ -517,10 +585,12 @@ async fn a_wrong_client_secret_is_refused_with_invalid_client() {
 async fn client_credentials_may_come_in_a_basic_authorization_header() {
     let t = TestApp::spawn().await;
     let (id, secret) = t.create_app("read").await;
-    let response = t.http.post(format!("{}/oauth/token", t.base)).basic_auth(&id, Some(&secret)).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    let response =
+        t.http.post(format!("{}/oauth/token", t.base)).basic_auth(&id, Some(&secret)).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let wrong = t.http.post(format!("{}/oauth/token", t.base)).basic_auth(&id, Some("nope")).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+    let wrong =
+        t.http.post(format!("{}/oauth/token", t.base)).basic_auth(&id, Some("nope")).form(&[("grant_type", "client_credentials")]).send().await.unwrap();
     assert_eq!(wrong.status(), 401);
 }
 
@@ -564,7 +634,10 @@ async fn another_clients_refresh_token_cannot_be_revoked() {
     t.register("alice").await;
     let (id, secret) = t.create_app("read").await;
     let (other_id, other_secret) = t.create_app("read").await;
-    let token = t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD})).await.expect(200);
+    let token = t
+        .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD}))
+        .await
+        .expect(200);
     t.post("/oauth/revoke", None, json!({"client_id": other_id, "client_secret": other_secret, "token": token["refresh_token"]})).await.expect(403);
     t.get("/api/v1/accounts/verify_credentials", token["access_token"].as_str()).await.expect(200);
 }
@@ -574,13 +647,18 @@ async fn revoking_a_refresh_token_revokes_its_access_token_and_lists_it_for_the_
     let t = TestApp::spawn().await;
     t.register("alice").await;
     let (id, secret) = t.create_app("read").await;
-    let token = t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD})).await.expect(200);
+    let token = t
+        .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD}))
+        .await
+        .expect(200);
     assert_eq!(t.get("/api/starling/v1/revocations", None).await.expect(200)["revoked"], json!([]));
     t.post("/oauth/revoke", None, json!({"client_id": id, "client_secret": secret, "token": token["refresh_token"]})).await.expect(200);
     t.get("/api/v1/accounts/verify_credentials", token["access_token"].as_str()).await.expect(401);
     let revoked = t.get("/api/starling/v1/revocations", None).await.expect(200);
     assert_eq!(revoked["revoked"].as_array().unwrap().len(), 1);
-    let refreshed = t.post("/oauth/token", None, json!({"grant_type": "refresh_token", "client_id": id, "client_secret": secret, "refresh_token": token["refresh_token"]})).await;
+    let refreshed = t
+        .post("/oauth/token", None, json!({"grant_type": "refresh_token", "client_id": id, "client_secret": secret, "refresh_token": token["refresh_token"]}))
+        .await;
     assert_eq!(refreshed.error(), "invalid_grant");
 }
 
@@ -771,7 +849,10 @@ async fn tokens_and_revocations_survive_a_restart() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
     let (id, secret) = t.create_app("read").await;
-    let revoked = t.post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD})).await.expect(200);
+    let revoked = t
+        .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": "alice", "password": PASSWORD}))
+        .await
+        .expect(200);
     t.post("/oauth/revoke", None, json!({"client_id": id, "client_secret": secret, "token": revoked["access_token"]})).await.expect(200);
     let dir = t.stop().await;
     let t = TestApp::spawn_in(dir, |_| {}).await;

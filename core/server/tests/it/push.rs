@@ -20,7 +20,11 @@ fn subscription(endpoint: &str) -> Value {
 async fn second_token(app: &TestApp, user: &User, scopes: &str) -> String {
     let (id, secret) = app.create_app(FULL).await;
     let token = app
-        .post("/oauth/token", None, json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": user.username, "password": PASSWORD, "scope": scopes}))
+        .post(
+            "/oauth/token",
+            None,
+            json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": user.username, "password": PASSWORD, "scope": scopes}),
+        )
         .await
         .expect(200);
     token["access_token"].as_str().unwrap().to_owned()
@@ -31,7 +35,23 @@ async fn subscribe_read_change_and_remove() {
     let app = TestApp::spawn().await;
     let alice = app.register_with_scopes("alice", FULL).await;
     let sub = app.post("/api/v1/push/subscription", Some(&alice.token), subscription("https://push.example/send/abc")).await.expect(200);
-    assert_required(&sub, "WebPushSubscription", &["id", "endpoint", "server_key", "alerts.mention", "alerts.follow", "alerts.favourite", "alerts.reblog", "alerts.status", "alerts.poll", "alerts.update", "alerts.follow_request"]);
+    assert_required(
+        &sub,
+        "WebPushSubscription",
+        &[
+            "id",
+            "endpoint",
+            "server_key",
+            "alerts.mention",
+            "alerts.follow",
+            "alerts.favourite",
+            "alerts.reblog",
+            "alerts.status",
+            "alerts.poll",
+            "alerts.update",
+            "alerts.follow_request",
+        ],
+    );
     assert_eq!(sub["alerts"]["admin.sign_up"], false);
     assert_eq!(sub["alerts"]["admin.report"], false);
     assert_eq!(sub["endpoint"], "https://push.example/send/abc");
@@ -44,7 +64,10 @@ async fn subscribe_read_change_and_remove() {
 
     assert_eq!(app.get("/api/v1/push/subscription", Some(&alice.token)).await.expect(200), sub);
 
-    let changed = app.put("/api/v1/push/subscription", Some(&alice.token), json!({"data": {"alerts": {"reblog": true, "follow": false}}, "policy": "followed"})).await.expect(200);
+    let changed = app
+        .put("/api/v1/push/subscription", Some(&alice.token), json!({"data": {"alerts": {"reblog": true, "follow": false}}, "policy": "followed"}))
+        .await
+        .expect(200);
     assert_eq!(changed["id"], sub["id"]);
     assert_eq!(changed["alerts"]["reblog"], true);
     assert_eq!(changed["alerts"]["follow"], false);

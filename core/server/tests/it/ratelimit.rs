@@ -44,7 +44,13 @@ async fn sign_ups_are_limited_per_address() {
     let app_token = t.app_token("read write").await;
     let mut codes = Vec::new();
     for name in ["a1", "a2", "a3"] {
-        let reply = t.post("/api/v1/accounts", Some(&app_token), json!({"username": name, "email": format!("{name}@example.org"), "password": "correct horse battery", "agreement": true})).await;
+        let reply = t
+            .post(
+                "/api/v1/accounts",
+                Some(&app_token),
+                json!({"username": name, "email": format!("{name}@example.org"), "password": "correct horse battery", "agreement": true}),
+            )
+            .await;
         codes.push(reply.status.as_u16());
     }
     assert_eq!(codes, vec![200, 200, 429]);

@@ -142,13 +142,7 @@ async fn accounts_are_found_by_username_and_display_name_prefix() {
     let alice = t.register("alice").await;
     t.register("alicia").await;
     t.register("bob").await;
-    t.patch(
-        "/api/v1/accounts/update_credentials",
-        Some(&alice.token),
-        json!({"display_name": "Wonderland Explorer"}),
-    )
-    .await
-    .expect(200);
+    t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), json!({"display_name": "Wonderland Explorer"})).await.expect(200);
     let found = search(&t, Some(&alice), "q=ALI&type=accounts").await.expect(200);
     let mut names = usernames(&found["accounts"]);
     names.sort();
@@ -159,7 +153,9 @@ async fn accounts_are_found_by_username_and_display_name_prefix() {
     assert_eq!(usernames(&search(&t, Some(&alice), &format!("q={}&type=accounts", enc("@bob"))).await.expect(200)["accounts"]), vec!["bob"]);
     let local = format!("@bob@{}", t.app.config().instance.domain);
     assert_eq!(usernames(&search(&t, Some(&alice), &format!("q={}&type=accounts", enc(&local))).await.expect(200)["accounts"]), vec!["bob"]);
-    assert!(search(&t, Some(&alice), &format!("q={}&type=accounts", enc("bob@elsewhere.example"))).await.expect(200)["accounts"].as_array().unwrap().is_empty());
+    assert!(
+        search(&t, Some(&alice), &format!("q={}&type=accounts", enc("bob@elsewhere.example"))).await.expect(200)["accounts"].as_array().unwrap().is_empty()
+    );
     // The v1 endpoint.
     t.settle().await;
     let v1 = t.get("/api/v1/accounts/search?q=bo", Some(&alice.token)).await.expect(200);

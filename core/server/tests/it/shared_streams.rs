@@ -16,7 +16,14 @@ use crate::{TestApp, id, test_settings, use_dynamodb, use_redis};
 
 /// Builds one core process on `backends`; `consumers: false` serves HTTP only, so whatever its
 /// streams receive was published by the other process.
-async fn instance(settings: &core_server::Settings, backends: Backends, node_id: u8, consumers: bool, redis: &Arc<RedisServer>, dir: tempfile::TempDir) -> TestApp {
+async fn instance(
+    settings: &core_server::Settings,
+    backends: Backends,
+    node_id: u8,
+    consumers: bool,
+    redis: &Arc<RedisServer>,
+    dir: tempfile::TempDir,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut settings = settings.clone();
     settings.server.listen = listener.local_addr().unwrap();
@@ -27,16 +34,36 @@ async fn instance(settings: &core_server::Settings, backends: Backends, node_id:
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = if consumers {
         tokio::spawn(async move {
-            application.serve(listener, router, async { let _ = stopped.await; }).await.unwrap();
+            application
+                .serve(listener, router, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
         })
     } else {
         tokio::spawn(async move {
             let _application = application;
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async { let _ = stopped.await; }).await.unwrap();
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
         })
     };
     let base = app.config().instance.base_url.clone();
-    TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis: Some(redis.clone()), opensearch: None }
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        app,
+        settings,
+        _dir: dir,
+        stop: Some(stop),
+        server: Some(server),
+        redis: Some(redis.clone()),
+        opensearch: None,
+    }
 }
 
 /// Two core processes sharing the store, the search index, timelines and one Redis; process
@@ -80,7 +107,11 @@ async fn a_stream_on_one_instance_hears_what_is_posted_on_another() {
     let tagged = ws_next(&mut socket).await;
     assert_eq!(tagged["stream"], json!(["hashtag", "relay"]));
     assert_eq!(tagged["event"], "update");
-    assert_eq!(serde_json::from_str::<Value>(tagged["payload"].as_str().unwrap()).unwrap()["id"], id(&post), "the hashtag stream on b hears it over the WebSocket");
+    assert_eq!(
+        serde_json::from_str::<Value>(tagged["payload"].as_str().unwrap()).unwrap()["id"],
+        id(&post),
+        "the hashtag stream on b hears it over the WebSocket"
+    );
     assert!(user.next_within(Duration::from_millis(500)).await.is_none(), "each event once");
 }
 

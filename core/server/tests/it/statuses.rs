@@ -47,7 +47,14 @@ async fn posting_returns_the_rendered_status() {
 async fn posting_accepts_a_form_body() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
-    let status = t.post_form("/api/v1/statuses", Some(&alice.token), &[("status", "from a form"), ("visibility", "unlisted"), ("sensitive", "true"), ("spoiler_text", "cw")]).await.expect(200);
+    let status = t
+        .post_form(
+            "/api/v1/statuses",
+            Some(&alice.token),
+            &[("status", "from a form"), ("visibility", "unlisted"), ("sensitive", "true"), ("spoiler_text", "cw")],
+        )
+        .await
+        .expect(200);
     assert_eq!(status["visibility"], "unlisted");
     assert_eq!(status["sensitive"], true);
     assert_eq!(status["spoiler_text"], "cw");
@@ -275,7 +282,13 @@ async fn unlisted_statuses_are_visible_to_anyone_with_the_link() {
 async fn an_unknown_or_malformed_status_id_is_404() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
-    for path in ["/api/v1/statuses/123456789", "/api/v1/statuses/junk", "/api/v1/statuses/123456789/context", "/api/v1/statuses/123456789/history", "/api/v1/statuses/123456789/favourited_by"] {
+    for path in [
+        "/api/v1/statuses/123456789",
+        "/api/v1/statuses/junk",
+        "/api/v1/statuses/123456789/context",
+        "/api/v1/statuses/123456789/history",
+        "/api/v1/statuses/123456789/favourited_by",
+    ] {
         t.get(path, None).await.expect(404);
         t.get(path, Some(&alice.token)).await.expect(404);
     }
@@ -309,7 +322,8 @@ async fn editing_changes_the_text_and_keeps_a_history() {
     assert_eq!(status["edited_at"], Value::Null);
     let history = t.get(&format!("/api/v1/statuses/{}/history", id(&status)), None).await.expect(200);
     assert_eq!(history.as_array().unwrap().len(), 1, "an unedited status has its original as history");
-    let edited = t.put(&format!("/api/v1/statuses/{}", id(&status)), Some(&alice.token), json!({"status": "second draft", "spoiler_text": "cw"})).await.expect(200);
+    let edited =
+        t.put(&format!("/api/v1/statuses/{}", id(&status)), Some(&alice.token), json!({"status": "second draft", "spoiler_text": "cw"})).await.expect(200);
     assert_eq!(edited["id"], status["id"]);
     assert_eq!(edited["content"], "<p>second draft</p>");
     assert_eq!(edited["spoiler_text"], "cw");
@@ -354,7 +368,9 @@ async fn an_edit_is_validated_like_a_new_post() {
     let t = TestApp::spawn().await;
     let alice = t.register("alice").await;
     let status = t.post_status(&alice, json!({"status": "fine"})).await;
-    for body in [json!({"status": ""}), json!({"status": "x".repeat(501)}), json!({"status": "x", "language": "nonsense"}), json!({"status": "x", "media_ids": ["1"]})] {
+    for body in
+        [json!({"status": ""}), json!({"status": "x".repeat(501)}), json!({"status": "x", "language": "nonsense"}), json!({"status": "x", "media_ids": ["1"]})]
+    {
         t.put(&format!("/api/v1/statuses/{}", id(&status)), Some(&alice.token), body).await.expect(422);
     }
     assert_eq!(show(&t, &status, None).await.expect(200)["edited_at"], Value::Null);

@@ -85,7 +85,8 @@ async fn following_backfills_earlier_posts_into_a_built_home() {
     let earlier: Vec<Value> = post_all(&t, &alice, &["one", "two", "three"]).await;
     let private = t.post_status(&alice, json!({"status": "followers only", "visibility": "private"})).await;
     let direct = t.post_status(&alice, json!({"status": "@carol only", "visibility": "direct"})).await;
-    let others = t.post_status(&alice, json!({"status": "reply to carol", "in_reply_to_id": id(&t.post_status(&carol, json!({"status": "carol"})).await)})).await;
+    let others =
+        t.post_status(&alice, json!({"status": "reply to carol", "in_reply_to_id": id(&t.post_status(&carol, json!({"status": "carol"})).await)})).await;
     assert!(t.home_ids(&bob).await.is_empty(), "bob's home is built, and empty");
     t.follow(&bob, &alice).await;
     let home = t.home_ids(&bob).await;
@@ -597,5 +598,7 @@ async fn accounts_statuses_follows_and_homes_survive_a_restart() {
     assert_eq!(t.home_ids(&bob).await[0], id(&later));
     // Unique names stay unique.
     let app_token = t.app_token("read write").await;
-    t.post("/api/v1/accounts", Some(&app_token), json!({"username": "Alice", "email": "new@example.org", "password": crate::PASSWORD, "agreement": true})).await.expect(422);
+    t.post("/api/v1/accounts", Some(&app_token), json!({"username": "Alice", "email": "new@example.org", "password": crate::PASSWORD, "agreement": true}))
+        .await
+        .expect(422);
 }
