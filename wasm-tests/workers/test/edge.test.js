@@ -330,3 +330,22 @@ test("workers: the client address and the core secret travel to core", async () 
   assert.equal(received["x-forwarded-for"], client.address);
   assert.equal(received["x-starling-edge-secret"], "wasm-secret");
 });
+
+test("workers: with the shared secret, core's own limiter judges each client by its address, not the edge's", async () => {
+  const guarded = required("STARLING_TEST_GUARDED_CORE_URL");
+  // Without the secret every sign-up reaches core from 127.0.0.1: core's 5-per-address limit
+  // stops the sixth although the edge saw six different clients.
+  const plain = await edgeInFront({ url: guarded });
+  const statuses = [];
+  for (let i = 0; i < 6; i++) {
+    const client = new Client(plain.url);
+    const app = (await client.post("/api/v1/apps", null, { client_name: "t", redirect_uris: "urn:ietf:wg:oauth:2.0:oob", scopes: "read write" })).expect(200);
+    const token = (await client.post("/oauth/token", null, { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret, scope: "read write" })).expect(200);
+    const reply = await client.post("/api/v1/accounts", token.access_token, { username: `plain${i}`, email: `plain${i}@example.org`, password: "correct horse battery", agreement: true });
+    statuses.push(reply.status);
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429], "core sees one address without the secret");
+  // With it, six more clients sign up: each is its own address at core.
+  const trusted = await edgeInFront({ url: guarded }, { STARLING_CORE_SECRET: required("STARLING_TEST_GUARDED_CORE_SECRET") });
+  for (let i = 0; i < 6; i++) await new Client(trusted.url).register(`trusted${i}`);
+});
