@@ -168,8 +168,9 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
             // the client, workerd relaying frames both ways (no JS in between); its headers are
             // core's handshake (subprotocol included).
             if response.status_code() == 101 {
+                let handshake = response.headers().clone();
                 return match response.websocket() {
-                    Some(socket) => Response::from_websocket(socket),
+                    Some(socket) => Ok(Response::from_websocket(socket)?.with_headers(handshake)),
                     None => respond(EdgeResponse::error(502, "Bad gateway")),
                 };
             }

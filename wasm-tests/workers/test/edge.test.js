@@ -280,6 +280,12 @@ test("workers: WebSocket streaming passes through the edge (upgrade proxied to c
   } finally {
     socket.close();
   }
+  // The token as the subprotocol (what Mastodon's web client sends): core's choice reaches the
+  // client, which a browser requires.
+  const viaProtocol = await openWebSocket(`${edge.url}/api/v1/streaming?stream=user`, { protocols: alice.token });
+  assert.equal(viaProtocol.status, 101, viaProtocol.body);
+  assert.equal(viaProtocol.headers["sec-websocket-protocol"], alice.token);
+  viaProtocol.close();
   // A bad token is still refused by the edge, before core.
   const refused = await openWebSocket(`${edge.url}/api/v1/streaming?stream=user&access_token=stl1.k.bad.sig`);
   assert.equal(refused.status, 401);
