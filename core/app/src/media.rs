@@ -10,13 +10,12 @@
 
 pub mod pipeline;
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
@@ -30,16 +29,9 @@ use crate::{App, keys, now_ms};
 
 use self::pipeline::{Processed, Rejected};
 
-/// Media routes, with a body limit sized for the largest upload (only here).
-pub fn routes(app: &App) -> Router<App> {
-    let m = &app.config.media;
-    let upload_limit = usize::try_from(m.video_size_limit.saturating_add(m.image_size_limit).saturating_add(1024 * 1024)).unwrap_or(usize::MAX);
-    Router::new()
-        .route("/api/v1/media", post(create_v1).layer(DefaultBodyLimit::max(upload_limit)))
-        .route("/api/v2/media", post(create_v2).layer(DefaultBodyLimit::max(upload_limit)))
-        .route("/api/v1/media/{id}", get(show).put(update).delete(destroy))
-        .route("/api/starling/v1/media/{id}/complete", post(complete))
-        .route("/system/media/{id}/{file}", get(serve))
+/// The largest request body an upload may have: a video and its thumbnail, plus form overhead.
+pub fn upload_limit(m: &crate::config::MediaConfig) -> usize {
+    usize::try_from(m.video_size_limit.saturating_add(m.image_size_limit).saturating_add(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 impl From<MediaStoreError> for ApiError {

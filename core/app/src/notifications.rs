@@ -13,131 +13,19 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use serde::Deserialize;
 use shared::id::Id;
-use shared::wire::{self, Visibility};
+use shared::wire::{self};
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
-use crate::events::Event;
 use crate::http::{PageParams, Paged, Params, RequestUrl, path_id};
-use crate::model::{self, NotificationRecord, Ref};
-use crate::ports::{Condition, LoggedEvent, Query, StoreError, Write};
-use crate::{App, keys, now_ms, streaming};
+use crate::model::{self, NotificationRecord};
+use crate::ports::{Condition, Query, StoreError, Write};
+use crate::{App, keys, now_ms};
 
-/// Name of this consumer's checkpoint.
-const CONSUMER: &str = "notifications";
-/// Events handled per batch.
-const BATCH: usize = 256;
 /// Items read per page of a partition.
 const PAGE: usize = 500;
 /// Partition pages scanned at most to fill one filtered page of notifications.
 const MAX_SCAN_PAGES: usize = 10;
-
-/// The notifications consumer.
-pub struct Notifications;
-
-#[async_trait::async_trait]
-impl crate::consumer::Consumer for Notifications {
-    const NAME: &'static str = CONSUMER;
-    const BATCH: usize = BATCH;
-
-    fn lock(app: &App) -> &tokio::sync::Mutex<()> {
-        &app.notifications_lock
-    }
-
-    async fn handle(app: &App, batch: &[LoggedEvent]) -> ApiResult<()> {
-        for logged in batch {
-            handle(app, logged).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Who is told what about one event.
-async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
-    let seq = logged.seq;
-    match &logged.event {
-        Event::StatusCreated { author, reblog_of: Some(original), .. } => {
-            let Some(original) = app.status_records(&[*original]).await?.remove(original) else { return Ok(()) };
-            notify(app, seq, original.account_id, "reblog", *author, Some(original.id)).await?;
-        }
-        Event::StatusCreated { status, author, visibility, reblog_of: None, in_reply_to_account, mentions } => {
-            for mentioned in mentions {
-                notify(app, seq, *mentioned, "mention", *author, Some(*status)).await?;
-            }
-            // As Mastodon: posts, not boosts or replies to others, of accounts the follower
-            // asked to hear about; direct posts reach only those mentioned.
-            let reply_to_other = in_reply_to_account.is_some_and(|t| t != *author);
-            if *visibility != Visibility::Direct && !reply_to_other {
-                let mentioned: HashSet<Id> = mentions.iter().copied().collect();
-                for subscriber in partition_refs(app, keys::notify_subscribers_partition(*author)).await? {
-                    if !mentioned.contains(&subscriber) {
-                        notify(app, seq, subscriber, "status", *author, Some(*status)).await?;
-                    }
-                }
-            }
-        }
-        Event::StatusUpdated { status, author } => {
-            // Everyone who boosted or favourited the status hears of the edit, once.
-            let mut told = HashSet::new();
-            for kind in ["rb", "fav"] {
-                for account in partition_refs(app, keys::interaction_list_partition(*status, kind)).await? {
-                    if told.insert(account) {
-                        notify(app, seq, account, "update", *author, Some(*status)).await?;
-                    }
-                }
-            }
-        }
-        Event::Followed { follower, target } => notify(app, seq, *target, "follow", *follower, None).await?,
-        Event::Favourited { account, status, author } => notify(app, seq, *author, "favourite", *account, Some(*status)).await?,
-        Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::StatusDeleted { .. } | Event::Unfollowed { .. } | Event::Unfavourited { .. } => {}
-    }
-    Ok(())
-}
-
-/// Whether `recipient` wants to hear about what `from` did. Nobody is notified of their own
-/// actions; blocks and mutes, when Starling has them, are checked here too.
-fn wanted(recipient: Id, from: Id) -> bool {
-    recipient != from
-}
-
-/// Creates the notification of event `seq` for `recipient`, unless it exists already.
-async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id, status: Option<Id>) -> ApiResult<()> {
-    if !wanted(recipient, from) {
-        return Ok(());
-    }
-    let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
-    let writes = vec![
-        model::put(keys::notification_dedupe(recipient, seq, kind), &Ref { id: record.id }, Condition::NotExists)?,
-        model::put(keys::notification(recipient, record.id), &record, Condition::NotExists)?,
-    ];
-    match app.store.transact(writes, vec![]).await {
-        Ok(()) => {}
-        // Made when this event was handled before.
-        Err(StoreError::ConditionFailed { index: 0 }) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    }
-    if let Some(rendered) = app.render_notifications(recipient, vec![record]).await?.pop() {
-        streaming::publish_notification(app, recipient, &rendered).await;
-        crate::push::deliver(app, recipient, from, &rendered).await;
-    }
-    Ok(())
-}
-
-/// Every account id listed in a partition of [`Ref`]s.
-async fn partition_refs(app: &App, partition: String) -> ApiResult<Vec<Id>> {
-    let mut out = Vec::new();
-    let mut query = Query::partition(partition, PAGE);
-    loop {
-        let page = app.store.query(&query).await?;
-        for item in &page {
-            out.push(model::decode::<Ref>(item)?.id);
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE => query.after = Some(last.key.sk.clone()),
-            _ => return Ok(out),
-        }
-    }
-}
 
 impl App {
     /// Renders notifications for `viewer`, dropping those whose account or status is gone

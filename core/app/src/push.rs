@@ -5,9 +5,8 @@
 //! Items: `PUSH#{token jti}` / `-` holds the subscription; `PUSHA#{account}` / `{jti}` lists an
 //! account's subscriptions for delivery. A new subscription replaces the token's old one.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared::id::Id;
 use shared::wire;
@@ -21,11 +20,6 @@ use crate::{App, keys};
 
 /// Most subscriptions one account's notifications fan out to.
 const MAX_PER_ACCOUNT: usize = 100;
-
-/// The routes.
-pub fn routes() -> Router<App> {
-    Router::new().route("/api/v1/push/subscription", get(show).post(create).put(update).delete(remove))
-}
 
 /// A stored subscription.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -104,7 +98,7 @@ async fn save(app: &App, token: Id, record: &PushRecord) -> ApiResult<()> {
 }
 
 /// POST: subscribes this token, replacing its previous subscription.
-async fn create(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::WebPushSubscription>> {
+pub async fn create(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::WebPushSubscription>> {
     let account = auth.user("push")?;
     let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty());
     let endpoint = field("subscription[endpoint]").ok_or_else(|| ApiError::invalid("Validation failed: Endpoint can't be blank"))?;
@@ -126,14 +120,14 @@ async fn create(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput)
 }
 
 /// GET: this token's subscription.
-async fn show(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::WebPushSubscription>> {
+pub async fn show(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::WebPushSubscription>> {
     auth.user("push")?;
     let record = load(&app, auth.token).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(render(&app, &record)))
 }
 
 /// PUT: changes alerts and policy.
-async fn update(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::WebPushSubscription>> {
+pub async fn update(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::WebPushSubscription>> {
     auth.user("push")?;
     let mut record = load(&app, auth.token).await?.ok_or(ApiError::NotFound)?;
     apply_data(&pairs, &mut record.alerts, &mut record.policy)?;
@@ -142,7 +136,7 @@ async fn update(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput)
 }
 
 /// DELETE: removes this token's subscription (none is fine).
-async fn remove(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+pub async fn remove(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
     let account = auth.user("push")?;
     let writes = vec![
         Write::Delete { key: subscription_key(auth.token), condition: Condition::None },

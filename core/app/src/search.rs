@@ -1,32 +1,25 @@
-//! Search: the indexing consumer of the event log, the rebuild from the store, and the
-//! Mastodon endpoints (`/api/v2/search`, `/api/v1/accounts/search`, `/api/v1/tags/:name`).
+//! Search: the Mastodon endpoints (`/api/v2/search`, `/api/v1/accounts/search`, `/api/v1/tags/:name`).
 //!
 //! The index is a derived view, like timelines: the consumer re-reads each changed status or
 //! account from the store and writes (or removes) its document by id, so replays and
 //! reordering converge on the store's state. Readers' visibility is filtered inside the query
 //! (visibility, author and mentions are in the document) and checked again when hydrating.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
 
 use crate::auth::MaybeAuth;
 use crate::error::{ApiError, ApiResult};
-use crate::events::Event;
 use crate::http::{Params, flag};
-use crate::model::{self, AccountRecord, Ref, StatusRecord};
-use crate::ports::{AccountDoc, AccountSearch, Query, SearchChange, SearchError, StatusDoc, StatusSearch};
+use crate::model::{self, Ref};
+use crate::ports::{AccountSearch, Query, SearchError, StatusSearch};
 use crate::{App, keys, now_ms};
 
-/// Name of this consumer's checkpoint.
-const CONSUMER: &str = "search";
-/// Events handled per batch (one index commit each).
-const BATCH: usize = 512;
 /// Longest query accepted, in bytes.
 const MAX_QUERY_BYTES: usize = 512;
 /// Most accounts whose private statuses a reader's search considers (the ones they follow).
@@ -39,158 +32,6 @@ const TAG_HISTORY_SCAN: usize = 5_000;
 impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> Self {
         ApiError::Unavailable(e.0)
-    }
-}
-
-/// The search routes.
-pub fn routes() -> Router<App> {
-    Router::new().route("/api/v2/search", get(search)).route("/api/v1/accounts/search", get(account_search)).route("/api/v1/tags/{name}", get(tag))
-}
-
-// The consumer.
-
-/// The search indexing consumer: one index commit per batch.
-pub struct Indexer;
-
-#[async_trait::async_trait]
-impl crate::consumer::Consumer for Indexer {
-    const NAME: &'static str = CONSUMER;
-    const BATCH: usize = BATCH;
-
-    fn lock(app: &App) -> &tokio::sync::Mutex<()> {
-        &app.search_lock
-    }
-
-    async fn handle(app: &App, batch: &[crate::ports::LoggedEvent]) -> ApiResult<()> {
-        let mut statuses = BTreeSet::new();
-        let mut accounts = BTreeSet::new();
-        for logged in batch {
-            match &logged.event {
-                Event::StatusCreated { status, reblog_of: None, .. }
-                | Event::StatusUpdated { status, .. }
-                | Event::StatusDeleted { status, reblog_of: None, .. } => {
-                    statuses.insert(*status);
-                }
-                Event::AccountCreated { account } | Event::AccountUpdated { account } => {
-                    accounts.insert(*account);
-                }
-                _ => {}
-            }
-        }
-        let statuses: Vec<Id> = statuses.into_iter().collect();
-        let accounts: Vec<Id> = accounts.into_iter().collect();
-        let mut changes = status_changes(app, &statuses).await?;
-        changes.extend(account_changes(app, &accounts).await?);
-        if !changes.is_empty() {
-            app.search.apply(changes).await?;
-        }
-        Ok(())
-    }
-}
-
-/// The document each status should have now: its current record, or none when it is gone.
-async fn status_changes(app: &App, ids: &[Id]) -> ApiResult<Vec<SearchChange>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(100) {
-        let records = app.status_records(chunk).await?;
-        for id in chunk {
-            out.push(match records.get(id) {
-                Some(record) if record.reblog_of.is_none() => SearchChange::IndexStatus(status_doc(record)),
-                _ => SearchChange::DeleteStatus(*id),
-            });
-        }
-    }
-    Ok(out)
-}
-
-async fn account_changes(app: &App, ids: &[Id]) -> ApiResult<Vec<SearchChange>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(100) {
-        let records = app.account_records(chunk).await?;
-        for id in chunk {
-            out.push(match records.get(id) {
-                Some(record) => SearchChange::IndexAccount(account_doc(record)),
-                None => SearchChange::DeleteAccount(*id),
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn status_doc(record: &StatusRecord) -> StatusDoc {
-    let text = if record.spoiler_text.is_empty() { record.text.clone() } else { format!("{}\n{}", record.spoiler_text, record.text) };
-    StatusDoc {
-        id: record.id,
-        author: record.account_id,
-        visibility: record.visibility,
-        mentions: record.mentions.iter().map(|m| m.id).collect(),
-        text,
-        tags: record.tags.clone(),
-    }
-}
-
-fn account_doc(record: &AccountRecord) -> AccountDoc {
-    AccountDoc { id: record.id, username: record.username.clone(), display_name: record.display_name.clone() }
-}
-
-/// Progress of a rebuild, reported after every page of accounts.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RebuildProgress {
-    /// Accounts indexed so far.
-    pub accounts: u64,
-    /// Accounts the instance counts (for a progress bar).
-    pub accounts_total: u64,
-    /// Statuses indexed so far.
-    pub statuses: u64,
-}
-
-impl App {
-    /// Re-indexes every account (the `ACCTS` listing) and each one's statuses (their `AS#`
-    /// partitions) from the store, then points the consumer's checkpoint at the log position
-    /// read before the scan, so anything committed meanwhile is indexed again (idempotently).
-    pub async fn rebuild_search(&self, mut progress: impl FnMut(RebuildProgress)) -> ApiResult<RebuildProgress> {
-        const PAGE: usize = 500;
-        let head = self.events.head().await?;
-        self.search.clear().await?;
-        let mut done =
-            RebuildProgress { accounts_total: model::count(self.store.get(&keys::meta("n#accounts")).await?.as_ref()), ..RebuildProgress::default() };
-        let mut query = Query::partition(keys::ACCOUNTS, PAGE);
-        loop {
-            let page = self.store.query(&query).await?;
-            let Some(last) = page.last() else { break };
-            query.after = Some(last.key.sk.clone());
-            let ids: Vec<Id> = page.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
-            let mut changes = account_changes(self, &ids).await?;
-            for account in &ids {
-                let mut statuses = Query::partition(keys::account_statuses_partition(*account), PAGE);
-                loop {
-                    let items = self.store.query(&statuses).await?;
-                    let Some(last) = items.last() else { break };
-                    statuses.after = Some(last.key.sk.clone());
-                    let ids: Vec<Id> = items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
-                    let found = status_changes(self, &ids).await?;
-                    let indexed = found.into_iter().filter(|c| matches!(c, SearchChange::IndexStatus(_)));
-                    for change in indexed {
-                        changes.push(change);
-                        done.statuses += 1;
-                    }
-                    if changes.len() >= 5_000 {
-                        self.search.apply(std::mem::take(&mut changes)).await?;
-                    }
-                    if items.len() < PAGE {
-                        break;
-                    }
-                }
-            }
-            self.search.apply(changes).await?;
-            done.accounts += ids.len() as u64;
-            progress(done);
-            if page.len() < PAGE {
-                break;
-            }
-        }
-        self.events.save_checkpoint(CONSUMER, head).await?;
-        Ok(done)
     }
 }
 
@@ -262,7 +103,7 @@ fn query_text(q: &str) -> ApiResult<&str> {
 const MAX_OFFSET: usize = 10_000;
 
 /// `GET /api/v2/search`.
-async fn search(State(app): State<App>, auth: MaybeAuth, Params(p): Params<SearchParams>) -> ApiResult<Json<wire::Search>> {
+pub async fn search(State(app): State<App>, auth: MaybeAuth, Params(p): Params<SearchParams>) -> ApiResult<Json<wire::Search>> {
     let viewer = auth.viewer("read:search")?;
     let kinds: Vec<Kind> = match p.kind.as_deref().map(str::trim) {
         None | Some("") => vec![Kind::Accounts, Kind::Hashtags, Kind::Statuses],
@@ -319,7 +160,7 @@ pub struct AccountSearchParams {
 }
 
 /// `GET /api/v1/accounts/search`.
-async fn account_search(State(app): State<App>, auth: MaybeAuth, Params(p): Params<AccountSearchParams>) -> ApiResult<Json<Vec<wire::Account>>> {
+pub async fn account_search(State(app): State<App>, auth: MaybeAuth, Params(p): Params<AccountSearchParams>) -> ApiResult<Json<Vec<wire::Account>>> {
     let viewer = auth.viewer("read:accounts")?;
     let limit = number(p.limit.as_deref(), "limit", 40, 80)?.max(1);
     let offset = number(p.offset.as_deref(), "offset", 0, MAX_OFFSET)?;
@@ -331,7 +172,7 @@ async fn account_search(State(app): State<App>, auth: MaybeAuth, Params(p): Para
 }
 
 /// `GET /api/v1/tags/:name`.
-async fn tag(State(app): State<App>, auth: MaybeAuth, Path(name): Path<String>) -> ApiResult<Json<wire::Tag>> {
+pub async fn tag(State(app): State<App>, auth: MaybeAuth, Path(name): Path<String>) -> ApiResult<Json<wire::Tag>> {
     auth.viewer("read:statuses")?;
     let name = name.trim_start_matches('#');
     if !shared::text::is_valid_hashtag(name) {

@@ -32,7 +32,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::http::Params;
 use crate::ports::StreamMessage;
-use crate::{App, fanout};
+use crate::{App, timelines};
 
 /// How often an idle stream shows it is alive (SSE comment `:thump`, WebSocket ping).
 const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -95,7 +95,7 @@ async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let tags = record.tags.clone();
             let Some(rendered) = app.render_statuses(None, vec![record]).await?.pop() else { return Ok(()) };
             let payload = serde_json::to_string(&rendered).map_err(ApiError::internal)?;
-            let recipients = fanout::recipients(app, *author, *visibility, *reblog_of, *in_reply_to_account, mentions).await?;
+            let recipients = timelines::recipients(app, *author, *visibility, *reblog_of, *in_reply_to_account, mentions).await?;
             publish_to_homes(app, &recipients, "update", &payload).await;
             if *visibility == Visibility::Public && reblog_of.is_none() {
                 publish_public(app, "update", &payload, &tags, !rendered.media_attachments.is_empty()).await;
@@ -107,7 +107,7 @@ async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let mentions: Vec<Id> = record.mentions.iter().map(|m| m.id).collect();
             let Some(rendered) = app.render_statuses(None, vec![record]).await?.pop() else { return Ok(()) };
             let payload = serde_json::to_string(&rendered).map_err(ApiError::internal)?;
-            let recipients = fanout::recipients(app, *author, visibility, None, in_reply_to, &mentions).await?;
+            let recipients = timelines::recipients(app, *author, visibility, None, in_reply_to, &mentions).await?;
             publish_to_homes(app, &recipients, "status.update", &payload).await;
             if visibility == Visibility::Public {
                 publish_public(app, "status.update", &payload, &tags, !rendered.media_attachments.is_empty()).await;
@@ -115,7 +115,7 @@ async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
         }
         Event::StatusDeleted { status, author, visibility, reblog_of, mentions, tags } => {
             let payload = status.to_string();
-            let recipients = fanout::recipients(app, *author, *visibility, *reblog_of, None, mentions).await?;
+            let recipients = timelines::recipients(app, *author, *visibility, *reblog_of, None, mentions).await?;
             publish_to_homes(app, &recipients, "delete", &payload).await;
             if *visibility == Visibility::Public && reblog_of.is_none() {
                 publish_public(app, "delete", &payload, tags, true).await;

@@ -362,3 +362,61 @@ pub async fn account_statuses(
     let statuses = app.statuses(viewer, &ids).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
+
+/// Followers read per page while finding recipients.
+const FOLLOWER_PAGE: usize = 1000;
+
+/// Whose home timelines a status goes to (or leaves).
+pub async fn recipients(
+    app: &App,
+    author: Id,
+    visibility: Visibility,
+    reblog_of: Option<Id>,
+    in_reply_to_account: Option<Id>,
+    mentions: &[Id],
+) -> ApiResult<Vec<Id>> {
+    let mut out = vec![author];
+    if visibility == Visibility::Direct {
+        // As Mastodon: the homes of mentioned accounts that follow the author (the others see it
+        // in their mentions), which is also exactly what a rebuild or a backfill finds again.
+        let mentioned: Vec<Id> = mentions.iter().copied().filter(|m| *m != author).collect();
+        let edges = app.store.get_many(&mentioned.iter().map(|m| keys::follow_edge(*m, author)).collect::<Vec<_>>()).await?;
+        out.extend(mentioned.iter().zip(edges).filter_map(|(m, edge)| edge.map(|_| *m)));
+        return Ok(out);
+    }
+    if app.celebrities().await?.contains(&author) {
+        return Ok(out);
+    }
+    let mut query = Query::partition(keys::followers_partition(author), FOLLOWER_PAGE);
+    loop {
+        let page = app.store.query(&query).await?;
+        let Some(last) = page.last() else { break };
+        query.after = Some(last.key.sk.clone());
+        let followers: Vec<Id> = page.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+        let mut accepted: Vec<Id> = followers.clone();
+        if let Some(target) = in_reply_to_account.filter(|t| *t != author) {
+            let edges = app.store.get_many(&followers.iter().map(|f| keys::follow_edge(*f, target)).collect::<Vec<_>>()).await?;
+            let follows_target: HashSet<Id> = followers.iter().zip(edges).filter_map(|(f, e)| e.map(|_| *f)).collect();
+            accepted.retain(|f| home_accepts(*f, author, visibility, Some(target), mentions, follows_target.contains(f)));
+        }
+        if reblog_of.is_some() {
+            let edges = app.store.get_many(&accepted.iter().map(|f| keys::follow_edge(*f, author)).collect::<Vec<_>>()).await?;
+            let mut wanted = Vec::with_capacity(accepted.len());
+            for (f, edge) in accepted.iter().zip(edges) {
+                let shows = match edge {
+                    Some(item) => model::decode::<model::FollowRecord>(&item)?.reblogs,
+                    None => false,
+                };
+                if shows {
+                    wanted.push(*f);
+                }
+            }
+            accepted = wanted;
+        }
+        out.extend(accepted);
+        if page.len() < FOLLOWER_PAGE {
+            break;
+        }
+    }
+    Ok(out)
+}

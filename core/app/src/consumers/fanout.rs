@@ -10,17 +10,16 @@
 use std::collections::HashSet;
 
 use shared::id::Id;
-use shared::wire::Visibility;
 
 use crate::error::ApiResult;
 use crate::events::Event;
-use crate::model::{self, FollowRecord, Ref};
+use crate::model::{self, Ref};
 use crate::ports::{Condition, Query, TimelineEntry, Write};
-use crate::timelines::{home_accepts, home_key};
+use crate::timelines::{home_accepts, home_key, recipients};
 use crate::{App, keys};
 
 /// Name of this consumer's checkpoint.
-const CONSUMER: &str = "fanout";
+pub const CONSUMER: &str = "fanout";
 /// Events handled per batch.
 const BATCH: usize = 256;
 /// Followers read per page while fanning out.
@@ -30,7 +29,7 @@ const FOLLOWER_PAGE: usize = 1000;
 pub struct Fanout;
 
 #[async_trait::async_trait]
-impl crate::consumer::Consumer for Fanout {
+impl super::Consumer for Fanout {
     const NAME: &'static str = CONSUMER;
     const BATCH: usize = BATCH;
 
@@ -92,61 +91,6 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
         Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::StatusUpdated { .. } | Event::Favourited { .. } | Event::Unfavourited { .. } => {}
     }
     Ok(())
-}
-
-/// Whose home timelines a status goes to (or leaves).
-pub(crate) async fn recipients(
-    app: &App,
-    author: Id,
-    visibility: Visibility,
-    reblog_of: Option<Id>,
-    in_reply_to_account: Option<Id>,
-    mentions: &[Id],
-) -> ApiResult<Vec<Id>> {
-    let mut out = vec![author];
-    if visibility == Visibility::Direct {
-        // As Mastodon: the homes of mentioned accounts that follow the author (the others see it
-        // in their mentions), which is also exactly what a rebuild or a backfill finds again.
-        let mentioned: Vec<Id> = mentions.iter().copied().filter(|m| *m != author).collect();
-        let edges = app.store.get_many(&mentioned.iter().map(|m| keys::follow_edge(*m, author)).collect::<Vec<_>>()).await?;
-        out.extend(mentioned.iter().zip(edges).filter_map(|(m, edge)| edge.map(|_| *m)));
-        return Ok(out);
-    }
-    if app.celebrities().await?.contains(&author) {
-        return Ok(out);
-    }
-    let mut query = Query::partition(keys::followers_partition(author), FOLLOWER_PAGE);
-    loop {
-        let page = app.store.query(&query).await?;
-        let Some(last) = page.last() else { break };
-        query.after = Some(last.key.sk.clone());
-        let followers: Vec<Id> = page.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
-        let mut accepted: Vec<Id> = followers.clone();
-        if let Some(target) = in_reply_to_account.filter(|t| *t != author) {
-            let edges = app.store.get_many(&followers.iter().map(|f| keys::follow_edge(*f, target)).collect::<Vec<_>>()).await?;
-            let follows_target: HashSet<Id> = followers.iter().zip(edges).filter_map(|(f, e)| e.map(|_| *f)).collect();
-            accepted.retain(|f| home_accepts(*f, author, visibility, Some(target), mentions, follows_target.contains(f)));
-        }
-        if reblog_of.is_some() {
-            let edges = app.store.get_many(&accepted.iter().map(|f| keys::follow_edge(*f, author)).collect::<Vec<_>>()).await?;
-            let mut wanted = Vec::with_capacity(accepted.len());
-            for (f, edge) in accepted.iter().zip(edges) {
-                let shows = match edge {
-                    Some(item) => model::decode::<FollowRecord>(&item)?.reblogs,
-                    None => false,
-                };
-                if shows {
-                    wanted.push(*f);
-                }
-            }
-            accepted = wanted;
-        }
-        out.extend(accepted);
-        if page.len() < FOLLOWER_PAGE {
-            break;
-        }
-    }
-    Ok(out)
 }
 
 /// Copies the target's recent statuses into the new follower's home, if it is built.
