@@ -25,6 +25,7 @@ pub mod nodes;
 mod notifications;
 mod oauth;
 mod ops;
+mod policy;
 mod push;
 mod ratelimit;
 mod render;

@@ -15,6 +15,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{FlatInput, truthy};
 use crate::model::{self, Ref};
+use crate::policy::feed;
 use crate::ports::{Condition, Key, PushMessage, Query, Write};
 use crate::{App, keys};
 
@@ -186,13 +187,12 @@ async fn deliver_with(app: &App, publisher: &dyn crate::ports::PushPublisher, re
         if record.account != recipient || !wants(&record.alerts, &kind) {
             continue;
         }
-        let allowed = match record.policy.as_str() {
-            "all" => true,
-            "none" => false,
+        let related = match record.policy.as_str() {
             "followed" => *follows.get_or_insert(app.store.get(&keys::follow_edge(recipient, from)).await?.is_some()),
             "follower" => *followed_by.get_or_insert(app.store.get(&keys::follow_edge(from, recipient)).await?.is_some()),
             _ => false,
         };
+        let allowed = feed::push_accepts(&record.policy, related);
         if !allowed {
             continue;
         }

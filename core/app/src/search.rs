@@ -17,6 +17,7 @@ use crate::auth::MaybeAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Params, flag};
 use crate::model::{self, Ref};
+use crate::policy::visibility;
 use crate::ports::{AccountSearch, Query, SearchError, StatusSearch};
 use crate::{App, keys, now_ms};
 
@@ -136,7 +137,7 @@ pub async fn search(State(app): State<App>, auth: MaybeAuth, Params(p): Params<S
     if kinds.contains(&Kind::Statuses)
         && let Some(reader) = viewer
     {
-        let followed = app.followed_accounts(reader).await?;
+        let followed = visibility::searchable_authors(&app, reader).await?;
         let query = StatusSearch { text: q.to_owned(), reader, followed, author: account_id, max_id, min_id, offset, limit };
         let ids = app.search.statuses(&query).await?;
         out.statuses = app.statuses(Some(reader), &ids).await?;

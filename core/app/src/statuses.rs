@@ -17,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
 use crate::model::{self, AccountStatusEntry, MentionRecord, PublicEntry, Ref, RevisionRecord, StatusRecord};
+use crate::policy::{self, FeedItem, feed};
 use crate::ports::{Condition, Query, StoreError, TimelineEntry, Write};
 use crate::{App, keys, now_ms};
 
@@ -134,7 +135,7 @@ impl App {
             Some(raw) => {
                 let id: Id = raw.parse().map_err(|_| ApiError::NotFound)?;
                 let parent = self.status_record(id).await?;
-                if self.visible(Some(author), vec![parent.clone()]).await?.is_empty() {
+                if policy::visibility::visible(self, Some(author), vec![parent.clone()]).await?.is_empty() {
                     return Err(ApiError::NotFound);
                 }
                 // As Mastodon: a reply to a boost replies to the boosted status.
@@ -196,7 +197,7 @@ impl App {
             writes.push(model::put(keys::reply(parent.id, id), &Ref { id: author }, Condition::None)?);
             writes.push(Write::Add { key: keys::status_counter(parent.id, "replies"), delta: 1 });
         }
-        if visibility == Visibility::Public {
+        if feed::in_public(&FeedItem::record(&record, &[])) {
             let listed = PublicEntry { id: author, media: !media.is_empty() };
             writes.push(model::put(keys::public(id), &listed, Condition::None)?);
             for tag in &record.tags {
@@ -263,7 +264,7 @@ impl App {
         for m in &record.media {
             writes.push(Write::Delete { key: keys::media_attachment(*m), condition: Condition::None });
         }
-        if record.visibility == Visibility::Public && record.reblog_of.is_none() {
+        if feed::in_public(&FeedItem::record(record, &[])) {
             writes.push(Write::Delete { key: keys::public(id), condition: Condition::None });
             for tag in &record.tags {
                 writes.push(Write::Delete { key: keys::tagged(tag, id), condition: Condition::None });
@@ -286,7 +287,7 @@ impl App {
     /// Loads a status the viewer may see, or 404.
     async fn visible_record(&self, viewer: Option<Id>, id: Id) -> ApiResult<StatusRecord> {
         let record = self.status_record(id).await?;
-        self.visible(viewer, vec![record]).await?.pop().ok_or(ApiError::NotFound)
+        policy::visibility::visible(self, viewer, vec![record]).await?.pop().ok_or(ApiError::NotFound)
     }
 
     /// Boosts `original` (idempotent), returning the boost's id.
@@ -294,12 +295,7 @@ impl App {
         if let Some(item) = self.store.get(&keys::interaction(original.id, "rb", me)).await? {
             return Ok(model::decode::<Ref>(&item)?.id);
         }
-        let allowed = match original.visibility {
-            Visibility::Public | Visibility::Unlisted => true,
-            Visibility::Private => original.account_id == me,
-            Visibility::Direct => false,
-        };
-        if !allowed {
+        if !policy::visibility::can_boost(me, original) {
             return Err(ApiError::Forbidden("This status cannot be boosted".into()));
         }
         let visibility = match (visibility, original.visibility) {
@@ -491,7 +487,7 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
     }
     let old_tags: HashSet<String> = record.tags.iter().cloned().collect();
     let new_tags: HashSet<String> = composed.tags.iter().cloned().collect();
-    if record.visibility == Visibility::Public {
+    if feed::in_public(&FeedItem::record(&record, &[])) {
         let listed = PublicEntry { id: me, media: !media.is_empty() };
         let flag_changed = media.is_empty() != record.media.is_empty();
         for gone in old_tags.difference(&new_tags) {

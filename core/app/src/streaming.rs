@@ -24,13 +24,14 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::id::Id;
-use shared::wire::{self, Visibility};
+use shared::wire::{self};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::http::Params;
+use crate::policy::{FeedItem, feed};
 use crate::ports::StreamMessage;
 use crate::{App, timelines};
 
@@ -95,9 +96,10 @@ async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let tags = record.tags.clone();
             let Some(rendered) = app.render_statuses(None, vec![record]).await?.pop() else { return Ok(()) };
             let payload = serde_json::to_string(&rendered).map_err(ApiError::internal)?;
-            let recipients = timelines::recipients(app, *author, *visibility, *reblog_of, *in_reply_to_account, mentions).await?;
+            let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: *in_reply_to_account, mentions };
+            let recipients = timelines::push_recipients(app, &item).await?;
             publish_to_homes(app, &recipients, "update", &payload).await;
-            if *visibility == Visibility::Public && reblog_of.is_none() {
+            if feed::in_public(&item) {
                 publish_public(app, "update", &payload, &tags, !rendered.media_attachments.is_empty()).await;
             }
         }
@@ -107,17 +109,19 @@ async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let mentions: Vec<Id> = record.mentions.iter().map(|m| m.id).collect();
             let Some(rendered) = app.render_statuses(None, vec![record]).await?.pop() else { return Ok(()) };
             let payload = serde_json::to_string(&rendered).map_err(ApiError::internal)?;
-            let recipients = timelines::recipients(app, *author, visibility, None, in_reply_to, &mentions).await?;
+            let item = FeedItem { author: *author, visibility, reblog_of: None, in_reply_to_account: in_reply_to, mentions: &mentions };
+            let recipients = timelines::push_recipients(app, &item).await?;
             publish_to_homes(app, &recipients, "status.update", &payload).await;
-            if visibility == Visibility::Public {
+            if feed::in_public(&item) {
                 publish_public(app, "status.update", &payload, &tags, !rendered.media_attachments.is_empty()).await;
             }
         }
         Event::StatusDeleted { status, author, visibility, reblog_of, mentions, tags } => {
             let payload = status.to_string();
-            let recipients = timelines::recipients(app, *author, *visibility, *reblog_of, None, mentions).await?;
+            let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: None, mentions };
+            let recipients = timelines::push_recipients(app, &item).await?;
             publish_to_homes(app, &recipients, "delete", &payload).await;
-            if *visibility == Visibility::Public && reblog_of.is_none() {
+            if feed::in_public(&item) {
                 publish_public(app, "delete", &payload, tags, true).await;
             }
         }
@@ -268,7 +272,7 @@ impl Subscription {
 
     /// Whether a message on its channel is for this subscription.
     fn accepts(&self, message: &StreamMessage) -> bool {
-        !matches!(self, Subscription::UserNotification) || message.event == "notification"
+        feed::stream_delivers(matches!(self, Subscription::UserNotification), &message.event)
     }
 }
 

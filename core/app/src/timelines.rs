@@ -9,12 +9,13 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use shared::id::Id;
 use shared::page::Window;
-use shared::wire::{self, Visibility};
+use shared::wire::{self};
 
 use crate::auth::{Auth, MaybeAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{PageParams, Paged, Params, RequestUrl, flag, path_id};
 use crate::model::{self, AccountStatusEntry, Ref};
+use crate::policy::{FeedItem, Relations, Viewer, feed, visibility};
 use crate::ports::{Item, Query, TimelineEntry};
 use crate::{App, keys};
 
@@ -28,29 +29,6 @@ const MAX_SCAN_PAGES: usize = 10;
 /// Cache key of an account's home timeline.
 pub fn home_key(account: Id) -> String {
     format!("home:{account}")
-}
-
-/// Whether a status belongs in `viewer`'s home, by Mastodon's rules: direct statuses only
-/// for the author and mentioned accounts; replies only when the viewer also follows the
-/// account replied to (or it is a thread by the author).
-pub fn home_accepts(
-    viewer: Id,
-    author: Id,
-    visibility: Visibility,
-    in_reply_to_account: Option<Id>,
-    mentions: &[Id],
-    viewer_follows_reply_target: bool,
-) -> bool {
-    if viewer == author {
-        return true;
-    }
-    if visibility == Visibility::Direct {
-        return mentions.contains(&viewer);
-    }
-    match in_reply_to_account {
-        None => true,
-        Some(target) => target == author || target == viewer || viewer_follows_reply_target,
-    }
 }
 
 impl App {
@@ -95,13 +73,13 @@ impl App {
                 sources.push(target);
             }
         }
-        let followed: HashSet<Id> = sources.iter().copied().collect();
+        let relations = Relations::following(sources.iter().copied().collect());
         let per_source = (self.config.timelines.cap / sources.len().max(1)).clamp(10, 100);
         let mut entries = Vec::new();
         for source in sources {
             let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), per_source) }).await?;
             for item in &items {
-                if let Some(entry) = self.home_entry(viewer, source, item, &followed)? {
+                if let Some(entry) = self.home_entry(viewer, source, item, &relations)? {
                     entries.push(entry);
                 }
             }
@@ -113,12 +91,10 @@ impl App {
     }
 
     /// Turns an `AS#` item into a home entry if the viewer should see it there.
-    fn home_entry(&self, viewer: Id, author: Id, item: &Item, followed: &HashSet<Id>) -> ApiResult<Option<TimelineEntry>> {
+    fn home_entry(&self, viewer: Id, author: Id, item: &Item, relations: &Relations) -> ApiResult<Option<TimelineEntry>> {
         let Some(id) = Id::from_sort_key(&item.key.sk) else { return Ok(None) };
         let entry: AccountStatusEntry = model::decode(item)?;
-        let follows_target = entry.in_reply_to_account.is_some_and(|t| followed.contains(&t));
-        Ok(home_accepts(viewer, author, entry.visibility, entry.in_reply_to_account, &entry.mentions, follows_target)
-            .then_some(TimelineEntry { id, reblog_of: entry.reblog_of }))
+        Ok(feed::in_home(viewer, relations, &FeedItem::entry(author, &entry)).then_some(TimelineEntry { id, reblog_of: entry.reblog_of }))
     }
 
     /// Home-timeline ids for a window: the cached entries merged with followed celebrities' posts.
@@ -128,10 +104,10 @@ impl App {
         let celebrities = self.celebrities().await?;
         if !celebrities.is_empty() {
             let candidates: Vec<Id> = celebrities.iter().copied().collect();
-            let followed = self.follows_among(viewer, &candidates).await?;
+            let followed = Relations::load(self, viewer, &candidates).await?.followed().clone();
             if !followed.is_empty() {
-                let mut all_followed: Option<HashSet<Id>> = None;
-                let no_one = HashSet::new();
+                let mut all_followed: Option<Relations> = None;
+                let no_one = Relations::default();
                 let mut seen_originals: HashSet<Id> = HashSet::new();
                 let mut boosts: Vec<(Id, Id)> = Vec::new();
                 for celebrity in followed {
@@ -140,7 +116,7 @@ impl App {
                         let entry: AccountStatusEntry = model::decode(item)?;
                         if entry.in_reply_to_account.is_some() && all_followed.is_none() {
                             let set = self.following_set(viewer).await?;
-                            all_followed = Some(set);
+                            all_followed = Some(Relations::following(set));
                         }
                         let followed_set = all_followed.as_ref().unwrap_or(&no_one);
                         if let Some(e) = self.home_entry(viewer, celebrity, item, followed_set)? {
@@ -339,15 +315,11 @@ pub async fn account_statuses(
             Some(v) if v != owner => app.follow_edge(v, owner).await?.is_some(),
             _ => false,
         };
+        let reader = Viewer::new(viewer, if follows { Relations::following(HashSet::from([owner])) } else { Relations::default() });
         let (exclude_replies, exclude_reblogs, only_media) = (p.exclude_replies == Some(true), p.exclude_reblogs == Some(true), p.only_media == Some(true));
         app.scan_ids(keys::account_statuses_partition(owner), &window, |item| {
             let e: AccountStatusEntry = model::decode(item)?;
-            let visible = match e.visibility {
-                Visibility::Public | Visibility::Unlisted => true,
-                Visibility::Private => viewer == Some(owner) || follows,
-                // Direct statuses show only to participants; the render step checks mentions.
-                Visibility::Direct => viewer.is_some(),
-            };
+            let visible = visibility::listed_on_profile(&reader, owner, &e);
             let is_reply_to_other = e.in_reply_to_account.is_some_and(|t| t != owner);
             Ok(visible && !(exclude_replies && is_reply_to_other) && !(exclude_reblogs && e.reblog_of.is_some()) && (!only_media || e.media))
         })
@@ -363,60 +335,9 @@ pub async fn account_statuses(
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
 
-/// Followers read per page while finding recipients.
-const FOLLOWER_PAGE: usize = 1000;
-
-/// Whose home timelines a status goes to (or leaves).
-pub async fn recipients(
-    app: &App,
-    author: Id,
-    visibility: Visibility,
-    reblog_of: Option<Id>,
-    in_reply_to_account: Option<Id>,
-    mentions: &[Id],
-) -> ApiResult<Vec<Id>> {
-    let mut out = vec![author];
-    if visibility == Visibility::Direct {
-        // As Mastodon: the homes of mentioned accounts that follow the author (the others see it
-        // in their mentions), which is also exactly what a rebuild or a backfill finds again.
-        let mentioned: Vec<Id> = mentions.iter().copied().filter(|m| *m != author).collect();
-        let edges = app.store.get_many(&mentioned.iter().map(|m| keys::follow_edge(*m, author)).collect::<Vec<_>>()).await?;
-        out.extend(mentioned.iter().zip(edges).filter_map(|(m, edge)| edge.map(|_| *m)));
-        return Ok(out);
-    }
-    if app.celebrities().await?.contains(&author) {
-        return Ok(out);
-    }
-    let mut query = Query::partition(keys::followers_partition(author), FOLLOWER_PAGE);
-    loop {
-        let page = app.store.query(&query).await?;
-        let Some(last) = page.last() else { break };
-        query.after = Some(last.key.sk.clone());
-        let followers: Vec<Id> = page.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
-        let mut accepted: Vec<Id> = followers.clone();
-        if let Some(target) = in_reply_to_account.filter(|t| *t != author) {
-            let edges = app.store.get_many(&followers.iter().map(|f| keys::follow_edge(*f, target)).collect::<Vec<_>>()).await?;
-            let follows_target: HashSet<Id> = followers.iter().zip(edges).filter_map(|(f, e)| e.map(|_| *f)).collect();
-            accepted.retain(|f| home_accepts(*f, author, visibility, Some(target), mentions, follows_target.contains(f)));
-        }
-        if reblog_of.is_some() {
-            let edges = app.store.get_many(&accepted.iter().map(|f| keys::follow_edge(*f, author)).collect::<Vec<_>>()).await?;
-            let mut wanted = Vec::with_capacity(accepted.len());
-            for (f, edge) in accepted.iter().zip(edges) {
-                let shows = match edge {
-                    Some(item) => model::decode::<model::FollowRecord>(&item)?.reblogs,
-                    None => false,
-                };
-                if shows {
-                    wanted.push(*f);
-                }
-            }
-            accepted = wanted;
-        }
-        out.extend(accepted);
-        if page.len() < FOLLOWER_PAGE {
-            break;
-        }
-    }
-    Ok(out)
+/// The homes `item` is pushed into (and streamed to): the policy's recipients, or only the
+/// author's home for an account whose posts are pulled at read time (a celebrity).
+pub async fn push_recipients(app: &App, item: &FeedItem<'_>) -> ApiResult<Vec<Id>> {
+    let pulled = item.visibility != shared::wire::Visibility::Direct && app.celebrities().await?.contains(&item.author);
+    feed::home_recipients(app, item, pulled).await
 }

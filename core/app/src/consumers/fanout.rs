@@ -7,15 +7,14 @@
 //! follow edge, whether the status still exists), so events handled late or out of order
 //! across shards converge.
 
-use std::collections::HashSet;
-
 use shared::id::Id;
 
 use crate::error::ApiResult;
 use crate::events::Event;
 use crate::model::{self, Ref};
+use crate::policy::{FeedItem, Relations, feed};
 use crate::ports::{Condition, Query, TimelineEntry, Write};
-use crate::timelines::{home_accepts, home_key, recipients};
+use crate::timelines::{home_key, push_recipients};
 use crate::{App, keys};
 
 /// Name of this consumer's checkpoint.
@@ -49,12 +48,13 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
     let cap = app.config.timelines.cap;
     match event {
         Event::StatusCreated { status, author, visibility, reblog_of, in_reply_to_account, mentions } => {
+            let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: *in_reply_to_account, mentions };
             // Handled after its deletion (a feed that reordered them): nothing to deliver.
             if app.status_records(&[*status]).await?.is_empty() {
                 return Ok(());
             }
             let entry = TimelineEntry { id: *status, reblog_of: *reblog_of };
-            let recipients = recipients(app, *author, *visibility, *reblog_of, *in_reply_to_account, mentions).await?;
+            let recipients = push_recipients(app, &item).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
                 let delivered = app.timelines.fan_out(&timelines, entry, cap).await?;
@@ -62,7 +62,8 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
             }
         }
         Event::StatusDeleted { status, author, visibility, reblog_of, mentions, .. } => {
-            let recipients = recipients(app, *author, *visibility, *reblog_of, None, mentions).await?;
+            let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: None, mentions };
+            let recipients = push_recipients(app, &item).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
                 app.timelines.remove_from_all(&timelines, &[*status]).await?;
@@ -102,13 +103,12 @@ async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
     let items =
         app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(target), app.config.timelines.backfill) }).await?;
     let following = app.store.query(&Query::partition(keys::following_partition(follower), 2000)).await?;
-    let followed: HashSet<Id> = following.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+    let relations = Relations::following(following.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?);
     let mut entries = Vec::new();
     for item in &items {
         let Some(id) = Id::from_sort_key(&item.key.sk) else { continue };
         let entry: model::AccountStatusEntry = model::decode(item)?;
-        let follows_target = entry.in_reply_to_account.is_some_and(|t| followed.contains(&t));
-        if home_accepts(follower, target, entry.visibility, entry.in_reply_to_account, &entry.mentions, follows_target) {
+        if feed::in_home(follower, &relations, &FeedItem::entry(target, &entry)) {
             entries.push(TimelineEntry { id, reblog_of: entry.reblog_of });
         }
     }

@@ -8,11 +8,11 @@
 use std::collections::HashSet;
 
 use shared::id::Id;
-use shared::wire::Visibility;
 
 use crate::error::ApiResult;
 use crate::events::Event;
 use crate::model::{self, NotificationRecord, Ref};
+use crate::policy::{FeedItem, feed};
 use crate::ports::{Condition, LoggedEvent, Query, StoreError};
 use crate::{App, keys, now_ms, push, streaming};
 
@@ -55,10 +55,8 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
             for mentioned in mentions {
                 notify(app, seq, *mentioned, "mention", *author, Some(*status)).await?;
             }
-            // As Mastodon: posts, not boosts or replies to others, of accounts the follower
-            // asked to hear about; direct posts reach only those mentioned.
-            let reply_to_other = in_reply_to_account.is_some_and(|t| t != *author);
-            if *visibility != Visibility::Direct && !reply_to_other {
+            let item = FeedItem { author: *author, visibility: *visibility, reblog_of: None, in_reply_to_account: *in_reply_to_account, mentions };
+            if feed::notifies_subscribers(&item) {
                 let mentioned: HashSet<Id> = mentions.iter().copied().collect();
                 for subscriber in partition_refs(app, keys::notify_subscribers_partition(*author)).await? {
                     if !mentioned.contains(&subscriber) {
@@ -85,15 +83,9 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
     Ok(())
 }
 
-/// Whether `recipient` wants to hear about what `from` did. Nobody is notified of their own
-/// actions; blocks and mutes, when Starling has them, are checked here too.
-fn wanted(recipient: Id, from: Id) -> bool {
-    recipient != from
-}
-
 /// Creates the notification of event `seq` for `recipient`, unless it exists already.
 async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id, status: Option<Id>) -> ApiResult<()> {
-    if !wanted(recipient, from) {
+    if !feed::notification_wanted(recipient, from) {
         return Ok(());
     }
     let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
