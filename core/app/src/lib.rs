@@ -36,6 +36,7 @@ mod state;
 mod statuses;
 mod streaming;
 mod timelines;
+mod transaction;
 
 /// The event-log consumers under their old name (`core_app::consumer::sinks`).
 pub use crate::consumers as consumer;

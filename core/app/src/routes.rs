@@ -12,7 +12,8 @@ use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::{App, accounts, instance, media, notifications, oauth, ops, push, ratelimit, search, statuses, streaming, timelines};
+use crate::statuses::handlers as statuses;
+use crate::{App, accounts, instance, media, notifications, oauth, ops, push, ratelimit, search, streaming, timelines};
 
 /// Largest request body accepted outside media uploads.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
