@@ -28,6 +28,7 @@ mod ops;
 mod policy;
 mod push;
 mod ratelimit;
+mod relationships;
 mod render;
 mod routes;
 mod search;

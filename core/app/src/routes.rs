@@ -11,9 +11,19 @@ use tower_http::cors::CorsLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::handlers as accounts;
 use crate::error::ApiError;
+use crate::instance::handlers as instance;
+use crate::media::handlers as media;
+use crate::notifications::handlers as notifications;
+use crate::oauth::handlers as oauth;
+use crate::push::handlers as push;
+use crate::relationships::handlers as relationships;
+use crate::search::handlers as search;
 use crate::statuses::handlers as statuses;
-use crate::{App, accounts, instance, media, notifications, oauth, ops, push, ratelimit, search, streaming, timelines};
+use crate::streaming::handlers as streaming;
+use crate::timelines::handlers as timelines;
+use crate::{App, ops, ratelimit};
 
 /// Largest request body accepted outside media uploads.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -39,13 +49,13 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/accounts/verify_credentials", get(accounts::verify_credentials))
         .route("/api/v1/accounts/update_credentials", patch(accounts::update_credentials))
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
-        .route("/api/v1/accounts/relationships", get(accounts::relationships))
+        .route("/api/v1/accounts/relationships", get(relationships::relationships))
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/statuses", get(timelines::account_statuses))
-        .route("/api/v1/accounts/{id}/follow", post(accounts::follow))
-        .route("/api/v1/accounts/{id}/unfollow", post(accounts::unfollow))
-        .route("/api/v1/accounts/{id}/followers", get(accounts::followers))
-        .route("/api/v1/accounts/{id}/following", get(accounts::following))
+        .route("/api/v1/accounts/{id}/follow", post(relationships::follow))
+        .route("/api/v1/accounts/{id}/unfollow", post(relationships::unfollow))
+        .route("/api/v1/accounts/{id}/followers", get(relationships::followers))
+        .route("/api/v1/accounts/{id}/following", get(relationships::following))
         .route("/api/v1/statuses", post(statuses::create))
         .route("/api/v1/statuses/{id}", get(statuses::show).put(statuses::edit).delete(statuses::delete))
         .route("/api/v1/statuses/{id}/history", get(statuses::history))
@@ -125,7 +135,7 @@ fn notifications_and_streaming() -> Router<App> {
 
 /// Media routes, with a body limit sized for the largest upload (only here).
 fn media_routes(app: &App) -> Router<App> {
-    let upload_limit = media::upload_limit(&app.config.media);
+    let upload_limit = crate::media::upload_limit(&app.config.media);
     Router::new()
         .route("/api/v1/media", post(media::create_v1).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/api/v2/media", post(media::create_v2).layer(DefaultBodyLimit::max(upload_limit)))

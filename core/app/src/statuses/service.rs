@@ -152,7 +152,6 @@ impl App {
         let record = self.status_record(id).await?;
         policy::visibility::visible(self, viewer, vec![record]).await?.pop().ok_or(ApiError::NotFound)
     }
-
 }
 
 /// Posts a status; returns its id (with an idempotency key, a retry returns the first one's).

@@ -166,8 +166,14 @@ pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<R
     tx.push(Write::Add { key: keys::status_counter(original, "reblogs"), delta: 1 });
     tx.push(Write::Add { key: keys::account_counter(me, "statuses"), delta: 1 });
     tx.push(model::put(keys::last_status(me), &boost.created_at, Condition::None)?);
-    let event =
-        Event::StatusCreated { status: id, author: me, visibility: boost.visibility, reblog_of: Some(original), in_reply_to_account: None, mentions: Vec::new() };
+    let event = Event::StatusCreated {
+        status: id,
+        author: me,
+        visibility: boost.visibility,
+        reblog_of: Some(original),
+        in_reply_to_account: None,
+        mentions: Vec::new(),
+    };
     Ok(tx.commit(app.store.as_ref(), vec![event]).await?)
 }
 
