@@ -98,8 +98,16 @@ pub fn interaction(status: Id, kind: &str, account: Id) -> Key {
 
 /// `S#{status}` / `edit#{revision id}`: one revision in the edit history.
 pub fn revision(status: Id, revision: Id) -> Key {
-    Key::new(format!("S#{status}"), format!("edit#{}", revision.sort_key()))
+    Key::new(format!("S#{status}"), format!("{REVISION_PREFIX}{}", revision.sort_key()))
 }
+
+/// Partition of a status's items (record, counters, interactions, [`revision`]s).
+pub fn status_partition(status: Id) -> String {
+    format!("S#{status}")
+}
+
+/// Sort-key prefix of [`revision`]s in the [`status_partition`].
+pub const REVISION_PREFIX: &str = "edit#";
 
 /// `AS#{account}` / `{status}`: the account's statuses and boosts, newest last.
 pub fn account_status(account: Id, status: Id) -> Key {
@@ -113,7 +121,12 @@ pub fn account_statuses_partition(account: Id) -> String {
 
 /// `AP#{account}` / `{status}`: pinned statuses.
 pub fn pinned(account: Id, status: Id) -> Key {
-    Key::new(format!("AP#{account}"), status.sort_key())
+    Key::new(pinned_partition(account), status.sort_key())
+}
+
+/// Partition of [`pinned`].
+pub fn pinned_partition(account: Id) -> String {
+    format!("AP#{account}")
 }
 
 /// `SR#{parent}` / `{reply}`: direct replies of a status.
@@ -257,4 +270,19 @@ pub fn media(id: Id) -> Key {
 /// `NotExists` in the status's transaction, so one attachment never joins two statuses.
 pub fn media_attachment(id: Id) -> Key {
     Key::new(format!("M#{id}"), "status")
+}
+
+/// `PUSH#{token jti}` / `-`: the Web Push subscription of an access token.
+pub fn push_subscription(token: Id) -> Key {
+    Key::new(format!("PUSH#{token}"), ONE)
+}
+
+/// `PUSHA#{account}` / `{token jti}`: an account's Web Push subscriptions, for delivery.
+pub fn account_push_subscription(account: Id, token: Id) -> Key {
+    Key::new(account_push_partition(account), token.sort_key())
+}
+
+/// Partition of [`account_push_subscription`].
+pub fn account_push_partition(account: Id) -> String {
+    format!("PUSHA#{account}")
 }

@@ -13,6 +13,7 @@
 
 pub mod handlers;
 pub mod service;
+pub mod writes;
 
 pub mod pipeline;
 

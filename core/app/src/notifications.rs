@@ -1,5 +1,5 @@
-//! Notifications: the event-log consumer that creates them, and the API that lists,
-//! shows, dismisses and clears them.
+//! Notifications: the API that lists, shows, dismisses and clears them, and their writes (the
+//! `consumers::notifier` consumer creates them).
 //!
 //! Every notification an event gives an account is keyed by (account, event position, type):
 //! the dedupe item and the notification commit together under `NotExists`, so a replayed
@@ -11,3 +11,4 @@
 
 pub mod handlers;
 pub mod service;
+pub mod writes;

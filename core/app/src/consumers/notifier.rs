@@ -12,9 +12,10 @@ use shared::id::Id;
 use crate::error::ApiResult;
 use crate::events::Event;
 use crate::model::{self, NotificationRecord, Ref};
+use crate::notifications::writes::NotifyConflict;
 use crate::policy::{FeedItem, feed};
-use crate::ports::{Condition, LoggedEvent, Query, StoreError};
-use crate::{App, keys, now_ms, push, streaming};
+use crate::ports::{LoggedEvent, Query};
+use crate::{App, keys, notifications, now_ms, push, streaming};
 
 /// Name of this consumer's checkpoint.
 pub const CONSUMER: &str = "notifications";
@@ -89,15 +90,10 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
         return Ok(());
     }
     let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
-    let writes = vec![
-        model::put(keys::notification_dedupe(recipient, seq, kind), &Ref { id: record.id }, Condition::NotExists)?,
-        model::put(keys::notification(recipient, record.id), &record, Condition::NotExists)?,
-    ];
-    match app.store.transact(writes, vec![]).await {
+    match notifications::writes::notify(app, recipient, seq, &record).await? {
         Ok(()) => {}
         // Made when this event was handled before.
-        Err(StoreError::ConditionFailed { index: 0 }) => return Ok(()),
-        Err(e) => return Err(e.into()),
+        Err(NotifyConflict::AlreadyNotified) => return Ok(()),
     }
     if let Some(rendered) = app.render_notifications(recipient, vec![record]).await?.pop() {
         streaming::publish_notification(app, recipient, &rendered).await;

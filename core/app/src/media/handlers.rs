@@ -6,17 +6,15 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use shared::id::Id;
 use shared::wire;
 
+use crate::App;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, path_id};
-use crate::model::{self};
-use crate::ports::{Condition, StoreError, Write};
-use crate::{App, keys};
 
 use super::service::{Completion, MediaParams};
+use super::writes::{self, RemoveConflict, SaveConflict};
 
 /// A multipart upload, read whole.
 pub(crate) struct Upload {
@@ -86,10 +84,9 @@ pub async fn update(State(app): State<App>, auth: Auth, Path(id): Path<String>, 
     if p.focus.is_some() {
         record.focus = p.focus()?;
     }
-    match app.store.transact(vec![model::put(keys::media(record.id), &record, Condition::Exists)?], vec![]).await {
+    match writes::update(&app, &record).await? {
         Ok(()) => Ok(Json(app.media_entity(&record))),
-        Err(StoreError::ConditionFailed { .. }) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
+        Err(SaveConflict::Gone | SaveConflict::AlreadyProcessed) => Err(ApiError::NotFound),
     }
 }
 
@@ -97,16 +94,9 @@ pub async fn update(State(app): State<App>, auth: Auth, Path(id): Path<String>, 
 pub async fn destroy(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::MediaAttachment>> {
     let me = auth.user("write:media")?;
     let record = app.own_unattached_media(me, path_id(&id)?).await?;
-    // Claiming the attachment slot in the same transaction makes a racing status post fail
-    // (its claim finds this tombstone) instead of attaching a file that is being removed.
-    let writes = vec![
-        Write::Delete { key: keys::media(record.id), condition: Condition::Exists },
-        model::put(keys::media_attachment(record.id), &model::Ref { id: Id::MIN }, Condition::NotExists)?,
-    ];
-    match app.store.transact(writes, vec![]).await {
+    match writes::remove(&app, record.id).await? {
         Ok(()) => {}
-        Err(StoreError::ConditionFailed { .. }) => return Err(ApiError::NotFound),
-        Err(e) => return Err(e.into()),
+        Err(RemoveConflict::Gone | RemoveConflict::Attached) => return Err(ApiError::NotFound),
     }
     let entity = app.media_entity(&record);
     let files: Vec<String> = std::iter::once(record.original.key).chain(record.small.map(|s| s.key)).collect();
@@ -130,7 +120,9 @@ pub async fn complete(State(app): State<App>, auth: Auth, Path(id): Path<String>
             if p.focus.is_some() {
                 record.focus = p.focus()?;
             }
-            app.store.transact(vec![model::put(keys::media(record.id), &record, Condition::Exists)?], vec![]).await?;
+            if let Err(conflict) = writes::update(&app, &record).await? {
+                return Err(ApiError::internal(format!("media {} could not be updated: {conflict:?}", record.id)));
+            }
             Ok(Json(app.media_entity(&record)))
         }
         Completion::Done(record) => Ok(Json(app.media_entity(&record))),

@@ -6,10 +6,11 @@ use shared::wire;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, MediaFile, MediaRecord};
-use crate::ports::{Condition, MediaStoreError, StoreError};
+use crate::ports::MediaStoreError;
 use crate::{App, keys, now_ms};
 
 use super::pipeline::{self, Processed, Rejected};
+use super::writes;
 
 /// The largest request body an upload may have: a video and its thumbnail, plus form overhead.
 pub fn upload_limit(m: &crate::config::MediaConfig) -> usize {
@@ -99,15 +100,13 @@ impl App {
             }
             written.push(file.key.clone());
         }
-        match self.store.transact(vec![model::put(keys::media(id), &record, Condition::NotExists)?], vec![]).await {
+        let saved = writes::create(self, &record).await;
+        if !matches!(saved, Ok(Ok(()))) {
+            self.remove_files(&written).await;
+        }
+        match saved? {
             Ok(()) => Ok(record),
-            Err(e) => {
-                self.remove_files(&written).await;
-                match e {
-                    StoreError::ConditionFailed { .. } => Err(ApiError::Conflict("This media has already been processed".into())),
-                    other => Err(other.into()),
-                }
-            }
+            Err(_) => Err(ApiError::Conflict("This media has already been processed".into())),
         }
     }
 

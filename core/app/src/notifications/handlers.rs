@@ -10,11 +10,12 @@ use shared::id::Id;
 use shared::wire::{self};
 
 use super::service::{MAX_SCAN_PAGES, PAGE};
+use super::writes::{self, DismissConflict};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{PageParams, Paged, Params, RequestUrl, path_id};
 use crate::model::{self, NotificationRecord};
-use crate::ports::{Condition, Query, StoreError, Write};
+use crate::ports::{Condition, Query, Write};
 use crate::{App, keys, now_ms};
 
 /// Type and account filters shared by the list and the unread count, read from the query:
@@ -102,11 +103,9 @@ pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) ->
 /// `POST /api/v1/notifications/:id/dismiss`.
 pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
     let me = auth.user("write:notifications")?;
-    let key = keys::notification(me, path_id(&id)?);
-    match app.store.transact(vec![Write::Delete { key, condition: Condition::Exists }], vec![]).await {
+    match writes::dismiss(&app, me, path_id(&id)?).await? {
         Ok(()) => Ok(Json(serde_json::json!({}))),
-        Err(StoreError::ConditionFailed { .. }) => Err(ApiError::NotFound),
-        Err(e) => Err(e.into()),
+        Err(DismissConflict::NotFound) => Err(ApiError::NotFound),
     }
 }
 

@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use shared::wire;
 
-use super::service::{PushRecord, account_partition, load, save, subscription_key};
-use crate::App;
+use super::service::{PushRecord, load, save};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{FlatInput, truthy};
-use crate::ports::{Condition, Key, Write};
+use crate::ports::{Condition, Write};
+use crate::{App, keys};
 
 /// The `data[alerts][…]` and `data[policy]` (or top-level `policy`) of a body.
 pub(crate) fn apply_data(pairs: &[(String, String)], alerts: &mut wire::WebPushAlerts, policy: &mut String) -> ApiResult<()> {
@@ -93,8 +93,8 @@ pub async fn update(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatIn
 pub async fn remove(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
     let account = auth.user("push")?;
     let writes = vec![
-        Write::Delete { key: subscription_key(auth.token), condition: Condition::None },
-        Write::Delete { key: Key::new(account_partition(account), auth.token.sort_key()), condition: Condition::None },
+        Write::Delete { key: keys::push_subscription(auth.token), condition: Condition::None },
+        Write::Delete { key: keys::account_push_subscription(account, auth.token), condition: Condition::None },
     ];
     app.store.transact(writes, vec![]).await?;
     Ok(Json(serde_json::json!({})))

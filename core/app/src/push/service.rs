@@ -7,7 +7,7 @@ use shared::wire;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, Ref};
 use crate::policy::feed;
-use crate::ports::{Condition, Key, PushMessage, Query};
+use crate::ports::{Condition, PushMessage, Query};
 use crate::{App, keys};
 
 /// Most subscriptions one account's notifications fan out to.
@@ -26,16 +26,8 @@ pub struct PushRecord {
     pub(crate) policy: String,
 }
 
-pub(crate) fn subscription_key(token: Id) -> Key {
-    Key::new(format!("PUSH#{token}"), "-")
-}
-
-pub(crate) fn account_partition(account: Id) -> String {
-    format!("PUSHA#{account}")
-}
-
 pub(crate) async fn load(app: &App, token: Id) -> ApiResult<Option<PushRecord>> {
-    match app.store.get(&subscription_key(token)).await? {
+    match app.store.get(&keys::push_subscription(token)).await? {
         Some(item) => Ok(Some(model::decode(&item)?)),
         None => Ok(None),
     }
@@ -43,8 +35,8 @@ pub(crate) async fn load(app: &App, token: Id) -> ApiResult<Option<PushRecord>> 
 
 pub(crate) async fn save(app: &App, token: Id, record: &PushRecord) -> ApiResult<()> {
     let writes = vec![
-        model::put(subscription_key(token), record, Condition::None)?,
-        model::put(Key::new(account_partition(record.account), token.sort_key()), &Ref { id: token }, Condition::None)?,
+        model::put(keys::push_subscription(token), record, Condition::None)?,
+        model::put(keys::account_push_subscription(record.account, token), &Ref { id: token }, Condition::None)?,
     ];
     Ok(app.store.transact(writes, vec![]).await?)
 }
@@ -81,12 +73,12 @@ pub(crate) async fn deliver_with(
     from: Id,
     rendered: &wire::Notification,
 ) -> ApiResult<()> {
-    let refs = app.store.query(&Query::partition(account_partition(recipient), MAX_PER_ACCOUNT)).await?;
+    let refs = app.store.query(&Query::partition(keys::account_push_partition(recipient), MAX_PER_ACCOUNT)).await?;
     if refs.is_empty() {
         return Ok(());
     }
     let tokens: Vec<Id> = refs.iter().filter_map(|i| model::decode::<Ref>(i).ok().map(|r| r.id)).collect();
-    let items = app.store.get_many(&tokens.iter().map(|t| subscription_key(*t)).collect::<Vec<_>>()).await?;
+    let items = app.store.get_many(&tokens.iter().map(|t| keys::push_subscription(*t)).collect::<Vec<_>>()).await?;
     let kind = rendered.kind.clone();
     let payload = serde_json::to_string(rendered).map_err(ApiError::internal)?;
     let (mut follows, mut followed_by) = (None, None);

@@ -147,7 +147,7 @@ pub async fn history(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
     let viewer = auth.viewer("read:statuses")?;
     let record = app.visible_record(viewer, path_id(&id)?).await?;
     let account = app.account(record.account_id).await?;
-    let query = Query { prefix: Some("edit#".into()), ..Query::partition(format!("S#{}", record.id), 1000) };
+    let query = Query { prefix: Some(keys::REVISION_PREFIX.into()), ..Query::partition(keys::status_partition(record.id), 1000) };
     let mut revisions: Vec<RevisionRecord> = Vec::new();
     for item in app.store.query(&query).await? {
         revisions.push(model::decode(&item)?);

@@ -146,7 +146,7 @@ pub async fn account_statuses(
     let window = p.page.request(20, 40)?.window();
     let owner = account.id;
     let ids = if p.pinned == Some(true) {
-        app.scan_ids(format!("AP#{owner}"), &window, |_| Ok(true)).await?
+        app.scan_ids(keys::pinned_partition(owner), &window, |_| Ok(true)).await?
     } else {
         let follows = match viewer {
             Some(v) if v != owner => app.follow_edge(v, owner).await?.is_some(),
