@@ -20,8 +20,8 @@ pub fn credentials(id: Id) -> Key {
 }
 
 /// `A#{account}` / `n#{name}`: an account counter (`followers`, `following`, `statuses`).
-pub fn account_counter(id: Id, name: &str) -> Key {
-    Key::new(format!("A#{id}"), format!("n#{name}"))
+pub fn account_counter(id: Id, counter: AccountCounter) -> Key {
+    Key::new(format!("A#{id}"), format!("n#{}", counter.as_str()))
 }
 
 /// `A#{account}` / `last_status`: when the account last posted.
@@ -86,14 +86,14 @@ pub fn status(id: Id) -> Key {
 }
 
 /// `S#{status}` / `n#{name}`: a status counter (`replies`, `reblogs`, `favourites`).
-pub fn status_counter(id: Id, name: &str) -> Key {
-    Key::new(format!("S#{id}"), format!("n#{name}"))
+pub fn status_counter(id: Id, counter: StatusCounter) -> Key {
+    Key::new(format!("S#{id}"), format!("n#{}", counter.as_str()))
 }
 
 /// `S#{status}` / `{kind}#{account}`: `account`'s favourite (`fav`), boost (`rb`) or
 /// bookmark (`bm`) of the status.
-pub fn interaction(status: Id, kind: &str, account: Id) -> Key {
-    Key::new(format!("S#{status}"), format!("{kind}#{account}"))
+pub fn interaction(status: Id, kind: Interaction, account: Id) -> Key {
+    Key::new(format!("S#{status}"), format!("{}#{account}", kind.as_str()))
 }
 
 /// `S#{status}` / `edit#{revision id}`: one revision in the edit history.
@@ -141,24 +141,24 @@ pub fn replies_partition(parent: Id) -> String {
 
 /// `SL#{status}#{kind}` / `{interaction id}`: who favourited (`fav`) or boosted (`rb`) a
 /// status, in order.
-pub fn interaction_list(status: Id, kind: &str, id: Id) -> Key {
+pub fn interaction_list(status: Id, kind: Interaction, id: Id) -> Key {
     Key::new(interaction_list_partition(status, kind), id.sort_key())
 }
 
 /// Partition of [`interaction_list`].
-pub fn interaction_list_partition(status: Id, kind: &str) -> String {
-    format!("SL#{status}#{kind}")
+pub fn interaction_list_partition(status: Id, kind: Interaction) -> String {
+    format!("SL#{status}#{}", kind.as_str())
 }
 
 /// `AL#{account}#{kind}` / `{interaction id}`: the account's favourites (`fav`) or
 /// bookmarks (`bm`), newest last.
-pub fn account_list(account: Id, kind: &str, id: Id) -> Key {
+pub fn account_list(account: Id, kind: Interaction, id: Id) -> Key {
     Key::new(account_list_partition(account, kind), id.sort_key())
 }
 
 /// Partition of [`account_list`].
-pub fn account_list_partition(account: Id, kind: &str) -> String {
-    format!("AL#{account}#{kind}")
+pub fn account_list_partition(account: Id, kind: Interaction) -> String {
+    format!("AL#{account}#{}", kind.as_str())
 }
 
 /// `T#{tag}` / `{status}`: public statuses carrying a hashtag.
@@ -285,4 +285,64 @@ pub fn account_push_subscription(account: Id, token: Id) -> Key {
 /// Partition of [`account_push_subscription`].
 pub fn account_push_partition(account: Id) -> String {
     format!("PUSHA#{account}")
+}
+
+/// An account counter (`n#…` on the profile partition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountCounter {
+    Followers,
+    Following,
+    Statuses,
+}
+
+impl AccountCounter {
+    /// Every account counter, in the order rendering reads them.
+    pub const ALL: [AccountCounter; 3] = [AccountCounter::Followers, AccountCounter::Following, AccountCounter::Statuses];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            AccountCounter::Followers => "followers",
+            AccountCounter::Following => "following",
+            AccountCounter::Statuses => "statuses",
+        }
+    }
+}
+
+/// A status counter (`n#…` on the status partition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusCounter {
+    Replies,
+    Reblogs,
+    Favourites,
+}
+
+impl StatusCounter {
+    /// Every status counter.
+    pub const ALL: [StatusCounter; 3] = [StatusCounter::Replies, StatusCounter::Reblogs, StatusCounter::Favourites];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusCounter::Replies => "replies",
+            StatusCounter::Reblogs => "reblogs",
+            StatusCounter::Favourites => "favourites",
+        }
+    }
+}
+
+/// An account's interaction with a status: its keys' `fav` / `rb` / `bm` segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    Favourite,
+    Reblog,
+    Bookmark,
+}
+
+impl Interaction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Interaction::Favourite => "fav",
+            Interaction::Reblog => "rb",
+            Interaction::Bookmark => "bm",
+        }
+    }
 }

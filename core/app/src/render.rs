@@ -12,8 +12,6 @@ use crate::policy::visibility;
 use crate::ports::Key;
 use crate::{App, keys};
 
-const ACCOUNT_COUNTERS: [&str; 3] = ["followers", "following", "statuses"];
-
 impl App {
     /// Loads account records by id; missing ones are absent from the map.
     pub async fn account_records(&self, ids: &[Id]) -> ApiResult<HashMap<Id, AccountRecord>> {
@@ -40,7 +38,7 @@ impl App {
         let mut keys = Vec::with_capacity(unique.len() * 5);
         for id in &unique {
             keys.push(keys::account(*id));
-            keys.extend(ACCOUNT_COUNTERS.iter().map(|c| keys::account_counter(*id, c)));
+            keys.extend(keys::AccountCounter::ALL.iter().map(|c| keys::account_counter(*id, *c)));
             keys.push(keys::last_status(*id));
         }
         let items = self.store.get_many(&keys).await?;
@@ -176,13 +174,13 @@ impl App {
         const PER_STATUS: usize = 7;
         let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);
         for r in &shown {
-            keys.push(keys::status_counter(r.id, "replies"));
-            keys.push(keys::status_counter(r.id, "reblogs"));
-            keys.push(keys::status_counter(r.id, "favourites"));
+            keys.push(keys::status_counter(r.id, keys::StatusCounter::Replies));
+            keys.push(keys::status_counter(r.id, keys::StatusCounter::Reblogs));
+            keys.push(keys::status_counter(r.id, keys::StatusCounter::Favourites));
             let v = viewer.unwrap_or(Id::MIN);
-            keys.push(keys::interaction(r.id, "fav", v));
-            keys.push(keys::interaction(r.id, "rb", v));
-            keys.push(keys::interaction(r.id, "bm", v));
+            keys.push(keys::interaction(r.id, keys::Interaction::Favourite, v));
+            keys.push(keys::interaction(r.id, keys::Interaction::Reblog, v));
+            keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
             keys.push(keys::pinned(v, r.id));
         }
         let items = self.store.get_many(&keys).await?;

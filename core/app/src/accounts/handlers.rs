@@ -8,7 +8,7 @@ use shared::wire::{self, Visibility};
 
 use super::service::{self, RegisterAccount, UpdateProfile};
 use crate::App;
-use crate::auth::{Auth, MaybeAuth};
+use crate::auth::{Auth, MaybeAuth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{FlatInput, Input, Params, flag, path_id, truthy};
 
@@ -29,7 +29,7 @@ pub struct Register {
 
 /// `POST /api/v1/accounts`: registers an account and returns its first token.
 pub async fn register(State(app): State<App>, auth: Auth, Input(body): Input<Register>) -> ApiResult<Json<wire::Token>> {
-    auth.require("write:accounts")?;
+    auth.require(Scope::WriteAccounts)?;
     if !app.config.instance.registrations_open {
         return Err(ApiError::Forbidden("Registrations are closed".into()));
     }
@@ -46,13 +46,13 @@ pub async fn register(State(app): State<App>, auth: Auth, Input(body): Input<Reg
 
 /// `GET /api/v1/accounts/verify_credentials`.
 pub async fn verify_credentials(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Account>> {
-    let me = if auth.scopes.allows("profile") { auth.user("profile")? } else { auth.user("read:accounts")? };
+    let me = if auth.scopes.allows(Scope::Profile.as_str()) { auth.user(Scope::Profile)? } else { auth.user(Scope::ReadAccounts)? };
     app.credential_account(me).await.map(Json)
 }
 
 /// `PATCH /api/v1/accounts/update_credentials`.
 pub async fn update_credentials(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::Account>> {
-    let me = auth.user("write:accounts")?;
+    let me = auth.user(Scope::WriteAccounts)?;
     let mut update = UpdateProfile::of(me);
     let mut fields: std::collections::BTreeMap<usize, (Option<String>, Option<String>)> = std::collections::BTreeMap::new();
     let mut fields_given = false;

@@ -118,7 +118,7 @@ async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
 
 /// Deleting a status deletes the boosts of it.
 async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
-    let boosts = app.store.query(&Query::partition(keys::interaction_list_partition(status, "rb"), 10_000)).await?;
+    let boosts = app.store.query(&Query::partition(keys::interaction_list_partition(status, keys::Interaction::Reblog), 10_000)).await?;
     let ids: Vec<Id> = boosts.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
     let records = app.status_records(&ids).await?;
     for record in records.values() {
@@ -131,7 +131,7 @@ async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
 /// the threshold does not flap between push and pull).
 async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     let threshold = app.config.timelines.celebrity_threshold;
-    let followers = model::count(app.store.get(&keys::account_counter(account, "followers")).await?.as_ref());
+    let followers = model::count(app.store.get(&keys::account_counter(account, keys::AccountCounter::Followers)).await?.as_ref());
     let is_celebrity = app.store.get(&keys::celebrity(account)).await?.is_some();
     let demoted = is_celebrity && followers < threshold - threshold / 10;
     let write = if !is_celebrity && followers >= threshold {

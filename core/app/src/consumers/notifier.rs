@@ -69,7 +69,7 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
         Event::StatusUpdated { status, author } => {
             // Everyone who boosted or favourited the status hears of the edit, once.
             let mut told = HashSet::new();
-            for kind in ["rb", "fav"] {
+            for kind in [keys::Interaction::Reblog, keys::Interaction::Favourite] {
                 for account in partition_refs(app, keys::interaction_list_partition(*status, kind)).await? {
                     if told.insert(account) {
                         notify(app, seq, account, "update", *author, Some(*status)).await?;

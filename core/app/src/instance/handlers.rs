@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 use shared::wire;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Scope};
 use crate::error::ApiResult;
 use crate::{App, keys, model};
 
@@ -116,7 +116,7 @@ pub async fn custom_emojis() -> Json<Vec<wire::CustomEmoji>> {
 
 /// `GET /api/v1/preferences`.
 pub async fn preferences(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Preferences>> {
-    let me = auth.user("read:accounts")?;
+    let me = auth.user(Scope::ReadAccounts)?;
     let r = app.account_record(me).await?;
     Ok(Json(wire::Preferences {
         default_visibility: r.default_visibility,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use shared::wire;
 
 use crate::App;
-use crate::auth::Auth;
+use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, path_id};
 
@@ -49,7 +49,7 @@ pub(crate) async fn read_upload(multipart: Result<Multipart, MultipartRejection>
 }
 
 pub(crate) async fn upload(app: &App, auth: &Auth, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<wire::MediaAttachment> {
-    let me = auth.user("write:media")?;
+    let me = auth.user(Scope::WriteMedia)?;
     let upload = read_upload(multipart).await?;
     let file = upload.file.ok_or_else(|| ApiError::invalid("Validation failed: File can't be blank"))?;
     let record = app.store_media(me, app.next_id()?, file, upload.thumbnail, &upload.params).await?;
@@ -69,14 +69,14 @@ pub async fn create_v2(State(app): State<App>, auth: Auth, multipart: Result<Mul
 
 /// `GET /api/v1/media/:id` (the uploader's, before it is attached).
 pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::MediaAttachment>> {
-    let me = auth.user("write:media")?;
+    let me = auth.user(Scope::WriteMedia)?;
     let record = app.own_unattached_media(me, path_id(&id)?).await?;
     Ok(Json(app.media_entity(&record)))
 }
 
 /// `PUT /api/v1/media/:id`: description and focus.
 pub async fn update(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<MediaParams>) -> ApiResult<Json<wire::MediaAttachment>> {
-    let me = auth.user("write:media")?;
+    let me = auth.user(Scope::WriteMedia)?;
     let mut record = app.own_unattached_media(me, path_id(&id)?).await?;
     if p.description.is_some() {
         record.description = p.description(&app)?;
@@ -92,7 +92,7 @@ pub async fn update(State(app): State<App>, auth: Auth, Path(id): Path<String>, 
 
 /// `DELETE /api/v1/media/:id`: removes an unattached upload and its files.
 pub async fn destroy(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::MediaAttachment>> {
-    let me = auth.user("write:media")?;
+    let me = auth.user(Scope::WriteMedia)?;
     let record = app.own_unattached_media(me, path_id(&id)?).await?;
     match writes::remove(&app, record.id).await? {
         Ok(()) => {}
@@ -108,7 +108,7 @@ pub async fn destroy(State(app): State<App>, auth: Auth, Path(id): Path<String>)
 /// at the key the edge presigned (`uploads/{account}/{id}.{ext}`); core reads it, runs it
 /// through the same pipeline as a direct upload, and removes the upload object.
 pub async fn complete(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<MediaParams>) -> ApiResult<Json<wire::MediaAttachment>> {
-    let me = auth.user("write:media")?;
+    let me = auth.user(Scope::WriteMedia)?;
     let id = path_id(&id)?;
     match app.complete_upload(me, id, &p).await? {
         // The bucket's object-created notification may have completed it first, without the

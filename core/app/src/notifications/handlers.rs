@@ -11,7 +11,7 @@ use shared::wire::{self};
 
 use super::service::{MAX_SCAN_PAGES, PAGE};
 use super::writes::{self, DismissConflict};
-use crate::auth::Auth;
+use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{PageParams, Paged, Params, RequestUrl, path_id};
 use crate::model::{self, NotificationRecord};
@@ -63,7 +63,7 @@ pub async fn list(
     filter: Filter,
     url: RequestUrl,
 ) -> ApiResult<Paged<wire::Notification>> {
-    let me = auth.user("read:notifications")?;
+    let me = auth.user(Scope::ReadNotifications)?;
     let window = page.request(40, 80)?.window();
     // Scan newest first (oldest first for min_id), keeping what the filters accept.
     let mut records = Vec::new();
@@ -94,7 +94,7 @@ pub async fn list(
 
 /// `GET /api/v1/notifications/:id`.
 pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Notification>> {
-    let me = auth.user("read:notifications")?;
+    let me = auth.user(Scope::ReadNotifications)?;
     let item = app.store.get(&keys::notification(me, path_id(&id)?)).await?.ok_or(ApiError::NotFound)?;
     let record: NotificationRecord = model::decode(&item)?;
     app.render_notifications(me, vec![record]).await?.pop().map(Json).ok_or(ApiError::NotFound)
@@ -102,7 +102,7 @@ pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) ->
 
 /// `POST /api/v1/notifications/:id/dismiss`.
 pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
-    let me = auth.user("write:notifications")?;
+    let me = auth.user(Scope::WriteNotifications)?;
     match writes::dismiss(&app, me, path_id(&id)?).await? {
         Ok(()) => Ok(Json(serde_json::json!({}))),
         Err(DismissConflict::NotFound) => Err(ApiError::NotFound),
@@ -111,7 +111,7 @@ pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>)
 
 /// `POST /api/v1/notifications/clear`: deletes every notification of the caller.
 pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
-    let me = auth.user("write:notifications")?;
+    let me = auth.user(Scope::WriteNotifications)?;
     let query = Query::partition(keys::notifications_partition(me), crate::ports::MAX_TRANSACTION_WRITES);
     loop {
         // Each round deletes what the last one read, so the partition's head moves on.
@@ -135,7 +135,7 @@ pub struct UnreadParams {
 /// `GET /api/v1/notifications/unread_count`: notifications newer than the caller's
 /// notifications read marker, up to `limit` (default 100, at most 1000).
 pub async fn unread_count(State(app): State<App>, auth: Auth, Params(p): Params<UnreadParams>, filter: Filter) -> ApiResult<Json<wire::UnreadCount>> {
-    let me = auth.user("read:notifications")?;
+    let me = auth.user(Scope::ReadNotifications)?;
     let limit = match p.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(raw) => raw.parse::<usize>().map_err(|_| ApiError::BadRequest("Invalid limit".into()))?.clamp(1, 1000),
         None => 100,
@@ -176,7 +176,7 @@ pub struct MarkerParams {
 
 /// `GET /api/v1/markers?timeline[]=home&timeline[]=notifications`.
 pub async fn markers(State(app): State<App>, auth: Auth, Params(p): Params<MarkerParams>) -> ApiResult<Json<HashMap<String, wire::Marker>>> {
-    let me = auth.user("read:statuses")?;
+    let me = auth.user(Scope::ReadStatuses)?;
     let wanted: Vec<&str> = MARKED.into_iter().filter(|t| p.timeline_form.iter().chain(&p.timeline).any(|w| w == t)).collect();
     let items = app.store.get_many(&wanted.iter().map(|t| keys::marker(me, t)).collect::<Vec<_>>()).await?;
     let mut out = HashMap::new();
@@ -195,7 +195,7 @@ pub async fn save_markers(
     auth: Auth,
     crate::http::FlatInput(pairs): crate::http::FlatInput,
 ) -> ApiResult<Json<HashMap<String, wire::Marker>>> {
-    let me = auth.user("write:statuses")?;
+    let me = auth.user(Scope::WriteStatuses)?;
     let mut out = HashMap::new();
     for timeline in MARKED {
         let field = format!("{timeline}[last_read_id]");

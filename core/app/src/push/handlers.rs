@@ -5,7 +5,7 @@ use axum::extract::State;
 use shared::wire;
 
 use super::service::{PushRecord, load, save};
-use crate::auth::Auth;
+use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{FlatInput, truthy};
 use crate::ports::{Condition, Write};
@@ -53,7 +53,7 @@ pub(crate) fn render(app: &App, record: &PushRecord) -> wire::WebPushSubscriptio
 
 /// POST: subscribes this token, replacing its previous subscription.
 pub async fn create(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::WebPushSubscription>> {
-    let account = auth.user("push")?;
+    let account = auth.user(Scope::Push)?;
     let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty());
     let endpoint = field("subscription[endpoint]").ok_or_else(|| ApiError::invalid("Validation failed: Endpoint can't be blank"))?;
     if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) || endpoint.len() > 2048 || endpoint.contains(char::is_whitespace) {
@@ -75,14 +75,14 @@ pub async fn create(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatIn
 
 /// GET: this token's subscription.
 pub async fn show(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::WebPushSubscription>> {
-    auth.user("push")?;
+    auth.user(Scope::Push)?;
     let record = load(&app, auth.token).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(render(&app, &record)))
 }
 
 /// PUT: changes alerts and policy.
 pub async fn update(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::WebPushSubscription>> {
-    auth.user("push")?;
+    auth.user(Scope::Push)?;
     let mut record = load(&app, auth.token).await?.ok_or(ApiError::NotFound)?;
     apply_data(&pairs, &mut record.alerts, &mut record.policy)?;
     save(&app, auth.token, &record).await?;
@@ -91,7 +91,7 @@ pub async fn update(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatIn
 
 /// DELETE: removes this token's subscription (none is fine).
 pub async fn remove(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
-    let account = auth.user("push")?;
+    let account = auth.user(Scope::Push)?;
     let writes = vec![
         Write::Delete { key: keys::push_subscription(auth.token), condition: Condition::None },
         Write::Delete { key: keys::account_push_subscription(account, auth.token), condition: Condition::None },

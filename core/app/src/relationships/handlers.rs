@@ -7,7 +7,7 @@ use shared::id::Id;
 use shared::wire;
 
 use super::service::{self, Follow};
-use crate::auth::{Auth, MaybeAuth};
+use crate::auth::{Auth, MaybeAuth, Scope};
 use crate::error::ApiResult;
 use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
 use crate::{App, keys};
@@ -23,7 +23,7 @@ pub struct RelationshipParams {
 
 /// `GET /api/v1/accounts/relationships?id[]=`.
 pub async fn relationships(State(app): State<App>, auth: Auth, Params(p): Params<RelationshipParams>) -> ApiResult<Json<Vec<wire::Relationship>>> {
-    let me = auth.user("read:follows")?;
+    let me = auth.user(Scope::ReadFollows)?;
     let mut ids: Vec<Id> = p.ids.iter().chain(p.id.iter()).filter_map(|s| s.parse().ok()).take(100).collect();
     // As Mastodon: one relationship per existing account, whatever else was asked.
     let known = app.account_records(&ids).await?;
@@ -47,7 +47,7 @@ pub struct FollowOptions {
 
 /// `POST /api/v1/accounts/:id/follow`.
 pub async fn follow(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(options): Input<FollowOptions>) -> ApiResult<Json<wire::Relationship>> {
-    let me = auth.user("write:follows")?;
+    let me = auth.user(Scope::WriteFollows)?;
     let target = path_id(&id)?;
     service::follow(&app, Follow { follower: me, target, reblogs: options.reblogs, notify: options.notify }).await?;
     app.relationship(me, target).await.map(Json)
@@ -55,7 +55,7 @@ pub async fn follow(State(app): State<App>, auth: Auth, Path(id): Path<String>, 
 
 /// `POST /api/v1/accounts/:id/unfollow`.
 pub async fn unfollow(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Relationship>> {
-    let me = auth.user("write:follows")?;
+    let me = auth.user(Scope::WriteFollows)?;
     let target = path_id(&id)?;
     app.account_record(target).await?;
     service::unfollow(&app, me, target).await?;
@@ -85,7 +85,7 @@ pub async fn following(
 }
 
 async fn follow_list(app: App, auth: MaybeAuth, id: String, page: PageParams, url: RequestUrl, partition: fn(Id) -> String) -> ApiResult<Paged<wire::Account>> {
-    let viewer = auth.viewer("read:accounts")?;
+    let viewer = auth.viewer(Scope::ReadAccounts)?;
     let owner = app.account_record(path_id(&id)?).await?;
     if owner.hide_collections && viewer != Some(owner.id) {
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));

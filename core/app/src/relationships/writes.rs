@@ -38,8 +38,8 @@ pub async fn follow(app: &App, follower: Id, target: Id, edge: &FollowRecord) ->
     tx.guard(model::put(keys::follow_edge(follower, target), edge, Condition::NotExists)?, FollowConflict::AlreadyFollowing);
     tx.push(model::put(keys::following(follower, edge.id), &Ref { id: target }, Condition::NotExists)?);
     tx.push(model::put(keys::followers(target, edge.id), &Ref { id: follower }, Condition::NotExists)?);
-    tx.push(Write::Add { key: keys::account_counter(follower, "following"), delta: 1 });
-    tx.push(Write::Add { key: keys::account_counter(target, "followers"), delta: 1 });
+    tx.push(Write::Add { key: keys::account_counter(follower, keys::AccountCounter::Following), delta: 1 });
+    tx.push(Write::Add { key: keys::account_counter(target, keys::AccountCounter::Followers), delta: 1 });
     if edge.notify {
         tx.push(subscription(follower, target, true)?);
     }
@@ -58,8 +58,8 @@ pub async fn unfollow(app: &App, follower: Id, target: Id, edge: &FollowRecord) 
     tx.guard(Write::Delete { key: keys::follow_edge(follower, target), condition: Condition::Exists }, UnfollowConflict::NotFollowing);
     tx.push(Write::Delete { key: keys::following(follower, edge.id), condition: Condition::None });
     tx.push(Write::Delete { key: keys::followers(target, edge.id), condition: Condition::None });
-    tx.push(Write::Add { key: keys::account_counter(follower, "following"), delta: -1 });
-    tx.push(Write::Add { key: keys::account_counter(target, "followers"), delta: -1 });
+    tx.push(Write::Add { key: keys::account_counter(follower, keys::AccountCounter::Following), delta: -1 });
+    tx.push(Write::Add { key: keys::account_counter(target, keys::AccountCounter::Followers), delta: -1 });
     tx.push(Write::Delete { key: keys::notify_subscriber(target, follower), condition: Condition::None });
     Ok(tx.commit(app.store.as_ref(), vec![Event::Unfollowed { follower, target }]).await?)
 }

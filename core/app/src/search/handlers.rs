@@ -6,7 +6,7 @@ use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
 
-use crate::auth::MaybeAuth;
+use crate::auth::{MaybeAuth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Params, flag};
 use crate::policy::visibility;
@@ -84,7 +84,7 @@ pub(crate) const MAX_OFFSET: usize = 10_000;
 
 /// `GET /api/v2/search`.
 pub async fn search(State(app): State<App>, auth: MaybeAuth, Params(p): Params<SearchParams>) -> ApiResult<Json<wire::Search>> {
-    let viewer = auth.viewer("read:search")?;
+    let viewer = auth.viewer(Scope::ReadSearch)?;
     let kinds: Vec<Kind> = match p.kind.as_deref().map(str::trim) {
         None | Some("") => vec![Kind::Accounts, Kind::Hashtags, Kind::Statuses],
         Some("accounts") => vec![Kind::Accounts],
@@ -141,7 +141,7 @@ pub struct AccountSearchParams {
 
 /// `GET /api/v1/accounts/search`.
 pub async fn account_search(State(app): State<App>, auth: MaybeAuth, Params(p): Params<AccountSearchParams>) -> ApiResult<Json<Vec<wire::Account>>> {
-    let viewer = auth.viewer("read:accounts")?;
+    let viewer = auth.viewer(Scope::ReadAccounts)?;
     let limit = number(p.limit.as_deref(), "limit", 40, 80)?.max(1);
     let offset = number(p.offset.as_deref(), "offset", 0, MAX_OFFSET)?;
     let q = query_text(&p.q)?;
@@ -153,7 +153,7 @@ pub async fn account_search(State(app): State<App>, auth: MaybeAuth, Params(p): 
 
 /// `GET /api/v1/tags/:name`.
 pub async fn tag(State(app): State<App>, auth: MaybeAuth, Path(name): Path<String>) -> ApiResult<Json<wire::Tag>> {
-    auth.viewer("read:statuses")?;
+    auth.viewer(Scope::ReadStatuses)?;
     let name = name.trim_start_matches('#');
     if !shared::text::is_valid_hashtag(name) {
         return Err(ApiError::NotFound);

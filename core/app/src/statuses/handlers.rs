@@ -11,7 +11,7 @@ use shared::wire::{self, Visibility};
 
 use super::service::{self, EditStatus, Interaction, PostStatus};
 use crate::App;
-use crate::auth::{Auth, MaybeAuth};
+use crate::auth::{Auth, MaybeAuth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
 use crate::keys;
@@ -82,7 +82,7 @@ async fn client_of(app: &App, auth: &Auth) -> Option<(String, Option<String>)> {
 
 /// `POST /api/v1/statuses`.
 pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Input(p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:statuses")?;
+    let me = auth.user(Scope::WriteStatuses)?;
     let idempotency_key = idempotency_key(&headers)?;
     if p.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::invalid("Validation failed: Scheduled statuses are not supported"));
@@ -112,13 +112,13 @@ pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Inpu
 
 /// `GET /api/v1/statuses/:id`.
 pub async fn show(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    let viewer = auth.viewer("read:statuses")?;
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
     app.status(viewer, path_id(&id)?).await.map(Json)
 }
 
 /// `PUT /api/v1/statuses/:id`.
 pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:statuses")?;
+    let me = auth.user(Scope::WriteStatuses)?;
     let command = EditStatus {
         editor: me,
         status: path_id(&id)?,
@@ -134,7 +134,7 @@ pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, In
 
 /// `DELETE /api/v1/statuses/:id`: returns the status with its source, for delete-and-redraft.
 pub async fn delete(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:statuses")?;
+    let me = auth.user(Scope::WriteStatuses)?;
     let record = service::own_status(&app, me, path_id(&id)?).await?;
     let mut rendered = app.status(Some(me), record.id).await?;
     app.delete_status(&record).await?;
@@ -144,7 +144,7 @@ pub async fn delete(State(app): State<App>, auth: Auth, Path(id): Path<String>) 
 
 /// `GET /api/v1/statuses/:id/history`.
 pub async fn history(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Json<Vec<wire::StatusEdit>>> {
-    let viewer = auth.viewer("read:statuses")?;
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
     let record = app.visible_record(viewer, path_id(&id)?).await?;
     let account = app.account(record.account_id).await?;
     let query = Query { prefix: Some(keys::REVISION_PREFIX.into()), ..Query::partition(keys::status_partition(record.id), 1000) };
@@ -181,14 +181,14 @@ pub async fn history(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
 
 /// `GET /api/v1/statuses/:id/source` (owner only).
 pub async fn source(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::StatusSource>> {
-    let me = auth.user("read:statuses")?;
+    let me = auth.user(Scope::ReadStatuses)?;
     let record = service::own_status(&app, me, path_id(&id)?).await?;
     Ok(Json(wire::StatusSource { id: record.id, text: record.text, spoiler_text: record.spoiler_text }))
 }
 
 /// `GET /api/v1/statuses/:id/context`.
 pub async fn context(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Json<wire::Context>> {
-    let viewer = auth.viewer("read:statuses")?;
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
     let record = app.visible_record(viewer, path_id(&id)?).await?;
     let (ancestors, descendants) = service::thread(&app, &record).await?;
     Ok(Json(wire::Context { ancestors: app.statuses(viewer, &ancestors).await?, descendants: app.statuses(viewer, &descendants).await? }))
@@ -196,27 +196,27 @@ pub async fn context(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
 
 /// `POST /api/v1/statuses/:id/favourite`.
 pub async fn favourite(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    toggle(app, auth, &id, "write:favourites", Interaction::Favourite, true).await
+    toggle(app, auth, &id, Scope::WriteFavourites, Interaction::Favourite, true).await
 }
 
 /// `POST /api/v1/statuses/:id/unfavourite`.
 pub async fn unfavourite(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    toggle(app, auth, &id, "write:favourites", Interaction::Favourite, false).await
+    toggle(app, auth, &id, Scope::WriteFavourites, Interaction::Favourite, false).await
 }
 
 /// `POST /api/v1/statuses/:id/bookmark`.
 pub async fn bookmark(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    toggle(app, auth, &id, "write:bookmarks", Interaction::Bookmark, true).await
+    toggle(app, auth, &id, Scope::WriteBookmarks, Interaction::Bookmark, true).await
 }
 
 /// `POST /api/v1/statuses/:id/unbookmark`.
 pub async fn unbookmark(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    toggle(app, auth, &id, "write:bookmarks", Interaction::Bookmark, false).await
+    toggle(app, auth, &id, Scope::WriteBookmarks, Interaction::Bookmark, false).await
 }
 
 /// Sets or clears the caller's favourite or bookmark on a visible status (or the status a
 /// boost boosts), returning the status as the caller now sees it.
-async fn toggle(app: App, auth: Auth, id: &str, scope: &str, interaction: Interaction, on: bool) -> ApiResult<Json<wire::Status>> {
+async fn toggle(app: App, auth: Auth, id: &str, scope: Scope, interaction: Interaction, on: bool) -> ApiResult<Json<wire::Status>> {
     let me = auth.user(scope)?;
     let record = app.visible_record(Some(me), path_id(id)?).await?;
     let target = service::original_of(&app, record).await?;
@@ -233,7 +233,7 @@ pub struct ReblogParams {
 
 /// `POST /api/v1/statuses/:id/reblog`: returns the boost, wrapping the original.
 pub async fn reblog(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<ReblogParams>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:statuses")?;
+    let me = auth.user(Scope::WriteStatuses)?;
     let record = app.visible_record(Some(me), path_id(&id)?).await?;
     let original = service::original_of(&app, record).await?;
     let visibility = visibility_param(p.visibility.as_deref())?;
@@ -244,7 +244,7 @@ pub async fn reblog(State(app): State<App>, auth: Auth, Path(id): Path<String>, 
 
 /// `POST /api/v1/statuses/:id/unreblog`: returns the original.
 pub async fn unreblog(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
-    let me = auth.user("write:statuses")?;
+    let me = auth.user(Scope::WriteStatuses)?;
     let record = app.visible_record(Some(me), path_id(&id)?).await?;
     let original = service::original_of(&app, record).await?;
     service::unboost(&app, me, &original).await?;
@@ -259,7 +259,7 @@ pub async fn favourited_by(
     Params(page): Params<PageParams>,
     url: RequestUrl,
 ) -> ApiResult<Paged<wire::Account>> {
-    interactors(app, auth, id, "fav", page, url).await
+    interactors(app, auth, id, Interaction::Favourite, page, url).await
 }
 
 /// `GET /api/v1/statuses/:id/reblogged_by`.
@@ -270,11 +270,11 @@ pub async fn reblogged_by(
     Params(page): Params<PageParams>,
     url: RequestUrl,
 ) -> ApiResult<Paged<wire::Account>> {
-    interactors(app, auth, id, "rb", page, url).await
+    interactors(app, auth, id, Interaction::Reblog, page, url).await
 }
 
-async fn interactors(app: App, auth: MaybeAuth, id: String, kind: &str, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
-    let viewer = auth.viewer("read:accounts")?;
+async fn interactors(app: App, auth: MaybeAuth, id: String, kind: Interaction, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
+    let viewer = auth.viewer(Scope::ReadAccounts)?;
     let record = app.visible_record(viewer, path_id(&id)?).await?;
     let window = page.request(40, 80)?.window();
     let (cursors, accounts) = app.ref_page(keys::interaction_list_partition(record.id, kind), &window).await?;
@@ -284,17 +284,17 @@ async fn interactors(app: App, auth: MaybeAuth, id: String, kind: &str, page: Pa
 
 /// `GET /api/v1/bookmarks`.
 pub async fn bookmarks(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
-    let me = auth.user("read:bookmarks")?;
-    own_list(app, me, "bm", page, url).await
+    let me = auth.user(Scope::ReadBookmarks)?;
+    own_list(app, me, Interaction::Bookmark, page, url).await
 }
 
 /// `GET /api/v1/favourites`.
 pub async fn favourites(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
-    let me = auth.user("read:favourites")?;
-    own_list(app, me, "fav", page, url).await
+    let me = auth.user(Scope::ReadFavourites)?;
+    own_list(app, me, Interaction::Favourite, page, url).await
 }
 
-async fn own_list(app: App, me: Id, kind: &str, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
+async fn own_list(app: App, me: Id, kind: Interaction, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
     let window = page.request(20, 40)?.window();
     let (cursors, ids) = app.ref_page(keys::account_list_partition(me, kind), &window).await?;
     let statuses = app.statuses(Some(me), &ids).await?;

@@ -11,6 +11,7 @@ use shared::wire::Visibility;
 
 use super::writes::{self, BoostConflict, EditConflict, PostConflict};
 use crate::error::{ApiError, ApiResult};
+pub use crate::keys::Interaction;
 use crate::model::{self, MentionRecord, Ref, StatusRecord};
 use crate::policy;
 use crate::ports::{Query, TimelineEntry};
@@ -48,23 +49,6 @@ pub struct EditStatus {
     pub language: Option<String>,
     /// `Some` replaces the attachments (an empty list removes them).
     pub media: Option<Vec<String>>,
-}
-
-/// A favourite or a bookmark (boosts are statuses of their own: [`boost`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interaction {
-    Favourite,
-    Bookmark,
-}
-
-impl Interaction {
-    /// The kind segment of its keys.
-    pub(crate) fn key_kind(self) -> &'static str {
-        match self {
-            Interaction::Favourite => "fav",
-            Interaction::Bookmark => "bm",
-        }
-    }
 }
 
 /// Text, mentions and tags of a status, validated and rendered.
@@ -263,7 +247,7 @@ pub async fn own_status(app: &App, me: Id, status: Id) -> ApiResult<StatusRecord
 
 /// Boosts `original` (idempotent) with `visibility` (`None`: public), returning the boost's id.
 pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Option<Visibility>, client: Client) -> ApiResult<Id> {
-    if let Some(item) = app.store.get(&keys::interaction(original.id, "rb", me)).await? {
+    if let Some(item) = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await? {
         return Ok(model::decode::<Ref>(&item)?.id);
     }
     if !policy::visibility::can_boost(me, original) {
@@ -297,7 +281,7 @@ pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Optio
     match writes::boost(app, &record, original.id).await? {
         Ok(()) => {}
         Err(BoostConflict::AlreadyBoosted) => {
-            let item = app.store.get(&keys::interaction(original.id, "rb", me)).await?.ok_or(ApiError::NotFound)?;
+            let item = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await?.ok_or(ApiError::NotFound)?;
             return Ok(model::decode::<Ref>(&item)?.id);
         }
     }
@@ -307,7 +291,7 @@ pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Optio
 
 /// Takes back `me`'s boost of `original`, if any.
 pub async fn unboost(app: &App, me: Id, original: &StatusRecord) -> ApiResult<()> {
-    if let Some(item) = app.store.get(&keys::interaction(original.id, "rb", me)).await? {
+    if let Some(item) = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await? {
         let boost = model::decode::<Ref>(&item)?.id;
         if let Some(boost) = app.status_records(&[boost]).await?.remove(&boost) {
             app.delete_status(&boost).await?;
@@ -316,9 +300,10 @@ pub async fn unboost(app: &App, me: Id, original: &StatusRecord) -> ApiResult<()
     Ok(())
 }
 
-/// Sets (`on`) or clears `me`'s favourite or bookmark of `status`, idempotently.
+/// Sets (`on`) or clears `me`'s favourite or bookmark of `status`, idempotently (boosts are
+/// statuses of their own: [`boost`]).
 pub async fn set_interaction(app: &App, me: Id, status: &StatusRecord, interaction: Interaction, on: bool) -> ApiResult<()> {
-    let kind = interaction.key_kind();
+    let kind = interaction;
     let outcome = if on {
         writes::interact(app, me, status, kind, app.next_id()?).await?
     } else {

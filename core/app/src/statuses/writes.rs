@@ -8,6 +8,7 @@ use shared::wire::Visibility;
 
 use crate::error::ApiResult;
 use crate::events::Event;
+use crate::keys::Interaction;
 use crate::model::{self, AccountStatusEntry, PublicEntry, Ref, RevisionRecord, StatusRecord};
 use crate::policy::{FeedItem, feed};
 use crate::ports::{Condition, Key, Write};
@@ -77,12 +78,12 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>) -
     }
     tx.push(model::put(keys::status(id), record, Condition::NotExists)?);
     tx.push(model::put(keys::account_status(author, id), &account_entry(record), Condition::None)?);
-    tx.push(Write::Add { key: keys::account_counter(author, "statuses"), delta: 1 });
+    tx.push(Write::Add { key: keys::account_counter(author, keys::AccountCounter::Statuses), delta: 1 });
     tx.push(Write::Add { key: keys::status_count_shard(id), delta: 1 });
     tx.push(model::put(keys::last_status(author), &record.created_at, Condition::None)?);
     if let Some(parent) = record.in_reply_to_id {
         tx.push(model::put(keys::reply(parent, id), &Ref { id: author }, Condition::None)?);
-        tx.push(Write::Add { key: keys::status_counter(parent, "replies"), delta: 1 });
+        tx.push(Write::Add { key: keys::status_counter(parent, keys::StatusCounter::Replies), delta: 1 });
     }
     if feed::in_public(&FeedItem::record(record, &[])) {
         let listed = PublicEntry { id: author, media: !record.media.is_empty() };
@@ -159,12 +160,12 @@ pub async fn edit(app: &App, before: &StatusRecord, after: &StatusRecord, revisi
 pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<Result<(), BoostConflict>> {
     let (id, me) = (boost.id, boost.account_id);
     let mut tx = Transaction::new();
-    tx.guard(model::put(keys::interaction(original, "rb", me), &Ref { id }, Condition::NotExists)?, BoostConflict::AlreadyBoosted);
+    tx.guard(model::put(keys::interaction(original, keys::Interaction::Reblog, me), &Ref { id }, Condition::NotExists)?, BoostConflict::AlreadyBoosted);
     tx.push(model::put(keys::status(id), boost, Condition::NotExists)?);
     tx.push(model::put(keys::account_status(me, id), &account_entry(boost), Condition::None)?);
-    tx.push(model::put(keys::interaction_list(original, "rb", id), &Ref { id: me }, Condition::None)?);
-    tx.push(Write::Add { key: keys::status_counter(original, "reblogs"), delta: 1 });
-    tx.push(Write::Add { key: keys::account_counter(me, "statuses"), delta: 1 });
+    tx.push(model::put(keys::interaction_list(original, keys::Interaction::Reblog, id), &Ref { id: me }, Condition::None)?);
+    tx.push(Write::Add { key: keys::status_counter(original, keys::StatusCounter::Reblogs), delta: 1 });
+    tx.push(Write::Add { key: keys::account_counter(me, keys::AccountCounter::Statuses), delta: 1 });
     tx.push(model::put(keys::last_status(me), &boost.created_at, Condition::None)?);
     let event = Event::StatusCreated {
         status: id,
@@ -184,19 +185,19 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
     let mut tx = Transaction::new();
     tx.guard(Write::Delete { key: keys::status(id), condition: Condition::Exists }, DeleteConflict::AlreadyDeleted);
     tx.push(Write::Delete { key: keys::account_status(author, id), condition: Condition::None });
-    tx.push(Write::Add { key: keys::account_counter(author, "statuses"), delta: -1 });
+    tx.push(Write::Add { key: keys::account_counter(author, keys::AccountCounter::Statuses), delta: -1 });
     tx.push(Write::Delete { key: keys::pinned(author, id), condition: Condition::None });
-    for counter in ["replies", "reblogs", "favourites"] {
+    for counter in keys::StatusCounter::ALL {
         tx.push(Write::Delete { key: keys::status_counter(id, counter), condition: Condition::None });
     }
     if let Some(parent) = record.in_reply_to_id {
         tx.push(Write::Delete { key: keys::reply(parent, id), condition: Condition::None });
-        tx.push(Write::Add { key: keys::status_counter(parent, "replies"), delta: -1 });
+        tx.push(Write::Add { key: keys::status_counter(parent, keys::StatusCounter::Replies), delta: -1 });
     }
     if let Some(original) = record.reblog_of {
-        tx.push(Write::Delete { key: keys::interaction(original, "rb", author), condition: Condition::None });
-        tx.push(Write::Delete { key: keys::interaction_list(original, "rb", id), condition: Condition::None });
-        tx.push(Write::Add { key: keys::status_counter(original, "reblogs"), delta: -1 });
+        tx.push(Write::Delete { key: keys::interaction(original, keys::Interaction::Reblog, author), condition: Condition::None });
+        tx.push(Write::Delete { key: keys::interaction_list(original, keys::Interaction::Reblog, id), condition: Condition::None });
+        tx.push(Write::Add { key: keys::status_counter(original, keys::StatusCounter::Reblogs), delta: -1 });
     }
     if record.reblog_of.is_none() {
         tx.push(Write::Add { key: keys::status_count_shard(id), delta: -1 });
@@ -222,30 +223,30 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
     Ok(tx.commit(app.store.as_ref(), vec![event]).await?)
 }
 
-/// Records `me`'s favourite (`fav`, with a counter and an event) or bookmark (`bm`) of `status`
+/// Records `me`'s favourite (with a counter and an event) or bookmark of `status`
 /// as interaction `id`.
-pub async fn interact(app: &App, me: Id, status: &StatusRecord, kind: &'static str, id: Id) -> ApiResult<Result<(), InteractionConflict>> {
+pub async fn interact(app: &App, me: Id, status: &StatusRecord, kind: Interaction, id: Id) -> ApiResult<Result<(), InteractionConflict>> {
     let mut tx = Transaction::new();
     tx.guard(model::put(keys::interaction(status.id, kind, me), &Ref { id }, Condition::NotExists)?, InteractionConflict::Unchanged);
     tx.push(model::put(keys::account_list(me, kind, id), &Ref { id: status.id }, Condition::None)?);
     let mut events = Vec::new();
-    if kind == "fav" {
+    if kind == Interaction::Favourite {
         tx.push(model::put(keys::interaction_list(status.id, kind, id), &Ref { id: me }, Condition::None)?);
-        tx.push(Write::Add { key: keys::status_counter(status.id, "favourites"), delta: 1 });
+        tx.push(Write::Add { key: keys::status_counter(status.id, keys::StatusCounter::Favourites), delta: 1 });
         events.push(Event::Favourited { account: me, status: status.id, author: status.account_id });
     }
     Ok(tx.commit(app.store.as_ref(), events).await?)
 }
 
 /// Takes back interaction `id` (a favourite or bookmark) of `me` with `status`.
-pub async fn uninteract(app: &App, me: Id, status: Id, kind: &'static str, id: Id) -> ApiResult<Result<(), InteractionConflict>> {
+pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id) -> ApiResult<Result<(), InteractionConflict>> {
     let mut tx = Transaction::new();
     tx.guard(Write::Delete { key: keys::interaction(status, kind, me), condition: Condition::Exists }, InteractionConflict::Unchanged);
     tx.push(Write::Delete { key: keys::account_list(me, kind, id), condition: Condition::None });
     let mut events = Vec::new();
-    if kind == "fav" {
+    if kind == Interaction::Favourite {
         tx.push(Write::Delete { key: keys::interaction_list(status, kind, id), condition: Condition::None });
-        tx.push(Write::Add { key: keys::status_counter(status, "favourites"), delta: -1 });
+        tx.push(Write::Add { key: keys::status_counter(status, keys::StatusCounter::Favourites), delta: -1 });
         events.push(Event::Unfavourited { account: me, status });
     }
     Ok(tx.commit(app.store.as_ref(), events).await?)

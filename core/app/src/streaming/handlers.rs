@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::publisher::{HEARTBEAT, home_channel};
 use crate::App;
-use crate::auth::Auth;
+use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Params;
 use crate::policy::feed;
@@ -87,10 +87,10 @@ impl Subscription {
     /// Checks the caller may listen, returning the hub channel.
     pub(crate) fn authorize(&self, auth: &Auth) -> ApiResult<String> {
         Ok(match self {
-            Subscription::User => home_channel(auth.user("read:statuses")?),
-            Subscription::UserNotification => home_channel(auth.user("read:notifications")?),
+            Subscription::User => home_channel(auth.user(Scope::ReadStatuses)?),
+            Subscription::UserNotification => home_channel(auth.user(Scope::ReadNotifications)?),
             Subscription::Public { local, remote, media } => {
-                auth.require("read:statuses")?;
+                auth.require(Scope::ReadStatuses)?;
                 let place = if *local {
                     ":local"
                 } else if *remote {
@@ -101,7 +101,7 @@ impl Subscription {
                 format!("timeline:public{place}{}", if *media { ":media" } else { "" })
             }
             Subscription::Hashtag { tag, local } => {
-                auth.require("read:statuses")?;
+                auth.require(Scope::ReadStatuses)?;
                 format!("timeline:hashtag:{tag}{}", if *local { ":local" } else { "" })
             }
         })

@@ -8,7 +8,7 @@ use shared::id::Id;
 use shared::wire::{self};
 
 use super::service::home_key;
-use crate::auth::{Auth, MaybeAuth};
+use crate::auth::{Auth, MaybeAuth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{PageParams, Paged, Params, RequestUrl, flag, path_id};
 use crate::model::{self, AccountStatusEntry};
@@ -17,7 +17,7 @@ use crate::{App, keys};
 
 /// `GET /api/v1/timelines/home`.
 pub async fn home(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
-    let me = auth.user("read:statuses")?;
+    let me = auth.user(Scope::ReadStatuses)?;
     let window = page.request(20, 40)?.window();
     let ids = app.home_ids(me, &window).await?;
     let statuses = app.statuses(Some(me), &ids).await?;
@@ -27,7 +27,7 @@ pub async fn home(State(app): State<App>, auth: Auth, Params(page): Params<PageP
 /// `GET /api/starling/v1/timelines/home/version`: a number that changes whenever the caller's
 /// home timeline gains or loses entries; the edge validates its cached pages with it.
 pub async fn home_version(State(app): State<App>, auth: Auth) -> ApiResult<axum::Json<serde_json::Value>> {
-    let me = auth.user("read:statuses")?;
+    let me = auth.user(Scope::ReadStatuses)?;
     // Build first, so the first read's rebuild does not move the version it is cached under.
     app.ensure_home(me).await?;
     let version = app.timelines.version(&home_key(me)).await?;
@@ -47,7 +47,7 @@ pub struct PublicParams {
 
 /// `GET /api/v1/timelines/public` (all statuses are local: no federation yet).
 pub async fn public(State(app): State<App>, auth: MaybeAuth, Params(p): Params<PublicParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
-    let viewer = auth.viewer("read:statuses")?;
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
     let window = p.page.request(20, 40)?.window();
     if p.remote == Some(true) {
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));
@@ -87,7 +87,7 @@ pub async fn tag(
     Params(p): Params<TagParams>,
     url: RequestUrl,
 ) -> ApiResult<Paged<wire::Status>> {
-    let viewer = auth.viewer("read:statuses")?;
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
     let window = p.page.request(20, 40)?.window();
     if !shared::text::is_valid_hashtag(&hashtag) {
         return Err(ApiError::NotFound);
@@ -141,7 +141,7 @@ pub async fn account_statuses(
     Params(p): Params<AccountStatusesParams>,
     url: RequestUrl,
 ) -> ApiResult<Paged<wire::Status>> {
-    let viewer = auth.viewer("read:statuses")?;
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
     let account = app.account_record(path_id(&id)?).await?;
     let window = p.page.request(20, 40)?.window();
     let owner = account.id;
