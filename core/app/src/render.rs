@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use shared::id::Id;
-use shared::wire::{self};
+use shared::wire;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccountRecord, StatusRecord};

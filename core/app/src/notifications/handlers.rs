@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use serde::Deserialize;
 use shared::id::Id;
-use shared::wire::{self};
+use shared::wire;
 
 use super::service::{MAX_SCAN_PAGES, PAGE};
 use super::writes::{self, DismissConflict};

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use shared::id::Id;
-use shared::wire::{self};
+use shared::wire;
 
 use crate::error::ApiResult;
 use crate::model::{self, NotificationRecord};

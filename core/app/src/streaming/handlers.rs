@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shared::wire::{self};
+use shared::wire;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::publisher::{HEARTBEAT, home_channel};

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use shared::id::Id;
-use shared::wire::{self};
+use shared::wire;
 use tokio::sync::watch;
 
 use crate::error::{ApiError, ApiResult};

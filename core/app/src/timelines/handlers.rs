@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use shared::id::Id;
-use shared::wire::{self};
+use shared::wire;
 
 use super::service::home_key;
 use crate::auth::{Auth, MaybeAuth, Scope};
