@@ -114,6 +114,52 @@ pub async fn load_or_create_signer(store: &dyn Store) -> ApiResult<TokenSigner> 
     Err(ApiError::internal("signing key could not be created"))
 }
 
+/// The OAuth scopes core's endpoints check (a token's `write`/`read` grant covers the
+/// `write:…`/`read:…` ones, as [`Scopes::allows`] decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Profile,
+    Push,
+    ReadAccounts,
+    ReadBookmarks,
+    ReadFavourites,
+    ReadFollows,
+    ReadNotifications,
+    ReadSearch,
+    ReadStatuses,
+    WriteAccounts,
+    WriteBookmarks,
+    WriteFavourites,
+    WriteFollows,
+    WriteMedia,
+    WriteNotifications,
+    WriteStatuses,
+}
+
+impl Scope {
+    /// The scope as OAuth names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Profile => "profile",
+            Scope::Push => "push",
+            Scope::ReadAccounts => "read:accounts",
+            Scope::ReadBookmarks => "read:bookmarks",
+            Scope::ReadFavourites => "read:favourites",
+            Scope::ReadFollows => "read:follows",
+            Scope::ReadNotifications => "read:notifications",
+            Scope::ReadSearch => "read:search",
+            Scope::ReadStatuses => "read:statuses",
+            Scope::WriteAccounts => "write:accounts",
+            Scope::WriteBookmarks => "write:bookmarks",
+            Scope::WriteFavourites => "write:favourites",
+            Scope::WriteFollows => "write:follows",
+            Scope::WriteMedia => "write:media",
+            Scope::WriteNotifications => "write:notifications",
+            Scope::WriteStatuses => "write:statuses",
+        }
+    }
+}
+
 /// Who is calling, as proven by a verified, unrevoked bearer token.
 #[derive(Debug, Clone)]
 pub struct Auth {
@@ -129,12 +175,12 @@ pub struct Auth {
 
 impl Auth {
     /// Requires `scope`.
-    pub fn require(&self, scope: &str) -> ApiResult<()> {
-        if self.scopes.allows(scope) { Ok(()) } else { Err(ApiError::scope()) }
+    pub fn require(&self, scope: Scope) -> ApiResult<()> {
+        if self.scopes.allows(scope.as_str()) { Ok(()) } else { Err(ApiError::scope()) }
     }
 
     /// Requires a user token with `scope`, returning the user.
-    pub fn user(&self, scope: &str) -> ApiResult<Id> {
+    pub fn user(&self, scope: Scope) -> ApiResult<Id> {
         self.require(scope)?;
         self.account.ok_or_else(|| ApiError::Unprocessable("This method requires an authenticated user".into()))
     }
@@ -145,7 +191,7 @@ pub struct MaybeAuth(pub Option<Auth>);
 
 impl MaybeAuth {
     /// The viewer, when a user token carries `scope` (otherwise anonymous).
-    pub fn viewer(&self, scope: &str) -> ApiResult<Option<Id>> {
+    pub fn viewer(&self, scope: Scope) -> ApiResult<Option<Id>> {
         match &self.0 {
             Some(auth) if auth.account.is_some() => auth.user(scope).map(Some),
             _ => Ok(None),

@@ -20,8 +20,8 @@ pub fn credentials(id: Id) -> Key {
 }
 
 /// `A#{account}` / `n#{name}`: an account counter (`followers`, `following`, `statuses`).
-pub fn account_counter(id: Id, name: &str) -> Key {
-    Key::new(format!("A#{id}"), format!("n#{name}"))
+pub fn account_counter(id: Id, counter: AccountCounter) -> Key {
+    Key::new(format!("A#{id}"), format!("n#{}", counter.as_str()))
 }
 
 /// `A#{account}` / `last_status`: when the account last posted.
@@ -86,20 +86,28 @@ pub fn status(id: Id) -> Key {
 }
 
 /// `S#{status}` / `n#{name}`: a status counter (`replies`, `reblogs`, `favourites`).
-pub fn status_counter(id: Id, name: &str) -> Key {
-    Key::new(format!("S#{id}"), format!("n#{name}"))
+pub fn status_counter(id: Id, counter: StatusCounter) -> Key {
+    Key::new(format!("S#{id}"), format!("n#{}", counter.as_str()))
 }
 
 /// `S#{status}` / `{kind}#{account}`: `account`'s favourite (`fav`), boost (`rb`) or
 /// bookmark (`bm`) of the status.
-pub fn interaction(status: Id, kind: &str, account: Id) -> Key {
-    Key::new(format!("S#{status}"), format!("{kind}#{account}"))
+pub fn interaction(status: Id, kind: Interaction, account: Id) -> Key {
+    Key::new(format!("S#{status}"), format!("{}#{account}", kind.as_str()))
 }
 
 /// `S#{status}` / `edit#{revision id}`: one revision in the edit history.
 pub fn revision(status: Id, revision: Id) -> Key {
-    Key::new(format!("S#{status}"), format!("edit#{}", revision.sort_key()))
+    Key::new(format!("S#{status}"), format!("{REVISION_PREFIX}{}", revision.sort_key()))
 }
+
+/// Partition of a status's items (record, counters, interactions, [`revision`]s).
+pub fn status_partition(status: Id) -> String {
+    format!("S#{status}")
+}
+
+/// Sort-key prefix of [`revision`]s in the [`status_partition`].
+pub const REVISION_PREFIX: &str = "edit#";
 
 /// `AS#{account}` / `{status}`: the account's statuses and boosts, newest last.
 pub fn account_status(account: Id, status: Id) -> Key {
@@ -113,7 +121,12 @@ pub fn account_statuses_partition(account: Id) -> String {
 
 /// `AP#{account}` / `{status}`: pinned statuses.
 pub fn pinned(account: Id, status: Id) -> Key {
-    Key::new(format!("AP#{account}"), status.sort_key())
+    Key::new(pinned_partition(account), status.sort_key())
+}
+
+/// Partition of [`pinned`].
+pub fn pinned_partition(account: Id) -> String {
+    format!("AP#{account}")
 }
 
 /// `SR#{parent}` / `{reply}`: direct replies of a status.
@@ -128,24 +141,24 @@ pub fn replies_partition(parent: Id) -> String {
 
 /// `SL#{status}#{kind}` / `{interaction id}`: who favourited (`fav`) or boosted (`rb`) a
 /// status, in order.
-pub fn interaction_list(status: Id, kind: &str, id: Id) -> Key {
+pub fn interaction_list(status: Id, kind: Interaction, id: Id) -> Key {
     Key::new(interaction_list_partition(status, kind), id.sort_key())
 }
 
 /// Partition of [`interaction_list`].
-pub fn interaction_list_partition(status: Id, kind: &str) -> String {
-    format!("SL#{status}#{kind}")
+pub fn interaction_list_partition(status: Id, kind: Interaction) -> String {
+    format!("SL#{status}#{}", kind.as_str())
 }
 
 /// `AL#{account}#{kind}` / `{interaction id}`: the account's favourites (`fav`) or
 /// bookmarks (`bm`), newest last.
-pub fn account_list(account: Id, kind: &str, id: Id) -> Key {
+pub fn account_list(account: Id, kind: Interaction, id: Id) -> Key {
     Key::new(account_list_partition(account, kind), id.sort_key())
 }
 
 /// Partition of [`account_list`].
-pub fn account_list_partition(account: Id, kind: &str) -> String {
-    format!("AL#{account}#{kind}")
+pub fn account_list_partition(account: Id, kind: Interaction) -> String {
+    format!("AL#{account}#{}", kind.as_str())
 }
 
 /// `T#{tag}` / `{status}`: public statuses carrying a hashtag.
@@ -257,4 +270,79 @@ pub fn media(id: Id) -> Key {
 /// `NotExists` in the status's transaction, so one attachment never joins two statuses.
 pub fn media_attachment(id: Id) -> Key {
     Key::new(format!("M#{id}"), "status")
+}
+
+/// `PUSH#{token jti}` / `-`: the Web Push subscription of an access token.
+pub fn push_subscription(token: Id) -> Key {
+    Key::new(format!("PUSH#{token}"), ONE)
+}
+
+/// `PUSHA#{account}` / `{token jti}`: an account's Web Push subscriptions, for delivery.
+pub fn account_push_subscription(account: Id, token: Id) -> Key {
+    Key::new(account_push_partition(account), token.sort_key())
+}
+
+/// Partition of [`account_push_subscription`].
+pub fn account_push_partition(account: Id) -> String {
+    format!("PUSHA#{account}")
+}
+
+/// An account counter (`n#…` on the profile partition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountCounter {
+    Followers,
+    Following,
+    Statuses,
+}
+
+impl AccountCounter {
+    /// Every account counter, in the order rendering reads them.
+    pub const ALL: [AccountCounter; 3] = [AccountCounter::Followers, AccountCounter::Following, AccountCounter::Statuses];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            AccountCounter::Followers => "followers",
+            AccountCounter::Following => "following",
+            AccountCounter::Statuses => "statuses",
+        }
+    }
+}
+
+/// A status counter (`n#…` on the status partition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusCounter {
+    Replies,
+    Reblogs,
+    Favourites,
+}
+
+impl StatusCounter {
+    /// Every status counter.
+    pub const ALL: [StatusCounter; 3] = [StatusCounter::Replies, StatusCounter::Reblogs, StatusCounter::Favourites];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusCounter::Replies => "replies",
+            StatusCounter::Reblogs => "reblogs",
+            StatusCounter::Favourites => "favourites",
+        }
+    }
+}
+
+/// An account's interaction with a status: its keys' `fav` / `rb` / `bm` segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    Favourite,
+    Reblog,
+    Bookmark,
+}
+
+impl Interaction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Interaction::Favourite => "fav",
+            Interaction::Reblog => "rb",
+            Interaction::Bookmark => "bm",
+        }
+    }
 }

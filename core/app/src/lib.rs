@@ -15,42 +15,54 @@ pub mod ports;
 
 mod accounts;
 mod auth;
-pub mod consumer;
-mod fanout;
+mod clock;
+pub mod consumers;
 mod http;
 mod instance;
 mod listener;
 pub mod media;
+mod metrics;
 pub mod nodes;
 mod notifications;
 mod oauth;
 mod ops;
+mod policy;
 mod push;
 mod ratelimit;
+mod relationships;
 mod render;
+mod routes;
 mod search;
 pub mod sink;
+mod state;
 mod statuses;
 mod streaming;
 mod timelines;
+mod transaction;
+
+/// The event-log consumers under their old name (`core_app::consumer::sinks`).
+pub use crate::consumers as consumer;
 
 #[cfg(feature = "contract")]
 pub mod contract;
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use shared::id::{Id, MAX_NODE};
-use shared::token::{KeySet, TokenSigner, TokenVerifier};
+use shared::id::MAX_NODE;
+use shared::token::TokenVerifier;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use crate::clock::now_ms;
+pub(crate) use crate::clock::now_secs;
 pub use crate::config::Config;
+pub use crate::consumers::indexer::RebuildProgress;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{EventLog, MediaStore, PushPublisher, RateLimitStore, SearchIndex, Store, StreamHub, TimelineCache};
-pub use crate::search::RebuildProgress;
+pub(crate) use crate::state::join_error;
+pub use crate::state::{App, Inner};
 
 /// The adapters one core process runs on.
 #[derive(Clone)]
@@ -71,86 +83,6 @@ pub struct Backends {
     pub media: Arc<dyn MediaStore>,
     /// Web Push hand-over (SNS); `None` keeps subscriptions but sends nothing.
     pub push: Option<Arc<dyn PushPublisher>>,
-}
-
-/// Shared state of every handler and consumer.
-#[derive(Clone)]
-pub struct App(Arc<Inner>);
-
-#[doc(hidden)]
-pub struct Inner {
-    config: Config,
-    store: Arc<dyn Store>,
-    events: Arc<dyn EventLog>,
-    timelines: Arc<dyn TimelineCache>,
-    rate_limits: Arc<dyn RateLimitStore>,
-    search: Arc<dyn SearchIndex>,
-    search_lock: tokio::sync::Mutex<()>,
-    streams: Arc<dyn StreamHub>,
-    media: Arc<dyn MediaStore>,
-    push: Option<Arc<dyn PushPublisher>>,
-    ids: Arc<nodes::IdSource>,
-    /// Stops the node-lease keeper (which then releases the number), and the keeper itself.
-    node_keeper: Mutex<Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
-    signer: TokenSigner,
-    keys: KeySet,
-    verifier: TokenVerifier,
-    celebrities: RwLock<Option<(Instant, Arc<HashSet<Id>>)>>,
-    fanout_lock: tokio::sync::Mutex<()>,
-    notifications_lock: tokio::sync::Mutex<()>,
-    /// Fanout, search and notifications are fed from outside (Kinesis), not by log tails.
-    external_consumers: std::sync::atomic::AtomicBool,
-    /// Turns true when the server shuts down, ending open streams.
-    shutdown: watch::Sender<bool>,
-    /// Request, fanout and backend metrics (`/metrics`).
-    metrics: ops::Metrics,
-}
-
-impl std::ops::Deref for App {
-    type Target = Inner;
-
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl App {
-    /// A fresh time-sortable id; 503 while this process holds no valid node lease.
-    fn next_id(&self) -> ApiResult<Id> {
-        self.ids.next(now_ms()).map_err(|e| ApiError::Unavailable(e.to_string()))
-    }
-
-    /// The node number ids are minted with now (`None` while no lease is held).
-    pub fn node_id(&self) -> Option<u8> {
-        self.ids.node()
-    }
-
-    /// Stops renewing the node lease and gives the number back (after the last id is minted:
-    /// serving ends with this). Ids are refused afterwards. Does nothing for a fixed number.
-    pub async fn release_node_lease(&self) {
-        let keeper = self.node_keeper.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        if let Some((stop, keeper)) = keeper {
-            let _ = stop.send(true);
-            if tokio::time::timeout(Duration::from_secs(10), keeper).await.is_err() {
-                tracing::warn!("node lease release did not finish within 10s");
-            }
-        }
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-}
-
-/// Milliseconds since the Unix epoch (0 before it); the one wall-clock reading core's crates share.
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Seconds since the Unix epoch.
-fn now_secs() -> u64 {
-    now_ms() / 1000
 }
 
 /// A built core, ready to serve.
@@ -198,13 +130,13 @@ impl Application {
             notifications_lock: tokio::sync::Mutex::new(()),
             external_consumers: std::sync::atomic::AtomicBool::new(false),
             shutdown: watch::channel(false).0,
-            metrics: ops::Metrics::default(),
+            metrics: metrics::Metrics::default(),
         }));
         Ok(Application { app })
     }
 
     /// Fanout, search and notifications will be fed from outside the process (the Kinesis
-    /// consumer, through [`consumer::sinks`]): [`Application::serve`] does not start their
+    /// consumer, through [`consumers::sinks`]): [`Application::serve`] does not start their
     /// event-log tails. Streaming still tails the log on every instance (one publishes each event),
     /// and so does the outbox relay, which the server starts. [`App::drain_events`] still
     /// handles the log in-process when called.
@@ -221,7 +153,7 @@ impl Application {
 
     /// The HTTP router (no listener): for embedding behind the edge or calling in tests.
     pub fn router(&self) -> axum::Router {
-        http::router(self.app.clone())
+        routes::router(self.app.clone())
     }
 
     /// Serves `listener` and runs the event consumers until `shutdown` resolves.
@@ -235,9 +167,7 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut consumers = vec![("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx.clone())))];
         if !self.app.runs_external_consumers() {
-            consumers.push(("fanout", tokio::spawn(consumer::run::<fanout::Fanout>(self.app.clone(), stop_rx.clone()))));
-            consumers.push(("search", tokio::spawn(consumer::run::<search::Indexer>(self.app.clone(), stop_rx.clone()))));
-            consumers.push(("notifications", tokio::spawn(consumer::run::<notifications::Notifications>(self.app.clone(), stop_rx))));
+            consumers.extend(crate::consumers::spawn_tails(&self.app, &stop_rx));
         }
         let app = self.app.clone();
         // Open streams never end by themselves: end them when shutdown begins, so the
@@ -265,9 +195,7 @@ impl App {
     /// search and notifications). It reads the log in-process even when the consumers are fed
     /// externally; tests of that path wait for the effects instead.
     pub async fn drain_events(&self) -> ApiResult<()> {
-        consumer::drain::<fanout::Fanout>(self).await?;
-        consumer::drain::<search::Indexer>(self).await?;
-        consumer::drain::<notifications::Notifications>(self).await
+        crate::consumers::drain_all(self).await
     }
 
     /// Whether fanout, search and notifications are fed from outside (see
@@ -288,12 +216,7 @@ impl App {
     }
 
     /// Drops a cached home timeline, as a cache eviction or a wiped cache would.
-    pub async fn evict_home(&self, account: Id) -> ApiResult<()> {
+    pub async fn evict_home(&self, account: shared::id::Id) -> ApiResult<()> {
         Ok(self.timelines.drop_timeline(&timelines::home_key(account)).await?)
     }
-}
-
-/// Converts an internal failure of a spawned blocking task.
-fn join_error(e: tokio::task::JoinError) -> ApiError {
-    ApiError::internal(e)
 }

@@ -121,19 +121,6 @@ pub struct StatusRecord {
     pub media: Vec<Id>,
 }
 
-impl StatusRecord {
-    /// Whether `viewer` may see this status, given whether the viewer follows its author.
-    pub fn visible_to(&self, viewer: Option<Id>, viewer_follows_author: bool) -> bool {
-        match self.visibility {
-            shared::wire::Visibility::Public | shared::wire::Visibility::Unlisted => true,
-            shared::wire::Visibility::Private => {
-                viewer.is_some_and(|v| v == self.account_id || viewer_follows_author || self.mentions.iter().any(|m| m.id == v))
-            }
-            shared::wire::Visibility::Direct => viewer.is_some_and(|v| v == self.account_id || self.mentions.iter().any(|m| m.id == v)),
-        }
-    }
-}
-
 /// Flags of an `AS#` entry, so profile filters and home rebuilds need not load every status.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountStatusEntry {

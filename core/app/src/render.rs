@@ -1,17 +1,16 @@
 //! Hydration: turns stored records into Mastodon entities, batching every read a page needs
 //! into a few `get_many` calls (the production store charges per round trip, not per item).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use shared::id::Id;
-use shared::wire::{self, Visibility};
+use shared::wire;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccountRecord, StatusRecord};
+use crate::policy::visibility;
 use crate::ports::Key;
 use crate::{App, keys};
-
-const ACCOUNT_COUNTERS: [&str; 3] = ["followers", "following", "statuses"];
 
 impl App {
     /// Loads account records by id; missing ones are absent from the map.
@@ -39,7 +38,7 @@ impl App {
         let mut keys = Vec::with_capacity(unique.len() * 5);
         for id in &unique {
             keys.push(keys::account(*id));
-            keys.extend(ACCOUNT_COUNTERS.iter().map(|c| keys::account_counter(*id, c)));
+            keys.extend(keys::AccountCounter::ALL.iter().map(|c| keys::account_counter(*id, *c)));
             keys.push(keys::last_status(*id));
         }
         let items = self.store.get_many(&keys).await?;
@@ -144,31 +143,11 @@ impl App {
         self.status_records(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)
     }
 
-    /// Which of `authors` the viewer follows.
-    pub async fn follows_among(&self, viewer: Id, authors: &[Id]) -> ApiResult<HashSet<Id>> {
-        let mut authors: Vec<Id> = authors.iter().copied().filter(|a| *a != viewer).collect();
-        authors.sort_unstable();
-        authors.dedup();
-        let keys: Vec<Key> = authors.iter().map(|a| keys::follow_edge(viewer, *a)).collect();
-        let items = self.store.get_many(&keys).await?;
-        Ok(authors.into_iter().zip(items).filter_map(|(a, item)| item.map(|_| a)).collect())
-    }
-
-    /// Keeps the records `viewer` may see.
-    pub async fn visible(&self, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {
-        let restricted: Vec<Id> = records.iter().filter(|r| r.visibility == Visibility::Private).map(|r| r.account_id).collect();
-        let followed = match viewer {
-            Some(v) if !restricted.is_empty() => self.follows_among(v, &restricted).await?,
-            _ => HashSet::new(),
-        };
-        Ok(records.into_iter().filter(|r| r.visible_to(viewer, followed.contains(&r.account_id))).collect())
-    }
-
     /// Renders statuses by id, in order, dropping missing ones and ones the viewer may not see.
     pub async fn statuses(&self, viewer: Option<Id>, ids: &[Id]) -> ApiResult<Vec<wire::Status>> {
         let records = self.status_records(ids).await?;
         let ordered: Vec<StatusRecord> = ids.iter().filter_map(|id| records.get(id).cloned()).collect();
-        let visible = self.visible(viewer, ordered).await?;
+        let visible = visibility::visible(self, viewer, ordered).await?;
         self.render_statuses(viewer, visible).await
     }
 
@@ -195,13 +174,13 @@ impl App {
         const PER_STATUS: usize = 7;
         let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);
         for r in &shown {
-            keys.push(keys::status_counter(r.id, "replies"));
-            keys.push(keys::status_counter(r.id, "reblogs"));
-            keys.push(keys::status_counter(r.id, "favourites"));
+            keys.push(keys::status_counter(r.id, keys::StatusCounter::Replies));
+            keys.push(keys::status_counter(r.id, keys::StatusCounter::Reblogs));
+            keys.push(keys::status_counter(r.id, keys::StatusCounter::Favourites));
             let v = viewer.unwrap_or(Id::MIN);
-            keys.push(keys::interaction(r.id, "fav", v));
-            keys.push(keys::interaction(r.id, "rb", v));
-            keys.push(keys::interaction(r.id, "bm", v));
+            keys.push(keys::interaction(r.id, keys::Interaction::Favourite, v));
+            keys.push(keys::interaction(r.id, keys::Interaction::Reblog, v));
+            keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
             keys.push(keys::pinned(v, r.id));
         }
         let items = self.store.get_many(&keys).await?;

@@ -2,12 +2,13 @@
 //! read a batch after the consumer's checkpoint, handle it, advance the checkpoint. Handling is
 //! idempotent, so a crash between handling and the checkpoint replays the batch harmlessly.
 //!
-//! The same consumers can instead be fed from outside the process ([`sink`], [`sinks`]): the
+//! The same consumers can instead be fed from outside the process ([`sink`], `consumers::sinks`): the
 //! Kinesis consumer reads the relayed stream with shard leases, so several core instances
 //! split the work, and hands each shard's batches to `C::handle`.
 //!
 //! Owns: the read-handle-checkpoint loop, its retry and its stop; the [`EventSink`] adapter.
-//! Must never: advance a checkpoint past a batch that was not handled in full.
+//! Must never: advance a checkpoint past a batch that was not handled in full, or name a
+//! concrete consumer (they implement [`Consumer`]; `consumers` registers them).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -89,16 +90,6 @@ async fn step<C: Consumer>(app: &App, wait: Duration) -> ApiResult<usize> {
 /// event of the same account converges to the same timelines, index and notifications.
 pub fn sink<C: Consumer>(app: &App) -> Arc<dyn EventSink> {
     Arc::new(Sink::<C> { app: app.clone(), consumer: PhantomData })
-}
-
-/// Fanout, search and notifications as sinks, by checkpoint name: what an external feed
-/// runs instead of the log tails (see `Application::external_consumers`).
-pub fn sinks(app: &App) -> Vec<(&'static str, Arc<dyn EventSink>)> {
-    vec![
-        (crate::fanout::Fanout::NAME, sink::<crate::fanout::Fanout>(app)),
-        (crate::search::Indexer::NAME, sink::<crate::search::Indexer>(app)),
-        (crate::notifications::Notifications::NAME, sink::<crate::notifications::Notifications>(app)),
-    ]
 }
 
 struct Sink<C> {

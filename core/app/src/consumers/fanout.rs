@@ -7,20 +7,18 @@
 //! follow edge, whether the status still exists), so events handled late or out of order
 //! across shards converge.
 
-use std::collections::HashSet;
-
 use shared::id::Id;
-use shared::wire::Visibility;
 
 use crate::error::ApiResult;
 use crate::events::Event;
-use crate::model::{self, FollowRecord, Ref};
+use crate::model::{self, Ref};
+use crate::policy::{FeedItem, Relations, feed};
 use crate::ports::{Condition, Query, TimelineEntry, Write};
-use crate::timelines::{home_accepts, home_key};
+use crate::timelines::{home_key, push_recipients};
 use crate::{App, keys};
 
 /// Name of this consumer's checkpoint.
-const CONSUMER: &str = "fanout";
+pub const CONSUMER: &str = "fanout";
 /// Events handled per batch.
 const BATCH: usize = 256;
 /// Followers read per page while fanning out.
@@ -30,7 +28,7 @@ const FOLLOWER_PAGE: usize = 1000;
 pub struct Fanout;
 
 #[async_trait::async_trait]
-impl crate::consumer::Consumer for Fanout {
+impl super::Consumer for Fanout {
     const NAME: &'static str = CONSUMER;
     const BATCH: usize = BATCH;
 
@@ -50,12 +48,13 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
     let cap = app.config.timelines.cap;
     match event {
         Event::StatusCreated { status, author, visibility, reblog_of, in_reply_to_account, mentions } => {
+            let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: *in_reply_to_account, mentions };
             // Handled after its deletion (a feed that reordered them): nothing to deliver.
             if app.status_records(&[*status]).await?.is_empty() {
                 return Ok(());
             }
             let entry = TimelineEntry { id: *status, reblog_of: *reblog_of };
-            let recipients = recipients(app, *author, *visibility, *reblog_of, *in_reply_to_account, mentions).await?;
+            let recipients = push_recipients(app, &item).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
                 let delivered = app.timelines.fan_out(&timelines, entry, cap).await?;
@@ -63,7 +62,8 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
             }
         }
         Event::StatusDeleted { status, author, visibility, reblog_of, mentions, .. } => {
-            let recipients = recipients(app, *author, *visibility, *reblog_of, None, mentions).await?;
+            let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: None, mentions };
+            let recipients = push_recipients(app, &item).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
                 app.timelines.remove_from_all(&timelines, &[*status]).await?;
@@ -94,61 +94,6 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
     Ok(())
 }
 
-/// Whose home timelines a status goes to (or leaves).
-pub(crate) async fn recipients(
-    app: &App,
-    author: Id,
-    visibility: Visibility,
-    reblog_of: Option<Id>,
-    in_reply_to_account: Option<Id>,
-    mentions: &[Id],
-) -> ApiResult<Vec<Id>> {
-    let mut out = vec![author];
-    if visibility == Visibility::Direct {
-        // As Mastodon: the homes of mentioned accounts that follow the author (the others see it
-        // in their mentions), which is also exactly what a rebuild or a backfill finds again.
-        let mentioned: Vec<Id> = mentions.iter().copied().filter(|m| *m != author).collect();
-        let edges = app.store.get_many(&mentioned.iter().map(|m| keys::follow_edge(*m, author)).collect::<Vec<_>>()).await?;
-        out.extend(mentioned.iter().zip(edges).filter_map(|(m, edge)| edge.map(|_| *m)));
-        return Ok(out);
-    }
-    if app.celebrities().await?.contains(&author) {
-        return Ok(out);
-    }
-    let mut query = Query::partition(keys::followers_partition(author), FOLLOWER_PAGE);
-    loop {
-        let page = app.store.query(&query).await?;
-        let Some(last) = page.last() else { break };
-        query.after = Some(last.key.sk.clone());
-        let followers: Vec<Id> = page.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
-        let mut accepted: Vec<Id> = followers.clone();
-        if let Some(target) = in_reply_to_account.filter(|t| *t != author) {
-            let edges = app.store.get_many(&followers.iter().map(|f| keys::follow_edge(*f, target)).collect::<Vec<_>>()).await?;
-            let follows_target: HashSet<Id> = followers.iter().zip(edges).filter_map(|(f, e)| e.map(|_| *f)).collect();
-            accepted.retain(|f| home_accepts(*f, author, visibility, Some(target), mentions, follows_target.contains(f)));
-        }
-        if reblog_of.is_some() {
-            let edges = app.store.get_many(&accepted.iter().map(|f| keys::follow_edge(*f, author)).collect::<Vec<_>>()).await?;
-            let mut wanted = Vec::with_capacity(accepted.len());
-            for (f, edge) in accepted.iter().zip(edges) {
-                let shows = match edge {
-                    Some(item) => model::decode::<FollowRecord>(&item)?.reblogs,
-                    None => false,
-                };
-                if shows {
-                    wanted.push(*f);
-                }
-            }
-            accepted = wanted;
-        }
-        out.extend(accepted);
-        if page.len() < FOLLOWER_PAGE {
-            break;
-        }
-    }
-    Ok(out)
-}
-
 /// Copies the target's recent statuses into the new follower's home, if it is built.
 async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
     let key = home_key(follower);
@@ -158,13 +103,12 @@ async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
     let items =
         app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(target), app.config.timelines.backfill) }).await?;
     let following = app.store.query(&Query::partition(keys::following_partition(follower), 2000)).await?;
-    let followed: HashSet<Id> = following.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+    let relations = Relations::following(following.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?);
     let mut entries = Vec::new();
     for item in &items {
         let Some(id) = Id::from_sort_key(&item.key.sk) else { continue };
         let entry: model::AccountStatusEntry = model::decode(item)?;
-        let follows_target = entry.in_reply_to_account.is_some_and(|t| followed.contains(&t));
-        if home_accepts(follower, target, entry.visibility, entry.in_reply_to_account, &entry.mentions, follows_target) {
+        if feed::in_home(follower, &relations, &FeedItem::entry(target, &entry)) {
             entries.push(TimelineEntry { id, reblog_of: entry.reblog_of });
         }
     }
@@ -174,7 +118,7 @@ async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
 
 /// Deleting a status deletes the boosts of it.
 async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
-    let boosts = app.store.query(&Query::partition(keys::interaction_list_partition(status, "rb"), 10_000)).await?;
+    let boosts = app.store.query(&Query::partition(keys::interaction_list_partition(status, keys::Interaction::Reblog), 10_000)).await?;
     let ids: Vec<Id> = boosts.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
     let records = app.status_records(&ids).await?;
     for record in records.values() {
@@ -187,7 +131,7 @@ async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
 /// the threshold does not flap between push and pull).
 async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     let threshold = app.config.timelines.celebrity_threshold;
-    let followers = model::count(app.store.get(&keys::account_counter(account, "followers")).await?.as_ref());
+    let followers = model::count(app.store.get(&keys::account_counter(account, keys::AccountCounter::Followers)).await?.as_ref());
     let is_celebrity = app.store.get(&keys::celebrity(account)).await?.is_some();
     let demoted = is_celebrity && followers < threshold - threshold / 10;
     let write = if !is_celebrity && followers >= threshold {

@@ -1,0 +1,119 @@
+//! The notifications consumer of the event log: who is told what about each event.
+//!
+//! Every notification an event gives an account is keyed by (account, event position, type):
+//! the dedupe item and the notification commit together under `NotExists`, so a replayed
+//! event — the log is at-least-once — creates nothing twice. New notifications are also
+//! published to the recipient's stream and handed to Web Push.
+
+use std::collections::HashSet;
+
+use shared::id::Id;
+
+use crate::error::ApiResult;
+use crate::events::Event;
+use crate::model::{self, NotificationRecord, Ref};
+use crate::notifications::writes::NotifyConflict;
+use crate::policy::{FeedItem, feed};
+use crate::ports::{LoggedEvent, Query};
+use crate::{App, keys, notifications, now_ms, push, streaming};
+
+/// Name of this consumer's checkpoint.
+pub const CONSUMER: &str = "notifications";
+/// Events handled per batch.
+const BATCH: usize = 256;
+/// Items read per page of a partition.
+const PAGE: usize = 500;
+
+/// The notifications consumer.
+pub struct Notifications;
+
+#[async_trait::async_trait]
+impl super::Consumer for Notifications {
+    const NAME: &'static str = CONSUMER;
+    const BATCH: usize = BATCH;
+
+    fn lock(app: &App) -> &tokio::sync::Mutex<()> {
+        &app.notifications_lock
+    }
+
+    async fn handle(app: &App, batch: &[LoggedEvent]) -> ApiResult<()> {
+        for logged in batch {
+            handle(app, logged).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Who is told what about one event.
+async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
+    let seq = logged.seq;
+    match &logged.event {
+        Event::StatusCreated { author, reblog_of: Some(original), .. } => {
+            let Some(original) = app.status_records(&[*original]).await?.remove(original) else { return Ok(()) };
+            notify(app, seq, original.account_id, "reblog", *author, Some(original.id)).await?;
+        }
+        Event::StatusCreated { status, author, visibility, reblog_of: None, in_reply_to_account, mentions } => {
+            for mentioned in mentions {
+                notify(app, seq, *mentioned, "mention", *author, Some(*status)).await?;
+            }
+            let item = FeedItem { author: *author, visibility: *visibility, reblog_of: None, in_reply_to_account: *in_reply_to_account, mentions };
+            if feed::notifies_subscribers(&item) {
+                let mentioned: HashSet<Id> = mentions.iter().copied().collect();
+                for subscriber in partition_refs(app, keys::notify_subscribers_partition(*author)).await? {
+                    if !mentioned.contains(&subscriber) {
+                        notify(app, seq, subscriber, "status", *author, Some(*status)).await?;
+                    }
+                }
+            }
+        }
+        Event::StatusUpdated { status, author } => {
+            // Everyone who boosted or favourited the status hears of the edit, once.
+            let mut told = HashSet::new();
+            for kind in [keys::Interaction::Reblog, keys::Interaction::Favourite] {
+                for account in partition_refs(app, keys::interaction_list_partition(*status, kind)).await? {
+                    if told.insert(account) {
+                        notify(app, seq, account, "update", *author, Some(*status)).await?;
+                    }
+                }
+            }
+        }
+        Event::Followed { follower, target } => notify(app, seq, *target, "follow", *follower, None).await?,
+        Event::Favourited { account, status, author } => notify(app, seq, *author, "favourite", *account, Some(*status)).await?,
+        Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::StatusDeleted { .. } | Event::Unfollowed { .. } | Event::Unfavourited { .. } => {}
+    }
+    Ok(())
+}
+
+/// Creates the notification of event `seq` for `recipient`, unless it exists already.
+async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id, status: Option<Id>) -> ApiResult<()> {
+    if !feed::notification_wanted(recipient, from) {
+        return Ok(());
+    }
+    let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
+    match notifications::writes::notify(app, recipient, seq, &record).await? {
+        Ok(()) => {}
+        // Made when this event was handled before.
+        Err(NotifyConflict::AlreadyNotified) => return Ok(()),
+    }
+    if let Some(rendered) = app.render_notifications(recipient, vec![record]).await?.pop() {
+        streaming::publish_notification(app, recipient, &rendered).await;
+        push::deliver(app, recipient, from, &rendered).await;
+    }
+    Ok(())
+}
+
+/// Every account id listed in a partition of [`Ref`]s.
+async fn partition_refs(app: &App, partition: String) -> ApiResult<Vec<Id>> {
+    let mut out = Vec::new();
+    let mut query = Query::partition(partition, PAGE);
+    loop {
+        let page = app.store.query(&query).await?;
+        for item in &page {
+            out.push(model::decode::<Ref>(item)?.id);
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => query.after = Some(last.key.sk.clone()),
+            _ => return Ok(out),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Request extractors Mastodon clients need: query strings with `foo[]` arrays, bodies as
+//! JSON, form or multipart text fields, flattened bracket notation, ids in paths, form booleans.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use shared::id::Id;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Query parameters, with Mastodon's `name[]=a&name[]=b` arrays.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_html_form::from_str(query).map(Params).map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {e}")))
+    }
+}
+
+/// A request body as JSON or form-urlencoded (what Mastodon clients send); empty means `{}`.
+pub struct Input<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::invalid("Request body is too large")
+            } else {
+                ApiError::BadRequest("Could not read the request body".into())
+            }
+        })?;
+        parse_body(&content_type, &bytes).map(Input)
+    }
+}
+
+/// Decodes a body by content type.
+pub fn parse_body<T: DeserializeOwned>(content_type: &str, bytes: &[u8]) -> ApiResult<T> {
+    if content_type.starts_with("application/json") {
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))
+    } else if content_type.starts_with("multipart/form-data") {
+        let pairs = multipart_fields(content_type, bytes)?;
+        serde_html_form::from_str(&serde_html_form::to_string(&pairs).map_err(ApiError::internal)?)
+            .map_err(|e| ApiError::invalid(format!("Invalid form body: {e}")))
+    } else {
+        let text = std::str::from_utf8(bytes).map_err(|_| ApiError::BadRequest("Body is not UTF-8".into()))?;
+        serde_html_form::from_str(text).map_err(|e| ApiError::invalid(format!("Invalid form body: {e}")))
+    }
+}
+
+/// Text fields of a multipart body (files are refused here; media have their own route).
+fn multipart_fields(content_type: &str, body: &[u8]) -> ApiResult<Vec<(String, String)>> {
+    let boundary = content_type
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .next()
+        .map(|b| b.trim_matches('"'))
+        .ok_or_else(|| ApiError::BadRequest("Multipart body without boundary".into()))?;
+    let text = String::from_utf8_lossy(body);
+    let delimiter = format!("--{boundary}");
+    let mut fields = Vec::new();
+    for part in text.split(delimiter.as_str()).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let part = part.strip_prefix("\r\n").unwrap_or(part);
+        let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
+        let name = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition"))
+            .and_then(|l| l.split(';').find_map(|p| p.trim().strip_prefix("name=")))
+            .map(|n| n.trim_matches('"').to_owned());
+        if head.contains("filename=") {
+            return Err(ApiError::invalid("File uploads are not accepted on this endpoint"));
+        }
+        if let Some(name) = name {
+            fields.push((name, value.strip_suffix("\r\n").unwrap_or(value).to_owned()));
+        }
+    }
+    Ok(fields)
+}
+
+/// Parses an id from a path segment; anything else is simply not found.
+pub fn path_id(raw: &str) -> ApiResult<Id> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// Accepts `true`/`false`/`1`/`0`/`on`/`off` as clients send them in forms.
+pub fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Text(String),
+        Int(i64),
+    }
+    let raw: Option<Raw> = serde::Deserialize::deserialize(d)?;
+    Ok(match raw {
+        None => None,
+        Some(Raw::Bool(b)) => Some(b),
+        Some(Raw::Int(i)) => Some(i != 0),
+        Some(Raw::Text(t)) => match t.to_ascii_lowercase().as_str() {
+            "true" | "1" | "on" | "yes" | "t" => Some(true),
+            "" => None,
+            _ => Some(false),
+        },
+    })
+}
+
+/// A body as flat `key=value` pairs in bracket notation, whatever its encoding: JSON objects
+/// are flattened (`{"source":{"privacy":"x"}}` → `source[privacy]=x`), so endpoints with nested
+/// Rails-style parameters parse one shape.
+pub struct FlatInput(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for FlatInput {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+        if is_json {
+            let Input(value) = Input::<serde_json::Value>::from_request(req, state).await?;
+            let mut pairs = Vec::new();
+            flatten_json(&value, String::new(), &mut pairs);
+            Ok(FlatInput(pairs))
+        } else {
+            Input::<Vec<(String, String)>>::from_request(req, state).await.map(|Input(pairs)| FlatInput(pairs))
+        }
+    }
+}
+
+fn flatten_json(value: &serde_json::Value, prefix: String, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    let child = |key: &str| if prefix.is_empty() { key.to_owned() } else { format!("{prefix}[{key}]") };
+    match value {
+        Value::Object(map) => map.iter().for_each(|(k, v)| flatten_json(v, child(k), out)),
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| flatten_json(v, child(&i.to_string()), out)),
+        Value::Null => {}
+        Value::String(s) => out.push((prefix, s.clone())),
+        other => out.push((prefix, other.to_string())),
+    }
+}
+
+/// Reads a form boolean as Rails does.
+pub fn truthy(value: &str) -> bool {
+    matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "on" | "yes" | "t")
+}

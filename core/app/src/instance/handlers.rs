@@ -1,0 +1,167 @@
+//! The HTTP endpoints: thin handlers that extract, call the service, and render.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+use shared::wire;
+
+use crate::auth::{Auth, Scope};
+use crate::error::ApiResult;
+use crate::{App, keys, model};
+
+/// The Mastodon version Starling's API corresponds to (clients gate features on it).
+pub const MASTODON_COMPAT_VERSION: &str = "4.3.0";
+
+pub(crate) fn version() -> String {
+    format!("{MASTODON_COMPAT_VERSION} (compatible; Starling {})", env!("CARGO_PKG_VERSION"))
+}
+
+pub(crate) fn supported_mime_types() -> Vec<&'static str> {
+    crate::media::pipeline::SUPPORTED_MIME_TYPES.to_vec()
+}
+
+/// `configuration.media_attachments`, from the configured limits.
+pub(crate) fn media_limits(app: &App) -> Value {
+    let m = &app.config.media;
+    json!({ "supported_mime_types": supported_mime_types(), "description_limit": m.description_limit, "image_size_limit": m.image_size_limit, "image_matrix_limit": m.image_matrix_limit, "video_size_limit": m.video_size_limit, "video_frame_rate_limit": 120, "video_matrix_limit": 8_294_400 })
+}
+
+pub(crate) async fn status_count(app: &App) -> ApiResult<u64> {
+    let shards: Vec<_> = (0..keys::STATUS_COUNT_SHARDS).map(|n| keys::meta(&format!("n#statuses#{n}"))).collect();
+    Ok(app.store.get_many(&shards).await?.iter().map(|i| model::count(i.as_ref())).sum())
+}
+
+pub(crate) async fn user_count(app: &App) -> ApiResult<u64> {
+    Ok(model::count(app.store.get(&keys::meta("n#accounts")).await?.as_ref()))
+}
+
+/// `GET /api/v2/instance`.
+pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
+    let i = &app.config.instance;
+    let l = &app.config.limits;
+    let streaming = i.streaming_base();
+    Ok(Json(wire::Instance {
+        domain: i.domain.clone(),
+        title: i.title.clone(),
+        version: version(),
+        source_url: "https://example.invalid/starling".into(),
+        description: i.description.clone(),
+        usage: wire::InstanceUsage { users: wire::InstanceUsers { active_month: user_count(&app).await? } },
+        thumbnail: wire::InstanceThumbnail { url: format!("{}/avatars/original/missing.png", i.base_url), blurhash: None, versions: json!({}) },
+        icon: Vec::new(),
+        languages: vec!["en".into()],
+        configuration: wire::InstanceConfiguration {
+            urls: json!({ "streaming": streaming, "status": null, "about": format!("{}/about", i.base_url), "privacy_policy": null, "terms_of_service": null }),
+            vapid: json!({ "public_key": "" }),
+            accounts: json!({ "max_featured_tags": 10, "max_pinned_statuses": 5, "max_display_name_length": shared::handle::MAX_DISPLAY_NAME_LEN, "max_note_length": l.max_note_chars, "max_profile_fields": l.max_profile_fields, "profile_field_name_limit": 255, "profile_field_value_limit": 255 }),
+            statuses: wire::StatusLimits {
+                max_characters: l.max_status_chars,
+                max_media_attachments: l.max_media_attachments,
+                characters_reserved_per_url: shared::text::URL_PLACEHOLDER_LENGTH,
+            },
+            media_attachments: media_limits(&app),
+            polls: json!({ "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 }),
+            translation: json!({ "enabled": false }),
+            timelines_access: json!({ "live_feeds": { "local": "public", "remote": "public" }, "hashtag_feeds": { "local": "public", "remote": "public" }, "trending_link_feeds": { "local": "public", "remote": "public" } }),
+            limited_federation: false,
+        },
+        registrations: wire::InstanceRegistrations {
+            enabled: i.registrations_open,
+            approval_required: false,
+            reason_required: false,
+            message: None,
+            min_age: None,
+            url: None,
+        },
+        api_versions: wire::ApiVersions { mastodon: 2 },
+        contact: wire::InstanceContact { email: i.contact_email.clone(), account: None },
+        rules: Vec::new(),
+    }))
+}
+
+/// `GET /api/v1/instance` (the older shape, still read by many clients).
+pub async fn v1(State(app): State<App>) -> ApiResult<Json<Value>> {
+    let i = &app.config.instance;
+    let l = &app.config.limits;
+    let statuses = status_count(&app).await?;
+    Ok(Json(json!({
+        "uri": i.domain,
+        "title": i.title,
+        "short_description": i.description,
+        "description": i.description,
+        "email": i.contact_email,
+        "version": version(),
+        "urls": { "streaming_api": i.streaming_base() },
+        "stats": { "user_count": user_count(&app).await?, "status_count": statuses, "domain_count": 0 },
+        "thumbnail": format!("{}/avatars/original/missing.png", i.base_url),
+        "languages": ["en"],
+        "registrations": i.registrations_open,
+        "approval_required": false,
+        "invites_enabled": false,
+        "configuration": {
+            "accounts": { "max_featured_tags": 10 },
+            "statuses": { "max_characters": l.max_status_chars, "max_media_attachments": l.max_media_attachments, "characters_reserved_per_url": shared::text::URL_PLACEHOLDER_LENGTH },
+            "media_attachments": media_limits(&app),
+            "polls": { "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 }
+        },
+        "contact_account": null,
+        "rules": []
+    })))
+}
+
+/// `GET /api/v1/custom_emojis`: none are defined.
+pub async fn custom_emojis() -> Json<Vec<wire::CustomEmoji>> {
+    Json(Vec::new())
+}
+
+/// `GET /api/v1/preferences`.
+pub async fn preferences(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Preferences>> {
+    let me = auth.user(Scope::ReadAccounts)?;
+    let r = app.account_record(me).await?;
+    Ok(Json(wire::Preferences {
+        default_visibility: r.default_visibility,
+        default_sensitive: r.default_sensitive,
+        default_language: r.default_language,
+        expand_media: "default".into(),
+        expand_spoilers: false,
+    }))
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn oauth_metadata(State(app): State<App>) -> Json<Value> {
+    let base = &app.config.instance.base_url;
+    Json(json!({
+        "issuer": format!("{base}/"),
+        "service_documentation": "https://docs.joinmastodon.org/",
+        "authorization_endpoint": format!("{base}/oauth/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "revocation_endpoint": format!("{base}/oauth/revoke"),
+        "app_registration_endpoint": format!("{base}/api/v1/apps"),
+        "scopes_supported": shared::token::KNOWN_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "grant_types_supported": ["authorization_code", "password", "client_credentials", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
+    }))
+}
+
+/// `GET /.well-known/nodeinfo`.
+pub async fn nodeinfo_links(State(app): State<App>) -> Json<Value> {
+    Json(json!({ "links": [{ "rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": format!("{}/nodeinfo/2.0", app.config.instance.base_url) }] }))
+}
+
+/// `GET /nodeinfo/2.0`.
+pub async fn nodeinfo(State(app): State<App>) -> ApiResult<Json<Value>> {
+    let users = user_count(&app).await?;
+    let posts = status_count(&app).await?;
+    Ok(Json(json!({
+        "version": "2.0",
+        "software": { "name": "starling", "version": env!("CARGO_PKG_VERSION") },
+        "protocols": ["activitypub"],
+        "services": { "outbound": [], "inbound": [] },
+        "usage": { "users": { "total": users, "activeMonth": users, "activeHalfyear": users }, "localPosts": posts },
+        "openRegistrations": app.config.instance.registrations_open,
+        "metadata": { "nodeName": app.config.instance.title }
+    })))
+}

@@ -1,0 +1,150 @@
+//! The HTTP endpoints: thin handlers that extract, call the service, and render.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shared::wire;
+
+use crate::App;
+use crate::auth::{Auth, Scope};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Input, path_id};
+
+use super::service::{Completion, MediaParams};
+use super::writes::{self, RemoveConflict, SaveConflict};
+
+/// A multipart upload, read whole.
+pub(crate) struct Upload {
+    file: Option<Vec<u8>>,
+    thumbnail: Option<Vec<u8>>,
+    params: MediaParams,
+}
+
+pub(crate) async fn read_upload(multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Upload> {
+    let mut multipart = multipart.map_err(|_| ApiError::invalid("Validation failed: The upload must be multipart/form-data with a file field"))?;
+    let mut upload = Upload { file: None, thumbnail: None, params: MediaParams::default() };
+    let failed = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::invalid("Validation failed: File is too large")
+        } else {
+            ApiError::invalid("Validation failed: The multipart body could not be read")
+        }
+    };
+    while let Some(field) = multipart.next_field().await.map_err(failed)? {
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "file" => upload.file = Some(field.bytes().await.map_err(failed)?.to_vec()),
+            "thumbnail" => upload.thumbnail = Some(field.bytes().await.map_err(failed)?.to_vec()),
+            "description" => upload.params.description = Some(field.text().await.map_err(failed)?),
+            "focus" => upload.params.focus = Some(field.text().await.map_err(failed)?),
+            _ => {
+                field.bytes().await.map_err(failed)?;
+            }
+        }
+    }
+    Ok(upload)
+}
+
+pub(crate) async fn upload(app: &App, auth: &Auth, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<wire::MediaAttachment> {
+    let me = auth.user(Scope::WriteMedia)?;
+    let upload = read_upload(multipart).await?;
+    let file = upload.file.ok_or_else(|| ApiError::invalid("Validation failed: File can't be blank"))?;
+    let record = app.store_media(me, app.next_id()?, file, upload.thumbnail, &upload.params).await?;
+    Ok(app.media_entity(&record))
+}
+
+/// `POST /api/v1/media`: processed synchronously.
+pub async fn create_v1(State(app): State<App>, auth: Auth, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Json<wire::MediaAttachment>> {
+    upload(&app, &auth, multipart).await.map(Json)
+}
+
+/// `POST /api/v2/media`: 200 because processing finishes within the request (images are
+/// re-encoded in memory, videos are stored as they are); Mastodon's 202 is for deferred work.
+pub async fn create_v2(State(app): State<App>, auth: Auth, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Json<wire::MediaAttachment>> {
+    upload(&app, &auth, multipart).await.map(Json)
+}
+
+/// `GET /api/v1/media/:id` (the uploader's, before it is attached).
+pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::MediaAttachment>> {
+    let me = auth.user(Scope::WriteMedia)?;
+    let record = app.own_unattached_media(me, path_id(&id)?).await?;
+    Ok(Json(app.media_entity(&record)))
+}
+
+/// `PUT /api/v1/media/:id`: description and focus.
+pub async fn update(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<MediaParams>) -> ApiResult<Json<wire::MediaAttachment>> {
+    let me = auth.user(Scope::WriteMedia)?;
+    let mut record = app.own_unattached_media(me, path_id(&id)?).await?;
+    if p.description.is_some() {
+        record.description = p.description(&app)?;
+    }
+    if p.focus.is_some() {
+        record.focus = p.focus()?;
+    }
+    match writes::update(&app, &record).await? {
+        Ok(()) => Ok(Json(app.media_entity(&record))),
+        Err(SaveConflict::Gone | SaveConflict::AlreadyProcessed) => Err(ApiError::NotFound),
+    }
+}
+
+/// `DELETE /api/v1/media/:id`: removes an unattached upload and its files.
+pub async fn destroy(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::MediaAttachment>> {
+    let me = auth.user(Scope::WriteMedia)?;
+    let record = app.own_unattached_media(me, path_id(&id)?).await?;
+    match writes::remove(&app, record.id).await? {
+        Ok(()) => {}
+        Err(RemoveConflict::Gone | RemoveConflict::Attached) => return Err(ApiError::NotFound),
+    }
+    let entity = app.media_entity(&record);
+    let files: Vec<String> = std::iter::once(record.original.key).chain(record.small.map(|s| s.key)).collect();
+    app.remove_files(&files).await;
+    Ok(Json(entity))
+}
+
+/// `POST /api/starling/v1/media/:id/complete`: the client has PUT the file to the object store
+/// at the key the edge presigned (`uploads/{account}/{id}.{ext}`); core reads it, runs it
+/// through the same pipeline as a direct upload, and removes the upload object.
+pub async fn complete(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<MediaParams>) -> ApiResult<Json<wire::MediaAttachment>> {
+    let me = auth.user(Scope::WriteMedia)?;
+    let id = path_id(&id)?;
+    match app.complete_upload(me, id, &p).await? {
+        // The bucket's object-created notification may have completed it first, without the
+        // description and focus the client sends here: apply them.
+        Completion::Done(mut record) if (p.description.is_some() && record.description.as_deref() != p.description.as_deref()) || p.focus.is_some() => {
+            if p.description.is_some() {
+                record.description = p.description(&app)?;
+            }
+            if p.focus.is_some() {
+                record.focus = p.focus()?;
+            }
+            if let Err(conflict) = writes::update(&app, &record).await? {
+                return Err(ApiError::internal(format!("media {} could not be updated: {conflict:?}", record.id)));
+            }
+            Ok(Json(app.media_entity(&record)))
+        }
+        Completion::Done(record) => Ok(Json(app.media_entity(&record))),
+        Completion::NotOwner | Completion::NoUpload => Err(ApiError::NotFound),
+    }
+}
+
+/// `GET /system/media/:id/:file`: a stored file, immutable once written.
+pub async fn serve(State(app): State<App>, Path((id, file)): Path<(String, String)>) -> ApiResult<Response> {
+    let id = path_id(&id)?;
+    let record = app.media_records(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)?;
+    let wanted = format!("media/{id}/{file}");
+    let stored = std::iter::once(&record.original).chain(record.small.as_ref()).find(|f| f.key == wanted).ok_or(ApiError::NotFound)?;
+    let bytes = app.media.get(&stored.key).await?.ok_or(ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, stored.mime.clone()),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}

@@ -1,0 +1,273 @@
+//! The use cases and the reads they share; no HTTP type reaches here.
+
+use serde::Deserialize;
+use shared::id::Id;
+use shared::wire;
+
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, MediaFile, MediaRecord};
+use crate::ports::MediaStoreError;
+use crate::{App, keys, now_ms};
+
+use super::pipeline::{self, Processed, Rejected};
+use super::writes;
+
+/// The largest request body an upload may have: a video and its thumbnail, plus form overhead.
+pub fn upload_limit(m: &crate::config::MediaConfig) -> usize {
+    usize::try_from(m.video_size_limit.saturating_add(m.image_size_limit).saturating_add(1024 * 1024)).unwrap_or(usize::MAX)
+}
+
+impl From<MediaStoreError> for ApiError {
+    fn from(e: MediaStoreError) -> Self {
+        match e {
+            MediaStoreError::InvalidKey(key) => ApiError::internal(format!("invalid media key {key}")),
+            MediaStoreError::Backend(cause) => ApiError::Unavailable(cause),
+        }
+    }
+}
+
+impl From<Rejected> for ApiError {
+    fn from(e: Rejected) -> Self {
+        ApiError::invalid(e.to_string())
+    }
+}
+
+/// Description and focal point, as sent with an upload or an update.
+#[derive(Debug, Default, Deserialize)]
+pub struct MediaParams {
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+    #[serde(default)]
+    pub(crate) focus: Option<String>,
+}
+
+impl MediaParams {
+    pub(crate) fn description(&self, app: &App) -> ApiResult<Option<String>> {
+        let Some(d) = self.description.as_deref().map(str::trim) else { return Ok(None) };
+        let limit = app.config.media.description_limit;
+        if d.chars().count() > limit {
+            return Err(ApiError::invalid(format!("Validation failed: Description is too long (maximum is {limit} characters)")));
+        }
+        Ok((!d.is_empty()).then(|| d.to_owned()))
+    }
+
+    pub(crate) fn focus(&self) -> ApiResult<Option<(f64, f64)>> {
+        let Some(raw) = self.focus.as_deref().map(str::trim).filter(|f| !f.is_empty()) else { return Ok(None) };
+        let bad = || ApiError::invalid("Validation failed: Focus must be two numbers between -1.0 and 1.0, as \"x,y\"");
+        let (x, y) = raw.split_once(',').ok_or_else(bad)?;
+        let (x, y): (f64, f64) = (x.trim().parse().map_err(|_| bad())?, y.trim().parse().map_err(|_| bad())?);
+        if !(-1.0..=1.0).contains(&x) || !(-1.0..=1.0).contains(&y) {
+            return Err(bad());
+        }
+        Ok(Some((x, y)))
+    }
+}
+
+impl App {
+    /// Runs the pipeline on `bytes` and stores the result as attachment `id` of `owner`:
+    /// files first, then the record; on any failure nothing stays behind.
+    pub(crate) async fn store_media(&self, owner: Id, id: Id, bytes: Vec<u8>, thumbnail: Option<Vec<u8>>, params: &MediaParams) -> ApiResult<MediaRecord> {
+        let description = params.description(self)?;
+        let focus = params.focus()?;
+        let limits = self.config.media.clone();
+        let processed: Processed =
+            tokio::task::spawn_blocking(move || pipeline::process(&bytes, thumbnail.as_deref(), &limits)).await.map_err(crate::join_error)??;
+        let meta = processed.meta();
+        let original = MediaFile {
+            key: format!("media/{id}/original.{}", processed.original.ext),
+            mime: processed.original.mime.into(),
+            bytes: len(&processed.original.bytes),
+        };
+        let small = processed.small.as_ref().map(|s| MediaFile { key: format!("media/{id}/small.{}", s.ext), mime: s.mime.into(), bytes: len(&s.bytes) });
+        let record = MediaRecord {
+            id,
+            account_id: owner,
+            kind: processed.kind.as_str().into(),
+            original,
+            small,
+            meta,
+            blurhash: processed.blurhash.clone(),
+            description,
+            focus,
+            created_at: now_ms(),
+        };
+        let mut written = Vec::new();
+        let files = std::iter::once((&record.original, processed.original.bytes)).chain(record.small.as_ref().zip(processed.small.map(|s| s.bytes)));
+        for (file, bytes) in files {
+            if let Err(e) = self.media.put(&file.key, bytes, &file.mime).await {
+                self.remove_files(&written).await;
+                return Err(e.into());
+            }
+            written.push(file.key.clone());
+        }
+        let saved = writes::create(self, &record).await;
+        if !matches!(saved, Ok(Ok(()))) {
+            self.remove_files(&written).await;
+        }
+        match saved? {
+            Ok(()) => Ok(record),
+            Err(_) => Err(ApiError::Conflict("This media has already been processed".into())),
+        }
+    }
+
+    /// Best-effort removal of files no record names (logged when it fails).
+    pub(crate) async fn remove_files(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(e) = self.media.delete(key).await {
+                tracing::warn!(error = %e, key, "could not remove an unreferenced media file");
+            }
+        }
+    }
+
+    /// Media records by id; missing ones are absent.
+    pub async fn media_records(&self, ids: &[Id]) -> ApiResult<std::collections::HashMap<Id, MediaRecord>> {
+        let keys: Vec<_> = ids.iter().map(|id| keys::media(*id)).collect();
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for item in self.store.get_many(&keys).await?.iter().flatten() {
+            let record: MediaRecord = model::decode(item)?;
+            out.insert(record.id, record);
+        }
+        Ok(out)
+    }
+
+    /// The caller's own attachment that is not attached to a status yet, or 404 (as Mastodon:
+    /// once attached, it is edited through the status).
+    pub(crate) async fn own_unattached_media(&self, me: Id, id: Id) -> ApiResult<MediaRecord> {
+        let items = self.store.get_many(&[keys::media(id), keys::media_attachment(id)]).await?;
+        let [Some(item), attached] = items.as_slice() else { return Err(ApiError::NotFound) };
+        let record: MediaRecord = model::decode(item)?;
+        if record.account_id != me || attached.is_some() {
+            return Err(ApiError::NotFound);
+        }
+        Ok(record)
+    }
+
+    /// The public URL of a stored file.
+    pub(crate) fn media_url(&self, file: &MediaFile) -> String {
+        self.media.public_url(&file.key).unwrap_or_else(|| format!("{}/system/{}", self.config.instance.base_url, file.key))
+    }
+
+    /// The wire entity of an attachment.
+    pub fn media_entity(&self, r: &MediaRecord) -> wire::MediaAttachment {
+        let mut meta = r.meta.clone();
+        if let (Some((x, y)), Some(map)) = (r.focus, meta.as_object_mut()) {
+            map.insert("focus".into(), serde_json::json!({ "x": x, "y": y }));
+        }
+        wire::MediaAttachment {
+            id: r.id,
+            kind: r.kind.clone(),
+            url: Some(self.media_url(&r.original)),
+            preview_url: r.small.as_ref().map(|s| self.media_url(s)),
+            remote_url: None,
+            meta,
+            description: r.description.clone(),
+            blurhash: r.blurhash.clone(),
+        }
+    }
+
+    /// Checks attachments a status is about to take: at most the limit, all the author's,
+    /// all existing. Returns them in the given order (duplicates dropped).
+    pub async fn attachable_media(&self, author: Id, raw: &[String]) -> ApiResult<Vec<Id>> {
+        let mut ids: Vec<Id> = Vec::with_capacity(raw.len());
+        for r in raw.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+            let id: Id = r.parse().map_err(|_| ApiError::invalid(format!("Validation failed: Media attachment {r} does not exist")))?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let max = self.config.limits.max_media_attachments;
+        if ids.len() > max {
+            return Err(ApiError::invalid(format!("Validation failed: Cannot attach more than {max} files")));
+        }
+        let records = self.media_records(&ids).await?;
+        for id in &ids {
+            if records.get(id).is_none_or(|r| r.account_id != author) {
+                return Err(ApiError::invalid(format!("Validation failed: Media attachment {id} does not exist")));
+            }
+        }
+        Ok(ids)
+    }
+}
+
+pub(crate) fn len(bytes: &[u8]) -> u64 {
+    u64::try_from(bytes.len()).unwrap_or(u64::MAX)
+}
+
+/// What completing a presigned upload came to.
+#[derive(Debug)]
+pub enum Completion {
+    /// The attachment exists: made now, or by an earlier completion of the same upload.
+    Done(Box<MediaRecord>),
+    /// The id belongs to another account's attachment.
+    NotOwner,
+    /// No attachment and no upload object under that id.
+    NoUpload,
+}
+
+/// Where an upload object reported by the object store belongs: `uploads/{account}/{id}.{ext}`.
+pub fn parse_upload_key(key: &str) -> Option<(Id, Id)> {
+    let rest = key.strip_prefix("uploads/")?;
+    let (account, file) = rest.split_once('/')?;
+    let (id, ext) = file.split_once('.')?;
+    if !UPLOAD_EXTENSIONS.contains(&ext) {
+        return None;
+    }
+    Some((Id::from_u64(account.parse().ok()?), Id::from_u64(id.parse().ok()?)))
+}
+
+impl App {
+    /// Completes upload `id` of `owner`: reads the object the edge presigned
+    /// (`uploads/{owner}/{id}.{ext}`), runs it through the same pipeline as a direct upload,
+    /// and removes the upload object. Idempotent: an attachment already made is returned as is,
+    /// so the client's `complete` call and the object-created notification may race.
+    pub async fn complete_upload(&self, owner: Id, id: Id, params: &MediaParams) -> ApiResult<Completion> {
+        if let Some(existing) = self.media_records(&[id]).await?.remove(&id) {
+            return Ok(if existing.account_id == owner { Completion::Done(Box::new(existing)) } else { Completion::NotOwner });
+        }
+        for ext in UPLOAD_EXTENSIONS {
+            let key = format!("uploads/{owner}/{id}.{ext}");
+            let Some(bytes) = self.media.get(&key).await? else { continue };
+            let result = self.store_media(owner, id, bytes, None, params).await;
+            if !matches!(result, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
+                // Accepted, or refused for good: either way the upload object has served its purpose.
+                self.remove_files(&[key]).await;
+            }
+            return match result {
+                Ok(record) => Ok(Completion::Done(Box::new(record))),
+                // The other completion of the same upload won the race.
+                Err(ApiError::Conflict(_)) => match self.media_records(&[id]).await?.remove(&id) {
+                    Some(existing) if existing.account_id == owner => Ok(Completion::Done(Box::new(existing))),
+                    Some(_) => Ok(Completion::NotOwner),
+                    None => Err(ApiError::Conflict("This media has already been processed".into())),
+                },
+                Err(e) => Err(e),
+            };
+        }
+        Ok(Completion::NoUpload)
+    }
+}
+
+/// Extensions the edge gives upload objects (`edge/app/src/uploads.rs`).
+pub(crate) const UPLOAD_EXTENSIONS: [&str; 6] = ["jpg", "png", "gif", "webp", "mp4", "webm"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_keys_name_their_account_and_media_id() {
+        assert_eq!(parse_upload_key("uploads/7/4242.png"), Some((Id::from_u64(7), Id::from_u64(4242))));
+        assert_eq!(parse_upload_key("uploads/7/4242.webm"), Some((Id::from_u64(7), Id::from_u64(4242))));
+        for other in [
+            "media/1/original.png",
+            "uploads/7/4242.exe",
+            "uploads/x/1.png",
+            "uploads/7/a.png",
+            "uploads/7/8/9.png",
+            "uploads/7/9",
+            "uploads/not-an-upload.txt",
+        ] {
+            assert_eq!(parse_upload_key(other), None, "{other}");
+        }
+    }
+}

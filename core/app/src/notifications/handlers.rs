@@ -1,0 +1,217 @@
+//! The HTTP endpoints: thin handlers that extract, call the service, and render.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use serde::Deserialize;
+use shared::id::Id;
+use shared::wire;
+
+use super::service::{MAX_SCAN_PAGES, PAGE};
+use super::writes::{self, DismissConflict};
+use crate::auth::{Auth, Scope};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{PageParams, Paged, Params, RequestUrl, path_id};
+use crate::model::{self, NotificationRecord};
+use crate::ports::{Condition, Query, Write};
+use crate::{App, keys, now_ms};
+
+/// Type and account filters shared by the list and the unread count, read from the query:
+/// `types[]`, `exclude_types[]` (or without brackets), `account_id`.
+pub struct Filter {
+    only: HashSet<String>,
+    exclude: HashSet<String>,
+    from: Option<Id>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Filter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let pairs: Vec<(String, String)> =
+            serde_html_form::from_str(parts.uri.query().unwrap_or("")).map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {e}")))?;
+        let mut filter = Filter { only: HashSet::new(), exclude: HashSet::new(), from: None };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "types[]" | "types" if !value.is_empty() => {
+                    filter.only.insert(value);
+                }
+                "exclude_types[]" | "exclude_types" if !value.is_empty() => {
+                    filter.exclude.insert(value);
+                }
+                "account_id" if !value.trim().is_empty() => filter.from = Some(value.trim().parse().map_err(|_| ApiError::NotFound)?),
+                _ => {}
+            }
+        }
+        Ok(filter)
+    }
+}
+
+impl Filter {
+    pub(crate) fn keeps(&self, r: &NotificationRecord) -> bool {
+        (self.only.is_empty() || self.only.contains(&r.kind)) && !self.exclude.contains(&r.kind) && self.from.is_none_or(|f| f == r.from)
+    }
+}
+
+/// `GET /api/v1/notifications`.
+pub async fn list(
+    State(app): State<App>,
+    auth: Auth,
+    Params(page): Params<PageParams>,
+    filter: Filter,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Notification>> {
+    let me = auth.user(Scope::ReadNotifications)?;
+    let window = page.request(40, 80)?.window();
+    // Scan newest first (oldest first for min_id), keeping what the filters accept.
+    let mut records = Vec::new();
+    let mut query = Query::window(keys::notifications_partition(me), &window);
+    query.limit = window.limit.max(20);
+    for _ in 0..MAX_SCAN_PAGES {
+        let items = app.store.query(&query).await?;
+        let exhausted = items.len() < query.limit;
+        for item in &items {
+            let record: NotificationRecord = model::decode(item)?;
+            if records.len() < window.limit && filter.keeps(&record) {
+                records.push(record);
+            }
+        }
+        let Some(last) = items.last() else { break };
+        if records.len() >= window.limit || exhausted {
+            break;
+        }
+        if query.descending { query.before = Some(last.key.sk.clone()) } else { query.after = Some(last.key.sk.clone()) }
+    }
+    if window.oldest_first {
+        records.reverse();
+    }
+    let rendered = app.render_notifications(me, records).await?;
+    let cursors: Vec<Id> = rendered.iter().map(|n| n.id).collect();
+    Ok(Paged::new(&app, &url, rendered, &cursors))
+}
+
+/// `GET /api/v1/notifications/:id`.
+pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Notification>> {
+    let me = auth.user(Scope::ReadNotifications)?;
+    let item = app.store.get(&keys::notification(me, path_id(&id)?)).await?.ok_or(ApiError::NotFound)?;
+    let record: NotificationRecord = model::decode(&item)?;
+    app.render_notifications(me, vec![record]).await?.pop().map(Json).ok_or(ApiError::NotFound)
+}
+
+/// `POST /api/v1/notifications/:id/dismiss`.
+pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let me = auth.user(Scope::WriteNotifications)?;
+    match writes::dismiss(&app, me, path_id(&id)?).await? {
+        Ok(()) => Ok(Json(serde_json::json!({}))),
+        Err(DismissConflict::NotFound) => Err(ApiError::NotFound),
+    }
+}
+
+/// `POST /api/v1/notifications/clear`: deletes every notification of the caller.
+pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+    let me = auth.user(Scope::WriteNotifications)?;
+    let query = Query::partition(keys::notifications_partition(me), crate::ports::MAX_TRANSACTION_WRITES);
+    loop {
+        // Each round deletes what the last one read, so the partition's head moves on.
+        let items = app.store.query(&query).await?;
+        if items.is_empty() {
+            break;
+        }
+        let writes = items.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }).collect();
+        app.store.transact(writes, vec![]).await?;
+    }
+    Ok(Json(serde_json::json!({})))
+}
+
+/// Query of `GET /api/v1/notifications/unread_count`.
+#[derive(Deserialize)]
+pub struct UnreadParams {
+    #[serde(default)]
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/notifications/unread_count`: notifications newer than the caller's
+/// notifications read marker, up to `limit` (default 100, at most 1000).
+pub async fn unread_count(State(app): State<App>, auth: Auth, Params(p): Params<UnreadParams>, filter: Filter) -> ApiResult<Json<wire::UnreadCount>> {
+    let me = auth.user(Scope::ReadNotifications)?;
+    let limit = match p.limit.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => raw.parse::<usize>().map_err(|_| ApiError::BadRequest("Invalid limit".into()))?.clamp(1, 1000),
+        None => 100,
+    };
+    let last_read = app.last_read_notification(me).await?;
+    let mut count = 0usize;
+    let mut query = Query { descending: true, ..Query::partition(keys::notifications_partition(me), PAGE) };
+    query.after = last_read.map(Id::sort_key);
+    'pages: loop {
+        let items = app.store.query(&query).await?;
+        for item in &items {
+            if filter.keeps(&model::decode(item)?) {
+                count += 1;
+                if count >= limit {
+                    break 'pages;
+                }
+            }
+        }
+        match items.last() {
+            Some(last) if items.len() == PAGE => query.before = Some(last.key.sk.clone()),
+            _ => break,
+        }
+    }
+    Ok(Json(wire::UnreadCount { count: count as u64 }))
+}
+
+/// Timelines that have read markers.
+pub(crate) const MARKED: [&str; 2] = ["home", "notifications"];
+
+/// Query of `GET /api/v1/markers`.
+#[derive(Deserialize)]
+pub struct MarkerParams {
+    #[serde(default, rename = "timeline[]")]
+    timeline_form: Vec<String>,
+    #[serde(default)]
+    timeline: Vec<String>,
+}
+
+/// `GET /api/v1/markers?timeline[]=home&timeline[]=notifications`.
+pub async fn markers(State(app): State<App>, auth: Auth, Params(p): Params<MarkerParams>) -> ApiResult<Json<HashMap<String, wire::Marker>>> {
+    let me = auth.user(Scope::ReadStatuses)?;
+    let wanted: Vec<&str> = MARKED.into_iter().filter(|t| p.timeline_form.iter().chain(&p.timeline).any(|w| w == t)).collect();
+    let items = app.store.get_many(&wanted.iter().map(|t| keys::marker(me, t)).collect::<Vec<_>>()).await?;
+    let mut out = HashMap::new();
+    for (timeline, item) in wanted.iter().zip(items) {
+        if let Some(item) = item {
+            let m: model::MarkerRecord = model::decode(&item)?;
+            out.insert((*timeline).to_owned(), wire::Marker { last_read_id: m.last_read_id, version: m.version, updated_at: wire::timestamp(m.updated_at) });
+        }
+    }
+    Ok(Json(out))
+}
+
+/// `POST /api/v1/markers` with `home[last_read_id]` and/or `notifications[last_read_id]`.
+pub async fn save_markers(
+    State(app): State<App>,
+    auth: Auth,
+    crate::http::FlatInput(pairs): crate::http::FlatInput,
+) -> ApiResult<Json<HashMap<String, wire::Marker>>> {
+    let me = auth.user(Scope::WriteStatuses)?;
+    let mut out = HashMap::new();
+    for timeline in MARKED {
+        let field = format!("{timeline}[last_read_id]");
+        let Some((_, raw)) = pairs.iter().find(|(k, _)| *k == field) else { continue };
+        let last_read_id: Id = raw.trim().parse().map_err(|_| ApiError::invalid(format!("Validation failed: {field} is not a valid id")))?;
+        let key = keys::marker(me, timeline);
+        let version = match app.store.get(&key).await? {
+            Some(item) => model::decode::<model::MarkerRecord>(&item)?.version + 1,
+            None => 1,
+        };
+        let record = model::MarkerRecord { last_read_id, version, updated_at: now_ms() };
+        app.store.transact(vec![model::put(key, &record, Condition::None)?], vec![]).await?;
+        out.insert(timeline.to_owned(), wire::Marker { last_read_id, version, updated_at: wire::timestamp(record.updated_at) });
+    }
+    if out.is_empty() {
+        return Err(ApiError::invalid("Validation failed: give home[last_read_id] or notifications[last_read_id]"));
+    }
+    Ok(Json(out))
+}

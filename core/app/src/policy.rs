@@ -1,0 +1,16 @@
+//! Who sees what, in one place: [`visibility`] answers "may reader R see status S",
+//! [`feed`] answers "does S belong in R's home, the public or a tag feed, whose homes does a
+//! fanout reach, which notification is delivered, which stream event a subscriber gets".
+//!
+//! Every feature asks here instead of deciding itself: statuses, timelines (home, public, tag,
+//! profiles), fanout, notifications, Web Push, streaming and search. Blocks, mutes and filters
+//! will be added here: they extend [`Relations`] (what is known about the reader's relations to
+//! the accounts in question) and the rules that read it, not the callers.
+//!
+//! Must never: write to a port, or depend on a feature module (features depend on this).
+
+pub mod feed;
+pub mod visibility;
+
+pub use self::feed::FeedItem;
+pub use self::visibility::{Relations, Viewer};

@@ -1,0 +1,190 @@
+//! May reader R see status S: the visibility rules (public, unlisted, followers-only, direct)
+//! and the relations they need, loaded in one batch per page.
+
+use std::collections::HashSet;
+
+use shared::id::Id;
+use shared::wire::Visibility;
+
+use crate::App;
+use crate::error::ApiResult;
+use crate::keys;
+use crate::model::{self, AccountStatusEntry, Ref, StatusRecord};
+use crate::ports::{Key, Query};
+
+/// Most followed accounts whose private statuses a reader's search considers.
+const MAX_SEARCH_FOLLOWED: usize = 10_000;
+
+/// What the rules know about the reader's relations to the accounts in question. Loaded for
+/// the accounts a page needs, not the whole graph. Blocks, mutes and domain blocks join here.
+#[derive(Debug, Clone, Default)]
+pub struct Relations {
+    following: HashSet<Id>,
+}
+
+impl Relations {
+    /// Relations from a set of accounts the reader follows (callers that already read it).
+    pub fn following(following: HashSet<Id>) -> Self {
+        Relations { following }
+    }
+
+    /// Which of `accounts` `reader` follows (one batched read; the reader itself is left out).
+    pub async fn load(app: &App, reader: Id, accounts: &[Id]) -> ApiResult<Self> {
+        let mut accounts: Vec<Id> = accounts.iter().copied().filter(|a| *a != reader).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        if accounts.is_empty() {
+            return Ok(Relations::default());
+        }
+        let keys: Vec<Key> = accounts.iter().map(|a| keys::follow_edge(reader, *a)).collect();
+        let items = app.store.get_many(&keys).await?;
+        Ok(Relations { following: accounts.into_iter().zip(items).filter_map(|(a, item)| item.map(|_| a)).collect() })
+    }
+
+    /// Whether the reader follows `account`.
+    pub fn follows(&self, account: Id) -> bool {
+        self.following.contains(&account)
+    }
+
+    /// The followed accounts among those loaded.
+    pub fn followed(&self) -> &HashSet<Id> {
+        &self.following
+    }
+}
+
+/// Who is reading (`None`: anonymous) and their relations to the authors in question.
+#[derive(Debug, Clone, Default)]
+pub struct Viewer {
+    account: Option<Id>,
+    relations: Relations,
+}
+
+impl Viewer {
+    /// A reader with the relations already known.
+    pub fn new(account: Option<Id>, relations: Relations) -> Self {
+        Viewer { account, relations }
+    }
+
+    /// Loads what the rules need to judge statuses by `authors` (only followers-only ones
+    /// need the follow graph today).
+    pub async fn load(app: &App, account: Option<Id>, statuses: &[StatusRecord]) -> ApiResult<Self> {
+        let restricted: Vec<Id> = statuses.iter().filter(|r| r.visibility == Visibility::Private).map(|r| r.account_id).collect();
+        let relations = match account {
+            Some(reader) if !restricted.is_empty() => Relations::load(app, reader, &restricted).await?,
+            _ => Relations::default(),
+        };
+        Ok(Viewer { account, relations })
+    }
+}
+
+/// Whether `viewer` may see `status`: public and unlisted to everyone; followers-only to the
+/// author, followers and mentioned accounts; direct to the author and mentioned accounts.
+pub fn can_see(viewer: &Viewer, status: &StatusRecord) -> bool {
+    let Some(reader) = viewer.account else { return matches!(status.visibility, Visibility::Public | Visibility::Unlisted) };
+    let participant = reader == status.account_id || status.mentions.iter().any(|m| m.id == reader);
+    match status.visibility {
+        Visibility::Public | Visibility::Unlisted => true,
+        Visibility::Private => participant || viewer.relations.follows(status.account_id),
+        Visibility::Direct => participant,
+    }
+}
+
+/// Keeps the records `viewer` may see, in order (loads the relations they need).
+pub async fn visible(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {
+    let viewer = Viewer::load(app, viewer, &records).await?;
+    Ok(records.into_iter().filter(|r| can_see(&viewer, r)).collect())
+}
+
+/// Whether an entry of `owner`'s statuses (`AS#`) is listed on their profile for `viewer`.
+/// Direct ones are listed for any signed-in reader here; [`can_see`] drops them when rendering
+/// unless the reader takes part.
+pub fn listed_on_profile(viewer: &Viewer, owner: Id, entry: &AccountStatusEntry) -> bool {
+    match entry.visibility {
+        Visibility::Public | Visibility::Unlisted => true,
+        Visibility::Private => viewer.account == Some(owner) || viewer.relations.follows(owner),
+        Visibility::Direct => viewer.account.is_some(),
+    }
+}
+
+/// Whether `account` may boost `original`: public and unlisted statuses by anyone, followers-only
+/// ones by their author only, direct ones never.
+pub fn can_boost(account: Id, original: &StatusRecord) -> bool {
+    match original.visibility {
+        Visibility::Public | Visibility::Unlisted => true,
+        Visibility::Private => original.account_id == account,
+        Visibility::Direct => false,
+    }
+}
+
+/// The accounts whose followers-only statuses `reader`'s searches may return (the ones they
+/// follow, bounded); adapters filter on it inside the query, and hydration checks [`can_see`].
+pub async fn searchable_authors(app: &App, reader: Id) -> ApiResult<Vec<Id>> {
+    let items = app.store.query(&Query::partition(keys::following_partition(reader), MAX_SEARCH_FOLLOWED)).await?;
+    items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MentionRecord;
+
+    fn status(author: u64, visibility: Visibility, mentions: &[u64]) -> StatusRecord {
+        StatusRecord {
+            id: Id::from_u64(100),
+            account_id: Id::from_u64(author),
+            text: String::new(),
+            content: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            visibility,
+            language: None,
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog_of: None,
+            mentions: mentions.iter().map(|m| MentionRecord { id: Id::from_u64(*m), username: format!("u{m}") }).collect(),
+            tags: Vec::new(),
+            application: None,
+            created_at: 0,
+            edited_at: None,
+            media: Vec::new(),
+        }
+    }
+
+    fn reader(id: u64, follows: &[u64]) -> Viewer {
+        Viewer::new(Some(Id::from_u64(id)), Relations::following(follows.iter().map(|f| Id::from_u64(*f)).collect()))
+    }
+
+    #[test]
+    fn anonymous_readers_see_only_public_and_unlisted_statuses() {
+        let anonymous = Viewer::default();
+        assert!(can_see(&anonymous, &status(1, Visibility::Public, &[])));
+        assert!(can_see(&anonymous, &status(1, Visibility::Unlisted, &[])));
+        assert!(!can_see(&anonymous, &status(1, Visibility::Private, &[])));
+        assert!(!can_see(&anonymous, &status(1, Visibility::Direct, &[2])));
+    }
+
+    #[test]
+    fn followers_only_statuses_reach_the_author_followers_and_mentioned_accounts() {
+        let s = status(1, Visibility::Private, &[3]);
+        assert!(can_see(&reader(1, &[]), &s));
+        assert!(can_see(&reader(2, &[1]), &s));
+        assert!(can_see(&reader(3, &[]), &s));
+        assert!(!can_see(&reader(4, &[]), &s));
+    }
+
+    #[test]
+    fn direct_statuses_reach_only_the_author_and_mentioned_accounts_even_followers() {
+        let s = status(1, Visibility::Direct, &[3]);
+        assert!(can_see(&reader(1, &[]), &s));
+        assert!(can_see(&reader(3, &[]), &s));
+        assert!(!can_see(&reader(2, &[1]), &s));
+    }
+
+    #[test]
+    fn only_public_and_unlisted_statuses_are_boosted_by_others() {
+        assert!(can_boost(Id::from_u64(2), &status(1, Visibility::Unlisted, &[])));
+        assert!(!can_boost(Id::from_u64(2), &status(1, Visibility::Private, &[])));
+        assert!(can_boost(Id::from_u64(1), &status(1, Visibility::Private, &[])));
+        assert!(!can_boost(Id::from_u64(1), &status(1, Visibility::Direct, &[])));
+    }
+}

@@ -1,0 +1,82 @@
+//! The relationship use cases: follow and unfollow, and the reads of the graph.
+
+use shared::id::Id;
+use shared::wire;
+
+use super::writes::{self, FollowConflict, UnfollowConflict};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, FollowRecord};
+use crate::{App, keys};
+
+/// Follow an account; `None` options keep an existing follow's (or take the defaults).
+pub struct Follow {
+    pub follower: Id,
+    pub target: Id,
+    /// Show the target's boosts in the follower's home.
+    pub reblogs: Option<bool>,
+    /// Notify the follower of the target's posts.
+    pub notify: Option<bool>,
+}
+
+/// Makes `follower` follow `target` (idempotent; repeated calls update the options).
+pub async fn follow(app: &App, cmd: Follow) -> ApiResult<()> {
+    let Follow { follower, target, reblogs, notify } = cmd;
+    if follower == target {
+        return Err(ApiError::Forbidden("You cannot follow yourself".into()));
+    }
+    app.account_record(target).await?;
+    if let Some(mut existing) = app.follow_edge(follower, target).await? {
+        existing.reblogs = reblogs.unwrap_or(existing.reblogs);
+        existing.notify = notify.unwrap_or(existing.notify);
+        return writes::update_follow(app, follower, target, &existing).await;
+    }
+    let edge = FollowRecord { id: app.next_id()?, reblogs: reblogs.unwrap_or(true), notify: notify.unwrap_or(false) };
+    match writes::follow(app, follower, target, &edge).await? {
+        // A concurrent identical follow won; the outcome is the same.
+        Ok(()) | Err(FollowConflict::AlreadyFollowing) => Ok(()),
+    }
+}
+
+/// Makes `follower` stop following `target` (idempotent).
+pub async fn unfollow(app: &App, follower: Id, target: Id) -> ApiResult<()> {
+    let Some(edge) = app.follow_edge(follower, target).await? else { return Ok(()) };
+    match writes::unfollow(app, follower, target, &edge).await? {
+        Ok(()) | Err(UnfollowConflict::NotFollowing) => Ok(()),
+    }
+}
+
+impl App {
+    /// The follow edge from `follower` to `target`, if any.
+    pub async fn follow_edge(&self, follower: Id, target: Id) -> ApiResult<Option<FollowRecord>> {
+        match self.store.get(&keys::follow_edge(follower, target)).await? {
+            Some(item) => model::decode(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The viewer's relationship to `other`.
+    pub async fn relationship(&self, viewer: Id, other: Id) -> ApiResult<wire::Relationship> {
+        let items = self.store.get_many(&[keys::follow_edge(viewer, other), keys::follow_edge(other, viewer)]).await?;
+        let outgoing: Option<FollowRecord> = match &items[0] {
+            Some(item) => Some(model::decode(item)?),
+            None => None,
+        };
+        Ok(wire::Relationship {
+            id: other,
+            following: outgoing.is_some(),
+            showing_reblogs: outgoing.is_some_and(|f| f.reblogs),
+            notifying: outgoing.is_some_and(|f| f.notify),
+            languages: None,
+            followed_by: items[1].is_some(),
+            blocking: false,
+            blocked_by: false,
+            muting: false,
+            muting_notifications: false,
+            requested: false,
+            requested_by: false,
+            domain_blocking: false,
+            endorsed: false,
+            note: String::new(),
+        })
+    }
+}

@@ -1,0 +1,150 @@
+//! The route table, all of it, and the middleware stack around it. Nothing imports this
+//! module but the application wiring (`Application::router`).
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::normalize_path::NormalizePath;
+use tower_http::trace::TraceLayer;
+
+use crate::accounts::handlers as accounts;
+use crate::error::ApiError;
+use crate::instance::handlers as instance;
+use crate::media::handlers as media;
+use crate::notifications::handlers as notifications;
+use crate::oauth::handlers as oauth;
+use crate::push::handlers as push;
+use crate::relationships::handlers as relationships;
+use crate::search::handlers as search;
+use crate::statuses::handlers as statuses;
+use crate::streaming::handlers as streaming;
+use crate::timelines::handlers as timelines;
+use crate::{App, ops, ratelimit};
+
+/// Largest request body accepted outside media uploads.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Builds the route table.
+pub fn router(app: App) -> Router {
+    let api = Router::new()
+        .route("/api/v1/instance", get(instance::v1))
+        .route("/api/v2/instance", get(instance::v2))
+        .route("/api/v1/custom_emojis", get(instance::custom_emojis))
+        .route("/api/v1/preferences", get(instance::preferences))
+        .route("/.well-known/oauth-authorization-server", get(instance::oauth_metadata))
+        .route("/.well-known/nodeinfo", get(instance::nodeinfo_links))
+        .route("/nodeinfo/2.0", get(instance::nodeinfo))
+        .route("/api/starling/v1/keys", get(oauth::public_keys))
+        .route("/api/starling/v1/revocations", get(oauth::revocations))
+        .route("/api/v1/apps", post(oauth::create_app))
+        .route("/api/v1/apps/verify_credentials", get(oauth::verify_app))
+        .route("/oauth/authorize", get(oauth::authorize_page).post(oauth::authorize_submit))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/api/v1/accounts", post(accounts::register))
+        .route("/api/v1/accounts/verify_credentials", get(accounts::verify_credentials))
+        .route("/api/v1/accounts/update_credentials", patch(accounts::update_credentials))
+        .route("/api/v1/accounts/lookup", get(accounts::lookup))
+        .route("/api/v1/accounts/relationships", get(relationships::relationships))
+        .route("/api/v1/accounts/{id}", get(accounts::show))
+        .route("/api/v1/accounts/{id}/statuses", get(timelines::account_statuses))
+        .route("/api/v1/accounts/{id}/follow", post(relationships::follow))
+        .route("/api/v1/accounts/{id}/unfollow", post(relationships::unfollow))
+        .route("/api/v1/accounts/{id}/followers", get(relationships::followers))
+        .route("/api/v1/accounts/{id}/following", get(relationships::following))
+        .route("/api/v1/statuses", post(statuses::create))
+        .route("/api/v1/statuses/{id}", get(statuses::show).put(statuses::edit).delete(statuses::delete))
+        .route("/api/v1/statuses/{id}/history", get(statuses::history))
+        .route("/api/v1/statuses/{id}/source", get(statuses::source))
+        .route("/api/v1/statuses/{id}/context", get(statuses::context))
+        .route("/api/v1/statuses/{id}/favourite", post(statuses::favourite))
+        .route("/api/v1/statuses/{id}/unfavourite", post(statuses::unfavourite))
+        .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
+        .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
+        .route("/api/v1/statuses/{id}/bookmark", post(statuses::bookmark))
+        .route("/api/v1/statuses/{id}/unbookmark", post(statuses::unbookmark))
+        .route("/api/v1/statuses/{id}/favourited_by", get(statuses::favourited_by))
+        .route("/api/v1/statuses/{id}/reblogged_by", get(statuses::reblogged_by))
+        .route("/api/v1/bookmarks", get(statuses::bookmarks))
+        .route("/api/v1/favourites", get(statuses::favourites))
+        .route("/api/v1/timelines/home", get(timelines::home))
+        .route("/api/starling/v1/timelines/home/version", get(timelines::home_version))
+        .route("/api/v1/timelines/public", get(timelines::public))
+        .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
+        .merge(notifications_and_streaming())
+        .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .route("/avatars/original/missing.png", get(missing_image))
+        .route("/headers/original/missing.png", get(missing_image))
+        .route("/api/v2/search", get(search::search))
+        .route("/api/v1/accounts/search", get(search::account_search))
+        .route("/api/v1/tags/{name}", get(search::tag))
+        .route("/api/v1/push/subscription", get(push::show).post(push::create).put(push::update).delete(push::remove))
+        .merge(media_routes(&app));
+    let api = api
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None }))
+        })
+        .layer(axum::middleware::from_fn_with_state(app.clone(), ratelimit::limit))
+        // Enforced where bodies are read ([`Input`]), so an oversized one gets the error envelope.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CorsLayer::permissive().expose_headers([
+            header::LINK,
+            header::HeaderName::from_static("x-ratelimit-limit"),
+            header::HeaderName::from_static("x-ratelimit-remaining"),
+            header::HeaderName::from_static("x-ratelimit-reset"),
+        ]))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), ops::track))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str).to_owned();
+            tracing::info_span!("request", method = %req.method(), route, user = tracing::field::Empty)
+        }))
+        .with_state(app);
+    // Rails routes `/api/v1/instance/` like `/api/v1/instance`, and clients (Mastodon.py) rely on it.
+    // Trimmed before routing, so it wraps the finished router.
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(api))
+}
+
+/// Notifications, read markers and the streaming API.
+fn notifications_and_streaming() -> Router<App> {
+    Router::new()
+        .route("/api/v1/notifications", get(notifications::list))
+        .route("/api/v1/notifications/unread_count", get(notifications::unread_count))
+        .route("/api/v1/notifications/clear", post(notifications::clear))
+        .route("/api/v1/notifications/{id}", get(notifications::show))
+        .route("/api/v1/notifications/{id}/dismiss", post(notifications::dismiss))
+        .route("/api/v1/markers", get(notifications::markers).post(notifications::save_markers))
+        .route("/api/v1/streaming", get(streaming::websocket))
+        .route("/api/v1/streaming/", get(streaming::websocket))
+        .route("/api/v1/streaming/health", get(streaming::health))
+        .route("/api/v1/streaming/user", get(streaming::user))
+        .route("/api/v1/streaming/user/notification", get(streaming::user_notification))
+        .route("/api/v1/streaming/public", get(streaming::public))
+        .route("/api/v1/streaming/public/local", get(streaming::public_local))
+        .route("/api/v1/streaming/public/remote", get(streaming::public_remote))
+        .route("/api/v1/streaming/hashtag", get(streaming::hashtag))
+        .route("/api/v1/streaming/hashtag/local", get(streaming::hashtag_local))
+}
+
+/// Media routes, with a body limit sized for the largest upload (only here).
+fn media_routes(app: &App) -> Router<App> {
+    let upload_limit = crate::media::upload_limit(&app.config.media);
+    Router::new()
+        .route("/api/v1/media", post(media::create_v1).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/api/v2/media", post(media::create_v2).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/api/v1/media/{id}", get(media::show).put(media::update).delete(media::destroy))
+        .route("/api/starling/v1/media/{id}/complete", post(media::complete))
+        .route("/system/media/{id}/{file}", get(media::serve))
+}
+
+/// The placeholder avatar and header Mastodon serves for accounts without one.
+async fn missing_image() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], include_bytes!("missing.png").as_slice())
+}

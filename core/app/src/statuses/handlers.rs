@@ -1,0 +1,305 @@
+//! The status endpoints: thin handlers that extract, call [`service`], and render.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use shared::id::Id;
+use shared::wire::{self, Visibility};
+
+use super::service::{self, EditStatus, Interaction, PostStatus};
+use crate::App;
+use crate::auth::{Auth, MaybeAuth, Scope};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
+use crate::keys;
+use crate::model::{self, RevisionRecord};
+use crate::ports::Query;
+
+/// Body of `POST /api/v1/statuses` and `PUT /api/v1/statuses/:id`.
+#[derive(Deserialize, Default)]
+pub struct StatusParams {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    in_reply_to_id: Option<String>,
+    #[serde(default)]
+    spoiler_text: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    sensitive: Option<bool>,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default, rename = "media_ids[]")]
+    media_ids_form: Vec<String>,
+    #[serde(default)]
+    media_ids: Option<Vec<String>>,
+    #[serde(default)]
+    scheduled_at: Option<String>,
+    #[serde(default)]
+    poll: Option<serde_json::Value>,
+}
+
+impl StatusParams {
+    /// `media_ids[]` (forms) and `media_ids` (JSON), together.
+    fn media_ids(&self) -> Vec<String> {
+        self.media_ids_form.iter().chain(self.media_ids.iter().flatten()).cloned().collect()
+    }
+
+    /// Whether the request names attachments at all (an empty list in JSON removes them).
+    fn names_media(&self) -> bool {
+        self.media_ids.is_some() || !self.media_ids_form.is_empty()
+    }
+}
+
+/// A `visibility` parameter; empty means none given.
+fn visibility_param(raw: Option<&str>) -> ApiResult<Option<Visibility>> {
+    match raw.filter(|v| !v.is_empty()) {
+        Some(v) => Visibility::parse(v).map(Some).ok_or_else(|| ApiError::invalid("Validation failed: Visibility is not included in the list")),
+        None => Ok(None),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let v = v.to_str().map_err(|_| ApiError::BadRequest("Idempotency-Key must be ASCII".into()))?.trim();
+            if v.is_empty() || v.len() > 256 {
+                return Err(ApiError::BadRequest("Idempotency-Key must be 1 to 256 characters".into()));
+            }
+            Ok(Some(v.to_owned()))
+        }
+    }
+}
+
+async fn client_of(app: &App, auth: &Auth) -> Option<(String, Option<String>)> {
+    app.app_record_by_id(auth.app).await.ok().map(|a| (a.name, a.website))
+}
+
+/// `POST /api/v1/statuses`.
+pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Input(p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteStatuses)?;
+    let idempotency_key = idempotency_key(&headers)?;
+    if p.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::invalid("Validation failed: Scheduled statuses are not supported"));
+    }
+    if p.poll.as_ref().is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::invalid("Validation failed: Polls are not supported"));
+    }
+    let in_reply_to = match p.in_reply_to_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some(raw.parse::<Id>().map_err(|_| ApiError::NotFound)?),
+        None => None,
+    };
+    let command = PostStatus {
+        author: me,
+        client: client_of(&app, &auth).await,
+        media: p.media_ids(),
+        visibility: visibility_param(p.visibility.as_deref())?,
+        text: p.status.unwrap_or_default(),
+        spoiler_text: p.spoiler_text.unwrap_or_default(),
+        sensitive: p.sensitive,
+        language: p.language,
+        in_reply_to,
+        idempotency_key,
+    };
+    let id = service::post(&app, command).await?;
+    app.status(Some(me), id).await.map(Json)
+}
+
+/// `GET /api/v1/statuses/:id`.
+pub async fn show(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
+    app.status(viewer, path_id(&id)?).await.map(Json)
+}
+
+/// `PUT /api/v1/statuses/:id`.
+pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteStatuses)?;
+    let command = EditStatus {
+        editor: me,
+        status: path_id(&id)?,
+        media: p.names_media().then(|| p.media_ids()),
+        text: p.status,
+        spoiler_text: p.spoiler_text,
+        sensitive: p.sensitive,
+        language: p.language,
+    };
+    let id = service::edit(&app, command).await?;
+    app.status(Some(me), id).await.map(Json)
+}
+
+/// `DELETE /api/v1/statuses/:id`: returns the status with its source, for delete-and-redraft.
+pub async fn delete(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteStatuses)?;
+    let record = service::own_status(&app, me, path_id(&id)?).await?;
+    let mut rendered = app.status(Some(me), record.id).await?;
+    app.delete_status(&record).await?;
+    rendered.text = Some(record.text.clone());
+    Ok(Json(rendered))
+}
+
+/// `GET /api/v1/statuses/:id/history`.
+pub async fn history(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Json<Vec<wire::StatusEdit>>> {
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
+    let record = app.visible_record(viewer, path_id(&id)?).await?;
+    let account = app.account(record.account_id).await?;
+    let query = Query { prefix: Some(keys::REVISION_PREFIX.into()), ..Query::partition(keys::status_partition(record.id), 1000) };
+    let mut revisions: Vec<RevisionRecord> = Vec::new();
+    for item in app.store.query(&query).await? {
+        revisions.push(model::decode(&item)?);
+    }
+    if revisions.is_empty() {
+        revisions.push(RevisionRecord {
+            content: record.content.clone(),
+            spoiler_text: record.spoiler_text.clone(),
+            sensitive: record.sensitive,
+            created_at: record.created_at,
+            media: record.media.clone(),
+        });
+    }
+    let media_ids: Vec<Id> = revisions.iter().flat_map(|r| r.media.iter().copied()).collect();
+    let media = app.media_records(&media_ids).await?;
+    let edits = revisions
+        .into_iter()
+        .map(|r| wire::StatusEdit {
+            media_attachments: r.media.iter().filter_map(|m| media.get(m)).map(|m| app.media_entity(m)).collect(),
+            content: r.content,
+            spoiler_text: r.spoiler_text,
+            sensitive: r.sensitive,
+            created_at: wire::timestamp(r.created_at),
+            account: account.clone(),
+            poll: None,
+            emojis: Vec::new(),
+        })
+        .collect();
+    Ok(Json(edits))
+}
+
+/// `GET /api/v1/statuses/:id/source` (owner only).
+pub async fn source(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::StatusSource>> {
+    let me = auth.user(Scope::ReadStatuses)?;
+    let record = service::own_status(&app, me, path_id(&id)?).await?;
+    Ok(Json(wire::StatusSource { id: record.id, text: record.text, spoiler_text: record.spoiler_text }))
+}
+
+/// `GET /api/v1/statuses/:id/context`.
+pub async fn context(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String>) -> ApiResult<Json<wire::Context>> {
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
+    let record = app.visible_record(viewer, path_id(&id)?).await?;
+    let (ancestors, descendants) = service::thread(&app, &record).await?;
+    Ok(Json(wire::Context { ancestors: app.statuses(viewer, &ancestors).await?, descendants: app.statuses(viewer, &descendants).await? }))
+}
+
+/// `POST /api/v1/statuses/:id/favourite`.
+pub async fn favourite(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    toggle(app, auth, &id, Scope::WriteFavourites, Interaction::Favourite, true).await
+}
+
+/// `POST /api/v1/statuses/:id/unfavourite`.
+pub async fn unfavourite(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    toggle(app, auth, &id, Scope::WriteFavourites, Interaction::Favourite, false).await
+}
+
+/// `POST /api/v1/statuses/:id/bookmark`.
+pub async fn bookmark(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    toggle(app, auth, &id, Scope::WriteBookmarks, Interaction::Bookmark, true).await
+}
+
+/// `POST /api/v1/statuses/:id/unbookmark`.
+pub async fn unbookmark(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    toggle(app, auth, &id, Scope::WriteBookmarks, Interaction::Bookmark, false).await
+}
+
+/// Sets or clears the caller's favourite or bookmark on a visible status (or the status a
+/// boost boosts), returning the status as the caller now sees it.
+async fn toggle(app: App, auth: Auth, id: &str, scope: Scope, interaction: Interaction, on: bool) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(scope)?;
+    let record = app.visible_record(Some(me), path_id(id)?).await?;
+    let target = service::original_of(&app, record).await?;
+    service::set_interaction(&app, me, &target, interaction, on).await?;
+    app.status(Some(me), target.id).await.map(Json)
+}
+
+/// Body of `POST /api/v1/statuses/:id/reblog`.
+#[derive(Deserialize, Default)]
+pub struct ReblogParams {
+    #[serde(default)]
+    visibility: Option<String>,
+}
+
+/// `POST /api/v1/statuses/:id/reblog`: returns the boost, wrapping the original.
+pub async fn reblog(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<ReblogParams>) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteStatuses)?;
+    let record = app.visible_record(Some(me), path_id(&id)?).await?;
+    let original = service::original_of(&app, record).await?;
+    let visibility = visibility_param(p.visibility.as_deref())?;
+    let client = client_of(&app, &auth).await;
+    let boost = service::boost(&app, me, &original, visibility, client).await?;
+    app.status(Some(me), boost).await.map(Json)
+}
+
+/// `POST /api/v1/statuses/:id/unreblog`: returns the original.
+pub async fn unreblog(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteStatuses)?;
+    let record = app.visible_record(Some(me), path_id(&id)?).await?;
+    let original = service::original_of(&app, record).await?;
+    service::unboost(&app, me, &original).await?;
+    app.status(Some(me), original.id).await.map(Json)
+}
+
+/// `GET /api/v1/statuses/:id/favourited_by`.
+pub async fn favourited_by(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+    Params(page): Params<PageParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Account>> {
+    interactors(app, auth, id, Interaction::Favourite, page, url).await
+}
+
+/// `GET /api/v1/statuses/:id/reblogged_by`.
+pub async fn reblogged_by(
+    State(app): State<App>,
+    auth: MaybeAuth,
+    Path(id): Path<String>,
+    Params(page): Params<PageParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Account>> {
+    interactors(app, auth, id, Interaction::Reblog, page, url).await
+}
+
+async fn interactors(app: App, auth: MaybeAuth, id: String, kind: Interaction, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
+    let viewer = auth.viewer(Scope::ReadAccounts)?;
+    let record = app.visible_record(viewer, path_id(&id)?).await?;
+    let window = page.request(40, 80)?.window();
+    let (cursors, accounts) = app.ref_page(keys::interaction_list_partition(record.id, kind), &window).await?;
+    let rendered = app.account_list(&accounts).await?;
+    Ok(Paged::new(&app, &url, rendered, &cursors))
+}
+
+/// `GET /api/v1/bookmarks`.
+pub async fn bookmarks(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
+    let me = auth.user(Scope::ReadBookmarks)?;
+    own_list(app, me, Interaction::Bookmark, page, url).await
+}
+
+/// `GET /api/v1/favourites`.
+pub async fn favourites(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
+    let me = auth.user(Scope::ReadFavourites)?;
+    own_list(app, me, Interaction::Favourite, page, url).await
+}
+
+async fn own_list(app: App, me: Id, kind: Interaction, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
+    let window = page.request(20, 40)?.window();
+    let (cursors, ids) = app.ref_page(keys::account_list_partition(me, kind), &window).await?;
+    let statuses = app.statuses(Some(me), &ids).await?;
+    // Keep cursors aligned with what survived (deleted or hidden statuses drop out).
+    let kept: HashSet<Id> = statuses.iter().map(|s| s.id).collect();
+    let cursors: Vec<Id> = cursors.into_iter().zip(ids).filter(|(_, id)| kept.contains(id)).map(|(c, _)| c).collect();
+    Ok(Paged::new(&app, &url, statuses, &cursors))
+}

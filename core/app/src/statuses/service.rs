@@ -1,0 +1,379 @@
+//! The status use cases over typed commands: post, edit, delete, boost, favourite and
+//! bookmark, and the reads they share. No HTTP type reaches here; the handlers build the
+//! commands.
+
+use std::collections::HashMap;
+
+use shared::id::Id;
+use shared::text::{self, MentionLink, MentionRef};
+use shared::token::secret_digest;
+use shared::wire::Visibility;
+
+use super::writes::{self, BoostConflict, EditConflict, PostConflict};
+use crate::error::{ApiError, ApiResult};
+pub use crate::keys::Interaction;
+use crate::model::{self, MentionRecord, Ref, StatusRecord};
+use crate::policy;
+use crate::ports::{Query, TimelineEntry};
+use crate::{App, keys, now_ms};
+
+/// The application a status was posted with: its name and website.
+pub type Client = Option<(String, Option<String>)>;
+
+/// Post a status.
+pub struct PostStatus {
+    pub author: Id,
+    pub client: Client,
+    pub text: String,
+    pub spoiler_text: String,
+    /// `None`: the author's default.
+    pub sensitive: Option<bool>,
+    /// `None`: the author's default.
+    pub visibility: Option<Visibility>,
+    /// `None`: the author's default.
+    pub language: Option<String>,
+    pub in_reply_to: Option<Id>,
+    /// Attachment ids as given (checked against the author's uploads).
+    pub media: Vec<String>,
+    /// A retry with the same key returns the first result.
+    pub idempotency_key: Option<String>,
+}
+
+/// Edit a status; `None` fields keep what the status has.
+pub struct EditStatus {
+    pub editor: Id,
+    pub status: Id,
+    pub text: Option<String>,
+    pub spoiler_text: Option<String>,
+    pub sensitive: Option<bool>,
+    pub language: Option<String>,
+    /// `Some` replaces the attachments (an empty list removes them).
+    pub media: Option<Vec<String>>,
+}
+
+/// Text, mentions and tags of a status, validated and rendered.
+struct Composed {
+    text: String,
+    content: String,
+    spoiler_text: String,
+    mentions: Vec<MentionRecord>,
+    tags: Vec<String>,
+    language: Option<String>,
+}
+
+impl App {
+    /// Validates and renders status text, resolving local mentions.
+    async fn compose(&self, text: &str, spoiler: &str, language: Option<String>, has_media: bool) -> ApiResult<Composed> {
+        let text = text.trim().to_owned();
+        if text.is_empty() && !has_media {
+            return Err(ApiError::invalid("Validation failed: Text can't be blank"));
+        }
+        let limit = self.config.limits.max_status_chars;
+        if text::countable_length(&text) + text::countable_length(spoiler) > limit {
+            return Err(ApiError::invalid(format!("Validation failed: Text character limit of {limit} exceeded")));
+        }
+        let language = match language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty()) {
+            Some(l) if (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase()) => Some(l),
+            Some(_) => return Err(ApiError::invalid("Validation failed: Language is not a valid ISO 639 code")),
+            None => None,
+        };
+        let extracted = text::extract(&text);
+        let mut resolved: HashMap<String, MentionRecord> = HashMap::new();
+        for mention in extracted.mentions.iter().take(50) {
+            let local = mention.domain.as_deref().is_none_or(|d| d.eq_ignore_ascii_case(&self.config.instance.domain));
+            if !local {
+                continue;
+            }
+            if let Some(id) = self.account_id_by_username(&mention.username).await? {
+                let record = self.account_record(id).await?;
+                resolved.insert(mention.username.to_ascii_lowercase(), MentionRecord { id, username: record.username });
+            }
+        }
+        let base = self.config.instance.base_url.clone();
+        let domain = self.config.instance.domain.clone();
+        let resolve = |m: &MentionRef| -> Option<MentionLink> {
+            if m.domain.as_deref().is_some_and(|d| !d.eq_ignore_ascii_case(&domain)) {
+                return None;
+            }
+            resolved.get(&m.username.to_ascii_lowercase()).map(|r| MentionLink { url: format!("{base}/@{}", r.username), username: r.username.clone() })
+        };
+        let content = text::render_html(&text, &base, &resolve);
+        let mut mentions: Vec<MentionRecord> = Vec::new();
+        for m in resolved.into_values() {
+            if !mentions.iter().any(|x| x.id == m.id) {
+                mentions.push(m);
+            }
+        }
+        mentions.sort_by_key(|m| m.id);
+        let mut tags: Vec<String> = Vec::new();
+        for tag in extracted.hashtags {
+            let tag = text::normalize_hashtag(&tag);
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        tags.truncate(self.config.limits.max_indexed_tags);
+        Ok(Composed { text, content, spoiler_text: spoiler.trim().to_owned(), mentions, tags, language })
+    }
+
+    /// The author sees their own post at once; everyone else gets it through fanout.
+    pub(crate) async fn show_in_own_home(&self, author: Id, entry: TimelineEntry) {
+        let timeline = crate::timelines::home_key(author);
+        if let Err(e) = self.timelines.fan_out(&[timeline], entry, self.config.timelines.cap).await {
+            tracing::warn!(error = %e, "could not add own status to home; it arrives through fanout");
+        }
+    }
+
+    /// Deletes a status or boost and everything indexing it, exactly once.
+    pub async fn delete_status(&self, record: &StatusRecord) -> ApiResult<()> {
+        match writes::delete(self, record).await? {
+            Ok(()) | Err(writes::DeleteConflict::AlreadyDeleted) => Ok(()),
+        }
+    }
+
+    /// Loads a status the viewer may see, or 404.
+    pub(crate) async fn visible_record(&self, viewer: Option<Id>, id: Id) -> ApiResult<StatusRecord> {
+        let record = self.status_record(id).await?;
+        policy::visibility::visible(self, viewer, vec![record]).await?.pop().ok_or(ApiError::NotFound)
+    }
+}
+
+/// Posts a status; returns its id (with an idempotency key, a retry returns the first one's).
+pub async fn post(app: &App, cmd: PostStatus) -> ApiResult<Id> {
+    let author = cmd.author;
+    let ik = cmd.idempotency_key.as_deref().map(|k| keys::idempotency(author, &secret_digest(k)));
+    if let Some(key) = &ik
+        && let Some(item) = app.store.get(key).await?
+    {
+        return Ok(model::decode::<Ref>(&item)?.id);
+    }
+    let media = app.attachable_media(author, &cmd.media).await?;
+    let account = app.account_record(author).await?;
+    let visibility = cmd.visibility.unwrap_or(account.default_visibility);
+    let parent = match cmd.in_reply_to {
+        Some(id) => {
+            let parent = app.status_record(id).await?;
+            if policy::visibility::visible(app, Some(author), vec![parent.clone()]).await?.is_empty() {
+                return Err(ApiError::NotFound);
+            }
+            // As Mastodon: a reply to a boost replies to the boosted status.
+            Some(original_of(app, parent).await?)
+        }
+        None => None,
+    };
+    let composed = app.compose(&cmd.text, &cmd.spoiler_text, cmd.language.or(account.default_language.clone()), !media.is_empty()).await?;
+    let id = app.next_id()?;
+    let record = StatusRecord {
+        id,
+        account_id: author,
+        text: composed.text,
+        content: composed.content,
+        sensitive: cmd.sensitive.unwrap_or(account.default_sensitive) || !composed.spoiler_text.is_empty(),
+        spoiler_text: composed.spoiler_text,
+        visibility,
+        language: composed.language,
+        in_reply_to_id: parent.as_ref().map(|s| s.id),
+        in_reply_to_account_id: parent.as_ref().map(|s| s.account_id),
+        reblog_of: None,
+        mentions: composed.mentions,
+        tags: composed.tags,
+        application: cmd.client,
+        created_at: now_ms(),
+        edited_at: None,
+        media,
+    };
+    match writes::post(app, &record, ik.as_ref()).await? {
+        Ok(()) => {}
+        Err(PostConflict::IdempotencyKeyTaken) => {
+            // A concurrent retry with the same key committed first.
+            let key = ik.as_ref().ok_or_else(|| ApiError::internal("idempotency key vanished"))?;
+            let item = app.store.get(key).await?.ok_or_else(|| ApiError::Conflict("A request with this Idempotency-Key is in progress".into()))?;
+            return Ok(model::decode::<Ref>(&item)?.id);
+        }
+        Err(PostConflict::MediaAlreadyAttached) => return Err(already_attached()),
+    }
+    app.show_in_own_home(author, TimelineEntry { id, reblog_of: None }).await;
+    Ok(id)
+}
+
+/// Edits a status of the editor's (not a boost), keeping its history; returns its id.
+pub async fn edit(app: &App, cmd: EditStatus) -> ApiResult<Id> {
+    let me = cmd.editor;
+    let before = app.visible_record(Some(me), cmd.status).await?;
+    if before.account_id != me {
+        return Err(ApiError::not_owner());
+    }
+    if before.reblog_of.is_some() {
+        return Err(ApiError::invalid("Validation failed: Boosts cannot be edited"));
+    }
+    // Attachments change only when the edit names them (Mastodon.py sends none to keep them).
+    let media = match &cmd.media {
+        Some(ids) => app.attachable_media(me, ids).await?,
+        None => before.media.clone(),
+    };
+    let composed = app
+        .compose(
+            cmd.text.as_deref().unwrap_or(&before.text),
+            cmd.spoiler_text.as_deref().unwrap_or(&before.spoiler_text),
+            cmd.language.or(before.language.clone()),
+            !media.is_empty(),
+        )
+        .await?;
+    let mut after = before.clone();
+    after.text = composed.text;
+    after.content = composed.content;
+    after.sensitive = cmd.sensitive.unwrap_or(before.sensitive) || !composed.spoiler_text.is_empty();
+    after.spoiler_text = composed.spoiler_text;
+    after.mentions = composed.mentions;
+    after.tags = composed.tags;
+    after.language = composed.language;
+    after.edited_at = Some(now_ms());
+    after.media = media;
+    match writes::edit(app, &before, &after, app.next_id()?).await? {
+        Ok(()) => Ok(after.id),
+        Err(EditConflict::StatusGone) => Err(ApiError::NotFound),
+        Err(EditConflict::MediaAlreadyAttached) => Err(already_attached()),
+    }
+}
+
+/// A status of `me`'s (visible to them), or 404 / 403.
+pub async fn own_status(app: &App, me: Id, status: Id) -> ApiResult<StatusRecord> {
+    let record = app.visible_record(Some(me), status).await?;
+    if record.account_id != me {
+        return Err(ApiError::not_owner());
+    }
+    Ok(record)
+}
+
+/// Boosts `original` (idempotent) with `visibility` (`None`: public), returning the boost's id.
+pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Option<Visibility>, client: Client) -> ApiResult<Id> {
+    if let Some(item) = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await? {
+        return Ok(model::decode::<Ref>(&item)?.id);
+    }
+    if !policy::visibility::can_boost(me, original) {
+        return Err(ApiError::Forbidden("This status cannot be boosted".into()));
+    }
+    let visibility = match (visibility.unwrap_or(Visibility::Public), original.visibility) {
+        (_, Visibility::Private) => Visibility::Private,
+        (Visibility::Direct, _) => return Err(ApiError::invalid("Validation failed: Visibility is not included in the list")),
+        (v, _) => v,
+    };
+    let id = app.next_id()?;
+    let record = StatusRecord {
+        id,
+        account_id: me,
+        text: String::new(),
+        content: String::new(),
+        spoiler_text: String::new(),
+        sensitive: false,
+        visibility,
+        language: None,
+        in_reply_to_id: None,
+        in_reply_to_account_id: None,
+        reblog_of: Some(original.id),
+        mentions: Vec::new(),
+        tags: Vec::new(),
+        application: client,
+        created_at: now_ms(),
+        edited_at: None,
+        media: Vec::new(),
+    };
+    match writes::boost(app, &record, original.id).await? {
+        Ok(()) => {}
+        Err(BoostConflict::AlreadyBoosted) => {
+            let item = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await?.ok_or(ApiError::NotFound)?;
+            return Ok(model::decode::<Ref>(&item)?.id);
+        }
+    }
+    app.show_in_own_home(me, TimelineEntry { id, reblog_of: Some(original.id) }).await;
+    Ok(id)
+}
+
+/// Takes back `me`'s boost of `original`, if any.
+pub async fn unboost(app: &App, me: Id, original: &StatusRecord) -> ApiResult<()> {
+    if let Some(item) = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await? {
+        let boost = model::decode::<Ref>(&item)?.id;
+        if let Some(boost) = app.status_records(&[boost]).await?.remove(&boost) {
+            app.delete_status(&boost).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets (`on`) or clears `me`'s favourite or bookmark of `status`, idempotently (boosts are
+/// statuses of their own: [`boost`]).
+pub async fn set_interaction(app: &App, me: Id, status: &StatusRecord, interaction: Interaction, on: bool) -> ApiResult<()> {
+    let kind = interaction;
+    let outcome = if on {
+        writes::interact(app, me, status, kind, app.next_id()?).await?
+    } else {
+        let Some(item) = app.store.get(&keys::interaction(status.id, kind, me)).await? else { return Ok(()) };
+        writes::uninteract(app, me, status.id, kind, model::decode::<Ref>(&item)?.id).await?
+    };
+    match outcome {
+        Ok(()) | Err(writes::InteractionConflict::Unchanged) => Ok(()),
+    }
+}
+
+/// Interactions with a boost apply to the boosted status.
+pub async fn original_of(app: &App, record: StatusRecord) -> ApiResult<StatusRecord> {
+    match record.reblog_of {
+        Some(original) => app.status_record(original).await,
+        None => Ok(record),
+    }
+}
+
+fn already_attached() -> ApiError {
+    ApiError::invalid("Validation failed: Media attachments are already attached to another status")
+}
+
+/// A status's thread: ancestors (oldest first) and descendants (depth-first, in posting order),
+/// bounded.
+pub async fn thread(app: &App, record: &StatusRecord) -> ApiResult<(Vec<Id>, Vec<Id>)> {
+    let mut ancestors = Vec::new();
+    let mut cursor = record.in_reply_to_id;
+    while let Some(parent) = cursor {
+        if ancestors.len() >= MAX_ANCESTORS {
+            break;
+        }
+        let Some(parent) = app.status_records(&[parent]).await?.remove(&parent) else { break };
+        cursor = parent.in_reply_to_id;
+        ancestors.push(parent.id);
+    }
+    ancestors.reverse();
+    let mut descendants = Vec::new();
+    let mut stack = vec![record.id];
+    while let Some(parent) = stack.pop() {
+        if parent != record.id {
+            descendants.push(parent);
+        }
+        if descendants.len() >= MAX_DESCENDANTS {
+            break;
+        }
+        let replies = app.store.query(&Query::partition(keys::replies_partition(parent), MAX_DESCENDANTS)).await?;
+        stack.extend(replies.iter().rev().filter_map(|i| Id::from_sort_key(&i.key.sk)));
+    }
+    Ok((ancestors, descendants))
+}
+
+/// Most ancestors and descendants a context returns.
+const MAX_ANCESTORS: usize = 40;
+const MAX_DESCENDANTS: usize = 60;
+
+impl App {
+    /// Reads an id-keyed list partition of [`Ref`]s through a window: (cursors, referenced
+    /// ids), newest first.
+    pub async fn ref_page(&self, partition: String, window: &shared::page::Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
+        let mut items = self.store.query(&Query::window(partition, window)).await?;
+        if window.oldest_first {
+            items.reverse();
+        }
+        let mut cursors = Vec::with_capacity(items.len());
+        let mut refs = Vec::with_capacity(items.len());
+        for item in &items {
+            cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad list sort key"))?);
+            refs.push(model::decode::<Ref>(item)?.id);
+        }
+        Ok((cursors, refs))
+    }
+}

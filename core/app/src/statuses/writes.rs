@@ -1,0 +1,253 @@
+//! The store writes of the status use cases, each one transaction with its domain event, and
+//! the conflicts their conditions name.
+
+use std::collections::HashSet;
+
+use shared::id::Id;
+use shared::wire::Visibility;
+
+use crate::error::ApiResult;
+use crate::events::Event;
+use crate::keys::Interaction;
+use crate::model::{self, AccountStatusEntry, PublicEntry, Ref, RevisionRecord, StatusRecord};
+use crate::policy::{FeedItem, feed};
+use crate::ports::{Condition, Key, Write};
+use crate::transaction::Transaction;
+use crate::{App, keys};
+
+/// Why posting a status (or a boost) did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostConflict {
+    /// A request with the same idempotency key committed first.
+    IdempotencyKeyTaken,
+    /// An attachment was claimed by another status meanwhile.
+    MediaAlreadyAttached,
+}
+
+/// Why an edit did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditConflict {
+    /// The status was deleted meanwhile.
+    StatusGone,
+    /// An added attachment was claimed by another status meanwhile.
+    MediaAlreadyAttached,
+}
+
+/// Why a boost did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoostConflict {
+    /// The account boosted the status meanwhile.
+    AlreadyBoosted,
+}
+
+/// Why a deletion did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteConflict {
+    /// Deleted already (a concurrent request, or fanout deleting boosts of a deleted status).
+    AlreadyDeleted,
+}
+
+/// Why a favourite or bookmark (or taking one back) did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InteractionConflict {
+    /// Already in the requested state.
+    Unchanged,
+}
+
+/// The `AS#` entry of a status: the flags profile filters and home rebuilds read.
+fn account_entry(record: &StatusRecord) -> AccountStatusEntry {
+    let addressed = if record.visibility == Visibility::Direct { record.mentions.iter().map(|m| m.id).collect() } else { Vec::new() };
+    AccountStatusEntry {
+        reblog_of: record.reblog_of,
+        in_reply_to_account: record.in_reply_to_account_id,
+        media: !record.media.is_empty(),
+        visibility: record.visibility,
+        mentions: addressed,
+    }
+}
+
+/// Posts `record` (not a boost), claiming its attachments and, with an idempotency key, the key.
+pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>) -> ApiResult<Result<(), PostConflict>> {
+    let (id, author) = (record.id, record.account_id);
+    let mut tx = Transaction::new();
+    if let Some(key) = idempotency {
+        tx.guard(model::put(key.clone(), &Ref { id }, Condition::NotExists)?, PostConflict::IdempotencyKeyTaken);
+    }
+    for m in &record.media {
+        tx.guard(model::put(keys::media_attachment(*m), &Ref { id }, Condition::NotExists)?, PostConflict::MediaAlreadyAttached);
+    }
+    tx.push(model::put(keys::status(id), record, Condition::NotExists)?);
+    tx.push(model::put(keys::account_status(author, id), &account_entry(record), Condition::None)?);
+    tx.push(Write::Add { key: keys::account_counter(author, keys::AccountCounter::Statuses), delta: 1 });
+    tx.push(Write::Add { key: keys::status_count_shard(id), delta: 1 });
+    tx.push(model::put(keys::last_status(author), &record.created_at, Condition::None)?);
+    if let Some(parent) = record.in_reply_to_id {
+        tx.push(model::put(keys::reply(parent, id), &Ref { id: author }, Condition::None)?);
+        tx.push(Write::Add { key: keys::status_counter(parent, keys::StatusCounter::Replies), delta: 1 });
+    }
+    if feed::in_public(&FeedItem::record(record, &[])) {
+        let listed = PublicEntry { id: author, media: !record.media.is_empty() };
+        tx.push(model::put(keys::public(id), &listed, Condition::None)?);
+        for tag in &record.tags {
+            tx.push(model::put(keys::tagged(tag, id), &listed, Condition::None)?);
+        }
+    }
+    let event = Event::StatusCreated {
+        status: id,
+        author,
+        visibility: record.visibility,
+        reblog_of: None,
+        in_reply_to_account: record.in_reply_to_account_id,
+        mentions: record.mentions.iter().map(|m| m.id).collect(),
+    };
+    Ok(tx.commit(app.store.as_ref(), vec![event]).await?)
+}
+
+/// Replaces `before` with `after` (same id), keeping the first revision and adding the new one
+/// (`revision`), moving attachment claims and the public and tag listings.
+pub async fn edit(app: &App, before: &StatusRecord, after: &StatusRecord, revision: Id) -> ApiResult<Result<(), EditConflict>> {
+    let (id, author) = (after.id, after.account_id);
+    let mut tx = Transaction::new();
+    if before.edited_at.is_none() {
+        let original = RevisionRecord {
+            content: before.content.clone(),
+            spoiler_text: before.spoiler_text.clone(),
+            sensitive: before.sensitive,
+            created_at: before.created_at,
+            media: before.media.clone(),
+        };
+        tx.push(model::put(keys::revision(id, Id::floor_of_millis(before.created_at)), &original, Condition::None)?);
+    }
+    for added in after.media.iter().filter(|m| !before.media.contains(m)) {
+        tx.guard(model::put(keys::media_attachment(*added), &Ref { id }, Condition::NotExists)?, EditConflict::MediaAlreadyAttached);
+    }
+    for removed in before.media.iter().filter(|m| !after.media.contains(m)) {
+        tx.push(Write::Delete { key: keys::media_attachment(*removed), condition: Condition::None });
+    }
+    if after.media != before.media {
+        // Visibility and mentions of the entry stay as posted (an edit does not re-address).
+        let entry = AccountStatusEntry { media: !after.media.is_empty(), ..account_entry(before) };
+        tx.push(model::put(keys::account_status(author, id), &entry, Condition::None)?);
+    }
+    if feed::in_public(&FeedItem::record(before, &[])) {
+        let old_tags: HashSet<&String> = before.tags.iter().collect();
+        let new_tags: HashSet<&String> = after.tags.iter().collect();
+        let listed = PublicEntry { id: author, media: !after.media.is_empty() };
+        let flag_changed = after.media.is_empty() != before.media.is_empty();
+        for gone in old_tags.difference(&new_tags) {
+            tx.push(Write::Delete { key: keys::tagged(gone, id), condition: Condition::None });
+        }
+        for tag in new_tags.iter().filter(|t| flag_changed || !old_tags.contains(*t)) {
+            tx.push(model::put(keys::tagged(tag, id), &listed, Condition::None)?);
+        }
+        if flag_changed {
+            tx.push(model::put(keys::public(id), &listed, Condition::None)?);
+        }
+    }
+    let current = RevisionRecord {
+        content: after.content.clone(),
+        spoiler_text: after.spoiler_text.clone(),
+        sensitive: after.sensitive,
+        created_at: after.edited_at.unwrap_or(after.created_at),
+        media: after.media.clone(),
+    };
+    tx.push(model::put(keys::revision(id, revision), &current, Condition::None)?);
+    tx.guard(model::put(keys::status(id), after, Condition::Exists)?, EditConflict::StatusGone);
+    Ok(tx.commit(app.store.as_ref(), vec![Event::StatusUpdated { status: id, author }]).await?)
+}
+
+/// Posts `boost` of `original`, claiming the booster's one boost of it.
+pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<Result<(), BoostConflict>> {
+    let (id, me) = (boost.id, boost.account_id);
+    let mut tx = Transaction::new();
+    tx.guard(model::put(keys::interaction(original, keys::Interaction::Reblog, me), &Ref { id }, Condition::NotExists)?, BoostConflict::AlreadyBoosted);
+    tx.push(model::put(keys::status(id), boost, Condition::NotExists)?);
+    tx.push(model::put(keys::account_status(me, id), &account_entry(boost), Condition::None)?);
+    tx.push(model::put(keys::interaction_list(original, keys::Interaction::Reblog, id), &Ref { id: me }, Condition::None)?);
+    tx.push(Write::Add { key: keys::status_counter(original, keys::StatusCounter::Reblogs), delta: 1 });
+    tx.push(Write::Add { key: keys::account_counter(me, keys::AccountCounter::Statuses), delta: 1 });
+    tx.push(model::put(keys::last_status(me), &boost.created_at, Condition::None)?);
+    let event = Event::StatusCreated {
+        status: id,
+        author: me,
+        visibility: boost.visibility,
+        reblog_of: Some(original),
+        in_reply_to_account: None,
+        mentions: Vec::new(),
+    };
+    Ok(tx.commit(app.store.as_ref(), vec![event]).await?)
+}
+
+/// Deletes a status or boost and everything indexing it.
+pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), DeleteConflict>> {
+    let id = record.id;
+    let author = record.account_id;
+    let mut tx = Transaction::new();
+    tx.guard(Write::Delete { key: keys::status(id), condition: Condition::Exists }, DeleteConflict::AlreadyDeleted);
+    tx.push(Write::Delete { key: keys::account_status(author, id), condition: Condition::None });
+    tx.push(Write::Add { key: keys::account_counter(author, keys::AccountCounter::Statuses), delta: -1 });
+    tx.push(Write::Delete { key: keys::pinned(author, id), condition: Condition::None });
+    for counter in keys::StatusCounter::ALL {
+        tx.push(Write::Delete { key: keys::status_counter(id, counter), condition: Condition::None });
+    }
+    if let Some(parent) = record.in_reply_to_id {
+        tx.push(Write::Delete { key: keys::reply(parent, id), condition: Condition::None });
+        tx.push(Write::Add { key: keys::status_counter(parent, keys::StatusCounter::Replies), delta: -1 });
+    }
+    if let Some(original) = record.reblog_of {
+        tx.push(Write::Delete { key: keys::interaction(original, keys::Interaction::Reblog, author), condition: Condition::None });
+        tx.push(Write::Delete { key: keys::interaction_list(original, keys::Interaction::Reblog, id), condition: Condition::None });
+        tx.push(Write::Add { key: keys::status_counter(original, keys::StatusCounter::Reblogs), delta: -1 });
+    }
+    if record.reblog_of.is_none() {
+        tx.push(Write::Add { key: keys::status_count_shard(id), delta: -1 });
+    }
+    // As Mastodon: the files stay with their uploader (delete-and-redraft reattaches them).
+    for m in &record.media {
+        tx.push(Write::Delete { key: keys::media_attachment(*m), condition: Condition::None });
+    }
+    if feed::in_public(&FeedItem::record(record, &[])) {
+        tx.push(Write::Delete { key: keys::public(id), condition: Condition::None });
+        for tag in &record.tags {
+            tx.push(Write::Delete { key: keys::tagged(tag, id), condition: Condition::None });
+        }
+    }
+    let event = Event::StatusDeleted {
+        status: id,
+        author,
+        visibility: record.visibility,
+        reblog_of: record.reblog_of,
+        mentions: record.mentions.iter().map(|m| m.id).collect(),
+        tags: record.tags.clone(),
+    };
+    Ok(tx.commit(app.store.as_ref(), vec![event]).await?)
+}
+
+/// Records `me`'s favourite (with a counter and an event) or bookmark of `status`
+/// as interaction `id`.
+pub async fn interact(app: &App, me: Id, status: &StatusRecord, kind: Interaction, id: Id) -> ApiResult<Result<(), InteractionConflict>> {
+    let mut tx = Transaction::new();
+    tx.guard(model::put(keys::interaction(status.id, kind, me), &Ref { id }, Condition::NotExists)?, InteractionConflict::Unchanged);
+    tx.push(model::put(keys::account_list(me, kind, id), &Ref { id: status.id }, Condition::None)?);
+    let mut events = Vec::new();
+    if kind == Interaction::Favourite {
+        tx.push(model::put(keys::interaction_list(status.id, kind, id), &Ref { id: me }, Condition::None)?);
+        tx.push(Write::Add { key: keys::status_counter(status.id, keys::StatusCounter::Favourites), delta: 1 });
+        events.push(Event::Favourited { account: me, status: status.id, author: status.account_id });
+    }
+    Ok(tx.commit(app.store.as_ref(), events).await?)
+}
+
+/// Takes back interaction `id` (a favourite or bookmark) of `me` with `status`.
+pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id) -> ApiResult<Result<(), InteractionConflict>> {
+    let mut tx = Transaction::new();
+    tx.guard(Write::Delete { key: keys::interaction(status, kind, me), condition: Condition::Exists }, InteractionConflict::Unchanged);
+    tx.push(Write::Delete { key: keys::account_list(me, kind, id), condition: Condition::None });
+    let mut events = Vec::new();
+    if kind == Interaction::Favourite {
+        tx.push(Write::Delete { key: keys::interaction_list(status, kind, id), condition: Condition::None });
+        tx.push(Write::Add { key: keys::status_counter(status, keys::StatusCounter::Favourites), delta: -1 });
+        events.push(Event::Unfavourited { account: me, status });
+    }
+    Ok(tx.commit(app.store.as_ref(), events).await?)
+}

@@ -1,0 +1,180 @@
+//! The use cases and the reads they share; no HTTP type reaches here.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shared::id::Id;
+use shared::page::Window;
+
+use crate::error::ApiResult;
+use crate::model::{self, AccountStatusEntry, Ref};
+use crate::policy::{FeedItem, Relations, feed};
+use crate::ports::{Item, Query, TimelineEntry};
+use crate::{App, keys};
+
+/// How long the in-process copy of the celebrity set is trusted.
+pub(crate) const CELEBRITY_TTL: Duration = Duration::from_secs(10);
+/// Followed accounts read when rebuilding a home timeline.
+pub(crate) const REBUILD_MAX_FOLLOWEES: usize = 2000;
+/// Partition pages scanned at most to fill one filtered page.
+pub(crate) const MAX_SCAN_PAGES: usize = 10;
+
+/// Cache key of an account's home timeline.
+pub fn home_key(account: Id) -> String {
+    format!("home:{account}")
+}
+
+impl App {
+    /// Accounts whose posts are pulled at read time (cached briefly in process).
+    pub async fn celebrities(&self) -> ApiResult<Arc<HashSet<Id>>> {
+        if let Ok(guard) = self.celebrities.read()
+            && let Some((at, set)) = guard.as_ref()
+            && at.elapsed() < CELEBRITY_TTL
+        {
+            return Ok(set.clone());
+        }
+        let items = self.store.query(&Query::partition(keys::CELEBRITIES, 100_000)).await?;
+        let set: Arc<HashSet<Id>> = Arc::new(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect());
+        if let Ok(mut guard) = self.celebrities.write() {
+            *guard = Some((Instant::now(), set.clone()));
+        }
+        Ok(set)
+    }
+
+    /// Forgets the cached celebrity set (after a change this process made).
+    pub fn invalidate_celebrities(&self) {
+        if let Ok(mut guard) = self.celebrities.write() {
+            *guard = None;
+        }
+    }
+
+    /// Builds `viewer`'s home timeline from the store if the cache lacks it.
+    pub async fn ensure_home(&self, viewer: Id) -> ApiResult<()> {
+        let key = home_key(viewer);
+        if self.timelines.exists(&key).await? {
+            return Ok(());
+        }
+        // Mark first: fanout from now on lands in it; what committed before is read below.
+        self.timelines.create(&key).await?;
+        let celebrities = self.celebrities().await?;
+        let followees = self.store.query(&Query { descending: true, ..Query::partition(keys::following_partition(viewer), REBUILD_MAX_FOLLOWEES) }).await?;
+        let mut sources: Vec<Id> = Vec::with_capacity(followees.len() + 1);
+        sources.push(viewer);
+        for item in &followees {
+            let target = model::decode::<Ref>(item)?.id;
+            if !celebrities.contains(&target) {
+                sources.push(target);
+            }
+        }
+        let relations = Relations::following(sources.iter().copied().collect());
+        let per_source = (self.config.timelines.cap / sources.len().max(1)).clamp(10, 100);
+        let mut entries = Vec::new();
+        for source in sources {
+            let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), per_source) }).await?;
+            for item in &items {
+                if let Some(entry) = self.home_entry(viewer, source, item, &relations)? {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse(e.id));
+        entries.truncate(self.config.timelines.cap);
+        self.timelines.insert(&key, &entries, self.config.timelines.cap).await?;
+        Ok(())
+    }
+
+    /// Turns an `AS#` item into a home entry if the viewer should see it there.
+    pub(crate) fn home_entry(&self, viewer: Id, author: Id, item: &Item, relations: &Relations) -> ApiResult<Option<TimelineEntry>> {
+        let Some(id) = Id::from_sort_key(&item.key.sk) else { return Ok(None) };
+        let entry: AccountStatusEntry = model::decode(item)?;
+        Ok(feed::in_home(viewer, relations, &FeedItem::entry(author, &entry)).then_some(TimelineEntry { id, reblog_of: entry.reblog_of }))
+    }
+
+    /// Home-timeline ids for a window: the cached entries merged with followed celebrities' posts.
+    pub async fn home_ids(&self, viewer: Id, window: &Window) -> ApiResult<Vec<Id>> {
+        self.ensure_home(viewer).await?;
+        let mut ids = self.timelines.range(&home_key(viewer), window).await?;
+        let celebrities = self.celebrities().await?;
+        if !celebrities.is_empty() {
+            let candidates: Vec<Id> = celebrities.iter().copied().collect();
+            let followed = Relations::load(self, viewer, &candidates).await?.followed().clone();
+            if !followed.is_empty() {
+                let mut all_followed: Option<Relations> = None;
+                let no_one = Relations::default();
+                let mut seen_originals: HashSet<Id> = HashSet::new();
+                let mut boosts: Vec<(Id, Id)> = Vec::new();
+                for celebrity in followed {
+                    let items = self.store.query(&Query::window(keys::account_statuses_partition(celebrity), window)).await?;
+                    for item in &items {
+                        let entry: AccountStatusEntry = model::decode(item)?;
+                        if entry.in_reply_to_account.is_some() && all_followed.is_none() {
+                            let set = self.following_set(viewer).await?;
+                            all_followed = Some(Relations::following(set));
+                        }
+                        let followed_set = all_followed.as_ref().unwrap_or(&no_one);
+                        if let Some(e) = self.home_entry(viewer, celebrity, item, followed_set)? {
+                            match e.reblog_of {
+                                Some(original) => {
+                                    if seen_originals.insert(original) {
+                                        boosts.push((e.id, original));
+                                    }
+                                }
+                                None => ids.push(e.id),
+                            }
+                        }
+                    }
+                }
+                if !boosts.is_empty() {
+                    // One entry per original status, as the cache keeps it: a merged boost of
+                    // something the page already shows (itself or boosted) is left out.
+                    let shown: HashSet<Id> = self.status_records(&ids).await?.values().map(|r| r.reblog_of.unwrap_or(r.id)).collect();
+                    ids.extend(boosts.into_iter().filter(|(_, original)| !shown.contains(original)).map(|(boost, _)| boost));
+                }
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                ids.dedup();
+                ids = window.select_from_newest_first(ids.into_iter());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Everyone `viewer` follows (bounded), for reply filtering.
+    pub(crate) async fn following_set(&self, viewer: Id) -> ApiResult<HashSet<Id>> {
+        let items = self.store.query(&Query::partition(keys::following_partition(viewer), REBUILD_MAX_FOLLOWEES)).await?;
+        items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect()
+    }
+
+    /// Scans an id-keyed partition through `window`, keeping items `keep` accepts, until the
+    /// page is full or the partition ends. Returns ids newest first.
+    pub(crate) async fn scan_ids(&self, partition: String, window: &Window, keep: impl Fn(&Item) -> ApiResult<bool>) -> ApiResult<Vec<Id>> {
+        let mut out = Vec::new();
+        let mut query = Query::window(partition, window);
+        query.limit = window.limit.max(20);
+        for _ in 0..MAX_SCAN_PAGES {
+            let items = self.store.query(&query).await?;
+            let exhausted = items.len() < query.limit;
+            let Some(last) = items.last().map(|i| i.key.sk.clone()) else { break };
+            for item in &items {
+                if out.len() < window.limit && keep(item)? {
+                    out.extend(Id::from_sort_key(&item.key.sk));
+                }
+            }
+            if out.len() >= window.limit || exhausted {
+                break;
+            }
+            if query.descending { query.before = Some(last) } else { query.after = Some(last) }
+        }
+        if window.oldest_first {
+            out.reverse();
+        }
+        Ok(out)
+    }
+}
+
+/// The homes `item` is pushed into (and streamed to): the policy's recipients, or only the
+/// author's home for an account whose posts are pulled at read time (a celebrity).
+pub async fn push_recipients(app: &App, item: &FeedItem<'_>) -> ApiResult<Vec<Id>> {
+    let pulled = item.visibility != shared::wire::Visibility::Direct && app.celebrities().await?.contains(&item.author);
+    feed::home_recipients(app, item, pulled).await
+}
