@@ -153,7 +153,7 @@ count_results() {
            if ($(i+1) ~ /^ignored/) s += $i
          }
        }
-       END { printf "%s: %d passed, %d failed, %d ignored (run in another tier)\n", label, p, f, s }' "$2"
+       END { printf "%s: %d passed, %d failed, %d ignored\n", label, p, f, s }' "$2"
 }
 
 # A free loopback port.
@@ -602,24 +602,29 @@ tier3() {
   if selected wasm-tests; then run_serial wasm-tests; fi
 }
 
-tier_times=()
-for tier in tier1 tier2 tier3; do
-  start=$SECONDS
-  before=${#timings[@]}
-  "$tier"
-  if (( ${#timings[@]} > before )); then
-    tier_times+=("$(printf '%-34s %5ds' "$tier" $(( SECONDS - start )))")
-  fi
-  (( ${#failed[@]} == 0 )) || break
-done
+# In a function, read whole before it runs: editing this file during a run cannot affect the run.
+main() {
+  tier_times=()
+  for tier in tier1 tier2 tier3; do
+    start=$SECONDS
+    before=${#timings[@]}
+    "$tier"
+    if (( ${#timings[@]} > before )); then
+      tier_times+=("$(printf '%-34s %5ds' "$tier" $(( SECONDS - start )))")
+    fi
+    (( ${#failed[@]} == 0 )) || break
+  done
 
-banner "times (wall clock; sections of one tier overlap when run in parallel)"
-printf '  %s\n' "${timings[@]}"
-printf '  %s\n' "${tier_times[@]}"
-printf '  %-34s %5ds\n' total $(( SECONDS - suite_start ))
-if (( ${#failed[@]} > 0 )); then
-  banner "FAILED: ${failed[*]} (logs in $logs)"
-  exit 1
-fi
-banner "all selected sections passed"
-rm -rf "$logs"
+  banner "times (wall clock; sections of one tier overlap when run in parallel)"
+  printf '  %s\n' "${timings[@]}"
+  printf '  %s\n' "${tier_times[@]}"
+  printf '  %-34s %5ds\n' total $(( SECONDS - suite_start ))
+  if (( ${#failed[@]} > 0 )); then
+    banner "FAILED: ${failed[*]} (logs in $logs)"
+    exit 1
+  fi
+  banner "all selected sections passed"
+  rm -rf "$logs"
+}
+
+main; exit "$?"
