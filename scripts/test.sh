@@ -15,7 +15,8 @@
 #        3), each with its own moto_server / redis-server / PostgreSQL on free loopback ports, its
 #        output buffered and printed when it ends
 #   dynamodb   core-dynamodb's contract tests, then the API slice below with STARLING_TEST_BACKEND=dynamodb
-#              (moto_server, an AWS wire-protocol emulator, serialised by scripts/moto-serial.py)
+#              (moto_server, an AWS wire-protocol emulator, serialised by scripts/moto-serial.py),
+#              in STARLING_DYNAMODB_SHARDS (default 2) shards side by side, a moto each
 #   redis      core-redis's contract tests (single node, 3-node cluster, both over TLS), the
 #              redis:: and shared_streams:: API tests, then the API slice with STARLING_TEST_BACKEND=redis
 #   events     core-kinesis and SNS push (moto_server), core-analytics (PostgreSQL, scripts/pg-test.sh),
@@ -27,9 +28,10 @@
 #   wasm       shared/ and edge/app build for wasm32-unknown-unknown and wasm32-wasip2
 #   e2e        tests/e2e/run.sh (Mastodon.py against real servers on the embedded default)
 #   e2e-production  tests/e2e/run.sh with every server on DynamoDB, S3, Kinesis, SNS (moto_server),
-#              Redis, PostgreSQL analytics and the OpenSearch fake (tests/e2e/backends.py);
-#              e2e and e2e-production run concurrently (STARLING_JOBS=1: one after the other)
+#              Redis, PostgreSQL analytics and the OpenSearch fake (tests/e2e/backends.py)
 #   wasm-tests wasm-tests/run.sh: edge/workers in workerd, edge/spin under jco serve
+#              After wasm, two at a time (STARLING_JOBS=1: one after the other): e2e-production
+#              beside e2e, then beside wasm-tests; output buffered as in tier 2
 #
 # The API suite runs in full once, on the embedded default (tier 1). Each production backend runs
 # the slice of it that exercises what that backend serves (the *_api_* arrays below; the README
@@ -240,7 +242,9 @@ run_tests() {
   shift 2
   exe="$(awk -v d="$dir" -v t="$target" '$1 == d && $2 == t && $3 == "test" { print $4 }' "$test_bins")"
   [[ -n "$exe" ]] || { echo "no test binary $dir --test $target (build_tests first)" >&2; return 1; }
-  printf '+ (cd %s && %s %s)\n' "$dir" "${exe#"$target_dir"/}" "$*"
+  local shown="$*"
+  (( ${#shown} <= 300 )) || shown="${shown:0:300}… ($# arguments)"
+  printf '+ (cd %s && %s %s)\n' "$dir" "${exe#"$target_dir"/}" "$shown"
   (cd "$root/$dir" && CARGO_MANIFEST_DIR="$root/$dir" "$exe" "$@")
 }
 
@@ -378,13 +382,30 @@ sec_test() {
 # ---- tier 2 ------------------------------------------------------------------------------------
 sec_dynamodb() {
   # Serialised: moto's TransactWriteItems is not atomic under its threads (scripts/moto-serial.py).
+  # That one-request-at-a-time moto is the bottleneck, so the API slice is dealt round-robin into
+  # shards (STARLING_DYNAMODB_SHARDS, default 2), each run at the same time on a moto of its own.
   start_moto scripts/moto-serial.py
-  export STARLING_TEST_DYNAMODB_ENDPOINT="$moto_url"
-  run_tests core/dynamodb moto --ignored
+  STARLING_TEST_DYNAMODB_ENDPOINT="$moto_url" run_tests core/dynamodb moto --ignored
   check_filters core/server it "${dynamodb_api_skip[@]}"
-  local skips=() f
+  local skips=() f names=() ignored shards="${STARLING_DYNAMODB_SHARDS:-2}" i j group pids=() rc=0
   for f in "${dynamodb_api_skip[@]}"; do skips+=(--skip "$f"); done
-  STARLING_TEST_BACKEND=dynamodb run_tests core/server it "${skips[@]}"
+  ignored="$(run_tests core/server it --list --ignored --format terse "${skips[@]}" | sed -n 's/: test$//p')"
+  mapfile -t names < <(run_tests core/server it --list --format terse "${skips[@]}" | sed -n 's/: test$//p' | grep -vxF -e "$ignored" -e '')
+  echo "API slice on DynamoDB: ${#names[@]} tests in $shards shards"
+  for (( i = 0; i < shards; i++ )); do
+    group=()
+    for (( j = i; j < ${#names[@]}; j += shards )); do group+=("${names[j]}"); done
+    start_moto scripts/moto-serial.py
+    STARLING_TEST_DYNAMODB_ENDPOINT="$moto_url" STARLING_TEST_BACKEND=dynamodb \
+      run_tests core/server it --exact "${group[@]}" >"$work/dynamodb-shard-$i.log" 2>&1 &
+    pids+=("$!")
+  done
+  for (( i = 0; i < shards; i++ )); do
+    wait "${pids[i]}" || rc=$?
+    echo "---- API slice on DynamoDB, shard $(( i + 1 ))/$shards ----"
+    cat "$work/dynamodb-shard-$i.log"
+  done
+  return "$rc"
 }
 
 sec_redis() {
@@ -577,16 +598,16 @@ tier2() {
 
 tier3() {
   local s todo=()
-  for s in e2e e2e-production; do if selected "$s"; then todo+=("$s"); fi; done
-  selected wasm || selected wasm-tests || (( ${#todo[@]} > 0 )) || return 0
+  # Longest first: e2e-production mostly waits (on moto, Kinesis polling, its servers), so e2e
+  # and then wasm-tests (whose shim builds take the CPU) run beside it.
+  for s in e2e-production e2e wasm-tests; do if selected "$s"; then todo+=("$s"); fi; done
+  selected wasm || (( ${#todo[@]} > 0 )) || return 0
   local start=$SECONDS
   banner "tier 3 setup: wasm toolchain, redis-server, Mastodon.py, moto; starling"
   scripts/setup-wasm.sh
   if (( ${#todo[@]} > 0 )); then
     setup_redis
     setup_venv "Mastodon.py==$mastodon_py_version" "moto[server]==$moto_version"
-  fi
-  if (( ${#todo[@]} > 0 )) || selected wasm-tests; then
     # The starling that `cargo test --workspace` built (with the test features on, which only add
     # test helpers): every e2e and wasm-tests server runs it, nothing is compiled again.
     build_tests
@@ -596,10 +617,8 @@ tier3() {
   fi
   record "tier3 setup + build" $(( SECONDS - start )) ok
   if selected wasm; then run_serial wasm; fi
-  # The two e2e runs mostly wait on servers and the network: side by side they take little more
-  # than the longer one.
+  # Two at a time: three at once would put the shim builds beside both e2e runs' timing checks.
   if (( ${#todo[@]} > 0 )); then run_parallel "$(( jobs < 2 ? jobs : 2 ))" "${todo[@]}"; fi
-  if selected wasm-tests; then run_serial wasm-tests; fi
 }
 
 # In a function, read whole before it runs: editing this file during a run cannot affect the run.
