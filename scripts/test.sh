@@ -12,7 +12,7 @@
 #              and the whole API suite (core/server/tests/it) on the embedded default. Tests that
 #              need a server are #[ignore = "needs …"]d and run in tier 2, never skipped silently.
 # tier2  the backend matrix, against real servers; sections run in parallel (STARLING_JOBS, default
-#        3), each with its own moto_server / redis-server / PostgreSQL on free loopback ports, its
+#        2: dynamodb beside events, then beside the short ones), each with its own moto_server / redis-server / PostgreSQL on free loopback ports, its
 #        output buffered and printed when it ends
 #   dynamodb   core-dynamodb's contract tests, then the API slice below with STARLING_TEST_BACKEND=dynamodb
 #              (moto_server, an AWS wire-protocol emulator, serialised by scripts/moto-serial.py),
@@ -56,7 +56,7 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 mastodon_py_version="2.3.3"
 cfn_lint_version="1.51.0"
 moto_version="5.2.5"
-jobs="${STARLING_JOBS:-3}"
+jobs="${STARLING_JOBS:-2}"
 
 locked=()
 if [[ -f Cargo.lock ]]; then locked=(--locked); fi
