@@ -62,7 +62,7 @@ locked=()
 if [[ -f Cargo.lock ]]; then locked=(--locked); fi
 
 tier1_sections=(fmt clippy test)
-tier2_sections=(dynamodb redis events opensearch s3 infra) # longest first: the pool starts them in this order
+tier2_sections=(dynamodb events redis opensearch s3 infra) # longest first: the pool starts them in this order
 tier3_sections=(wasm e2e e2e-production wasm-tests)
 
 # ---- which sections run --------------------------------------------------------------------
