@@ -9,6 +9,14 @@
 # (cargo build -p core-server) first and installs the npm packages; Ctrl-C stops everything.
 # Data lives in a temp dir unless STARLING_DATA_DIR is set. Core is told the edge URL is the
 # public one (STARLING__INSTANCE__BASE_URL), so links in responses point at the edge.
+#
+# Settings pass through: edge ones by their edge names (edge/app/src/config.rs), e.g.
+#   STARLING_RATE_SIGN_UPS=50/1800 STARLING_HOME_CACHE_TTL_MS=2000 \
+#   STARLING_S3_BUCKET=media STARLING_S3_ENDPOINT=http://127.0.0.1:5000 \
+#   STARLING_S3_ACCESS_KEY_ID=… STARLING_S3_SECRET_ACCESS_KEY=… scripts/edge-dev.sh
+# and core ones as STARLING__SECTION__KEY (STARLING__RATE_LIMITS__SIGN_UPS__LIMIT=50). The edge and
+# core share a fresh secret (STARLING_CORE_SECRET / STARLING__SERVER__EDGE_SECRET, unless set), so
+# core's own limiter judges each client by the address the edge saw, not by 127.0.0.1.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,8 +29,10 @@ core_port="${CORE_PORT:-8080}"
 "$here/workers/build.sh"
 npm_ready
 core_ready
+export STARLING_CORE_SECRET="${STARLING_CORE_SECRET:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
 start_core dev "$core_port" \
-  "STARLING__INSTANCE__DOMAIN=127.0.0.1:$edge_port" "STARLING__INSTANCE__BASE_URL=http://127.0.0.1:$edge_port"
+  "STARLING__INSTANCE__DOMAIN=127.0.0.1:$edge_port" "STARLING__INSTANCE__BASE_URL=http://127.0.0.1:$edge_port" \
+  "STARLING__SERVER__EDGE_SECRET=$STARLING_CORE_SECRET"
 log "core log: $work/dev.log"
 node "$here/lib/serve-worker.js" "$edge_port" "$core_url" &
 pids+=($!)

@@ -41,6 +41,11 @@ start_core main 0 STARLING__RATE_LIMITS__ENABLED=false
 main_url=$core_url
 start_core short 0 STARLING__RATE_LIMITS__ENABLED=false "STARLING__AUTH__ACCESS_TOKEN_TTL_SECS=$short_ttl"
 short_url=$core_url
+# Core's own limits on (5 sign-ups per address per 30 min), trusting addresses from an edge that
+# shows this secret (scripts/edge-dev.sh's setup).
+guarded_secret="wasm-tests-edge-secret"
+start_core guarded 0 "STARLING__SERVER__EDGE_SECRET=$guarded_secret"
+guarded_url=$core_url
 start_moto
 s3_url=$moto_url
 
@@ -54,6 +59,8 @@ STARLING_TEST_CORE_URL="$main_url" \
 STARLING_TEST_SHORT_TOKENS_CORE_URL="$short_url" \
 STARLING_TEST_SHORT_TOKEN_TTL_SECS="$short_ttl" \
 STARLING_TEST_S3_URL="$s3_url" \
+STARLING_TEST_GUARDED_CORE_URL="$guarded_url" \
+STARLING_TEST_GUARDED_CORE_SECRET="$guarded_secret" \
   timeout "${STARLING_WASM_TESTS_TIMEOUT:-1200}" node --test --test-concurrency=1 --test-timeout=120000 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$tap" \

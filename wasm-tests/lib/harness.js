@@ -146,9 +146,11 @@ export async function startStaticWorker({ port = 0 } = {}) {
  */
 export async function countingProxy(target) {
   const seen = [];
+  const seenHeaders = [];
   const server = http.createServer((req, res) => {
     const entry = { method: req.method, url: req.url, path: req.url.split("?")[0], auth: req.headers.authorization ?? null, bodyBytes: 0 };
     seen.push(entry);
+    seenHeaders.push(req.headers);
     req.on("data", (chunk) => { entry.bodyBytes += chunk.length; });
     const upstream = http.request(new URL(req.url, target), { method: req.method, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -160,16 +162,36 @@ export async function countingProxy(target) {
     });
     req.pipe(upstream);
   });
+  // Upgrades (WebSocket) pass through as raw bytes, recorded like other requests.
+  const sockets = new Set();
+  server.on("upgrade", (req, socket, head) => {
+    seen.push({ method: req.method, url: req.url, path: req.url.split("?")[0], auth: req.headers.authorization ?? null, bodyBytes: 0, upgrade: true, headers: req.headers });
+    const target_ = new URL(target);
+    const upstream = net.connect(Number(target_.port), target_.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(lines.join("\r\n") + "\r\n\r\n");
+      if (head?.length) upstream.write(head);
+      socket.pipe(upstream);
+      upstream.pipe(socket);
+    });
+    sockets.add(socket).add(upstream);
+    const end = () => { socket.destroy(); upstream.destroy(); };
+    socket.on("error", end).on("close", end);
+    upstream.on("error", end).on("close", end);
+  });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    /** The headers of each plain (not upgraded) request, in order. */
+    seenHeaders,
     /** Requests core received for `method path` (and, when given, this bearer token). */
     count(method, pathname, token) {
       return seen.filter((e) => e.method === method && e.path === pathname && (token === undefined || e.auth === `Bearer ${token}`)).length;
     },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+    close: () => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.closeAllConnections(); server.close(resolve); }),
   };
 }
 
@@ -242,3 +264,83 @@ export class Client {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A minimal WebSocket client (Node 20 has none built in): opens `url` (http:// or ws://) with the
+ * handshake, and returns { status, headers, body, nextText(ms), send(obj), close() } —
+ * `status` 101 when upgraded, otherwise the refusal's status, headers and body text.
+ */
+export function openWebSocket(url, { headers = {}, protocols } = {}) {
+  const target = new URL(url.replace(/^ws/, "http"));
+  const key = Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString("base64");
+  const extra = { ...headers };
+  if (protocols) extra["sec-websocket-protocol"] = protocols;
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname + target.search,
+      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": key, ...extra },
+    });
+    const timer = setTimeout(() => { req.destroy(); reject(new Error(`no handshake answer from ${url} within 10 s`)); }, 10_000);
+    req.on("error", (e) => { clearTimeout(timer); reject(e); });
+    req.on("response", (res) => {
+      let body = "";
+      res.on("data", (d) => { body += d; });
+      res.on("end", () => { clearTimeout(timer); resolve({ status: res.statusCode, headers: res.headers, body }); });
+    });
+    req.on("upgrade", (res, socket, head) => {
+      clearTimeout(timer);
+      let buffer = Buffer.from(head ?? []);
+      const texts = [];
+      const waiters = [];
+      const deliver = () => {
+        while (texts.length && waiters.length) waiters.shift()(texts.shift());
+      };
+      socket.on("data", (chunk) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        for (;;) {
+          if (buffer.length < 2) return;
+          const opcode = buffer[0] & 0x0f;
+          let len = buffer[1] & 0x7f;
+          let offset = 2;
+          if (len === 126) { if (buffer.length < 4) return; len = buffer.readUInt16BE(2); offset = 4; }
+          else if (len === 127) { if (buffer.length < 10) return; len = Number(buffer.readBigUInt64BE(2)); offset = 10; }
+          if (buffer.length < offset + len) return;
+          const payload = buffer.subarray(offset, offset + len);
+          buffer = buffer.subarray(offset + len);
+          if (opcode === 1) texts.push(payload.toString("utf8"));
+        }
+      });
+      socket.on("data", deliver);
+      const frame = (text) => {
+        const data = Buffer.from(text);
+        const mask = Buffer.from([1, 2, 3, 4]);
+        const masked = Buffer.from(data.map((b, i) => b ^ mask[i % 4]));
+        const len = data.length;
+        const header = len < 126 ? Buffer.from([0x81, 0x80 | len]) : Buffer.concat([Buffer.from([0x81, 0x80 | 126]), Buffer.from([len >> 8, len & 255])]);
+        return Buffer.concat([header, mask, masked]);
+      };
+      resolve({
+        status: res.statusCode,
+        headers: res.headers,
+        body: "",
+        /** The next text message, parsed as JSON when it is JSON. */
+        nextText(ms = 10_000) {
+          return new Promise((ok, fail) => {
+            const waiter = (text) => { clearTimeout(t); ok(text); };
+            const t = setTimeout(() => {
+              waiters.splice(waiters.indexOf(waiter), 1);
+              fail(new Error(`no WebSocket message within ${ms} ms`));
+            }, ms);
+            waiters.push(waiter);
+            deliver();
+          });
+        },
+        send(obj) { socket.write(frame(typeof obj === "string" ? obj : JSON.stringify(obj))); },
+        close() { socket.destroy(); },
+      });
+    });
+    req.end();
+  });
+}

@@ -1,6 +1,6 @@
 //! Core's typed configuration, with defaults that make the embedded setup work unconfigured.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything core/app needs to know; adapters' settings live with the server binary.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,10 +26,51 @@ pub struct Config {
     pub node_lease: NodeLeaseConfig,
     /// Who may read `/metrics`.
     pub metrics: MetricsConfig,
+    /// Connection limits and timeouts of the listener (`[server]` settings of the binary).
+    pub connections: ConnectionConfig,
+}
+
+/// Connection limits and timeouts of the HTTP listener (docs/operations.md, "Connections").
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionConfig {
+    /// Open connections at most; 0: three quarters of the open-files limit (after it is raised
+    /// to the hard limit at startup). Past it, the longest-idle connection without a request in
+    /// flight is closed to admit the new one; with none idle, the new one is closed at once.
+    pub max_connections: usize,
+    /// Seconds a client has to send a complete request head (the first request, and each next
+    /// one on a keep-alive connection, counted from when the previous response was sent) before
+    /// the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may move no byte either way (a stalled body, a response not read)
+    /// before it is closed; streams send heartbeats every 15 s, so they stay open.
+    pub idle_timeout_secs: u64,
+    /// Secret the edge sends in `x-starling-edge-secret`: a request carrying it is attributed to
+    /// the address in its `x-forwarded-for` (rate limits, sign-up limits); unset, addresses come
+    /// from the TCP peer (or `rate_limits.trust_forwarded_for`).
+    pub edge_secret: Option<String>,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig { max_connections: 0, header_read_timeout_secs: 15, idle_timeout_secs: 60, edge_secret: None }
+    }
+}
+
+impl std::fmt::Debug for ConnectionConfig {
+    // The edge secret stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("edge_secret", &self.edge_secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// Node-number lease timing (docs/operations.md, "Scaling").
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeLeaseConfig {
     /// Each renewal lets the holder mint ids stamped up to this far past its clock's now.
@@ -63,7 +104,7 @@ impl std::fmt::Debug for MetricsConfig {
 }
 
 /// Request rate limits, in the spirit of Mastodon's defaults.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// Whether limits apply at all.
@@ -81,7 +122,7 @@ pub struct RateLimitConfig {
 }
 
 /// `limit` requests per `period_secs`.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuotaConfig {
     /// Requests per period.
@@ -111,7 +152,7 @@ impl Default for RateLimitConfig {
 }
 
 /// Public identity of the instance.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InstanceConfig {
     /// Domain in `acct`s and `uri`s.
@@ -126,10 +167,16 @@ pub struct InstanceConfig {
     pub contact_email: String,
     /// Whether anyone may sign up.
     pub registrations_open: bool,
+    /// Base URL of the streaming API advertised to clients (`urls.streaming_api`,
+    /// `configuration.urls.streaming`), e.g. `wss://streaming.example.org` when streaming is served
+    /// by another host than `base_url` (an edge that cannot proxy WebSockets). Unset: `base_url`
+    /// with `ws(s)://`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streaming_url: Option<String>,
 }
 
 /// Content limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Characters per status, counted as Mastodon counts them.
@@ -145,7 +192,7 @@ pub struct Limits {
 }
 
 /// Home-timeline behaviour.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TimelineConfig {
     /// Entries kept per cached home timeline.
@@ -181,6 +228,16 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
+impl InstanceConfig {
+    /// The streaming API's base URL clients are told: `streaming_url`, else `base_url` as `ws(s)://`.
+    pub fn streaming_base(&self) -> String {
+        match &self.streaming_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => self.base_url.replacen("http", "ws", 1),
+        }
+    }
+}
+
 impl Default for InstanceConfig {
     fn default() -> Self {
         InstanceConfig {
@@ -190,6 +247,7 @@ impl Default for InstanceConfig {
             description: "A Starling social server".into(),
             contact_email: "admin@localhost".into(),
             registrations_open: true,
+            streaming_url: None,
         }
     }
 }
@@ -213,7 +271,7 @@ impl Default for AuthConfig {
 }
 
 /// Media upload limits (Mastodon's defaults), advertised in the instance configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MediaConfig {
     /// Largest image file, in bytes.

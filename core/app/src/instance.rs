@@ -39,7 +39,7 @@ async fn user_count(app: &App) -> ApiResult<u64> {
 pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
     let i = &app.config.instance;
     let l = &app.config.limits;
-    let streaming = i.base_url.replacen("http", "ws", 1);
+    let streaming = i.streaming_base();
     Ok(Json(wire::Instance {
         domain: i.domain.clone(),
         title: i.title.clone(),
@@ -91,7 +91,7 @@ pub async fn v1(State(app): State<App>) -> ApiResult<Json<Value>> {
         "description": i.description,
         "email": i.contact_email,
         "version": version(),
-        "urls": { "streaming_api": i.base_url.replacen("http", "ws", 1) },
+        "urls": { "streaming_api": i.streaming_base() },
         "stats": { "user_count": user_count(&app).await?, "status_count": statuses, "domain_count": 0 },
         "thumbnail": format!("{}/avatars/original/missing.png", i.base_url),
         "languages": ["en"],

@@ -19,6 +19,7 @@ pub mod consumer;
 mod fanout;
 mod http;
 mod instance;
+mod listener;
 pub mod media;
 pub mod nodes;
 mod notifications;
@@ -245,7 +246,9 @@ impl Application {
             shutdown.await;
             app.shutdown.send_replace(true);
         };
-        let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await;
+        // Header-read and idle timeouts, a connection cap, the raised open-files limit (listener.rs).
+        let limits = listener::Limits::resolve(&self.app.config.connections, listener::raise_open_files_limit());
+        let served = listener::serve(listener, router, limits, shutdown).await;
         let _ = stop_tx.send(true);
         for (name, consumer) in consumers {
             if tokio::time::timeout(Duration::from_secs(10), consumer).await.is_err() {

@@ -77,18 +77,51 @@ pub struct Settings {
 }
 
 /// Listener and data directory.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Directory for embedded data.
     pub data_dir: PathBuf,
+    /// Open connections at most; 0 (the default): three quarters of the open-files limit, which
+    /// is raised to the hard limit at startup (docs/operations.md, "Connections").
+    pub max_connections: usize,
+    /// Seconds a client has to send a complete request head.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may move no byte either way (a stalled body, an unread response).
+    pub idle_timeout_secs: u64,
+    /// Secret shared with the edge (its `STARLING_CORE_SECRET`): requests carrying it in
+    /// `x-starling-edge-secret` are attributed to the address in their `x-forwarded-for`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge_secret: Option<String>,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), data_dir: PathBuf::from("./data") }
+        let connections = core_app::config::ConnectionConfig::default();
+        ServerSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            max_connections: connections.max_connections,
+            header_read_timeout_secs: connections.header_read_timeout_secs,
+            idle_timeout_secs: connections.idle_timeout_secs,
+            edge_secret: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerSettings {
+    // The edge secret stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSettings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("edge_secret", &self.edge_secret.as_ref().map(|_| "***"))
+            .finish()
     }
 }
 
@@ -292,13 +325,27 @@ fn default_region() -> String {
 impl Settings {
     /// Layers defaults, the optional TOML file, then `STARLING__SECTION__KEY` variables.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        let mut figment = Self::defaults();
         if let Some(path) = file {
             anyhow::ensure!(path.exists(), "configuration file {} does not exist", path.display());
             figment = figment.merge(Toml::file(path));
         }
         figment = figment.merge(Env::prefixed("STARLING__").split("__").lowercase(true));
         figment.extract().context("invalid configuration")
+    }
+
+    /// Every default as a serialized provider, nested sections included, so a file or variable
+    /// setting one field of a section (`STARLING__RATE_LIMITS__SIGN_UPS__LIMIT`) merges into the
+    /// defaults field by field instead of replacing the section. `[instance]` stays out: unset,
+    /// its URLs are derived from the listen address ([`Settings::core_config`]).
+    pub fn defaults() -> Figment {
+        Figment::from(Serialized::defaults(Settings::default())).merge(Serialized::defaults(serde_json::json!({
+            "limits": Limits::default(),
+            "timelines": TimelineConfig::default(),
+            "rate_limits": RateLimitConfig::default(),
+            "media": MediaConfig::default(),
+            "node_lease": core_app::config::NodeLeaseConfig::default(),
+        })))
     }
 
     /// The core configuration, deriving the public URL from the listen address when unset.
@@ -319,6 +366,12 @@ impl Settings {
             node_id: self.node_id,
             node_lease: self.node_lease.clone().unwrap_or_default(),
             metrics: self.metrics.clone().unwrap_or_default(),
+            connections: core_app::config::ConnectionConfig {
+                max_connections: self.server.max_connections,
+                header_read_timeout_secs: self.server.header_read_timeout_secs,
+                idle_timeout_secs: self.server.idle_timeout_secs,
+                edge_secret: self.server.edge_secret.clone(),
+            },
         }
     }
 }
@@ -540,6 +593,50 @@ mod tests {
         assert!(matches!(settings.analytics, events::AnalyticsSettings::Redshift { .. }));
         assert!(matches!(settings.push, events::PushSettings::Sns { .. }));
         assert!(!settings.edge.enabled);
+    }
+
+    /// One nested field set from the environment merges into that section's defaults (it used
+    /// to replace the section: "missing field `period_secs`").
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment::Jail's closure returns figment::Error")]
+    fn one_nested_field_from_the_environment_merges_with_the_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("STARLING__RATE_LIMITS__SIGN_UPS__LIMIT", "100");
+            jail.set_env("STARLING__RATE_LIMITS__REQUESTS__PERIOD_SECS", "60");
+            jail.set_env("STARLING__MEDIA__IMAGE_SIZE_LIMIT", "1000");
+            jail.set_env("STARLING__NODE_LEASE__RENEW_SECS", "5");
+            jail.set_env("STARLING__TIMELINES__CAP", "400");
+            jail.set_env("STARLING__SERVER__MAX_CONNECTIONS", "512");
+            jail.set_env("STARLING__EDGE__HOME_CACHE_TTL_MS", "1000");
+            jail.set_env("STARLING__INSTANCE__STREAMING_URL", "wss://streaming.example.org");
+            let settings = Settings::load(None).map_err(|e| format!("{e:#}"))?;
+            let config = settings.core_config();
+            let defaults = Settings::default().core_config();
+            assert_eq!((config.rate_limits.sign_ups.limit, config.rate_limits.sign_ups.period_secs), (100, 1800));
+            assert_eq!((config.rate_limits.requests.limit, config.rate_limits.requests.period_secs), (300, 60));
+            assert_eq!(config.rate_limits.logins.limit, defaults.rate_limits.logins.limit);
+            assert!(config.rate_limits.enabled);
+            assert_eq!((config.media.image_size_limit, config.media.video_size_limit), (1000, defaults.media.video_size_limit));
+            assert_eq!((config.node_lease.renew_secs, config.node_lease.lease_secs), (5, 60));
+            assert_eq!((config.timelines.cap, config.timelines.backfill), (400, 40));
+            assert_eq!((config.connections.max_connections, config.connections.header_read_timeout_secs), (512, 15));
+            assert_eq!((settings.edge.home_cache_ttl_ms, settings.edge.enabled), (1000, true));
+            assert_eq!(config.instance.streaming_base(), "wss://streaming.example.org");
+            assert_eq!(config.instance.title, "Starling");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment::Jail's closure returns figment::Error")]
+    fn one_nested_field_in_the_file_merges_with_the_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("starling.toml", "[rate_limits.logins]\nperiod_secs = 10\n")?;
+            let settings = Settings::load(Some(Path::new("starling.toml"))).map_err(|e| format!("{e:#}"))?;
+            let logins = settings.core_config().rate_limits.logins;
+            assert_eq!((logins.limit, logins.period_secs), (25, 10));
+            Ok(())
+        });
     }
 
     #[test]

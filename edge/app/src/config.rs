@@ -27,6 +27,12 @@ pub struct EdgeConfig {
     pub uploads: Option<UploadConfig>,
     /// Node number for ids the edge mints (upload ids), distinct from core's nodes.
     pub node_id: u8,
+    /// Secret shared with core (core's `[server] edge_secret`): sent on forwarded requests so
+    /// core takes the client address from `x-forwarded-for`. None: not sent.
+    pub core_secret: Option<String>,
+    /// Where WebSocket streaming is served when this edge's platform cannot proxy it (Spin/WASI):
+    /// named in its 501 (core's `[instance] streaming_url` should advertise the same).
+    pub streaming_url: Option<String>,
 }
 
 /// Where and how uploads go.
@@ -62,6 +68,8 @@ impl Default for EdgeConfig {
             media: Quota::new(30, 1_800_000),
             uploads: None,
             node_id: 63,
+            core_secret: None,
+            streaming_url: None,
         }
     }
 }
@@ -74,7 +82,9 @@ impl EdgeConfig {
     /// Reads `STARLING_*` variables through `var`; absent ones keep their defaults.
     ///
     /// Quotas are `LIMIT/SECONDS`, e.g. `STARLING_RATE_REQUESTS=300/300`; `STARLING_RATE_LIMITS_ENABLED=false`
-    /// turns them off. Uploads are enabled
+    /// turns them off. `STARLING_CORE_SECRET` is the secret shared with core for client
+    /// addresses; `STARLING_STREAMING_URL` where WebSocket streaming is served when the platform
+    /// cannot proxy it. Uploads are enabled
     /// by `STARLING_S3_BUCKET` and need `STARLING_S3_ENDPOINT`, `STARLING_S3_REGION`,
     /// `STARLING_S3_ACCESS_KEY_ID`, `STARLING_S3_SECRET_ACCESS_KEY`.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -106,6 +116,8 @@ impl EdgeConfig {
         c.media = quota("STARLING_RATE_MEDIA", c.media)?;
         c.node_id =
             u8::try_from(number("STARLING_EDGE_NODE_ID", u64::from(c.node_id))?).map_err(|_| ConfigError("STARLING_EDGE_NODE_ID must be 0-63".into()))?;
+        c.core_secret = var("STARLING_CORE_SECRET").filter(|v| !v.is_empty());
+        c.streaming_url = var("STARLING_STREAMING_URL").filter(|v| !v.is_empty()).map(|v| v.trim_end_matches('/').to_owned());
         if let Some(bucket) = var("STARLING_S3_BUCKET").filter(|b| !b.is_empty()) {
             let required =
                 |name: &str| var(name).filter(|v| !v.is_empty()).ok_or_else(|| ConfigError(format!("{name} is required when STARLING_S3_BUCKET is set")));

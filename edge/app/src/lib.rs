@@ -7,6 +7,7 @@
 //! require `Send` on wasm32, or forward a request it has refused.
 
 pub mod config;
+pub mod cors;
 pub mod ports;
 
 mod auth;
@@ -87,6 +88,30 @@ impl EdgeResponse {
     }
 }
 
+/// The client address header the edge sets on forwarded requests.
+pub const FORWARDED_FOR: &str = "x-forwarded-for";
+/// The header carrying the secret shared with core ([`EdgeConfig::core_secret`]).
+pub const EDGE_SECRET: &str = "x-starling-edge-secret";
+
+/// Whether `request` asks to become a WebSocket (`Upgrade: websocket`).
+pub fn is_websocket_upgrade(request: &EdgeRequest) -> bool {
+    request.header("upgrade").is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+}
+
+/// The answer of an edge whose platform cannot proxy a WebSocket (WASI-HTTP 0.2 has no
+/// upgrade): 501 naming where streaming is served instead, with CORS headers.
+pub fn websocket_unsupported(config: &EdgeConfig) -> EdgeResponse {
+    let message = match &config.streaming_url {
+        Some(url) => format!("WebSocket streaming is not available through this edge (WASI-HTTP has no connection upgrade); connect to {url}"),
+        None => {
+            "WebSocket streaming is not available through this edge (WASI-HTTP has no connection upgrade); use the instance's urls.streaming_api".to_owned()
+        }
+    };
+    let mut response = EdgeResponse::error(501, &message);
+    cors::decorate(&mut response);
+    response
+}
+
 /// What the shim should do with a request.
 #[derive(Debug)]
 pub enum Outcome {
@@ -118,8 +143,37 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
         &self.config
     }
 
-    /// Handles one request.
+    /// Handles one request. Every response the edge builds itself carries core's CORS headers
+    /// ([`cors`]); preflights are answered here, without a token check, a limit or core.
     pub async fn handle(&self, request: EdgeRequest) -> Outcome {
+        if cors::is_preflight(&request) {
+            return Outcome::Respond(cors::preflight());
+        }
+        match self.decide(request).await {
+            Outcome::Respond(mut response) => {
+                cors::decorate(&mut response);
+                Outcome::Respond(response)
+            }
+            forward => forward,
+        }
+    }
+
+    /// Headers the shim sets (replacing any the client sent) on a request it forwards to core:
+    /// `x-forwarded-for` with the client's address as the platform reports it, and, when
+    /// [`EdgeConfig::core_secret`] is set, `x-starling-edge-secret` proving to core that the
+    /// address comes from its edge (core's `[server] edge_secret`, docs/operations.md).
+    pub fn forward_headers(&self, request: &EdgeRequest) -> Vec<(String, String)> {
+        let mut headers = Vec::new();
+        if let Some(ip) = &request.client_ip {
+            headers.push((FORWARDED_FOR.to_owned(), ip.clone()));
+        }
+        if let Some(secret) = &self.config.core_secret {
+            headers.push((EDGE_SECRET.to_owned(), secret.clone()));
+        }
+        headers
+    }
+
+    async fn decide(&self, request: EdgeRequest) -> Outcome {
         let caller = match self.authenticate(&request).await {
             Ok(caller) => caller,
             Err(response) => return Outcome::Respond(response),

@@ -282,3 +282,82 @@ fn config_reads_platform_variables() {
     let bad: HashMap<&str, &str> = [("STARLING_S3_BUCKET", "b")].into();
     assert!(EdgeConfig::from_vars(|k| bad.get(k).map(|v| (*v).to_owned())).is_err(), "a bucket without an endpoint is refused");
 }
+
+/// Asserts the CORS headers core's layer puts on a non-preflight response.
+fn assert_cors(r: &EdgeResponse) {
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{r:?}");
+    let exposed = r.header("access-control-expose-headers").unwrap_or_default();
+    for name in ["link", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"] {
+        assert!(exposed.split(',').any(|h| h.trim() == name), "{name} not exposed: {exposed}");
+    }
+    assert_eq!(r.header("vary"), Some(edge_app::cors::VARY));
+}
+
+#[tokio::test]
+async fn responses_the_edge_builds_carry_cors_headers() {
+    let w = World::new();
+    let edge = w.edge(EdgeConfig { requests: Quota::new(2, 60_000), ..EdgeConfig::default() });
+    let unauthorized = respond(edge.handle(get("/api/v1/timelines/home", Some("stl1.k1.garbage.sig"))).await);
+    assert_eq!(unauthorized.status, 401);
+    assert_cors(&unauthorized);
+    let token = w.token(5, "read", None);
+    let miss = respond(edge.handle(get("/api/v1/timelines/home", Some(&token))).await);
+    assert_eq!(miss.status, 200);
+    assert_cors(&miss);
+    let hit = respond(edge.handle(get("/api/v1/timelines/home", Some(&token))).await);
+    assert_eq!(hit.status, 200);
+    assert_cors(&hit);
+    let limited = respond(edge.handle(get("/api/v1/timelines/home", Some(&token))).await);
+    assert_eq!(limited.status, 429);
+    assert_cors(&limited);
+}
+
+#[tokio::test]
+async fn preflights_are_answered_by_the_edge_as_core_answers_them() {
+    let w = World::new();
+    // A limit of one: preflights neither count against it nor need a token.
+    let edge = w.edge(EdgeConfig { requests: Quota::new(1, 60_000), ..EdgeConfig::default() });
+    for _ in 0..3 {
+        let mut request = get("/api/v1/statuses", Some("stl1.k1.garbage.sig"));
+        request.method = "OPTIONS".into();
+        request.headers.push(("Origin".into(), "https://app.example".into()));
+        request.headers.push(("Access-Control-Request-Method".into(), "POST".into()));
+        request.headers.push(("Access-Control-Request-Headers".into(), "authorization, content-type".into()));
+        let r = respond(edge.handle(request).await);
+        assert_eq!(r.status, 200);
+        assert!(r.body.is_empty());
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(r.header("access-control-allow-methods"), Some("*"));
+        assert_eq!(r.header("access-control-allow-headers"), Some("*"));
+        assert_eq!(r.header("vary"), Some(edge_app::cors::VARY));
+    }
+    assert!(w.forwarded_calls().is_empty(), "core saw {:?}", w.forwarded_calls());
+}
+
+#[tokio::test]
+async fn forwarded_requests_carry_the_client_address_and_the_core_secret_when_configured() {
+    let w = World::new();
+    let request = get("/api/v1/accounts", None);
+    assert_eq!(w.edge(EdgeConfig::default()).forward_headers(&request), vec![("x-forwarded-for".to_owned(), "203.0.113.7".to_owned())]);
+    let edge = w.edge(EdgeConfig { core_secret: Some("s3cret".into()), ..EdgeConfig::default() });
+    assert_eq!(
+        edge.forward_headers(&request),
+        vec![("x-forwarded-for".to_owned(), "203.0.113.7".to_owned()), ("x-starling-edge-secret".to_owned(), "s3cret".to_owned())]
+    );
+}
+
+#[test]
+fn websocket_upgrades_are_recognised_and_refused_clearly_where_unsupported() {
+    let mut request = get("/api/v1/streaming?stream=user", None);
+    assert!(!edge_app::is_websocket_upgrade(&request));
+    request.headers.push(("Upgrade".into(), "WebSocket".into()));
+    assert!(edge_app::is_websocket_upgrade(&request));
+    let config = EdgeConfig { streaming_url: Some("wss://streaming.example".into()), ..EdgeConfig::default() };
+    let r = edge_app::websocket_unsupported(&config);
+    assert_eq!(r.status, 501);
+    assert!(String::from_utf8(r.body.clone()).unwrap().contains("wss://streaming.example"));
+    assert_cors(&r);
+    let vars: HashMap<&str, &str> = [("STARLING_CORE_SECRET", "x"), ("STARLING_STREAMING_URL", "wss://s.example/")].into();
+    let c = EdgeConfig::from_vars(|k| vars.get(k).map(|v| (*v).to_owned())).unwrap();
+    assert_eq!((c.core_secret.as_deref(), c.streaming_url.as_deref()), (Some("x"), Some("wss://s.example")));
+}

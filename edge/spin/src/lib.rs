@@ -252,11 +252,16 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     let edge = Edge::new(config, store, core.clone(), WasiClock);
     match edge.handle(request).await {
         Outcome::Respond(response) => respond(out, response).await,
+        // WASI-HTTP 0.2 has no connection upgrade: neither the incoming request's connection nor
+        // an outgoing one can become a WebSocket, so the edge says so (501 naming the streaming
+        // URL) instead of forwarding a request core would refuse as not an upgrade.
+        Outcome::Forward { request, .. } if edge_app::is_websocket_upgrade(&request) => respond(out, edge_app::websocket_unsupported(edge.config())).await,
         Outcome::Forward { request, response_headers } => {
-            // Core may trust this (`trust_forwarded_for`) for its backstop limiter: replace, never
-            // append to, whatever the client sent.
-            let headers = headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("x-forwarded-for"));
-            let headers = fields(headers.chain(request.client_ip.map(|ip| ("x-forwarded-for".to_owned(), ip.into_bytes()))));
+            // The client address (and the secret core trusts it by): replace, never append to,
+            // whatever the client sent.
+            let added = edge.forward_headers(&request);
+            let kept: Vec<_> = headers.into_iter().filter(|(k, _)| !added.iter().any(|(a, _)| k.eq_ignore_ascii_case(a))).collect();
+            let headers = fields(kept.into_iter().chain(added.into_iter().map(|(k, v)| (k, v.into_bytes()))));
             let body = match buffered {
                 Either::Left(body) => Either::Left(stream::iter([Ok(body)])),
                 Either::Right(incoming) => Either::Right(incoming.into_body_stream()),

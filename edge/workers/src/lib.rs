@@ -144,10 +144,10 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
         Outcome::Respond(response) => respond(response),
         Outcome::Forward { request, response_headers } => {
             let headers = req.headers().clone();
-            // Core may trust this (`trust_forwarded_for`) for its backstop limiter: replace, never
-            // append to, whatever the client sent.
-            if let Some(ip) = &request.client_ip {
-                headers.set("x-forwarded-for", ip)?;
+            // The client address (and the secret core trusts it by): replace, never append to,
+            // whatever the client sent.
+            for (name, value) in edge.forward_headers(&request) {
+                headers.set(&name, &value)?;
             }
             let body = match buffered {
                 Some(bytes) => Some(Uint8Array::from(bytes.as_slice()).into()),
@@ -163,6 +163,17 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
                     return respond(EdgeResponse::error(502, "Bad gateway"));
                 }
             };
+            // A WebSocket upgrade (`Upgrade: websocket` travels with the headers): workerd's fetch
+            // answers 101 with core's end of the socket, and returning that response hands it to
+            // the client, workerd relaying frames both ways (no JS in between); its headers are
+            // core's handshake (subprotocol included).
+            if response.status_code() == 101 {
+                let handshake = response.headers().clone();
+                return match response.websocket() {
+                    Some(socket) => Ok(Response::from_websocket(socket)?.with_headers(handshake)),
+                    None => respond(EdgeResponse::error(502, "Bad gateway")),
+                };
+            }
             // Core's headers are immutable: copy them, add the edge's, keep the body streaming.
             let headers = response.headers().clone();
             for (name, value) in &response_headers {

@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
-import { Client, countingProxy, required, sleep, startSpinEdge } from "../../lib/harness.js";
+import { Client, countingProxy, openWebSocket, required, sleep, startSpinEdge } from "../../lib/harness.js";
 
 const SHORT_TOKEN_TTL_SECS = Number(process.env.STARLING_TEST_SHORT_TOKEN_TTL_SECS ?? "5");
 
@@ -113,4 +113,55 @@ test("spin: a revoked token is refused with 401 by the edge within the revocatio
   await sleep(1200); // STARLING_REVOCATIONS_TTL_SECS=1
   assertEdge401(await client.get("/api/v1/accounts/verify_credentials", dave.token));
   assert.equal(core.count("GET", "/api/v1/accounts/verify_credentials", dave.token), before, "the revoked token never reached core");
+});
+
+test("spin: a WebSocket upgrade is refused clearly (WASI-HTTP has no upgrade), naming the streaming URL", async () => {
+  const streamingEdge = await startSpinEdge({ STARLING_CORE_URL: core.url, STARLING_STREAMING_URL: "ws://streaming.example.test" });
+  running.push(streamingEdge);
+  const client = new Client(streamingEdge.url);
+  const alice = await client.register("spin_ws_alice");
+  const before = core.seen.length;
+  const refused = await openWebSocket(`${streamingEdge.url}/api/v1/streaming?stream=user&access_token=${alice.token}`);
+  assert.equal(refused.status, 501, refused.body);
+  assert.match(JSON.parse(refused.body).error, /WebSocket streaming is not available through this edge.*ws:\/\/streaming\.example\.test/);
+  assert.equal(refused.headers["access-control-allow-origin"], "*");
+  assert.equal(core.seen.length, before, "the upgrade did not reach core");
+  // SSE streams still pass through.
+  const sse = await fetch(`${streamingEdge.url}/api/v1/streaming/health`);
+  assert.equal(sse.status, 200);
+});
+
+test("spin: responses the edge builds carry CORS headers as core's do; preflights are answered", async () => {
+  const client = new Client(limitedEdge.url);
+  const forwarded = await client.get("/api/v1/instance");
+  const exposed = forwarded.headers.get("access-control-expose-headers");
+  assert.ok(exposed);
+  const bad = await client.get("/api/v1/timelines/home", "stl1.k1.garbage.sig");
+  assert.equal(bad.status, 401);
+  assert.equal(bad.headers.get("access-control-allow-origin"), "*");
+  assert.equal(bad.headers.get("access-control-expose-headers"), exposed);
+  let limited;
+  for (let i = 0; i < 10 && limited?.status !== 429; i++) limited = await client.get("/api/v1/instance");
+  assert.equal(limited.status, 429);
+  assert.equal(limited.headers.get("access-control-allow-origin"), "*");
+  const before = core.seen.length;
+  const preflight = await fetch(`${limitedEdge.url}/api/v1/statuses`, {
+    method: "OPTIONS",
+    headers: { origin: "https://app.example", "access-control-request-method": "POST" },
+  });
+  assert.equal(preflight.status, 200);
+  assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+  assert.equal(preflight.headers.get("access-control-allow-methods"), "*");
+  assert.equal(core.seen.length, before, "the preflight did not reach core");
+});
+
+test("spin: the client address and the core secret travel to core", async () => {
+  const secretEdge = await startSpinEdge({ STARLING_CORE_URL: core.url, STARLING_CORE_SECRET: "wasm-secret" });
+  running.push(secretEdge);
+  // Spin sets `spin-client-addr` (replacing any a client sent); jco does not, so the test does.
+  (await new Client(secretEdge.url).request("GET", "/api/v1/instance", { headers: { "spin-client-addr": "198.51.100.77:4242", "x-forwarded-for": "6.6.6.6" } })).expect(200);
+  const received = core.seenHeaders.at(-1);
+  assert.equal(core.seen.at(-1).path, "/api/v1/instance");
+  assert.equal(received["x-forwarded-for"], "198.51.100.77", "the edge's address replaces the client's claim");
+  assert.equal(received["x-starling-edge-secret"], "wasm-secret");
 });

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import assert from "node:assert/strict";
 
-import { Client, countingProxy, required, sleep, startEdge } from "../../lib/harness.js";
+import { Client, countingProxy, openWebSocket, required, sleep, startEdge } from "../../lib/harness.js";
 
 /** The main worker's cache bound (ms): short, so expiry is quick to observe. */
 const HOME_TTL_MS = 2000;
@@ -255,4 +255,103 @@ test("workers: state written through Workers KV by one isolate is read by anothe
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("workers: WebSocket streaming passes through the edge (upgrade proxied to core)", async () => {
+  const client = new Client(edge.url);
+  const [alice, bob] = [await client.register("ws_alice"), await client.register("ws_bob")];
+  (await client.post(`/api/v1/accounts/${bob.id}/follow`, alice.token, {})).expect(200);
+  const upgrades = core.seen.filter((e) => e.upgrade).length;
+  const socket = await openWebSocket(`${edge.url}/api/v1/streaming?stream=user&access_token=${alice.token}`, { headers: { "cf-connecting-ip": client.address } });
+  assert.equal(socket.status, 101, `no upgrade: ${socket.status} ${socket.body}`);
+  assert.equal(core.seen.filter((e) => e.upgrade).length, upgrades + 1, "core served the upgrade");
+  try {
+    await sleep(300);
+    (await client.post("/api/v1/statuses", bob.token, { status: "@ws_alice through workerd" })).expect(200);
+    const events = [];
+    for (let i = 0; i < 2; i++) events.push(JSON.parse(await socket.nextText()).event);
+    assert.deepEqual(events.sort(), ["notification", "update"]);
+    // Subscribing over the socket works too (client → core direction).
+    socket.send({ type: "subscribe", stream: "public" });
+    await sleep(300);
+    (await client.post("/api/v1/statuses", bob.token, { status: "public through workerd" })).expect(200);
+    const message = JSON.parse(await socket.nextText());
+    assert.equal(message.event, "update");
+  } finally {
+    socket.close();
+  }
+  // The token as the subprotocol (what Mastodon's web client sends): core's choice reaches the
+  // client, which a browser requires.
+  const viaProtocol = await openWebSocket(`${edge.url}/api/v1/streaming?stream=user`, { protocols: alice.token });
+  assert.equal(viaProtocol.status, 101, viaProtocol.body);
+  assert.equal(viaProtocol.headers["sec-websocket-protocol"], alice.token);
+  viaProtocol.close();
+  // A bad token is still refused by the edge, before core.
+  const refused = await openWebSocket(`${edge.url}/api/v1/streaming?stream=user&access_token=stl1.k.bad.sig`);
+  assert.equal(refused.status, 401);
+});
+
+test("workers: responses the edge builds carry CORS headers as core's do; preflights are answered", async () => {
+  const client = new Client(limitedEdge.url);
+  const forwarded = await client.get("/api/v1/instance");
+  assert.equal(forwarded.headers.get("access-control-allow-origin"), "*");
+  const exposed = forwarded.headers.get("access-control-expose-headers");
+  const bad = await client.get("/api/v1/timelines/home", "stl1.k1.garbage.sig");
+  assert.equal(bad.status, 401);
+  assert.equal(bad.headers.get("access-control-allow-origin"), "*");
+  assert.equal(bad.headers.get("access-control-expose-headers"), exposed);
+  let limited;
+  for (let i = 0; i < 10 && limited?.status !== 429; i++) limited = await client.get("/api/v1/instance");
+  assert.equal(limited.status, 429);
+  assert.equal(limited.headers.get("access-control-allow-origin"), "*");
+  assert.equal(limited.headers.get("access-control-expose-headers"), exposed);
+  const before = core.seen.length;
+  const preflight = await fetch(`${limitedEdge.url}/api/v1/statuses`, {
+    method: "OPTIONS",
+    headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization", "cf-connecting-ip": client.address },
+  });
+  assert.equal(preflight.status, 200, "a preflight is answered even past the limit");
+  assert.equal(preflight.headers.get("access-control-allow-origin"), "*");
+  assert.equal(preflight.headers.get("access-control-allow-methods"), "*");
+  assert.equal(core.seen.length, before, "the preflight did not reach core");
+});
+
+test("workers: cached home hits carry CORS headers", async () => {
+  const client = new Client(edge.url);
+  const kim = await client.register("cors_kim");
+  const miss = await client.get("/api/v1/timelines/home", kim.token);
+  const hit = await client.get("/api/v1/timelines/home", kim.token);
+  assert.equal(hit.headers.get("x-starling-cache"), "hit", `first was ${miss.headers.get("x-starling-cache")}`);
+  assert.equal(hit.headers.get("access-control-allow-origin"), "*");
+  assert.match(hit.headers.get("access-control-expose-headers") ?? "", /link/);
+});
+
+test("workers: the client address and the core secret travel to core", async () => {
+  const secretEdge = await edgeInFront(core, { STARLING_CORE_SECRET: "wasm-secret" });
+  const client = new Client(secretEdge.url);
+  (await client.get("/api/v1/instance")).expect(200);
+  const seen = core.seen.at(-1);
+  assert.equal(seen.path, "/api/v1/instance");
+  const received = core.seenHeaders.at(-1);
+  assert.equal(received["x-forwarded-for"], client.address);
+  assert.equal(received["x-starling-edge-secret"], "wasm-secret");
+});
+
+test("workers: with the shared secret, core's own limiter judges each client by its address, not the edge's", async () => {
+  const guarded = required("STARLING_TEST_GUARDED_CORE_URL");
+  // Without the secret every sign-up reaches core from 127.0.0.1: core's 5-per-address limit
+  // stops the sixth although the edge saw six different clients.
+  const plain = await edgeInFront({ url: guarded });
+  const statuses = [];
+  for (let i = 0; i < 6; i++) {
+    const client = new Client(plain.url);
+    const app = (await client.post("/api/v1/apps", null, { client_name: "t", redirect_uris: "urn:ietf:wg:oauth:2.0:oob", scopes: "read write" })).expect(200);
+    const token = (await client.post("/oauth/token", null, { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret, scope: "read write" })).expect(200);
+    const reply = await client.post("/api/v1/accounts", token.access_token, { username: `plain${i}`, email: `plain${i}@example.org`, password: "correct horse battery", agreement: true });
+    statuses.push(reply.status);
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429], "core sees one address without the secret");
+  // With it, six more clients sign up: each is its own address at core.
+  const trusted = await edgeInFront({ url: guarded }, { STARLING_CORE_SECRET: required("STARLING_TEST_GUARDED_CORE_SECRET") });
+  for (let i = 0; i < 6; i++) await new Client(trusted.url).register(`trusted${i}`);
 });

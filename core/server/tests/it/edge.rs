@@ -34,3 +34,58 @@ async fn the_in_process_edge_refuses_bad_tokens_and_adds_rate_limit_headers() {
     assert!(anonymous.headers.contains_key("x-ratelimit-remaining"));
     anonymous.expect(200);
 }
+
+/// What core's CORS layer puts on every non-preflight response; the edge's own must match.
+fn assert_cors_like_core(headers: &reqwest::header::HeaderMap, core: &reqwest::header::HeaderMap) {
+    for name in ["access-control-allow-origin", "access-control-expose-headers", "vary"] {
+        assert_eq!(headers.get(name), core.get(name), "{name}: edge {:?} vs core {:?}", headers.get(name), core.get(name));
+    }
+    assert_eq!(headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn responses_the_in_process_edge_builds_carry_cors_headers_as_cores_do() {
+    let t = TestApp::spawn_with(|s| {
+        s.edge.enabled = true;
+        let mut limits = s.rate_limits.clone().unwrap();
+        limits.requests.limit = 5;
+        s.rate_limits = Some(limits);
+    })
+    .await;
+    let alice = t.register("alice").await;
+    // Forwarded: core's own headers.
+    let forwarded = t.http.get(format!("{}/api/v1/instance", t.base)).header("origin", "https://app.example").send().await.unwrap();
+    let core_headers = forwarded.headers().clone();
+    assert_eq!(core_headers["access-control-allow-origin"], "*");
+    let bad = t.get("/api/v1/timelines/home", Some("stl1.nope.nope.nope")).await;
+    assert_eq!(bad.status, 401);
+    assert_cors_like_core(&bad.headers, &core_headers);
+    let miss = t.get("/api/v1/timelines/home", Some(&alice.token)).await;
+    assert_eq!(miss.headers["x-starling-cache"], "miss", "{:?}", miss.status);
+    let hit = t.get("/api/v1/timelines/home", Some(&alice.token)).await;
+    assert_eq!(hit.headers["x-starling-cache"], "hit");
+    assert_cors_like_core(&hit.headers, &core_headers);
+    let mut limited = t.get("/api/v1/timelines/home", Some(&alice.token)).await;
+    for _ in 0..5 {
+        if limited.status == 429 {
+            break;
+        }
+        limited = t.get("/api/v1/timelines/home", Some(&alice.token)).await;
+    }
+    assert_eq!(limited.status, 429);
+    assert_cors_like_core(&limited.headers, &core_headers);
+    // A preflight is answered as core answers it, without a token and past the limit.
+    let preflight = t
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/api/v1/statuses", t.base))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    for (name, value) in [("access-control-allow-origin", "*"), ("access-control-allow-methods", "*"), ("access-control-allow-headers", "*")] {
+        assert_eq!(preflight.headers()[name], value);
+    }
+}

@@ -166,3 +166,20 @@ async fn paths_answer_with_a_trailing_slash_as_rails_does() {
     t.get("/api/v2/instance/", None).await.expect(200);
     t.get("/api/v1/no-such-thing/", None).await.expect(404);
 }
+
+#[tokio::test]
+async fn a_separate_streaming_host_is_advertised_when_configured() {
+    let default = TestApp::spawn().await;
+    let v1 = default.get("/api/v1/instance", None).await.expect(200);
+    assert_eq!(v1["urls"]["streaming_api"], default.base.replacen("http", "ws", 1));
+    let t = TestApp::spawn_with(|s| {
+        let mut instance = s.core_config().instance;
+        instance.streaming_url = Some("wss://streaming.example.org/".into());
+        s.instance = Some(instance);
+    })
+    .await;
+    let v1 = t.get("/api/v1/instance", None).await.expect(200);
+    assert_eq!(v1["urls"]["streaming_api"], "wss://streaming.example.org");
+    let v2 = t.get("/api/v2/instance", None).await.expect(200);
+    assert_eq!(v2["configuration"]["urls"]["streaming"], "wss://streaming.example.org");
+}

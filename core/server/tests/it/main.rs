@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod connections;
 mod dynamodb;
 mod edge;
 mod events;
