@@ -99,8 +99,9 @@ done
 
 # Redis holds home timelines (the cache), rate-limit state and the streaming hub: the timeline
 # tests (fanout, backfill, eviction and rebuild, celebrities, pagination), rate limits, every
-# stream (SSE, WebSocket, through the edge), the in-process edge (cached homes, limits) and /ready.
-redis_api_slice=(timelines:: ratelimit:: streaming:: edge:: ops::ready_lists)
+# stream (SSE, WebSocket, through the edge), the in-process edge (cached homes, limits), limits by
+# the address the edge forwards, and /ready.
+redis_api_slice=(timelines:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists)
 
 # OpenSearch holds the search index: the search tests (ranking, typos, visibility, filters,
 # accounts, hashtags and their history, rebuild) and /ready. The opensearch:: tests (exact
@@ -109,14 +110,14 @@ opensearch_api_slice=(search:: ops::ready_lists)
 
 # DynamoDB is the store of record and the outbox: every test that writes or reads the store runs,
 # so this is the suite minus what never reaches the store -- instance metadata, rate limits (their
-# own store), the in-process edge, search ranking (the index), the other adapters' tests, stream
+# own store), the in-process edge, the listener's connection handling, search ranking (the index), the other adapters' tests, stream
 # plumbing (one stream test keeps the outbox → consumer → stream path) and validation or scope
 # checks refused before any store access.
 dynamodb_api_skip=(
   # never reach the store
   instance::instance_v instance::nodeinfo instance::oauth_metadata instance::custom_emojis
   instance::health_and instance::unknown_routes instance::paths_answer
-  ratelimit:: edge:: opensearch:: redis:: dynamodb::
+  ratelimit:: edge:: connections:: opensearch:: redis:: dynamodb::
   search::statuses_are_ranked search::typos search::boosts_are_not search::anonymous search::hashtags_match
   search::bad_queries search::edits_reindex search::statuses_filter search::accounts_are_found search::a_tag_shows
   streaming::the_health streaming::the_user_stream_follows streaming::the_notification_stream streaming::public_and
