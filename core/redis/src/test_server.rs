@@ -2,21 +2,14 @@
 //! `test-server`): a single node, or a three-primary cluster, in plain TCP or TLS (a CA and a
 //! server certificate for 127.0.0.1 made with the `openssl` command for each server).
 //!
-//! A missing `redis-server` is an error, not a skip: the full suite installs it
-//! (scripts/test.sh). Locally, `STARLING_SKIP_REDIS=1` opts out; callers check
-//! [`skip_requested`].
+//! A missing `redis-server` is an error, not a skip: tests that start one are `#[ignore]`d (plain
+//! `cargo test` needs no services) and run in `scripts/test.sh tier2`, which installs it.
 #![allow(clippy::expect_used)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Whether the developer asked to skip Redis-backed tests (`STARLING_SKIP_REDIS=1`); never
-/// under CI (`CI=true`), where a missing redis-server must fail.
-pub fn skip_requested() -> bool {
-    std::env::var("STARLING_SKIP_REDIS").is_ok_and(|v| v == "1") && std::env::var("CI").map_or(true, |v| v != "true")
-}
 
 /// Redis server processes, killed on drop.
 pub struct RedisServer {
@@ -111,7 +104,7 @@ fn binary(name: &str) -> String {
     let found = Command::new(name).arg(version).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     assert!(
         found,
-        "`{name}` is not installed: run scripts/test.sh (it installs Debian's redis-server and openssl), or set STARLING_SKIP_REDIS=1 to skip Redis tests locally"
+        "`{name}` is not installed: `scripts/test.sh tier2` installs Debian's redis-server and openssl (apt-get install redis-server redis-tools openssl)"
     );
     name.to_owned()
 }

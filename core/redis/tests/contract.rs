@@ -1,45 +1,42 @@
 //! The port contract suites and Redis-specific behaviour against a real redis-server on a
 //! free loopback port (and a three-node Redis Cluster, and both over TLS). `redis-server`
-//! missing fails these tests; `STARLING_SKIP_REDIS=1` skips them locally.
+//! missing fails these tests. They are `#[ignore]`d so that plain `cargo test` needs no
+//! services: `scripts/test.sh tier2` runs them (`cargo test -p core-redis -- --ignored`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use core_app::contract;
 use std::time::Duration;
 
 use core_app::ports::{RateLimitStore as _, StreamHub as _, StreamMessage, TimelineCache, TimelineEntry};
-use core_redis::test_server::{RedisServer, skip_requested};
+use core_redis::test_server::RedisServer;
 use core_redis::{Redis, RedisConfig, RedisRateLimiter, RedisStreamHub, RedisTimelineCache};
 use shared::id::Id;
 use shared::page::PageRequest;
 use shared::rate::Quota;
 
-async fn single() -> Option<(RedisServer, Redis)> {
-    if skip_requested() {
-        eprintln!("STARLING_SKIP_REDIS=1: skipping");
-        return None;
-    }
+async fn single() -> (RedisServer, Redis) {
     let server = RedisServer::single();
     let redis = Redis::connect(&server.url).await.unwrap();
-    Some((server, redis))
+    (server, redis)
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn redis_timelines_keep_the_timeline_cache_contract() {
-    let Some((_server, redis)) = single().await else { return };
+    let (_server, redis) = single().await;
     contract::timeline_cache_suite(&RedisTimelineCache::new(redis)).await;
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn redis_rate_limiter_keeps_the_rate_limit_contract() {
-    let Some((_server, redis)) = single().await else { return };
+    let (_server, redis) = single().await;
     contract::rate_limit_suite(&RedisRateLimiter::new(redis)).await;
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn a_redis_cluster_keeps_both_contracts() {
-    if skip_requested() {
-        return;
-    }
     let server = RedisServer::cluster();
     let redis = Redis::connect(&server.url).await.unwrap();
     contract::timeline_cache_suite(&RedisTimelineCache::new(redis.clone())).await;
@@ -60,8 +57,9 @@ async fn a_redis_cluster_keeps_both_contracts() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn ids_beyond_53_bits_keep_their_exact_order() {
-    let Some((_server, redis)) = single().await else { return };
+    let (_server, redis) = single().await;
     let cache = RedisTimelineCache::new(redis);
     // Same millisecond, neighbouring sequence numbers, high bits set: equal as f64 scores.
     let base = 0xFFFF_FFFF_FFFF_0000_u64;
@@ -77,8 +75,9 @@ async fn ids_beyond_53_bits_keep_their_exact_order() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn a_flushed_redis_reads_as_unbuilt_timelines_and_recovers_its_scripts() {
-    let Some((_server, redis)) = single().await else { return };
+    let (_server, redis) = single().await;
     let cache = RedisTimelineCache::new(redis.clone());
     let limiter = RedisRateLimiter::new(redis.clone());
     let t = "home:flush";
@@ -105,8 +104,9 @@ async fn a_flushed_redis_reads_as_unbuilt_timelines_and_recovers_its_scripts() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn redis_gcra_decides_exactly_like_the_shared_arithmetic() {
-    let Some((_server, redis)) = single().await else { return };
+    let (_server, redis) = single().await;
     let limiter = RedisRateLimiter::new(redis);
     // A deterministic walk of bursts and pauses over several quotas, including a zero limit.
     for (n, quota) in [Quota::new(5, 1000), Quota::new(3, 300), Quota::new(300, 300_000), Quota::new(7, 1), Quota::new(0, 1000)].into_iter().enumerate() {
@@ -150,18 +150,17 @@ async fn two_hubs(url: &str, ca_file: Option<std::path::PathBuf>) -> (RedisStrea
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn redis_stream_hub_keeps_the_stream_hub_contracts() {
-    let Some((server, _redis)) = single().await else { return };
+    let (server, _redis) = single().await;
     let (a, b) = two_hubs(&server.url, None).await;
     contract::stream_hub_suite(&a).await;
     contract::shared_stream_hub_suite(&a, &b).await;
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn a_redis_cluster_keeps_the_stream_hub_contracts_with_channels_on_every_node() {
-    if skip_requested() {
-        return;
-    }
     let server = RedisServer::cluster();
     let (a, b) = two_hubs(&server.url, None).await;
     contract::stream_hub_suite(&a).await;
@@ -185,8 +184,9 @@ async fn a_redis_cluster_keeps_the_stream_hub_contracts_with_channels_on_every_n
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn the_stream_hub_keeps_one_redis_subscription_per_channel_and_drops_it_when_listeners_leave() {
-    let Some((server, _redis)) = single().await else { return };
+    let (server, _redis) = single().await;
     let (a, _b) = two_hubs(&server.url, None).await;
     let listeners: Vec<_> = futures_join((0..20).map(|_| a.subscribe("timeline:42"))).await;
     assert_eq!(a.subscribed_channels(), vec!["timeline:42".to_owned()], "one redis subscription for twenty local listeners");
@@ -212,8 +212,9 @@ where
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn the_stream_hub_resubscribes_after_its_connection_is_killed() {
-    let Some((server, _redis)) = single().await else { return };
+    let (server, _redis) = single().await;
     let (a, b) = two_hubs(&server.url, None).await;
     let mut rx = b.subscribe("timeline:7").await.unwrap();
     let killed = server.cli(&["client", "kill", "type", "pubsub"]);
@@ -232,10 +233,8 @@ async fn the_stream_hub_resubscribes_after_its_connection_is_killed() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn tls_redis_keeps_the_contracts_with_a_private_ca() {
-    if skip_requested() {
-        return;
-    }
     let server = RedisServer::single_tls();
     assert!(server.url.starts_with("rediss://"));
     let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
@@ -257,10 +256,8 @@ async fn tls_redis_keeps_the_contracts_with_a_private_ca() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn a_tls_redis_cluster_keeps_the_contracts() {
-    if skip_requested() {
-        return;
-    }
     let server = RedisServer::cluster_tls();
     assert!(server.url.starts_with("rediss-cluster://"));
     let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };

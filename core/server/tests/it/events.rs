@@ -169,9 +169,6 @@ async fn fanout_deliveries(t: &TestApp) -> u64 {
 #[tokio::test]
 #[ignore = "needs moto_server and redis-server: scripts/test.sh events section"]
 async fn two_instances_split_the_shards_and_together_fan_out_every_post() {
-    if core_redis::test_server::skip_requested() {
-        return;
-    }
     let endpoint = std::env::var("STARLING_TEST_KINESIS_ENDPOINT").unwrap();
     let stream = "starling-api-split";
     let client = fresh_stream(&endpoint, stream, 4).await;

@@ -1,22 +1,20 @@
 //! The API with home timelines, rate limits and streams in a real redis-server (started per test on a
 //! free loopback port). The whole API suite also runs this way with
-//! `STARLING_TEST_BACKEND=redis`; these tests always do. A missing redis-server fails them;
-//! `STARLING_SKIP_REDIS=1` skips them locally.
+//! `STARLING_TEST_BACKEND=redis`; these tests always do. A missing redis-server fails them. Those
+//! needing a server are `#[ignore]`d so that plain `cargo test` needs no services: `scripts/test.sh
+//! tier2` runs them (`cargo test -p core-server --test it -- --ignored redis::`).
 
 use std::sync::Arc;
 
-use core_redis::test_server::{RedisServer, skip_requested};
+use core_redis::test_server::RedisServer;
 use serde_json::json;
 
 use crate::{TestApp, id, use_redis};
 
-async fn on_redis() -> Option<(Arc<RedisServer>, TestApp)> {
-    if skip_requested() {
-        return None;
-    }
+async fn on_redis() -> (Arc<RedisServer>, TestApp) {
     let server = Arc::new(RedisServer::single());
     let t = on(&server).await;
-    Some((server, t))
+    (server, t)
 }
 
 async fn on(server: &Arc<RedisServer>) -> TestApp {
@@ -30,8 +28,9 @@ async fn flush(server: &RedisServer) {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn home_timelines_live_in_redis_with_one_entry_per_status() {
-    let Some((server, t)) = on_redis().await else { return };
+    let (server, t) = on_redis().await;
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     let carol = t.register("carol").await;
@@ -49,8 +48,9 @@ async fn home_timelines_live_in_redis_with_one_entry_per_status() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn following_backfills_and_unfollowing_removes_on_redis() {
-    let Some((_server, t)) = on_redis().await else { return };
+    let (_server, t) = on_redis().await;
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     let old = t.post_status(&alice, json!({"status": "before the follow"})).await;
@@ -62,8 +62,9 @@ async fn following_backfills_and_unfollowing_removes_on_redis() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn deleting_a_status_removes_it_from_homes_on_redis() {
-    let Some((_server, t)) = on_redis().await else { return };
+    let (_server, t) = on_redis().await;
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     t.follow(&bob, &alice).await;
@@ -75,8 +76,9 @@ async fn deleting_a_status_removes_it_from_homes_on_redis() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn a_flushed_redis_rebuilds_home_timelines_on_read() {
-    let Some((server, t)) = on_redis().await else { return };
+    let (server, t) = on_redis().await;
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     t.follow(&bob, &alice).await;
@@ -90,8 +92,9 @@ async fn a_flushed_redis_rebuilds_home_timelines_on_read() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn rate_limits_in_redis_are_shared_by_core_processes() {
-    let Some((server, first)) = on_redis().await else { return };
+    let (server, first) = on_redis().await;
     let limited = |s: &mut core_server::Settings| {
         use_redis(s, &server);
         s.rate_limits.as_mut().unwrap().requests.limit = 3;
@@ -109,8 +112,9 @@ async fn rate_limits_in_redis_are_shared_by_core_processes() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn ready_reports_a_lost_redis_as_unavailable() {
-    let Some((server, t)) = on_redis().await else { return };
+    let (server, t) = on_redis().await;
     assert_eq!(t.get("/ready", None).await.expect(200)["status"], "ready");
     let t = {
         let mut t = t;
@@ -154,10 +158,8 @@ async fn the_redis_settings_parse_from_toml() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn the_api_runs_on_a_tls_redis_with_a_private_ca() {
-    if skip_requested() {
-        return;
-    }
     let server = Arc::new(RedisServer::single_tls());
     let ca_file = server.ca_file.clone();
     let mut t = TestApp::spawn_with(|s| {
@@ -181,10 +183,8 @@ async fn the_api_runs_on_a_tls_redis_with_a_private_ca() {
 }
 
 #[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn startup_fails_clearly_when_the_redis_certificate_is_not_trusted() {
-    if skip_requested() {
-        return;
-    }
     let server = RedisServer::single_tls();
     let dir = tempfile::tempdir().unwrap();
     let mut settings = core_server::Settings::default();
