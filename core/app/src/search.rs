@@ -38,7 +38,7 @@ const TAG_HISTORY_SCAN: usize = 5_000;
 
 impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> Self {
-        ApiError::Unavailable(e.0)
+        ApiError::Unavailable(crate::ports::error_chain(&*e.0))
     }
 }
 

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use core_app::events::Event;
-use core_app::ports::{EventLog as _, Store as _};
 use core_embedded::{ABANDONED_AFTER, PRUNE_STEP, RedbStore};
+use core_ports::events::Event;
+use core_ports::ports::{EventLog as _, Store as _};
 use shared::id::Id;
 
 const DAY: u64 = 24 * 3600 * 1000;

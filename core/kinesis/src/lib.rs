@@ -19,8 +19,8 @@
 mod consumer;
 mod publisher;
 
-use core_app::events::Event;
-use core_app::ports::LoggedEvent;
+use core_ports::events::Event;
+use core_ports::ports::LoggedEvent;
 use serde::{Deserialize, Serialize};
 
 pub use crate::consumer::{ConsumerOptions, KinesisConsumer, LEGACY_APPLICATION, Lease};
@@ -50,7 +50,10 @@ pub enum KinesisError {
     Api(String),
     /// The store holding checkpoints and leases failed.
     #[error(transparent)]
-    Store(#[from] core_app::ports::StoreError),
+    Store(#[from] core_ports::ports::StoreError),
+    /// The sink refused a batch.
+    #[error(transparent)]
+    Sink(#[from] core_ports::ports::SinkError),
 }
 
 /// Builds a Kinesis client for `config`.
@@ -89,16 +92,11 @@ pub fn decode(data: &[u8]) -> Option<LoggedEvent> {
     serde_json::from_slice::<Record>(data).ok().map(|r| LoggedEvent { seq: r.seq, event: r.event })
 }
 
-/// The partition key of an event: the account that acted (the aggregate whose events must
-/// stay in order). All of one account's events land on one shard, in outbox order.
+/// The partition key of an event: [`Event::partition_key`], the account that acted (the
+/// aggregate whose events must stay in order). All of one account's events land on one shard,
+/// in outbox order.
 pub fn partition_key(event: &Event) -> String {
-    let actor = match event {
-        Event::AccountCreated { account } | Event::AccountUpdated { account } => account,
-        Event::StatusCreated { author, .. } | Event::StatusUpdated { author, .. } | Event::StatusDeleted { author, .. } => author,
-        Event::Followed { follower, .. } | Event::Unfollowed { follower, .. } => follower,
-        Event::Favourited { account, .. } | Event::Unfavourited { account, .. } => account,
-    };
-    actor.to_string()
+    event.partition_key()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use core_app::Backends;
-use core_app::ports::EventSink;
+use core_ports::ports::EventSink;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -139,7 +139,7 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
     let loader: Option<Arc<dyn EventSink>> = match analytics {
         AnalyticsSettings::None => None,
         AnalyticsSettings::Redshift { url, ca_file } => Some(Arc::new(
-            core_analytics::AnalyticsLoader::connect(url, ca_file.as_deref(), backends.store.clone())
+            core_analytics::AnalyticsLoader::connect(url, ca_file.as_deref(), Arc::new(crate::app_ports::StoredStatusFacts(backends.store.clone())))
                 .await
                 .context("the analytics warehouse is unusable (check [analytics] url and ca_file)")?,
         )),
@@ -147,7 +147,7 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
     match events {
         EventsSettings::Embedded => {
             if let Some(loader) = loader {
-                tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_analytics::CONSUMER.into(), loader, 500, stop_rx)));
+                tasks.push(tokio::spawn(core_ports::sink::tail(backends.events.clone(), core_analytics::CONSUMER.into(), loader, 500, stop_rx)));
             }
         }
         EventsSettings::Kinesis { stream, region, endpoint, access_key_id, secret_access_key, lease_secs, feed_app_consumers } => {
@@ -156,7 +156,7 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
             let client = core_kinesis::client(&config).await;
             core_kinesis::check_stream(&client, stream).await.context("the kinesis stream is unreachable (check [events])")?;
             let publisher = Arc::new(core_kinesis::KinesisPublisher::with_client(client.clone(), stream.clone()));
-            tasks.push(tokio::spawn(core_app::sink::tail(
+            tasks.push(tokio::spawn(core_ports::sink::tail(
                 backends.events.clone(),
                 core_kinesis::RELAY_CONSUMER.into(),
                 publisher,
@@ -216,7 +216,7 @@ pub enum PushSettings {
 }
 
 /// The configured push publisher (checking the topic exists).
-pub async fn push_publisher(settings: &PushSettings) -> anyhow::Result<Option<Arc<dyn core_app::ports::PushPublisher>>> {
+pub async fn push_publisher(settings: &PushSettings) -> anyhow::Result<Option<Arc<dyn core_ports::ports::PushPublisher>>> {
     match settings {
         PushSettings::None => Ok(None),
         PushSettings::Sns { topic_arn, region, endpoint, access_key_id, secret_access_key, vapid_public_key } => {

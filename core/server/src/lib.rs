@@ -1,6 +1,7 @@
 //! Composition of the `starling` binary: layered settings (defaults → file → environment →
 //! flags) pick the adapters, which are built and handed to core/app. No business logic here.
 
+pub mod app_ports;
 pub mod edge;
 pub mod events;
 
@@ -437,7 +438,7 @@ pub async fn start_upload_intake(settings: &Settings, app: &core_app::App) -> Op
     let intake =
         core_s3::intake::UploadIntake::new(&sdk, core_s3::intake::IntakeConfig { queue_url: queue_url.clone(), bucket: bucket.clone(), wait_secs: 20 });
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(intake.run(app.clone(), stopped));
+    tokio::spawn(intake.run(Arc::new(app_ports::AppUploads(app.clone())), stopped));
     tracing::info!(queue = %queue_url, "upload intake polling");
     Some(stop)
 }

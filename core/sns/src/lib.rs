@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
-use core_app::ports::{PushError, PushMessage, PushPublisher};
+use core_ports::ports::{PushError, PushMessage, PushPublisher, described};
 
 /// Where the topic is.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl SnsPushPublisher {
             .topic_arn(&config.topic_arn)
             .send()
             .await
-            .map_err(|e| PushError(format!("topic {}: {}", config.topic_arn, aws_sdk_sns::error::DisplayErrorContext(e))))?;
+            .map_err(|e| PushError(described(format!("topic {}: {}", config.topic_arn, aws_sdk_sns::error::DisplayErrorContext(&e)), e)))?;
         Ok(SnsPushPublisher { client, topic_arn: config.topic_arn.clone(), server_key: config.vapid_public_key.clone() })
     }
 }
@@ -65,8 +65,11 @@ pub fn body(message: &PushMessage) -> String {
 #[async_trait]
 impl PushPublisher for SnsPushPublisher {
     async fn publish(&self, message: &PushMessage) -> Result<(), PushError> {
-        let kind =
-            MessageAttributeValue::builder().data_type("String").string_value(&message.notification_type).build().map_err(|e| PushError(e.to_string()))?;
+        let kind = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(&message.notification_type)
+            .build()
+            .map_err(|e| PushError::new("sns message attribute", e))?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
@@ -74,7 +77,7 @@ impl PushPublisher for SnsPushPublisher {
             .message_attributes("notification_type", kind)
             .send()
             .await
-            .map_err(|e| PushError(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| PushError(described(format!("sns publish: {}", aws_sdk_sns::error::DisplayErrorContext(&e)), e)))?;
         Ok(())
     }
 

@@ -73,7 +73,7 @@ async fn posts_reach_the_warehouse_through_kinesis() {
     let warehouse = core_analytics::AnalyticsLoader::connect(
         &pg,
         ca_file.as_deref(),
-        Arc::new(core_embedded::RedbStore::open(&warehouse_dir.path().join("w.redb")).unwrap()),
+        Arc::new(core_server::app_ports::StoredStatusFacts(Arc::new(core_embedded::RedbStore::open(&warehouse_dir.path().join("w.redb")).unwrap()))),
     )
     .await
     .unwrap();
