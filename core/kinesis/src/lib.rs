@@ -30,7 +30,7 @@ pub use crate::publisher::{KinesisPublisher, MAX_RECORDS_PER_PUT, PutOutcome, Re
 pub const RELAY_CONSUMER: &str = "kinesis-relay";
 
 /// Where the stream is and how to reach it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KinesisConfig {
     /// Stream name.
     pub stream: String,
@@ -40,6 +40,18 @@ pub struct KinesisConfig {
     pub endpoint: Option<String>,
     /// Static credentials; the default provider chain (environment, ECS task role) when `None`.
     pub credentials: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for KinesisConfig {
+    // The secret key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KinesisConfig")
+            .field("stream", &self.stream)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials.as_ref().map(|(id, _)| (id, "***")))
+            .finish()
+    }
 }
 
 /// Why a Kinesis operation failed.

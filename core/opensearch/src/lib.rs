@@ -50,7 +50,7 @@ const MAX_PREFIX_CHARS: u32 = 30;
 const FUZZINESS: &str = "AUTO:4,8";
 
 /// How to reach the cluster.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OpenSearchConfig {
     /// Base URL, e.g. `https://search.example.org:9200`.
     pub url: String,
@@ -60,6 +60,18 @@ pub struct OpenSearchConfig {
     pub index_prefix: String,
     /// Per-request timeout.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for OpenSearchConfig {
+    // The password stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenSearchConfig")
+            .field("url", &self.url)
+            .field("basic_auth", &self.basic_auth.as_ref().map(|(user, _)| (user, "***")))
+            .field("index_prefix", &self.index_prefix)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl OpenSearchConfig {

@@ -10,7 +10,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use core_ports::ports::{PushError, PushMessage, PushPublisher, described};
 
 /// Where the topic is.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SnsConfig {
     /// The topic's ARN.
     pub topic_arn: String,
@@ -22,6 +22,19 @@ pub struct SnsConfig {
     pub credentials: Option<(String, String)>,
     /// The VAPID public key clients get as `server_key`.
     pub vapid_public_key: String,
+}
+
+impl std::fmt::Debug for SnsConfig {
+    // The secret key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnsConfig")
+            .field("topic_arn", &self.topic_arn)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials.as_ref().map(|(id, _)| (id, "***")))
+            .field("vapid_public_key", &self.vapid_public_key)
+            .finish()
+    }
 }
 
 /// Publishes push deliveries to an SNS topic.
