@@ -280,6 +280,7 @@ tier2_ignored=(
   "core/dynamodb moto"
   "core/s3 moto"
   "core/kinesis moto"
+  "core/sns moto"
   "core/analytics postgres"
   "core/server it redis:: shared_streams:: events:: push::"
 )
@@ -422,6 +423,7 @@ sec_events() {
   start_moto
   export STARLING_TEST_KINESIS_ENDPOINT="$moto_url" STARLING_TEST_SNS_ENDPOINT="$moto_url"
   run_tests core/kinesis moto --ignored
+  run_tests core/sns moto --ignored
   export -f run_tests
   export test_bins target_dir root
   scripts/pg-test.sh bash -c 'run_tests core/analytics postgres --ignored --nocapture'

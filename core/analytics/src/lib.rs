@@ -1,7 +1,7 @@
 //! The analytics loader: events → Redshift, over its PostgreSQL wire protocol.
 //!
 //! An [`EventSink`]: fed by the Kinesis consumer in production, or by tailing the embedded
-//! event log (`core_app::sink::tail`, consumer `analytics`). Each batch is written to a
+//! event log (`core_ports::sink::tail`, consumer `analytics`). Each batch is written to a
 //! session-local staging table with multi-row INSERTs, then merged into the fact table with
 //! DELETE … USING + INSERT … SELECT in one transaction — SQL both PostgreSQL and Redshift
 //! speak (Redshift has no ON CONFLICT), so a replayed event (at-least-once delivery) replaces
@@ -14,9 +14,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use core_app::events::Event;
-use core_app::model::{self, StatusRecord};
-use core_app::ports::{EventSink, LoggedEvent, SinkError, Store};
+use core_ports::clock::{Clock, SystemClock};
+use core_ports::events::Event;
+use core_ports::ports::{EventSink, LoggedEvent, SinkError, StatusFacts, StatusFactsSource};
 use shared::id::Id;
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
@@ -113,7 +113,9 @@ pub struct AnalyticsLoader {
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
     client: Mutex<Option<Client>>,
-    store: Arc<dyn Store>,
+    facts: Arc<dyn StatusFactsSource>,
+    /// When events without a time of their own happened: when they were loaded.
+    clock: Arc<dyn Clock>,
 }
 
 /// The connection settings of `url`: TLS is required unless the URL says otherwise
@@ -149,10 +151,10 @@ fn connection(url: &str, ca_file: Option<&Path>) -> Result<(tokio_postgres::Conf
 impl AnalyticsLoader {
     /// Connects to `url` (`postgres://user:pass@host:port/db`, Redshift's endpoint included)
     /// over TLS (see [`connection`]; `ca_file` adds a private CA), creates the schema and checks
-    /// the connection; `store` enriches posts (tags, reply parent).
-    pub async fn connect(url: &str, ca_file: Option<&Path>, store: Arc<dyn Store>) -> Result<Self, LoadError> {
+    /// the connection; `facts` enriches posts (tags, reply parent).
+    pub async fn connect(url: &str, ca_file: Option<&Path>, facts: Arc<dyn StatusFactsSource>) -> Result<Self, LoadError> {
         let (config, tls) = connection(url, ca_file)?;
-        let loader = AnalyticsLoader { config, tls, client: Mutex::new(None), store };
+        let loader = AnalyticsLoader { config, tls, client: Mutex::new(None), facts, clock: Arc::new(SystemClock) };
         {
             let mut guard = loader.client.lock().await;
             let client = loader.session(&mut guard).await?;
@@ -189,6 +191,13 @@ impl AnalyticsLoader {
         Ok(slot.insert(client))
     }
 
+    /// The same loader stamping events without a time of their own with `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Runs a read-only query and returns its rows (the ready queries; operators' tools).
     pub async fn query(&self, sql: &str) -> Result<Vec<tokio_postgres::Row>, LoadError> {
         let mut guard = self.client.lock().await;
@@ -198,13 +207,12 @@ impl AnalyticsLoader {
 
     /// Turns events into rows (reading each new post from the store for its tags and parent).
     pub async fn rows(&self, events: &[LoggedEvent]) -> (Vec<EventRow>, Vec<(i64, i64, String)>) {
-        let now = i64::try_from(core_app::now_ms()).unwrap_or(i64::MAX);
+        let now = i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX);
         let mut rows = Vec::with_capacity(events.len());
         let mut tags = Vec::new();
         for logged in events {
             let seq = i64::try_from(logged.seq).unwrap_or(i64::MAX);
-            let event_type =
-                serde_json::to_value(&logged.event).ok().and_then(|v| v.get("type").and_then(|t| t.as_str().map(str::to_owned))).unwrap_or_default();
+            let event_type = logged.event.type_name().to_owned();
             let mut row = EventRow {
                 seq,
                 event_type,
@@ -263,11 +271,10 @@ impl AnalyticsLoader {
         (rows, tags)
     }
 
-    /// A status record, `None` when it is gone (deleted since) or unreadable.
-    async fn status(&self, id: Id) -> Option<StatusRecord> {
-        match self.store.get(&core_app::keys::status(id)).await {
-            Ok(Some(item)) => model::decode(&item).ok(),
-            Ok(None) => None,
+    /// What the store says of a status, `None` when it is gone (deleted since) or unreadable.
+    async fn status(&self, id: Id) -> Option<StatusFacts> {
+        match self.facts.status_facts(id).await {
+            Ok(facts) => facts,
             Err(e) => {
                 tracing::warn!(error = %e, status = %id, "analytics: cannot read a status; loading it without tags");
                 None
@@ -365,7 +372,7 @@ fn visibility_name(v: shared::wire::Visibility) -> Option<String> {
 #[async_trait]
 impl EventSink for AnalyticsLoader {
     async fn deliver(&self, events: &[LoggedEvent]) -> Result<(), SinkError> {
-        self.load(events).await.map_err(|e| SinkError(e.to_string()))
+        self.load(events).await.map_err(|e| SinkError::new("warehouse load", e))
     }
 }
 

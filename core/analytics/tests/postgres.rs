@@ -1,18 +1,21 @@
 //! The loader against a real PostgreSQL (scripts/pg-test.sh starts one and sets
-//! STARLING_TEST_PG_URL): events committed through the embedded store's outbox, tailed into
-//! the warehouse, the ready queries asserted, replays proven idempotent, throughput measured.
+//! STARLING_TEST_PG_URL): the event sink contract; events committed through the embedded
+//! store's outbox, tailed into the warehouse, the ready queries asserted, replays proven
+//! idempotent, throughput measured. What the loader reads of statuses comes from a map here
+//! (core's record-backed source is the server's, tested there).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use async_trait::async_trait;
 use core_analytics::queries::Engagement;
 use core_analytics::{AnalyticsLoader, CONSUMER};
-use core_app::events::Event;
-use core_app::model::{MentionRecord, StatusRecord};
-use core_app::ports::{Condition, EventLog, LoggedEvent, Store};
 use core_embedded::RedbStore;
+use core_ports::events::Event;
+use core_ports::ports::{EventLog, LoggedEvent, StatusFacts, StatusFactsSource, Store, StoreError};
 use shared::id::Id;
 use shared::wire::Visibility;
 
@@ -25,22 +28,61 @@ fn pg_ca() -> PathBuf {
     std::env::var_os("STARLING_TEST_PG_CA").expect("STARLING_TEST_PG_CA (run through scripts/pg-test.sh)").into()
 }
 
+/// What the store says of statuses, by id.
+#[derive(Default)]
+struct Facts(Mutex<HashMap<Id, StatusFacts>>);
+
+#[async_trait]
+impl StatusFactsSource for Facts {
+    async fn status_facts(&self, id: Id) -> Result<Option<StatusFacts>, StoreError> {
+        Ok(self.0.lock().unwrap().get(&id).cloned())
+    }
+}
+
 /// A loader on a database of its own (tests run in parallel).
-async fn fresh(store: Arc<dyn Store>, db: &str) -> AnalyticsLoader {
+async fn fresh(facts: Arc<Facts>, db: &str) -> AnalyticsLoader {
     let base = pg_url();
-    let admin = AnalyticsLoader::connect(&base, Some(&pg_ca()), store.clone()).await.unwrap();
+    let admin = AnalyticsLoader::connect(&base, Some(&pg_ca()), facts.clone()).await.unwrap();
     admin.query(&format!("DROP DATABASE IF EXISTS {db}")).await.unwrap();
     admin.query(&format!("CREATE DATABASE {db} TEMPLATE template0")).await.unwrap();
     let (server, _) = base.rsplit_once('/').unwrap();
-    AnalyticsLoader::connect(&format!("{server}/{db}"), Some(&pg_ca()), store).await.unwrap()
+    AnalyticsLoader::connect(&format!("{server}/{db}"), Some(&pg_ca()), facts).await.unwrap()
+}
+
+/// What the event sink contract's probe sees of the loader: the fact rows.
+struct Rows(Arc<AnalyticsLoader>);
+
+#[async_trait]
+impl core_ports::contract::event_sink::SinkProbe for Rows {
+    async fn handled(&self, seqs: &[u64]) -> Vec<(u64, String)> {
+        if seqs.is_empty() {
+            return Vec::new();
+        }
+        let list = seqs.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let rows = self.0.query(&format!("SELECT seq, event_type FROM starling_events WHERE seq IN ({list})")).await.unwrap();
+        rows.iter().map(|r| (u64::try_from(r.get::<_, i64>(0)).unwrap(), r.get::<_, String>(1))).collect()
+    }
+}
+
+/// The event sink contract, one test (and one database) per promise.
+mod loader_event_sink_contract {
+    use super::*;
+
+    async fn fixture() -> (Arc<AnalyticsLoader>, Box<Rows>) {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let db = format!("sink_contract_{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let loader = Arc::new(fresh(Arc::default(), &db).await);
+        (loader.clone(), Box::new(Rows(loader)))
+    }
+
+    core_ports::event_sink_contract_tests!(fixture(), #[ignore = "needs PostgreSQL: run through scripts/pg-test.sh"]);
 }
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run through scripts/pg-test.sh"]
 async fn the_connection_is_tls_with_a_verified_certificate() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&dir.path().join("s.redb")).unwrap());
-    let scratch_store = || store.clone();
+    let facts = Arc::new(Facts::default());
+    let scratch_store = || facts.clone();
     let loader = AnalyticsLoader::connect(&pg_url(), Some(&pg_ca()), scratch_store()).await.unwrap();
     let rows = loader.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").await.unwrap();
     assert!(rows[0].get::<_, bool>(0), "the session is not encrypted");
@@ -71,29 +113,20 @@ fn id_at(ms: u64, n: u64) -> Id {
     Id::from_u64(Id::floor_of_millis(ms).as_u64() + n)
 }
 
-async fn post(store: &RedbStore, id: Id, author: Id, visibility: Visibility, tags: &[&str], in_reply_to: Option<(Id, Id)>, reblog_of: Option<Id>) {
-    let record = StatusRecord {
-        id,
-        account_id: author,
-        text: String::new(),
-        content: String::new(),
-        spoiler_text: String::new(),
-        sensitive: false,
-        visibility,
-        language: None,
-        in_reply_to_id: in_reply_to.map(|(s, _)| s),
-        in_reply_to_account_id: in_reply_to.map(|(_, a)| a),
-        reblog_of,
-        mentions: Vec::<MentionRecord>::new(),
-        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
-        application: None,
-        created_at: id.timestamp_millis(),
-        edited_at: None,
-        media: vec![],
-    };
-    let write = core_app::model::put(core_app::keys::status(id), &record, Condition::NotExists).unwrap();
+/// A post: its facts as the store would tell them, its event through the outbox.
+async fn post(
+    (store, facts): (&RedbStore, &Facts),
+    id: Id,
+    author: Id,
+    visibility: Visibility,
+    tags: &[&str],
+    in_reply_to: Option<(Id, Id)>,
+    reblog_of: Option<Id>,
+) {
+    let known = StatusFacts { in_reply_to_id: in_reply_to.map(|(s, _)| s), tags: tags.iter().map(|t| (*t).to_owned()).collect() };
+    facts.0.lock().unwrap().insert(id, known);
     let event = Event::StatusCreated { status: id, author, visibility, reblog_of, in_reply_to_account: in_reply_to.map(|(_, a)| a), mentions: vec![] };
-    store.transact(vec![write], vec![event]).await.unwrap();
+    store.transact(vec![], vec![event]).await.unwrap();
 }
 
 async fn happen(store: &RedbStore, event: Event) {
@@ -127,7 +160,8 @@ async fn check(loader: &AnalyticsLoader, s1: Id) {
 async fn ready_queries_answer_from_loaded_events_and_replays_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(RedbStore::open(&dir.path().join("db.redb")).unwrap());
-    let loader = fresh(store.clone(), "queries").await;
+    let facts = Arc::new(Facts::default());
+    let loader = fresh(facts.clone(), "queries").await;
     let (a, b, c) = (id_at(JAN1 - HOUR, 1), id_at(JAN1 - HOUR, 2), id_at(JAN1 - HOUR, 3));
     let s1 = id_at(JAN1 + 10 * HOUR + 5 * MINUTE, 0);
     let s2 = id_at(JAN1 + 10 * HOUR + 40 * MINUTE, 0);
@@ -135,28 +169,28 @@ async fn ready_queries_answer_from_loaded_events_and_replays_change_nothing() {
     let s4 = id_at(JAN1 + 11 * HOUR + 20 * MINUTE, 0);
     let s5 = id_at(JAN1 + 11 * HOUR + 30 * MINUTE, 0);
     let s6 = id_at(JAN1 + 24 * HOUR + 9 * HOUR, 0);
-    post(&store, s1, a, Visibility::Public, &["rust", "tokio"], None, None).await;
-    post(&store, s2, b, Visibility::Public, &["rust"], None, None).await;
-    post(&store, s3, c, Visibility::Private, &["secret"], None, None).await;
-    post(&store, s4, b, Visibility::Public, &[], Some((s1, a)), None).await;
-    post(&store, s5, c, Visibility::Public, &[], None, Some(s1)).await;
+    post((&store, &facts), s1, a, Visibility::Public, &["rust", "tokio"], None, None).await;
+    post((&store, &facts), s2, b, Visibility::Public, &["rust"], None, None).await;
+    post((&store, &facts), s3, c, Visibility::Private, &["secret"], None, None).await;
+    post((&store, &facts), s4, b, Visibility::Public, &[], Some((s1, a)), None).await;
+    post((&store, &facts), s5, c, Visibility::Public, &[], None, Some(s1)).await;
     happen(&store, Event::Favourited { account: b, status: s1, author: a }).await;
     happen(&store, Event::Favourited { account: c, status: s1, author: a }).await;
     happen(&store, Event::Unfavourited { account: c, status: s1 }).await;
     happen(&store, Event::Followed { follower: a, target: b }).await;
-    post(&store, s6, a, Visibility::Public, &["rust"], None, None).await;
+    post((&store, &facts), s6, a, Visibility::Public, &["rust"], None, None).await;
     happen(
         &store,
         Event::StatusDeleted { status: s6, author: a, visibility: Visibility::Public, reblog_of: None, mentions: vec![], tags: vec!["rust".into()] },
     )
     .await;
 
-    core_app::sink::drain(store.as_ref(), CONSUMER, &loader, 4).await.unwrap();
+    core_ports::sink::drain(store.as_ref(), CONSUMER, &loader, 4).await.unwrap();
     check(&loader, s1).await;
 
     // At-least-once: the whole log delivered again (a crash before the checkpoint) changes nothing.
     store.save_checkpoint(CONSUMER, 0).await.unwrap();
-    core_app::sink::drain(store.as_ref(), CONSUMER, &loader, 5).await.unwrap();
+    core_ports::sink::drain(store.as_ref(), CONSUMER, &loader, 5).await.unwrap();
     check(&loader, s1).await;
     assert_eq!(store.checkpoint(CONSUMER).await.unwrap(), store.head().await.unwrap());
 }
@@ -164,9 +198,7 @@ async fn ready_queries_answer_from_loaded_events_and_replays_change_nothing() {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: scripts/pg-test.sh"]
 async fn loader_throughput() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&dir.path().join("db.redb")).unwrap());
-    let loader = fresh(store, "throughput").await;
+    let loader = fresh(Arc::default(), "throughput").await;
     let total: u64 = 50_000;
     let batch: u64 = 500;
     let events: Vec<LoggedEvent> = (1..=total)
@@ -177,7 +209,7 @@ async fn loader_throughput() {
         .collect();
     let started = Instant::now();
     for chunk in events.chunks(usize::try_from(batch).unwrap()) {
-        core_app::ports::EventSink::deliver(&loader, chunk).await.unwrap();
+        core_ports::ports::EventSink::deliver(&loader, chunk).await.unwrap();
     }
     let secs = started.elapsed().as_secs_f64();
     let rows = loader.query("SELECT COUNT(*) FROM starling_events").await.unwrap();

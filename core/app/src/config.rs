@@ -1,6 +1,46 @@
 //! Core's typed configuration, with defaults that make the embedded setup work unconfigured.
 
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
+
+/// A configuration secret (signing keys, tokens): kept in a [`SecretString`] (zeroed when
+/// dropped), `Debug` prints `***`. It reads as the `str` it holds where core uses it.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.expose()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Self {
+        Secret(secret.into())
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(secret: &str) -> Self {
+        Secret(secret.into())
+    }
+}
 
 /// Everything core/app needs to know; adapters' settings live with the server binary.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -88,19 +128,12 @@ impl Default for NodeLeaseConfig {
 }
 
 /// Access to the Prometheus endpoint.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (401 otherwise);
     /// unset, it is open like `/health` and `/ready`.
-    pub token: Option<String>,
-}
-
-impl std::fmt::Debug for MetricsConfig {
-    // The token is a secret.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsConfig").field("token", &self.token.as_ref().map(|_| "***")).finish()
-    }
+    pub token: Option<Secret>,
 }
 
 /// Request rate limits, in the spirit of Mastodon's defaults.
@@ -204,7 +237,7 @@ pub struct TimelineConfig {
 }
 
 /// Token lifetimes and keys.
-#[derive(Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Access-token lifetime in seconds; 0 means tokens live until revoked (Mastodon's default).
@@ -214,18 +247,7 @@ pub struct AuthConfig {
     /// Token signing keys as comma-separated secrets (each at least 32 characters, hashed into
     /// an Ed25519 seed): the first signs new tokens, every one verifies and is published at
     /// `/api/starling/v1/keys`. Unset: one key generated on first start and kept in the store.
-    pub signing_keys: Option<String>,
-}
-
-impl std::fmt::Debug for AuthConfig {
-    // The signing secrets stay out of logs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthConfig")
-            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
-            .field("code_ttl_secs", &self.code_ttl_secs)
-            .field("signing_keys", &self.signing_keys.as_ref().map(|_| "***"))
-            .finish()
-    }
+    pub signing_keys: Option<Secret>,
 }
 
 impl InstanceConfig {
@@ -295,5 +317,25 @@ impl Default for MediaConfig {
             max_image_side: 16_384,
             description_limit: 1_500,
         }
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn the_debug_of_the_config_prints_no_secret() {
+        let config = Config {
+            auth: AuthConfig { signing_keys: Some("a-signing-secret-of-at-least-32-characters".into()), ..AuthConfig::default() },
+            metrics: MetricsConfig { token: Some("scrape-secret".into()) },
+            ..Config::default()
+        };
+        let printed = format!("{config:?}");
+        for secret in ["a-signing-secret", "scrape-secret"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("signing_keys: Some(***)"), "{printed}");
+        assert_eq!(config.metrics.token.as_deref(), Some("scrape-secret"), "core reads the secret itself");
     }
 }

@@ -81,7 +81,7 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Backend(cause) => ApiError::Unavailable(cause),
+            StoreError::Backend(cause) => ApiError::Unavailable(crate::ports::error_chain(&*cause)),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -89,7 +89,7 @@ impl From<StoreError> for ApiError {
 
 impl From<CacheError> for ApiError {
     fn from(e: CacheError) -> Self {
-        ApiError::Unavailable(e.0)
+        ApiError::Unavailable(crate::ports::error_chain(&*e.0))
     }
 }
 

@@ -8,10 +8,11 @@
 
 pub mod config;
 pub mod error;
-pub mod events;
 pub mod keys;
 pub mod model;
-pub mod ports;
+
+/// The ports and domain events live in `core-ports` (adapters depend on it, not on this crate).
+pub use core_ports::{events, ports};
 
 mod accounts;
 mod auth;
@@ -33,7 +34,6 @@ mod relationships;
 mod render;
 mod routes;
 mod search;
-pub mod sink;
 mod state;
 mod statuses;
 mod streaming;

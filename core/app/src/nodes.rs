@@ -233,7 +233,7 @@ impl NodeLeases {
         };
         match (version, doc) {
             (Some(version), Some(doc)) => Ok(Some(Current { version, doc })),
-            _ => Err(StoreError::Backend(format!("node lease item {:?} is corrupt", item.key))),
+            _ => Err(StoreError::Backend(format!("node lease item {:?} is corrupt", item.key).into())),
         }
     }
 }
@@ -251,7 +251,7 @@ fn version_key(node: u8, version: u64) -> Key {
 }
 
 fn version_item(node: u8, version: u64, doc: &LeaseDoc) -> Result<Item, StoreError> {
-    let bytes = serde_json::to_vec(doc).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let bytes = serde_json::to_vec(doc).map_err(|e| StoreError::Backend(e.into()))?;
     Ok(Item { key: version_key(node, version), value: Value::Doc(bytes) })
 }
 

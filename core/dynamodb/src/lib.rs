@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus, TimeToLiveSpecification};
-use core_app::ports::StoreError;
+use core_ports::ports::StoreError;
 
 /// How to reach the table.
 #[derive(Clone, Default)]
@@ -72,22 +72,25 @@ pub struct DynamoStore {
     outbox_turn: Arc<tokio::sync::Mutex<()>>,
     /// How often `read` polls while waiting.
     poll: Duration,
+    /// Stamps outbox items' expiry (TTL).
+    clock: Arc<dyn core_ports::Clock>,
 }
 
-pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+pub(crate) fn backend(e: impl Into<core_ports::BoxError>) -> StoreError {
+    StoreError::backend("dynamodb", e)
 }
 
-/// The full error chain of an SDK error (its `Display` alone says only "service error").
-pub(crate) fn sdk_error<E: std::error::Error + 'static>(what: &str, e: &aws_sdk_dynamodb::error::SdkError<E>) -> StoreError {
+/// An SDK error as the source, described by its full chain (its `Display` alone says only
+/// "service error").
+pub(crate) fn sdk_error<E: std::error::Error + Send + Sync + 'static>(what: &str, e: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError {
     let mut text = format!("{what}: {e}");
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         text.push_str(": ");
         text.push_str(&s.to_string());
         source = s.source();
     }
-    StoreError::Backend(text)
+    StoreError::Backend(core_ports::ports::described(text, e))
 }
 
 impl DynamoStore {
@@ -104,11 +107,19 @@ impl DynamoStore {
             head_hint: Arc::new(AtomicU64::new(0)),
             outbox_turn: Arc::default(),
             poll: Duration::from_millis(50),
+            clock: Arc::new(core_ports::SystemClock),
         };
         store.ensure_table(config.create_table).await?;
         let head = store.read_head().await?;
         store.head_hint.store(head, std::sync::atomic::Ordering::Relaxed);
         Ok(store)
+    }
+
+    /// The same store stamping outbox expiry with `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn core_ports::Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The table this store uses.
@@ -122,12 +133,12 @@ impl DynamoStore {
             Ok(out) => return self.wait_active(out.table().and_then(|t| t.table_status()).cloned()).await,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
                 if !create {
-                    return Err(StoreError::Backend(format!(
-                        "DynamoDB table {table:?} does not exist: create it (docs/dynamodb.md) or set [store] create_table = true"
-                    )));
+                    return Err(StoreError::Backend(
+                        format!("DynamoDB table {table:?} does not exist: create it (docs/dynamodb.md) or set [store] create_table = true").into(),
+                    ));
                 }
             }
-            Err(e) => return Err(sdk_error(&format!("DynamoDB is unreachable or refused DescribeTable on {table:?}"), &e)),
+            Err(e) => return Err(sdk_error(&format!("DynamoDB is unreachable or refused DescribeTable on {table:?}"), e)),
         }
         let attribute = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(backend);
         let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(backend);
@@ -146,7 +157,7 @@ impl DynamoStore {
             Ok(_) => tracing::info!(table, "created DynamoDB table"),
             // Another process created it first (and enables its TTL).
             Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return self.wait_active(None).await,
-            Err(e) => return Err(sdk_error(&format!("cannot create DynamoDB table {table:?}"), &e)),
+            Err(e) => return Err(sdk_error(&format!("cannot create DynamoDB table {table:?}"), e)),
         }
         self.wait_active(None).await?;
         // Outbox items expire (infra/ sets the same on the tables it creates).
@@ -157,7 +168,7 @@ impl DynamoStore {
             .time_to_live_specification(ttl)
             .send()
             .await
-            .map_err(|e| sdk_error(&format!("cannot enable TTL on DynamoDB table {table:?}"), &e))?;
+            .map_err(|e| sdk_error(&format!("cannot enable TTL on DynamoDB table {table:?}"), e))?;
         Ok(())
     }
 
@@ -169,17 +180,17 @@ impl DynamoStore {
             if status.is_some() {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            let out = self.client.describe_table().table_name(&*self.table).send().await.map_err(|e| sdk_error("DescribeTable", &e))?;
+            let out = self.client.describe_table().table_name(&*self.table).send().await.map_err(|e| sdk_error("DescribeTable", e))?;
             status = out.table().and_then(|t| t.table_status()).cloned();
             if status.is_none() {
                 status = Some(TableStatus::Creating);
             }
         }
-        Err(StoreError::Backend(format!("DynamoDB table {:?} did not become ACTIVE within a minute", self.table)))
+        Err(StoreError::Backend(format!("DynamoDB table {:?} did not become ACTIVE within a minute", self.table).into()))
     }
 
     /// Whether the table answers (readiness).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.client.describe_table().table_name(&*self.table).send().await.map(|_| ()).map_err(|e| sdk_error("DescribeTable", &e))
+        self.client.describe_table().table_name(&*self.table).send().await.map(|_| ()).map_err(|e| sdk_error("DescribeTable", e))
     }
 }

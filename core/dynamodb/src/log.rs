@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use core_app::events::Event;
-use core_app::ports::{EventLog, Key, LoggedEvent, StoreError};
+use core_ports::events::Event;
+use core_ports::ports::{EventLog, Key, LoggedEvent, StoreError};
 
 use crate::store::{Attrs, key_attrs, number, string};
 use crate::{DynamoStore, backend, sdk_error};
@@ -53,7 +53,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_error("GetItem", &e))?;
+            .map_err(|e| sdk_error("GetItem", e))?;
         match out.item() {
             Some(attrs) => seq_of(attrs, "n"),
             None => Ok(0),
@@ -85,7 +85,7 @@ impl DynamoStore {
         item.insert("first".to_owned(), AttributeValue::N((head + 1).to_string()));
         item.insert("last".to_owned(), AttributeValue::N(last.to_string()));
         item.insert("ev".to_owned(), AttributeValue::B(Blob::new(payload.to_vec())));
-        let expires_at = core_app::now_ms() / 1000 + OUTBOX_RETENTION.as_secs();
+        let expires_at = self.clock.now_ms() / 1000 + OUTBOX_RETENTION.as_secs();
         item.insert(TTL_ATTRIBUTE.to_owned(), AttributeValue::N(expires_at.to_string()));
         let put = Put::builder().table_name(&*self.table).set_item(Some(item)).build().map_err(backend)?;
         Ok([TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().put(put).build()])
@@ -110,7 +110,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error("Query", &e))?;
+                .map_err(|e| sdk_error("Query", e))?;
             for attrs in page.items() {
                 let first = seq_of(attrs, "first")?;
                 let events: Vec<Event> = match attrs.get("ev") {
@@ -160,7 +160,7 @@ impl EventLog for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_error("GetItem", &e))?;
+            .map_err(|e| sdk_error("GetItem", e))?;
         match out.item() {
             Some(attrs) => seq_of(attrs, "n"),
             None => Ok(0),
@@ -170,7 +170,7 @@ impl EventLog for DynamoStore {
     async fn save_checkpoint(&self, consumer: &str, seq: u64) -> Result<(), StoreError> {
         let mut item = key_attrs(&Key::new(CHECKPOINTS, consumer));
         item.insert("n".to_owned(), AttributeValue::N(seq.to_string()));
-        self.client.put_item().table_name(&*self.table).set_item(Some(item)).send().await.map_err(|e| sdk_error("PutItem", &e))?;
+        self.client.put_item().table_name(&*self.table).set_item(Some(item)).send().await.map_err(|e| sdk_error("PutItem", e))?;
         Ok(())
     }
 

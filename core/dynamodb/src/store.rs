@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
-use core_app::events::Event;
-use core_app::ports::{Condition, Item, Key, MAX_TRANSACTION_WRITES, Query, Store, StoreError, Value, Write};
+use core_ports::events::Event;
+use core_ports::ports::{Condition, Item, Key, MAX_TRANSACTION_WRITES, Query, Store, StoreError, Value, Write};
 use rand::Rng as _;
 
 use crate::{DynamoStore, backend, sdk_error};
@@ -157,7 +157,7 @@ impl DynamoStore {
         if error.as_service_error().is_some_and(|e| e.is_transaction_in_progress_exception()) {
             return Ok(Err(Cancelled::Conflict));
         }
-        Err(sdk_error("TransactWriteItems", &error))
+        Err(sdk_error("TransactWriteItems", error))
     }
 
     async fn transact_writes(&self, writes: &[Write]) -> Result<(), StoreError> {
@@ -236,7 +236,7 @@ impl Store for DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_error("GetItem", &e))?;
+            .map_err(|e| sdk_error("GetItem", e))?;
         out.item().map(parse_item).transpose()
     }
 
@@ -258,7 +258,7 @@ impl Store for DynamoStore {
                 }
                 attempt += 1;
                 let request = KeysAndAttributes::builder().set_keys(Some(std::mem::take(&mut pending))).consistent_read(true).build().map_err(backend)?;
-                let out = self.client.batch_get_item().request_items(&*self.table, request).send().await.map_err(|e| sdk_error("BatchGetItem", &e))?;
+                let out = self.client.batch_get_item().request_items(&*self.table, request).send().await.map_err(|e| sdk_error("BatchGetItem", e))?;
                 for attrs in out.responses().and_then(|r| r.get(&*self.table)).map(Vec::as_slice).unwrap_or_default() {
                     let item = parse_item(attrs)?;
                     found.insert(item.key.clone(), item);
@@ -321,7 +321,7 @@ impl Store for DynamoStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| sdk_error("Query", &e))?;
+                .map_err(|e| sdk_error("Query", e))?;
             for attrs in result.items() {
                 let sk = string(attrs, "sk")?;
                 if past_range(q, &sk) {

@@ -9,10 +9,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use core_app::contract;
-use core_app::events::Event;
-use core_app::ports::{Condition, EventLog as _, Item, Key, Store as _, StoreError, Value, Write};
 use core_dynamodb::{DynamoConfig, DynamoStore};
+use core_ports::events::Event;
+use core_ports::ports::{Condition, EventLog as _, Item, Key, Store as _, StoreError, Value, Write};
 use shared::id::Id;
 
 fn endpoint() -> String {
@@ -44,23 +43,20 @@ fn followed(n: u64) -> Event {
     Event::Followed { follower: Id::from_u64(n), target: Id::from_u64(n + 1) }
 }
 
-#[tokio::test]
-#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
-async fn dynamodb_keeps_the_store_contract() {
-    contract::store_suite(&fresh("store").await).await;
+/// The store contract, one test (and one fresh table) per promise. (The node-lease suite,
+/// which needs core's lease logic, runs in core-server's tests: `it::nodes`.)
+mod store_contract {
+    core_ports::store_contract_tests!(
+        async { Box::new(super::fresh("store").await) },
+        #[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+    );
 }
 
-#[tokio::test]
-#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
-async fn dynamodb_keeps_the_node_lease_contract() {
-    contract::node_lease_suite(std::sync::Arc::new(fresh("nodes").await)).await;
-}
-
-#[tokio::test]
-#[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
-async fn dynamodb_keeps_the_event_log_contract() {
-    let store = fresh("log").await;
-    contract::event_log_suite(&store, &store).await;
+mod event_log_contract {
+    core_ports::event_log_contract_tests!(
+        async { Box::new(super::fresh("log").await) },
+        #[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use core_app::ports::{MediaStore, MediaStoreError, valid_media_key};
+use core_ports::ports::{MediaStore, MediaStoreError, valid_media_key};
 
 /// Media files under a root directory. Writes go to a temporary file in the same directory
 /// and are renamed into place, so a reader sees the whole old object or the whole new one.
@@ -32,8 +32,8 @@ impl FsMediaStore {
 /// Distinguishes concurrent writers' temporary files.
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
-fn backend(e: impl std::fmt::Display) -> MediaStoreError {
-    MediaStoreError::Backend(e.to_string())
+fn backend(e: impl Into<core_ports::BoxError>) -> MediaStoreError {
+    MediaStoreError::backend("media directory", e)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, MediaStoreError> + Send + 'static) -> Result<T, MediaStoreError> {

@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
-use core_app::ports::{CacheError, RateLimitStore};
+use core_ports::ports::{CacheError, RateLimitStore};
 use shared::rate::{Decision, Quota};
 
 const SHARDS: usize = 16;

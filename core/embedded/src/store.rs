@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use core_app::events::Event;
-use core_app::now_ms;
-use core_app::ports::{Condition, EventLog, Item, Key, LoggedEvent, MAX_TRANSACTION_WRITES, Query, Store, StoreError, Value, Write};
+use core_ports::clock::{Clock, SystemClock};
+use core_ports::events::Event;
+use core_ports::ports::{Condition, EventLog, Item, Key, LoggedEvent, MAX_TRANSACTION_WRITES, Query, Store, StoreError, Value, Write};
 use redb::{Database, ReadableTable, TableDefinition};
 use tokio::sync::watch;
 
@@ -51,10 +51,12 @@ pub struct RedbStore {
     head: watch::Sender<u64>,
     /// Events up to here are deleted (0: none yet).
     pruned: Arc<AtomicU64>,
+    /// Stamps consumers' checkpoints (pruning skips consumers silent for [`ABANDONED_AFTER`]).
+    clock: Arc<dyn Clock>,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+fn backend(e: impl Into<core_ports::BoxError>) -> StoreError {
+    StoreError::backend("redb", e)
 }
 
 fn encode(value: &Value) -> Vec<u8> {
@@ -87,6 +89,11 @@ fn decode(bytes: &[u8]) -> Result<Value, StoreError> {
 impl RedbStore {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_clock(path, Arc::new(SystemClock))
+    }
+
+    /// Like [`RedbStore::open`], stamping checkpoints with `clock`.
+    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         let db = Database::create(path).map_err(backend)?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(ITEMS).map_err(backend)?;
@@ -94,7 +101,7 @@ impl RedbStore {
         txn.open_table(CHECKPOINTS).map_err(backend)?;
         txn.open_table(CHECKPOINT_TIMES).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        let store = RedbStore { db: Arc::new(db), head: watch::channel(0).0, pruned: Arc::default() };
+        let store = RedbStore { db: Arc::new(db), head: watch::channel(0).0, pruned: Arc::default(), clock };
         let head = store.head_blocking()?;
         store.head.send_replace(head);
         let txn = store.db.begin_read().map_err(backend)?;
@@ -357,7 +364,7 @@ impl EventLog for RedbStore {
                     Some(seq) => seq,
                     None => {
                         table.insert(consumer.as_str(), 0).map_err(backend)?;
-                        txn.open_table(CHECKPOINT_TIMES).map_err(backend)?.insert(consumer.as_str(), now_ms()).map_err(backend)?;
+                        txn.open_table(CHECKPOINT_TIMES).map_err(backend)?.insert(consumer.as_str(), s.clock.now_ms()).map_err(backend)?;
                         0
                     }
                 }
@@ -370,7 +377,7 @@ impl EventLog for RedbStore {
 
     async fn save_checkpoint(&self, consumer: &str, seq: u64) -> Result<(), StoreError> {
         let consumer = consumer.to_owned();
-        self.blocking(move |s| s.save_checkpoint_at(&consumer, seq, now_ms())).await
+        self.blocking(move |s| s.save_checkpoint_at(&consumer, seq, s.clock.now_ms())).await
     }
 
     async fn head(&self) -> Result<u64, StoreError> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use core_app::ports::{CacheError, StreamHub, StreamMessage};
+use core_ports::ports::{CacheError, StreamHub, StreamMessage};
 use tokio::sync::broadcast;
 
 /// Messages a subscriber may fall behind by before it skips the oldest.

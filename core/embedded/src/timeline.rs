@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use core_app::ports::{CacheError, TimelineCache, TimelineEntry};
+use core_ports::ports::{CacheError, TimelineCache, TimelineEntry};
 use shared::id::Id;
 use shared::page::Window;
 

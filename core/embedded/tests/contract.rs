@@ -1,65 +1,61 @@
-//! The port contract suites against the embedded adapters.
+//! The port contract suites against the embedded adapters: one test per promise.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use core_app::contract;
-use core_embedded::{FsMediaStore, MemoryTimelineCache, RedbStore};
+use core_embedded::{FsMediaStore, MemoryRateLimiter, MemoryStreamHub, MemoryTimelineCache, RedbStore};
+use core_ports::contract::Fixture;
+use core_ports::ports::EventLog as _;
 
-fn store() -> (tempfile::TempDir, RedbStore) {
+async fn redb() -> Fixture<RedbStore> {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(&dir.path().join("starling.redb")).unwrap();
-    (dir, store)
+    Fixture::new(store, dir)
 }
 
-#[tokio::test]
-async fn redb_store_keeps_the_store_contract() {
-    let (_dir, store) = store();
-    contract::store_suite(&store).await;
+mod redb_store {
+    core_ports::store_contract_tests!(super::redb());
 }
 
-#[tokio::test]
-async fn redb_store_keeps_the_event_log_contract() {
-    let (_dir, store) = store();
-    contract::event_log_suite(&store, &store).await;
+mod redb_event_log {
+    core_ports::event_log_contract_tests!(super::redb());
 }
 
-#[tokio::test]
-async fn memory_cache_keeps_the_timeline_cache_contract() {
-    contract::timeline_cache_suite(&MemoryTimelineCache::new()).await;
+mod memory_timeline_cache {
+    core_ports::timeline_cache_contract_tests!(async { Box::new(super::MemoryTimelineCache::new()) });
+}
+
+mod memory_rate_limiter {
+    core_ports::rate_limit_contract_tests!(async { Box::new(super::MemoryRateLimiter::new()) });
+}
+
+mod filesystem_media_store {
+    core_ports::media_store_contract_tests!(async {
+        let dir = tempfile::tempdir().unwrap();
+        let media = super::FsMediaStore::open(&dir.path().join("media")).unwrap();
+        core_ports::contract::Fixture::new(media, dir)
+    });
+}
+
+mod memory_stream_hub {
+    core_ports::stream_hub_contract_tests!(async { Box::new(super::MemoryStreamHub::new()) });
+}
+
+mod memory_stream_hub_shared_by_clones {
+    core_ports::shared_stream_hub_contract_tests!(async {
+        let hub = super::MemoryStreamHub::new();
+        (Box::new(hub.clone()), Box::new(hub))
+    });
 }
 
 #[tokio::test]
 async fn redb_store_survives_reopening_with_its_log_head() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("starling.redb");
-    {
+    let head = {
         let store = RedbStore::open(&path).unwrap();
-        contract::event_log_suite(&store, &store).await;
-    }
+        core_ports::contract::event_log::all(&store, &store).await;
+        store.head().await.unwrap()
+    };
+    assert!(head > 0);
     let reopened = RedbStore::open(&path).unwrap();
-    use core_app::ports::EventLog;
-    assert_eq!(reopened.head().await.unwrap(), 3, "the log head is recovered from disk");
-}
-
-#[tokio::test]
-async fn memory_rate_limiter_keeps_the_rate_limit_contract() {
-    contract::rate_limit_suite(&core_embedded::MemoryRateLimiter::new()).await;
-}
-
-#[tokio::test]
-async fn filesystem_media_store_keeps_the_media_store_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    contract::media_store_suite(&FsMediaStore::open(&dir.path().join("media")).unwrap()).await;
-}
-
-#[tokio::test]
-async fn redb_store_keeps_the_node_lease_contract() {
-    let (_dir, store) = store();
-    contract::node_lease_suite(std::sync::Arc::new(store)).await;
-}
-
-#[tokio::test]
-async fn memory_stream_hub_keeps_the_stream_hub_contract() {
-    let hub = core_embedded::MemoryStreamHub::new();
-    contract::stream_hub_suite(&hub).await;
-    contract::shared_stream_hub_suite(&hub, &hub.clone()).await;
+    assert_eq!(reopened.head().await.unwrap(), head, "the log head is recovered from disk");
 }

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use core_app::events::Event;
-use core_app::ports::{EventLog as _, Store as _};
 use core_embedded::{ABANDONED_AFTER, PRUNE_STEP, RedbStore};
+use core_ports::events::Event;
+use core_ports::ports::{EventLog as _, Store as _};
 use shared::id::Id;
 
 const DAY: u64 = 24 * 3600 * 1000;
@@ -98,4 +98,26 @@ async fn an_abandoned_consumer_stops_holding_the_log_but_an_idle_one_at_the_head
     // Came back: it continues after the gap.
     let next = store.read(5, 10, Duration::ZERO).await.unwrap();
     assert_eq!(next[0].seq, 2 * PRUNE_STEP);
+}
+
+#[tokio::test]
+async fn the_stores_clock_decides_when_a_silent_consumer_is_abandoned() {
+    use core_ports::clock::ManualClock;
+    use core_ports::ports::EventLog as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_900_000_000_000);
+    let store = RedbStore::open_with_clock(&dir.path().join("starling.redb"), std::sync::Arc::new(clock.clone())).unwrap();
+    append(&store, 2 * PRUNE_STEP).await;
+    store.save_checkpoint("stalled", 5).await.unwrap();
+    store.save_checkpoint("fast", 2 * PRUNE_STEP).await.unwrap();
+    assert_eq!(first_position(&store).await, 1, "the stalled consumer holds the log");
+
+    clock.advance(ABANDONED_AFTER - Duration::from_secs(60));
+    store.save_checkpoint("fast", 2 * PRUNE_STEP).await.unwrap();
+    assert_eq!(first_position(&store).await, 1, "not yet abandoned by the store's clock");
+
+    clock.advance(Duration::from_secs(120));
+    store.save_checkpoint("fast", 2 * PRUNE_STEP).await.unwrap();
+    assert_eq!(first_position(&store).await, 2 * PRUNE_STEP, "silent past ABANDONED_AFTER on the store's clock: pruned past it");
 }

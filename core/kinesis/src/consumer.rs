@@ -24,8 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_kinesis::types::ShardIteratorType;
-use core_app::now_ms;
-use core_app::ports::{Condition, EventSink, Item, Key, Query, Store, Value, Write};
+use core_ports::clock::{Clock, SystemClock};
+use core_ports::keys;
+use core_ports::ports::{Condition, EventSink, Item, Key, Query, Store, Value, Write};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -36,7 +37,7 @@ use crate::{KinesisError, decode};
 pub const LEGACY_APPLICATION: &str = "analytics";
 
 /// Tuning of a consumer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConsumerOptions {
     /// What reads the stream (`fanout`, `analytics`, …): leases and checkpoints are its own.
     pub application: String,
@@ -52,6 +53,21 @@ pub struct ConsumerOptions {
     /// Pause between two reads of a shard. Kinesis allows five `GetRecords` a second per
     /// shard for all readers together, so each application reads at most once per `idle`.
     pub idle: Duration,
+    /// What lease windows and heartbeats are timed by.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for ConsumerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerOptions")
+            .field("application", &self.application)
+            .field("owner", &self.owner)
+            .field("lease", &self.lease)
+            .field("batch", &self.batch)
+            .field("chunk", &self.chunk)
+            .field("idle", &self.idle)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConsumerOptions {
@@ -65,6 +81,7 @@ impl ConsumerOptions {
             batch: 1000,
             chunk: 1000,
             idle: Duration::from_secs(1),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -162,7 +179,7 @@ impl KinesisConsumer {
     /// Gives up this instance's leases (this window and the next) and its heartbeat, so the
     /// others take its shards on their next poll instead of when the leases expire.
     pub async fn release(&self) -> Result<(), KinesisError> {
-        let window = self.window(now_ms());
+        let window = self.window(self.now_ms());
         for (shard, _) in self.shards().await? {
             for w in [window, window + 1] {
                 // Only a lease whose marker is ours: the marker's `Exists` check guards both.
@@ -171,12 +188,12 @@ impl KinesisConsumer {
                     Write::Delete { key: self.lease_key(&shard, w), condition: Condition::None },
                 ];
                 match self.store.transact(writes, vec![]).await {
-                    Ok(()) | Err(core_app::ports::StoreError::ConditionFailed { .. }) => {}
+                    Ok(()) | Err(core_ports::ports::StoreError::ConditionFailed { .. }) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
         }
-        let heartbeat = Key::new(format!("KI#{}#{}", self.stream, self.options.application), self.options.owner.clone());
+        let heartbeat = Key::new(keys::kinesis_instances_partition(&self.stream, &self.options.application), self.options.owner.clone());
         self.store.transact(vec![Write::Delete { key: heartbeat, condition: Condition::None }], vec![]).await?;
         *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         Ok(())
@@ -198,7 +215,7 @@ impl KinesisConsumer {
 
     /// Who holds each shard in the current window.
     pub async fn leases(&self) -> Result<Vec<Lease>, KinesisError> {
-        let window = self.window(now_ms());
+        let window = self.window(self.now_ms());
         let mut out = Vec::new();
         for (shard, _) in self.shards().await? {
             if let Some(item) = self.store.get(&self.lease_key(&shard, window)).await? {
@@ -211,7 +228,7 @@ impl KinesisConsumer {
     /// The stream's shards with their parents, in id order, listed at most once a lease
     /// length (ListShards allows 100 calls a second per stream, for every reader).
     async fn shards(&self) -> Result<Vec<Shard>, KinesisError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let cached = self
             .listed
             .lock()
@@ -249,7 +266,7 @@ impl KinesisConsumer {
     /// Renews, claims and gives up leases so this instance holds its share; returns the shards
     /// it holds now and may read (a child shard waits until its parent is finished).
     async fn balance(&self, shards: &[Shard]) -> Result<Vec<String>, KinesisError> {
-        let now = now_ms();
+        let now = self.now_ms();
         let window = self.window(now);
         let lease_ms = self.lease_ms();
         let live = self.heartbeat(now).await?;
@@ -293,7 +310,7 @@ impl KinesisConsumer {
     }
 
     async fn announce(&self, now: u64) -> Result<usize, KinesisError> {
-        let pk = format!("KI#{}#{}", self.stream, self.options.application);
+        let pk = keys::kinesis_instances_partition(&self.stream, &self.options.application);
         let beat = Heartbeat { expires_ms: now + 2 * self.lease_ms() };
         let item = Item { key: Key::new(pk.clone(), self.options.owner.clone()), value: Value::Doc(serde_json::to_vec(&beat).unwrap_or_default()) };
         let mut writes = vec![Write::Put { item, condition: Condition::None }];
@@ -326,7 +343,7 @@ impl KinesisConsumer {
         let items = self.store.get_many(&shards.iter().map(|s| self.checkpoint_key(s)).collect::<Vec<_>>()).await?;
         let mut out: Vec<Option<Checkpoint>> = items.iter().map(|i| i.as_ref().and_then(doc::<Checkpoint>)).collect();
         if self.options.application == LEGACY_APPLICATION && out.iter().any(Option::is_none) {
-            let legacy = self.store.get_many(&shards.iter().map(|s| Key::new(format!("KC#{}", self.stream), *s)).collect::<Vec<_>>()).await?;
+            let legacy = self.store.get_many(&shards.iter().map(|s| keys::kinesis_legacy_checkpoint(&self.stream, s)).collect::<Vec<_>>()).await?;
             for (slot, item) in out.iter_mut().zip(legacy) {
                 if slot.is_none() {
                     *slot = item.as_ref().and_then(doc::<Checkpoint>);
@@ -361,7 +378,7 @@ impl KinesisConsumer {
         writes.extend(old.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }));
         match self.store.transact(writes, vec![]).await {
             Ok(()) => Ok(true),
-            Err(core_app::ports::StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(core_ports::ports::StoreError::ConditionFailed { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -400,7 +417,7 @@ impl KinesisConsumer {
                 })
                 .collect();
             if !events.is_empty() {
-                self.sink.deliver(&events).await.map_err(|e| KinesisError::Api(e.to_string()))?;
+                self.sink.deliver(&events).await?;
             }
             delivered += events.len();
             if let Some(last) = chunk.last() {
@@ -437,7 +454,7 @@ impl KinesisConsumer {
     /// when nobody else has (the lease stays exclusive; at worst the checkpoint moves back
     /// behind another holder's and records are delivered again).
     async fn save_checkpoint(&self, shard: &str, checkpoint: Checkpoint) -> Result<(), KinesisError> {
-        let window = self.window(now_ms());
+        let window = self.window(self.now_ms());
         if !self.holds(shard, window).await? && !self.claim(shard, window).await? {
             return Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")));
         }
@@ -452,11 +469,15 @@ impl KinesisConsumer {
             .await
         {
             Ok(()) => Ok(()),
-            Err(core_app::ports::StoreError::ConditionFailed { .. }) => {
+            Err(core_ports::ports::StoreError::ConditionFailed { .. }) => {
                 Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")))
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.options.clock.now_ms()
     }
 
     fn lease_ms(&self) -> u64 {
@@ -468,7 +489,7 @@ impl KinesisConsumer {
     }
 
     fn lease_partition(&self, shard: &str) -> String {
-        format!("KL#{}#{}#{shard}", self.stream, self.options.application)
+        keys::kinesis_lease_partition(&self.stream, &self.options.application, shard)
     }
 
     fn lease_key(&self, shard: &str, window: u64) -> Key {
@@ -480,7 +501,7 @@ impl KinesisConsumer {
     }
 
     fn checkpoint_key(&self, shard: &str) -> Key {
-        Key::new(format!("KC#{}#{}", self.stream, self.options.application), shard)
+        keys::kinesis_checkpoint(&self.stream, &self.options.application, shard)
     }
 }
 
@@ -501,6 +522,8 @@ fn doc<T: serde::de::DeserializeOwned>(item: &Item) -> Option<T> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use core_ports::clock::system_now_ms;
+
     use super::*;
 
     async fn consumer(store: Arc<dyn Store>, application: &str) -> KinesisConsumer {
@@ -511,7 +534,7 @@ mod tests {
         struct Nothing;
         #[async_trait::async_trait]
         impl EventSink for Nothing {
-            async fn deliver(&self, _: &[core_app::ports::LoggedEvent]) -> Result<(), core_app::ports::SinkError> {
+            async fn deliver(&self, _: &[core_ports::ports::LoggedEvent]) -> Result<(), core_ports::ports::SinkError> {
                 Ok(())
             }
         }
@@ -541,7 +564,7 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
         // A checkpoint written before applications had names.
         let old = Checkpoint { sequence: Some("49".into()), finished: false };
-        store.transact(vec![put(Key::new("KC#s", "shard-0"), &old)], vec![]).await.unwrap();
+        store.transact(vec![put(keys::kinesis_legacy_checkpoint("s", "shard-0"), &old)], vec![]).await.unwrap();
         let analytics = consumer(store.clone(), "analytics").await;
         let fanout = consumer(store.clone(), "fanout").await;
         assert_eq!(analytics.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("49"));
@@ -565,15 +588,19 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(core_embedded::RedbStore::open(&dir.path().join("db")).unwrap());
         let fanout = consumer(store.clone(), "fanout").await;
         let search = consumer(store.clone(), "search").await;
-        let now = now_ms();
+        let now = system_now_ms();
         let beat = |owner: &str, expires_ms: u64| Write::Put {
-            item: Item { key: Key::new("KI#s#fanout", owner), value: Value::Doc(serde_json::to_vec(&Heartbeat { expires_ms }).unwrap()) },
+            item: Item {
+                key: Key::new(keys::kinesis_instances_partition("s", "fanout"), owner),
+                value: Value::Doc(serde_json::to_vec(&Heartbeat { expires_ms }).unwrap()),
+            },
             condition: Condition::None,
         };
         store.transact(vec![beat("live", now + 60_000), beat("dead", now - 1), beat("long-dead", now - 11 * 30_000)], vec![]).await.unwrap();
         assert_eq!(fanout.heartbeat(now).await.unwrap(), 2, "itself and `live`");
         assert_eq!(search.heartbeat(now).await.unwrap(), 1, "another application's instances do not count");
-        let left: Vec<String> = store.query(&Query::partition("KI#s#fanout", 10)).await.unwrap().into_iter().map(|i| i.key.sk).collect();
+        let left: Vec<String> =
+            store.query(&Query::partition(keys::kinesis_instances_partition("s", "fanout"), 10)).await.unwrap().into_iter().map(|i| i.key.sk).collect();
         assert_eq!(left, ["a", "dead", "live"]);
     }
 
@@ -584,7 +611,7 @@ mod tests {
         let lease = Duration::from_millis(100);
         let a = owned(store.clone(), "fanout", "a", lease).await;
         let b = owned(store.clone(), "fanout", "b", lease).await;
-        let window = a.window(now_ms());
+        let window = a.window(system_now_ms());
         assert!(a.claim("shard-0", window).await.unwrap());
         assert!(a.claim("shard-1", window).await.unwrap());
         assert!(!b.claim("shard-0", window).await.unwrap(), "a lease has one holder");
@@ -595,10 +622,10 @@ mod tests {
         a.save_checkpoint("shard-0", at("10")).await.unwrap();
         assert_eq!(a.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("10"));
         // `b` took shard-1 meanwhile: `a` cannot move its checkpoint.
-        let now = a.window(now_ms());
+        let now = a.window(system_now_ms());
         assert!(b.claim("shard-1", now).await.unwrap());
         b.save_checkpoint("shard-1", at("20")).await.unwrap();
-        if a.window(now_ms()) == now {
+        if a.window(system_now_ms()) == now {
             assert!(a.save_checkpoint("shard-1", at("5")).await.is_err());
             assert_eq!(a.checkpoint("shard-1").await.unwrap().sequence.as_deref(), Some("20"));
         }
@@ -611,8 +638,8 @@ mod tests {
         let a = owned(store.clone(), "fanout", "a", Duration::from_secs(30)).await;
         let b = owned(store.clone(), "fanout", "b", Duration::from_secs(30)).await;
         let shards: Vec<Shard> = vec![("shard-0".into(), None), ("shard-1".into(), None)];
-        *a.listed.lock().unwrap() = Some((now_ms(), shards.clone()));
-        *b.listed.lock().unwrap() = Some((now_ms(), shards.clone()));
+        *a.listed.lock().unwrap() = Some((system_now_ms(), shards.clone()));
+        *b.listed.lock().unwrap() = Some((system_now_ms(), shards.clone()));
         assert_eq!(a.balance(&shards).await.unwrap(), ["shard-0", "shard-1"]);
         assert!(b.balance(&shards).await.unwrap().is_empty(), "a holds both for this window");
         // b's own leases are untouched by a's release.

@@ -19,8 +19,8 @@
 mod consumer;
 mod publisher;
 
-use core_app::events::Event;
-use core_app::ports::LoggedEvent;
+use core_ports::events::Event;
+use core_ports::ports::LoggedEvent;
 use serde::{Deserialize, Serialize};
 
 pub use crate::consumer::{ConsumerOptions, KinesisConsumer, LEGACY_APPLICATION, Lease};
@@ -30,7 +30,7 @@ pub use crate::publisher::{KinesisPublisher, MAX_RECORDS_PER_PUT, PutOutcome, Re
 pub const RELAY_CONSUMER: &str = "kinesis-relay";
 
 /// Where the stream is and how to reach it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KinesisConfig {
     /// Stream name.
     pub stream: String,
@@ -42,6 +42,18 @@ pub struct KinesisConfig {
     pub credentials: Option<(String, String)>,
 }
 
+impl std::fmt::Debug for KinesisConfig {
+    // The secret key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KinesisConfig")
+            .field("stream", &self.stream)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials.as_ref().map(|(id, _)| (id, "***")))
+            .finish()
+    }
+}
+
 /// Why a Kinesis operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum KinesisError {
@@ -50,7 +62,10 @@ pub enum KinesisError {
     Api(String),
     /// The store holding checkpoints and leases failed.
     #[error(transparent)]
-    Store(#[from] core_app::ports::StoreError),
+    Store(#[from] core_ports::ports::StoreError),
+    /// The sink refused a batch.
+    #[error(transparent)]
+    Sink(#[from] core_ports::ports::SinkError),
 }
 
 /// Builds a Kinesis client for `config`.
@@ -89,16 +104,11 @@ pub fn decode(data: &[u8]) -> Option<LoggedEvent> {
     serde_json::from_slice::<Record>(data).ok().map(|r| LoggedEvent { seq: r.seq, event: r.event })
 }
 
-/// The partition key of an event: the account that acted (the aggregate whose events must
-/// stay in order). All of one account's events land on one shard, in outbox order.
+/// The partition key of an event: [`Event::partition_key`], the account that acted (the
+/// aggregate whose events must stay in order). All of one account's events land on one shard,
+/// in outbox order.
 pub fn partition_key(event: &Event) -> String {
-    let actor = match event {
-        Event::AccountCreated { account } | Event::AccountUpdated { account } => account,
-        Event::StatusCreated { author, .. } | Event::StatusUpdated { author, .. } | Event::StatusDeleted { author, .. } => author,
-        Event::Followed { follower, .. } | Event::Unfollowed { follower, .. } => follower,
-        Event::Favourited { account, .. } | Event::Unfavourited { account, .. } => account,
-    };
-    actor.to_string()
+    event.partition_key()
 }
 
 #[cfg(test)]

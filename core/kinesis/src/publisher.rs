@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use core_app::ports::{EventSink, LoggedEvent, SinkError};
+use core_ports::ports::{EventSink, LoggedEvent, SinkError};
 
 use crate::{KinesisConfig, KinesisError, encode, partition_key};
 
@@ -147,7 +147,7 @@ impl KinesisPublisher {
 impl EventSink for KinesisPublisher {
     async fn deliver(&self, events: &[LoggedEvent]) -> Result<(), SinkError> {
         let records = events.iter().map(|e| PendingRecord { key: partition_key(&e.event), data: encode(e) }).collect();
-        put_all(self.putter.as_ref(), records, self.backoff).await.map_err(|e| SinkError(e.to_string()))
+        put_all(self.putter.as_ref(), records, self.backoff).await.map_err(|e| SinkError::new("kinesis PutRecords", e))
     }
 }
 

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use core_app::events::Event;
-use core_app::ports::{EventLog, EventSink, LoggedEvent, SinkError, Store};
 use core_embedded::RedbStore;
 use core_kinesis::{ConsumerOptions, KinesisConfig, KinesisConsumer, KinesisPublisher, RELAY_CONSUMER};
+use core_ports::events::Event;
+use core_ports::ports::{EventLog, EventSink, LoggedEvent, SinkError, Store};
 use shared::id::Id;
 
 fn config(stream: &str) -> KinesisConfig {
@@ -60,6 +60,63 @@ impl EventSink for Down {
     }
 }
 
+/// Reads a whole stream back: what the event sink contract's probe sees of the publisher.
+struct StreamProbe {
+    client: aws_sdk_kinesis::Client,
+    stream: String,
+}
+
+#[async_trait]
+impl core_ports::contract::event_sink::SinkProbe for StreamProbe {
+    async fn handled(&self, seqs: &[u64]) -> Vec<(u64, String)> {
+        let wanted: HashSet<u64> = seqs.iter().copied().collect();
+        let mut out = Vec::new();
+        let shards = self.client.list_shards().stream_name(&self.stream).send().await.unwrap();
+        for shard in shards.shards() {
+            let mut iterator = self
+                .client
+                .get_shard_iterator()
+                .stream_name(&self.stream)
+                .shard_id(shard.shard_id())
+                .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap()
+                .shard_iterator
+                .unwrap();
+            loop {
+                let page = self.client.get_records().shard_iterator(&iterator).limit(10_000).send().await.unwrap();
+                for record in page.records() {
+                    let logged = core_kinesis::decode(record.data().as_ref()).expect("every record decodes");
+                    assert_eq!(record.partition_key(), logged.event.partition_key(), "records are partitioned by the acting account");
+                    if wanted.contains(&logged.seq) {
+                        out.push((logged.seq, logged.event.type_name().to_owned()));
+                    }
+                }
+                match page.next_shard_iterator() {
+                    Some(next) if !page.records().is_empty() => iterator = next.to_owned(),
+                    _ => break,
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The event sink contract on the publisher, one test (and one fresh stream) per promise.
+mod publisher_event_sink_contract {
+    use super::*;
+
+    async fn fixture() -> (Box<KinesisPublisher>, Box<StreamProbe>) {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let name = format!("sink-contract-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let (config, client) = stream(&name, 2).await;
+        (Box::new(KinesisPublisher::new(&config).await), Box::new(StreamProbe { client, stream: name }))
+    }
+
+    core_ports::event_sink_contract_tests!(fixture(), #[ignore = "needs moto_server: scripts/test.sh"]);
+}
+
 fn follow(i: u64) -> Event {
     Event::Followed { follower: Id::from_u64(100 + i % 7), target: Id::from_u64(1000 + i) }
 }
@@ -83,12 +140,12 @@ async fn relay_publishes_every_committed_event_once_kinesis_accepts_it() {
     commit(&core, 620, 0).await;
 
     // Kinesis unreachable: nothing is lost, the relay's checkpoint stays where it was.
-    assert!(core_app::sink::step(core.as_ref(), RELAY_CONSUMER, &Down, 1000, Duration::ZERO).await.is_err());
+    assert!(core_ports::sink::step(core.as_ref(), RELAY_CONSUMER, &Down, 1000, Duration::ZERO).await.is_err());
     assert_eq!(core.checkpoint(RELAY_CONSUMER).await.unwrap(), 0);
 
     // "Restart": a new publisher relays the backlog (620 events: two PutRecords calls).
     let publisher = KinesisPublisher::new(&config).await;
-    core_app::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 1000).await.unwrap();
+    core_ports::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 1000).await.unwrap();
     assert_eq!(core.checkpoint(RELAY_CONSUMER).await.unwrap(), 620);
 
     // Every event arrives with its outbox seq, each actor's events in commit order.
@@ -116,7 +173,7 @@ async fn consumer_resumes_after_its_stored_checkpoint() {
     let core = open_store(&dir, "core.redb");
     let publisher = KinesisPublisher::new(&config).await;
     commit(&core, 30, 0).await;
-    core_app::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 500).await.unwrap();
+    core_ports::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 500).await.unwrap();
 
     let checkpoints: Arc<dyn Store> = open_store(&dir, "checkpoints.redb");
     let first = Arc::new(Collect::default());
@@ -126,7 +183,7 @@ async fn consumer_resumes_after_its_stored_checkpoint() {
     drop(consumer);
 
     commit(&core, 20, 30).await;
-    core_app::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 500).await.unwrap();
+    core_ports::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 500).await.unwrap();
     // A restarted instance (same store) starts AFTER_SEQUENCE_NUMBER of each shard's checkpoint.
     let second = Arc::new(Collect::default());
     let consumer = KinesisConsumer::new(client, "resume".into(), checkpoints, second.clone(), ConsumerOptions::new("test", "a"));
@@ -142,7 +199,7 @@ async fn instances_split_the_shards_and_take_over_a_dead_ones() {
     let core = open_store(&dir, "core.redb");
     let publisher = KinesisPublisher::new(&config).await;
     commit(&core, 200, 0).await;
-    core_app::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 500).await.unwrap();
+    core_ports::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 500).await.unwrap();
 
     let shared: Arc<dyn Store> = open_store(&dir, "leases.redb");
     let lease = Duration::from_millis(1500);

@@ -28,7 +28,7 @@ pub mod fake;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use core_app::ports::{AccountDoc, AccountSearch, SearchChange, SearchError, SearchIndex, StatusDoc, StatusSearch, TagHit};
+use core_ports::ports::{AccountDoc, AccountSearch, SearchChange, SearchError, SearchIndex, StatusDoc, StatusSearch, TagHit};
 use opensearch::auth::Credentials;
 use opensearch::http::request::JsonBody;
 use opensearch::http::response::Response;
@@ -50,7 +50,7 @@ const MAX_PREFIX_CHARS: u32 = 30;
 const FUZZINESS: &str = "AUTO:4,8";
 
 /// How to reach the cluster.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OpenSearchConfig {
     /// Base URL, e.g. `https://search.example.org:9200`.
     pub url: String,
@@ -60,6 +60,18 @@ pub struct OpenSearchConfig {
     pub index_prefix: String,
     /// Per-request timeout.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for OpenSearchConfig {
+    // The password stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenSearchConfig")
+            .field("url", &self.url)
+            .field("basic_auth", &self.basic_auth.as_ref().map(|(user, _)| (user, "***")))
+            .field("index_prefix", &self.index_prefix)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl OpenSearchConfig {
@@ -83,8 +95,8 @@ impl std::fmt::Debug for OpenSearchIndex {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> SearchError {
-    SearchError(e.to_string())
+fn err(e: impl Into<core_ports::BoxError>) -> SearchError {
+    SearchError::new("opensearch", e)
 }
 
 /// The analysis settings both indices share.
@@ -320,16 +332,27 @@ pub fn hashtag_query(prefix: &str) -> Option<Value> {
     }))
 }
 
+/// A non-2xx answer: the source of the [`SearchError`] it becomes.
+#[derive(Debug, thiserror::Error)]
+#[error("opensearch {op} answered {status}: {kind}: {reason}")]
+struct ErrorAnswer {
+    op: String,
+    status: String,
+    /// OpenSearch's `error.type`.
+    kind: String,
+    reason: String,
+}
+
 /// The error of a non-2xx answer, from OpenSearch's `{"error": {"type", "reason"}}`.
 async fn check(op: &str, response: Response) -> Result<Value, SearchError> {
     let status = response.status_code();
-    let body: Value = response.json().await.map_err(|e| SearchError(format!("opensearch {op}: unreadable answer ({status}): {e}")))?;
+    let body: Value = response.json().await.map_err(|e| SearchError::new(format!("opensearch {op}: unreadable answer ({status})"), e))?;
     if status.is_success() {
         return Ok(body);
     }
     let kind = body.pointer("/error/type").and_then(Value::as_str).unwrap_or("unknown");
     let reason = body.pointer("/error/reason").and_then(Value::as_str).unwrap_or("");
-    Err(SearchError(format!("opensearch {op} answered {status}: {kind}: {reason}")))
+    Err(SearchError(Box::new(ErrorAnswer { op: op.to_owned(), status: status.to_string(), kind: kind.to_owned(), reason: reason.to_owned() })))
 }
 
 /// The ids of a search answer's hits, in order.
@@ -380,7 +403,7 @@ pub fn tag_hits(body: &Value, prefix: &str, offset: usize, limit: usize) -> Resu
 impl OpenSearchIndex {
     /// Connects and creates the indices that are absent; fails when the cluster does not answer.
     pub async fn connect(config: &OpenSearchConfig) -> Result<Self, SearchError> {
-        let url = opensearch::http::Url::parse(&config.url).map_err(|e| SearchError(format!("invalid OpenSearch url {:?}: {e}", config.url)))?;
+        let url = opensearch::http::Url::parse(&config.url).map_err(|e| SearchError::new(format!("invalid OpenSearch url {:?}", config.url), e))?;
         let mut transport = TransportBuilder::new(SingleNodeConnectionPool::new(url)).timeout(config.timeout).disable_proxy();
         if let Some((user, password)) = &config.basic_auth {
             transport = transport.auth(Credentials::Basic(user.clone(), password.clone()));
@@ -394,11 +417,11 @@ impl OpenSearchIndex {
 
     async fn ensure_index(&self, name: &str, mapping: Value) -> Result<(), SearchError> {
         let exists =
-            self.client.indices().exists(IndicesExistsParts::Index(&[name])).send().await.map_err(|e| SearchError(format!("OpenSearch unreachable: {e}")))?;
+            self.client.indices().exists(IndicesExistsParts::Index(&[name])).send().await.map_err(|e| SearchError::new("OpenSearch unreachable", e))?;
         match exists.status_code().as_u16() {
             200 => return Ok(()),
             404 => {}
-            other => return Err(SearchError(format!("opensearch HEAD /{name} answered {other}"))),
+            other => return Err(SearchError(format!("opensearch HEAD /{name} answered {other}").into())),
         }
         let response = self.client.indices().create(IndicesCreateParts::Index(name)).body(mapping).send().await.map_err(err)?;
         match check("create index", response).await {
@@ -407,7 +430,7 @@ impl OpenSearchIndex {
                 Ok(())
             }
             // Another instance created it between our HEAD and PUT.
-            Err(e) if e.0.contains("resource_already_exists_exception") => Ok(()),
+            Err(e) if e.0.downcast_ref::<ErrorAnswer>().is_some_and(|a| a.kind == "resource_already_exists_exception") => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -429,7 +452,7 @@ impl SearchIndex for OpenSearchIndex {
         let response = self.client.bulk(BulkParts::None).refresh(Refresh::WaitFor).body(lines).send().await.map_err(err)?;
         let body = check("bulk", response).await?;
         match bulk_failure(&body) {
-            Some(failure) => Err(SearchError(format!("opensearch bulk item failed: {failure}"))),
+            Some(failure) => Err(SearchError(format!("opensearch bulk item failed: {failure}").into())),
             None => Ok(()),
         }
     }

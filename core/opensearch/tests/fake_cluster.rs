@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
-use core_app::ports::{AccountDoc, AccountSearch, SearchChange, SearchIndex, StatusDoc, StatusSearch};
 use core_opensearch::fake::Fake;
 use core_opensearch::{OpenSearchConfig, OpenSearchIndex, accounts_mapping, statuses_mapping};
+use core_ports::ports::{AccountDoc, AccountSearch, SearchChange, SearchIndex, StatusDoc, StatusSearch};
 use serde_json::{Value, json};
 use shared::id::Id;
 use shared::wire::Visibility;
@@ -41,11 +41,12 @@ fn status(n: u64, author: u64, visibility: Visibility, mentions: &[u64], text: &
     })
 }
 
-#[tokio::test]
-async fn the_port_contract_holds_against_the_fake() {
-    let fake = Fake::start().await;
-    let index = connect(&fake.url).await;
-    core_app::contract::search_index_suite(&index).await;
+mod against_the_fake {
+    core_ports::search_index_contract_tests!(async {
+        let fake = super::Fake::start().await;
+        let index = super::connect(&fake.url).await;
+        core_ports::contract::Fixture::new(index, fake)
+    });
 }
 
 #[tokio::test]
@@ -149,7 +150,7 @@ async fn a_strict_mapping_refusal_fails_the_batch() {
     client.put(format!("{}/starling-statuses", fake.url)).json(&narrow).send().await.unwrap();
     let index = connect(&fake.url).await;
     let err = index.apply(vec![status(1, 1, Visibility::Public, &[], "hello", &[])]).await.unwrap_err();
-    assert!(err.0.contains("strict_dynamic_mapping_exception"), "{err}");
+    assert!(err.to_string().contains("strict_dynamic_mapping_exception"), "{err}");
 }
 
 #[tokio::test]
@@ -158,7 +159,7 @@ async fn an_unreachable_cluster_fails_startup() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let err = OpenSearchIndex::connect(&OpenSearchConfig::new(url)).await.unwrap_err();
-    assert!(err.0.contains("unreachable"), "{err}");
+    assert!(err.to_string().contains("unreachable"), "{err}");
 }
 
 /// A server answering each (method, path) with a recorded response fixture.
@@ -200,7 +201,7 @@ async fn recorded_responses_are_understood() {
         StatusSearch { text: "gardening".into(), reader: Id::from_u64(1), followed: vec![], author: None, max_id: None, min_id: None, offset: 0, limit: 20 };
     assert_eq!(index.statuses(&query).await.unwrap(), vec![Id::from_u64(101), Id::from_u64(100)]);
     let err = index.accounts(&AccountSearch { text: "bob".into(), among: None, offset: 0, limit: 5 }).await.unwrap_err();
-    assert!(err.0.contains("index_not_found_exception"), "{err}");
+    assert!(err.to_string().contains("index_not_found_exception"), "{err}");
     index.clear().await.unwrap();
 
     let url = replay(vec![
@@ -212,7 +213,7 @@ async fn recorded_responses_are_understood() {
     .await;
     let index = connect(&url).await;
     let err = index.apply(vec![status(100, 1, Visibility::Public, &[], "x", &[])]).await.unwrap_err();
-    assert!(err.0.contains("index 101: strict_dynamic_mapping_exception"), "{err}");
+    assert!(err.to_string().contains("index 101: strict_dynamic_mapping_exception"), "{err}");
     let tags = index.hashtags("garden", 0, 10).await.unwrap();
     let tags: Vec<(&str, u64)> = tags.iter().map(|t| (t.name.as_str(), t.uses)).collect();
     assert_eq!(tags, vec![("garden", 1), ("gardening", 2)], "the exact tag first");

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use core_app::ports::{TimelineCache, TimelineEntry};
+use core_ports::ports::{TimelineCache, TimelineEntry};
 use core_redis::test_server::RedisServer;
 use core_redis::{Redis, RedisTimelineCache};
 use shared::id::Id;

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use core_app::ports::{StreamHub, StreamMessage};
+use core_ports::ports::{StreamHub, StreamMessage};
 use core_redis::test_server::RedisServer;
 use core_redis::{Redis, RedisStreamHub};
 use futures_util::StreamExt as _;

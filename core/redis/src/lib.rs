@@ -24,7 +24,7 @@ mod tls;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use core_app::ports::CacheError;
+use core_ports::ports::CacheError;
 use fred::prelude::{ClientLike as _, LuaInterface as _};
 use fred::types::scripts::Script;
 
@@ -96,10 +96,10 @@ fn builder(config: &fred::prelude::Config) -> fred::prelude::Builder {
 async fn init(client: &impl fred::prelude::ClientLike, location: &str) -> Result<(), CacheError> {
     match tokio::time::timeout(CONNECT_TIMEOUT, client.init()).await {
         Ok(Ok(_task)) => Ok(()),
-        Ok(Err(e)) => Err(CacheError(format!("cannot connect to redis at {location}: {}", e.details()))),
+        Ok(Err(e)) => Err(CacheError::new(format!("cannot connect to redis at {location}"), e)),
         Err(_) => {
             let _ = client.quit().await;
-            Err(CacheError(format!("cannot connect to redis at {location}: no answer within {}s", CONNECT_TIMEOUT.as_secs())))
+            Err(CacheError(format!("cannot connect to redis at {location}: no answer within {}s", CONNECT_TIMEOUT.as_secs()).into()))
         }
     }
 }
@@ -115,7 +115,7 @@ impl Redis {
     pub async fn connect_with(settings: &RedisConfig) -> Result<Self, CacheError> {
         let location = redact(&settings.url);
         let config = tls::client_config(&settings.url, settings.ca_file.as_deref())?;
-        let client = builder(&config).build().map_err(|e| CacheError(format!("cannot configure redis client: {}", e.details())))?;
+        let client = builder(&config).build().map_err(|e| CacheError::new("cannot configure redis client", e))?;
         init(&client, &location).await?;
         let redis = Redis {
             client,
@@ -197,7 +197,7 @@ fn redact(url: &str) -> String {
 }
 
 fn failed(operation: &str, error: &fred::prelude::Error) -> CacheError {
-    CacheError(format!("redis {operation} failed: {error}"))
+    CacheError::new(format!("redis {operation}"), error.clone())
 }
 
 #[cfg(test)]

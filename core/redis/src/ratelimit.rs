@@ -4,7 +4,7 @@
 //! so it works unchanged on a cluster.
 
 use async_trait::async_trait;
-use core_app::ports::{CacheError, RateLimitStore};
+use core_ports::ports::{CacheError, RateLimitStore};
 use shared::rate::{Decision, Quota};
 
 use crate::{Redis, failed};
@@ -28,7 +28,7 @@ impl RateLimitStore for RedisRateLimiter {
         let args = vec![quota.limit.to_string(), quota.period_ms.to_string(), now_ms.to_string()];
         let reply: Vec<i64> = self.redis.eval(&self.redis.scripts.gcra, vec![format!("rl:{key}")], args).await.map_err(|e| failed("rate limit", &e))?;
         let [allowed, tat_ms, remaining, reset_at_ms, retry_after_ms] = reply[..] else {
-            return Err(CacheError(format!("rate limit script answered {} values", reply.len())));
+            return Err(CacheError(format!("rate limit script answered {} values", reply.len()).into()));
         };
         let num = |v: i64| u64::try_from(v).unwrap_or(0);
         Ok(Decision {

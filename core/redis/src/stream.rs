@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use core_app::ports::{CacheError, StreamHub, StreamMessage};
+use core_ports::ports::{CacheError, StreamHub, StreamMessage};
 use fred::clients::SubscriberClient;
 use fred::prelude::{ClientLike as _, EventInterface as _, KeysInterface as _, PubsubInterface as _};
 use fred::types::{Expiration, SetOptions};
@@ -81,9 +81,7 @@ impl RedisStreamHub {
 
     /// Like [`RedisStreamHub::connect`], noticing departed listeners every `sweep`.
     pub async fn connect_with_sweep(redis: &Redis, sweep: Duration) -> Result<Self, CacheError> {
-        let subscriber = crate::builder(&redis.config)
-            .build_subscriber_client()
-            .map_err(|e| CacheError(format!("cannot configure the redis subscriber: {}", e.details())))?;
+        let subscriber = crate::builder(&redis.config).build_subscriber_client().map_err(|e| CacheError::new("cannot configure the redis subscriber", e))?;
         // Taken before connecting, so no message can come before someone reads them.
         let messages = subscriber.message_rx();
         crate::init(&subscriber, &redis.location).await?;
@@ -180,7 +178,7 @@ async fn sweep_every(hub: Weak<Hub>, every: Duration) {
 impl StreamHub for RedisStreamHub {
     async fn publish(&self, channel: &str, message: StreamMessage) -> Result<(), CacheError> {
         self.hub.redis.connected()?;
-        let body = serde_json::to_string(&message).map_err(|e| CacheError(format!("cannot encode a stream message: {e}")))?;
+        let body = serde_json::to_string(&message).map_err(|e| CacheError::new("cannot encode a stream message", e))?;
         self.hub.redis.client.spublish::<i64, _, _>(channel, body).await.map(|_| ()).map_err(|e| failed("spublish", &e))
     }
 

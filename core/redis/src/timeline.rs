@@ -22,7 +22,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use core_app::ports::{CacheError, TimelineCache, TimelineEntry};
+use core_ports::ports::{CacheError, TimelineCache, TimelineEntry};
 use fred::prelude::{ClientLike as _, KeysInterface as _, SortedSetsInterface as _};
 use fred::types::sorted_sets::{ZRange, ZRangeBound, ZRangeKind, ZSort};
 use fred::types::{ClusterHash, CustomCommand};

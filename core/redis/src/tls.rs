@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use core_app::ports::CacheError;
+use core_ports::ports::CacheError;
 use fred::rustls;
 use fred::rustls::pki_types::CertificateDer;
 use fred::rustls::pki_types::pem::PemObject as _;
@@ -27,7 +27,7 @@ fn plain_scheme(url: &str) -> (String, bool) {
 /// The fred configuration for `url`; TLS when its scheme is `rediss` or `rediss-cluster`.
 pub(crate) fn client_config(url: &str, ca_file: Option<&Path>) -> Result<fred::prelude::Config, CacheError> {
     let (plain, tls) = plain_scheme(url);
-    let mut config = fred::prelude::Config::from_url(&plain).map_err(|e| CacheError(format!("invalid redis url: {}", e.details())))?;
+    let mut config = fred::prelude::Config::from_url(&plain).map_err(|e| CacheError::new("invalid redis url", e))?;
     match (tls, ca_file) {
         (true, ca_file) => {
             let clustered = matches!(config.server, fred::types::config::ServerConfig::Clustered { .. });
@@ -55,12 +55,12 @@ fn rustls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, CacheEr
     if let Some(path) = ca_file {
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
             .and_then(|certs| certs.collect::<Result<_, _>>())
-            .map_err(|e| CacheError(format!("cannot read the redis CA file {}: {e}", path.display())))?;
+            .map_err(|e| CacheError::new(format!("cannot read the redis CA file {}", path.display()), e))?;
         if certs.is_empty() {
-            return Err(CacheError(format!("the redis CA file {} holds no certificate", path.display())));
+            return Err(CacheError(format!("the redis CA file {} holds no certificate", path.display()).into()));
         }
         for cert in certs {
-            roots.add(cert).map_err(|e| CacheError(format!("the redis CA file {} holds an unusable certificate: {e}", path.display())))?;
+            roots.add(cert).map_err(|e| CacheError::new(format!("the redis CA file {} holds an unusable certificate", path.display()), e))?;
         }
     } else if added == 0 {
         return Err(CacheError("no CA certificates to verify redis with: install the system's (ca-certificates) or set [redis] ca_file".into()));
@@ -68,7 +68,7 @@ fn rustls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, CacheEr
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| CacheError(format!("cannot configure TLS for redis: {e}")))?
+        .map_err(|e| CacheError::new("cannot configure TLS for redis", e))?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
@@ -94,15 +94,15 @@ mod tests {
     #[test]
     fn a_ca_file_must_exist_hold_certificates_and_come_with_tls() {
         let missing = client_config("rediss://127.0.0.1:6380", Some(Path::new("/nonexistent/ca.pem"))).err().unwrap();
-        assert!(missing.0.contains("cannot read the redis CA file /nonexistent/ca.pem"), "{}", missing.0);
+        assert!(missing.to_string().contains("cannot read the redis CA file /nonexistent/ca.pem"), "{missing}");
         let dir = std::env::temp_dir().join(format!("starling-tls-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let empty = dir.join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
         let error = client_config("rediss://127.0.0.1:6380", Some(&empty)).err().unwrap();
-        assert!(error.0.contains("holds no certificate"), "{}", error.0);
+        assert!(error.to_string().contains("holds no certificate"), "{error}");
         let plain = client_config("redis://127.0.0.1:6379", Some(&empty)).err().unwrap();
-        assert!(plain.0.contains("needs a TLS url"), "{}", plain.0);
+        assert!(plain.to_string().contains("needs a TLS url"), "{plain}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

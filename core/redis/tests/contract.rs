@@ -4,10 +4,10 @@
 //! services: `scripts/test.sh tier2` runs them (`cargo test -p core-redis -- --ignored`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use core_app::contract;
+use core_ports::contract;
 use std::time::Duration;
 
-use core_app::ports::{RateLimitStore as _, StreamHub as _, StreamMessage, TimelineCache, TimelineEntry};
+use core_ports::ports::{RateLimitStore as _, StreamHub as _, StreamMessage, TimelineCache, TimelineEntry};
 use core_redis::test_server::RedisServer;
 use core_redis::{Redis, RedisConfig, RedisRateLimiter, RedisStreamHub, RedisTimelineCache};
 use shared::id::Id;
@@ -24,14 +24,14 @@ async fn single() -> (RedisServer, Redis) {
 #[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn redis_timelines_keep_the_timeline_cache_contract() {
     let (_server, redis) = single().await;
-    contract::timeline_cache_suite(&RedisTimelineCache::new(redis)).await;
+    contract::timeline_cache::all(&RedisTimelineCache::new(redis)).await;
 }
 
 #[tokio::test]
 #[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn redis_rate_limiter_keeps_the_rate_limit_contract() {
     let (_server, redis) = single().await;
-    contract::rate_limit_suite(&RedisRateLimiter::new(redis)).await;
+    contract::rate_limit::all(&RedisRateLimiter::new(redis)).await;
 }
 
 #[tokio::test]
@@ -39,8 +39,8 @@ async fn redis_rate_limiter_keeps_the_rate_limit_contract() {
 async fn a_redis_cluster_keeps_both_contracts() {
     let server = RedisServer::cluster();
     let redis = Redis::connect(&server.url).await.unwrap();
-    contract::timeline_cache_suite(&RedisTimelineCache::new(redis.clone())).await;
-    contract::rate_limit_suite(&RedisRateLimiter::new(redis.clone())).await;
+    contract::timeline_cache::all(&RedisTimelineCache::new(redis.clone())).await;
+    contract::rate_limit::all(&RedisRateLimiter::new(redis.clone())).await;
     // Fanout over many timelines spreads over every node's slots.
     let cache = RedisTimelineCache::new(redis);
     let timelines: Vec<String> = (0..64).map(|i| format!("home:cluster-{i}")).collect();
@@ -135,7 +135,7 @@ async fn an_unreachable_redis_fails_fast_with_a_clear_message() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let started = std::time::Instant::now();
     let error = Redis::connect(&format!("redis://127.0.0.1:{port}")).await.err().expect("no server listens there");
-    assert!(error.0.contains("cannot connect to redis at redis://127.0.0.1"), "{}", error.0);
+    assert!(error.to_string().contains("cannot connect to redis at redis://127.0.0.1"), "{error}");
     assert!(started.elapsed() < std::time::Duration::from_secs(8), "startup gives up within seconds");
     assert!(Redis::connect("not a url").await.is_err());
 }
@@ -154,8 +154,8 @@ async fn two_hubs(url: &str, ca_file: Option<std::path::PathBuf>) -> (RedisStrea
 async fn redis_stream_hub_keeps_the_stream_hub_contracts() {
     let (server, _redis) = single().await;
     let (a, b) = two_hubs(&server.url, None).await;
-    contract::stream_hub_suite(&a).await;
-    contract::shared_stream_hub_suite(&a, &b).await;
+    contract::stream_hub::all(&a).await;
+    contract::shared_stream_hub::all(&a, &b).await;
 }
 
 #[tokio::test]
@@ -163,8 +163,8 @@ async fn redis_stream_hub_keeps_the_stream_hub_contracts() {
 async fn a_redis_cluster_keeps_the_stream_hub_contracts_with_channels_on_every_node() {
     let server = RedisServer::cluster();
     let (a, b) = two_hubs(&server.url, None).await;
-    contract::stream_hub_suite(&a).await;
-    contract::shared_stream_hub_suite(&a, &b).await;
+    contract::stream_hub::all(&a).await;
+    contract::shared_stream_hub::all(&a, &b).await;
     // Channels spread over the three nodes' slots; each is heard from the other process.
     let channels: Vec<String> = (0..24).map(|i| format!("timeline:{i}")).collect();
     let mut receivers = Vec::new();
@@ -202,7 +202,7 @@ async fn the_stream_hub_keeps_one_redis_subscription_per_channel_and_drops_it_wh
 
 async fn futures_join<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
 where
-    F: std::future::Future<Output = Result<T, core_app::ports::CacheError>>,
+    F: std::future::Future<Output = Result<T, core_ports::ports::CacheError>>,
 {
     let mut out = Vec::new();
     for f in futures {
@@ -240,15 +240,15 @@ async fn tls_redis_keeps_the_contracts_with_a_private_ca() {
     let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
     let redis = Redis::connect_with(&config).await.unwrap();
     assert!(redis.uses_tls());
-    contract::timeline_cache_suite(&RedisTimelineCache::new(redis.clone())).await;
-    contract::rate_limit_suite(&RedisRateLimiter::new(redis.clone())).await;
+    contract::timeline_cache::all(&RedisTimelineCache::new(redis.clone())).await;
+    contract::rate_limit::all(&RedisRateLimiter::new(redis.clone())).await;
     let (a, b) = two_hubs(&server.url, server.ca_file.clone()).await;
-    contract::stream_hub_suite(&a).await;
-    contract::shared_stream_hub_suite(&a, &b).await;
+    contract::stream_hub::all(&a).await;
+    contract::shared_stream_hub::all(&a, &b).await;
     // Without the private CA the server's certificate is not trusted: startup fails, clearly.
     let started = std::time::Instant::now();
     let error = Redis::connect(&server.url).await.err().expect("an untrusted certificate is refused");
-    assert!(error.0.contains("cannot connect to redis at rediss://127.0.0.1"), "{}", error.0);
+    assert!(error.to_string().contains("cannot connect to redis at rediss://127.0.0.1"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(8), "and fails within seconds");
     // A plain connection to the TLS port gets nowhere either.
     let plain = server.url.replacen("rediss://", "redis://", 1);
@@ -262,9 +262,9 @@ async fn a_tls_redis_cluster_keeps_the_contracts() {
     assert!(server.url.starts_with("rediss-cluster://"));
     let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
     let redis = Redis::connect_with(&config).await.unwrap();
-    contract::timeline_cache_suite(&RedisTimelineCache::new(redis.clone())).await;
-    contract::rate_limit_suite(&RedisRateLimiter::new(redis.clone())).await;
+    contract::timeline_cache::all(&RedisTimelineCache::new(redis.clone())).await;
+    contract::rate_limit::all(&RedisRateLimiter::new(redis.clone())).await;
     let (a, b) = two_hubs(&server.url, server.ca_file.clone()).await;
-    contract::stream_hub_suite(&a).await;
-    contract::shared_stream_hub_suite(&a, &b).await;
+    contract::stream_hub::all(&a).await;
+    contract::shared_stream_hub::all(&a, &b).await;
 }

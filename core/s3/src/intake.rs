@@ -1,7 +1,9 @@
 //! Upload intake: the bucket sends `s3:ObjectCreated:*` notifications for the `uploads/`
 //! prefix (where the edge's presigned PUTs land) to an SQS queue; this poller receives them
-//! and runs the same completion as `POST /api/starling/v1/media/:id/complete` for the media id
-//! in the key, so an upload becomes an attachment even when the client never calls `complete`.
+//! and hands the media id in the key ([`core_ports::keys::parse_upload_key`]) to the
+//! [`UploadCompletion`] port — core's completion, the same as
+//! `POST /api/starling/v1/media/:id/complete` — so an upload becomes an attachment even when
+//! the client never calls `complete`.
 //!
 //! Completion is idempotent (an attachment already made is left as is), so the client's call
 //! and the notification may race, and a redelivered message is harmless. A message is deleted
@@ -12,9 +14,8 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::error::DisplayErrorContext;
-use core_app::App;
-use core_app::error::ApiError;
-use core_app::media::{Completion, MediaParams, parse_upload_key};
+use core_ports::keys::parse_upload_key;
+use core_ports::ports::{UploadCompletion, UploadError, UploadOutcome};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -101,7 +102,7 @@ impl UploadIntake {
     }
 
     /// Receives one batch (long-polling up to `wait_secs`) and handles it.
-    pub async fn poll_once(&self, app: &App) -> Result<PollReport, String> {
+    pub async fn poll_once(&self, completion: &dyn UploadCompletion) -> Result<PollReport, String> {
         let received = self
             .sqs
             .receive_message()
@@ -121,16 +122,16 @@ impl UploadIntake {
                     continue;
                 }
                 let Some((owner, id)) = parse_upload_key(&key) else { continue };
-                match app.complete_upload(owner, id, &MediaParams::default()).await {
-                    Ok(Completion::Done(_)) => report.completed += 1,
-                    Ok(Completion::NotOwner | Completion::NoUpload) => tracing::info!(key, "upload notification with nothing left to complete"),
-                    Err(ApiError::Unavailable(_) | ApiError::Internal(_)) => {
-                        tracing::warn!(key, "upload completion failed for now; the message will be redelivered");
+                match completion.complete_upload(owner, id).await {
+                    Ok(UploadOutcome::Completed) => report.completed += 1,
+                    Ok(UploadOutcome::NothingToComplete) => tracing::info!(key, "upload notification with nothing left to complete"),
+                    Err(UploadError::Transient(e)) => {
+                        tracing::warn!(key, error = %e, "upload completion failed for now; the message will be redelivered");
                         retry = true;
                     }
                     // Refused for good (not a supported image or video, too large, …): the
                     // upload object was removed and the client's `complete` reports why.
-                    Err(e) => tracing::info!(key, error = ?e, "upload refused"),
+                    Err(UploadError::Refused(e)) => tracing::info!(key, error = %e, "upload refused"),
                 }
             }
             if retry {
@@ -152,11 +153,11 @@ impl UploadIntake {
     }
 
     /// Polls until `stop` turns true, backing off (1 s doubling to 60 s) while SQS fails.
-    pub async fn run(self, app: App, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self, completion: std::sync::Arc<dyn UploadCompletion>, mut stop: watch::Receiver<bool>) {
         let mut backoff = Duration::from_secs(1);
         while !*stop.borrow() {
             let polled = tokio::select! {
-                polled = self.poll_once(&app) => polled,
+                polled = self.poll_once(completion.as_ref()) => polled,
                 _ = stop.changed() => break,
             };
             match polled {

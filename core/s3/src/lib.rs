@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use core_app::ports::{MediaStore, MediaStoreError, valid_media_key};
+use core_ports::ports::{MediaStore, MediaStoreError, described, valid_media_key};
 
 /// How to reach the bucket.
 #[derive(Debug, Clone)]
@@ -51,8 +51,9 @@ pub struct S3MediaStore {
     public_url: Option<String>,
 }
 
-fn backend(op: &str, e: impl std::error::Error) -> MediaStoreError {
-    MediaStoreError::Backend(format!("s3 {op}: {}", DisplayErrorContext(e)))
+/// An SDK error as the source, described by its whole chain.
+fn backend(op: &str, e: impl std::error::Error + Send + Sync + 'static) -> MediaStoreError {
+    MediaStoreError::Backend(described(format!("s3 {op}: {}", DisplayErrorContext(&e)), e))
 }
 
 impl S3MediaStore {

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter};
-use core_app::{Application, Backends, Config};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use core_ports::ports::{UploadCompletion, UploadError, UploadOutcome};
 use core_s3::intake::{IntakeConfig, UploadIntake};
 use core_s3::{S3Config, S3MediaStore, sdk_config};
 use shared::id::Id;
@@ -20,6 +23,12 @@ fn endpoint() -> String {
 
 fn credentials() -> Credentials {
     Credentials { access_key_id: "test".into(), secret_access_key: "test".into(), session_token: None }
+}
+
+/// `tag` made unique within this process (bucket names are per process already).
+fn unique(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!("{tag}{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
 async fn bucket_store(name: &str) -> S3MediaStore {
@@ -38,11 +47,12 @@ async fn bucket_store(name: &str) -> S3MediaStore {
     store
 }
 
-#[tokio::test]
-#[ignore = "needs an S3 server: STARLING_TEST_S3_ENDPOINT (scripts/test.sh starts moto)"]
-async fn s3_media_store_keeps_the_media_store_contract() {
-    let store = bucket_store("contract").await;
-    core_app::contract::media_store_suite(&store).await;
+/// The media store contract, one test (and one fresh bucket) per promise.
+mod media_store_contract {
+    core_ports::media_store_contract_tests!(
+        async { Box::new(super::bucket_store(&super::unique("contract")).await) },
+        #[ignore = "needs an S3 server: STARLING_TEST_S3_ENDPOINT (scripts/test.sh starts moto)"]
+    );
 }
 
 #[tokio::test]
@@ -67,20 +77,32 @@ async fn a_presigned_put_stores_the_object() {
     let url = store.presign_put("uploads/1/2.png", "image/png", 5, std::time::SystemTime::now(), Duration::from_secs(300)).await.unwrap();
     let put = reqwest::Client::new().put(&url).header("content-type", "image/png").body(b"hello".to_vec()).send().await.unwrap();
     assert!(put.status().is_success(), "{}", put.status());
-    use core_app::ports::MediaStore;
+    use core_ports::ports::MediaStore;
     assert_eq!(store.get("uploads/1/2.png").await.unwrap().as_deref(), Some(&b"hello"[..]));
 }
 
-/// A 2×2 PNG.
-fn png() -> Vec<u8> {
-    let mut out = Vec::new();
-    image::DynamicImage::new_rgb8(2, 2).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
-    out
+/// Core's completion as the intake sees it: records each call; refuses for now while `down`.
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<(Id, Id)>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl UploadCompletion for Recorder {
+    async fn complete_upload(&self, owner: Id, id: Id) -> Result<UploadOutcome, UploadError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(UploadError::Transient("the store is unavailable".into()));
+        }
+        let mut calls = self.calls.lock().unwrap();
+        calls.push((owner, id));
+        Ok(if id == Id::from_u64(4242) { UploadOutcome::Completed } else { UploadOutcome::NothingToComplete })
+    }
 }
 
 #[tokio::test]
 #[ignore = "needs an S3 server: STARLING_TEST_S3_ENDPOINT (scripts/test.sh starts moto)"]
-async fn object_created_notifications_complete_uploads_once() {
+async fn object_created_notifications_are_handed_to_completion_and_deleted() {
     let store = bucket_store("intake").await;
     let bucket = store.bucket().to_owned();
     let sdk = sdk_config("us-east-1", Some(&endpoint()), Some(&credentials())).await;
@@ -109,35 +131,21 @@ async fn object_created_notifications_complete_uploads_once() {
         .send()
         .await
         .unwrap();
-    // S3 sends a test event when notifications are configured: drain it.
+    // S3 sends a test event when notifications are configured: the polls drain it.
     let intake = UploadIntake::new(&sdk, IntakeConfig { queue_url: queue_url.clone(), bucket: bucket.clone(), wait_secs: 0 });
-
-    let dir = tempfile::tempdir().unwrap();
-    let embedded = core_embedded::RedbStore::open(&dir.path().join("s.redb")).unwrap();
-    let backends = Backends {
-        store: std::sync::Arc::new(embedded.clone()),
-        events: std::sync::Arc::new(embedded),
-        timelines: std::sync::Arc::new(core_embedded::MemoryTimelineCache::new()),
-        rate_limits: std::sync::Arc::new(core_embedded::MemoryRateLimiter::new()),
-        search: std::sync::Arc::new(core_tantivy::TantivySearch::in_memory().unwrap()),
-        streams: std::sync::Arc::new(core_embedded::MemoryStreamHub::new()),
-        media: std::sync::Arc::new(store.clone()),
-        push: None,
-    };
-    let application = Application::build(Config::default(), backends).await.unwrap();
-    let app = application.app();
+    let completion = Recorder::default();
 
     let (owner, id) = (Id::from_u64(7), Id::from_u64(4242));
     let key = format!("uploads/{owner}/{id}.png");
     // The client's presigned PUT, as the edge issued it.
-    store.client().put_object().bucket(&bucket).key(&key).content_type("image/png").body(ByteStream::from(png())).send().await.unwrap();
+    store.client().put_object().bucket(&bucket).key(&key).content_type("image/png").body(ByteStream::from_static(b"png")).send().await.unwrap();
     // An object outside uploads/ is not notified (prefix filter); one inside that is not an
     // upload key is dropped.
     store.client().put_object().bucket(&bucket).key("uploads/not-an-upload.txt").body(ByteStream::from_static(b"x")).send().await.unwrap();
 
     let mut total = core_s3::intake::PollReport::default();
     for _ in 0..5 {
-        let report = intake.poll_once(app).await.unwrap();
+        let report = intake.poll_once(&completion).await.unwrap();
         total.received += report.received;
         total.completed += report.completed;
         total.deleted += report.deleted;
@@ -147,19 +155,18 @@ async fn object_created_notifications_complete_uploads_once() {
     }
     assert_eq!(total.completed, 1, "{total:?}");
     assert_eq!(total.deleted, total.received, "every handled message is deleted: {total:?}");
-    let records = app.media_records(&[id]).await.unwrap();
-    let record = &records[&id];
-    assert_eq!(record.account_id, owner);
-    use core_app::ports::MediaStore;
-    assert_eq!(store.get(&key).await.unwrap(), None, "the upload object is removed once processed");
-    assert!(store.get(&record.original.key).await.unwrap().is_some(), "the processed original is stored");
+    assert_eq!(*completion.calls.lock().unwrap(), vec![(owner, id)], "only the upload key reaches completion, with its owner and id");
 
-    // A redelivered notification (or the client's own `complete` racing it) is a no-op.
+    // A redelivered notification (or the client's own `complete` racing it) completes again:
+    // completion is idempotent, and the message is deleted.
     let event = serde_json::json!({ "Records": [{ "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": { "bucket": { "name": bucket }, "object": { "key": key, "size": 70 } } }] });
     sqs.send_message().queue_url(&queue_url).message_body(event.to_string()).send().await.unwrap();
-    let report = intake.poll_once(app).await.unwrap();
+    let report = intake.poll_once(&completion).await.unwrap();
     assert_eq!((report.received, report.completed, report.deleted), (1, 1, 1));
-    assert_eq!(app.media_records(&[id]).await.unwrap()[&id].created_at, record.created_at, "the attachment is not made twice");
-    let after = intake.poll_once(app).await.unwrap();
-    assert_eq!(after.received, 0, "the queue is empty");
+
+    // A completion failing for now leaves the message on the queue to come back.
+    completion.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    sqs.send_message().queue_url(&queue_url).message_body(event.to_string()).send().await.unwrap();
+    let report = intake.poll_once(&completion).await.unwrap();
+    assert_eq!((report.received, report.retried, report.deleted), (1, 1, 0), "a transient failure is retried, not deleted");
 }

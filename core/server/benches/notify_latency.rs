@@ -142,7 +142,7 @@ fn main() {
         settings.rate_limits = Some(core_app::config::RateLimitConfig { enabled: false, ..Default::default() });
         if let Ok(url) = std::env::var("STARLING_BENCH_STREAMS_REDIS") {
             settings.streams = core_server::StreamsSettings::Redis;
-            settings.redis.url = url;
+            settings.redis.url = url.into();
         }
         let application = core_server::build(&settings).await.unwrap();
         let base = application.app().config().instance.base_url.clone();

@@ -71,7 +71,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
-        core_app::now_ms()
+        core_ports::clock::system_now_ms()
     }
 }
 

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use core_app::Backends;
-use core_app::ports::EventSink;
+use core_ports::ports::EventSink;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -38,7 +39,7 @@ pub enum EventsSettings {
         access_key_id: Option<String>,
         /// Secret of `access_key_id`.
         #[serde(default, skip_serializing)]
-        secret_access_key: Option<String>,
+        secret_access_key: Option<SecretString>,
         /// Shard lease length in seconds.
         #[serde(default = "default_lease_secs")]
         lease_secs: u64,
@@ -67,7 +68,7 @@ impl EventsSettings {
 }
 
 /// The analytics warehouse.
-#[derive(Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum AnalyticsSettings {
     /// No analytics (the default).
@@ -78,22 +79,12 @@ pub enum AnalyticsSettings {
         /// `postgres://user:password@host:5439/db`. TLS is required (the certificate verified)
         /// unless the URL says `sslmode=disable` or `sslmode=prefer`.
         #[serde(skip_serializing)]
-        url: String,
+        url: SecretString,
         /// PEM file of a private CA the warehouse's certificate chains to (Amazon's CAs are
         /// trusted already).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ca_file: Option<std::path::PathBuf>,
     },
-}
-
-impl std::fmt::Debug for AnalyticsSettings {
-    // The URL carries a password.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AnalyticsSettings::None => f.write_str("None"),
-            AnalyticsSettings::Redshift { .. } => f.debug_struct("Redshift").field("url", &"***").finish(),
-        }
-    }
 }
 
 /// The running event pipelines; they stop when this is dropped.
@@ -139,24 +130,28 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
     let loader: Option<Arc<dyn EventSink>> = match analytics {
         AnalyticsSettings::None => None,
         AnalyticsSettings::Redshift { url, ca_file } => Some(Arc::new(
-            core_analytics::AnalyticsLoader::connect(url, ca_file.as_deref(), backends.store.clone())
-                .await
-                .context("the analytics warehouse is unusable (check [analytics] url and ca_file)")?,
+            core_analytics::AnalyticsLoader::connect(
+                url.expose_secret(),
+                ca_file.as_deref(),
+                Arc::new(crate::app_ports::StoredStatusFacts(backends.store.clone())),
+            )
+            .await
+            .context("the analytics warehouse is unusable (check [analytics] url and ca_file)")?,
         )),
     };
     match events {
         EventsSettings::Embedded => {
             if let Some(loader) = loader {
-                tasks.push(tokio::spawn(core_app::sink::tail(backends.events.clone(), core_analytics::CONSUMER.into(), loader, 500, stop_rx)));
+                tasks.push(tokio::spawn(core_ports::sink::tail(backends.events.clone(), core_analytics::CONSUMER.into(), loader, 500, stop_rx)));
             }
         }
         EventsSettings::Kinesis { stream, region, endpoint, access_key_id, secret_access_key, lease_secs, feed_app_consumers } => {
-            let credentials = access_key_id.clone().zip(secret_access_key.clone());
+            let credentials = access_key_id.clone().zip(secret_access_key.as_ref().map(|s| s.expose_secret().to_owned()));
             let config = core_kinesis::KinesisConfig { stream: stream.clone(), region: region.clone(), endpoint: endpoint.clone(), credentials };
             let client = core_kinesis::client(&config).await;
             core_kinesis::check_stream(&client, stream).await.context("the kinesis stream is unreachable (check [events])")?;
             let publisher = Arc::new(core_kinesis::KinesisPublisher::with_client(client.clone(), stream.clone()));
-            tasks.push(tokio::spawn(core_app::sink::tail(
+            tasks.push(tokio::spawn(core_ports::sink::tail(
                 backends.events.clone(),
                 core_kinesis::RELAY_CONSUMER.into(),
                 publisher,
@@ -208,7 +203,7 @@ pub enum PushSettings {
         access_key_id: Option<String>,
         /// Secret of `access_key_id`.
         #[serde(default, skip_serializing)]
-        secret_access_key: Option<String>,
+        secret_access_key: Option<SecretString>,
         /// The VAPID public key the sender signs with (clients get it as `server_key`).
         #[serde(default)]
         vapid_public_key: String,
@@ -216,7 +211,7 @@ pub enum PushSettings {
 }
 
 /// The configured push publisher (checking the topic exists).
-pub async fn push_publisher(settings: &PushSettings) -> anyhow::Result<Option<Arc<dyn core_app::ports::PushPublisher>>> {
+pub async fn push_publisher(settings: &PushSettings) -> anyhow::Result<Option<Arc<dyn core_ports::ports::PushPublisher>>> {
     match settings {
         PushSettings::None => Ok(None),
         PushSettings::Sns { topic_arn, region, endpoint, access_key_id, secret_access_key, vapid_public_key } => {
@@ -224,7 +219,7 @@ pub async fn push_publisher(settings: &PushSettings) -> anyhow::Result<Option<Ar
                 topic_arn: topic_arn.clone(),
                 region: region.clone(),
                 endpoint: endpoint.clone(),
-                credentials: access_key_id.clone().zip(secret_access_key.clone()),
+                credentials: access_key_id.clone().zip(secret_access_key.as_ref().map(|s| s.expose_secret().to_owned())),
                 vapid_public_key: vapid_public_key.clone(),
             };
             let publisher =

@@ -1,6 +1,7 @@
 //! Composition of the `starling` binary: layered settings (defaults → file → environment →
 //! flags) pick the adapters, which are built and handed to core/app. No business logic here.
 
+pub mod app_ports;
 pub mod edge;
 pub mod events;
 
@@ -15,6 +16,7 @@ use core_embedded::{FsMediaStore, MemoryRateLimiter, MemoryStreamHub, MemoryTime
 use core_tantivy::{TantivyOptions, TantivySearch};
 use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// Everything the binary can be configured with.
@@ -164,8 +166,8 @@ pub enum StoreSettings {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         access_key_id: Option<String>,
         /// Secret access key, with `access_key_id`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        secret_access_key: Option<String>,
+        #[serde(default, skip_serializing)]
+        secret_access_key: Option<SecretString>,
         /// Create the table (on-demand capacity) when it is missing: for development; in
         /// production infra/ creates it.
         #[serde(default)]
@@ -208,12 +210,14 @@ pub enum StreamsSettings {
 }
 
 /// The Redis server or cluster.
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisSettings {
     /// `redis://[user:password@]host:port[/db]` for one node, `redis-cluster://host:port
-    /// [?node=host:port…]` for a cluster; `rediss://` / `rediss-cluster://` for TLS.
-    pub url: String,
+    /// [?node=host:port…]` for a cluster; `rediss://` / `rediss-cluster://` for TLS. It may
+    /// carry a password: a secret.
+    #[serde(skip_serializing)]
+    pub url: SecretString,
     /// PEM file of CA certificates trusted for TLS besides the system's (a private CA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
@@ -225,15 +229,8 @@ impl Default for RedisSettings {
     }
 }
 
-impl std::fmt::Debug for RedisSettings {
-    // The URL may carry a password.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisSettings").field("url", &"***").field("ca_file", &self.ca_file).finish()
-    }
-}
-
 /// The full-text search index.
-#[derive(Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum SearchSettings {
     /// tantivy in `data_dir/search` (the zero-configuration default).
@@ -248,28 +245,12 @@ pub enum SearchSettings {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         username: Option<String>,
         /// Basic-auth password.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        password: Option<String>,
+        #[serde(default, skip_serializing)]
+        password: Option<SecretString>,
         /// Prefix of the index names.
         #[serde(default = "default_index_prefix")]
         index_prefix: String,
     },
-}
-
-impl std::fmt::Debug for SearchSettings {
-    // The password stays out of logs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SearchSettings::Tantivy => f.write_str("Tantivy"),
-            SearchSettings::Opensearch { url, username, index_prefix, .. } => f
-                .debug_struct("Opensearch")
-                .field("url", url)
-                .field("username", username)
-                .field("password", &"***")
-                .field("index_prefix", index_prefix)
-                .finish(),
-        }
-    }
 }
 
 fn default_index_prefix() -> String {
@@ -300,8 +281,8 @@ pub enum MediaStoreSettings {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         access_key_id: Option<String>,
         /// Secret access key.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        secret_access_key: Option<String>,
+        #[serde(default, skip_serializing)]
+        secret_access_key: Option<SecretString>,
         /// Public base URL files are served from; absent: core serves them.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         public_url: Option<String>,
@@ -381,7 +362,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     let (store, events): (Arc<dyn core_app::ports::Store>, Arc<dyn core_app::ports::EventLog>) = match &settings.store {
         StoreSettings::Dynamodb { table, region, endpoint, access_key_id, secret_access_key, create_table } => {
             let credentials = match (access_key_id, secret_access_key) {
-                (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+                (Some(id), Some(secret)) => Some((id.clone(), secret.expose_secret().to_owned())),
                 (None, None) => None,
                 _ => anyhow::bail!("[store] access_key_id and secret_access_key go together"),
             };
@@ -412,7 +393,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     let needs_redis = matches!(settings.cache, CacheSettings::Redis)
         || matches!(settings.rate_limit_store, RateLimitStoreSettings::Redis)
         || matches!(settings.streams, StreamsSettings::Redis);
-    let redis_config = core_redis::RedisConfig { url: settings.redis.url.clone(), ca_file: settings.redis.ca_file.clone() };
+    let redis_config = core_redis::RedisConfig { url: settings.redis.url.expose_secret().to_owned(), ca_file: settings.redis.ca_file.clone() };
     let redis = if needs_redis {
         Some(core_redis::Redis::connect_with(&redis_config).await.context("the redis backend is unreachable (check [redis] url and ca_file)")?)
     } else {
@@ -441,7 +422,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
             )
         }
         SearchSettings::Opensearch { url, username, password, index_prefix } => {
-            let basic_auth = username.clone().map(|user| (user, password.clone().unwrap_or_default()));
+            let basic_auth = username.clone().map(|user| (user, password.as_ref().map(|p| p.expose_secret().to_owned()).unwrap_or_default()));
             let config = core_opensearch::OpenSearchConfig { basic_auth, index_prefix: index_prefix.clone(), ..core_opensearch::OpenSearchConfig::new(url) };
             Arc::new(
                 core_opensearch::OpenSearchIndex::connect(&config)
@@ -475,7 +456,7 @@ fn s3_credentials(media: &MediaStoreSettings) -> Option<shared::sigv4::Credentia
     match media {
         MediaStoreSettings::S3 { access_key_id: Some(id), secret_access_key, .. } => Some(shared::sigv4::Credentials {
             access_key_id: id.clone(),
-            secret_access_key: secret_access_key.clone().unwrap_or_default(),
+            secret_access_key: secret_access_key.as_ref().map(|s| s.expose_secret().to_owned()).unwrap_or_default(),
             session_token: None,
         }),
         _ => None,
@@ -490,7 +471,7 @@ pub async fn start_upload_intake(settings: &Settings, app: &core_app::App) -> Op
     let intake =
         core_s3::intake::UploadIntake::new(&sdk, core_s3::intake::IntakeConfig { queue_url: queue_url.clone(), bucket: bucket.clone(), wait_secs: 20 });
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(intake.run(app.clone(), stopped));
+    tokio::spawn(intake.run(Arc::new(app_ports::AppUploads(app.clone())), stopped));
     tracing::info!(queue = %queue_url, "upload intake polling");
     Some(stop)
 }
@@ -547,6 +528,65 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn the_debug_of_the_settings_prints_no_secret() {
+        let toml = r#"
+            [store]
+            type = "dynamodb"
+            table = "t"
+            access_key_id = "AKIDSTORE"
+            secret_access_key = "store-secret-key"
+            [redis]
+            url = "redis://user:redis-password@cache:6379/0"
+            [search]
+            type = "opensearch"
+            url = "https://search:9200"
+            username = "admin"
+            password = "search-password"
+            [media_store]
+            type = "s3"
+            bucket = "media"
+            access_key_id = "AKIDMEDIA"
+            secret_access_key = "media-secret-key"
+            [events]
+            type = "kinesis"
+            stream = "events"
+            access_key_id = "AKIDEVENTS"
+            secret_access_key = "events-secret-key"
+            [analytics]
+            type = "redshift"
+            url = "postgres://loader:warehouse-password@warehouse:5439/db"
+            [push]
+            type = "sns"
+            topic_arn = "arn:aws:sns:us-east-1:1:push"
+            access_key_id = "AKIDPUSH"
+            secret_access_key = "push-secret-key"
+            [auth]
+            signing_keys = "signing-secret-of-at-least-32-characters"
+            [metrics]
+            token = "scrape-token"
+        "#;
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml)).extract().unwrap();
+        let printed = format!("{settings:?}");
+        for secret in [
+            "store-secret-key",
+            "redis-password",
+            "search-password",
+            "media-secret-key",
+            "events-secret-key",
+            "warehouse-password",
+            "push-secret-key",
+            "signing-secret",
+            "scrape-token",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("AKIDSTORE") && !printed.contains("cache:6379"), "key ids are not secret, the redis URL is: {printed}");
+        let SearchSettings::Opensearch { password, .. } = &settings.search else { panic!("opensearch") };
+        assert_eq!(password.as_ref().map(|p| p.expose_secret()), Some("search-password"), "the secret itself is still there for the adapters");
+        assert_eq!(settings.core_config().metrics.token.as_deref(), Some("scrape-token"));
+    }
 
     /// The `STARLING__…` variables infra/core.yaml gives the task (environment and secrets,
     /// both branches of conditions), with literal values where the template has them.

@@ -7,10 +7,10 @@
 
 use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
-use core_app::ports::{PushError, PushMessage, PushPublisher};
+use core_ports::ports::{PushError, PushMessage, PushPublisher, described};
 
 /// Where the topic is.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SnsConfig {
     /// The topic's ARN.
     pub topic_arn: String,
@@ -22,6 +22,19 @@ pub struct SnsConfig {
     pub credentials: Option<(String, String)>,
     /// The VAPID public key clients get as `server_key`.
     pub vapid_public_key: String,
+}
+
+impl std::fmt::Debug for SnsConfig {
+    // The secret key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnsConfig")
+            .field("topic_arn", &self.topic_arn)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials.as_ref().map(|(id, _)| (id, "***")))
+            .field("vapid_public_key", &self.vapid_public_key)
+            .finish()
+    }
 }
 
 /// Publishes push deliveries to an SNS topic.
@@ -41,7 +54,7 @@ impl SnsPushPublisher {
             .topic_arn(&config.topic_arn)
             .send()
             .await
-            .map_err(|e| PushError(format!("topic {}: {}", config.topic_arn, aws_sdk_sns::error::DisplayErrorContext(e))))?;
+            .map_err(|e| PushError(described(format!("topic {}: {}", config.topic_arn, aws_sdk_sns::error::DisplayErrorContext(&e)), e)))?;
         Ok(SnsPushPublisher { client, topic_arn: config.topic_arn.clone(), server_key: config.vapid_public_key.clone() })
     }
 }
@@ -65,8 +78,11 @@ pub fn body(message: &PushMessage) -> String {
 #[async_trait]
 impl PushPublisher for SnsPushPublisher {
     async fn publish(&self, message: &PushMessage) -> Result<(), PushError> {
-        let kind =
-            MessageAttributeValue::builder().data_type("String").string_value(&message.notification_type).build().map_err(|e| PushError(e.to_string()))?;
+        let kind = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(&message.notification_type)
+            .build()
+            .map_err(|e| PushError::new("sns message attribute", e))?;
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
@@ -74,7 +90,7 @@ impl PushPublisher for SnsPushPublisher {
             .message_attributes("notification_type", kind)
             .send()
             .await
-            .map_err(|e| PushError(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| PushError(described(format!("sns publish: {}", aws_sdk_sns::error::DisplayErrorContext(&e)), e)))?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use core_app::ports::{AccountDoc, AccountSearch, SearchChange, SearchIndex, StatusDoc, StatusSearch};
+use core_ports::ports::{AccountDoc, AccountSearch, SearchChange, SearchIndex, StatusDoc, StatusSearch};
 use core_tantivy::{TantivyOptions, TantivySearch};
 use shared::id::Id;
 use shared::wire::Visibility;

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use core_app::ports::{AccountDoc, AccountSearch, SearchChange, SearchError, SearchIndex, StatusDoc, StatusSearch, TagHit};
+use core_ports::ports::{AccountDoc, AccountSearch, SearchChange, SearchError, SearchIndex, StatusDoc, StatusSearch, TagHit};
 use levenshtein_automata::{DFA, Distance, LevenshteinAutomatonBuilder};
 use shared::id::Id;
 use shared::wire::Visibility;
@@ -110,8 +110,8 @@ fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES)).filter(LowerCaser).filter(AsciiFoldingFilter).build()
 }
 
-fn err(e: impl std::fmt::Display) -> SearchError {
-    SearchError(e.to_string())
+fn err(e: impl Into<core_ports::BoxError>) -> SearchError {
+    SearchError::new("tantivy", e)
 }
 
 fn visibility_code(v: Visibility) -> u64 {
@@ -126,7 +126,7 @@ fn visibility_code(v: Visibility) -> u64 {
 impl TantivySearch {
     /// Opens (or creates) the index in `dir`.
     pub fn open(dir: &Path, options: TantivyOptions) -> Result<Self, SearchError> {
-        std::fs::create_dir_all(dir).map_err(|e| SearchError(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::new(format!("cannot create {}", dir.display()), e))?;
         let (schema, _) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir).map_err(err)?;
         let index = Index::open_or_create(directory, schema).map_err(err)?;
@@ -471,9 +471,8 @@ impl SearchIndex for TantivySearch {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn the_port_contract_holds() {
-        core_app::contract::search_index_suite(&TantivySearch::in_memory().unwrap()).await;
+    mod contract {
+        core_ports::search_index_contract_tests!(async { Box::new(super::TantivySearch::in_memory().unwrap()) });
     }
 
     #[tokio::test]

@@ -102,7 +102,7 @@ impl<C: Consumer> EventSink for Sink<C> {
     async fn deliver(&self, events: &[LoggedEvent]) -> Result<(), SinkError> {
         let _guard = C::lock(&self.app).lock().await;
         for chunk in events.chunks(C::BATCH) {
-            C::handle(&self.app, chunk).await.map_err(|e| SinkError(format!("{} consumer: {e:?}", C::NAME)))?;
+            C::handle(&self.app, chunk).await.map_err(|e| SinkError(format!("{} consumer: {e:?}", C::NAME).into()))?;
         }
         Ok(())
     }

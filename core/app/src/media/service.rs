@@ -21,7 +21,7 @@ impl From<MediaStoreError> for ApiError {
     fn from(e: MediaStoreError) -> Self {
         match e {
             MediaStoreError::InvalidKey(key) => ApiError::internal(format!("invalid media key {key}")),
-            MediaStoreError::Backend(cause) => ApiError::Unavailable(cause),
+            MediaStoreError::Backend(cause) => ApiError::Unavailable(crate::ports::error_chain(&*cause)),
         }
     }
 }

@@ -19,7 +19,7 @@ pub(crate) const TAG_HISTORY_SCAN: usize = 5_000;
 
 impl From<SearchError> for ApiError {
     fn from(e: SearchError) -> Self {
-        ApiError::Unavailable(e.0)
+        ApiError::Unavailable(crate::ports::error_chain(&*e.0))
     }
 }
 

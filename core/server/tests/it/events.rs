@@ -73,7 +73,7 @@ async fn posts_reach_the_warehouse_through_kinesis() {
     let warehouse = core_analytics::AnalyticsLoader::connect(
         &pg,
         ca_file.as_deref(),
-        Arc::new(core_embedded::RedbStore::open(&warehouse_dir.path().join("w.redb")).unwrap()),
+        Arc::new(core_server::app_ports::StoredStatusFacts(Arc::new(core_embedded::RedbStore::open(&warehouse_dir.path().join("w.redb")).unwrap()))),
     )
     .await
     .unwrap();
@@ -90,7 +90,7 @@ async fn posts_reach_the_warehouse_through_kinesis() {
             lease_secs: 4,
             feed_app_consumers: true,
         };
-        s.analytics = core_server::events::AnalyticsSettings::Redshift { url: pg, ca_file };
+        s.analytics = core_server::events::AnalyticsSettings::Redshift { url: pg.into(), ca_file };
     })
     .await;
     let [alice, bob] = app.register_all(["alice", "bob"]).await;

@@ -305,7 +305,7 @@ pub fn use_redis(settings: &mut Settings, server: &core_redis::test_server::Redi
     settings.cache = core_server::CacheSettings::Redis;
     settings.rate_limit_store = core_server::RateLimitStoreSettings::Redis;
     settings.streams = core_server::StreamsSettings::Redis;
-    settings.redis.url = server.url.clone();
+    settings.redis.url = server.url.clone().into();
 }
 
 /// Points the store at a DynamoDB table named after `data_dir`, created on first use.

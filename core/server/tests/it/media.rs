@@ -447,3 +447,41 @@ async fn unknown_files_are_not_found() {
         assert_eq!(t.get(&path, None).await.status.as_u16(), 404, "{path}");
     }
 }
+
+/// What the S3 upload intake calls for each object-created notification (core_s3's own tests
+/// drive the intake against a recording completion): an upload object becomes the uploader's
+/// attachment once; a redelivery is a no-op; nothing to complete and refusals are told apart.
+#[tokio::test]
+async fn the_upload_completion_port_completes_an_upload_once() {
+    use core_ports::ports::{UploadCompletion, UploadError, UploadOutcome};
+    use shared::id::Id;
+
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let owner = Id::from_u64(alice.id.parse().unwrap());
+    let completion = core_server::app_ports::AppUploads(t.app.clone());
+    let id = shared::id::IdGenerator::new(63).next(1_900_000_000_000);
+    let object = t.settings.server.data_dir.join("media").join(core_ports::keys::upload_key(owner, id, "jpg"));
+    std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+    std::fs::write(&object, jpeg_with_exif()).unwrap();
+
+    assert_eq!(
+        completion.complete_upload(Id::from_u64(owner.as_u64() + 1), id).await.unwrap(),
+        UploadOutcome::NothingToComplete,
+        "only the uploader's key is looked at"
+    );
+    assert_eq!(completion.complete_upload(owner, id).await.unwrap(), UploadOutcome::Completed);
+    assert!(!object.exists(), "the upload object is removed once processed");
+    let records = t.app.media_records(&[id]).await.unwrap();
+    let record = &records[&id];
+    assert_eq!(record.account_id, owner);
+    assert_eq!(completion.complete_upload(owner, id).await.unwrap(), UploadOutcome::Completed, "a redelivered notification completes nothing new");
+    assert_eq!(t.app.media_records(&[id]).await.unwrap()[&id].created_at, record.created_at, "the attachment is not made twice");
+    assert_eq!(completion.complete_upload(owner, Id::from_u64(id.as_u64() + 1)).await.unwrap(), UploadOutcome::NothingToComplete, "no upload object");
+
+    let bad = shared::id::IdGenerator::new(63).next(1_900_000_000_001);
+    let path = t.settings.server.data_dir.join("media").join(core_ports::keys::upload_key(owner, bad, "png"));
+    std::fs::write(&path, b"not a png at all").unwrap();
+    assert!(matches!(completion.complete_upload(owner, bad).await, Err(UploadError::Refused(_))), "a bad object is refused for good");
+    assert!(!path.exists(), "and removed");
+}

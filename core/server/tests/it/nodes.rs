@@ -131,8 +131,8 @@ async fn a_core_whose_lease_ran_out_refuses_ids_with_503_and_is_unready() {
 
 #[tokio::test]
 async fn a_core_refuses_to_start_when_every_node_number_is_leased() {
-    // Embedded on every backend run: 62 leases are slow on the serialised moto, and core-dynamodb's
-    // contract suite already exhausts the numbers on DynamoDB.
+    // Embedded on every backend run: 62 leases are slow on the serialised moto, and the
+    // node-lease contract below already exhausts the numbers on DynamoDB.
     let dir = tempfile::tempdir().unwrap();
     let mut settings = settings_in(dir.path());
     settings.store = core_server::StoreSettings::Embedded;
@@ -146,4 +146,13 @@ async fn a_core_refuses_to_start_when_every_node_number_is_leased() {
     let refused = core_app::Application::build(settings.core_config(), backends).await.err().expect("no number is free");
     let message = format!("{refused:?}");
     assert!(message.contains("cannot lease a node number for ids: all 62 node numbers (0-61) are leased"), "{message}");
+}
+
+/// The node-lease contract (core's lease logic over the store's conditional writes) on the
+/// store this run tests: embedded, or a fresh DynamoDB table with STARLING_TEST_BACKEND=dynamodb.
+#[tokio::test]
+async fn the_store_keeps_the_node_lease_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let backends = core_server::backends(&settings_in(dir.path())).await.unwrap();
+    core_app::contract::node_lease_suite(backends.store).await;
 }

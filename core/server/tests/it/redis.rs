@@ -4,6 +4,8 @@
 //! needing a server are `#[ignore]`d so that plain `cargo test` needs no services: `scripts/test.sh
 //! tier2` runs them (`cargo test -p core-server --test it -- --ignored redis::`).
 
+use secrecy::ExposeSecret as _;
+
 use std::sync::Arc;
 
 use core_redis::test_server::RedisServer;
@@ -136,7 +138,7 @@ async fn startup_fails_fast_when_redis_is_unreachable() {
     let mut settings = core_server::Settings::default();
     settings.server.data_dir = dir.path().to_path_buf();
     settings.cache = core_server::CacheSettings::Redis;
-    settings.redis.url = format!("redis://127.0.0.1:{port}");
+    settings.redis.url = format!("redis://127.0.0.1:{port}").into();
     let error = core_server::build(&settings).await.err().expect("no redis listens there");
     let message = format!("{error:#}");
     assert!(message.contains("redis backend is unreachable") && message.contains(&port.to_string()), "{message}");
@@ -151,7 +153,7 @@ async fn the_redis_settings_parse_from_toml() {
     assert!(matches!(settings.cache, core_server::CacheSettings::Redis));
     assert!(matches!(settings.rate_limit_store, core_server::RateLimitStoreSettings::Redis));
     assert!(matches!(settings.streams, core_server::StreamsSettings::Redis));
-    assert_eq!(settings.redis.url, "rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379");
+    assert_eq!(settings.redis.url.expose_secret(), "rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379");
     assert_eq!(settings.redis.ca_file.as_deref(), Some(std::path::Path::new("/etc/starling/redis-ca.pem")));
     assert!(matches!(core_server::Settings::default().streams, core_server::StreamsSettings::Memory), "streams stay in memory by default");
     assert!(!format!("{settings:?}").contains("10.0.0.1"), "the url (which may hold a password) is not logged");
@@ -168,7 +170,7 @@ async fn the_api_runs_on_a_tls_redis_with_a_private_ca() {
     })
     .await;
     t.redis = Some(server.clone());
-    assert!(t.settings.redis.url.starts_with("rediss://"));
+    assert!(t.settings.redis.url.expose_secret().starts_with("rediss://"));
     let alice = t.register("alice").await;
     let bob = t.register("bob").await;
     t.follow(&bob, &alice).await;
@@ -190,7 +192,7 @@ async fn startup_fails_clearly_when_the_redis_certificate_is_not_trusted() {
     let mut settings = core_server::Settings::default();
     settings.server.data_dir = dir.path().to_path_buf();
     settings.streams = core_server::StreamsSettings::Redis;
-    settings.redis.url = server.url.clone();
+    settings.redis.url = server.url.clone().into();
     let message = format!("{:#}", core_server::build(&settings).await.err().expect("the test CA is not trusted by the system"));
     assert!(message.contains("redis backend is unreachable") && message.contains("ca_file"), "{message}");
 }

@@ -3,6 +3,10 @@
 //! partition by sort key, conditional transactional writes, atomic counters), an event log
 //! with per-consumer checkpoints (Kinesis-like), and a timeline cache with Redis sorted-set
 //! operations. Adapters implement these; nothing here names a backend.
+//!
+//! Port errors carry the adapter's own error as their [`std::error::Error::source`] (a
+//! [`BoxError`]); their `Display` includes it too, so a log line of the error alone loses
+//! nothing. [`context`] adds a message saying what was being done.
 
 use std::time::Duration;
 
@@ -12,6 +16,59 @@ use shared::page::Window;
 use shared::rate::{Decision, Quota};
 
 use crate::events::Event;
+
+/// An adapter's own error, as the source of a port error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// `source`, explained by what was being done (`"dynamodb TransactWriteItems"`): displays as
+/// `{message}: {source}` and keeps `source` as its [`std::error::Error::source`].
+pub fn context(message: impl Into<String>, source: impl Into<BoxError>) -> BoxError {
+    Box::new(Context { message: message.into(), source: source.into() })
+}
+
+/// What [`context`] builds.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}: {source}")]
+pub struct Context {
+    /// What was being done.
+    pub message: String,
+    /// What failed.
+    #[source]
+    pub source: BoxError,
+}
+
+/// `source` under a message that already says everything it says (an SDK error's whole chain,
+/// rendered by the SDK): displays as `message` alone and keeps `source` as its source.
+pub fn described(message: impl Into<String>, source: impl Into<BoxError>) -> BoxError {
+    Box::new(Described { message: message.into(), source: source.into() })
+}
+
+/// What [`described`] builds.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Described {
+    /// The full description.
+    pub message: String,
+    /// What failed.
+    #[source]
+    pub source: BoxError,
+}
+
+/// `error` and every source under it, `: `-separated, each message once (a source whose text
+/// the chain already holds is not repeated).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut current = error.source();
+    while let Some(source) = current {
+        let text = source.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        current = source.source();
+    }
+    out
+}
 
 /// Primary key of an item: partition key + sort key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,9 +171,16 @@ pub enum StoreError {
     /// The transaction is larger than the store accepts.
     #[error("transaction too large: {writes} writes")]
     TooLarge { writes: usize },
-    /// The backend failed or could not be reached.
+    /// The backend failed or could not be reached (or returned what it should not have).
     #[error("store backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// A backend failure: `source`, explained by what was being done.
+    pub fn backend(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        StoreError::Backend(context(doing, source))
+    }
 }
 
 /// Most writes a transaction may carry (DynamoDB's TransactWriteItems limit).
@@ -179,10 +243,17 @@ pub struct TimelineEntry {
     pub reblog_of: Option<Id>,
 }
 
-/// Why a timeline cache operation failed.
+/// Why a timeline cache, rate-limit store or stream hub operation failed.
 #[derive(Debug, thiserror::Error)]
 #[error("timeline cache failed: {0}")]
-pub struct CacheError(pub String);
+pub struct CacheError(#[source] pub BoxError);
+
+impl CacheError {
+    /// `source`, explained by what was being done.
+    pub fn new(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        CacheError(context(doing, source))
+    }
+}
 
 /// Per-user cached timelines: sorted sets of status ids, capped, rebuildable from the store.
 ///
@@ -326,7 +397,14 @@ pub struct TagHit {
 /// Why a search index operation failed.
 #[derive(Debug, thiserror::Error)]
 #[error("search index failed: {0}")]
-pub struct SearchError(pub String);
+pub struct SearchError(#[source] pub BoxError);
+
+impl SearchError {
+    /// `source`, explained by what was being done.
+    pub fn new(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        SearchError(context(doing, source))
+    }
+}
 
 /// Full-text search over statuses, accounts and hashtags (tantivy embedded, OpenSearch in
 /// production). Fed by the search consumer of the event log; changes are keyed by id, so a
@@ -407,7 +485,14 @@ pub enum MediaStoreError {
     InvalidKey(String),
     /// The backend failed or could not be reached.
     #[error("media store failed: {0}")]
-    Backend(String),
+    Backend(#[source] BoxError),
+}
+
+impl MediaStoreError {
+    /// A backend failure: `source`, explained by what was being done.
+    pub fn backend(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        MediaStoreError::Backend(context(doing, source))
+    }
 }
 
 /// Whether `key` is a valid media key: relative, `/`-separated segments of `[A-Za-z0-9._-]`,
@@ -449,7 +534,14 @@ pub trait MediaStore: Send + Sync {
 /// Why an event sink failed; the batch is delivered again.
 #[derive(Debug, thiserror::Error)]
 #[error("event sink failed: {0}")]
-pub struct SinkError(pub String);
+pub struct SinkError(#[source] pub BoxError);
+
+impl SinkError {
+    /// `source`, explained by what was being done.
+    pub fn new(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        SinkError(context(doing, source))
+    }
+}
 
 /// Something events are delivered to in batches, outside the in-process consumers: the
 /// Kinesis publisher (the outbox relay), the analytics loader. Delivery is at-least-once:
@@ -487,7 +579,14 @@ pub struct PushMessage {
 /// Why a push could not be handed over.
 #[derive(Debug, thiserror::Error)]
 #[error("push publisher failed: {0}")]
-pub struct PushError(pub String);
+pub struct PushError(#[source] pub BoxError);
+
+impl PushError {
+    /// `source`, explained by what was being done.
+    pub fn new(doing: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        PushError(context(doing, source))
+    }
+}
 
 /// Hands Web Push deliveries to whatever sends them (an SNS topic whose subscriber encrypts
 /// and POSTs to the endpoint). Fire-and-forget like streaming: a failed hand-over is logged.
@@ -498,4 +597,53 @@ pub trait PushPublisher: Send + Sync {
 
     /// The VAPID public key subscriptions report as `server_key`.
     fn server_key(&self) -> String;
+}
+
+/// What became of a presigned upload handed to [`UploadCompletion`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadOutcome {
+    /// The upload is an attachment now (made by this call or an earlier one).
+    Completed,
+    /// Nothing is left to complete: no upload object under that id, or the id is another
+    /// account's attachment.
+    NothingToComplete,
+}
+
+/// Why an upload could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// Failed for now (store or media store unavailable): try again later.
+    #[error("upload completion failed for now: {0}")]
+    Transient(#[source] BoxError),
+    /// Refused for good (not a supported image or video, too large, …); the upload object is
+    /// gone and the client's own `complete` call reports why.
+    #[error("upload refused: {0}")]
+    Refused(#[source] BoxError),
+}
+
+/// Turns a presigned upload (the object at [`crate::keys::upload_key`]) into an attachment:
+/// what the S3 upload intake calls for every object-created notification. Implemented over
+/// core's media use case by the server; idempotent, so a redelivered notification or the
+/// client's own `complete` racing it is harmless.
+#[async_trait]
+pub trait UploadCompletion: Send + Sync {
+    /// Completes upload `id` of `owner`.
+    async fn complete_upload(&self, owner: Id, id: Id) -> Result<UploadOutcome, UploadError>;
+}
+
+/// What the analytics loader knows of a status beyond its [`Event::StatusCreated`]: a stable
+/// projection of the stored record, so no adapter decodes core's storage format.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StatusFacts {
+    /// The status it replies to.
+    pub in_reply_to_id: Option<Id>,
+    /// Its normalised hashtags.
+    pub tags: Vec<String>,
+}
+
+/// Reads [`StatusFacts`] (implemented over the [`Store`] where core's record format is known: the server).
+#[async_trait]
+pub trait StatusFactsSource: Send + Sync {
+    /// The facts of status `id`, `None` when it is gone.
+    async fn status_facts(&self, id: Id) -> Result<Option<StatusFacts>, StoreError>;
 }

@@ -1,0 +1,120 @@
+//! Domain events: what the outbox records in the same commit as the change, and what
+//! consumers (fanout, notifications, streaming; search and analytics later) react to.
+
+use serde::{Deserialize, Serialize};
+use shared::id::Id;
+use shared::wire::Visibility;
+
+/// Something that happened, as recorded in the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An account was registered.
+    AccountCreated { account: Id },
+    /// A profile changed.
+    AccountUpdated { account: Id },
+    /// A status (or a boost, when `reblog_of` is set) was posted.
+    StatusCreated {
+        status: Id,
+        author: Id,
+        visibility: Visibility,
+        #[serde(default)]
+        reblog_of: Option<Id>,
+        #[serde(default)]
+        in_reply_to_account: Option<Id>,
+        #[serde(default)]
+        mentions: Vec<Id>,
+    },
+    /// A status was edited.
+    StatusUpdated { status: Id, author: Id },
+    /// A status (or a boost) was deleted.
+    StatusDeleted {
+        status: Id,
+        author: Id,
+        visibility: Visibility,
+        #[serde(default)]
+        reblog_of: Option<Id>,
+        #[serde(default)]
+        mentions: Vec<Id>,
+        /// Its hashtags (streams of those tags hear of the deletion).
+        #[serde(default)]
+        tags: Vec<String>,
+    },
+    /// `follower` now follows `target`.
+    Followed { follower: Id, target: Id },
+    /// `follower` no longer follows `target`.
+    Unfollowed { follower: Id, target: Id },
+    /// `account` favourited `status`.
+    Favourited { account: Id, status: Id, author: Id },
+    /// `account` took back a favourite.
+    Unfavourited { account: Id, status: Id },
+}
+
+impl Event {
+    /// The account that acted: the aggregate whose events must stay in order (an external
+    /// feed partitions by it, so one account's events keep their outbox order).
+    pub fn actor(&self) -> Id {
+        match self {
+            Event::AccountCreated { account } | Event::AccountUpdated { account } => *account,
+            Event::StatusCreated { author, .. } | Event::StatusUpdated { author, .. } | Event::StatusDeleted { author, .. } => *author,
+            Event::Followed { follower, .. } | Event::Unfollowed { follower, .. } => *follower,
+            Event::Favourited { account, .. } | Event::Unfavourited { account, .. } => *account,
+        }
+    }
+
+    /// The partition key of this event on an external feed (Kinesis): its [`Event::actor`].
+    pub fn partition_key(&self) -> String {
+        self.actor().to_string()
+    }
+
+    /// Its type as recorded (`status_created`, `followed`, …): the `type` tag of its JSON.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::AccountCreated { .. } => "account_created",
+            Event::AccountUpdated { .. } => "account_updated",
+            Event::StatusCreated { .. } => "status_created",
+            Event::StatusUpdated { .. } => "status_updated",
+            Event::StatusDeleted { .. } => "status_deleted",
+            Event::Followed { .. } => "followed",
+            Event::Unfollowed { .. } => "unfollowed",
+            Event::Favourited { .. } => "favourited",
+            Event::Unfavourited { .. } => "unfavourited",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_kind() -> Vec<Event> {
+        let (a, b, s) = (Id::from_u64(7), Id::from_u64(8), Id::from_u64(9));
+        vec![
+            Event::AccountCreated { account: a },
+            Event::AccountUpdated { account: a },
+            Event::StatusCreated { status: s, author: a, visibility: Visibility::Public, reblog_of: None, in_reply_to_account: Some(b), mentions: vec![b] },
+            Event::StatusUpdated { status: s, author: a },
+            Event::StatusDeleted { status: s, author: a, visibility: Visibility::Public, reblog_of: None, mentions: vec![b], tags: vec![] },
+            Event::Followed { follower: a, target: b },
+            Event::Unfollowed { follower: a, target: b },
+            Event::Favourited { account: a, status: s, author: b },
+            Event::Unfavourited { account: a, status: s },
+        ]
+    }
+
+    #[test]
+    fn the_partition_key_is_the_acting_account() {
+        for event in every_kind() {
+            assert_eq!(event.actor(), Id::from_u64(7), "{event:?}");
+            assert_eq!(event.partition_key(), Id::from_u64(7).to_string());
+        }
+    }
+
+    #[test]
+    fn type_names_are_the_recorded_type_tags() {
+        for event in every_kind() {
+            let json = serde_json::to_value(&event).unwrap_or_default();
+            assert_eq!(json.get("type").and_then(|t| t.as_str()), Some(event.type_name()), "{event:?}");
+        }
+    }
+}
