@@ -6,7 +6,8 @@
 #   scripts/test.sh redis e2e        # single sections, by name (each brings its tier's setup)
 #
 # tier1  no services at all; what every commit must pass
-#   fmt        cargo fmt --check on the workspace and on the separate edge/workers, edge/spin workspaces
+#   fmt        cargo fmt --check on the workspace and on the separate edge/workers, edge/spin workspaces;
+#              scripts/module-cycles.py: no module import circle in core/app
 #   clippy     cargo clippy --workspace --all-targets --locked -- -D warnings
 #   test       cargo test --workspace --locked: unit, contract and doc tests on the embedded adapters
 #              and the whole API suite (core/server/tests/it) on the embedded default. Tests that
@@ -369,6 +370,8 @@ sec_fmt() {
   cargo fmt --all --check --manifest-path edge/workers/Cargo.toml
   cargo fmt --all --check --manifest-path edge/spin/Cargo.toml
   echo "fmt: workspace, edge/workers and edge/spin formatted"
+  # core/app's layout promise (ARCHITECTURE.md): no module import circle, per file and per top-level module.
+  python3 scripts/module-cycles.py core/app/src
 }
 
 sec_clippy() {
