@@ -694,3 +694,31 @@ async fn an_oversized_request_body_is_refused() {
     reply.expect(422);
     assert_eq!(statuses_count(&t, &alice).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_favourites_boosts_and_their_undos_all_succeed_and_leave_consistent_counts() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let post = t.post_status(&alice, json!({"status": "contended"})).await;
+    let status = id(&post);
+    for (on, off, flag, count, by) in
+        [("favourite", "unfavourite", "favourited", "favourites_count", "favourited_by"), ("reblog", "unreblog", "reblogged", "reblogs_count", "reblogged_by")]
+    {
+        for _ in 0..3 {
+            let requests = (0..40).map(|i| {
+                let action = if i % 2 == 0 { on } else { off };
+                let (t, bob, status) = (&t, &bob, &status);
+                async move { t.post(&format!("/api/v1/statuses/{status}/{action}"), Some(&bob.token), json!({})).await }
+            });
+            for reply in futures_util::future::join_all(requests).await {
+                assert_eq!(reply.status, 200, "every {on}/{off} is answered, never a 500 nor a 404: {}", reply.body);
+            }
+            let seen = t.get(&format!("/api/v1/statuses/{status}"), Some(&bob.token)).await.expect(200);
+            let expected = usize::from(seen[flag].as_bool().unwrap());
+            assert_eq!(seen[count], expected, "{count} agrees with {flag}");
+            let listed = t.get(&format!("/api/v1/statuses/{status}/{by}"), Some(&bob.token)).await.expect(200);
+            assert_eq!(ids(&listed).len(), expected, "no orphaned {by} entry");
+        }
+    }
+}
