@@ -137,7 +137,7 @@ pub async fn delete(State(app): State<App>, auth: Auth, Path(id): Path<String>) 
     let me = auth.user(Scope::WriteStatuses)?;
     let record = service::own_status(&app, me, path_id(&id)?).await?;
     let mut rendered = app.status(Some(me), record.id).await?;
-    app.delete_status(&record).await?;
+    app.delete_own_status(&record).await?;
     rendered.text = Some(record.text.clone());
     Ok(Json(rendered))
 }

@@ -132,6 +132,15 @@ impl App {
         }
     }
 
+    /// Deletes a status at its author's request: when a concurrent request deleted it first,
+    /// that one answered and this one is 404.
+    pub async fn delete_own_status(&self, record: &StatusRecord) -> ApiResult<()> {
+        match writes::delete(self, record).await? {
+            Ok(()) => Ok(()),
+            Err(writes::DeleteConflict::AlreadyDeleted) => Err(ApiError::NotFound),
+        }
+    }
+
     /// Loads a status the viewer may see, or 404.
     pub(crate) async fn visible_record(&self, viewer: Option<Id>, id: Id) -> ApiResult<StatusRecord> {
         let record = self.status_record(id).await?;
