@@ -268,6 +268,12 @@ pub fn marker(account: Id, timeline: &str) -> Key {
     Key::new(format!("A#{account}"), format!("marker#{timeline}"))
 }
 
+/// `A#{account}` / `login_lock`: until when (ms) password logins to the account are refused,
+/// after too many failures.
+pub fn login_lock(account: Id) -> Key {
+    Key::new(format!("A#{account}"), "login_lock")
+}
+
 /// `M#{media}` / `media`: a media attachment record (owned by its uploader).
 pub fn media(id: Id) -> Key {
     Key::new(format!("M#{id}"), "media")
