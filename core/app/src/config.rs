@@ -150,6 +150,9 @@ pub struct RateLimitConfig {
     pub sign_ups: QuotaConfig,
     /// Logins and token requests, per address.
     pub logins: QuotaConfig,
+    /// Failed password logins (the authorize form and the password grant), per account: past
+    /// it the account refuses password logins (429) until the quota refills, from any address.
+    pub login_failures: QuotaConfig,
     /// Media uploads, per token.
     pub media: QuotaConfig,
 }
@@ -179,6 +182,7 @@ impl Default for RateLimitConfig {
             requests: QuotaConfig { limit: 300, period_secs: 300 },
             sign_ups: QuotaConfig { limit: 5, period_secs: 1800 },
             logins: QuotaConfig { limit: 25, period_secs: 300 },
+            login_failures: QuotaConfig { limit: 10, period_secs: 900 },
             media: QuotaConfig { limit: 30, period_secs: 1800 },
         }
     }

@@ -23,6 +23,8 @@ pub enum ApiError {
     NotFound,
     /// 409: a conflicting request is in flight or was made.
     Conflict(String),
+    /// 415: a body of a type no endpoint reads (only JSON, form-urlencoded and multipart).
+    UnsupportedMediaType(String),
     /// 422: the request is well-formed but fails validation.
     Unprocessable(String),
     /// 429.
@@ -69,6 +71,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::OAuth { status, .. } => *status,
@@ -108,7 +111,9 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let (error, error_description) = match self {
-            ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::Conflict(m) | ApiError::Unprocessable(m) => (m, None),
+            ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::Conflict(m) | ApiError::UnsupportedMediaType(m) | ApiError::Unprocessable(m) => {
+                (m, None)
+            }
             ApiError::Unauthorized => ("The access token is invalid".to_owned(), None),
             ApiError::NotFound => ("Record not found".to_owned(), None),
             ApiError::TooManyRequests { .. } => ("Too many requests".to_owned(), None),

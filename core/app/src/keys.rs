@@ -246,6 +246,13 @@ pub fn notification_dedupe(account: Id, seq: u64, kind: &str) -> Key {
     Key::new(format!("ND#{account}#{seq:016x}#{kind}"), ONE)
 }
 
+/// `NA#{account}#{type}#{from}#{status}` / `1`: the notification `from`'s undoable act (a
+/// `follow`, `favourite` or `reblog`, of `status`) gave `account`, so the undo finds it.
+pub fn act_notification(account: Id, kind: &str, from: Id, status: Option<Id>) -> Key {
+    let status = status.map_or(0, Id::as_u64);
+    Key::new(format!("NA#{account}#{kind}#{from}#{status}"), ONE)
+}
+
 /// `NS#{target}` / `{follower}`: followers who asked to be notified of `target`'s posts.
 pub fn notify_subscriber(target: Id, follower: Id) -> Key {
     Key::new(notify_subscribers_partition(target), follower.sort_key())
@@ -259,6 +266,12 @@ pub fn notify_subscribers_partition(target: Id) -> String {
 /// `A#{account}` / `marker#{timeline}`: the read marker of `home` or `notifications`.
 pub fn marker(account: Id, timeline: &str) -> Key {
     Key::new(format!("A#{account}"), format!("marker#{timeline}"))
+}
+
+/// `A#{account}` / `login_lock`: until when (ms) password logins to the account are refused,
+/// after too many failures.
+pub fn login_lock(account: Id) -> Key {
+    Key::new(format!("A#{account}"), "login_lock")
 }
 
 /// `M#{media}` / `media`: a media attachment record (owned by its uploader).

@@ -208,6 +208,15 @@ pub struct NotificationRecord {
     pub created_at: u64,
 }
 
+/// The notification an undoable act (follow, favourite, boost) gave its target, and the
+/// position of the event that made it: an undo logged after it takes it back, a replayed older
+/// undo does not.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ActNotification {
+    pub id: Id,
+    pub seq: u64,
+}
+
 /// A read marker.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct MarkerRecord {

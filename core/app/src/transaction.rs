@@ -5,6 +5,11 @@
 use crate::events::Event;
 use crate::ports::{Store, StoreError, Write};
 
+/// How many times a use case re-reads and tries again after losing a condition race to a
+/// concurrent request of the same account (each loss means another request committed). When
+/// every try loses, the use case answers with whatever state the winners left: never a 500.
+pub const RACE_RETRIES: usize = 8;
+
 /// The writes of one transaction and what each named condition means.
 pub struct Transaction<C> {
     writes: Vec<Write>,

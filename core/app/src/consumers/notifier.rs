@@ -3,7 +3,8 @@
 //! Every notification an event gives an account is keyed by (account, event position, type):
 //! the dedupe item and the notification commit together under `NotExists`, so a replayed
 //! event — the log is at-least-once — creates nothing twice. New notifications are also
-//! published to the recipient's stream and handed to Web Push.
+//! published to the recipient's stream and handed to Web Push. Undoing a follow, favourite or
+//! boost takes its notification back, as Mastodon does.
 
 use std::collections::HashSet;
 
@@ -52,6 +53,11 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
             let Some(original) = app.status_records(&[*original]).await?.remove(original) else { return Ok(()) };
             notify(app, seq, original.account_id, "reblog", *author, Some(original.id)).await?;
         }
+        Event::StatusDeleted { author, reblog_of: Some(original), .. } => {
+            // An unreblog. With the original gone, its notifications went with it.
+            let Some(original) = app.status_records(&[*original]).await?.remove(original) else { return Ok(()) };
+            take_back(app, seq, original.account_id, "reblog", *author, Some(original.id)).await?;
+        }
         Event::StatusCreated { status, author, visibility, reblog_of: None, in_reply_to_account, mentions } => {
             for mentioned in mentions {
                 notify(app, seq, *mentioned, "mention", *author, Some(*status)).await?;
@@ -79,7 +85,13 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
         }
         Event::Followed { follower, target } => notify(app, seq, *target, "follow", *follower, None).await?,
         Event::Favourited { account, status, author } => notify(app, seq, *author, "favourite", *account, Some(*status)).await?,
-        Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::StatusDeleted { .. } | Event::Unfollowed { .. } | Event::Unfavourited { .. } => {}
+        Event::Unfollowed { follower, target } => take_back(app, seq, *target, "follow", *follower, None).await?,
+        Event::Unfavourited { account, status } => {
+            // With the status gone, its notifications went with it.
+            let Some(record) = app.status_records(&[*status]).await?.remove(status) else { return Ok(()) };
+            take_back(app, seq, record.account_id, "favourite", *account, Some(*status)).await?;
+        }
+        Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::StatusDeleted { .. } => {}
     }
     Ok(())
 }
@@ -90,7 +102,9 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
         return Ok(());
     }
     let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
-    match notifications::writes::notify(app, recipient, seq, &record).await? {
+    // The acts an undo takes back point at their notification.
+    let act = matches!(kind, "follow" | "favourite" | "reblog").then(|| keys::act_notification(recipient, kind, from, status));
+    match notifications::writes::notify(app, recipient, seq, &record, act).await? {
         Ok(()) => {}
         // Made when this event was handled before.
         Err(NotifyConflict::AlreadyNotified) => return Ok(()),
@@ -100,6 +114,11 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
         push::deliver(app, recipient, from, &rendered).await;
     }
     Ok(())
+}
+
+/// Takes back the notification `from`'s act of `kind` gave `recipient`, as undo event `seq`.
+async fn take_back(app: &App, seq: u64, recipient: Id, kind: &str, from: Id, status: Option<Id>) -> ApiResult<()> {
+    notifications::writes::take_back(app, recipient, keys::act_notification(recipient, kind, from, status), seq).await
 }
 
 /// Every account id listed in a partition of [`Ref`]s.

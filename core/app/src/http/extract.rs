@@ -41,18 +41,42 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
     }
 }
 
-/// Decodes a body by content type.
+/// Decodes a body by content type: JSON, multipart, or (also with no content type) a form. A
+/// non-empty body of any other type is refused (415), and so is a NUL character in any text
+/// (422): no text the API stores may hold one.
 pub fn parse_body<T: DeserializeOwned>(content_type: &str, bytes: &[u8]) -> ApiResult<T> {
-    if content_type.starts_with("application/json") {
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if media_type == "application/json" {
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
-        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))
-    } else if content_type.starts_with("multipart/form-data") {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))?;
+        refuse_nul_in_json(&value)?;
+        serde_json::from_value(value).map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))
+    } else if media_type == "multipart/form-data" {
         let pairs = multipart_fields(content_type, bytes)?;
+        pairs.iter().try_for_each(|(k, v)| refuse_nul(k).and_then(|()| refuse_nul(v)))?;
         serde_html_form::from_str(&serde_html_form::to_string(&pairs).map_err(ApiError::internal)?)
             .map_err(|e| ApiError::invalid(format!("Invalid form body: {e}")))
-    } else {
+    } else if media_type.is_empty() || media_type == "application/x-www-form-urlencoded" || bytes.is_empty() {
         let text = std::str::from_utf8(bytes).map_err(|_| ApiError::BadRequest("Body is not UTF-8".into()))?;
+        let pairs: Vec<(String, String)> = serde_html_form::from_str(text).map_err(|e| ApiError::invalid(format!("Invalid form body: {e}")))?;
+        pairs.iter().try_for_each(|(k, v)| refuse_nul(k).and_then(|()| refuse_nul(v)))?;
         serde_html_form::from_str(text).map_err(|e| ApiError::invalid(format!("Invalid form body: {e}")))
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!("Unsupported content type {media_type}: send JSON, a form or multipart/form-data")))
+    }
+}
+
+/// 422 when `text` holds a NUL character.
+pub(crate) fn refuse_nul(text: &str) -> ApiResult<()> {
+    if text.contains('\0') { Err(ApiError::invalid("Validation failed: Text may not contain null characters")) } else { Ok(()) }
+}
+
+fn refuse_nul_in_json(value: &serde_json::Value) -> ApiResult<()> {
+    match value {
+        serde_json::Value::String(s) => refuse_nul(s),
+        serde_json::Value::Array(items) => items.iter().try_for_each(refuse_nul_in_json),
+        serde_json::Value::Object(map) => map.iter().try_for_each(|(k, v)| refuse_nul(k).and_then(|()| refuse_nul_in_json(v))),
+        _ => Ok(()),
     }
 }
 

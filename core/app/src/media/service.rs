@@ -44,6 +44,7 @@ pub struct MediaParams {
 impl MediaParams {
     pub(crate) fn description(&self, app: &App) -> ApiResult<Option<String>> {
         let Some(d) = self.description.as_deref().map(str::trim) else { return Ok(None) };
+        crate::http::extract::refuse_nul(d)?;
         let limit = app.config.media.description_limit;
         if d.chars().count() > limit {
             return Err(ApiError::invalid(format!("Validation failed: Description is too long (maximum is {limit} characters)")));

@@ -11,7 +11,7 @@ use shared::text::escape_html as escape;
 use shared::token::{KeySet, Scopes, pkce_matches, secret_digest};
 use shared::wire;
 
-use super::service::{authenticate_client, check_login, consume_code, invalid_grant, load_app};
+use super::service::{authenticate_client, check_login, consume_code, invalid_grant, is_acceptable_redirect, is_web_url, load_app};
 use crate::auth::{Auth, random_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, Params};
@@ -75,11 +75,14 @@ pub async fn create_app(State(app): State<App>, Input(body): Input<CreateApp>) -
     }
     for uri in &redirect_uris {
         if uri != OOB && !is_acceptable_redirect(uri) {
-            return Err(ApiError::invalid("Validation failed: Redirect URI must be an absolute URI without a fragment"));
+            return Err(ApiError::invalid("Validation failed: Redirect URI must be an absolute http(s) or app URI without a fragment"));
         }
     }
     let scopes = Scopes::parse(body.scopes.as_deref().unwrap_or("read")).map_err(|e| ApiError::invalid(format!("Validation failed: {e}")))?;
-    let website = body.website.filter(|w| !w.trim().is_empty());
+    let website = body.website.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
+    if website.as_deref().is_some_and(|w| !is_web_url(w)) {
+        return Err(ApiError::invalid("Validation failed: Website is invalid"));
+    }
     let client_id = random_secret(32);
     let client_secret = random_secret(32);
     let record = AppRecord {
@@ -95,15 +98,6 @@ pub async fn create_app(State(app): State<App>, Input(body): Input<CreateApp>) -
         vec![model::put(keys::app(&client_id), &record, Condition::NotExists)?, model::put(keys::app_by_id(record.id), &client_id, Condition::NotExists)?];
     app.store.transact(writes, vec![]).await?;
     Ok(Json(app_entity(&record, Some(&client_secret))))
-}
-
-pub(crate) fn is_acceptable_redirect(uri: &str) -> bool {
-    let Some((scheme, rest)) = uri.split_once(':') else { return false };
-    !scheme.is_empty()
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        && !rest.is_empty()
-        && !uri.contains('#')
-        && !uri.chars().any(char::is_whitespace)
 }
 
 /// `GET /api/v1/apps/verify_credentials`.
@@ -245,6 +239,11 @@ pub async fn authorize_submit(State(app): State<App>, Input(form): Input<Authori
     let account = match check_login(&app, &form.username, &form.password).await {
         Ok(Some(id)) => id,
         Ok(None) => return consent_page(&app, &p, &auth, Some("Invalid username, e-mail or password."), StatusCode::UNAUTHORIZED),
+        Err(ApiError::TooManyRequests { retry_after_secs }) => {
+            let mut page = consent_page(&app, &p, &auth, Some("Too many failed attempts. Try again later."), StatusCode::TOO_MANY_REQUESTS);
+            page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return page;
+        }
         Err(e) => return e.into_response(),
     };
     let code = random_secret(32);
@@ -317,7 +316,8 @@ pub async fn token(State(app): State<App>, headers: HeaderMap, Input(body): Inpu
         "authorization_code" => {
             let code = body.code.as_deref().ok_or_else(|| ApiError::oauth("invalid_request", "The code parameter is missing."))?;
             let record = consume_code(&app, code).await?;
-            let redirect_ok = body.redirect_uri.as_deref().is_none_or(|r| r == record.redirect_uri);
+            // RFC 6749 §4.1.3: the same redirect URI as the authorization request, required.
+            let redirect_ok = body.redirect_uri.as_deref() == Some(record.redirect_uri.as_str());
             let pkce_ok = match &record.challenge {
                 Some((method, challenge)) => body.code_verifier.as_deref().is_some_and(|v| pkce_matches(method, challenge, v)),
                 None => true,

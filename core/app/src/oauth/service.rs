@@ -8,7 +8,7 @@ use crate::auth::{burn_password_check, verify_password};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AppRecord, CodeRecord, CredentialsRecord, Ref};
 use crate::ports::{Condition, StoreError, Write};
-use crate::{App, keys};
+use crate::{App, keys, now_ms};
 
 impl App {
     /// The application a token was issued to (tokens carry the app id, apps are keyed by
@@ -42,6 +42,9 @@ pub(crate) async fn authenticate_client(app: &App, client_id: &str, client_secre
 }
 
 /// Finds the account by username or e-mail and checks the password; `None` when either is wrong.
+/// Failures are also counted per account (`rate_limits.login_failures`), whatever the address:
+/// past the quota the account's password logins are refused with 429, unchecked, until it
+/// refills.
 pub(crate) async fn check_login(app: &App, login: &str, password: &str) -> ApiResult<Option<Id>> {
     let login = login.trim();
     let key = if login.contains('@') {
@@ -60,11 +63,78 @@ pub(crate) async fn check_login(app: &App, login: &str, password: &str) -> ApiRe
         return Ok(None);
     };
     let account = model::decode::<Ref>(&pointer)?.id;
+    let limits = &app.config.rate_limits;
+    if limits.enabled
+        && let Some(item) = app.store.get(&keys::login_lock(account)).await?
+    {
+        let until: u64 = model::decode(&item)?;
+        let now = now_ms();
+        if until > now {
+            return Err(ApiError::TooManyRequests { retry_after_secs: (until - now).div_ceil(1000).max(1) });
+        }
+    }
     let credentials: CredentialsRecord = match app.store.get(&keys::credentials(account)).await? {
         Some(item) => model::decode(&item)?,
         None => return Ok(None),
     };
-    Ok(verify_password(credentials.password_hash, password.to_owned()).await?.then_some(account))
+    if verify_password(credentials.password_hash, password.to_owned()).await? {
+        return Ok(Some(account));
+    }
+    if limits.enabled {
+        count_failure(app, account).await?;
+    }
+    Ok(None)
+}
+
+/// Counts a failed login of `account`; the one over the quota locks its password logins until
+/// the quota lets one more through.
+async fn count_failure(app: &App, account: Id) -> ApiResult<()> {
+    let quota = app.config.rate_limits.login_failures.quota();
+    let now = now_ms();
+    let decision = match app.rate_limits.hit(&format!("login_failures:{account}"), quota, now).await {
+        Ok(d) => d,
+        Err(e) => {
+            // As the per-address limits: fail open when the limiter's backend is down.
+            tracing::warn!(error = %e, "rate limiter unavailable; failed login not counted");
+            return Ok(());
+        }
+    };
+    if decision.allowed {
+        return Ok(());
+    }
+    tracing::info!(%account, "password logins locked after repeated failures");
+    let until = now + decision.retry_after_ms.max(1000);
+    app.store.transact(vec![model::put(keys::login_lock(account), &until, Condition::None)?], vec![]).await?;
+    Err(ApiError::TooManyRequests { retry_after_secs: decision.retry_after_ms.div_ceil(1000).max(1) })
+}
+
+/// Schemes no redirect URI may use: script and data carriers, local files, and browser-internal
+/// or non-navigable schemes. Others are http(s) (with a host) or an app's own custom scheme.
+const FORBIDDEN_REDIRECT_SCHEMES: &[&str] =
+    &["javascript", "data", "vbscript", "file", "about", "blob", "filesystem", "view-source", "jar", "ftp", "ws", "wss", "mailto", "tel", "sms"];
+
+/// Whether `uri` may be registered as a redirect URI: an absolute URI without a fragment,
+/// http(s) with a host or a custom scheme, never a forbidden one (as Doorkeeper's and more).
+pub(crate) fn is_acceptable_redirect(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else { return false };
+    let well_formed = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && !rest.is_empty()
+        && !uri.contains('#')
+        && !uri.chars().any(|c| c.is_whitespace() || c.is_control());
+    let scheme = scheme.to_ascii_lowercase();
+    well_formed && !FORBIDDEN_REDIRECT_SCHEMES.contains(&scheme.as_str()) && (!matches!(scheme.as_str(), "http" | "https") || has_host(rest))
+}
+
+/// Whether `website` is an http(s) URL with a host.
+pub(crate) fn is_web_url(website: &str) -> bool {
+    let Some((scheme, rest)) = website.split_once(':') else { return false };
+    matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") && has_host(rest) && !website.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Whether the part of a URL after `scheme:` starts with `//` and a host.
+fn has_host(rest: &str) -> bool {
+    rest.strip_prefix("//").is_some_and(|r| r.starts_with(|c: char| !matches!(c, '/' | '?' | ':' | '@')))
 }
 
 pub(crate) fn invalid_grant() -> ApiError {

@@ -6,6 +6,7 @@ use shared::wire;
 use super::writes::{self, FollowConflict, UnfollowConflict};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, FollowRecord};
+use crate::transaction::RACE_RETRIES;
 use crate::{App, keys};
 
 /// Follow an account; `None` options keep an existing follow's (or take the defaults).
@@ -25,24 +26,39 @@ pub async fn follow(app: &App, cmd: Follow) -> ApiResult<()> {
         return Err(ApiError::Forbidden("You cannot follow yourself".into()));
     }
     app.account_record(target).await?;
-    if let Some(mut existing) = app.follow_edge(follower, target).await? {
-        existing.reblogs = reblogs.unwrap_or(existing.reblogs);
-        existing.notify = notify.unwrap_or(existing.notify);
-        return writes::update_follow(app, follower, target, &existing).await;
+    for _ in 0..RACE_RETRIES {
+        let outcome = match app.follow_edge(follower, target).await? {
+            Some(mut existing) => {
+                existing.reblogs = reblogs.unwrap_or(existing.reblogs);
+                existing.notify = notify.unwrap_or(existing.notify);
+                writes::update_follow(app, follower, target, &existing).await?
+            }
+            None => {
+                let edge = FollowRecord { id: app.next_id()?, reblogs: reblogs.unwrap_or(true), notify: notify.unwrap_or(false) };
+                writes::follow(app, follower, target, &edge).await?
+            }
+        };
+        match outcome {
+            Ok(()) => return Ok(()),
+            // A concurrent follow or unfollow won: try again against what it left.
+            Err(FollowConflict::AlreadyFollowing | FollowConflict::EdgeReplaced) => continue,
+        }
     }
-    let edge = FollowRecord { id: app.next_id()?, reblogs: reblogs.unwrap_or(true), notify: notify.unwrap_or(false) };
-    match writes::follow(app, follower, target, &edge).await? {
-        // A concurrent identical follow won; the outcome is the same.
-        Ok(()) | Err(FollowConflict::AlreadyFollowing) => Ok(()),
-    }
+    // Lost every race: the caller is answered with the relationship the winners left.
+    Ok(())
 }
 
 /// Makes `follower` stop following `target` (idempotent).
 pub async fn unfollow(app: &App, follower: Id, target: Id) -> ApiResult<()> {
-    let Some(edge) = app.follow_edge(follower, target).await? else { return Ok(()) };
-    match writes::unfollow(app, follower, target, &edge).await? {
-        Ok(()) | Err(UnfollowConflict::NotFollowing) => Ok(()),
+    for _ in 0..RACE_RETRIES {
+        let Some(edge) = app.follow_edge(follower, target).await? else { return Ok(()) };
+        match writes::unfollow(app, follower, target, &edge).await? {
+            Ok(()) => return Ok(()),
+            // A concurrent unfollow (and maybe a follow after it) won: look again.
+            Err(UnfollowConflict::NotFollowing) => continue,
+        }
     }
+    Ok(())
 }
 
 impl App {

@@ -14,12 +14,16 @@ use crate::{App, keys};
 pub enum FollowConflict {
     /// The edge exists (a concurrent follow won).
     AlreadyFollowing,
+    /// The edge whose options were being changed is gone or replaced (a concurrent unfollow,
+    /// maybe followed by a follow, won).
+    EdgeReplaced,
 }
 
 /// Why an unfollow did not commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnfollowConflict {
-    /// The edge is gone (a concurrent unfollow won).
+    /// The edge read is gone or replaced (a concurrent unfollow, maybe followed by a follow,
+    /// won).
     NotFollowing,
 }
 
@@ -46,17 +50,23 @@ pub async fn follow(app: &App, follower: Id, target: Id, edge: &FollowRecord) ->
     Ok(tx.commit(app.store.as_ref(), vec![Event::Followed { follower, target }]).await?)
 }
 
-/// Changes an existing follow's options.
-pub async fn update_follow(app: &App, follower: Id, target: Id, edge: &FollowRecord) -> ApiResult<()> {
-    let writes = vec![model::put(keys::follow_edge(follower, target), edge, Condition::Exists)?, subscription(follower, target, edge.notify)?];
-    Ok(app.store.transact(writes, vec![]).await?)
+/// Changes an existing follow's options: the edge must still be the one read (its `following`
+/// entry, keyed by the edge's id, still there).
+pub async fn update_follow(app: &App, follower: Id, target: Id, edge: &FollowRecord) -> ApiResult<Result<(), FollowConflict>> {
+    let mut tx = Transaction::new();
+    tx.guard(model::put(keys::follow_edge(follower, target), edge, Condition::Exists)?, FollowConflict::EdgeReplaced);
+    tx.guard(model::put(keys::following(follower, edge.id), &Ref { id: target }, Condition::Exists)?, FollowConflict::EdgeReplaced);
+    tx.push(subscription(follower, target, edge.notify)?);
+    Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
-/// Removes the follow edge, both list entries, the counters and the post subscription.
+/// Removes the follow edge, both list entries, the counters and the post subscription. The edge
+/// must still be the one read (its `following` entry, keyed by the edge's id, still there), or
+/// a replacing follow's list entries would be orphaned.
 pub async fn unfollow(app: &App, follower: Id, target: Id, edge: &FollowRecord) -> ApiResult<Result<(), UnfollowConflict>> {
     let mut tx = Transaction::new();
     tx.guard(Write::Delete { key: keys::follow_edge(follower, target), condition: Condition::Exists }, UnfollowConflict::NotFollowing);
-    tx.push(Write::Delete { key: keys::following(follower, edge.id), condition: Condition::None });
+    tx.guard(Write::Delete { key: keys::following(follower, edge.id), condition: Condition::Exists }, UnfollowConflict::NotFollowing);
     tx.push(Write::Delete { key: keys::followers(target, edge.id), condition: Condition::None });
     tx.push(Write::Add { key: keys::account_counter(follower, keys::AccountCounter::Following), delta: -1 });
     tx.push(Write::Add { key: keys::account_counter(target, keys::AccountCounter::Followers), delta: -1 });

@@ -137,7 +137,7 @@ pub async fn delete(State(app): State<App>, auth: Auth, Path(id): Path<String>) 
     let me = auth.user(Scope::WriteStatuses)?;
     let record = service::own_status(&app, me, path_id(&id)?).await?;
     let mut rendered = app.status(Some(me), record.id).await?;
-    app.delete_status(&record).await?;
+    app.delete_own_status(&record).await?;
     rendered.text = Some(record.text.clone());
     Ok(Json(rendered))
 }
@@ -239,7 +239,7 @@ pub async fn reblog(State(app): State<App>, auth: Auth, Path(id): Path<String>, 
     let visibility = visibility_param(p.visibility.as_deref())?;
     let client = client_of(&app, &auth).await;
     let boost = service::boost(&app, me, &original, visibility, client).await?;
-    app.status(Some(me), boost).await.map(Json)
+    app.render_statuses(Some(me), vec![boost]).await?.pop().map(Json).ok_or(ApiError::NotFound)
 }
 
 /// `POST /api/v1/statuses/:id/unreblog`: returns the original.

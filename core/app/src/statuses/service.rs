@@ -15,6 +15,7 @@ pub use crate::keys::Interaction;
 use crate::model::{self, MentionRecord, Ref, StatusRecord};
 use crate::policy;
 use crate::ports::{Query, TimelineEntry};
+use crate::transaction::RACE_RETRIES;
 use crate::{App, keys, now_ms};
 
 /// The application a status was posted with: its name and website.
@@ -128,6 +129,15 @@ impl App {
     pub async fn delete_status(&self, record: &StatusRecord) -> ApiResult<()> {
         match writes::delete(self, record).await? {
             Ok(()) | Err(writes::DeleteConflict::AlreadyDeleted) => Ok(()),
+        }
+    }
+
+    /// Deletes a status at its author's request: when a concurrent request deleted it first,
+    /// that one answered and this one is 404.
+    pub async fn delete_own_status(&self, record: &StatusRecord) -> ApiResult<()> {
+        match writes::delete(self, record).await? {
+            Ok(()) => Ok(()),
+            Err(writes::DeleteConflict::AlreadyDeleted) => Err(ApiError::NotFound),
         }
     }
 
@@ -245,10 +255,11 @@ pub async fn own_status(app: &App, me: Id, status: Id) -> ApiResult<StatusRecord
     Ok(record)
 }
 
-/// Boosts `original` (idempotent) with `visibility` (`None`: public), returning the boost's id.
-pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Option<Visibility>, client: Client) -> ApiResult<Id> {
-    if let Some(item) = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await? {
-        return Ok(model::decode::<Ref>(&item)?.id);
+/// Boosts `original` (idempotent) with `visibility` (`None`: public), returning the boost (`me`'s
+/// existing one, if any).
+pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Option<Visibility>, client: Client) -> ApiResult<StatusRecord> {
+    if let Some(existing) = existing_boost(app, me, original.id).await? {
+        return Ok(existing);
     }
     if !policy::visibility::can_boost(me, original) {
         return Err(ApiError::Forbidden("This status cannot be boosted".into()));
@@ -278,15 +289,30 @@ pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Optio
         edited_at: None,
         media: Vec::new(),
     };
-    match writes::boost(app, &record, original.id).await? {
-        Ok(()) => {}
-        Err(BoostConflict::AlreadyBoosted) => {
-            let item = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await?.ok_or(ApiError::NotFound)?;
-            return Ok(model::decode::<Ref>(&item)?.id);
+    for _ in 0..RACE_RETRIES {
+        match writes::boost(app, &record, original.id).await? {
+            Ok(()) => {
+                app.show_in_own_home(me, TimelineEntry { id, reblog_of: Some(original.id) }).await;
+                return Ok(record);
+            }
+            // A concurrent boost won: it is the answer, unless a concurrent unboost took it
+            // back meanwhile (then try again).
+            Err(BoostConflict::AlreadyBoosted) => {
+                if let Some(existing) = existing_boost(app, me, original.id).await? {
+                    return Ok(existing);
+                }
+            }
         }
     }
-    app.show_in_own_home(me, TimelineEntry { id, reblog_of: Some(original.id) }).await;
-    Ok(id)
+    // Lost every race: answer with a boost only if one stands.
+    existing_boost(app, me, original.id).await?.ok_or(ApiError::NotFound)
+}
+
+/// `me`'s boost of `original`, if any (and not deleted meanwhile).
+async fn existing_boost(app: &App, me: Id, original: Id) -> ApiResult<Option<StatusRecord>> {
+    let Some(item) = app.store.get(&keys::interaction(original, keys::Interaction::Reblog, me)).await? else { return Ok(None) };
+    let boost = model::decode::<Ref>(&item)?.id;
+    Ok(app.status_records(&[boost]).await?.remove(&boost))
 }
 
 /// Takes back `me`'s boost of `original`, if any.
@@ -304,15 +330,20 @@ pub async fn unboost(app: &App, me: Id, original: &StatusRecord) -> ApiResult<()
 /// statuses of their own: [`boost`]).
 pub async fn set_interaction(app: &App, me: Id, status: &StatusRecord, interaction: Interaction, on: bool) -> ApiResult<()> {
     let kind = interaction;
-    let outcome = if on {
-        writes::interact(app, me, status, kind, app.next_id()?).await?
-    } else {
-        let Some(item) = app.store.get(&keys::interaction(status.id, kind, me)).await? else { return Ok(()) };
-        writes::uninteract(app, me, status.id, kind, model::decode::<Ref>(&item)?.id).await?
-    };
-    match outcome {
-        Ok(()) | Err(writes::InteractionConflict::Unchanged) => Ok(()),
+    if on {
+        return match writes::interact(app, me, status, kind, app.next_id()?).await? {
+            Ok(()) | Err(writes::InteractionConflict::Unchanged) => Ok(()),
+        };
     }
+    for _ in 0..RACE_RETRIES {
+        let Some(item) = app.store.get(&keys::interaction(status.id, kind, me)).await? else { return Ok(()) };
+        match writes::uninteract(app, me, status.id, kind, model::decode::<Ref>(&item)?.id).await? {
+            Ok(()) => return Ok(()),
+            // A concurrent undo (and maybe a redo after it) won: look again.
+            Err(writes::InteractionConflict::Unchanged) => continue,
+        }
+    }
+    Ok(())
 }
 
 /// Interactions with a boost apply to the boosted status.

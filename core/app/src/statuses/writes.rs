@@ -50,7 +50,8 @@ pub enum DeleteConflict {
 /// Why a favourite or bookmark (or taking one back) did not commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InteractionConflict {
-    /// Already in the requested state.
+    /// Already in the requested state, or (taking back) the interaction read was replaced by
+    /// a concurrent undo and redo.
     Unchanged,
 }
 
@@ -242,7 +243,8 @@ pub async fn interact(app: &App, me: Id, status: &StatusRecord, kind: Interactio
 pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id) -> ApiResult<Result<(), InteractionConflict>> {
     let mut tx = Transaction::new();
     tx.guard(Write::Delete { key: keys::interaction(status, kind, me), condition: Condition::Exists }, InteractionConflict::Unchanged);
-    tx.push(Write::Delete { key: keys::account_list(me, kind, id), condition: Condition::None });
+    // Still the interaction read, or a replacing one's list entries would be orphaned.
+    tx.guard(Write::Delete { key: keys::account_list(me, kind, id), condition: Condition::Exists }, InteractionConflict::Unchanged);
     let mut events = Vec::new();
     if kind == Interaction::Favourite {
         tx.push(Write::Delete { key: keys::interaction_list(status, kind, id), condition: Condition::None });

@@ -593,3 +593,31 @@ async fn a_malformed_body_is_refused_with_an_error_envelope() {
     assert!(body["error"].as_str().unwrap().starts_with("Invalid JSON body"));
     assert_eq!(t.get(&format!("/api/v1/accounts/{}", alice.id), None).await.expect(200)["display_name"], "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_follows_and_unfollows_all_succeed_and_leave_a_consistent_relationship() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    for round in 0..3 {
+        let requests = (0..40).map(|i| {
+            let action = if i % 2 == 0 { "follow" } else { "unfollow" };
+            // Options on some follows make them update an existing edge.
+            let body = if i % 4 == 0 { json!({"notify": round % 2 == 0}) } else { json!({}) };
+            let (t, alice, bob) = (&t, &alice, &bob);
+            async move { t.post(&format!("/api/v1/accounts/{}/{action}", alice.id), Some(&bob.token), body).await }
+        });
+        for reply in futures_util::future::join_all(requests).await {
+            assert_eq!(reply.status, 200, "every request is answered, never a 500: {}", reply.body);
+            assert_eq!(reply.body["id"], alice.id.as_str());
+        }
+        let relationships = t.get(&format!("/api/v1/accounts/relationships?id[]={}", alice.id), Some(&bob.token)).await.expect(200);
+        let expected = usize::from(relationships[0]["following"].as_bool().unwrap());
+        assert_eq!(account(&t, &alice).await["followers_count"], expected);
+        assert_eq!(account(&t, &bob).await["following_count"], expected);
+        let followers = t.get(&format!("/api/v1/accounts/{}/followers", alice.id), Some(&bob.token)).await.expect(200);
+        let following = t.get(&format!("/api/v1/accounts/{}/following", bob.id), Some(&bob.token)).await.expect(200);
+        assert_eq!(ids(&followers).len(), expected, "no orphaned follower entry");
+        assert_eq!(ids(&following).len(), expected, "no orphaned following entry");
+    }
+}

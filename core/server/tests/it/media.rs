@@ -485,3 +485,17 @@ async fn the_upload_completion_port_completes_an_upload_once() {
     assert!(matches!(completion.complete_upload(owner, bad).await, Err(UploadError::Refused(_))), "a bad object is refused for good");
     assert!(!path.exists(), "and removed");
 }
+
+#[tokio::test]
+async fn a_description_with_a_nul_character_is_refused() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let png = encode(&picture(20, 10), ImageFormat::Png);
+    let form = Form::new().part("file", Part::bytes(png).file_name("a.png").mime_str("image/png").unwrap()).text("description", "a\0b");
+    let reply = send(&t, "/api/v2/media", &alice.token, form).await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert!(reply.body["error"].is_string());
+    let media = uploaded_png(&t, &alice).await;
+    let reply = t.put(&format!("/api/v1/media/{media}"), Some(&alice.token), json!({"description": "x\u{0}y"})).await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+}

@@ -282,3 +282,28 @@ async fn unread_count_counts_past_the_notifications_marker() {
     t.post("/api/v1/markers", Some(&alice.token), json!({})).await.expect(422);
     t.post_form("/api/v1/markers", Some(&alice.token), &[("notifications[last_read_id]", "nope")]).await.expect(422);
 }
+
+#[tokio::test]
+async fn undoing_a_follow_favourite_or_boost_takes_its_notification_back() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let post = t.post_status(&alice, json!({"status": "undo me"})).await;
+    let status = id(&post);
+    for _ in 0..3 {
+        t.follow(&bob, &alice).await;
+        favourite(&t, &bob, &post).await;
+        boost(&t, &bob, &post).await;
+        t.settle().await;
+        t.post(&format!("/api/v1/accounts/{}/unfollow", alice.id), Some(&bob.token), json!({})).await.expect(200);
+        t.post(&format!("/api/v1/statuses/{status}/unfavourite"), Some(&bob.token), json!({})).await.expect(200);
+        t.post(&format!("/api/v1/statuses/{status}/unreblog"), Some(&bob.token), json!({})).await.expect(200);
+    }
+    assert!(notifications(&t, &alice, "").await.as_array().unwrap().is_empty(), "every undo took its notification back");
+    t.follow(&bob, &alice).await;
+    favourite(&t, &bob, &post).await;
+    boost(&t, &bob, &post).await;
+    assert_eq!(kinds(&notifications(&t, &alice, "").await), vec!["reblog", "favourite", "follow"], "one of each, the latest");
+    t.app.rewind_consumer("notifications", 0).await.unwrap();
+    assert_eq!(kinds(&notifications(&t, &alice, "").await), vec!["reblog", "favourite", "follow"], "a replay neither duplicates nor loses them");
+}

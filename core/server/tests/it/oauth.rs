@@ -861,3 +861,84 @@ async fn tokens_and_revocations_survive_a_restart() {
     t.get("/api/v1/accounts/verify_credentials", revoked["access_token"].as_str()).await.expect(401);
     t.post("/oauth/token", None, json!({"grant_type": "client_credentials", "client_id": id, "client_secret": secret})).await.expect(200);
 }
+
+#[tokio::test]
+async fn the_code_exchange_requires_the_authorization_requests_redirect_uri() {
+    let t = TestApp::spawn().await;
+    t.register("alice").await;
+    let client = web_client(&t).await;
+    let code = authorize(&t, &client).await;
+    let without = t
+        .post(
+            "/oauth/token",
+            None,
+            json!({"grant_type": "authorization_code", "client_id": client.id, "client_secret": client.secret, "code": code, "code_verifier": VERIFIER}),
+        )
+        .await;
+    assert_eq!(without.error(), "invalid_grant", "RFC 6749 §4.1.3: redirect_uri is required when the request had one");
+    without.expect(400);
+    let code = authorize(&t, &client).await;
+    exchange(&t, &client, &code, Some(VERIFIER)).await.expect(200);
+}
+
+#[tokio::test]
+async fn creating_an_app_refuses_script_data_and_file_redirect_uris_and_a_website_that_is_not_a_web_url() {
+    let t = TestApp::spawn().await;
+    for uri in [
+        "javascript:alert(1)",
+        "JavaScript://client.example/%0aalert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "about:blank",
+        "blob:https://client.example/1",
+        "https:no-host",
+        "http:///path-only",
+    ] {
+        let reply = t.post("/api/v1/apps", None, json!({"client_name": "x", "redirect_uris": uri})).await;
+        assert_eq!(reply.status, 422, "{uri} is refused: {}", reply.body);
+        assert!(reply.error().starts_with("Validation failed"), "{}", reply.body);
+    }
+    for website in ["javascript:alert(1)", "not a url", "ftp://files.example", "data:,x", "client.example"] {
+        let reply = t.post("/api/v1/apps", None, json!({"client_name": "x", "redirect_uris": REDIRECT, "website": website})).await;
+        assert_eq!(reply.status, 422, "website {website} is refused: {}", reply.body);
+    }
+    for uri in [REDIRECT, "http://localhost:8080/cb", "com.example.app:/oauth", "myapp://callback", OOB] {
+        let reply = t.post("/api/v1/apps", None, json!({"client_name": "x", "redirect_uris": uri, "website": "https://client.example/about"})).await;
+        assert_eq!(reply.status, 200, "{uri} is accepted: {}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn failed_logins_are_also_limited_per_account_from_any_address() {
+    let t = TestApp::spawn_with(|s| {
+        let limits = s.rate_limits.as_mut().unwrap();
+        limits.trust_forwarded_for = true;
+        limits.login_failures.limit = 3;
+        limits.login_failures.period_secs = 3600;
+    })
+    .await;
+    t.register("alice").await;
+    t.register("bob").await;
+    let (id, secret) = t.create_app("read write").await;
+    let grant = |username: &str, password: &str, address: u32| {
+        let body = json!({"grant_type": "password", "client_id": id, "client_secret": secret, "username": username, "password": password});
+        t.http.post(format!("{}/oauth/token", t.base)).header("x-forwarded-for", format!("203.0.113.{address}")).json(&body).send()
+    };
+    // Each guess from another address: the per-address limit never sees more than one.
+    let mut codes = Vec::new();
+    for address in 1..=5 {
+        codes.push(grant("alice", "wrong password!", address).await.unwrap().status().as_u16());
+    }
+    assert_eq!(codes, vec![400, 400, 400, 429, 429], "the account's failures are counted whatever the address");
+    let locked = grant("alice", crate::PASSWORD, 6).await.unwrap();
+    assert_eq!(locked.status(), 429, "while locked even the right password is not checked");
+    assert!(locked.headers().contains_key("retry-after"));
+    assert_eq!(grant("bob", crate::PASSWORD, 7).await.unwrap().status(), 200, "other accounts are unaffected");
+    // The authorize form shares the account's count.
+    let client = web_client(&t).await;
+    let response =
+        browser().post(format!("{}/oauth/authorize", t.base)).header("x-forwarded-for", "203.0.113.8").form(&approval(&client, "s")).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().get("location").is_none(), "no code while locked");
+}

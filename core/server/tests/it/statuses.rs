@@ -694,3 +694,100 @@ async fn an_oversized_request_body_is_refused() {
     reply.expect(422);
     assert_eq!(statuses_count(&t, &alice).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_favourites_boosts_and_their_undos_all_succeed_and_leave_consistent_counts() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    let post = t.post_status(&alice, json!({"status": "contended"})).await;
+    let status = id(&post);
+    for (on, off, flag, count, by) in
+        [("favourite", "unfavourite", "favourited", "favourites_count", "favourited_by"), ("reblog", "unreblog", "reblogged", "reblogs_count", "reblogged_by")]
+    {
+        for _ in 0..3 {
+            let requests = (0..40).map(|i| {
+                let action = if i % 2 == 0 { on } else { off };
+                let (t, bob, status) = (&t, &bob, &status);
+                async move { t.post(&format!("/api/v1/statuses/{status}/{action}"), Some(&bob.token), json!({})).await }
+            });
+            for reply in futures_util::future::join_all(requests).await {
+                assert_eq!(reply.status, 200, "every {on}/{off} is answered, never a 500 nor a 404: {}", reply.body);
+            }
+            let seen = t.get(&format!("/api/v1/statuses/{status}"), Some(&bob.token)).await.expect(200);
+            let expected = usize::from(seen[flag].as_bool().unwrap());
+            assert_eq!(seen[count], expected, "{count} agrees with {flag}");
+            let listed = t.get(&format!("/api/v1/statuses/{status}/{by}"), Some(&bob.token)).await.expect(200);
+            assert_eq!(ids(&listed).len(), expected, "no orphaned {by} entry");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_text_plain_body_is_not_a_form() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let res = t
+        .http
+        .post(format!("{}/api/v1/statuses", t.base))
+        .bearer_auth(&alice.token)
+        .header("content-type", "text/plain")
+        .body("status=hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "Mastodon's error envelope: {body}");
+    assert!(t.get(&format!("/api/v1/accounts/{}/statuses", alice.id), None).await.expect(200).as_array().unwrap().is_empty());
+    // A form with a charset parameter is still a form.
+    let res = t
+        .http
+        .post(format!("{}/api/v1/statuses", t.base))
+        .bearer_auth(&alice.token)
+        .header("content-type", "application/x-www-form-urlencoded; charset=UTF-8")
+        .body("status=hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn nul_characters_are_refused_in_status_and_profile_text() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    for body in [json!({"status": "a\u{0}b"}), json!({"status": "fine", "spoiler_text": "cw\u{0}"})] {
+        let reply = t.post("/api/v1/statuses", Some(&alice.token), body).await;
+        assert_eq!(reply.status, 422, "{}", reply.body);
+    }
+    let reply = t.post_form("/api/v1/statuses", Some(&alice.token), &[("status", "a\0b")]).await;
+    assert_eq!(reply.status, 422, "a form's %00 too: {}", reply.body);
+    for body in [
+        json!({"display_name": "x\u{0}"}),
+        json!({"note": "x\u{0}"}),
+        json!({"fields_attributes": {"0": {"name": "n\u{0}", "value": "v"}}}),
+        json!({"fields_attributes": {"0": {"name": "n", "value": "v\u{0}"}}}),
+    ] {
+        let reply = t.patch("/api/v1/accounts/update_credentials", Some(&alice.token), body.clone()).await;
+        assert_eq!(reply.status, 422, "{body}: {}", reply.body);
+    }
+    let reply = t.patch_form("/api/v1/accounts/update_credentials", Some(&alice.token), &[("note", "a\0b")]).await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let me = t.get("/api/v1/accounts/verify_credentials", Some(&alice.token)).await.expect(200);
+    assert!(!me.to_string().contains("\\u0000"), "nothing stored: {me}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_deletes_of_one_status_answer_one_200_and_the_rest_404() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let post = t.post_status(&alice, json!({"status": "delete me many times"})).await;
+    let status = id(&post);
+    let path = format!("/api/v1/statuses/{status}");
+    let requests = (0..20).map(|_| t.delete(&path, Some(&alice.token)));
+    let statuses: Vec<u16> = futures_util::future::join_all(requests).await.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 404).count(), 19, "{statuses:?}");
+    assert_eq!(t.get(&format!("/api/v1/accounts/{}", alice.id), None).await.expect(200)["statuses_count"], 0);
+}
