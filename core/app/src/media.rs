@@ -17,4 +17,5 @@ pub mod writes;
 
 pub mod pipeline;
 
-pub use self::service::{Completion, MediaParams, parse_upload_key, upload_limit};
+pub use self::service::{Completion, MediaParams, upload_limit};
+pub use core_ports::keys::parse_upload_key;

@@ -1,5 +1,6 @@
 //! The use cases and the reads they share; no HTTP type reaches here.
 
+use core_ports::keys::{UPLOAD_EXTENSIONS, upload_key};
 use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
@@ -205,17 +206,6 @@ pub enum Completion {
     NoUpload,
 }
 
-/// Where an upload object reported by the object store belongs: `uploads/{account}/{id}.{ext}`.
-pub fn parse_upload_key(key: &str) -> Option<(Id, Id)> {
-    let rest = key.strip_prefix("uploads/")?;
-    let (account, file) = rest.split_once('/')?;
-    let (id, ext) = file.split_once('.')?;
-    if !UPLOAD_EXTENSIONS.contains(&ext) {
-        return None;
-    }
-    Some((Id::from_u64(account.parse().ok()?), Id::from_u64(id.parse().ok()?)))
-}
-
 impl App {
     /// Completes upload `id` of `owner`: reads the object the edge presigned
     /// (`uploads/{owner}/{id}.{ext}`), runs it through the same pipeline as a direct upload,
@@ -226,7 +216,7 @@ impl App {
             return Ok(if existing.account_id == owner { Completion::Done(Box::new(existing)) } else { Completion::NotOwner });
         }
         for ext in UPLOAD_EXTENSIONS {
-            let key = format!("uploads/{owner}/{id}.{ext}");
+            let key = upload_key(owner, id, ext);
             let Some(bytes) = self.media.get(&key).await? else { continue };
             let result = self.store_media(owner, id, bytes, None, params).await;
             if !matches!(result, Err(ApiError::Unavailable(_) | ApiError::Internal(_))) {
@@ -245,30 +235,5 @@ impl App {
             };
         }
         Ok(Completion::NoUpload)
-    }
-}
-
-/// Extensions the edge gives upload objects (`edge/app/src/uploads.rs`).
-pub(crate) const UPLOAD_EXTENSIONS: [&str; 6] = ["jpg", "png", "gif", "webp", "mp4", "webm"];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upload_keys_name_their_account_and_media_id() {
-        assert_eq!(parse_upload_key("uploads/7/4242.png"), Some((Id::from_u64(7), Id::from_u64(4242))));
-        assert_eq!(parse_upload_key("uploads/7/4242.webm"), Some((Id::from_u64(7), Id::from_u64(4242))));
-        for other in [
-            "media/1/original.png",
-            "uploads/7/4242.exe",
-            "uploads/x/1.png",
-            "uploads/7/a.png",
-            "uploads/7/8/9.png",
-            "uploads/7/9",
-            "uploads/not-an-upload.txt",
-        ] {
-            assert_eq!(parse_upload_key(other), None, "{other}");
-        }
     }
 }
