@@ -9,8 +9,14 @@ use crate::auth::{Auth, Scope};
 use crate::error::ApiResult;
 use crate::{App, keys, model};
 
-/// The Mastodon version Starling's API corresponds to (clients gate features on it).
-pub const MASTODON_COMPAT_VERSION: &str = "4.3.0";
+/// The Mastodon version Starling's API corresponds to. Clients switch features on from it, so it
+/// must not name a release whose new endpoints Starling lacks: 4.3 added grouped notifications
+/// (`/api/v2/notifications`) and the notification policy, which are not here yet, so it says 4.2.
+pub const MASTODON_COMPAT_VERSION: &str = "4.2.0";
+
+/// `api_versions.mastodon`: Mastodon 4.3 introduced the field at 2 (grouped notifications and the
+/// rest of 4.3's API); 1 tells clients that gate on it to use the 4.2 API.
+pub const MASTODON_API_VERSION: u32 = 1;
 
 pub(crate) fn version() -> String {
     format!("{MASTODON_COMPAT_VERSION} (compatible; Starling {})", env!("CARGO_PKG_VERSION"))
@@ -73,7 +79,7 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
             min_age: None,
             url: None,
         },
-        api_versions: wire::ApiVersions { mastodon: 2 },
+        api_versions: wire::ApiVersions { mastodon: MASTODON_API_VERSION },
         contact: wire::InstanceContact { email: i.contact_email.clone(), account: None },
         rules: Vec::new(),
     }))
@@ -162,6 +168,8 @@ pub async fn nodeinfo(State(app): State<App>) -> ApiResult<Json<Value>> {
         "services": { "outbound": [], "inbound": [] },
         "usage": { "users": { "total": users, "activeMonth": users, "activeHalfyear": users }, "localPosts": posts },
         "openRegistrations": app.config.instance.registrations_open,
-        "metadata": { "nodeName": app.config.instance.title }
+        // Libraries that detect server software from nodeinfo accept a Mastodon-API
+        // implementation by `upstream.name`, as they do for Mastodon's forks.
+        "metadata": { "nodeName": app.config.instance.title, "upstream": { "name": "mastodon", "version": MASTODON_COMPAT_VERSION } }
     })))
 }

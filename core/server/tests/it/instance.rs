@@ -183,3 +183,45 @@ async fn a_separate_streaming_host_is_advertised_when_configured() {
     let v2 = t.get("/api/v2/instance", None).await.expect(200);
     assert_eq!(v2["configuration"]["urls"]["streaming"], "wss://streaming.example.org");
 }
+
+#[tokio::test]
+async fn the_instance_advertises_only_what_has_its_route() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let v2 = t.get("/api/v2/instance", None).await.expect(200);
+    let version = v2["version"].as_str().unwrap();
+    let (major, minor) = {
+        let mut parts = version.split(['.', ' ']).map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap(), parts.next().unwrap())
+    };
+    let api = v2["api_versions"]["mastodon"].as_u64().unwrap();
+    // A client that sees 4.3 or api_versions.mastodon ≥ 2 loads notifications grouped and reads
+    // the notification policy: those routes must then exist.
+    let grouped = t.get("/api/v2/notifications", Some(&alice.token)).await.status.as_u16();
+    let policy = t.get("/api/v2/notifications/policy", Some(&alice.token)).await.status.as_u16();
+    if (major, minor) >= (4, 3) || api >= 2 {
+        assert_eq!((grouped, policy), (200, 200), "{version} / api {api} advertises grouped notifications and the policy");
+    } else {
+        assert_eq!((grouped, policy), (404, 404), "4.2 (api 1) is advertised: grouped notifications arrived since; update the advertisement");
+    }
+    // The streaming URL serves the streaming API.
+    let streaming = v2["configuration"]["urls"]["streaming"].as_str().unwrap().replacen("ws", "http", 1);
+    let health = reqwest::get(format!("{streaming}/api/v1/streaming/health")).await.unwrap();
+    assert_eq!(health.status(), 200, "{streaming}");
+    // Translation is advertised only with its route.
+    let status = t.post_status(&alice, json!({ "status": "hello" })).await;
+    let translate = t.post(&format!("/api/v1/statuses/{}/translate", status["id"].as_str().unwrap()), Some(&alice.token), json!({})).await;
+    assert_eq!(v2["configuration"]["translation"]["enabled"], translate.status.as_u16() != 404);
+    // Web Push: a VAPID key is advertised exactly when push subscriptions can be made.
+    let vapid = v2["configuration"]["vapid"]["public_key"].as_str().unwrap_or("");
+    let push = t.get("/api/v1/push/subscription", Some(&alice.token)).await.status.as_u16();
+    if !vapid.is_empty() {
+        assert_ne!(push, 404);
+    }
+    // v1 names the same version.
+    let v1 = t.get("/api/v1/instance", None).await.expect(200);
+    assert_eq!(v1["version"], version);
+    // Server-software detection through nodeinfo sees a Mastodon-API server.
+    let nodeinfo = t.get("/nodeinfo/2.0", None).await.expect(200);
+    assert_eq!(nodeinfo["metadata"]["upstream"]["name"], "mastodon");
+}
