@@ -68,20 +68,55 @@ impl App {
             }
         }
         let relations = Relations::following(sources.iter().copied().collect());
-        let per_source = (self.config.timelines.cap / sources.len().max(1)).clamp(10, 100);
-        let mut entries = Vec::new();
-        for source in sources {
-            let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), per_source) }).await?;
-            for item in &items {
-                if let Some(entry) = self.home_entry(viewer, source, item, &relations)? {
-                    entries.push(entry);
-                }
-            }
-        }
-        entries.sort_by_key(|e| std::cmp::Reverse(e.id));
-        entries.truncate(self.config.timelines.cap);
+        let entries = self.merge_newest(viewer, &sources, &relations, self.config.timelines.cap).await?;
         self.timelines.insert(&key, &entries, self.config.timelines.cap).await?;
         Ok(())
+    }
+
+    /// The newest `cap` home entries of `sources`' statuses, newest first: what fanout would
+    /// have left in the timeline. A k-way merge over each source's `AS#` partition: a first
+    /// small page from every source, then further pages only from the source whose entries are
+    /// still the newest, so a prolific followee fills the home as it would have by fanout.
+    async fn merge_newest(&self, viewer: Id, sources: &[Id], relations: &Relations, cap: usize) -> ApiResult<Vec<TimelineEntry>> {
+        const MAX_PAGE: usize = 100;
+        struct Cursor {
+            source: Id,
+            page: std::collections::VecDeque<Item>,
+            /// More items may follow the page (it came back full).
+            more: bool,
+        }
+        let first_page = (cap / sources.len().max(1)).clamp(10, MAX_PAGE);
+        let mut cursors = Vec::with_capacity(sources.len());
+        for &source in sources {
+            let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), first_page) }).await?;
+            cursors.push(Cursor { source, more: items.len() == first_page, page: items.into() });
+        }
+        // The newest unread item of each cursor, by id.
+        let mut heads: std::collections::BinaryHeap<(Id, usize)> =
+            cursors.iter().enumerate().filter_map(|(i, c)| c.page.front().and_then(|item| Id::from_sort_key(&item.key.sk)).map(|id| (id, i))).collect();
+        let mut entries = Vec::new();
+        while entries.len() < cap {
+            let Some((_, i)) = heads.pop() else { break };
+            let cursor = &mut cursors[i];
+            let Some(item) = cursor.page.pop_front() else { continue };
+            if let Some(entry) = self.home_entry(viewer, cursor.source, &item, relations)? {
+                entries.push(entry);
+            }
+            if cursor.page.is_empty() && cursor.more {
+                let query = Query {
+                    descending: true,
+                    before: Some(item.key.sk.clone()),
+                    ..Query::partition(keys::account_statuses_partition(cursor.source), MAX_PAGE)
+                };
+                let items = self.store.query(&query).await?;
+                cursor.more = items.len() == MAX_PAGE;
+                cursor.page = items.into();
+            }
+            if let Some(id) = cursor.page.front().and_then(|next| Id::from_sort_key(&next.key.sk)) {
+                heads.push((id, i));
+            }
+        }
+        Ok(entries)
     }
 
     /// Turns an `AS#` item into a home entry if the viewer should see it there.

@@ -285,6 +285,29 @@ async fn an_evicted_home_is_rebuilt_from_the_store_with_the_same_content() {
 }
 
 #[tokio::test]
+async fn a_rebuilt_home_holds_the_same_newest_entries_as_fanout_however_they_spread_over_followees() {
+    // A rebuild used to read at most cap / sources (10..100) posts per followed account: a
+    // prolific followee's older posts fell out of the rebuilt home though fanout had kept them.
+    let t = TestApp::spawn_with(|s| s.timelines = Some(core_app::config::TimelineConfig { cap: 30, ..Default::default() })).await;
+    let [viewer, alice, bob] = t.register_all(["viewer", "alice", "bob"]).await;
+    t.follow(&viewer, &alice).await;
+    t.follow(&viewer, &bob).await;
+    t.home_ids(&viewer).await;
+    for n in 0..3 {
+        t.post_status(&bob, json!({ "status": format!("bob {n}") })).await;
+    }
+    for n in 0..30 {
+        t.post_status(&alice, json!({ "status": format!("alice {n}") })).await;
+    }
+    t.settle().await;
+    let before = ids(&t.get("/api/v1/timelines/home?limit=40", Some(&viewer.token)).await.expect(200));
+    assert_eq!(before.len(), 30, "fanout keeps the newest cap entries");
+    t.app.evict_home(viewer.id.parse().unwrap()).await.unwrap();
+    let after = ids(&t.get("/api/v1/timelines/home?limit=40", Some(&viewer.token)).await.expect(200));
+    assert_eq!(after, before, "the rebuild merges the same newest entries");
+}
+
+#[tokio::test]
 async fn a_direct_post_reaches_the_home_of_a_mentioned_account_only_if_it_follows_the_author() {
     let t = TestApp::spawn().await;
     let [alice, bob] = t.register_all(["alice", "bob"]).await;
