@@ -71,7 +71,7 @@ pub struct Config {
 }
 
 /// Connection limits and timeouts of the HTTP listener (docs/operations.md, "Connections").
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConnectionConfig {
     /// Open connections at most; 0: three quarters of the open-files limit (after it is raised
@@ -87,25 +87,15 @@ pub struct ConnectionConfig {
     pub idle_timeout_secs: u64,
     /// Secret the edge sends in `x-starling-edge-secret`: a request carrying it is attributed to
     /// the address in its `x-forwarded-for` (rate limits, sign-up limits); unset, addresses come
-    /// from the TCP peer (or `rate_limits.trust_forwarded_for`).
-    pub edge_secret: Option<String>,
+    /// from the TCP peer (or `rate_limits.trust_forwarded_for`). Never serialised (only the
+    /// defaults are, for layering, and they have none).
+    #[serde(skip_serializing)]
+    pub edge_secret: Option<Secret>,
 }
 
 impl Default for ConnectionConfig {
     fn default() -> Self {
         ConnectionConfig { max_connections: 0, header_read_timeout_secs: 15, idle_timeout_secs: 60, edge_secret: None }
-    }
-}
-
-impl std::fmt::Debug for ConnectionConfig {
-    // The edge secret stays out of logs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectionConfig")
-            .field("max_connections", &self.max_connections)
-            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
-            .field("idle_timeout_secs", &self.idle_timeout_secs)
-            .field("edge_secret", &self.edge_secret.as_ref().map(|_| "***"))
-            .finish()
     }
 }
 
@@ -333,10 +323,11 @@ mod secret_tests {
         let config = Config {
             auth: AuthConfig { signing_keys: Some("a-signing-secret-of-at-least-32-characters".into()), ..AuthConfig::default() },
             metrics: MetricsConfig { token: Some("scrape-secret".into()) },
+            connections: ConnectionConfig { edge_secret: Some("edge-shared-secret".into()), ..ConnectionConfig::default() },
             ..Config::default()
         };
         let printed = format!("{config:?}");
-        for secret in ["a-signing-secret", "scrape-secret"] {
+        for secret in ["a-signing-secret", "scrape-secret", "edge-shared-secret"] {
             assert!(!printed.contains(secret), "{secret} in {printed}");
         }
         assert!(printed.contains("signing_keys: Some(***)"), "{printed}");

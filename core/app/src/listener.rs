@@ -37,7 +37,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::config::ConnectionConfig;
+use crate::config::{ConnectionConfig, Secret};
 
 /// How long graceful shutdown waits for connections to finish before closing them.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
@@ -59,7 +59,7 @@ pub struct Limits {
     /// Time without traffic either way.
     pub idle_timeout: Duration,
     /// The edge's secret, if one is configured.
-    pub edge_secret: Option<String>,
+    pub edge_secret: Option<Secret>,
 }
 
 impl Limits {
@@ -70,7 +70,7 @@ impl Limits {
             max_connections: if config.max_connections == 0 { derived } else { config.max_connections },
             header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(config.idle_timeout_secs.max(1)),
-            edge_secret: config.edge_secret.clone().filter(|s| !s.is_empty()),
+            edge_secret: config.edge_secret.clone().filter(|s| !s.expose().is_empty()),
         }
     }
 }

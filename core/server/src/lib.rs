@@ -79,7 +79,7 @@ pub struct Settings {
 }
 
 /// Listener and data directory.
-#[derive(Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// Address to listen on.
@@ -95,8 +95,8 @@ pub struct ServerSettings {
     pub idle_timeout_secs: u64,
     /// Secret shared with the edge (its `STARLING_CORE_SECRET`): requests carrying it in
     /// `x-starling-edge-secret` are attributed to the address in their `x-forwarded-for`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edge_secret: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub edge_secret: Option<core_app::config::Secret>,
 }
 
 impl Default for ServerSettings {
@@ -110,20 +110,6 @@ impl Default for ServerSettings {
             idle_timeout_secs: connections.idle_timeout_secs,
             edge_secret: None,
         }
-    }
-}
-
-impl std::fmt::Debug for ServerSettings {
-    // The edge secret stays out of logs.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerSettings")
-            .field("listen", &self.listen)
-            .field("data_dir", &self.data_dir)
-            .field("max_connections", &self.max_connections)
-            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
-            .field("idle_timeout_secs", &self.idle_timeout_secs)
-            .field("edge_secret", &self.edge_secret.as_ref().map(|_| "***"))
-            .finish()
     }
 }
 
@@ -566,6 +552,8 @@ mod tests {
             signing_keys = "signing-secret-of-at-least-32-characters"
             [metrics]
             token = "scrape-token"
+            [server]
+            edge_secret = "edge-shared-secret"
         "#;
         let settings: Settings = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml)).extract().unwrap();
         let printed = format!("{settings:?}");
@@ -579,9 +567,12 @@ mod tests {
             "push-secret-key",
             "signing-secret",
             "scrape-token",
+            "edge-shared-secret",
         ] {
             assert!(!printed.contains(secret), "{secret} in {printed}");
         }
+        assert!(!format!("{:?}", settings.core_config()).contains("edge-shared-secret"), "the core config it becomes prints none either");
+        assert_eq!(settings.core_config().connections.edge_secret.as_deref(), Some("edge-shared-secret"), "core reads the edge secret itself");
         assert!(printed.contains("AKIDSTORE") && !printed.contains("cache:6379"), "key ids are not secret, the redis URL is: {printed}");
         let SearchSettings::Opensearch { password, .. } = &settings.search else { panic!("opensearch") };
         assert_eq!(password.as_ref().map(|p| p.expose_secret()), Some("search-password"), "the secret itself is still there for the adapters");
