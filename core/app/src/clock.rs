@@ -1,10 +1,8 @@
-//! The wall clock, read in one place.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! The wall clock, read in one place: core-ports' system clock.
 
 /// Milliseconds since the Unix epoch (0 before it); the one wall-clock reading core's crates share.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    core_ports::clock::system_now_ms()
 }
 
 /// Seconds since the Unix epoch.

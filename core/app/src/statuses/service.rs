@@ -317,19 +317,15 @@ async fn existing_boost(app: &App, me: Id, original: Id) -> ApiResult<Option<Sta
 
 /// Takes back `me`'s boost of `original`, if any.
 pub async fn unboost(app: &App, me: Id, original: &StatusRecord) -> ApiResult<()> {
-    if let Some(item) = app.store.get(&keys::interaction(original.id, keys::Interaction::Reblog, me)).await? {
-        let boost = model::decode::<Ref>(&item)?.id;
-        if let Some(boost) = app.status_records(&[boost]).await?.remove(&boost) {
-            app.delete_status(&boost).await?;
-        }
+    if let Some(boost) = existing_boost(app, me, original.id).await? {
+        app.delete_status(&boost).await?;
     }
     Ok(())
 }
 
 /// Sets (`on`) or clears `me`'s favourite or bookmark of `status`, idempotently (boosts are
 /// statuses of their own: [`boost`]).
-pub async fn set_interaction(app: &App, me: Id, status: &StatusRecord, interaction: Interaction, on: bool) -> ApiResult<()> {
-    let kind = interaction;
+pub async fn set_interaction(app: &App, me: Id, status: &StatusRecord, kind: Interaction, on: bool) -> ApiResult<()> {
     if on {
         return match writes::interact(app, me, status, kind, app.next_id()?).await? {
             Ok(()) | Err(writes::InteractionConflict::Unchanged) => Ok(()),
