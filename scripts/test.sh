@@ -632,15 +632,32 @@ tier3() {
   if (( ${#todo[@]} > 0 )); then run_parallel "$(( jobs < 2 ? jobs : 2 ))" "${todo[@]}"; fi
 }
 
+# disk_report: free space on the build directory's filesystem and the build directory's size.
+# A whole run needs about 20 GB (clippy's and the tests' builds, wasm, the servers' data);
+# CI once ran out of disk in tier 3, so every tier reports what it left.
+disk_report() {
+  mkdir -p "$target_dir"
+  local free used
+  free="$(df -BG --output=avail "$target_dir" | tail -1 | tr -d ' ')"
+  used="$(du -sBG "$target_dir" 2>/dev/null | cut -f1)"
+  printf 'disk: %s free, build directory %s' "$free" "$used"
+}
+
 # In a function, read whole before it runs: editing this file during a run cannot affect the run.
 main() {
   tier_times=()
+  local free_gb
+  echo "$(disk_report) at the start"
+  free_gb="$(df -BG --output=avail "$target_dir" | tail -1 | tr -dc '0-9')"
+  if (( free_gb < 25 )); then
+    echo "warning: only ${free_gb} GB free beside $target_dir; a whole run needs about 20 GB" >&2
+  fi
   for tier in tier1 tier2 tier3; do
     start=$SECONDS
     before=${#timings[@]}
     "$tier"
     if (( ${#timings[@]} > before )); then
-      tier_times+=("$(printf '%-34s %5ds' "$tier" $(( SECONDS - start )))")
+      tier_times+=("$(printf '%-34s %5ds  (%s)' "$tier" $(( SECONDS - start )) "$(disk_report)")")
     fi
     (( ${#failed[@]} == 0 )) || break
   done

@@ -7,6 +7,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::Id;
 
+mod instance;
+mod starling;
+
+pub use instance::*;
+pub use starling::*;
+
+/// `{}`: what Mastodon answers where there is nothing to return (dismissing a notification,
+/// revoking a token, removing a push subscription).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
 /// `created_at`-style timestamp: RFC 3339 UTC with milliseconds, from milliseconds since the epoch.
 pub fn timestamp(ms: u64) -> String {
     let secs = ms / 1000;
@@ -519,131 +530,6 @@ pub struct Preferences {
     /// Expand content warnings.
     #[serde(rename = "reading:expand:spoilers")]
     pub expand_spoilers: bool,
-}
-
-/// `GET /api/v2/instance`: what the server is and what it allows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Instance {
-    /// The domain in `acct`s.
-    pub domain: String,
-    /// Name.
-    pub title: String,
-    /// Version string; clients parse the leading Mastodon version.
-    pub version: String,
-    /// Where the source code is.
-    pub source_url: String,
-    /// Short description.
-    pub description: String,
-    /// Usage statistics.
-    pub usage: InstanceUsage,
-    /// Banner image.
-    pub thumbnail: InstanceThumbnail,
-    /// Icons (none yet).
-    pub icon: Vec<serde_json::Value>,
-    /// Primary languages.
-    pub languages: Vec<String>,
-    /// Limits and URLs.
-    pub configuration: InstanceConfiguration,
-    /// Sign-up policy.
-    pub registrations: InstanceRegistrations,
-    /// API capability levels.
-    pub api_versions: ApiVersions,
-    /// Who runs it.
-    pub contact: InstanceContact,
-    /// Server rules.
-    pub rules: Vec<serde_json::Value>,
-}
-
-/// Usage statistics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceUsage {
-    /// Users.
-    pub users: InstanceUsers,
-}
-
-/// User statistics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceUsers {
-    /// Users active in the last month.
-    pub active_month: u64,
-}
-
-/// Banner image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceThumbnail {
-    /// Image URL.
-    pub url: String,
-    /// BlurHash.
-    pub blurhash: Option<String>,
-    /// Resolutions.
-    pub versions: serde_json::Value,
-}
-
-/// Limits and URLs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceConfiguration {
-    /// URLs, among them the streaming API.
-    pub urls: serde_json::Value,
-    /// Web Push key.
-    pub vapid: serde_json::Value,
-    /// Account limits.
-    pub accounts: serde_json::Value,
-    /// Status limits.
-    pub statuses: StatusLimits,
-    /// Upload limits.
-    pub media_attachments: serde_json::Value,
-    /// Poll limits.
-    pub polls: serde_json::Value,
-    /// Translation support.
-    pub translation: serde_json::Value,
-    /// Who may read which feeds.
-    pub timelines_access: serde_json::Value,
-    /// Whether federation is limited.
-    pub limited_federation: bool,
-}
-
-/// Status limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusLimits {
-    /// Characters per status.
-    pub max_characters: usize,
-    /// Attachments per status.
-    pub max_media_attachments: usize,
-    /// What every URL counts as.
-    pub characters_reserved_per_url: usize,
-}
-
-/// Sign-up policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceRegistrations {
-    /// Open for sign-ups.
-    pub enabled: bool,
-    /// Sign-ups need approval.
-    pub approval_required: bool,
-    /// A reason must be given.
-    pub reason_required: bool,
-    /// Custom message.
-    pub message: Option<String>,
-    /// Minimum age.
-    pub min_age: Option<u32>,
-    /// External sign-up page.
-    pub url: Option<String>,
-}
-
-/// API capability levels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiVersions {
-    /// Mastodon API version number.
-    pub mastodon: u32,
-}
-
-/// Who runs the server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceContact {
-    /// Contact e-mail.
-    pub email: String,
-    /// Contact account.
-    pub account: Option<Account>,
 }
 
 /// Something that happened to the user: a mention, boost, favourite, follow, post or edit.

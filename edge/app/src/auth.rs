@@ -35,11 +35,6 @@ fn unauthorized() -> EdgeResponse {
     r
 }
 
-#[derive(serde::Deserialize)]
-struct Revocations {
-    revoked: Vec<String>,
-}
-
 impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
     /// Verifies the bearer token, if any. `Ok(None)`: anonymous, or keys unavailable (core will
     /// verify). `Err`: a 401 to send without involving core.
@@ -88,7 +83,7 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
             },
         };
         let jti = jti.to_string();
-        serde_json::from_slice::<Revocations>(&bytes).is_ok_and(|r| r.revoked.contains(&jti))
+        serde_json::from_slice::<shared::wire::Revocations>(&bytes).is_ok_and(|r| r.revoked.contains(&jti))
     }
 
     /// GETs a core document, returning its body on 200.

@@ -22,11 +22,6 @@ struct CachedPage {
     body: String,
 }
 
-#[derive(Deserialize)]
-struct Version {
-    version: String,
-}
-
 impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
     /// Serves `GET /api/v1/timelines/home`; `None` means forward (anonymous, wrong scope, or
     /// core's version unreadable — core then answers as usual).
@@ -94,7 +89,7 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
         if response.status != 200 {
             return None;
         }
-        serde_json::from_slice::<Version>(&response.body).ok().map(|v| v.version)
+        serde_json::from_slice::<shared::wire::HomeVersion>(&response.body).ok().map(|v| v.version)
     }
 }
 

@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 use shared::wire;
 
 use crate::auth::{Auth, Scope};
@@ -22,14 +21,36 @@ pub(crate) fn version() -> String {
     format!("{MASTODON_COMPAT_VERSION} (compatible; Starling {})", env!("CARGO_PKG_VERSION"))
 }
 
-pub(crate) fn supported_mime_types() -> Vec<&'static str> {
-    crate::media::pipeline::SUPPORTED_MIME_TYPES.to_vec()
+/// `configuration.media_attachments`, from the configured limits.
+fn media_limits(app: &App) -> wire::MediaLimits {
+    let m = &app.config.media;
+    wire::MediaLimits {
+        supported_mime_types: crate::media::pipeline::SUPPORTED_MIME_TYPES.iter().map(|&t| t.to_owned()).collect(),
+        description_limit: m.description_limit,
+        image_size_limit: m.image_size_limit,
+        image_matrix_limit: m.image_matrix_limit,
+        video_size_limit: m.video_size_limit,
+        video_frame_rate_limit: 120,
+        video_matrix_limit: 8_294_400,
+    }
 }
 
-/// `configuration.media_attachments`, from the configured limits.
-pub(crate) fn media_limits(app: &App) -> Value {
-    let m = &app.config.media;
-    json!({ "supported_mime_types": supported_mime_types(), "description_limit": m.description_limit, "image_size_limit": m.image_size_limit, "image_matrix_limit": m.image_matrix_limit, "video_size_limit": m.video_size_limit, "video_frame_rate_limit": 120, "video_matrix_limit": 8_294_400 })
+/// `configuration.polls`: Mastodon's limits, which polls will keep when they come.
+fn poll_limits() -> wire::PollLimits {
+    wire::PollLimits { max_options: 4, max_characters_per_option: 50, min_expiration: 300, max_expiration: 2_629_746 }
+}
+
+fn status_limits(app: &App) -> wire::StatusLimits {
+    let l = &app.config.limits;
+    wire::StatusLimits {
+        max_characters: l.max_status_chars,
+        max_media_attachments: l.max_media_attachments,
+        characters_reserved_per_url: shared::text::URL_PLACEHOLDER_LENGTH,
+    }
+}
+
+fn thumbnail_url(app: &App) -> String {
+    format!("{}/avatars/original/missing.png", app.config.instance.base_url)
 }
 
 pub(crate) async fn status_count(app: &App) -> ApiResult<u64> {
@@ -45,7 +66,7 @@ pub(crate) async fn user_count(app: &App) -> ApiResult<u64> {
 pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
     let i = &app.config.instance;
     let l = &app.config.limits;
-    let streaming = i.streaming_base();
+    let public = || wire::FeedAccess { local: "public".into(), remote: "public".into() };
     Ok(Json(wire::Instance {
         domain: i.domain.clone(),
         title: i.title.clone(),
@@ -53,22 +74,32 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
         source_url: "https://example.invalid/starling".into(),
         description: i.description.clone(),
         usage: wire::InstanceUsage { users: wire::InstanceUsers { active_month: user_count(&app).await? } },
-        thumbnail: wire::InstanceThumbnail { url: format!("{}/avatars/original/missing.png", i.base_url), blurhash: None, versions: json!({}) },
+        thumbnail: wire::InstanceThumbnail { url: thumbnail_url(&app), blurhash: None, versions: wire::ThumbnailVersions::default() },
         icon: Vec::new(),
         languages: vec!["en".into()],
         configuration: wire::InstanceConfiguration {
-            urls: json!({ "streaming": streaming, "status": null, "about": format!("{}/about", i.base_url), "privacy_policy": null, "terms_of_service": null }),
-            vapid: json!({ "public_key": "" }),
-            accounts: json!({ "max_featured_tags": 10, "max_pinned_statuses": 5, "max_display_name_length": shared::handle::MAX_DISPLAY_NAME_LEN, "max_note_length": l.max_note_chars, "max_profile_fields": l.max_profile_fields, "profile_field_name_limit": 255, "profile_field_value_limit": 255 }),
-            statuses: wire::StatusLimits {
-                max_characters: l.max_status_chars,
-                max_media_attachments: l.max_media_attachments,
-                characters_reserved_per_url: shared::text::URL_PLACEHOLDER_LENGTH,
+            urls: wire::InstanceUrls {
+                streaming: i.streaming_base(),
+                status: None,
+                about: Some(format!("{}/about", i.base_url)),
+                privacy_policy: None,
+                terms_of_service: None,
             },
+            vapid: wire::Vapid { public_key: String::new() },
+            accounts: wire::AccountLimits {
+                max_featured_tags: 10,
+                max_pinned_statuses: 5,
+                max_display_name_length: shared::handle::MAX_DISPLAY_NAME_LEN,
+                max_note_length: l.max_note_chars,
+                max_profile_fields: l.max_profile_fields,
+                profile_field_name_limit: 255,
+                profile_field_value_limit: 255,
+            },
+            statuses: status_limits(&app),
             media_attachments: media_limits(&app),
-            polls: json!({ "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 }),
-            translation: json!({ "enabled": false }),
-            timelines_access: json!({ "live_feeds": { "local": "public", "remote": "public" }, "hashtag_feeds": { "local": "public", "remote": "public" }, "trending_link_feeds": { "local": "public", "remote": "public" } }),
+            polls: poll_limits(),
+            translation: wire::Translation { enabled: false },
+            timelines_access: wire::TimelinesAccess { live_feeds: public(), hashtag_feeds: public(), trending_link_feeds: public() },
             limited_federation: false,
         },
         registrations: wire::InstanceRegistrations {
@@ -86,33 +117,31 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
 }
 
 /// `GET /api/v1/instance` (the older shape, still read by many clients).
-pub async fn v1(State(app): State<App>) -> ApiResult<Json<Value>> {
+pub async fn v1(State(app): State<App>) -> ApiResult<Json<wire::InstanceV1>> {
     let i = &app.config.instance;
-    let l = &app.config.limits;
-    let statuses = status_count(&app).await?;
-    Ok(Json(json!({
-        "uri": i.domain,
-        "title": i.title,
-        "short_description": i.description,
-        "description": i.description,
-        "email": i.contact_email,
-        "version": version(),
-        "urls": { "streaming_api": i.streaming_base() },
-        "stats": { "user_count": user_count(&app).await?, "status_count": statuses, "domain_count": 0 },
-        "thumbnail": format!("{}/avatars/original/missing.png", i.base_url),
-        "languages": ["en"],
-        "registrations": i.registrations_open,
-        "approval_required": false,
-        "invites_enabled": false,
-        "configuration": {
-            "accounts": { "max_featured_tags": 10 },
-            "statuses": { "max_characters": l.max_status_chars, "max_media_attachments": l.max_media_attachments, "characters_reserved_per_url": shared::text::URL_PLACEHOLDER_LENGTH },
-            "media_attachments": media_limits(&app),
-            "polls": { "max_options": 4, "max_characters_per_option": 50, "min_expiration": 300, "max_expiration": 2_629_746 }
+    Ok(Json(wire::InstanceV1 {
+        uri: i.domain.clone(),
+        title: i.title.clone(),
+        short_description: i.description.clone(),
+        description: i.description.clone(),
+        email: i.contact_email.clone(),
+        version: version(),
+        urls: wire::InstanceUrlsV1 { streaming_api: i.streaming_base() },
+        stats: wire::InstanceStats { user_count: user_count(&app).await?, status_count: status_count(&app).await?, domain_count: 0 },
+        thumbnail: thumbnail_url(&app),
+        languages: vec!["en".into()],
+        registrations: i.registrations_open,
+        approval_required: false,
+        invites_enabled: false,
+        configuration: wire::InstanceConfigurationV1 {
+            accounts: wire::AccountLimitsV1 { max_featured_tags: 10 },
+            statuses: status_limits(&app),
+            media_attachments: media_limits(&app),
+            polls: poll_limits(),
         },
-        "contact_account": null,
-        "rules": []
-    })))
+        contact_account: None,
+        rules: Vec::new(),
+    }))
 }
 
 /// `GET /api/v1/custom_emojis`: none are defined.
@@ -134,42 +163,51 @@ pub async fn preferences(State(app): State<App>, auth: Auth) -> ApiResult<Json<w
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
-pub async fn oauth_metadata(State(app): State<App>) -> Json<Value> {
+pub async fn oauth_metadata(State(app): State<App>) -> Json<wire::OAuthServerMetadata> {
     let base = &app.config.instance.base_url;
-    Json(json!({
-        "issuer": format!("{base}/"),
-        "service_documentation": "https://docs.joinmastodon.org/",
-        "authorization_endpoint": format!("{base}/oauth/authorize"),
-        "token_endpoint": format!("{base}/oauth/token"),
-        "revocation_endpoint": format!("{base}/oauth/revoke"),
-        "app_registration_endpoint": format!("{base}/api/v1/apps"),
-        "scopes_supported": shared::token::KNOWN_SCOPES,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "code_challenge_methods_supported": ["S256"],
-        "grant_types_supported": ["authorization_code", "password", "client_credentials", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
-    }))
+    let strings = |items: &[&str]| items.iter().map(|&s| s.to_owned()).collect();
+    Json(wire::OAuthServerMetadata {
+        issuer: format!("{base}/"),
+        service_documentation: "https://docs.joinmastodon.org/".into(),
+        authorization_endpoint: format!("{base}/oauth/authorize"),
+        token_endpoint: format!("{base}/oauth/token"),
+        revocation_endpoint: format!("{base}/oauth/revoke"),
+        app_registration_endpoint: format!("{base}/api/v1/apps"),
+        scopes_supported: strings(shared::token::KNOWN_SCOPES),
+        response_types_supported: strings(&["code"]),
+        response_modes_supported: strings(&["query", "fragment", "form_post"]),
+        code_challenge_methods_supported: strings(&["S256"]),
+        grant_types_supported: strings(&["authorization_code", "password", "client_credentials", "refresh_token"]),
+        token_endpoint_auth_methods_supported: strings(&["client_secret_basic", "client_secret_post"]),
+    })
 }
 
 /// `GET /.well-known/nodeinfo`.
-pub async fn nodeinfo_links(State(app): State<App>) -> Json<Value> {
-    Json(json!({ "links": [{ "rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": format!("{}/nodeinfo/2.0", app.config.instance.base_url) }] }))
+pub async fn nodeinfo_links(State(app): State<App>) -> Json<wire::NodeInfoLinks> {
+    Json(wire::NodeInfoLinks {
+        links: vec![wire::NodeInfoLink {
+            rel: "http://nodeinfo.diaspora.software/ns/schema/2.0".into(),
+            href: format!("{}/nodeinfo/2.0", app.config.instance.base_url),
+        }],
+    })
 }
 
 /// `GET /nodeinfo/2.0`.
-pub async fn nodeinfo(State(app): State<App>) -> ApiResult<Json<Value>> {
+pub async fn nodeinfo(State(app): State<App>) -> ApiResult<Json<wire::NodeInfo>> {
     let users = user_count(&app).await?;
-    let posts = status_count(&app).await?;
-    Ok(Json(json!({
-        "version": "2.0",
-        "software": { "name": "starling", "version": env!("CARGO_PKG_VERSION") },
-        "protocols": ["activitypub"],
-        "services": { "outbound": [], "inbound": [] },
-        "usage": { "users": { "total": users, "activeMonth": users, "activeHalfyear": users }, "localPosts": posts },
-        "openRegistrations": app.config.instance.registrations_open,
-        // Libraries that detect server software from nodeinfo accept a Mastodon-API
-        // implementation by `upstream.name`, as they do for Mastodon's forks.
-        "metadata": { "nodeName": app.config.instance.title, "upstream": { "name": "mastodon", "version": MASTODON_COMPAT_VERSION } }
-    })))
+    Ok(Json(wire::NodeInfo {
+        version: "2.0".into(),
+        software: wire::NodeInfoSoftware { name: "starling".into(), version: env!("CARGO_PKG_VERSION").into() },
+        protocols: vec!["activitypub".into()],
+        services: wire::NodeInfoServices::default(),
+        usage: wire::NodeInfoUsage {
+            users: wire::NodeInfoUsers { total: users, active_month: users, active_halfyear: users },
+            local_posts: status_count(&app).await?,
+        },
+        open_registrations: app.config.instance.registrations_open,
+        metadata: wire::NodeInfoMetadata {
+            node_name: app.config.instance.title.clone(),
+            upstream: wire::NodeInfoSoftware { name: "mastodon".into(), version: MASTODON_COMPAT_VERSION.into() },
+        },
+    }))
 }

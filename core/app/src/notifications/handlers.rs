@@ -101,16 +101,16 @@ pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) ->
 }
 
 /// `POST /api/v1/notifications/:id/dismiss`.
-pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Empty>> {
     let me = auth.user(Scope::WriteNotifications)?;
     match writes::dismiss(&app, me, path_id(&id)?).await? {
-        Ok(()) => Ok(Json(serde_json::json!({}))),
+        Ok(()) => Ok(Json(wire::Empty {})),
         Err(DismissConflict::NotFound) => Err(ApiError::NotFound),
     }
 }
 
 /// `POST /api/v1/notifications/clear`: deletes every notification of the caller.
-pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Empty>> {
     let me = auth.user(Scope::WriteNotifications)?;
     let query = Query::partition(keys::notifications_partition(me), crate::ports::MAX_TRANSACTION_WRITES);
     loop {
@@ -122,7 +122,7 @@ pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_j
         let writes = items.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }).collect();
         app.store.transact(writes, vec![]).await?;
     }
-    Ok(Json(serde_json::json!({})))
+    Ok(Json(wire::Empty {}))
 }
 
 /// Query of `GET /api/v1/notifications/unread_count`.

@@ -369,7 +369,7 @@ pub struct RevokeRequest {
 
 /// `POST /oauth/revoke` (RFC 7009): 200 for a valid client and an unknown token, 403 for
 /// another client's token.
-pub async fn revoke(State(app): State<App>, headers: HeaderMap, Input(body): Input<RevokeRequest>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn revoke(State(app): State<App>, headers: HeaderMap, Input(body): Input<RevokeRequest>) -> ApiResult<Json<wire::Empty>> {
     let creds = TokenRequest { client_id: body.client_id, client_secret: body.client_secret, ..TokenRequest::default() };
     let (client_id, client_secret) =
         client_credentials(&headers, &creds).ok_or_else(|| ApiError::oauth("invalid_client", "Client authentication is required."))?;
@@ -387,7 +387,7 @@ pub async fn revoke(State(app): State<App>, headers: HeaderMap, Input(body): Inp
         }
         app.revoke_token(record.jti).await?;
     }
-    Ok(Json(serde_json::json!({})))
+    Ok(Json(wire::Empty {}))
 }
 
 /// RFC 7009 §2.1 and Mastodon: a client may revoke only the tokens issued to it.
@@ -401,7 +401,7 @@ pub async fn public_keys(State(app): State<App>) -> Json<KeySet> {
 }
 
 /// `GET /api/starling/v1/revocations`: ids of revoked tokens that have not expired yet.
-pub async fn revocations(State(app): State<App>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn revocations(State(app): State<App>) -> ApiResult<Json<wire::Revocations>> {
     let items = app.store.query(&Query::partition(keys::REVOKED, 100_000)).await?;
     let now = now_secs();
     let mut ids = Vec::new();
@@ -413,7 +413,7 @@ pub async fn revocations(State(app): State<App>) -> ApiResult<Json<serde_json::V
             }
         }
     }
-    Ok(Json(serde_json::json!({ "revoked": ids })))
+    Ok(Json(wire::Revocations { revoked: ids }))
 }
 
 /// A standalone HTML page with strict security headers.

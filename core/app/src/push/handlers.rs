@@ -90,12 +90,12 @@ pub async fn update(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatIn
 }
 
 /// DELETE: removes this token's subscription (none is fine).
-pub async fn remove(State(app): State<App>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+pub async fn remove(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Empty>> {
     let account = auth.user(Scope::Push)?;
     let writes = vec![
         Write::Delete { key: keys::push_subscription(auth.token), condition: Condition::None },
         Write::Delete { key: keys::account_push_subscription(account, auth.token), condition: Condition::None },
     ];
     app.store.transact(writes, vec![]).await?;
-    Ok(Json(serde_json::json!({})))
+    Ok(Json(wire::Empty {}))
 }

@@ -26,12 +26,12 @@ pub async fn home(State(app): State<App>, auth: Auth, Params(page): Params<PageP
 
 /// `GET /api/starling/v1/timelines/home/version`: a number that changes whenever the caller's
 /// home timeline gains or loses entries; the edge validates its cached pages with it.
-pub async fn home_version(State(app): State<App>, auth: Auth) -> ApiResult<axum::Json<serde_json::Value>> {
+pub async fn home_version(State(app): State<App>, auth: Auth) -> ApiResult<axum::Json<shared::wire::HomeVersion>> {
     let me = auth.user(Scope::ReadStatuses)?;
     // Build first, so the first read's rebuild does not move the version it is cached under.
     app.ensure_home(me).await?;
     let version = app.timelines.version(&home_key(me)).await?;
-    Ok(axum::Json(serde_json::json!({ "version": version.to_string() })))
+    Ok(axum::Json(shared::wire::HomeVersion { version: version.to_string() }))
 }
 
 /// Query of `GET /api/v1/timelines/public`.
