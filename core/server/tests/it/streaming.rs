@@ -434,11 +434,11 @@ async fn a_stream_whose_token_expires_closes_at_its_next_recheck() {
     // Expiry is announced by no one: the periodic re-check is what closes the stream, as it
     // closes one whose revocation announcement was lost.
     let t =
-        TestApp::spawn_with(|s| s.auth = Some(core_app::config::AuthConfig { access_token_ttl_secs: 4, stream_recheck_secs: 1, ..Default::default() })).await;
+        TestApp::spawn_with(|s| s.auth = Some(core_app::config::AuthConfig { access_token_ttl_secs: 6, stream_recheck_secs: 1, ..Default::default() })).await;
     let alice = t.register("alice").await;
     let mut sse = Sse::open(&t, "/api/v1/streaming/user", Some(&alice.token)).await;
     let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?stream=user&access_token={}", alice.token))).await.unwrap();
     assert!(!sse.ends_within(Duration::from_millis(500)).await, "open while the token is valid");
-    assert!(sse.ends_within(Duration::from_secs(6)).await, "the SSE stream ends within a re-check period of the expiry");
+    assert!(sse.ends_within(Duration::from_secs(8)).await, "the SSE stream ends within a re-check period of the expiry");
     assert_eq!(ws_closed_within(&mut socket, Duration::from_secs(2)).await, Some(1008), "the WebSocket too");
 }
