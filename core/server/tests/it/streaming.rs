@@ -442,3 +442,19 @@ async fn a_stream_whose_token_expires_closes_at_its_next_recheck() {
     assert!(sse.ends_within(Duration::from_secs(8)).await, "the SSE stream ends within a re-check period of the expiry");
     assert_eq!(ws_closed_within(&mut socket, Duration::from_secs(2)).await, Some(1008), "the WebSocket too");
 }
+
+#[tokio::test]
+async fn a_revoked_tokens_streams_end_through_the_edge_too() {
+    let t = TestApp::spawn_with(|s| {
+        s.edge.enabled = true;
+        late_recheck(s);
+    })
+    .await;
+    let alice = t.register("alice").await;
+    let (token, client_id, secret) = revocable_token(&t, &alice).await;
+    let mut sse = Sse::open(&t, "/api/v1/streaming/user", Some(&token)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?stream=user&access_token={token}"))).await.unwrap();
+    t.post("/oauth/revoke", None, json!({"client_id": client_id, "client_secret": secret, "token": token})).await.expect(200);
+    assert!(sse.ends_within(Duration::from_secs(2)).await, "the edge passes the end of the response on");
+    assert_eq!(ws_closed_within(&mut socket, Duration::from_secs(2)).await, Some(1008), "and the close frame");
+}
