@@ -16,7 +16,7 @@ use shared::token::{Claims, KeySet, Scopes, TokenSigner, secret_digest};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AppRecord, RefreshRecord, TokenRecord};
 use crate::ports::{Condition, Store, StoreError, Write};
-use crate::{App, join_error, keys, now_secs};
+use crate::{App, join_error, keys, now_secs, revocation};
 
 /// Hashes a password with Argon2id off the async runtime.
 pub async fn hash_password(password: String) -> ApiResult<String> {
@@ -213,12 +213,19 @@ impl App {
     /// Verifies a bearer token: signature, expiry, then revocation in the store.
     pub async fn authenticate(&self, token: &str) -> ApiResult<Auth> {
         let claims = self.verifier.verify(token, now_secs()).map_err(|_| ApiError::Unauthorized)?;
-        let record = self.store.get(&keys::token(claims.jti)).await?.ok_or(ApiError::Unauthorized)?;
-        let record: TokenRecord = model::decode(&record)?;
-        if record.revoked {
+        if !self.token_still_valid(claims.jti).await? {
             return Err(ApiError::Unauthorized);
         }
         Ok(Auth { account: claims.sub, app: claims.app, scopes: claims.scope, token: claims.jti })
+    }
+
+    /// Whether the token `jti` (its signature checked once already) still authenticates: it is
+    /// stored, not revoked and not expired. Open streams ask it periodically; whatever later
+    /// refuses a token or an account (suspension) belongs here, so both paths refuse alike.
+    pub async fn token_still_valid(&self, jti: Id) -> ApiResult<bool> {
+        let Some(item) = self.store.get(&keys::token(jti)).await? else { return Ok(false) };
+        let record: TokenRecord = model::decode(&item)?;
+        Ok(!record.revoked && record.expires_at.is_none_or(|exp| now_secs() < exp))
     }
 
     /// Issues an access token (and a refresh token) for `account` via `app`.
@@ -259,7 +266,8 @@ impl App {
         })
     }
 
-    /// Revokes an access token by id, and publishes it to the edge's revocation list.
+    /// Revokes an access token by id, publishes it to the edge's revocation list, and closes
+    /// the streams it holds open on every process.
     pub async fn revoke_token(&self, jti: Id) -> ApiResult<()> {
         let Some(item) = self.store.get(&keys::token(jti)).await? else { return Ok(()) };
         let mut record: TokenRecord = model::decode(&item)?;
@@ -272,6 +280,7 @@ impl App {
             writes.push(Write::Delete { key: keys::refresh_token(digest), condition: Condition::None });
         }
         self.store.transact(writes, vec![]).await?;
+        revocation::close_token_streams(self, jti).await;
         Ok(())
     }
 }

@@ -242,6 +242,11 @@ pub struct AuthConfig {
     /// an Ed25519 seed): the first signs new tokens, every one verifies and is published at
     /// `/api/starling/v1/keys`. Unset: one key generated on first start and kept in the store.
     pub signing_keys: Option<Secret>,
+    /// How often, in seconds, an open stream (SSE or WebSocket) re-checks that its token still
+    /// authenticates, closing when it does not. Revocations also close streams at once over the
+    /// streams backend ([`crate::revocation`]); this bounds how long a lost announcement leaves
+    /// one open. At least 1.
+    pub stream_recheck_secs: u64,
 }
 
 impl InstanceConfig {
@@ -282,7 +287,7 @@ impl Default for TimelineConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { access_token_ttl_secs: 0, code_ttl_secs: 600, signing_keys: None }
+        AuthConfig { access_token_ttl_secs: 0, code_ttl_secs: 600, signing_keys: None, stream_recheck_secs: 5 }
     }
 }
 

@@ -32,6 +32,7 @@ mod push;
 mod ratelimit;
 mod relationships;
 mod render;
+pub mod revocation;
 mod routes;
 mod search;
 mod state;

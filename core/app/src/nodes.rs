@@ -18,7 +18,20 @@
 //! in one transaction, so of any number of processes that read version `k` exactly one moves
 //! it. The first version is put together with `genesis` (both `NotExists`), so a version, once
 //! replaced, can never be written again. Each version's document names its owner (none after a
-//! release) and `until_ms`.
+//! release), `from_ms` and `until_ms`, the newest id timestamp the owner reported minting (at
+//! each renewal) and, on an exclusively held store, the opening of it the owner leased through.
+//!
+//! On a store one process holds exclusively (the embedded store: redb's file lock,
+//! [`Store::exclusive_session`]), a lease taken through an earlier opening of the store belongs
+//! to a process that has ended, so it is reclaimed at once instead of after its lapse: a crash
+//! loop never runs out of numbers (number 0 is reclaimed at every start). The reclaimed span
+//! starts [`RECLAIM_MARGIN_MS`] after the latest of the previous holder's span start, the newest
+//! id timestamp it reported at its last renewal, and now (never later than a takeover would
+//! start it, the end of its span): the previous holder ran on this machine's clock and stamped
+//! ids with its clock or its span start, both behind that, so ids neither go back nor collide,
+//! and they do not drift ahead of the clock by a lease per crash as a takeover would make them.
+//! Stores shared by many processes (DynamoDB) never reclaim: a lease there is only taken over
+//! once lapsed.
 //!
 //! Numbers [`EDGE_NODES`] (62 and 63) belong to the edges (`edge/app` mints upload ids with
 //! them) and are never leased: at most [`LEASABLE_NODES`] core processes run at once.
@@ -38,6 +51,12 @@ pub const EDGE_NODES: [u8; 2] = [62, 63];
 
 /// Core leases numbers `0..LEASABLE_NODES`.
 pub const LEASABLE_NODES: u8 = 62;
+
+/// How far past the latest moment a dead holder can have stamped (its span start, the newest
+/// timestamp it reported, or now) a reclaimed span starts: the holder may have stamped ids with
+/// that very millisecond, or a few ahead of its clock after minting more than a millisecond's
+/// 1,024 ids.
+pub const RECLAIM_MARGIN_MS: u64 = 10;
 
 /// A node number held by this process, and the id timestamps it may mint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +106,27 @@ struct LeaseDoc {
     #[serde(default)]
     owner: Option<String>,
     until_ms: u64,
+    /// Start of the holder's span (absent in documents written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from_ms: Option<u64>,
+    /// One past the newest id timestamp the holder had minted at its last renewal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    used_ms: Option<u64>,
+    /// The opening of an exclusively held store the holder leased through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session: Option<String>,
+}
+
+impl LeaseDoc {
+    /// Where a reclaimed span starts: after everything the dead holder can have minted, and no
+    /// later than a takeover would start (its span's end).
+    fn reclaim_from(&self, now_ms: u64) -> u64 {
+        match self.from_ms {
+            // Written before spans were recorded: continue after the whole span.
+            None => self.until_ms,
+            Some(from_ms) => from_ms.max(self.used_ms.unwrap_or(from_ms)).max(now_ms).saturating_add(RECLAIM_MARGIN_MS).min(self.until_ms),
+        }
+    }
 }
 
 /// The current version of a number's register.
@@ -102,13 +142,16 @@ pub struct NodeLeases {
     owner: String,
     lease_ms: u64,
     grace_ms: u64,
+    /// This process's opening of an exclusively held store (`Store::exclusive_session`).
+    session: Option<String>,
 }
 
 impl NodeLeases {
     /// Leases for this process (a fresh random owner name) with `config`'s timing.
     pub fn new(store: Arc<dyn Store>, config: &NodeLeaseConfig) -> Self {
         let owner = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
-        NodeLeases { store, owner, lease_ms: config.lease_secs.max(1) * 1000, grace_ms: config.grace_secs * 1000 }
+        let session = store.exclusive_session().map(str::to_owned);
+        NodeLeases { store, owner, lease_ms: config.lease_secs.max(1) * 1000, grace_ms: config.grace_secs * 1000, session }
     }
 
     /// This process's name in the lease documents.
@@ -116,8 +159,9 @@ impl NodeLeases {
         &self.owner
     }
 
-    /// Leases the lowest free number at wall time `now_ms`: one never leased, released, or
-    /// lapsed (past its end by the grace period).
+    /// Leases the lowest free number at wall time `now_ms`: one never leased, released, lapsed
+    /// (past its end by the grace period), or, on an exclusively held store, leased through an
+    /// earlier opening of it (its holder has ended).
     pub async fn acquire(&self, now_ms: u64) -> Result<Grant, LeaseError> {
         let mut first_lapse = u64::MAX;
         for node in 0..LEASABLE_NODES {
@@ -130,7 +174,13 @@ impl NodeLeases {
                 Some(current) => {
                     let lapses = current.doc.until_ms.saturating_add(self.grace_ms);
                     if current.doc.owner.is_none() || now_ms >= lapses {
-                        if let Some(grant) = self.take(node, &current, now_ms).await? {
+                        if let Some(grant) = self.take(node, &current, current.doc.until_ms, now_ms).await? {
+                            return Ok(grant);
+                        }
+                    } else if self.session.is_some() && current.doc.session != self.session {
+                        let from_ms = current.doc.reclaim_from(now_ms);
+                        if let Some(grant) = self.take(node, &current, from_ms, now_ms).await? {
+                            tracing::info!(node, previous_owner = current.doc.owner.as_deref().unwrap_or(""), "reclaimed the node number of an ended process");
                             return Ok(grant);
                         }
                     } else {
@@ -149,8 +199,14 @@ impl NodeLeases {
     /// either an earlier renewal of ours landed though its answer was lost (the grant is
     /// adopted as stored) or another process took the number ([`LeaseError::Lost`]).
     pub async fn renew(&self, grant: &Grant, now_ms: u64) -> Result<Grant, LeaseError> {
+        self.renew_used(grant, now_ms, grant.from_ms).await
+    }
+
+    /// [`NodeLeases::renew`], recording that ids were minted up to `used_until_ms` (one past
+    /// the newest timestamp), where a reclaim of the number would continue.
+    pub async fn renew_used(&self, grant: &Grant, now_ms: u64, used_until_ms: u64) -> Result<Grant, LeaseError> {
         let until_ms = grant.until_ms.max(now_ms.saturating_add(self.lease_ms));
-        if self.swap(grant.node, grant.version, &LeaseDoc { owner: Some(self.owner.clone()), until_ms }).await? {
+        if self.swap(grant.node, grant.version, &self.held(grant.from_ms, until_ms, used_until_ms)).await? {
             return Ok(Grant { until_ms, version: grant.version + 1, ..*grant });
         }
         match self.current(grant.node).await? {
@@ -164,7 +220,8 @@ impl NodeLeases {
     /// Gives the number back: its next holder may stamp ids from `used_until_ms` on (the end
     /// of what this process minted, kept inside the grant).
     pub async fn release(&self, grant: &Grant, used_until_ms: u64) -> Result<(), LeaseError> {
-        let doc = LeaseDoc { owner: None, until_ms: used_until_ms.clamp(grant.from_ms, grant.until_ms) };
+        let until_ms = used_until_ms.clamp(grant.from_ms, grant.until_ms);
+        let doc = LeaseDoc { owner: None, until_ms, from_ms: Some(grant.from_ms), used_ms: Some(until_ms), session: None };
         let mut version = grant.version;
         for _ in 0..3 {
             if self.swap(grant.node, version, &doc).await? {
@@ -189,7 +246,7 @@ impl NodeLeases {
         let until_ms = now_ms.saturating_add(self.lease_ms);
         let writes = vec![
             Write::Put { item: Item { key: Key::new(partition(node), GENESIS), value: Value::Doc(b"{}".to_vec()) }, condition: Condition::NotExists },
-            Write::Put { item: version_item(node, 1, &LeaseDoc { owner: Some(self.owner.clone()), until_ms })?, condition: Condition::NotExists },
+            Write::Put { item: version_item(node, 1, &self.held(now_ms, until_ms, now_ms))?, condition: Condition::NotExists },
         ];
         match self.store.transact(writes, vec![]).await {
             Ok(()) => Ok(Some(Grant { node, from_ms: now_ms, until_ms, version: 1 })),
@@ -198,15 +255,20 @@ impl NodeLeases {
         }
     }
 
-    /// Takes a released or lapsed number: the span starts where the last holder's ended.
-    async fn take(&self, node: u8, current: &Current, now_ms: u64) -> Result<Option<Grant>, StoreError> {
-        let from_ms = current.doc.until_ms;
+    /// Takes a number whose holder is gone with a span starting at `from_ms`: where the last
+    /// holder's ended (released or lapsed), or after what it used (reclaimed).
+    async fn take(&self, node: u8, current: &Current, from_ms: u64, now_ms: u64) -> Result<Option<Grant>, StoreError> {
         let until_ms = from_ms.max(now_ms).saturating_add(self.lease_ms);
-        if self.swap(node, current.version, &LeaseDoc { owner: Some(self.owner.clone()), until_ms }).await? {
+        if self.swap(node, current.version, &self.held(from_ms, until_ms, from_ms)).await? {
             Ok(Some(Grant { node, from_ms, until_ms, version: current.version + 1 }))
         } else {
             Ok(None)
         }
+    }
+
+    /// The document of a lease this process holds.
+    fn held(&self, from_ms: u64, until_ms: u64, used_ms: u64) -> LeaseDoc {
+        LeaseDoc { owner: Some(self.owner.clone()), until_ms, from_ms: Some(from_ms), used_ms: Some(used_ms), session: self.session.clone() }
     }
 
     /// Moves the register of `node` from `version` to `version + 1` holding `doc`; `false`
@@ -316,6 +378,11 @@ impl IdSource {
         Ok(id)
     }
 
+    /// One past the newest timestamp minted under the current grant.
+    pub fn used_until(&self) -> u64 {
+        self.lock().used_until_ms
+    }
+
     /// The node number minted with, if any.
     pub fn node(&self) -> Option<u8> {
         self.lock().node
@@ -383,7 +450,7 @@ pub(crate) async fn keep(leases: NodeLeases, grant: Grant, ids: Arc<IdSource>, e
         }
         let now = crate::now_ms();
         if let Some(grant) = held {
-            match leases.renew(&grant, now).await {
+            match leases.renew_used(&grant, now, ids.used_until()).await {
                 Ok(next) => {
                     ids.renewed(&next);
                     held = Some(next);
@@ -465,6 +532,16 @@ mod tests {
         assert!(ids.check(10_000, 30_000).is_ok());
         assert!(ids.check(40_000, 30_000).is_err());
         assert!(ids.next(40_000).is_ok());
+    }
+
+    #[test]
+    fn a_reclaimed_span_starts_after_all_the_dead_holder_can_have_stamped_and_never_past_its_end() {
+        let doc = |from_ms: Option<u64>, used_ms: Option<u64>| LeaseDoc { owner: Some("dead".into()), until_ms: 60_000, from_ms, used_ms, session: None };
+        assert_eq!(doc(None, None).reclaim_from(1_000), 60_000, "an old document without its start: after the whole span");
+        assert_eq!(doc(Some(0), None).reclaim_from(1_000), 1_000 + RECLAIM_MARGIN_MS, "after now, not a lease ahead");
+        assert_eq!(doc(Some(5_000), None).reclaim_from(1_000), 5_000 + RECLAIM_MARGIN_MS, "after a span start ahead of the clock");
+        assert_eq!(doc(Some(0), Some(7_000)).reclaim_from(1_000), 7_000 + RECLAIM_MARGIN_MS, "after the newest id it reported");
+        assert_eq!(doc(Some(0), None).reclaim_from(70_000), 60_000, "never past where a takeover would start");
     }
 
     #[test]

@@ -11,9 +11,14 @@
 //! Mastodon does. Streams are live only: this consumer starts at the log's head and keeps
 //! no checkpoint; clients catch up through the REST timelines.
 //!
+//! Every stream closes within seconds of its token's revocation (or its account's end):
+//! `revoked` listens for the `kill` that [`crate::revocation`] announces over the hub and
+//! re-checks the token periodically; SSE then ends the response, a WebSocket sends a close frame.
+//!
 //! [`publisher`] (the log tail that publishes) and [`handlers`] (SSE and WebSocket endpoints).
 
 pub mod handlers;
 pub mod publisher;
+mod revoked;
 
 pub use self::publisher::{publish_notification, run};

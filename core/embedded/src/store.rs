@@ -53,6 +53,16 @@ pub struct RedbStore {
     pruned: Arc<AtomicU64>,
     /// Stamps consumers' checkpoints (pruning skips consumers silent for [`ABANDONED_AFTER`]).
     clock: Arc<dyn Clock>,
+    /// This opening of the file (`Store::exclusive_session`): redb's file lock refuses every
+    /// other opening while this one lives.
+    session: Arc<str>,
+}
+
+/// A name no other opening of a store file has had: this process, the time, and a counter.
+fn new_session() -> Arc<str> {
+    static OPENED: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos:x}-{}", std::process::id(), OPENED.fetch_add(1, Ordering::Relaxed)).into()
 }
 
 fn backend(e: impl Into<core_ports::BoxError>) -> StoreError {
@@ -101,7 +111,7 @@ impl RedbStore {
         txn.open_table(CHECKPOINTS).map_err(backend)?;
         txn.open_table(CHECKPOINT_TIMES).map_err(backend)?;
         txn.commit().map_err(backend)?;
-        let store = RedbStore { db: Arc::new(db), head: watch::channel(0).0, pruned: Arc::default(), clock };
+        let store = RedbStore { db: Arc::new(db), head: watch::channel(0).0, pruned: Arc::default(), clock, session: new_session() };
         let head = store.head_blocking()?;
         store.head.send_replace(head);
         let txn = store.db.begin_read().map_err(backend)?;
@@ -299,6 +309,10 @@ impl Store for RedbStore {
     async fn query(&self, query: &Query) -> Result<Vec<Item>, StoreError> {
         let query = query.clone();
         self.blocking(move |s| s.query_blocking(&query)).await
+    }
+
+    fn exclusive_session(&self) -> Option<&str> {
+        Some(&self.session)
     }
 
     async fn transact(&self, writes: Vec<Write>, events: Vec<Event>) -> Result<(), StoreError> {

@@ -59,3 +59,19 @@ async fn redb_store_survives_reopening_with_its_log_head() {
     let reopened = RedbStore::open(&path).unwrap();
     assert_eq!(reopened.head().await.unwrap(), head, "the log head is recovered from disk");
 }
+
+/// What node-number leases rely on to reclaim the numbers of earlier openings at once: an
+/// opening of the store file is exclusive, and each one has a session of its own.
+#[test]
+fn the_store_is_held_by_one_opening_at_a_time_each_with_its_own_session() {
+    use core_ports::ports::Store as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("starling.redb");
+    let first = RedbStore::open(&path).unwrap();
+    assert!(RedbStore::open(&path).is_err(), "a second opening is refused while the first lives");
+    let first_session = first.exclusive_session().unwrap().to_owned();
+    assert_eq!(first.clone().exclusive_session(), Some(first_session.as_str()), "handles of one opening share its session");
+    drop(first);
+    let second = RedbStore::open(&path).unwrap();
+    assert_ne!(second.exclusive_session(), Some(first_session.as_str()), "a new opening has a new session");
+}

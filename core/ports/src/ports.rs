@@ -206,6 +206,15 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError> {
         self.get(&Key::new("META", "ping")).await.map(|_| ())
     }
+
+    /// When this handle holds the store exclusively (no other handle, in this process or
+    /// another, can use it while it is open: the embedded store's file lock), a name for this
+    /// opening of it, different at every open. Whatever a lease names another opening was
+    /// written by a handle closed since, so nothing uses it any more (node-number leases
+    /// reclaim such numbers at once). `None`, the default, for stores many processes share.
+    fn exclusive_session(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// One event as read back from the log.

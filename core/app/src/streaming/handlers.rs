@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code, rejection::WebSocketUpgradeRejection};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
@@ -15,6 +15,7 @@ use shared::wire;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::publisher::{HEARTBEAT, home_channel};
+use super::revoked::Revoked;
 use crate::App;
 use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
@@ -221,14 +222,21 @@ pub(crate) async fn next_message(rx: &mut broadcast::Receiver<Arc<StreamMessage>
 
 pub(crate) async fn sse(app: App, auth: Auth, subscription: Subscription) -> ApiResult<Response> {
     let channel = subscription.authorize(&auth)?;
+    let revoked = Revoked::watch(&app, &auth).await?;
     let rx = app.streams.subscribe(&channel).await?;
     let shutdown = app.shutdown.subscribe();
-    let events = futures_util::stream::unfold((rx, shutdown, subscription), |(mut rx, mut shutdown, subscription)| async move {
+    let state = (rx, shutdown, subscription, revoked);
+    let events = futures_util::stream::unfold(state, |(mut rx, mut shutdown, subscription, mut revoked)| async move {
         loop {
-            match next_message(&mut rx, &mut shutdown).await {
+            let next = tokio::select! {
+                next = next_message(&mut rx, &mut shutdown) => next,
+                // Ends the response: the token no longer authenticates.
+                () = revoked.closed() => Next::End,
+            };
+            match next {
                 Next::Message(m) if subscription.accepts(&m) => {
                     let event = SseEvent::default().event(&m.event).data(&m.payload);
-                    return Some((Ok::<_, Infallible>(event), (rx, shutdown, subscription)));
+                    return Some((Ok::<_, Infallible>(event), (rx, shutdown, subscription, revoked)));
                 }
                 Next::Message(_) | Next::Skip => {}
                 Next::End => return None,
@@ -264,6 +272,7 @@ pub async fn websocket(
 ) -> ApiResult<Response> {
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("Expected a WebSocket upgrade".into()))?;
     let _ = p.list;
+    let revoked = Revoked::watch(&app, &caller.auth).await?;
     let initial = match p.stream.as_deref().filter(|s| !s.is_empty()) {
         Some(stream) => {
             let subscription = Subscription::parse(stream, p.tag.as_deref(), false)?;
@@ -279,7 +288,7 @@ pub async fn websocket(
         None => upgrade,
     };
     let auth = caller.auth;
-    Ok(upgrade.on_upgrade(move |socket| connection(app, auth, socket, initial)))
+    Ok(upgrade.on_upgrade(move |socket| connection(app, auth, socket, initial, revoked)))
 }
 
 /// A client's subscribe or unsubscribe message.
@@ -294,7 +303,13 @@ pub(crate) struct Command {
 
 pub(crate) type Outgoing = (Vec<String>, Arc<StreamMessage>);
 
-pub(crate) async fn connection(app: App, auth: Auth, mut socket: WebSocket, initial: Option<(Subscription, broadcast::Receiver<Arc<StreamMessage>>)>) {
+pub(crate) async fn connection(
+    app: App,
+    auth: Auth,
+    mut socket: WebSocket,
+    initial: Option<(Subscription, broadcast::Receiver<Arc<StreamMessage>>)>,
+    mut revoked: Revoked,
+) {
     let (tx, mut rx) = mpsc::channel::<Outgoing>(256);
     let mut subscriptions: HashMap<Subscription, tokio::task::AbortHandle> = HashMap::new();
     let mut shutdown = app.shutdown.subscribe();
@@ -330,6 +345,11 @@ pub(crate) async fn connection(app: App, auth: Auth, mut socket: WebSocket, init
             }
             _ = stopped(&mut shutdown) => {
                 let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
+            () = revoked.closed() => {
+                let frame = CloseFrame { code: close_code::POLICY, reason: "The access token is no longer valid".into() };
+                let _ = socket.send(Message::Close(Some(frame))).await;
                 break;
             }
         }

@@ -11,7 +11,7 @@ use core_app::{Application, Backends};
 use core_redis::test_server::RedisServer;
 use serde_json::{Value, json};
 
-use crate::streaming::{Sse, ws_next, ws_url};
+use crate::streaming::{Sse, late_recheck, revocable_token, ws_closed_within, ws_next, ws_url};
 use crate::{TestApp, id, test_settings, use_dynamodb, use_redis};
 
 /// Builds one core process on `backends`; `consumers: false` serves HTTP only, so whatever its
@@ -69,9 +69,15 @@ async fn instance(
 /// Two core processes sharing the store, the search index, timelines and one Redis; process
 /// `b` runs the event consumers only when `b_consumes`.
 async fn two_instances(b_consumes: bool) -> (TestApp, TestApp) {
+    two_instances_with(b_consumes, |_| {}).await
+}
+
+/// [`two_instances`] with `configure` applied to both processes' settings.
+async fn two_instances_with(b_consumes: bool, configure: impl FnOnce(&mut core_server::Settings)) -> (TestApp, TestApp) {
     let redis = Arc::new(RedisServer::single());
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path(), SocketAddr::from(([127, 0, 0, 1], 0)));
+    configure(&mut settings);
     use_redis(&mut settings, &redis);
     if std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "dynamodb") {
         use_dynamodb(&mut settings, dir.path());
@@ -147,4 +153,22 @@ async fn every_instance_tails_the_log_yet_each_stream_hears_each_event_once() {
         assert_eq!(notifications, ["mention"], "{who} hears the mention once, whichever instance created it");
         assert!(stream.next_within(Duration::from_millis(700)).await.is_none(), "{who}: nothing twice");
     }
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
+async fn revoking_a_token_on_one_instance_closes_its_streams_on_another() {
+    // The re-check is far off: what closes the streams on b is a's announcement over Redis.
+    let (a, b) = two_instances_with(false, late_recheck).await;
+    let alice = a.register("alice").await;
+    let (token, client_id, secret) = revocable_token(&a, &alice).await;
+    let mut sse = Sse::open(&b, "/api/v1/streaming/user", Some(&token)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&b, &format!("?stream=public&access_token={token}"))).await.unwrap();
+    let mut untouched = Sse::open(&b, "/api/v1/streaming/user", Some(&alice.token)).await;
+
+    a.post("/oauth/revoke", None, json!({"client_id": client_id, "client_secret": secret, "token": token})).await.expect(200);
+    assert!(sse.ends_within(Duration::from_secs(2)).await, "the SSE stream on b ends within 2 s of the revocation on a");
+    assert_eq!(ws_closed_within(&mut socket, Duration::from_secs(2)).await, Some(1008), "the WebSocket on b gets a close frame");
+    a.post_status(&alice, json!({"status": "still streaming"})).await;
+    assert_eq!(untouched.next().await.event, "update", "the account's other token streams on");
 }

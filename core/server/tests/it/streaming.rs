@@ -70,6 +70,19 @@ impl Sse {
         }
     }
 
+    /// Whether the server ends the response within `wait` (events and comments before the end
+    /// are read and dropped).
+    pub(crate) async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None) | Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
     pub(crate) async fn next(&mut self) -> Received {
         self.next_within(WAIT).await.expect("an event within the wait")
     }
@@ -329,4 +342,119 @@ async fn instance_information_advertises_the_streaming_url() {
     let streaming = t.base.replacen("http", "ws", 1);
     assert_eq!(t.get("/api/v1/instance", None).await.expect(200)["urls"]["streaming_api"], streaming.as_str());
     assert_eq!(t.get("/api/v2/instance", None).await.expect(200)["configuration"]["urls"]["streaming"], streaming.as_str());
+}
+
+// ---- streams end with their token ----------------------------------------------------------
+
+/// A token for `user` from an app of its own, with the app's credentials to revoke it.
+pub(crate) async fn revocable_token(t: &TestApp, user: &User) -> (String, String, String) {
+    let (client_id, secret) = t.create_app("read write follow").await;
+    let token = t
+        .post(
+            "/oauth/token",
+            None,
+            json!({"grant_type": "password", "client_id": client_id, "client_secret": secret, "username": user.username, "password": crate::PASSWORD}),
+        )
+        .await
+        .expect(200);
+    (token["access_token"].as_str().unwrap().to_owned(), client_id, secret)
+}
+
+/// Whether the server closes the WebSocket within `wait`, returning its close frame's code.
+pub(crate) async fn ws_closed_within(socket: &mut Socket, wait: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await.ok()? {
+            Some(Ok(Message::Close(frame))) => return Some(frame.map_or(1005, |f| f.code.into())),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return Some(1006),
+        }
+    }
+}
+
+/// The re-check is far off, so whatever closes within a second or two came by announcement.
+pub(crate) fn late_recheck(s: &mut core_server::Settings) {
+    s.auth = Some(core_app::config::AuthConfig { stream_recheck_secs: 600, ..Default::default() });
+}
+
+#[tokio::test]
+async fn revoking_a_token_ends_its_server_sent_event_streams_at_once() {
+    let t = TestApp::spawn_with(late_recheck).await;
+    let (alice, bob) = two_users(&t).await;
+    let (token, client_id, secret) = revocable_token(&t, &alice).await;
+    let mut user = Sse::open(&t, "/api/v1/streaming/user", Some(&token)).await;
+    let mut public = Sse::open(&t, "/api/v1/streaming/public", Some(&token)).await;
+    let mut other = Sse::open(&t, "/api/v1/streaming/user", Some(&alice.token)).await;
+    t.post_status(&bob, json!({"status": "before"})).await;
+    assert_eq!(user.next().await.event, "update", "the stream works before the revocation");
+
+    t.post("/oauth/revoke", None, json!({"client_id": client_id, "client_secret": secret, "token": token})).await.expect(200);
+    assert!(user.ends_within(Duration::from_secs(2)).await, "the user stream ends within 2 s of the revocation");
+    assert!(public.ends_within(Duration::from_secs(2)).await, "so does a public stream of the same token");
+    t.post_status(&bob, json!({"status": "after"})).await;
+    let update = other.next().await;
+    assert_eq!(update.event, "update");
+    assert_eq!(update.json()["content"], "<p>before</p>");
+    assert_eq!(other.next().await.json()["content"], "<p>after</p>", "a stream of another token of the same account stays open");
+}
+
+#[tokio::test]
+async fn revoking_a_token_closes_its_websocket_with_a_close_frame() {
+    let t = TestApp::spawn_with(late_recheck).await;
+    let (alice, bob) = two_users(&t).await;
+    let (token, client_id, secret) = revocable_token(&t, &alice).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?stream=user&access_token={token}"))).await.unwrap();
+    ws_send(&mut socket, json!({"type": "subscribe", "stream": "hashtag", "tag": "later"})).await;
+    t.post_status(&bob, json!({"status": "before"})).await;
+    assert_eq!(ws_next(&mut socket).await["event"], "update");
+
+    t.post("/oauth/revoke", None, json!({"client_id": client_id, "client_secret": secret, "token": token})).await.expect(200);
+    assert_eq!(ws_closed_within(&mut socket, Duration::from_secs(2)).await, Some(1008), "a close frame (policy) within 2 s of the revocation");
+}
+
+#[tokio::test]
+async fn closing_an_accounts_streams_ends_every_stream_of_every_token_it_has() {
+    let t = TestApp::spawn_with(late_recheck).await;
+    let (alice, bob) = two_users(&t).await;
+    let second = t.token_with_scopes(&alice, "read").await;
+    let mut sse = Sse::open(&t, "/api/v1/streaming/user", Some(&alice.token)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?stream=public&access_token={second}"))).await.unwrap();
+    let mut bobs = Sse::open(&t, "/api/v1/streaming/user", Some(&bob.token)).await;
+
+    // What moderation (suspension, disabling) calls once the account can no longer sign in.
+    core_app::revocation::close_account_streams(&t.app, alice.id.parse().unwrap()).await;
+    assert!(sse.ends_within(Duration::from_secs(2)).await, "the SSE stream of one token ends");
+    assert_eq!(ws_closed_within(&mut socket, Duration::from_secs(2)).await, Some(1008), "the WebSocket of another token closes");
+    t.post_status(&bob, json!({"status": "still here"})).await;
+    assert_eq!(bobs.next().await.event, "update", "another account's stream stays open");
+}
+
+#[tokio::test]
+async fn a_stream_whose_token_expires_closes_at_its_next_recheck() {
+    // Expiry is announced by no one: the periodic re-check is what closes the stream, as it
+    // closes one whose revocation announcement was lost.
+    let t =
+        TestApp::spawn_with(|s| s.auth = Some(core_app::config::AuthConfig { access_token_ttl_secs: 6, stream_recheck_secs: 1, ..Default::default() })).await;
+    let alice = t.register("alice").await;
+    let mut sse = Sse::open(&t, "/api/v1/streaming/user", Some(&alice.token)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?stream=user&access_token={}", alice.token))).await.unwrap();
+    assert!(!sse.ends_within(Duration::from_millis(500)).await, "open while the token is valid");
+    assert!(sse.ends_within(Duration::from_secs(8)).await, "the SSE stream ends within a re-check period of the expiry");
+    assert_eq!(ws_closed_within(&mut socket, Duration::from_secs(2)).await, Some(1008), "the WebSocket too");
+}
+
+#[tokio::test]
+async fn a_revoked_tokens_streams_end_through_the_edge_too() {
+    let t = TestApp::spawn_with(|s| {
+        s.edge.enabled = true;
+        late_recheck(s);
+    })
+    .await;
+    let alice = t.register("alice").await;
+    let (token, client_id, secret) = revocable_token(&t, &alice).await;
+    let mut sse = Sse::open(&t, "/api/v1/streaming/user", Some(&token)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?stream=user&access_token={token}"))).await.unwrap();
+    t.post("/oauth/revoke", None, json!({"client_id": client_id, "client_secret": secret, "token": token})).await.expect(200);
+    assert!(sse.ends_within(Duration::from_secs(2)).await, "the edge passes the end of the response on");
+    assert_eq!(ws_closed_within(&mut socket, Duration::from_secs(2)).await, Some(1008), "and the close frame");
 }
