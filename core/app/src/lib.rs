@@ -33,6 +33,7 @@ mod ratelimit;
 mod relationships;
 mod render;
 mod routes;
+mod safety;
 mod search;
 mod state;
 mod statuses;

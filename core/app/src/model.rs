@@ -58,6 +58,31 @@ pub struct FollowRecord {
     pub notify: bool,
 }
 
+/// A block edge.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct BlockRecord {
+    /// The block's own id (the cursor of the blocks list).
+    pub id: Id,
+}
+
+/// A mute edge.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct MuteRecord {
+    /// The mute's own id (the cursor of the mutes list).
+    pub id: Id,
+    /// Notifications from the account are muted too.
+    pub notifications: bool,
+    /// When the mute lifts by itself (ms since the epoch); `None`: never.
+    pub expires_at: Option<u64>,
+}
+
+impl MuteRecord {
+    /// Whether the mute still holds at `now_ms`.
+    pub fn active(&self, now_ms: u64) -> bool {
+        self.expires_at.is_none_or(|end| end > now_ms)
+    }
+}
+
 /// An account's profile and preferences.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountRecord {

@@ -151,6 +151,15 @@ impl App {
         self.render_statuses(viewer, visible).await
     }
 
+    /// Renders statuses for a feed (home, public and tag timelines): as [`App::statuses`], less
+    /// the statuses and boosts of accounts the viewer mutes.
+    pub async fn feed_statuses(&self, viewer: Option<Id>, ids: &[Id]) -> ApiResult<Vec<wire::Status>> {
+        let records = self.status_records(ids).await?;
+        let ordered: Vec<StatusRecord> = ids.iter().filter_map(|id| records.get(id).cloned()).collect();
+        let kept = visibility::in_feeds(self, viewer, ordered).await?;
+        self.render_statuses(viewer, kept).await
+    }
+
     /// One visible status, or 404 (invisible statuses do not reveal their existence).
     pub async fn status(&self, viewer: Option<Id>, id: Id) -> ApiResult<wire::Status> {
         self.statuses(viewer, &[id]).await?.pop().ok_or(ApiError::NotFound)

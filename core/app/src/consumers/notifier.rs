@@ -14,7 +14,7 @@ use crate::error::ApiResult;
 use crate::events::Event;
 use crate::model::{self, NotificationRecord, Ref};
 use crate::notifications::writes::NotifyConflict;
-use crate::policy::{FeedItem, feed};
+use crate::policy::{FeedItem, Relations, feed};
 use crate::ports::{LoggedEvent, Query};
 use crate::{App, keys, notifications, now_ms, push, streaming};
 
@@ -98,7 +98,7 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
 
 /// Creates the notification of event `seq` for `recipient`, unless it exists already.
 async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id, status: Option<Id>) -> ApiResult<()> {
-    if !feed::notification_wanted(recipient, from) {
+    if recipient == from || !feed::notification_wanted(recipient, from, &Relations::load(app, recipient, &[from]).await?) {
         return Ok(());
     }
     let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };

@@ -5,7 +5,7 @@ use shared::wire;
 
 use super::writes::{self, FollowConflict, UnfollowConflict};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, FollowRecord};
+use crate::model::{self, FollowRecord, MuteRecord};
 use crate::transaction::RACE_RETRIES;
 use crate::{App, keys};
 
@@ -26,6 +26,9 @@ pub async fn follow(app: &App, cmd: Follow) -> ApiResult<()> {
         return Err(ApiError::Forbidden("You cannot follow yourself".into()));
     }
     app.account_record(target).await?;
+    if crate::safety::service::blocked_either_way(app, follower, target).await? {
+        return Err(ApiError::Forbidden("This action is not allowed".into()));
+    }
     for _ in 0..RACE_RETRIES {
         let outcome = match app.follow_edge(follower, target).await? {
             Some(mut existing) => {
@@ -72,11 +75,18 @@ impl App {
 
     /// The viewer's relationship to `other`.
     pub async fn relationship(&self, viewer: Id, other: Id) -> ApiResult<wire::Relationship> {
-        let items = self.store.get_many(&[keys::follow_edge(viewer, other), keys::follow_edge(other, viewer)]).await?;
-        let outgoing: Option<FollowRecord> = match &items[0] {
-            Some(item) => Some(model::decode(item)?),
-            None => None,
-        };
+        let items = self
+            .store
+            .get_many(&[
+                keys::follow_edge(viewer, other),
+                keys::follow_edge(other, viewer),
+                keys::block_edge(viewer, other),
+                keys::blocked_by(viewer, other),
+                keys::mute_edge(viewer, other),
+            ])
+            .await?;
+        let outgoing: Option<FollowRecord> = items[0].as_ref().map(model::decode).transpose()?;
+        let mute: Option<MuteRecord> = items[4].as_ref().map(model::decode::<MuteRecord>).transpose()?.filter(|m| m.active(crate::clock::now_ms()));
         Ok(wire::Relationship {
             id: other,
             following: outgoing.is_some(),
@@ -84,10 +94,10 @@ impl App {
             notifying: outgoing.is_some_and(|f| f.notify),
             languages: None,
             followed_by: items[1].is_some(),
-            blocking: false,
-            blocked_by: false,
-            muting: false,
-            muting_notifications: false,
+            blocking: items[2].is_some(),
+            blocked_by: items[3].is_some(),
+            muting: mute.is_some(),
+            muting_notifications: mute.is_some_and(|m| m.notifications),
             requested: false,
             requested_by: false,
             domain_blocking: false,
