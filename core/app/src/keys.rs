@@ -71,6 +71,12 @@ pub fn mutes_partition(muter: Id) -> String {
     format!("MU#{muter}")
 }
 
+/// `A#{account}` / `mutesthread#{thread}`: `account` hears nothing more of the thread that
+/// starts with status `thread`.
+pub fn thread_mute(account: Id, thread: Id) -> Key {
+    Key::new(format!("A#{account}"), format!("mutesthread#{thread}"))
+}
+
 /// `ACCTS` / `{account}`: every local account, written at sign-up (search rebuilds page it).
 pub fn account_listing(id: Id) -> Key {
     Key::new(ACCOUNTS, id.sort_key())

@@ -144,6 +144,18 @@ pub struct StatusRecord {
     /// Attached media, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media: Vec<Id>,
+    /// The thread's first status, for replies (`None`: the status starts its own thread, or
+    /// was stored before threads were recorded, when it counts as its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Id>,
+}
+
+impl StatusRecord {
+    /// The thread the status belongs to, named by its first status: what a conversation mute
+    /// applies to.
+    pub fn thread(&self) -> Id {
+        self.conversation.unwrap_or(self.id)
+    }
 }
 
 /// Flags of an `AS#` entry, so profile filters and home rebuilds need not load every status.

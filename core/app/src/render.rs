@@ -180,7 +180,7 @@ impl App {
         let attachments =
             |r: &StatusRecord| -> Vec<wire::MediaAttachment> { r.media.iter().filter_map(|m| media.get(m)).map(|m| self.media_entity(m)).collect() };
 
-        const PER_STATUS: usize = 7;
+        const PER_STATUS: usize = 8;
         let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);
         for r in &shown {
             keys.push(keys::status_counter(r.id, keys::StatusCounter::Replies));
@@ -191,11 +191,12 @@ impl App {
             keys.push(keys::interaction(r.id, keys::Interaction::Reblog, v));
             keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
             keys.push(keys::pinned(v, r.id));
+            keys.push(keys::thread_mute(v, r.thread()));
         }
         let items = self.store.get_many(&keys).await?;
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
         for (r, chunk) in shown.iter().zip(items.chunks(PER_STATUS)) {
-            let [replies, reblogs, favourites, fav, rb, bm, pin] = chunk else { continue };
+            let [replies, reblogs, favourites, fav, rb, bm, pin, thread_muted] = chunk else { continue };
             facts.insert(
                 r.id,
                 StatusFacts {
@@ -206,6 +207,7 @@ impl App {
                     reblogged: rb.is_some(),
                     bookmarked: bm.is_some(),
                     pinned: pin.is_some(),
+                    muted: thread_muted.is_some(),
                 },
             );
         }
@@ -273,7 +275,7 @@ impl App {
             edited_at: r.edited_at.map(wire::timestamp),
             favourited: viewer.map(|_| f.favourited),
             reblogged: viewer.map(|_| f.reblogged),
-            muted: viewer.map(|_| false),
+            muted: viewer.map(|_| f.muted),
             bookmarked: viewer.map(|_| f.bookmarked),
             pinned: viewer.filter(|v| *v == r.account_id && r.reblog_of.is_none()).map(|_| f.pinned),
             filtered: viewer.map(|_| Vec::new()),
@@ -291,6 +293,8 @@ struct StatusFacts {
     reblogged: bool,
     bookmarked: bool,
     pinned: bool,
+    /// The viewer muted the status's thread.
+    muted: bool,
 }
 
 /// A bio as HTML: escaped, paragraphs and line breaks, links.

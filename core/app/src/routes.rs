@@ -73,6 +73,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
         .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
         .route("/api/v1/statuses/{id}/bookmark", post(statuses::bookmark))
+        .route("/api/v1/statuses/{id}/mute", post(statuses::mute))
+        .route("/api/v1/statuses/{id}/unmute", post(statuses::unmute))
         .route("/api/v1/statuses/{id}/unbookmark", post(statuses::unbookmark))
         .route("/api/v1/statuses/{id}/favourited_by", get(statuses::favourited_by))
         .route("/api/v1/statuses/{id}/reblogged_by", get(statuses::reblogged_by))

@@ -101,6 +101,11 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
     if recipient == from || !feed::notification_wanted(recipient, from, &Relations::load(app, recipient, &[from]).await?) {
         return Ok(());
     }
+    if let Some(status) = status
+        && thread_muted(app, recipient, status).await?
+    {
+        return Ok(());
+    }
     let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
     // The acts an undo takes back point at their notification.
     let act = matches!(kind, "follow" | "favourite" | "reblog").then(|| keys::act_notification(recipient, kind, from, status));
@@ -114,6 +119,12 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
         push::deliver(app, recipient, from, &rendered).await;
     }
     Ok(())
+}
+
+/// Whether `recipient` muted the thread `status` belongs to (a gone status: no).
+async fn thread_muted(app: &App, recipient: Id, status: Id) -> ApiResult<bool> {
+    let Some(record) = app.status_records(&[status]).await?.remove(&status) else { return Ok(false) };
+    Ok(app.store.get(&keys::thread_mute(recipient, record.thread())).await?.is_some())
 }
 
 /// Takes back the notification `from`'s act of `kind` gave `recipient`, as undo event `seq`.

@@ -230,6 +230,7 @@ mod tests {
             created_at: 0,
             edited_at: None,
             media: Vec::new(),
+            conversation: None,
         }
     }
 

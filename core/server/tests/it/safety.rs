@@ -204,3 +204,31 @@ async fn blocks_and_mutes_survive_a_restart() {
     assert_eq!(relationship(&t, &alice, &bob).await["blocking"], true);
     assert_eq!(relationship(&t, &alice, &carol).await["muting"], true);
 }
+
+#[tokio::test]
+async fn a_muted_thread_notifies_no_more_and_shows_as_muted() {
+    let t = TestApp::spawn().await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
+    let root = t.post_status(&alice, json!({"status": "a thread"})).await;
+    let reply = t.post_status(&bob, json!({"status": "@alice first reply", "in_reply_to_id": id(&root)})).await;
+    assert_eq!(notification_kinds(&t, &alice).await, vec!["mention"]);
+    // Muting from any status of the thread mutes all of it.
+    let muted = t.post(&format!("/api/v1/statuses/{}/mute", id(&reply)), Some(&alice.token), json!({})).await.expect(200);
+    assert_eq!(muted["muted"], true);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{}", id(&root)), Some(&alice.token)).await.expect(200)["muted"], true);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{}", id(&root)), Some(&bob.token)).await.expect(200)["muted"], false, "for the muter only");
+    let deeper = t.post_status(&bob, json!({"status": "@alice deeper", "in_reply_to_id": id(&reply)})).await;
+    t.post(&format!("/api/v1/statuses/{}/favourite", id(&root)), Some(&bob.token), json!({})).await.expect(200);
+    assert_eq!(notification_kinds(&t, &alice).await, vec!["mention"], "nothing more from the thread");
+    // Other threads still notify; unmuting brings the thread's notifications back.
+    t.post_status(&bob, json!({"status": "@alice elsewhere"})).await;
+    assert_eq!(notification_kinds(&t, &alice).await.len(), 2);
+    let unmuted = t.post(&format!("/api/v1/statuses/{}/unmute", id(&deeper)), Some(&alice.token), json!({})).await.expect(200);
+    assert_eq!(unmuted["muted"], false);
+    t.post_status(&bob, json!({"status": "@alice back", "in_reply_to_id": id(&deeper)})).await;
+    assert_eq!(notification_kinds(&t, &alice).await.len(), 3);
+    // Muting needs a status the caller can see, and the mutes scope.
+    let read_only = t.token_with_scopes(&alice, "read").await;
+    t.post(&format!("/api/v1/statuses/{}/mute", id(&root)), Some(&read_only), json!({})).await.expect(403);
+    t.post("/api/v1/statuses/123456789/mute", Some(&alice.token), json!({})).await.expect(404);
+}
