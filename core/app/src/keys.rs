@@ -34,6 +34,27 @@ pub fn follow_edge(follower: Id, target: Id) -> Key {
     Key::new(format!("A#{follower}"), format!("follows#{target}"))
 }
 
+/// `A#{follower}` / `requests#{target}`: a pending request to follow a locked account (a
+/// [`FollowRecord`](crate::model::FollowRecord) with the options the follow will take).
+pub fn follow_request_edge(follower: Id, target: Id) -> Key {
+    Key::new(format!("A#{follower}"), format!("requests#{target}"))
+}
+
+/// `A#{target}` / `requestedby#{follower}`: the request seen from the locked side.
+pub fn requested_by(target: Id, follower: Id) -> Key {
+    Key::new(format!("A#{target}"), format!("requestedby#{follower}"))
+}
+
+/// `FQ#{target}` / `{request id}`: pending requests to follow `target`, oldest first.
+pub fn follow_request_listing(target: Id, request: Id) -> Key {
+    Key::new(follow_requests_partition(target), request.sort_key())
+}
+
+/// Partition of [`follow_request_listing`].
+pub fn follow_requests_partition(target: Id) -> String {
+    format!("FQ#{target}")
+}
+
 /// `A#{blocker}` / `blocks#{target}`: the block edge, with the block's id.
 pub fn block_edge(blocker: Id, target: Id) -> Key {
     Key::new(format!("A#{blocker}"), format!("blocks#{target}"))

@@ -9,8 +9,11 @@ use shared::wire;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccountRecord, StatusRecord};
 use crate::policy::visibility;
-use crate::ports::Key;
+use crate::ports::{Key, Query};
 use crate::{App, keys};
+
+/// Pending follow requests counted for `source.follow_requests_count` (more show as this many).
+const MAX_REQUESTS_COUNTED: usize = 1000;
 
 impl App {
     /// Loads account records by id; missing ones are absent from the map.
@@ -117,7 +120,7 @@ impl App {
             language: record.default_language.clone(),
             note: record.note.clone(),
             fields: record.fields.iter().map(|(name, value)| wire::Field { name: name.clone(), value: value.clone(), verified_at: None }).collect(),
-            follow_requests_count: 0,
+            follow_requests_count: self.store.query(&Query::partition(keys::follow_requests_partition(id), MAX_REQUESTS_COUNTED)).await?.len() as u64,
             hide_collections: record.hide_collections,
             discoverable: record.discoverable,
             indexable: record.indexable,

@@ -86,6 +86,14 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
         Event::Followed { follower, target } => notify(app, seq, *target, "follow", *follower, None).await?,
         Event::Favourited { account, status, author } => notify(app, seq, *author, "favourite", *account, Some(*status)).await?,
         Event::Unfollowed { follower, target } => take_back(app, seq, *target, "follow", *follower, None).await?,
+        // The request as it is now decides: a request already closed (events handled late, or
+        // replayed) notifies no one.
+        Event::FollowRequested { follower, target } => {
+            if app.store.get(&keys::follow_request_edge(*follower, *target)).await?.is_some() {
+                notify(app, seq, *target, "follow_request", *follower, None).await?;
+            }
+        }
+        Event::FollowRequestClosed { follower, target, .. } => take_back(app, seq, *target, "follow_request", *follower, None).await?,
         Event::Unfavourited { account, status } => {
             // With the status gone, its notifications went with it.
             let Some(record) = app.status_records(&[*status]).await?.remove(status) else { return Ok(()) };
@@ -108,7 +116,7 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
     }
     let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
     // The acts an undo takes back point at their notification.
-    let act = matches!(kind, "follow" | "favourite" | "reblog").then(|| keys::act_notification(recipient, kind, from, status));
+    let act = matches!(kind, "follow" | "follow_request" | "favourite" | "reblog").then(|| keys::act_notification(recipient, kind, from, status));
     match notifications::writes::notify(app, recipient, seq, &record, act).await? {
         Ok(()) => {}
         // Made when this event was handled before.

@@ -37,6 +37,7 @@ pub async fn block(app: &App, blocker: Id, target: Id) -> ApiResult<()> {
             Err(BlockConflict::Changed) => continue,
         }
     }
+    // Unfollowing also withdraws a pending follow request.
     unfollow(app, blocker, target).await?;
     unfollow(app, target, blocker).await?;
     Ok(())

@@ -232,3 +232,86 @@ async fn a_muted_thread_notifies_no_more_and_shows_as_muted() {
     t.post(&format!("/api/v1/statuses/{}/mute", id(&root)), Some(&read_only), json!({})).await.expect(403);
     t.post("/api/v1/statuses/123456789/mute", Some(&alice.token), json!({})).await.expect(404);
 }
+
+async fn lock(t: &TestApp, user: &User, locked: bool) {
+    let value = if locked { "true" } else { "false" };
+    let me = t.patch_form("/api/v1/accounts/update_credentials", Some(&user.token), &[("locked", value)]).await.expect(200);
+    assert_eq!(me["locked"], locked);
+}
+
+#[tokio::test]
+async fn following_a_locked_account_asks_and_authorizing_lets_private_posts_in() {
+    let t = TestApp::spawn().await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
+    lock(&t, &alice, true).await;
+    let secret = t.post_status(&alice, json!({"status": "for followers", "visibility": "private"})).await;
+    let rel = t.post(&format!("/api/v1/accounts/{}/follow", alice.id), Some(&bob.token), json!({"reblogs": false})).await.expect(200);
+    assert_eq!((rel["following"].clone(), rel["requested"].clone()), (json!(false), json!(true)));
+    assert_eq!(relationship(&t, &alice, &bob).await["requested_by"], true);
+    assert_eq!(t.get(&format!("/api/v1/accounts/{}", alice.id), None).await.expect(200)["followers_count"], 0);
+    t.get(&format!("/api/v1/statuses/{}", id(&secret)), Some(&bob.token)).await.expect(404);
+    assert_eq!(notification_kinds(&t, &alice).await, vec!["follow_request"]);
+    let me = t.get("/api/v1/accounts/verify_credentials", Some(&alice.token)).await.expect(200);
+    assert_eq!(me["source"]["follow_requests_count"], 1);
+
+    let requests = t.get("/api/v1/follow_requests", Some(&alice.token)).await.expect(200);
+    assert_eq!(ids(&requests), vec![bob.id.clone()]);
+    let rel = t.post(&format!("/api/v1/follow_requests/{}/authorize", bob.id), Some(&alice.token), json!({})).await.expect(200);
+    assert_eq!((rel["followed_by"].clone(), rel["requested_by"].clone()), (json!(true), json!(false)));
+    let theirs = relationship(&t, &bob, &alice).await;
+    assert_eq!((theirs["following"].clone(), theirs["requested"].clone(), theirs["showing_reblogs"].clone()), (json!(true), json!(false), json!(false)));
+    assert!(t.home_ids(&bob).await.contains(&id(&secret)), "the approved follower's home has the private post");
+    t.get(&format!("/api/v1/statuses/{}", id(&secret)), Some(&bob.token)).await.expect(200);
+    assert!(notification_kinds(&t, &alice).await.is_empty(), "the request's notification went with it, and no follow notification came");
+    assert!(ids(&t.get("/api/v1/follow_requests", Some(&alice.token)).await.expect(200)).is_empty());
+    t.post(&format!("/api/v1/follow_requests/{}/authorize", bob.id), Some(&alice.token), json!({})).await.expect(404);
+}
+
+#[tokio::test]
+async fn rejected_and_withdrawn_requests_leave_nothing_behind() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
+    lock(&t, &alice, true).await;
+    t.post(&format!("/api/v1/accounts/{}/follow", alice.id), Some(&bob.token), json!({})).await.expect(200);
+    t.post(&format!("/api/v1/accounts/{}/follow", alice.id), Some(&carol.token), json!({})).await.expect(200);
+    let rel = t.post(&format!("/api/v1/follow_requests/{}/reject", bob.id), Some(&alice.token), json!({})).await.expect(200);
+    assert_eq!((rel["requested_by"].clone(), rel["followed_by"].clone()), (json!(false), json!(false)));
+    let rel = t.post(&format!("/api/v1/accounts/{}/unfollow", alice.id), Some(&carol.token), json!({})).await.expect(200);
+    assert_eq!(rel["requested"], false);
+    assert!(ids(&t.get("/api/v1/follow_requests", Some(&alice.token)).await.expect(200)).is_empty());
+    assert!(notification_kinds(&t, &alice).await.is_empty());
+    assert_eq!(relationship(&t, &bob, &alice).await["requested"], false);
+}
+
+#[tokio::test]
+async fn unlocking_lets_every_pending_request_in() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
+    lock(&t, &alice, true).await;
+    for who in [&bob, &carol] {
+        t.post(&format!("/api/v1/accounts/{}/follow", alice.id), Some(&who.token), json!({})).await.expect(200);
+    }
+    lock(&t, &alice, false).await;
+    assert_eq!(t.get(&format!("/api/v1/accounts/{}", alice.id), None).await.expect(200)["followers_count"], 2);
+    assert_eq!(relationship(&t, &bob, &alice).await["following"], true);
+    assert!(ids(&t.get("/api/v1/follow_requests", Some(&alice.token)).await.expect(200)).is_empty());
+    // Unlocked, a follow is immediate again.
+    let dave = t.register("dave").await;
+    let rel = t.post(&format!("/api/v1/accounts/{}/follow", alice.id), Some(&dave.token), json!({})).await.expect(200);
+    assert_eq!(rel["following"], true);
+}
+
+#[tokio::test]
+async fn removing_a_follower_ends_their_follow_and_blocking_withdraws_requests() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
+    t.follow(&bob, &alice).await;
+    let rel = t.post(&format!("/api/v1/accounts/{}/remove_from_followers", bob.id), Some(&alice.token), json!({})).await.expect(200);
+    assert_eq!(rel["followed_by"], false);
+    assert_eq!(relationship(&t, &bob, &alice).await["following"], false);
+    lock(&t, &alice, true).await;
+    t.post(&format!("/api/v1/accounts/{}/follow", alice.id), Some(&carol.token), json!({})).await.expect(200);
+    act(&t, &alice, "block", &carol, json!({})).await;
+    assert!(ids(&t.get("/api/v1/follow_requests", Some(&alice.token)).await.expect(200)).is_empty());
+    assert_eq!(relationship(&t, &carol, &alice).await["requested"], false);
+}
