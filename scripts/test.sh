@@ -100,9 +100,9 @@ done
 
 # Redis holds home timelines (the cache), rate-limit state and the streaming hub: the timeline
 # tests (fanout, backfill, eviction and rebuild, celebrities, pagination), rate limits, every
-# stream (SSE, WebSocket, through the edge), the in-process edge (cached homes, limits), limits by
-# the address the edge forwards, and /ready.
-redis_api_slice=(timelines:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists)
+# stream (SSE, WebSocket, through the edge), the in-process edge (cached homes, limits), mutes
+# (judged on cached homes), limits by the address the edge forwards, and /ready.
+redis_api_slice=(timelines:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed)
 
 # OpenSearch holds the search index: the search tests (ranking, typos, visibility, filters,
 # accounts, hashtags and their history, rebuild) and /ready. The opensearch:: tests (exact

@@ -212,6 +212,16 @@ pub struct Account {
     pub role: Option<Role>,
 }
 
+/// An account as `GET /api/v1/mutes` lists it: with when its mute ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutedAccount {
+    /// The account.
+    #[serde(flatten)]
+    pub account: Account,
+    /// When the mute lifts by itself; `null`: never.
+    pub mute_expires_at: Option<String>,
+}
+
 /// A mention within a status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusMention {

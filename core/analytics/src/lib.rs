@@ -252,7 +252,10 @@ impl AnalyticsLoader {
                     row.reblog_of_id = reblog_of.map(raw);
                     row.visibility = visibility_name(*visibility);
                 }
-                Event::Followed { follower, target } | Event::Unfollowed { follower, target } => {
+                Event::Followed { follower, target }
+                | Event::Unfollowed { follower, target }
+                | Event::FollowRequested { follower, target }
+                | Event::FollowRequestClosed { follower, target, .. } => {
                     row.actor_id = raw(*follower);
                     row.target_account_id = Some(raw(*target));
                 }

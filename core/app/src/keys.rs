@@ -34,6 +34,70 @@ pub fn follow_edge(follower: Id, target: Id) -> Key {
     Key::new(format!("A#{follower}"), format!("follows#{target}"))
 }
 
+/// `A#{follower}` / `requests#{target}`: a pending request to follow a locked account (a
+/// [`FollowRecord`](crate::model::FollowRecord) with the options the follow will take).
+pub fn follow_request_edge(follower: Id, target: Id) -> Key {
+    Key::new(format!("A#{follower}"), format!("requests#{target}"))
+}
+
+/// `A#{target}` / `requestedby#{follower}`: the request seen from the locked side.
+pub fn requested_by(target: Id, follower: Id) -> Key {
+    Key::new(format!("A#{target}"), format!("requestedby#{follower}"))
+}
+
+/// `FQ#{target}` / `{request id}`: pending requests to follow `target`, oldest first.
+pub fn follow_request_listing(target: Id, request: Id) -> Key {
+    Key::new(follow_requests_partition(target), request.sort_key())
+}
+
+/// Partition of [`follow_request_listing`].
+pub fn follow_requests_partition(target: Id) -> String {
+    format!("FQ#{target}")
+}
+
+/// `A#{blocker}` / `blocks#{target}`: the block edge, with the block's id.
+pub fn block_edge(blocker: Id, target: Id) -> Key {
+    Key::new(format!("A#{blocker}"), format!("blocks#{target}"))
+}
+
+/// `A#{target}` / `blockedby#{blocker}`: the block seen from the blocked side, so a reader's
+/// relations to a page's authors are all in the reader's own partition.
+pub fn blocked_by(target: Id, blocker: Id) -> Key {
+    Key::new(format!("A#{target}"), format!("blockedby#{blocker}"))
+}
+
+/// `BL#{blocker}` / `{block id}`: accounts `blocker` blocks, in block order.
+pub fn block_listing(blocker: Id, block: Id) -> Key {
+    Key::new(blocks_partition(blocker), block.sort_key())
+}
+
+/// Partition of [`block_listing`].
+pub fn blocks_partition(blocker: Id) -> String {
+    format!("BL#{blocker}")
+}
+
+/// `A#{muter}` / `mutes#{target}`: the mute edge (its id, whether notifications are muted
+/// too, when it ends).
+pub fn mute_edge(muter: Id, target: Id) -> Key {
+    Key::new(format!("A#{muter}"), format!("mutes#{target}"))
+}
+
+/// `MU#{muter}` / `{mute id}`: accounts `muter` mutes, in mute order.
+pub fn mute_listing(muter: Id, mute: Id) -> Key {
+    Key::new(mutes_partition(muter), mute.sort_key())
+}
+
+/// Partition of [`mute_listing`].
+pub fn mutes_partition(muter: Id) -> String {
+    format!("MU#{muter}")
+}
+
+/// `A#{account}` / `mutesthread#{thread}`: `account` hears nothing more of the thread that
+/// starts with status `thread`.
+pub fn thread_mute(account: Id, thread: Id) -> Key {
+    Key::new(format!("A#{account}"), format!("mutesthread#{thread}"))
+}
+
 /// `ACCTS` / `{account}`: every local account, written at sign-up (search rebuilds page it).
 pub fn account_listing(id: Id) -> Key {
     Key::new(ACCOUNTS, id.sort_key())

@@ -34,6 +34,7 @@ mod relationships;
 mod render;
 pub mod revocation;
 mod routes;
+mod safety;
 mod search;
 mod state;
 mod statuses;

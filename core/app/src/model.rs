@@ -58,6 +58,31 @@ pub struct FollowRecord {
     pub notify: bool,
 }
 
+/// A block edge.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct BlockRecord {
+    /// The block's own id (the cursor of the blocks list).
+    pub id: Id,
+}
+
+/// A mute edge.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct MuteRecord {
+    /// The mute's own id (the cursor of the mutes list).
+    pub id: Id,
+    /// Notifications from the account are muted too.
+    pub notifications: bool,
+    /// When the mute lifts by itself (ms since the epoch); `None`: never.
+    pub expires_at: Option<u64>,
+}
+
+impl MuteRecord {
+    /// Whether the mute still holds at `now_ms`.
+    pub fn active(&self, now_ms: u64) -> bool {
+        self.expires_at.is_none_or(|end| end > now_ms)
+    }
+}
+
 /// An account's profile and preferences.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountRecord {
@@ -119,6 +144,18 @@ pub struct StatusRecord {
     /// Attached media, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub media: Vec<Id>,
+    /// The thread's first status, for replies (`None`: the status starts its own thread, or
+    /// was stored before threads were recorded, when it counts as its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Id>,
+}
+
+impl StatusRecord {
+    /// The thread the status belongs to, named by its first status: what a conversation mute
+    /// applies to.
+    pub fn thread(&self) -> Id {
+        self.conversation.unwrap_or(self.id)
+    }
 }
 
 /// Flags of an `AS#` entry, so profile filters and home rebuilds need not load every status.

@@ -9,8 +9,11 @@ use shared::wire;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, AccountRecord, StatusRecord};
 use crate::policy::visibility;
-use crate::ports::Key;
+use crate::ports::{Key, Query};
 use crate::{App, keys};
+
+/// Pending follow requests counted for `source.follow_requests_count` (more show as this many).
+const MAX_REQUESTS_COUNTED: usize = 1000;
 
 impl App {
     /// Loads account records by id; missing ones are absent from the map.
@@ -117,7 +120,7 @@ impl App {
             language: record.default_language.clone(),
             note: record.note.clone(),
             fields: record.fields.iter().map(|(name, value)| wire::Field { name: name.clone(), value: value.clone(), verified_at: None }).collect(),
-            follow_requests_count: 0,
+            follow_requests_count: self.store.query(&Query::partition(keys::follow_requests_partition(id), MAX_REQUESTS_COUNTED)).await?.len() as u64,
             hide_collections: record.hide_collections,
             discoverable: record.discoverable,
             indexable: record.indexable,
@@ -151,6 +154,15 @@ impl App {
         self.render_statuses(viewer, visible).await
     }
 
+    /// Renders statuses for a feed (home, public and tag timelines): as [`App::statuses`], less
+    /// the statuses and boosts of accounts the viewer mutes.
+    pub async fn feed_statuses(&self, viewer: Option<Id>, ids: &[Id]) -> ApiResult<Vec<wire::Status>> {
+        let records = self.status_records(ids).await?;
+        let ordered: Vec<StatusRecord> = ids.iter().filter_map(|id| records.get(id).cloned()).collect();
+        let kept = visibility::in_feeds(self, viewer, ordered).await?;
+        self.render_statuses(viewer, kept).await
+    }
+
     /// One visible status, or 404 (invisible statuses do not reveal their existence).
     pub async fn status(&self, viewer: Option<Id>, id: Id) -> ApiResult<wire::Status> {
         self.statuses(viewer, &[id]).await?.pop().ok_or(ApiError::NotFound)
@@ -171,7 +183,7 @@ impl App {
         let attachments =
             |r: &StatusRecord| -> Vec<wire::MediaAttachment> { r.media.iter().filter_map(|m| media.get(m)).map(|m| self.media_entity(m)).collect() };
 
-        const PER_STATUS: usize = 7;
+        const PER_STATUS: usize = 8;
         let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);
         for r in &shown {
             keys.push(keys::status_counter(r.id, keys::StatusCounter::Replies));
@@ -182,11 +194,12 @@ impl App {
             keys.push(keys::interaction(r.id, keys::Interaction::Reblog, v));
             keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
             keys.push(keys::pinned(v, r.id));
+            keys.push(keys::thread_mute(v, r.thread()));
         }
         let items = self.store.get_many(&keys).await?;
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
         for (r, chunk) in shown.iter().zip(items.chunks(PER_STATUS)) {
-            let [replies, reblogs, favourites, fav, rb, bm, pin] = chunk else { continue };
+            let [replies, reblogs, favourites, fav, rb, bm, pin, thread_muted] = chunk else { continue };
             facts.insert(
                 r.id,
                 StatusFacts {
@@ -197,6 +210,7 @@ impl App {
                     reblogged: rb.is_some(),
                     bookmarked: bm.is_some(),
                     pinned: pin.is_some(),
+                    muted: thread_muted.is_some(),
                 },
             );
         }
@@ -264,7 +278,7 @@ impl App {
             edited_at: r.edited_at.map(wire::timestamp),
             favourited: viewer.map(|_| f.favourited),
             reblogged: viewer.map(|_| f.reblogged),
-            muted: viewer.map(|_| false),
+            muted: viewer.map(|_| f.muted),
             bookmarked: viewer.map(|_| f.bookmarked),
             pinned: viewer.filter(|v| *v == r.account_id && r.reblog_of.is_none()).map(|_| f.pinned),
             filtered: viewer.map(|_| Vec::new()),
@@ -282,6 +296,8 @@ struct StatusFacts {
     reblogged: bool,
     bookmarked: bool,
     pinned: bool,
+    /// The viewer muted the status's thread.
+    muted: bool,
 }
 
 /// A bio as HTML: escaped, paragraphs and line breaks, links.

@@ -19,6 +19,7 @@ use crate::notifications::handlers as notifications;
 use crate::oauth::handlers as oauth;
 use crate::push::handlers as push;
 use crate::relationships::handlers as relationships;
+use crate::safety::handlers as safety;
 use crate::search::handlers as search;
 use crate::statuses::handlers as statuses;
 use crate::streaming::handlers as streaming;
@@ -55,6 +56,16 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/accounts/{id}/follow", post(relationships::follow))
         .route("/api/v1/accounts/{id}/unfollow", post(relationships::unfollow))
         .route("/api/v1/accounts/{id}/followers", get(relationships::followers))
+        .route("/api/v1/accounts/{id}/remove_from_followers", post(relationships::remove_from_followers))
+        .route("/api/v1/follow_requests", get(relationships::follow_requests))
+        .route("/api/v1/follow_requests/{id}/authorize", post(relationships::authorize))
+        .route("/api/v1/follow_requests/{id}/reject", post(relationships::reject))
+        .route("/api/v1/accounts/{id}/block", post(safety::block))
+        .route("/api/v1/accounts/{id}/unblock", post(safety::unblock))
+        .route("/api/v1/accounts/{id}/mute", post(safety::mute))
+        .route("/api/v1/accounts/{id}/unmute", post(safety::unmute))
+        .route("/api/v1/blocks", get(safety::blocks))
+        .route("/api/v1/mutes", get(safety::mutes))
         .route("/api/v1/accounts/{id}/following", get(relationships::following))
         .route("/api/v1/statuses", post(statuses::create))
         .route("/api/v1/statuses/{id}", get(statuses::show).put(statuses::edit).delete(statuses::delete))
@@ -66,6 +77,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/statuses/{id}/reblog", post(statuses::reblog))
         .route("/api/v1/statuses/{id}/unreblog", post(statuses::unreblog))
         .route("/api/v1/statuses/{id}/bookmark", post(statuses::bookmark))
+        .route("/api/v1/statuses/{id}/mute", post(statuses::mute))
+        .route("/api/v1/statuses/{id}/unmute", post(statuses::unmute))
         .route("/api/v1/statuses/{id}/unbookmark", post(statuses::unbookmark))
         .route("/api/v1/statuses/{id}/favourited_by", get(statuses::favourited_by))
         .route("/api/v1/statuses/{id}/reblogged_by", get(statuses::reblogged_by))

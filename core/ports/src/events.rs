@@ -44,6 +44,11 @@ pub enum Event {
     Followed { follower: Id, target: Id },
     /// `follower` no longer follows `target`.
     Unfollowed { follower: Id, target: Id },
+    /// `follower` asked to follow `target`, a locked account.
+    FollowRequested { follower: Id, target: Id },
+    /// `follower`'s request to follow `target` ended: authorized (the follow now exists), or
+    /// rejected or withdrawn.
+    FollowRequestClosed { follower: Id, target: Id, authorized: bool },
     /// `account` favourited `status`.
     Favourited { account: Id, status: Id, author: Id },
     /// `account` took back a favourite.
@@ -57,7 +62,11 @@ impl Event {
         match self {
             Event::AccountCreated { account } | Event::AccountUpdated { account } => *account,
             Event::StatusCreated { author, .. } | Event::StatusUpdated { author, .. } | Event::StatusDeleted { author, .. } => *author,
-            Event::Followed { follower, .. } | Event::Unfollowed { follower, .. } => *follower,
+            // A follow's whole story (asked, authorized, ended) stays in order by the follower.
+            Event::Followed { follower, .. }
+            | Event::Unfollowed { follower, .. }
+            | Event::FollowRequested { follower, .. }
+            | Event::FollowRequestClosed { follower, .. } => *follower,
             Event::Favourited { account, .. } | Event::Unfavourited { account, .. } => *account,
         }
     }
@@ -77,6 +86,8 @@ impl Event {
             Event::StatusDeleted { .. } => "status_deleted",
             Event::Followed { .. } => "followed",
             Event::Unfollowed { .. } => "unfollowed",
+            Event::FollowRequested { .. } => "follow_requested",
+            Event::FollowRequestClosed { .. } => "follow_request_closed",
             Event::Favourited { .. } => "favourited",
             Event::Unfavourited { .. } => "unfavourited",
         }
@@ -97,6 +108,8 @@ mod tests {
             Event::StatusDeleted { status: s, author: a, visibility: Visibility::Public, reblog_of: None, mentions: vec![b], tags: vec![] },
             Event::Followed { follower: a, target: b },
             Event::Unfollowed { follower: a, target: b },
+            Event::FollowRequested { follower: a, target: b },
+            Event::FollowRequestClosed { follower: a, target: b, authorized: true },
             Event::Favourited { account: a, status: s, author: b },
             Event::Unfavourited { account: a, status: s },
         ]

@@ -100,6 +100,7 @@ pub async fn register(app: &App, cmd: RegisterAccount) -> ApiResult<wire::Token>
 pub async fn update_profile(app: &App, cmd: UpdateProfile) -> ApiResult<()> {
     let limits = &app.config.limits;
     let mut record = app.account_record(cmd.account).await?;
+    let was_locked = record.locked;
     if let Some(name) = cmd.display_name {
         record.display_name = name.as_str().to_owned();
     }
@@ -128,7 +129,12 @@ pub async fn update_profile(app: &App, cmd: UpdateProfile) -> ApiResult<()> {
         }
         record.fields = list;
     }
-    writes::update_profile(app, &record).await
+    writes::update_profile(app, &record).await?;
+    if was_locked && !record.locked {
+        // As Mastodon: unlocking lets in everyone who asked.
+        crate::relationships::service::authorize_all(app, record.id).await?;
+    }
+    Ok(())
 }
 
 impl App {

@@ -74,7 +74,7 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
         }
         // The follow edge as it is now decides, not the event: a follow and an unfollow
         // handled in the wrong order (or replayed) leave the home as the graph says.
-        Event::Followed { follower, target } => {
+        Event::Followed { follower, target } | Event::FollowRequestClosed { follower, target, authorized: true } => {
             update_celebrity(app, *target).await?;
             if app.store.get(&keys::follow_edge(*follower, *target)).await?.is_some() {
                 backfill(app, *follower, *target).await?;
@@ -89,7 +89,13 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
             let ids: Vec<Id> = items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
             app.timelines.remove(&home_key(*follower), &ids).await?;
         }
-        Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::StatusUpdated { .. } | Event::Favourited { .. } | Event::Unfavourited { .. } => {}
+        Event::AccountCreated { .. }
+        | Event::AccountUpdated { .. }
+        | Event::StatusUpdated { .. }
+        | Event::Favourited { .. }
+        | Event::Unfavourited { .. }
+        | Event::FollowRequested { .. }
+        | Event::FollowRequestClosed { authorized: false, .. } => {}
     }
     Ok(())
 }

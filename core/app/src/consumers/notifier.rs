@@ -14,7 +14,7 @@ use crate::error::ApiResult;
 use crate::events::Event;
 use crate::model::{self, NotificationRecord, Ref};
 use crate::notifications::writes::NotifyConflict;
-use crate::policy::{FeedItem, feed};
+use crate::policy::{FeedItem, Relations, feed};
 use crate::ports::{LoggedEvent, Query};
 use crate::{App, keys, notifications, now_ms, push, streaming};
 
@@ -86,6 +86,14 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
         Event::Followed { follower, target } => notify(app, seq, *target, "follow", *follower, None).await?,
         Event::Favourited { account, status, author } => notify(app, seq, *author, "favourite", *account, Some(*status)).await?,
         Event::Unfollowed { follower, target } => take_back(app, seq, *target, "follow", *follower, None).await?,
+        // The request as it is now decides: a request already closed (events handled late, or
+        // replayed) notifies no one.
+        Event::FollowRequested { follower, target } => {
+            if app.store.get(&keys::follow_request_edge(*follower, *target)).await?.is_some() {
+                notify(app, seq, *target, "follow_request", *follower, None).await?;
+            }
+        }
+        Event::FollowRequestClosed { follower, target, .. } => take_back(app, seq, *target, "follow_request", *follower, None).await?,
         Event::Unfavourited { account, status } => {
             // With the status gone, its notifications went with it.
             let Some(record) = app.status_records(&[*status]).await?.remove(status) else { return Ok(()) };
@@ -98,12 +106,17 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
 
 /// Creates the notification of event `seq` for `recipient`, unless it exists already.
 async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id, status: Option<Id>) -> ApiResult<()> {
-    if !feed::notification_wanted(recipient, from) {
+    if recipient == from || !feed::notification_wanted(recipient, from, &Relations::load(app, recipient, &[from]).await?) {
+        return Ok(());
+    }
+    if let Some(status) = status
+        && thread_muted(app, recipient, status).await?
+    {
         return Ok(());
     }
     let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
     // The acts an undo takes back point at their notification.
-    let act = matches!(kind, "follow" | "favourite" | "reblog").then(|| keys::act_notification(recipient, kind, from, status));
+    let act = matches!(kind, "follow" | "follow_request" | "favourite" | "reblog").then(|| keys::act_notification(recipient, kind, from, status));
     match notifications::writes::notify(app, recipient, seq, &record, act).await? {
         Ok(()) => {}
         // Made when this event was handled before.
@@ -114,6 +127,12 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
         push::deliver(app, recipient, from, &rendered).await;
     }
     Ok(())
+}
+
+/// Whether `recipient` muted the thread `status` belongs to (a gone status: no).
+async fn thread_muted(app: &App, recipient: Id, status: Id) -> ApiResult<bool> {
+    let Some(record) = app.status_records(&[status]).await?.remove(&status) else { return Ok(false) };
+    Ok(app.store.get(&keys::thread_mute(recipient, record.thread())).await?.is_some())
 }
 
 /// Takes back the notification `from`'s act of `kind` gave `recipient`, as undo event `seq`.

@@ -139,6 +139,23 @@ pub fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::E
     })
 }
 
+/// Accepts a whole number as JSON sends it (`3600`) or as forms do (`"3600"`); empty is absent.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(u64),
+        Text(String),
+    }
+    let raw: Option<Raw> = serde::Deserialize::deserialize(d)?;
+    match raw {
+        None => Ok(None),
+        Some(Raw::Int(n)) => Ok(Some(n)),
+        Some(Raw::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Raw::Text(t)) => t.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("not a whole number: {t}"))),
+    }
+}
+
 /// A body as flat `key=value` pairs in bracket notation, whatever its encoding: JSON objects
 /// are flattened (`{"source":{"privacy":"x"}}` → `source[privacy]=x`), so endpoints with nested
 /// Rails-style parameters parse one shape.

@@ -121,10 +121,11 @@ pub async fn home_recipients(app: &App, item: &FeedItem<'_>, author_pulled: bool
     Ok(out)
 }
 
-/// Whether `recipient` is told about what `from` did. Nobody is notified of their own actions;
-/// blocks and mutes will be checked here.
-pub fn notification_wanted(recipient: Id, from: Id) -> bool {
-    recipient != from
+/// Whether `recipient` is told about what `from` did: nobody is notified of their own
+/// actions, nor across a block (either way), nor by an account whose notifications the
+/// recipient mutes. `relations`: the recipient's relations to `from`.
+pub fn notification_wanted(recipient: Id, from: Id, relations: &Relations) -> bool {
+    recipient != from && !relations.blocked(from) && !relations.mutes_notifications(from)
 }
 
 /// Whether a new status notifies the accounts that asked to hear of its author's posts: posts,
@@ -201,8 +202,8 @@ mod tests {
 
     #[test]
     fn nobody_is_notified_of_their_own_actions() {
-        assert!(!notification_wanted(id(1), id(1)));
-        assert!(notification_wanted(id(1), id(2)));
+        assert!(!notification_wanted(id(1), id(1), &Relations::default()));
+        assert!(notification_wanted(id(1), id(2), &Relations::default()));
     }
 
     #[test]

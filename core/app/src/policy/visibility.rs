@@ -1,7 +1,7 @@
 //! May reader R see status S: the visibility rules (public, unlisted, followers-only, direct)
 //! and the relations they need, loaded in one batch per page.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use shared::id::Id;
 use shared::wire::Visibility;
@@ -9,26 +9,35 @@ use shared::wire::Visibility;
 use crate::App;
 use crate::error::ApiResult;
 use crate::keys;
-use crate::model::{self, AccountStatusEntry, Ref, StatusRecord};
+use crate::model::{self, AccountStatusEntry, MuteRecord, Ref, StatusRecord};
 use crate::ports::{Key, Query};
 
 /// Most followed accounts whose private statuses a reader's search considers.
 const MAX_SEARCH_FOLLOWED: usize = 10_000;
 
 /// What the rules know about the reader's relations to the accounts in question. Loaded for
-/// the accounts a page needs, not the whole graph. Blocks, mutes and domain blocks join here.
+/// the accounts a page needs, not the whole graph: all of them sit in the reader's own
+/// partition (`A#{reader}`), so one batched read per page.
 #[derive(Debug, Clone, Default)]
 pub struct Relations {
     following: HashSet<Id>,
+    /// Accounts the reader blocks, or that block the reader: neither side sees the other.
+    blocked: HashSet<Id>,
+    /// Accounts the reader mutes (unexpired mutes only), and whether notifications too.
+    muted: HashMap<Id, bool>,
 }
+
+/// The relation items loaded per account.
+const PER_ACCOUNT: usize = 4;
 
 impl Relations {
     /// Relations from a set of accounts the reader follows (callers that already read it).
     pub fn following(following: HashSet<Id>) -> Self {
-        Relations { following }
+        Relations { following, ..Relations::default() }
     }
 
-    /// Which of `accounts` `reader` follows (one batched read; the reader itself is left out).
+    /// The reader's follows, blocks (both ways) and mutes among `accounts` (one batched read;
+    /// the reader itself is left out).
     pub async fn load(app: &App, reader: Id, accounts: &[Id]) -> ApiResult<Self> {
         let mut accounts: Vec<Id> = accounts.iter().copied().filter(|a| *a != reader).collect();
         accounts.sort_unstable();
@@ -36,9 +45,29 @@ impl Relations {
         if accounts.is_empty() {
             return Ok(Relations::default());
         }
-        let keys: Vec<Key> = accounts.iter().map(|a| keys::follow_edge(reader, *a)).collect();
+        let mut keys: Vec<Key> = Vec::with_capacity(accounts.len() * PER_ACCOUNT);
+        for a in &accounts {
+            keys.extend([keys::follow_edge(reader, *a), keys::block_edge(reader, *a), keys::blocked_by(reader, *a), keys::mute_edge(reader, *a)]);
+        }
         let items = app.store.get_many(&keys).await?;
-        Ok(Relations { following: accounts.into_iter().zip(items).filter_map(|(a, item)| item.map(|_| a)).collect() })
+        let now = crate::clock::now_ms();
+        let mut relations = Relations::default();
+        for (a, chunk) in accounts.into_iter().zip(items.chunks(PER_ACCOUNT)) {
+            let [follow, block, blocked_by, mute] = chunk else { continue };
+            if follow.is_some() {
+                relations.following.insert(a);
+            }
+            if block.is_some() || blocked_by.is_some() {
+                relations.blocked.insert(a);
+            }
+            if let Some(item) = mute {
+                let mute: MuteRecord = model::decode(item)?;
+                if mute.active(now) {
+                    relations.muted.insert(a, mute.notifications);
+                }
+            }
+        }
+        Ok(relations)
     }
 
     /// Whether the reader follows `account`.
@@ -49,6 +78,21 @@ impl Relations {
     /// The followed accounts among those loaded.
     pub fn followed(&self) -> &HashSet<Id> {
         &self.following
+    }
+
+    /// Whether a block stands between the reader and `account`, either way.
+    pub fn blocked(&self, account: Id) -> bool {
+        self.blocked.contains(&account)
+    }
+
+    /// Whether the reader mutes `account` (unexpired).
+    pub fn mutes(&self, account: Id) -> bool {
+        self.muted.contains_key(&account)
+    }
+
+    /// Whether the reader mutes `account`'s notifications too.
+    pub fn mutes_notifications(&self, account: Id) -> bool {
+        self.muted.get(&account).copied().unwrap_or(false)
     }
 }
 
@@ -65,22 +109,34 @@ impl Viewer {
         Viewer { account, relations }
     }
 
-    /// Loads what the rules need to judge statuses by `authors` (only followers-only ones
-    /// need the follow graph today).
-    pub async fn load(app: &App, account: Option<Id>, statuses: &[StatusRecord]) -> ApiResult<Self> {
-        let restricted: Vec<Id> = statuses.iter().filter(|r| r.visibility == Visibility::Private).map(|r| r.account_id).collect();
+    /// Loads what the rules need to judge `statuses` (by their authors, and for boosts the
+    /// boosted statuses' authors in `original_authors`): a signed-in reader's follows, blocks
+    /// and mutes among them.
+    pub async fn load(app: &App, account: Option<Id>, statuses: &[StatusRecord], original_authors: &HashMap<Id, Id>) -> ApiResult<Self> {
         let relations = match account {
-            Some(reader) if !restricted.is_empty() => Relations::load(app, reader, &restricted).await?,
+            Some(reader) if !statuses.is_empty() => {
+                let mut authors: Vec<Id> = statuses.iter().map(|r| r.account_id).collect();
+                authors.extend(original_authors.values().copied());
+                Relations::load(app, reader, &authors).await?
+            }
             _ => Relations::default(),
         };
         Ok(Viewer { account, relations })
     }
+
+    /// The reader's relations.
+    pub fn relations(&self) -> &Relations {
+        &self.relations
+    }
 }
 
-/// Whether `viewer` may see `status`: public and unlisted to everyone; followers-only to the
+/// Whether `viewer` may see `status`: never across a block (either way); public and unlisted to everyone; followers-only to the
 /// author, followers and mentioned accounts; direct to the author and mentioned accounts.
 pub fn can_see(viewer: &Viewer, status: &StatusRecord) -> bool {
     let Some(reader) = viewer.account else { return matches!(status.visibility, Visibility::Public | Visibility::Unlisted) };
+    if viewer.relations.blocked(status.account_id) {
+        return false;
+    }
     let participant = reader == status.account_id || status.mentions.iter().any(|m| m.id == reader);
     match status.visibility {
         Visibility::Public | Visibility::Unlisted => true,
@@ -89,10 +145,37 @@ pub fn can_see(viewer: &Viewer, status: &StatusRecord) -> bool {
     }
 }
 
-/// Keeps the records `viewer` may see, in order (loads the relations they need).
+/// Keeps the records `viewer` may see, in order (loads the relations they need). A boost is
+/// kept only when its original's author is not blocked either.
 pub async fn visible(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {
-    let viewer = Viewer::load(app, viewer, &records).await?;
-    Ok(records.into_iter().filter(|r| can_see(&viewer, r)).collect())
+    Ok(judge(app, viewer, records).await?.into_iter().map(|(record, _)| record).collect())
+}
+
+/// Keeps the records that belong in `viewer`'s feeds (home, public, tag timelines): those
+/// [`visible`] keeps, less the statuses and boosts of accounts the viewer mutes.
+pub async fn in_feeds(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {
+    Ok(judge(app, viewer, records).await?.into_iter().filter(|(_, muted)| !muted).map(|(record, _)| record).collect())
+}
+
+/// The visible records, each with whether the viewer mutes it (its author or its original's).
+async fn judge(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<(StatusRecord, bool)>> {
+    let boosted: Vec<Id> = if viewer.is_some() { records.iter().filter_map(|r| r.reblog_of).collect() } else { Vec::new() };
+    let original_authors: HashMap<Id, Id> =
+        if boosted.is_empty() { HashMap::new() } else { app.status_records(&boosted).await?.into_iter().map(|(id, r)| (id, r.account_id)).collect() };
+    let viewer = Viewer::load(app, viewer, &records, &original_authors).await?;
+    let relations = viewer.relations();
+    Ok(records
+        .into_iter()
+        .filter(|r| can_see(&viewer, r))
+        .filter_map(|r| {
+            let original = r.reblog_of.and_then(|o| original_authors.get(&o).copied());
+            if original.is_some_and(|a| relations.blocked(a)) {
+                return None;
+            }
+            let muted = relations.mutes(r.account_id) || original.is_some_and(|a| relations.mutes(a));
+            Some((r, muted))
+        })
+        .collect())
 }
 
 /// Whether an entry of `owner`'s statuses (`AS#`) is listed on their profile for `viewer`.
@@ -147,6 +230,7 @@ mod tests {
             created_at: 0,
             edited_at: None,
             media: Vec::new(),
+            conversation: None,
         }
     }
 

@@ -95,3 +95,38 @@ async fn follow_list(app: App, auth: MaybeAuth, id: String, page: PageParams, ur
     let rendered = app.account_list(&accounts).await?;
     Ok(Paged::new(&app, &url, rendered, &cursors))
 }
+
+/// `GET /api/v1/follow_requests`: accounts asking to follow the caller, newest request first.
+pub async fn follow_requests(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
+    let me = auth.user(Scope::ReadFollows)?;
+    let window = page.request(40, 80)?.window();
+    let (cursors, accounts) = app.ref_page(keys::follow_requests_partition(me), &window).await?;
+    let rendered = app.account_list(&accounts).await?;
+    Ok(Paged::new(&app, &url, rendered, &cursors))
+}
+
+/// `POST /api/v1/follow_requests/:account_id/authorize`.
+pub async fn authorize(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Relationship>> {
+    let me = auth.user(Scope::WriteFollows)?;
+    let follower = path_id(&id)?;
+    service::authorize(&app, me, follower).await?;
+    app.relationship(me, follower).await.map(Json)
+}
+
+/// `POST /api/v1/follow_requests/:account_id/reject`.
+pub async fn reject(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Relationship>> {
+    let me = auth.user(Scope::WriteFollows)?;
+    let follower = path_id(&id)?;
+    app.account_record(follower).await?;
+    service::close_request(&app, follower, me).await?;
+    app.relationship(me, follower).await.map(Json)
+}
+
+/// `POST /api/v1/accounts/:id/remove_from_followers`: the account stops following the caller.
+pub async fn remove_from_followers(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Relationship>> {
+    let me = auth.user(Scope::WriteFollows)?;
+    let follower = path_id(&id)?;
+    app.account_record(follower).await?;
+    service::unfollow(&app, follower, me).await?;
+    app.relationship(me, follower).await.map(Json)
+}

@@ -3,9 +3,10 @@
 use shared::id::Id;
 use shared::wire;
 
-use super::writes::{self, FollowConflict, UnfollowConflict};
+use super::writes::{self, FollowConflict, RequestConflict, UnfollowConflict};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, FollowRecord};
+use crate::model::{self, FollowRecord, MuteRecord, Ref};
+use crate::ports::Query;
 use crate::transaction::RACE_RETRIES;
 use crate::{App, keys};
 
@@ -19,13 +20,17 @@ pub struct Follow {
     pub notify: Option<bool>,
 }
 
-/// Makes `follower` follow `target` (idempotent; repeated calls update the options).
+/// Makes `follower` follow `target` (idempotent; repeated calls update the options). A locked
+/// target gets a follow request instead, which it authorizes or rejects.
 pub async fn follow(app: &App, cmd: Follow) -> ApiResult<()> {
     let Follow { follower, target, reblogs, notify } = cmd;
     if follower == target {
         return Err(ApiError::Forbidden("You cannot follow yourself".into()));
     }
-    app.account_record(target).await?;
+    let target_record = app.account_record(target).await?;
+    if crate::safety::service::blocked_either_way(app, follower, target).await? {
+        return Err(ApiError::Forbidden("This action is not allowed".into()));
+    }
     for _ in 0..RACE_RETRIES {
         let outcome = match app.follow_edge(follower, target).await? {
             Some(mut existing) => {
@@ -33,6 +38,10 @@ pub async fn follow(app: &App, cmd: Follow) -> ApiResult<()> {
                 existing.notify = notify.unwrap_or(existing.notify);
                 writes::update_follow(app, follower, target, &existing).await?
             }
+            None if target_record.locked => match request(app, follower, target, reblogs, notify).await? {
+                Ok(()) => return Ok(()),
+                Err(_) => continue,
+            },
             None => {
                 let edge = FollowRecord { id: app.next_id()?, reblogs: reblogs.unwrap_or(true), notify: notify.unwrap_or(false) };
                 writes::follow(app, follower, target, &edge).await?
@@ -48,8 +57,62 @@ pub async fn follow(app: &App, cmd: Follow) -> ApiResult<()> {
     Ok(())
 }
 
-/// Makes `follower` stop following `target` (idempotent).
+/// Asks `target` to be followed by `follower`; asking again updates the request's options.
+async fn request(app: &App, follower: Id, target: Id, reblogs: Option<bool>, notify: Option<bool>) -> ApiResult<Result<(), RequestConflict>> {
+    let previous = app.follow_request(follower, target).await?;
+    let request = match &previous {
+        Some(p) => FollowRecord { id: p.id, reblogs: reblogs.unwrap_or(p.reblogs), notify: notify.unwrap_or(p.notify) },
+        None => FollowRecord { id: app.next_id()?, reblogs: reblogs.unwrap_or(true), notify: notify.unwrap_or(false) },
+    };
+    writes::request(app, follower, target, &request, previous.as_ref()).await
+}
+
+/// `target` accepts `follower`'s request: the follow begins (404 when there is none).
+pub async fn authorize(app: &App, target: Id, follower: Id) -> ApiResult<()> {
+    for _ in 0..RACE_RETRIES {
+        let Some(request) = app.follow_request(follower, target).await? else { return Err(ApiError::NotFound) };
+        match writes::authorize(app, follower, target, &request).await? {
+            Ok(()) => return Ok(()),
+            // Following already (the request was left over): the request just goes.
+            Err(RequestConflict::AlreadyFollowing) => return close_request(app, follower, target).await,
+            Err(RequestConflict::Changed) => continue,
+        }
+    }
+    Ok(())
+}
+
+/// Drops `follower`'s request to follow `target`, if any (a rejection, or a withdrawal).
+pub async fn close_request(app: &App, follower: Id, target: Id) -> ApiResult<()> {
+    for _ in 0..RACE_RETRIES {
+        let Some(request) = app.follow_request(follower, target).await? else { return Ok(()) };
+        match writes::close_request(app, follower, target, &request).await? {
+            Ok(()) => return Ok(()),
+            Err(_) => continue,
+        }
+    }
+    Ok(())
+}
+
+/// Authorizes every pending request to follow `target` (when it unlocks).
+pub async fn authorize_all(app: &App, target: Id) -> ApiResult<()> {
+    loop {
+        let pending = app.store.query(&Query::partition(keys::follow_requests_partition(target), 100)).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for item in &pending {
+            let follower = model::decode::<Ref>(item)?.id;
+            match authorize(app, target, follower).await {
+                Ok(()) | Err(ApiError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Makes `follower` stop following `target` (idempotent); a pending request is withdrawn.
 pub async fn unfollow(app: &App, follower: Id, target: Id) -> ApiResult<()> {
+    close_request(app, follower, target).await?;
     for _ in 0..RACE_RETRIES {
         let Some(edge) = app.follow_edge(follower, target).await? else { return Ok(()) };
         match writes::unfollow(app, follower, target, &edge).await? {
@@ -70,13 +133,27 @@ impl App {
         }
     }
 
+    /// `follower`'s pending request to follow `target`, if any.
+    pub async fn follow_request(&self, follower: Id, target: Id) -> ApiResult<Option<FollowRecord>> {
+        self.store.get(&keys::follow_request_edge(follower, target)).await?.map(|item| model::decode(&item)).transpose()
+    }
+
     /// The viewer's relationship to `other`.
     pub async fn relationship(&self, viewer: Id, other: Id) -> ApiResult<wire::Relationship> {
-        let items = self.store.get_many(&[keys::follow_edge(viewer, other), keys::follow_edge(other, viewer)]).await?;
-        let outgoing: Option<FollowRecord> = match &items[0] {
-            Some(item) => Some(model::decode(item)?),
-            None => None,
-        };
+        let items = self
+            .store
+            .get_many(&[
+                keys::follow_edge(viewer, other),
+                keys::follow_edge(other, viewer),
+                keys::block_edge(viewer, other),
+                keys::blocked_by(viewer, other),
+                keys::mute_edge(viewer, other),
+                keys::follow_request_edge(viewer, other),
+                keys::requested_by(viewer, other),
+            ])
+            .await?;
+        let outgoing: Option<FollowRecord> = items[0].as_ref().map(model::decode).transpose()?;
+        let mute: Option<MuteRecord> = items[4].as_ref().map(model::decode::<MuteRecord>).transpose()?.filter(|m| m.active(crate::clock::now_ms()));
         Ok(wire::Relationship {
             id: other,
             following: outgoing.is_some(),
@@ -84,12 +161,12 @@ impl App {
             notifying: outgoing.is_some_and(|f| f.notify),
             languages: None,
             followed_by: items[1].is_some(),
-            blocking: false,
-            blocked_by: false,
-            muting: false,
-            muting_notifications: false,
-            requested: false,
-            requested_by: false,
+            blocking: items[2].is_some(),
+            blocked_by: items[3].is_some(),
+            muting: mute.is_some(),
+            muting_notifications: mute.is_some_and(|m| m.notifications),
+            requested: items[5].is_some(),
+            requested_by: items[6].is_some(),
             domain_blocking: false,
             endorsed: false,
             note: String::new(),

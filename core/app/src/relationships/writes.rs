@@ -36,10 +36,18 @@ fn subscription(follower: Id, target: Id, notify: bool) -> ApiResult<Write> {
     })
 }
 
-/// Creates the follow edge, both list entries and the counters.
-pub async fn follow(app: &App, follower: Id, target: Id, edge: &FollowRecord) -> ApiResult<Result<(), FollowConflict>> {
-    let mut tx = Transaction::new();
-    tx.guard(model::put(keys::follow_edge(follower, target), edge, Condition::NotExists)?, FollowConflict::AlreadyFollowing);
+/// Why a follow request did not commit, or could not be closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestConflict {
+    /// The request read is gone or replaced, or one was made concurrently.
+    Changed,
+    /// The follow exists already (authorizing).
+    AlreadyFollowing,
+}
+
+/// The writes that make `follower` follow `target`: the edge, both list entries, the counters.
+fn push_follow<C: Copy>(tx: &mut Transaction<C>, follower: Id, target: Id, edge: &FollowRecord, already: C) -> ApiResult<()> {
+    tx.guard(model::put(keys::follow_edge(follower, target), edge, Condition::NotExists)?, already);
     tx.push(model::put(keys::following(follower, edge.id), &Ref { id: target }, Condition::NotExists)?);
     tx.push(model::put(keys::followers(target, edge.id), &Ref { id: follower }, Condition::NotExists)?);
     tx.push(Write::Add { key: keys::account_counter(follower, keys::AccountCounter::Following), delta: 1 });
@@ -47,7 +55,51 @@ pub async fn follow(app: &App, follower: Id, target: Id, edge: &FollowRecord) ->
     if edge.notify {
         tx.push(subscription(follower, target, true)?);
     }
+    Ok(())
+}
+
+/// The writes that remove the request `request` (as read) of `follower` to follow `target`.
+fn push_close_request(tx: &mut Transaction<RequestConflict>, follower: Id, target: Id, request: &FollowRecord) {
+    tx.guard(Write::Delete { key: keys::follow_request_edge(follower, target), condition: Condition::Exists }, RequestConflict::Changed);
+    tx.guard(Write::Delete { key: keys::follow_request_listing(target, request.id), condition: Condition::Exists }, RequestConflict::Changed);
+    tx.push(Write::Delete { key: keys::requested_by(target, follower), condition: Condition::None });
+}
+
+/// Creates the follow edge, both list entries and the counters.
+pub async fn follow(app: &App, follower: Id, target: Id, edge: &FollowRecord) -> ApiResult<Result<(), FollowConflict>> {
+    let mut tx = Transaction::new();
+    push_follow(&mut tx, follower, target, edge, FollowConflict::AlreadyFollowing)?;
     Ok(tx.commit(app.store.as_ref(), vec![Event::Followed { follower, target }]).await?)
+}
+
+/// Records `follower`'s request to follow `target` (with the follow's options), or, with
+/// `previous`, new options for the request read.
+pub async fn request(app: &App, follower: Id, target: Id, request: &FollowRecord, previous: Option<&FollowRecord>) -> ApiResult<Result<(), RequestConflict>> {
+    let mut tx = Transaction::new();
+    if let Some(previous) = previous {
+        tx.guard(model::put(keys::follow_request_edge(follower, target), request, Condition::Exists)?, RequestConflict::Changed);
+        tx.guard(model::put(keys::follow_request_listing(target, previous.id), &Ref { id: follower }, Condition::Exists)?, RequestConflict::Changed);
+        return Ok(tx.commit(app.store.as_ref(), vec![]).await?);
+    }
+    tx.guard(model::put(keys::follow_request_edge(follower, target), request, Condition::NotExists)?, RequestConflict::Changed);
+    tx.push(model::put(keys::requested_by(target, follower), &Ref { id: follower }, Condition::None)?);
+    tx.push(model::put(keys::follow_request_listing(target, request.id), &Ref { id: follower }, Condition::None)?);
+    Ok(tx.commit(app.store.as_ref(), vec![Event::FollowRequested { follower, target }]).await?)
+}
+
+/// Turns the request read into the follow it asked for (keeping its id and options).
+pub async fn authorize(app: &App, follower: Id, target: Id, request: &FollowRecord) -> ApiResult<Result<(), RequestConflict>> {
+    let mut tx = Transaction::new();
+    push_close_request(&mut tx, follower, target, request);
+    push_follow(&mut tx, follower, target, request, RequestConflict::AlreadyFollowing)?;
+    Ok(tx.commit(app.store.as_ref(), vec![Event::FollowRequestClosed { follower, target, authorized: true }]).await?)
+}
+
+/// Drops the request read (rejected by `target`, or withdrawn by `follower`).
+pub async fn close_request(app: &App, follower: Id, target: Id, request: &FollowRecord) -> ApiResult<Result<(), RequestConflict>> {
+    let mut tx = Transaction::new();
+    push_close_request(&mut tx, follower, target, request);
+    Ok(tx.commit(app.store.as_ref(), vec![Event::FollowRequestClosed { follower, target, authorized: false }]).await?)
 }
 
 /// Changes an existing follow's options: the edge must still be the one read (its `following`

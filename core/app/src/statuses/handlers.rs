@@ -214,6 +214,24 @@ pub async fn unbookmark(State(app): State<App>, auth: Auth, Path(id): Path<Strin
     toggle(app, auth, &id, Scope::WriteBookmarks, Interaction::Bookmark, false).await
 }
 
+/// `POST /api/v1/statuses/:id/mute`: no more notifications from the status's thread.
+pub async fn mute(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    mute_thread(app, auth, &id, true).await
+}
+
+/// `POST /api/v1/statuses/:id/unmute`.
+pub async fn unmute(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    mute_thread(app, auth, &id, false).await
+}
+
+async fn mute_thread(app: App, auth: Auth, id: &str, on: bool) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteMutes)?;
+    let record = app.visible_record(Some(me), path_id(id)?).await?;
+    let target = service::original_of(&app, record).await?;
+    service::mute_thread(&app, me, target.thread(), on).await?;
+    app.status(Some(me), target.id).await.map(Json)
+}
+
 /// Sets or clears the caller's favourite or bookmark on a visible status (or the status a
 /// boost boosts), returning the status as the caller now sees it.
 async fn toggle(app: App, auth: Auth, id: &str, scope: Scope, interaction: Interaction, on: bool) -> ApiResult<Json<wire::Status>> {

@@ -191,6 +191,7 @@ pub async fn post(app: &App, cmd: PostStatus) -> ApiResult<Id> {
         created_at: now_ms(),
         edited_at: None,
         media,
+        conversation: parent.as_ref().map(StatusRecord::thread),
     };
     match writes::post(app, &record, ik.as_ref()).await? {
         Ok(()) => {}
@@ -288,6 +289,7 @@ pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Optio
         created_at: now_ms(),
         edited_at: None,
         media: Vec::new(),
+        conversation: None,
     };
     for _ in 0..RACE_RETRIES {
         match writes::boost(app, &record, original.id).await? {
@@ -403,4 +405,10 @@ impl App {
         }
         Ok((cursors, refs))
     }
+}
+
+/// Mutes (`on`) or unmutes the thread starting with status `thread` for `account`: its
+/// notifications stop (idempotent both ways).
+pub async fn mute_thread(app: &App, account: Id, thread: Id, on: bool) -> ApiResult<()> {
+    writes::mute_thread(app, account, thread, on).await
 }

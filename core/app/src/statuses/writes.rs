@@ -253,3 +253,11 @@ pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id
     }
     Ok(tx.commit(app.store.as_ref(), events).await?)
 }
+
+/// Writes or removes `account`'s mute of the thread starting with status `thread`.
+pub async fn mute_thread(app: &App, account: Id, thread: Id, on: bool) -> ApiResult<()> {
+    let key = keys::thread_mute(account, thread);
+    let write = if on { model::put(key, &Ref { id: thread }, Condition::None)? } else { Write::Delete { key, condition: Condition::None } };
+    app.store.transact(vec![write], vec![]).await?;
+    Ok(())
+}

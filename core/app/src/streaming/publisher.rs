@@ -106,6 +106,8 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
         | Event::AccountUpdated { .. }
         | Event::Followed { .. }
         | Event::Unfollowed { .. }
+        | Event::FollowRequested { .. }
+        | Event::FollowRequestClosed { .. }
         | Event::Favourited { .. }
         | Event::Unfavourited { .. } => {}
     }

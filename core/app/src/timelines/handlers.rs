@@ -20,7 +20,7 @@ pub async fn home(State(app): State<App>, auth: Auth, Params(page): Params<PageP
     let me = auth.user(Scope::ReadStatuses)?;
     let window = page.request(20, 40)?.window();
     let ids = app.home_ids(me, &window).await?;
-    let statuses = app.statuses(Some(me), &ids).await?;
+    let statuses = app.feed_statuses(Some(me), &ids).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
 
@@ -53,7 +53,7 @@ pub async fn public(State(app): State<App>, auth: MaybeAuth, Params(p): Params<P
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));
     }
     let ids = app.scan_ids(keys::PUBLIC.to_owned(), &window, media_filter(p.only_media == Some(true))).await?;
-    let statuses = app.statuses(viewer, &ids).await?;
+    let statuses = app.feed_statuses(viewer, &ids).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
 
@@ -112,7 +112,7 @@ pub async fn tag(
         let records = app.status_records(&ids).await?;
         ids.retain(|id| records.get(id).is_some_and(|r| all.iter().all(|t| r.tags.contains(t)) && !none.iter().any(|t| r.tags.contains(t))));
     }
-    let statuses = app.statuses(viewer, &ids).await?;
+    let statuses = app.feed_statuses(viewer, &ids).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
 

@@ -16,6 +16,7 @@ mod ops;
 mod push;
 mod ratelimit;
 mod redis;
+mod safety;
 mod schema;
 mod search;
 mod shared_streams;

@@ -1,0 +1,109 @@
+//! The block and mute use cases, and the reads the rest of the app asks of them.
+
+use shared::id::Id;
+
+use super::writes::{self, BlockConflict, MuteConflict};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, BlockRecord, MuteRecord};
+use crate::relationships::service::unfollow;
+use crate::transaction::RACE_RETRIES;
+use crate::{App, keys};
+
+/// Mute an account.
+pub struct Mute {
+    pub muter: Id,
+    pub target: Id,
+    /// Mute its notifications too (Mastodon's default: yes).
+    pub notifications: bool,
+    /// Seconds until the mute lifts by itself; `None`: never.
+    pub duration_secs: Option<u64>,
+}
+
+/// Makes `blocker` block `target` (idempotent): the follows between them end both ways, and
+/// from then on neither sees nor reaches the other.
+pub async fn block(app: &App, blocker: Id, target: Id) -> ApiResult<()> {
+    if blocker == target {
+        return Err(ApiError::Forbidden("You cannot block yourself".into()));
+    }
+    app.account_record(target).await?;
+    // The block first: from its commit on, no new follow between the two is accepted, so the
+    // unfollows below leave none behind.
+    for _ in 0..RACE_RETRIES {
+        if block_record(app, blocker, target).await?.is_some() {
+            break;
+        }
+        match writes::block(app, blocker, target, &BlockRecord { id: app.next_id()? }).await? {
+            Ok(()) => break,
+            Err(BlockConflict::Changed) => continue,
+        }
+    }
+    // Unfollowing also withdraws a pending follow request.
+    unfollow(app, blocker, target).await?;
+    unfollow(app, target, blocker).await?;
+    Ok(())
+}
+
+/// Makes `blocker` stop blocking `target` (idempotent).
+pub async fn unblock(app: &App, blocker: Id, target: Id) -> ApiResult<()> {
+    app.account_record(target).await?;
+    for _ in 0..RACE_RETRIES {
+        let Some(block) = block_record(app, blocker, target).await? else { return Ok(()) };
+        match writes::unblock(app, blocker, target, &block).await? {
+            Ok(()) => return Ok(()),
+            Err(BlockConflict::Changed) => continue,
+        }
+    }
+    Ok(())
+}
+
+/// Makes `muter` mute `target`; muting again changes the options and the duration.
+pub async fn mute(app: &App, cmd: Mute) -> ApiResult<()> {
+    let Mute { muter, target, notifications, duration_secs } = cmd;
+    if muter == target {
+        return Err(ApiError::Forbidden("You cannot mute yourself".into()));
+    }
+    app.account_record(target).await?;
+    let expires_at = duration_secs.map(|secs| crate::clock::now_ms().saturating_add(secs.saturating_mul(1000)));
+    for _ in 0..RACE_RETRIES {
+        let previous = mute_record(app, muter, target).await?;
+        let id = match &previous {
+            Some(p) => p.id,
+            None => app.next_id()?,
+        };
+        let record = MuteRecord { id, notifications, expires_at };
+        match writes::mute(app, muter, target, &record, previous.as_ref()).await? {
+            Ok(()) => return Ok(()),
+            Err(MuteConflict::Changed) => continue,
+        }
+    }
+    Ok(())
+}
+
+/// Makes `muter` stop muting `target` (idempotent).
+pub async fn unmute(app: &App, muter: Id, target: Id) -> ApiResult<()> {
+    app.account_record(target).await?;
+    for _ in 0..RACE_RETRIES {
+        let Some(mute) = mute_record(app, muter, target).await? else { return Ok(()) };
+        match writes::unmute(app, muter, target, &mute).await? {
+            Ok(()) => return Ok(()),
+            Err(MuteConflict::Changed) => continue,
+        }
+    }
+    Ok(())
+}
+
+/// `blocker`'s block of `target`, if any.
+pub async fn block_record(app: &App, blocker: Id, target: Id) -> ApiResult<Option<BlockRecord>> {
+    app.store.get(&keys::block_edge(blocker, target)).await?.map(|item| model::decode(&item)).transpose()
+}
+
+/// `muter`'s mute of `target`, if any (expired ones too: see [`MuteRecord::active`]).
+pub async fn mute_record(app: &App, muter: Id, target: Id) -> ApiResult<Option<MuteRecord>> {
+    app.store.get(&keys::mute_edge(muter, target)).await?.map(|item| model::decode(&item)).transpose()
+}
+
+/// Whether a block stands between `a` and `b`, either way.
+pub async fn blocked_either_way(app: &App, a: Id, b: Id) -> ApiResult<bool> {
+    let items = app.store.get_many(&[keys::block_edge(a, b), keys::blocked_by(a, b)]).await?;
+    Ok(items.iter().any(Option::is_some))
+}
