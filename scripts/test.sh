@@ -102,7 +102,7 @@ done
 # tests (fanout, backfill, eviction and rebuild, celebrities, pagination), rate limits, every
 # stream (SSE, WebSocket, through the edge), the in-process edge (cached homes, limits), mutes
 # (judged on cached homes), limits by the address the edge forwards, and /ready.
-redis_api_slice=(timelines:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed)
+redis_api_slice=(timelines:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed safety::streams)
 
 # OpenSearch holds the search index: the search tests (ranking, typos, visibility, filters,
 # accounts, hashtags and their history, rebuild) and /ready. The opensearch:: tests (exact

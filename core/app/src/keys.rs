@@ -57,13 +57,27 @@ pub fn follow_requests_partition(target: Id) -> String {
 
 /// `A#{blocker}` / `blocks#{target}`: the block edge, with the block's id.
 pub fn block_edge(blocker: Id, target: Id) -> Key {
-    Key::new(format!("A#{blocker}"), format!("blocks#{target}"))
+    Key::new(account_partition(blocker), format!("{BLOCKS_PREFIX}{target}"))
+}
+
+/// Sort-key prefix of [`block_edge`]s in an account's partition.
+pub const BLOCKS_PREFIX: &str = "blocks#";
+
+/// Sort-key prefix of [`blocked_by`] items in an account's partition.
+pub const BLOCKED_BY_PREFIX: &str = "blockedby#";
+
+/// Sort-key prefix of [`mute_edge`]s in an account's partition.
+pub const MUTES_PREFIX: &str = "mutes#";
+
+/// `A#{account}`: the partition of an account's own items (profile, counters, edges).
+pub fn account_partition(account: Id) -> String {
+    format!("A#{account}")
 }
 
 /// `A#{target}` / `blockedby#{blocker}`: the block seen from the blocked side, so a reader's
 /// relations to a page's authors are all in the reader's own partition.
 pub fn blocked_by(target: Id, blocker: Id) -> Key {
-    Key::new(format!("A#{target}"), format!("blockedby#{blocker}"))
+    Key::new(account_partition(target), format!("{BLOCKED_BY_PREFIX}{blocker}"))
 }
 
 /// `BL#{blocker}` / `{block id}`: accounts `blocker` blocks, in block order.
@@ -79,7 +93,7 @@ pub fn blocks_partition(blocker: Id) -> String {
 /// `A#{muter}` / `mutes#{target}`: the mute edge (its id, whether notifications are muted
 /// too, when it ends).
 pub fn mute_edge(muter: Id, target: Id) -> Key {
-    Key::new(format!("A#{muter}"), format!("mutes#{target}"))
+    Key::new(account_partition(muter), format!("{MUTES_PREFIX}{target}"))
 }
 
 /// `MU#{muter}` / `{mute id}`: accounts `muter` mutes, in mute order.

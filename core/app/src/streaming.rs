@@ -18,7 +18,10 @@
 //! [`publisher`] (the log tail that publishes) and [`handlers`] (SSE and WebSocket endpoints).
 
 pub mod handlers;
+mod hidden;
 pub mod publisher;
 mod revoked;
+
+pub use hidden::relations_changed;
 
 pub use self::publisher::{publish_notification, run};

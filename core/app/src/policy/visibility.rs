@@ -145,6 +145,28 @@ pub fn can_see(viewer: &Viewer, status: &StatusRecord) -> bool {
     }
 }
 
+/// Most blocks (each way) and mutes a stream's filter holds.
+const MAX_HIDDEN: usize = 10_000;
+
+/// The accounts whose statuses and boosts `reader`'s streams leave out: those the reader
+/// blocks, those that block the reader, and those the reader mutes (unexpired). Three queries
+/// of the reader's own partition, for streams that judge many messages against one reader.
+pub async fn hidden_accounts(app: &App, reader: Id) -> ApiResult<HashSet<Id>> {
+    let mut hidden = HashSet::new();
+    let now = crate::clock::now_ms();
+    for prefix in [keys::BLOCKS_PREFIX, keys::BLOCKED_BY_PREFIX, keys::MUTES_PREFIX] {
+        let query = Query { prefix: Some(prefix.to_owned()), ..Query::partition(keys::account_partition(reader), MAX_HIDDEN) };
+        for item in app.store.query(&query).await? {
+            let Some(account) = item.key.sk.strip_prefix(prefix).and_then(|id| id.parse::<Id>().ok()) else { continue };
+            if prefix == keys::MUTES_PREFIX && !model::decode::<MuteRecord>(&item)?.active(now) {
+                continue;
+            }
+            hidden.insert(account);
+        }
+    }
+    Ok(hidden)
+}
+
 /// Keeps the records `viewer` may see, in order (loads the relations they need). A boost is
 /// kept only when its original's author is not blocked either.
 pub async fn visible(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{self, BlockRecord, MuteRecord};
 use crate::relationships::service::unfollow;
 use crate::transaction::RACE_RETRIES;
-use crate::{App, keys};
+use crate::{App, keys, streaming};
 
 /// Mute an account.
 pub struct Mute {
@@ -37,6 +37,8 @@ pub async fn block(app: &App, blocker: Id, target: Id) -> ApiResult<()> {
             Err(BlockConflict::Changed) => continue,
         }
     }
+    streaming::relations_changed(app, blocker).await;
+    streaming::relations_changed(app, target).await;
     // Unfollowing also withdraws a pending follow request.
     unfollow(app, blocker, target).await?;
     unfollow(app, target, blocker).await?;
@@ -49,7 +51,11 @@ pub async fn unblock(app: &App, blocker: Id, target: Id) -> ApiResult<()> {
     for _ in 0..RACE_RETRIES {
         let Some(block) = block_record(app, blocker, target).await? else { return Ok(()) };
         match writes::unblock(app, blocker, target, &block).await? {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                streaming::relations_changed(app, blocker).await;
+                streaming::relations_changed(app, target).await;
+                return Ok(());
+            }
             Err(BlockConflict::Changed) => continue,
         }
     }
@@ -72,7 +78,10 @@ pub async fn mute(app: &App, cmd: Mute) -> ApiResult<()> {
         };
         let record = MuteRecord { id, notifications, expires_at };
         match writes::mute(app, muter, target, &record, previous.as_ref()).await? {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                streaming::relations_changed(app, muter).await;
+                return Ok(());
+            }
             Err(MuteConflict::Changed) => continue,
         }
     }
@@ -85,7 +94,10 @@ pub async fn unmute(app: &App, muter: Id, target: Id) -> ApiResult<()> {
     for _ in 0..RACE_RETRIES {
         let Some(mute) = mute_record(app, muter, target).await? else { return Ok(()) };
         match writes::unmute(app, muter, target, &mute).await? {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                streaming::relations_changed(app, muter).await;
+                return Ok(());
+            }
             Err(MuteConflict::Changed) => continue,
         }
     }

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use shared::wire;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use super::hidden::Hidden;
 use super::publisher::{HEARTBEAT, home_channel};
 use super::revoked::Revoked;
 use crate::App;
@@ -223,10 +224,11 @@ pub(crate) async fn next_message(rx: &mut broadcast::Receiver<Arc<StreamMessage>
 pub(crate) async fn sse(app: App, auth: Auth, subscription: Subscription) -> ApiResult<Response> {
     let channel = subscription.authorize(&auth)?;
     let revoked = Revoked::watch(&app, &auth).await?;
+    let hidden = Hidden::watch(&app, auth.account).await?;
     let rx = app.streams.subscribe(&channel).await?;
     let shutdown = app.shutdown.subscribe();
-    let state = (rx, shutdown, subscription, revoked);
-    let events = futures_util::stream::unfold(state, |(mut rx, mut shutdown, subscription, mut revoked)| async move {
+    let state = (rx, shutdown, subscription, revoked, hidden);
+    let events = futures_util::stream::unfold(state, |(mut rx, mut shutdown, subscription, mut revoked, hidden)| async move {
         loop {
             let next = tokio::select! {
                 next = next_message(&mut rx, &mut shutdown) => next,
@@ -234,9 +236,9 @@ pub(crate) async fn sse(app: App, auth: Auth, subscription: Subscription) -> Api
                 () = revoked.closed() => Next::End,
             };
             match next {
-                Next::Message(m) if subscription.accepts(&m) => {
+                Next::Message(m) if subscription.accepts(&m) && !hidden.hides(&m) => {
                     let event = SseEvent::default().event(&m.event).data(&m.payload);
-                    return Some((Ok::<_, Infallible>(event), (rx, shutdown, subscription, revoked)));
+                    return Some((Ok::<_, Infallible>(event), (rx, shutdown, subscription, revoked, hidden)));
                 }
                 Next::Message(_) | Next::Skip => {}
                 Next::End => return None,
@@ -273,6 +275,7 @@ pub async fn websocket(
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("Expected a WebSocket upgrade".into()))?;
     let _ = p.list;
     let revoked = Revoked::watch(&app, &caller.auth).await?;
+    let hidden = Hidden::watch(&app, caller.auth.account).await?;
     let initial = match p.stream.as_deref().filter(|s| !s.is_empty()) {
         Some(stream) => {
             let subscription = Subscription::parse(stream, p.tag.as_deref(), false)?;
@@ -288,7 +291,7 @@ pub async fn websocket(
         None => upgrade,
     };
     let auth = caller.auth;
-    Ok(upgrade.on_upgrade(move |socket| connection(app, auth, socket, initial, revoked)))
+    Ok(upgrade.on_upgrade(move |socket| connection(app, auth, socket, initial, revoked, hidden)))
 }
 
 /// A client's subscribe or unsubscribe message.
@@ -309,12 +312,13 @@ pub(crate) async fn connection(
     mut socket: WebSocket,
     initial: Option<(Subscription, broadcast::Receiver<Arc<StreamMessage>>)>,
     mut revoked: Revoked,
+    hidden: Hidden,
 ) {
     let (tx, mut rx) = mpsc::channel::<Outgoing>(256);
     let mut subscriptions: HashMap<Subscription, tokio::task::AbortHandle> = HashMap::new();
     let mut shutdown = app.shutdown.subscribe();
     if let Some((subscription, rx)) = initial {
-        forward(&app, &mut subscriptions, subscription, rx, &tx);
+        forward(&app, &mut subscriptions, subscription, rx, &tx, &hidden);
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
@@ -322,7 +326,7 @@ pub(crate) async fn connection(
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Err(e) = command(&app, &auth, &mut subscriptions, text.as_str(), &tx).await
+                    if let Err(e) = command(&app, &auth, &mut subscriptions, text.as_str(), &tx, &hidden).await
                         && socket.send(error_message(&e)).await.is_err()
                     {
                         break;
@@ -366,13 +370,14 @@ pub(crate) async fn command(
     subscriptions: &mut HashMap<Subscription, tokio::task::AbortHandle>,
     text: &str,
     tx: &mpsc::Sender<Outgoing>,
+    hidden: &Hidden,
 ) -> ApiResult<()> {
     let command: Command = serde_json::from_str(text).map_err(|_| ApiError::BadRequest("Invalid message".into()))?;
     let subscription = Subscription::parse(&command.stream, command.tag.as_deref(), false)?;
     match command.kind.as_str() {
         "subscribe" => {
             let channel = subscription.authorize(auth)?;
-            subscribe(app, subscriptions, subscription, &channel, tx).await
+            subscribe(app, subscriptions, subscription, &channel, tx, hidden).await
         }
         "unsubscribe" => {
             if let Some(handle) = subscriptions.remove(&subscription) {
@@ -391,12 +396,13 @@ pub(crate) async fn subscribe(
     subscription: Subscription,
     channel: &str,
     tx: &mpsc::Sender<Outgoing>,
+    hidden: &Hidden,
 ) -> ApiResult<()> {
     if subscriptions.contains_key(&subscription) {
         return Ok(());
     }
     let rx = app.streams.subscribe(channel).await?;
-    forward(app, subscriptions, subscription, rx, tx);
+    forward(app, subscriptions, subscription, rx, tx, hidden);
     Ok(())
 }
 
@@ -407,7 +413,9 @@ pub(crate) fn forward(
     subscription: Subscription,
     mut rx: broadcast::Receiver<Arc<StreamMessage>>,
     tx: &mpsc::Sender<Outgoing>,
+    hidden: &Hidden,
 ) {
+    let hidden = hidden.clone();
     let mut shutdown = app.shutdown.subscribe();
     let names = subscription.names();
     let tx = tx.clone();
@@ -415,7 +423,7 @@ pub(crate) fn forward(
     let task = tokio::spawn(async move {
         loop {
             match next_message(&mut rx, &mut shutdown).await {
-                Next::Message(m) if filter.accepts(&m) => {
+                Next::Message(m) if filter.accepts(&m) && !hidden.hides(&m) => {
                     if tx.send((names.clone(), m)).await.is_err() {
                         return;
                     }

@@ -315,3 +315,50 @@ async fn removing_a_follower_ends_their_follow_and_blocking_withdraws_requests()
     assert!(ids(&t.get("/api/v1/follow_requests", Some(&alice.token)).await.expect(200)).is_empty());
     assert_eq!(relationship(&t, &carol, &alice).await["requested"], false);
 }
+
+#[tokio::test]
+async fn streams_leave_out_blocked_and_muted_accounts_from_the_moment_of_the_block_or_mute() {
+    use crate::streaming::{Sse, ws_next, ws_url};
+    use std::time::Duration;
+
+    let payload_id = |update: Value| serde_json::from_str::<Value>(update["payload"].as_str().unwrap()).unwrap()["id"].clone();
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol, dave] = t.register_all(["alice", "bob", "carol", "dave"]).await;
+    t.follow(&alice, &carol).await;
+    // Opened before the block and the mute: they take effect on open streams at once.
+    let mut public = Sse::open(&t, "/api/v1/streaming/public", Some(&alice.token)).await;
+    let mut home = Sse::open(&t, "/api/v1/streaming/user", Some(&alice.token)).await;
+    let mut bobs_public = Sse::open(&t, "/api/v1/streaming/public", Some(&bob.token)).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?stream=public&access_token={}", alice.token))).await.unwrap();
+    act(&t, &alice, "block", &bob, json!({})).await;
+    act(&t, &alice, "mute", &carol, json!({"notifications": false})).await;
+
+    t.post_status(&bob, json!({"status": "blocked speaks"})).await;
+    t.post_status(&carol, json!({"status": "muted speaks"})).await;
+    let carols = t.post_status(&carol, json!({"status": "boost me"})).await;
+    t.post(&format!("/api/v1/statuses/{}/reblog", id(&carols)), Some(&dave.token), json!({})).await.expect(200);
+    let alices = t.post_status(&alice, json!({"status": "alice speaks"})).await;
+    let daves = t.post_status(&dave, json!({"status": "dave speaks"})).await;
+
+    // Alice's public streams (SSE and WebSocket): only her own and dave's; bob's and carol's never come.
+    assert_eq!(public.next().await.json()["id"], id(&alices));
+    assert_eq!(public.next().await.json()["id"], id(&daves));
+    assert_eq!(payload_id(ws_next(&mut socket).await), id(&alices));
+    assert_eq!(payload_id(ws_next(&mut socket).await), id(&daves));
+    // Her home stream: carol is followed but muted, so only her own post.
+    assert_eq!(home.next().await.json()["id"], id(&alices));
+    assert!(home.next_within(Duration::from_millis(500)).await.is_none());
+    // Bob, blocked, does not get alice's posts on his stream either.
+    let mut seen = Vec::new();
+    while let Some(event) = bobs_public.next_within(Duration::from_millis(500)).await {
+        seen.push(event.json()["id"].as_str().unwrap().to_owned());
+    }
+    assert!(seen.contains(&id(&daves)) && !seen.contains(&id(&alices)), "{seen:?}");
+
+    // Unblocking and unmuting let them through again, on the open streams.
+    act(&t, &alice, "unblock", &bob, json!({})).await;
+    act(&t, &alice, "unmute", &carol, json!({})).await;
+    let again = t.post_status(&bob, json!({"status": "bob again"})).await;
+    assert_eq!(public.next().await.json()["id"], id(&again));
+    assert_eq!(payload_id(ws_next(&mut socket).await), id(&again));
+}
