@@ -49,6 +49,12 @@ pub const KNOWN_SCOPES: &[&str] = &[
     "write:notifications",
     "write:reports",
     "write:statuses",
+    "admin:read",
+    "admin:write",
+    "admin:read:accounts",
+    "admin:write:accounts",
+    "admin:read:reports",
+    "admin:write:reports",
 ];
 
 /// What legacy `follow` grants.
@@ -79,14 +85,13 @@ impl Scopes {
         Ok(Scopes(set))
     }
 
-    /// Whether these scopes grant `required` (e.g. `read:statuses` is granted by `read`).
+    /// Whether these scopes grant `required`: itself or any scope it refines (`read:statuses`
+    /// is granted by `read`; `admin:read:accounts` by `admin:read`, never by `read`).
     pub fn allows(&self, required: &str) -> bool {
         if self.0.contains(required) {
             return true;
         }
-        if let Some((parent, _)) = required.split_once(':')
-            && self.0.contains(parent)
-        {
+        if required.match_indices(':').any(|(i, _)| self.0.contains(&required[..i])) {
             return true;
         }
         self.0.contains("follow") && FOLLOW_GRANTS.contains(&required)
@@ -368,6 +373,15 @@ mod tests {
         assert!(!s.allows("write:favourites"));
         assert!(s.allows("write:follows"));
         assert!(!s.allows("push"));
+    }
+
+    #[test]
+    fn admin_scopes_are_granted_by_their_parents_only() {
+        let admin = Scopes::parse("admin:read admin:write:reports").unwrap();
+        assert!(admin.allows("admin:read:accounts") && admin.allows("admin:read:reports") && admin.allows("admin:write:reports"));
+        assert!(!admin.allows("admin:write:accounts") && !admin.allows("read:accounts"));
+        let everything = Scopes::parse("read write follow push").unwrap();
+        assert!(!everything.allows("admin:read") && !everything.allows("admin:read:accounts") && !everything.allows("admin:write:reports"));
     }
 
     #[test]

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::Id;
 
+mod admin;
 mod instance;
 mod starling;
 
+pub use admin::*;
 pub use instance::*;
 pub use starling::*;
 
@@ -690,4 +692,29 @@ pub struct WebPushSubscription {
     pub server_key: String,
     /// From whom: `all`, `followed`, `follower` or `none`.
     pub policy: String,
+}
+
+/// `POST /api/v1/reports`: a report as its reporter sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Its id.
+    pub id: String,
+    /// Whether a moderator acted on it (the reporter is not told: always false here).
+    pub action_taken: bool,
+    /// When a moderator acted.
+    pub action_taken_at: Option<String>,
+    /// `spam`, `legal`, `violation` or `other`.
+    pub category: String,
+    /// The reporter's comment.
+    pub comment: String,
+    /// Whether it was forwarded to the account's server (all accounts are local: no).
+    pub forwarded: bool,
+    /// When it was filed.
+    pub created_at: String,
+    /// The reported statuses.
+    pub status_ids: Option<Vec<String>>,
+    /// The rules broken (`violation`).
+    pub rule_ids: Option<Vec<String>>,
+    /// The reported account.
+    pub target_account: Account,
 }

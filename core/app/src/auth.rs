@@ -14,7 +14,7 @@ use shared::id::Id;
 use shared::token::{Claims, KeySet, Scopes, TokenSigner, secret_digest};
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AppRecord, RefreshRecord, TokenRecord};
+use crate::model::{self, AppRecord, ModerationRecord, RefreshRecord, TokenRecord};
 use crate::ports::{Condition, Store, StoreError, Write};
 use crate::{App, join_error, keys, now_secs, revocation};
 
@@ -118,6 +118,10 @@ pub async fn load_or_create_signer(store: &dyn Store) -> ApiResult<TokenSigner> 
 /// `write:…`/`read:…` ones, as [`Scopes::allows`] decides).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
+    AdminReadAccounts,
+    AdminReadReports,
+    AdminWriteAccounts,
+    AdminWriteReports,
     Profile,
     Push,
     ReadAccounts,
@@ -137,6 +141,7 @@ pub enum Scope {
     WriteMedia,
     WriteMutes,
     WriteNotifications,
+    WriteReports,
     WriteStatuses,
 }
 
@@ -144,6 +149,10 @@ impl Scope {
     /// The scope as OAuth names it.
     pub fn as_str(self) -> &'static str {
         match self {
+            Scope::AdminReadAccounts => "admin:read:accounts",
+            Scope::AdminReadReports => "admin:read:reports",
+            Scope::AdminWriteAccounts => "admin:write:accounts",
+            Scope::AdminWriteReports => "admin:write:reports",
             Scope::Profile => "profile",
             Scope::Push => "push",
             Scope::ReadAccounts => "read:accounts",
@@ -163,6 +172,7 @@ impl Scope {
             Scope::WriteMedia => "write:media",
             Scope::WriteMutes => "write:mutes",
             Scope::WriteNotifications => "write:notifications",
+            Scope::WriteReports => "write:reports",
             Scope::WriteStatuses => "write:statuses",
         }
     }
@@ -221,18 +231,27 @@ impl App {
     /// Verifies a bearer token: signature, expiry, then revocation in the store.
     pub async fn authenticate(&self, token: &str) -> ApiResult<Auth> {
         let claims = self.verifier.verify(token, now_secs()).map_err(|_| ApiError::Unauthorized)?;
-        if !self.token_still_valid(claims.jti).await? {
+        if !self.token_still_valid(claims.jti, claims.sub).await? {
             return Err(ApiError::Unauthorized);
         }
         Ok(Auth { account: claims.sub, app: claims.app, scopes: claims.scope, token: claims.jti })
     }
 
-    /// Whether the token `jti` (its signature checked once already) still authenticates: it is
-    /// stored, not revoked and not expired. Open streams ask it periodically; whatever later
-    /// refuses a token or an account (suspension) belongs here, so both paths refuse alike.
-    pub async fn token_still_valid(&self, jti: Id) -> ApiResult<bool> {
-        let Some(item) = self.store.get(&keys::token(jti)).await? else { return Ok(false) };
-        let record: TokenRecord = model::decode(&item)?;
+    /// Whether the token `jti` (its signature checked once already) of `account` still
+    /// authenticates: it is stored, not revoked and not expired, and its account is neither
+    /// suspended nor disabled (one batched read). Open streams ask it periodically, so every
+    /// refusal here reaches them too.
+    pub async fn token_still_valid(&self, jti: Id, account: Option<Id>) -> ApiResult<bool> {
+        let mut keys = vec![keys::token(jti)];
+        keys.extend(account.map(keys::moderation));
+        let items = self.store.get_many(&keys).await?;
+        let Some(item) = &items[0] else { return Ok(false) };
+        let record: TokenRecord = model::decode(item)?;
+        if let Some(Some(moderation)) = items.get(1)
+            && !model::decode::<ModerationRecord>(moderation)?.may_sign_in()
+        {
+            return Ok(false);
+        }
         Ok(!record.revoked && record.expires_at.is_none_or(|exp| now_secs() < exp))
     }
 

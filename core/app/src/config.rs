@@ -200,6 +200,27 @@ pub struct InstanceConfig {
     /// with `ws(s)://`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub streaming_url: Option<String>,
+    /// The server's rules, shown at sign-up and chosen from in reports (`violation`). Their
+    /// ids are their positions from 1: append new rules, do not reorder them.
+    pub rules: Vec<RuleConfig>,
+}
+
+/// One server rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// The rule.
+    pub text: String,
+    /// Longer explanation.
+    #[serde(default)]
+    pub hint: String,
+}
+
+impl InstanceConfig {
+    /// The rules as the API lists them.
+    pub fn rules(&self) -> Vec<shared::wire::Rule> {
+        self.rules.iter().enumerate().map(|(i, r)| shared::wire::Rule { id: (i + 1).to_string(), text: r.text.clone(), hint: r.hint.clone() }).collect()
+    }
 }
 
 /// Content limits.
@@ -269,6 +290,7 @@ impl Default for InstanceConfig {
             contact_email: "admin@localhost".into(),
             registrations_open: true,
             streaming_url: None,
+            rules: Vec::new(),
         }
     }
 }

@@ -112,6 +112,26 @@ pub fn thread_mute(account: Id, thread: Id) -> Key {
     Key::new(format!("A#{account}"), format!("mutesthread#{thread}"))
 }
 
+/// `A#{account}` / `moderation`: the account's role and the moderators' actions on it.
+pub fn moderation(account: Id) -> Key {
+    Key::new(account_partition(account), "moderation")
+}
+
+/// `RP#{report}`: a report.
+pub fn report(id: Id) -> Key {
+    Key::new(format!("RP#{id}"), ONE)
+}
+
+/// `REPORTS#{open|resolved}` / `{report}`: the reports moderators work through, by state.
+pub fn report_listing(resolved: bool, id: Id) -> Key {
+    Key::new(reports_partition(resolved), id.sort_key())
+}
+
+/// Partition of [`report_listing`].
+pub fn reports_partition(resolved: bool) -> String {
+    format!("REPORTS#{}", if resolved { "resolved" } else { "open" })
+}
+
 /// `ACCTS` / `{account}`: every local account, written at sign-up (search rebuilds page it).
 pub fn account_listing(id: Id) -> Key {
     Key::new(ACCOUNTS, id.sort_key())

@@ -15,6 +15,7 @@ pub mod model;
 pub use core_ports::{events, ports};
 
 mod accounts;
+pub mod admin;
 mod auth;
 mod clock;
 pub mod consumers;
@@ -32,6 +33,7 @@ mod push;
 mod ratelimit;
 mod relationships;
 mod render;
+mod reports;
 pub mod revocation;
 mod routes;
 mod safety;

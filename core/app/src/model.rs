@@ -83,6 +83,118 @@ impl MuteRecord {
     }
 }
 
+/// What an account may do on the server, beyond posting: Mastodon's default roles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    User,
+    Moderator,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    /// Every role, lowest first.
+    pub const ALL: [Role; 4] = [Role::User, Role::Moderator, Role::Admin, Role::Owner];
+
+    /// Its name, as configured and as the CLI takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
+    /// Parses a role name (`user`, `moderator`, `admin`, `owner`).
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// Whether the role may use the admin API (moderators and up).
+    pub fn is_staff(self) -> bool {
+        self >= Role::Moderator
+    }
+
+    /// Mastodon's id of the default role.
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::User => "-99",
+            Role::Moderator => "1",
+            Role::Admin => "2",
+            Role::Owner => "3",
+        }
+    }
+
+    /// Mastodon's permission bits of the default role: moderators view the dashboard and the
+    /// audit log and manage users, reports and hashtags; admins also the settings, rules, roles
+    /// and the rest; the owner is `administrator` (everything).
+    pub fn permissions(self) -> u64 {
+        const ADMINISTRATOR: u64 = 1;
+        const MODERATOR: u64 = (1 << 2) | (1 << 3) | (1 << 4) | (1 << 8) | (1 << 10);
+        match self {
+            Role::User => 0,
+            Role::Moderator => MODERATOR,
+            Role::Admin => {
+                MODERATOR | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 9) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 17) | (1 << 18)
+            }
+            Role::Owner => ADMINISTRATOR,
+        }
+    }
+}
+
+/// An account's role and the moderators' actions on it. Kept apart from the profile, so a
+/// profile update and a moderation action never overwrite each other. Absent: a plain user.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ModerationRecord {
+    #[serde(default)]
+    pub role: Role,
+    /// Suspended since (ms): the account, its statuses and its sessions are gone.
+    #[serde(default)]
+    pub suspended_at: Option<u64>,
+    /// Silenced since (ms): out of public feeds; reaches only its followers.
+    #[serde(default)]
+    pub silenced_at: Option<u64>,
+    /// Logins disabled: no session works, the profile stays.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Its media are always shown as sensitive.
+    #[serde(default)]
+    pub sensitized: bool,
+}
+
+impl ModerationRecord {
+    /// Whether the account's sessions may act.
+    pub fn may_sign_in(&self) -> bool {
+        self.suspended_at.is_none() && !self.disabled
+    }
+}
+
+/// A report of an account (and some of its statuses) to the moderators.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportRecord {
+    pub id: Id,
+    /// Who filed it (never shown to the reported account).
+    pub reporter: Id,
+    pub target: Id,
+    pub status_ids: Vec<Id>,
+    pub comment: String,
+    /// `spam`, `legal`, `violation` or `other`.
+    pub category: String,
+    /// Ids of the instance rules broken (`violation` only).
+    pub rule_ids: Vec<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+    /// The moderator handling it.
+    #[serde(default)]
+    pub assigned: Option<Id>,
+    /// When it was resolved, and by whom.
+    #[serde(default)]
+    pub resolved: Option<(u64, Id)>,
+}
+
 /// An account's profile and preferences.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountRecord {

@@ -7,7 +7,7 @@ use shared::id::Id;
 use shared::wire;
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccountRecord, StatusRecord};
+use crate::model::{self, AccountRecord, ModerationRecord, Role, StatusRecord};
 use crate::policy::visibility;
 use crate::ports::{Key, Query};
 use crate::{App, keys};
@@ -33,28 +33,45 @@ impl App {
         self.account_records(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)
     }
 
-    /// Renders accounts by id, with counters; missing ones are absent from the map.
+    /// Renders accounts by id, with counters; missing and suspended ones are absent from the map
+    /// (so are their statuses, wherever they are rendered).
     pub async fn accounts(&self, ids: &[Id]) -> ApiResult<HashMap<Id, wire::Account>> {
+        Ok(self.account_views(ids).await?.into_iter().map(|(id, (account, _))| (id, account)).collect())
+    }
+
+    /// The moderation record of `account` (the default for a plain user).
+    pub async fn moderation(&self, account: Id) -> ApiResult<ModerationRecord> {
+        self.store.get(&keys::moderation(account)).await?.map(|item| model::decode(&item)).transpose().map(Option::unwrap_or_default)
+    }
+
+    /// As [`App::accounts`], with each account's moderation record.
+    pub(crate) async fn account_views(&self, ids: &[Id]) -> ApiResult<HashMap<Id, (wire::Account, ModerationRecord)>> {
+        const PER_ACCOUNT: usize = 6;
         let mut unique: Vec<Id> = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
-        let mut keys = Vec::with_capacity(unique.len() * 5);
+        let mut keys = Vec::with_capacity(unique.len() * PER_ACCOUNT);
         for id in &unique {
             keys.push(keys::account(*id));
             keys.extend(keys::AccountCounter::ALL.iter().map(|c| keys::account_counter(*id, *c)));
             keys.push(keys::last_status(*id));
+            keys.push(keys::moderation(*id));
         }
         let items = self.store.get_many(&keys).await?;
         let mut out = HashMap::with_capacity(unique.len());
-        for chunk in items.chunks(5) {
-            let [Some(profile), followers, following, statuses, last] = chunk else { continue };
+        for chunk in items.chunks(PER_ACCOUNT) {
+            let [Some(profile), followers, following, statuses, last, moderation] = chunk else { continue };
+            let moderation: ModerationRecord = moderation.as_ref().map(model::decode).transpose()?.unwrap_or_default();
+            if moderation.suspended_at.is_some() {
+                continue;
+            }
             let record: AccountRecord = model::decode(profile)?;
             let last_status_at = match last {
                 Some(item) => Some(model::decode::<u64>(item)?),
                 None => None,
             };
             let counts = (model::count(followers.as_ref()), model::count(following.as_ref()), model::count(statuses.as_ref()));
-            out.insert(record.id, self.account_entity(&record, counts, last_status_at));
+            out.insert(record.id, (self.account_entity(&record, counts, last_status_at), moderation));
         }
         Ok(out)
     }
@@ -125,7 +142,7 @@ impl App {
             discoverable: record.discoverable,
             indexable: record.indexable,
         });
-        account.role = Some(wire::Role { id: "-99".into(), name: String::new(), permissions: "0".into(), color: String::new(), highlighted: false });
+        account.role = Some(role_entity(self.moderation(id).await?.role));
         Ok(account)
     }
 
@@ -177,7 +194,7 @@ impl App {
         shown.extend(originals.values());
         let mut author_ids: Vec<Id> = records.iter().map(|r| r.account_id).collect();
         author_ids.extend(originals.values().map(|r| r.account_id));
-        let authors = self.accounts(&author_ids).await?;
+        let authors = self.account_views(&author_ids).await?;
         let media_ids: Vec<Id> = shown.iter().flat_map(|r| r.media.iter().copied()).collect();
         let media = if media_ids.is_empty() { HashMap::new() } else { self.media_records(&media_ids).await? };
         let attachments =
@@ -216,18 +233,24 @@ impl App {
         }
 
         let mut out = Vec::with_capacity(records.len());
+        // A sensitized author's media always show as sensitive.
+        let entity = |r: &StatusRecord, (account, moderation): &(wire::Account, ModerationRecord), f, reblog, media: Vec<wire::MediaAttachment>| {
+            let mut entity = self.status_entity(r, account.clone(), f, viewer, reblog, media);
+            entity.sensitive |= moderation.sensitized && !entity.media_attachments.is_empty();
+            entity
+        };
         for r in &records {
-            let Some(account) = authors.get(&r.account_id) else { continue };
+            let Some(author) = authors.get(&r.account_id) else { continue };
             let entity = match r.reblog_of {
                 None => {
                     let Some(f) = facts.get(&r.id) else { continue };
-                    self.status_entity(r, account.clone(), f, viewer, None, attachments(r))
+                    entity(r, author, f, None, attachments(r))
                 }
                 Some(original_id) => {
                     let Some(original) = originals.get(&original_id) else { continue };
                     let (Some(original_author), Some(f)) = (authors.get(&original.account_id), facts.get(&original_id)) else { continue };
-                    let inner = self.status_entity(original, original_author.clone(), f, viewer, None, attachments(original));
-                    self.status_entity(r, account.clone(), f, viewer, Some(inner), Vec::new())
+                    let inner = entity(original, original_author, f, None, attachments(original));
+                    entity(r, author, f, Some(inner), Vec::new())
                 }
             };
             out.push(entity);
@@ -306,4 +329,15 @@ fn render_note(note: &str) -> String {
         return String::new();
     }
     shared::text::render_html(note, "", &|_| None)
+}
+
+/// A role as Mastodon renders it (the default roles' ids, names and permission bits).
+pub(crate) fn role_entity(role: Role) -> wire::Role {
+    let name = match role {
+        Role::User => "",
+        Role::Moderator => "Moderator",
+        Role::Admin => "Admin",
+        Role::Owner => "Owner",
+    };
+    wire::Role { id: role.id().into(), name: name.into(), permissions: role.permissions().to_string(), color: String::new(), highlighted: role.is_staff() }
 }

@@ -12,6 +12,7 @@ use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
 use crate::accounts::handlers as accounts;
+use crate::admin::handlers as admin;
 use crate::error::ApiError;
 use crate::instance::handlers as instance;
 use crate::media::handlers as media;
@@ -19,6 +20,7 @@ use crate::notifications::handlers as notifications;
 use crate::oauth::handlers as oauth;
 use crate::push::handlers as push;
 use crate::relationships::handlers as relationships;
+use crate::reports::handlers as reports;
 use crate::safety::handlers as safety;
 use crate::search::handlers as search;
 use crate::statuses::handlers as statuses;
@@ -35,6 +37,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/instance", get(instance::v1))
         .route("/api/v2/instance", get(instance::v2))
         .route("/api/v1/custom_emojis", get(instance::custom_emojis))
+        .route("/api/v1/instance/rules", get(instance::rules))
         .route("/api/v1/preferences", get(instance::preferences))
         .route("/.well-known/oauth-authorization-server", get(instance::oauth_metadata))
         .route("/.well-known/nodeinfo", get(instance::nodeinfo_links))
@@ -65,6 +68,21 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/accounts/{id}/mute", post(safety::mute))
         .route("/api/v1/accounts/{id}/unmute", post(safety::unmute))
         .route("/api/v1/blocks", get(safety::blocks))
+        .route("/api/v1/reports", post(reports::file))
+        .route("/api/v1/admin/accounts", get(admin::accounts))
+        .route("/api/v2/admin/accounts", get(admin::accounts))
+        .route("/api/v1/admin/accounts/{id}", get(admin::account))
+        .route("/api/v1/admin/accounts/{id}/action", post(admin::action))
+        .route("/api/v1/admin/accounts/{id}/enable", post(admin::enable))
+        .route("/api/v1/admin/accounts/{id}/unsensitive", post(admin::unsensitive))
+        .route("/api/v1/admin/accounts/{id}/unsilence", post(admin::unsilence))
+        .route("/api/v1/admin/accounts/{id}/unsuspend", post(admin::unsuspend))
+        .route("/api/v1/admin/reports", get(admin::reports))
+        .route("/api/v1/admin/reports/{id}", get(admin::report))
+        .route("/api/v1/admin/reports/{id}/assign_to_self", post(admin::assign_to_self))
+        .route("/api/v1/admin/reports/{id}/unassign", post(admin::unassign))
+        .route("/api/v1/admin/reports/{id}/resolve", post(admin::resolve))
+        .route("/api/v1/admin/reports/{id}/reopen", post(admin::reopen))
         .route("/api/v1/mutes", get(safety::mutes))
         .route("/api/v1/accounts/{id}/following", get(relationships::following))
         .route("/api/v1/statuses", post(statuses::create))

@@ -38,6 +38,63 @@ enum Command {
         #[command(subcommand)]
         command: SearchCommand,
     },
+    /// Account administration: create accounts, grant roles (run while the server is
+    /// stopped when it uses the embedded store, which admits one process).
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+}
+
+/// Where the data is: as `serve` takes them.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// Directory for embedded data [default: ./data].
+    #[arg(long, env = "STARLING_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, env = "STARLING_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl DataArgs {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = Settings::load(self.config.as_deref())?;
+        if let Some(dir) = &self.data_dir {
+            settings.server.data_dir.clone_from(dir);
+        }
+        Ok(settings)
+    }
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Creates an account, e.g. the first admin (prints its password when none is given).
+    Create {
+        /// Its username.
+        username: String,
+        /// Its e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Its role: user, moderator, admin or owner.
+        #[arg(long, default_value = "user")]
+        role: String,
+        /// Its password [default: a random one, printed].
+        #[arg(long, env = "STARLING_NEW_PASSWORD")]
+        password: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Changes an account.
+    Modify {
+        /// Its username.
+        username: String,
+        /// Its new role: user, moderator, admin or owner.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -81,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("starling stopped");
             Ok(())
         }
+        Command::Accounts { command } => accounts(command).await,
         Command::Search { command: SearchCommand::Rebuild { data_dir, config } } => {
             let mut settings = Settings::load(config.as_deref())?;
             if let Some(dir) = data_dir {
@@ -94,6 +152,42 @@ async fn main() -> anyhow::Result<()> {
             eprintln!();
             eprintln!("indexed {} accounts and {} statuses in {:.1}s", done.accounts, done.statuses, started.elapsed().as_secs_f64());
             Ok(())
+        }
+    }
+}
+
+async fn accounts(command: AccountsCommand) -> anyhow::Result<()> {
+    let parse_role = |name: &str| core_app::model::Role::parse(name).with_context(|| format!("unknown role {name:?}: user, moderator, admin or owner"));
+    match command {
+        AccountsCommand::Create { username, email, role, password, data } => {
+            let role = parse_role(&role)?;
+            let app = core_server::build(&data.settings()?).await?;
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (core_app::admin::service::random_password(), true),
+            };
+            let created = core_app::admin::service::create_account(app.app(), &username, &email, &password, role).await;
+            app.app().release_node_lease().await;
+            let id = created.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            println!("created {username} (id {id}) as {}", role.as_str());
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+        AccountsCommand::Modify { username, role, data } => {
+            let role = parse_role(&role)?;
+            let app = core_server::build(&data.settings()?).await?;
+            let changed = core_app::admin::service::set_role_of(app.app(), &username, role).await;
+            app.app().release_node_lease().await;
+            match changed {
+                Ok(id) => {
+                    println!("{username} (id {id}) is now {}", role.as_str());
+                    Ok(())
+                }
+                Err(core_app::error::ApiError::NotFound) => anyhow::bail!("no account is named {username:?}"),
+                Err(e) => Err(anyhow::anyhow!("{e:?}")),
+            }
         }
     }
 }

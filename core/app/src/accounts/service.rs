@@ -68,10 +68,18 @@ pub async fn register(app: &App, cmd: RegisterAccount) -> ApiResult<wire::Token>
         return Err(ApiError::invalid("Validation failed: Agreement must be accepted"));
     }
     let language = cmd.locale.filter(|l| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase()));
+    let id = create(app, &cmd.username, &cmd.email, &cmd.password, language).await?;
+    let client = app.app_record_by_id(cmd.client).await?;
+    let scopes = Scopes::parse(&client.scopes).map_err(ApiError::internal)?;
+    app.issue_token(&client, Some(id), &scopes).await
+}
+
+/// Creates an account (sign-up, or an operator's command); the username and e-mail must be free.
+pub async fn create(app: &App, username: &Username, email: &Email, password: &Password, language: Option<String>) -> ApiResult<Id> {
     let id = app.next_id()?;
     let record = AccountRecord {
         id,
-        username: cmd.username.as_str().to_owned(),
+        username: username.as_str().to_owned(),
         display_name: String::new(),
         note: String::new(),
         locked: false,
@@ -85,15 +93,12 @@ pub async fn register(app: &App, cmd: RegisterAccount) -> ApiResult<wire::Token>
         default_sensitive: false,
         default_language: language,
     };
-    let credentials = CredentialsRecord { email: cmd.email.as_str().to_owned(), password_hash: hash_password(cmd.password.expose().to_owned()).await? };
-    match writes::register(app, &cmd.username, &record, &credentials).await? {
-        Ok(()) => {}
-        Err(RegisterConflict::UsernameTaken) => return Err(ApiError::invalid("Validation failed: Username has already been taken")),
-        Err(RegisterConflict::EmailTaken) => return Err(ApiError::invalid("Validation failed: Email has already been taken")),
+    let credentials = CredentialsRecord { email: email.as_str().to_owned(), password_hash: hash_password(password.expose().to_owned()).await? };
+    match writes::register(app, username, &record, &credentials).await? {
+        Ok(()) => Ok(id),
+        Err(RegisterConflict::UsernameTaken) => Err(ApiError::invalid("Validation failed: Username has already been taken")),
+        Err(RegisterConflict::EmailTaken) => Err(ApiError::invalid("Validation failed: Email has already been taken")),
     }
-    let client = app.app_record_by_id(cmd.client).await?;
-    let scopes = Scopes::parse(&client.scopes).map_err(ApiError::internal)?;
-    app.issue_token(&client, Some(id), &scopes).await
 }
 
 /// Applies a profile update.

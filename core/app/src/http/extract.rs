@@ -156,6 +156,32 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64
     }
 }
 
+/// Accepts a list of ids or names as JSON sends them (strings or numbers) or as forms do
+/// (repeated `key[]` strings); a single value is a list of one.
+pub fn string_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum One {
+        Text(String),
+        Int(u64),
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Many(Vec<One>),
+        One(One),
+    }
+    let text = |one: One| match one {
+        One::Text(t) => t,
+        One::Int(n) => n.to_string(),
+    };
+    Ok(match <Option<Raw> as serde::Deserialize>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Raw::Many(items)) => items.into_iter().map(text).collect(),
+        Some(Raw::One(one)) => vec![text(one)],
+    })
+}
+
 /// A body as flat `key=value` pairs in bracket notation, whatever its encoding: JSON objects
 /// are flattened (`{"source":{"privacy":"x"}}` → `source[privacy]=x`), so endpoints with nested
 /// Rails-style parameters parse one shape.

@@ -112,7 +112,7 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
         },
         api_versions: wire::ApiVersions { mastodon: MASTODON_API_VERSION },
         contact: wire::InstanceContact { email: i.contact_email.clone(), account: None },
-        rules: Vec::new(),
+        rules: i.rules(),
     }))
 }
 
@@ -140,8 +140,13 @@ pub async fn v1(State(app): State<App>) -> ApiResult<Json<wire::InstanceV1>> {
             polls: poll_limits(),
         },
         contact_account: None,
-        rules: Vec::new(),
+        rules: i.rules(),
     }))
+}
+
+/// `GET /api/v1/instance/rules`.
+pub async fn rules(State(app): State<App>) -> Json<Vec<wire::Rule>> {
+    Json(app.config.instance.rules())
 }
 
 /// `GET /api/v1/custom_emojis`: none are defined.

@@ -78,6 +78,9 @@ pub(crate) async fn check_login(app: &App, login: &str, password: &str) -> ApiRe
         None => return Ok(None),
     };
     if verify_password(credentials.password_hash, password.to_owned()).await? {
+        if !app.moderation(account).await?.may_sign_in() {
+            return Err(ApiError::Forbidden("Your login is currently disabled".into()));
+        }
         return Ok(Some(account));
     }
     if limits.enabled {

@@ -9,7 +9,7 @@ use shared::wire::Visibility;
 use crate::App;
 use crate::error::ApiResult;
 use crate::keys;
-use crate::model::{self, AccountStatusEntry, MuteRecord, Ref, StatusRecord};
+use crate::model::{self, AccountStatusEntry, ModerationRecord, MuteRecord, Ref, StatusRecord};
 use crate::ports::{Key, Query};
 
 /// Most followed accounts whose private statuses a reader's search considers.
@@ -145,6 +145,12 @@ pub fn can_see(viewer: &Viewer, status: &StatusRecord) -> bool {
     }
 }
 
+/// Whether a block stands between `a` and `b`, either way (then neither may follow the other).
+pub async fn blocked_between(app: &App, a: Id, b: Id) -> ApiResult<bool> {
+    let items = app.store.get_many(&[keys::block_edge(a, b), keys::blocked_by(a, b)]).await?;
+    Ok(items.iter().any(Option::is_some))
+}
+
 /// Most blocks (each way) and mutes a stream's filter holds.
 const MAX_HIDDEN: usize = 10_000;
 
@@ -174,9 +180,31 @@ pub async fn visible(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) 
 }
 
 /// Keeps the records that belong in `viewer`'s feeds (home, public, tag timelines): those
-/// [`visible`] keeps, less the statuses and boosts of accounts the viewer mutes.
+/// [`visible`] keeps, less the statuses and boosts of accounts the viewer mutes, and of
+/// silenced accounts the viewer does not follow.
 pub async fn in_feeds(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {
-    Ok(judge(app, viewer, records).await?.into_iter().filter(|(_, muted)| !muted).map(|(record, _)| record).collect())
+    let kept: Vec<(StatusRecord, bool)> = judge(app, viewer, records).await?.into_iter().filter(|(_, muted)| !muted).collect();
+    let mut authors: Vec<Id> = kept.iter().map(|(r, _)| r.account_id).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    let items = app.store.get_many(&authors.iter().map(|a| keys::moderation(*a)).collect::<Vec<_>>()).await?;
+    let mut silenced = HashSet::new();
+    for (author, item) in authors.iter().zip(items) {
+        if let Some(item) = item
+            && model::decode::<ModerationRecord>(&item)?.silenced_at.is_some()
+            && Some(*author) != viewer
+        {
+            silenced.insert(*author);
+        }
+    }
+    if silenced.is_empty() {
+        return Ok(kept.into_iter().map(|(r, _)| r).collect());
+    }
+    let followed = match viewer {
+        Some(reader) => Relations::load(app, reader, &silenced.iter().copied().collect::<Vec<_>>()).await?,
+        None => Relations::default(),
+    };
+    Ok(kept.into_iter().map(|(r, _)| r).filter(|r| !silenced.contains(&r.account_id) || followed.follows(r.account_id)).collect())
 }
 
 /// The visible records, each with whether the viewer mutes it (its author or its original's).

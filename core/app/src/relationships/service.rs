@@ -28,7 +28,7 @@ pub async fn follow(app: &App, cmd: Follow) -> ApiResult<()> {
         return Err(ApiError::Forbidden("You cannot follow yourself".into()));
     }
     let target_record = app.account_record(target).await?;
-    if crate::safety::service::blocked_either_way(app, follower, target).await? {
+    if crate::policy::visibility::blocked_between(app, follower, target).await? {
         return Err(ApiError::Forbidden("This action is not allowed".into()));
     }
     for _ in 0..RACE_RETRIES {

@@ -113,9 +113,3 @@ pub async fn block_record(app: &App, blocker: Id, target: Id) -> ApiResult<Optio
 pub async fn mute_record(app: &App, muter: Id, target: Id) -> ApiResult<Option<MuteRecord>> {
     app.store.get(&keys::mute_edge(muter, target)).await?.map(|item| model::decode(&item)).transpose()
 }
-
-/// Whether a block stands between `a` and `b`, either way.
-pub async fn blocked_either_way(app: &App, a: Id, b: Id) -> ApiResult<bool> {
-    let items = app.store.get_many(&[keys::block_edge(a, b), keys::blocked_by(a, b)]).await?;
-    Ok(items.iter().any(Option::is_some))
-}

@@ -48,7 +48,7 @@ impl Revoked {
         };
         let period = Duration::from_secs(app.config.auth.stream_recheck_secs.max(1));
         let (fire, fired) = oneshot::channel();
-        let task = tokio::spawn(watch(app.clone(), auth.token, Some(token), account, period, fire));
+        let task = tokio::spawn(watch(app.clone(), auth.token, auth.account, Some(token), account, period, fire));
         Ok(Revoked { fired, done: false, task: task.abort_handle() })
     }
 
@@ -65,6 +65,7 @@ impl Revoked {
 async fn watch(
     app: App,
     jti: Id,
+    owner: Option<Id>,
     mut token: Option<broadcast::Receiver<Arc<StreamMessage>>>,
     mut account: Option<broadcast::Receiver<Arc<StreamMessage>>>,
     period: Duration,
@@ -76,7 +77,7 @@ async fn watch(
         tokio::select! {
             () = killed(&mut token) => break,
             () = killed(&mut account) => break,
-            _ = recheck.tick() => match app.token_still_valid(jti).await {
+            _ = recheck.tick() => match app.token_still_valid(jti, owner).await {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => tracing::warn!(error = ?e, token = %jti, "cannot re-check an open stream's token; keeping it open"),

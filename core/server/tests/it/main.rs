@@ -8,6 +8,7 @@ mod edge;
 mod events;
 mod instance;
 mod media;
+mod moderation;
 mod nodes;
 mod notifications;
 mod oauth;

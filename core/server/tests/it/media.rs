@@ -118,7 +118,7 @@ async fn upload(t: &TestApp, user: &User, bytes: Vec<u8>, name: &str, claimed_ty
     send(t, "/api/v2/media", &user.token, form).await
 }
 
-async fn uploaded_png(t: &TestApp, user: &User) -> String {
+pub(crate) async fn uploaded_png(t: &TestApp, user: &User) -> String {
     id(&upload(t, user, encode(&picture(20, 10), ImageFormat::Png), "a.png", "image/png").await.expect(200))
 }
 

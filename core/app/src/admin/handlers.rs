@@ -1,0 +1,278 @@
+//! The admin endpoints: thin handlers over [`super::service`]. Each checks its `admin:*` scope,
+//! then the caller's staff role.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use shared::id::Id;
+use shared::wire;
+
+use super::service::{self, Action, Moderate, Undo};
+use crate::auth::{Auth, Scope};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
+use crate::model::{self, Ref, ReportRecord};
+use crate::ports::Query;
+use crate::{App, keys};
+
+/// Pages of the account listing scanned at most to fill one filtered page.
+const MAX_SCAN_PAGES: usize = 20;
+
+/// The caller, when its token has `scope` and its role is staff.
+async fn staff(app: &App, auth: &Auth, scope: Scope) -> ApiResult<Id> {
+    let me = auth.user(scope)?;
+    service::staff_role(app, me).await?;
+    Ok(me)
+}
+
+/// Which accounts a listing keeps: v1's flags and v2's `origin` / `status` / `permissions`
+/// (`GET /api/v1/admin/accounts`, `GET /api/v2/admin/accounts`).
+#[derive(Deserialize, Default)]
+pub struct AccountFilters {
+    #[serde(flatten)]
+    page: PageParams,
+    #[serde(default, deserialize_with = "flag")]
+    remote: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    active: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    pending: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    disabled: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    silenced: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    suspended: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    sensitized: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    staff: Option<bool>,
+    #[serde(default)]
+    origin: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    permissions: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+impl AccountFilters {
+    /// The v2 parameters as v1's flags (one set of rules), refusing unknown values.
+    fn normalise(mut self) -> ApiResult<Self> {
+        match self.origin.as_deref() {
+            None | Some("") | Some("local") => {}
+            Some("remote") => self.remote = Some(true),
+            Some(_) => return Err(ApiError::invalid("origin must be local or remote")),
+        }
+        match self.status.as_deref() {
+            None | Some("") => {}
+            Some("active") => self.active = Some(true),
+            Some("pending") => self.pending = Some(true),
+            Some("disabled") => self.disabled = Some(true),
+            Some("silenced") => self.silenced = Some(true),
+            Some("suspended") => self.suspended = Some(true),
+            Some(_) => return Err(ApiError::invalid("status must be active, pending, disabled, silenced or suspended")),
+        }
+        match self.permissions.as_deref() {
+            None | Some("") => {}
+            Some("staff") => self.staff = Some(true),
+            Some(_) => return Err(ApiError::invalid("permissions must be staff")),
+        }
+        Ok(self)
+    }
+
+    fn keeps(&self, a: &wire::AdminAccount) -> bool {
+        let contains = |field: &str, wanted: &Option<String>| wanted.as_deref().is_none_or(|w| field.to_lowercase().contains(&w.to_lowercase()));
+        let display_name = a.account.as_ref().map_or("", |acc| acc.display_name.as_str());
+        let on = |flag: Option<bool>| flag == Some(true);
+        // Every account is local: `remote` lists none; nobody awaits approval.
+        !on(self.remote)
+            && !on(self.pending)
+            && (!on(self.active) || (!a.suspended && !a.disabled))
+            && (!on(self.disabled) || a.disabled)
+            && (!on(self.silenced) || a.silenced)
+            && (!on(self.suspended) || a.suspended)
+            && (!on(self.sensitized) || a.sensitized)
+            && (!on(self.staff) || a.role.highlighted)
+            && contains(&a.username, &self.username)
+            && contains(display_name, &self.display_name)
+            && contains(&a.email, &self.email)
+    }
+}
+
+/// `GET /api/v1/admin/accounts` and `GET /api/v2/admin/accounts`: newest first.
+pub async fn accounts(State(app): State<App>, auth: Auth, Params(filters): Params<AccountFilters>, url: RequestUrl) -> ApiResult<Paged<wire::AdminAccount>> {
+    staff(&app, &auth, Scope::AdminReadAccounts).await?;
+    let filters = filters.normalise()?;
+    let window = filters.page.request(100, 200)?.window();
+    let mut query = Query { descending: !window.oldest_first, ..Query::window(keys::ACCOUNTS, &window) };
+    query.limit = window.limit.max(50);
+    let (mut cursors, mut kept) = (Vec::new(), Vec::new());
+    for _ in 0..MAX_SCAN_PAGES {
+        let items = app.store.query(&query).await?;
+        let exhausted = items.len() < query.limit;
+        let Some(last) = items.last().map(|i| i.key.sk.clone()) else { break };
+        let ids: Vec<Id> = items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+        let mut views = app.admin_accounts(&ids).await?;
+        for id in ids {
+            if kept.len() < window.limit
+                && let Some(view) = views.remove(&id).filter(|v| filters.keeps(v))
+            {
+                cursors.push(id);
+                kept.push(view);
+            }
+        }
+        if kept.len() >= window.limit || exhausted {
+            break;
+        }
+        if query.descending { query.before = Some(last) } else { query.after = Some(last) }
+    }
+    if window.oldest_first {
+        cursors.reverse();
+        kept.reverse();
+    }
+    Ok(Paged::new(&app, &url, kept, &cursors))
+}
+
+/// `GET /api/v1/admin/accounts/:id`.
+pub async fn account(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminAccount>> {
+    staff(&app, &auth, Scope::AdminReadAccounts).await?;
+    app.admin_account(path_id(&id)?).await.map(Json)
+}
+
+/// Body of `POST /api/v1/admin/accounts/:id/action`.
+#[derive(Deserialize, Default)]
+pub struct ActionParams {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    report_id: Option<String>,
+}
+
+/// `POST /api/v1/admin/accounts/:id/action`: answers `{}` as Mastodon does.
+pub async fn action(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<ActionParams>) -> ApiResult<Json<wire::Empty>> {
+    let me = staff(&app, &auth, Scope::AdminWriteAccounts).await?;
+    let action =
+        Action::parse(p.kind.as_deref().unwrap_or("none")).ok_or_else(|| ApiError::invalid("type must be none, sensitive, disable, silence or suspend"))?;
+    let report = match p.report_id.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => Some(path_id(r)?),
+        None => None,
+    };
+    service::moderate(&app, Moderate { moderator: me, target: path_id(&id)?, action, report }).await?;
+    Ok(Json(wire::Empty {}))
+}
+
+async fn undo(app: App, auth: Auth, id: String, undo: Undo) -> ApiResult<Json<wire::AdminAccount>> {
+    let me = staff(&app, &auth, Scope::AdminWriteAccounts).await?;
+    let target = path_id(&id)?;
+    service::undo(&app, me, target, undo).await?;
+    app.admin_account(target).await.map(Json)
+}
+
+/// `POST /api/v1/admin/accounts/:id/enable`.
+pub async fn enable(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminAccount>> {
+    undo(app, auth, id, Undo::Enable).await
+}
+
+/// `POST /api/v1/admin/accounts/:id/unsensitive`.
+pub async fn unsensitive(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminAccount>> {
+    undo(app, auth, id, Undo::Unsensitive).await
+}
+
+/// `POST /api/v1/admin/accounts/:id/unsilence`.
+pub async fn unsilence(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminAccount>> {
+    undo(app, auth, id, Undo::Unsilence).await
+}
+
+/// `POST /api/v1/admin/accounts/:id/unsuspend`.
+pub async fn unsuspend(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminAccount>> {
+    undo(app, auth, id, Undo::Unsuspend).await
+}
+
+/// Query of `GET /api/v1/admin/reports`.
+#[derive(Deserialize, Default)]
+pub struct ReportFilters {
+    #[serde(flatten)]
+    page: PageParams,
+    #[serde(default, deserialize_with = "flag")]
+    resolved: Option<bool>,
+    #[serde(default)]
+    account_id: Option<String>,
+    #[serde(default)]
+    target_account_id: Option<String>,
+}
+
+/// `GET /api/v1/admin/reports`: open ones unless `resolved=true`, newest first.
+pub async fn reports(State(app): State<App>, auth: Auth, Params(p): Params<ReportFilters>, url: RequestUrl) -> ApiResult<Paged<wire::AdminReport>> {
+    staff(&app, &auth, Scope::AdminReadReports).await?;
+    let account = p.account_id.as_deref().filter(|a| !a.is_empty()).map(path_id).transpose()?;
+    let target = p.target_account_id.as_deref().filter(|a| !a.is_empty()).map(path_id).transpose()?;
+    let window = p.page.request(100, 200)?.window();
+    let partition = keys::reports_partition(p.resolved == Some(true));
+    let mut query = Query { descending: !window.oldest_first, ..Query::window(partition, &window) };
+    query.limit = window.limit.max(50);
+    let (mut cursors, mut kept) = (Vec::new(), Vec::new());
+    for _ in 0..MAX_SCAN_PAGES {
+        let items = app.store.query(&query).await?;
+        let exhausted = items.len() < query.limit;
+        let Some(last) = items.last().map(|i| i.key.sk.clone()) else { break };
+        let ids: Vec<Id> = items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+        let records = app.store.get_many(&ids.iter().map(|id| keys::report(*id)).collect::<Vec<_>>()).await?;
+        for item in records.into_iter().flatten() {
+            let report: ReportRecord = model::decode(&item)?;
+            if kept.len() < window.limit && account.is_none_or(|a| report.reporter == a) && target.is_none_or(|t| report.target == t) {
+                cursors.push(report.id);
+                kept.push(app.admin_report(&report).await?);
+            }
+        }
+        if kept.len() >= window.limit || exhausted {
+            break;
+        }
+        if query.descending { query.before = Some(last) } else { query.after = Some(last) }
+    }
+    if window.oldest_first {
+        cursors.reverse();
+        kept.reverse();
+    }
+    Ok(Paged::new(&app, &url, kept, &cursors))
+}
+
+/// `GET /api/v1/admin/reports/:id`.
+pub async fn report(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminReport>> {
+    staff(&app, &auth, Scope::AdminReadReports).await?;
+    let report = app.report_record(path_id(&id)?).await?;
+    app.admin_report(&report).await.map(Json)
+}
+
+/// `POST /api/v1/admin/reports/:id/assign_to_self`.
+pub async fn assign_to_self(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminReport>> {
+    let me = staff(&app, &auth, Scope::AdminWriteReports).await?;
+    let report = service::assign(&app, path_id(&id)?, Some(me)).await?;
+    app.admin_report(&report).await.map(Json)
+}
+
+/// `POST /api/v1/admin/reports/:id/unassign`.
+pub async fn unassign(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminReport>> {
+    staff(&app, &auth, Scope::AdminWriteReports).await?;
+    let report = service::assign(&app, path_id(&id)?, None).await?;
+    app.admin_report(&report).await.map(Json)
+}
+
+/// `POST /api/v1/admin/reports/:id/resolve`.
+pub async fn resolve(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminReport>> {
+    let me = staff(&app, &auth, Scope::AdminWriteReports).await?;
+    let report = service::resolve(&app, me, path_id(&id)?, true).await?;
+    app.admin_report(&report).await.map(Json)
+}
+
+/// `POST /api/v1/admin/reports/:id/reopen`.
+pub async fn reopen(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminReport>> {
+    let me = staff(&app, &auth, Scope::AdminWriteReports).await?;
+    let report = service::resolve(&app, me, path_id(&id)?, false).await?;
+    app.admin_report(&report).await.map(Json)
+}

@@ -1,0 +1,15 @@
+//! The store writes of moderation.
+
+use shared::id::Id;
+
+use crate::error::ApiResult;
+use crate::model::{self, ModerationRecord};
+use crate::ports::Condition;
+use crate::{App, keys};
+
+/// Writes `account`'s role and moderation state (last writer wins: moderators' actions on one
+/// account are rare and each states the whole outcome).
+pub async fn put_moderation(app: &App, account: Id, record: &ModerationRecord) -> ApiResult<()> {
+    app.store.transact(vec![model::put(keys::moderation(account), record, Condition::None)?], vec![]).await?;
+    Ok(())
+}
