@@ -142,7 +142,7 @@ async fn an_unreachable_redis_fails_fast_with_a_clear_message() {
 
 /// Two hubs on `redis`, as two core processes hold them, noticing departures quickly.
 async fn two_hubs(url: &str, ca_file: Option<std::path::PathBuf>) -> (RedisStreamHub, RedisStreamHub) {
-    let config = RedisConfig { url: url.to_owned(), ca_file };
+    let config = RedisConfig { ca_file, ..RedisConfig::new(url) };
     let a = Redis::connect_with(&config).await.unwrap();
     let b = Redis::connect_with(&config).await.unwrap();
     let sweep = Duration::from_millis(200);
@@ -237,7 +237,7 @@ async fn the_stream_hub_resubscribes_after_its_connection_is_killed() {
 async fn tls_redis_keeps_the_contracts_with_a_private_ca() {
     let server = RedisServer::single_tls();
     assert!(server.url.starts_with("rediss://"));
-    let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
+    let config = RedisConfig { ca_file: server.ca_file.clone(), ..RedisConfig::new(&server.url) };
     let redis = Redis::connect_with(&config).await.unwrap();
     assert!(redis.uses_tls());
     contract::timeline_cache::all(&RedisTimelineCache::new(redis.clone())).await;
@@ -260,7 +260,7 @@ async fn tls_redis_keeps_the_contracts_with_a_private_ca() {
 async fn a_tls_redis_cluster_keeps_the_contracts() {
     let server = RedisServer::cluster_tls();
     assert!(server.url.starts_with("rediss-cluster://"));
-    let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
+    let config = RedisConfig { ca_file: server.ca_file.clone(), ..RedisConfig::new(&server.url) };
     let redis = Redis::connect_with(&config).await.unwrap();
     contract::timeline_cache::all(&RedisTimelineCache::new(redis.clone())).await;
     contract::rate_limit::all(&RedisRateLimiter::new(redis.clone())).await;
