@@ -70,7 +70,8 @@ const REOPEN_DRAIN: Duration = Duration::from_secs(10);
 /// After one failed write (a full disk, say) redb refuses every later operation ("Previous
 /// I/O error … re-open the database") until the database is opened again. So a write that
 /// fails with an I/O error marks the handle broken; while broken, writes fail at once, and the
-/// next write (or readiness ping) once a backoff has passed drops the database — after the
+/// next write or readiness ping (or read, when a reopen failed and left no database) once a
+/// backoff has passed drops the database — after the
 /// operations still using it end — opens it again (redb repairs what the interrupted commit
 /// left, keeping every committed transaction) and proves it can write with a probe
 /// transaction. Only then do writes go through again.
@@ -78,6 +79,10 @@ struct Handle {
     db: RwLock<Option<Arc<Database>>>,
     opener: Opener,
     broken: Mutex<Option<Broken>>,
+    /// One write at a time through here (redb runs one anyway): a write waiting behind one that
+    /// fails sees the failure, instead of committing on the failed database (which redb
+    /// answers with a panic).
+    writer: Mutex<()>,
 }
 
 struct Broken {
@@ -90,17 +95,24 @@ const PROBE: TableDefinition<&str, u64> = TableDefinition::new("write_probe");
 
 impl Handle {
     fn new(db: Database, opener: Opener) -> Self {
-        Handle { db: RwLock::new(Some(Arc::new(db))), opener, broken: Mutex::new(None) }
+        Handle { db: RwLock::new(Some(Arc::new(db))), opener, broken: Mutex::new(None), writer: Mutex::new(()) }
     }
 
-    /// The database, for reading (a broken one may still serve reads redb has cached).
+    /// The database, for reading (a broken one may still serve reads redb has cached). When a
+    /// reopen failed (the disk still full) there is none: then this tries again (when the
+    /// backoff allows), so reads too bring the store back once space returns.
     fn get(&self) -> Result<Arc<Database>, StoreError> {
+        if let Some(db) = self.db.read().unwrap_or_else(PoisonError::into_inner).clone() {
+            return Ok(db);
+        }
+        self.recover()?;
         self.db.read().unwrap_or_else(PoisonError::into_inner).clone().ok_or_else(|| backend("the database is closed after a storage failure; reopening"))
     }
 
     /// Runs a write, first recovering from an earlier storage failure; an I/O failure of this
     /// one breaks the handle.
     fn write<T>(&self, f: impl FnOnce(&Database) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let _one_at_a_time = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         self.recover()?;
         let db = self.get()?;
         let result = f(&db);
