@@ -70,8 +70,7 @@ const REOPEN_DRAIN: Duration = Duration::from_secs(10);
 /// After one failed write (a full disk, say) redb refuses every later operation ("Previous
 /// I/O error … re-open the database") until the database is opened again. So a write that
 /// fails with an I/O error marks the handle broken; while broken, writes fail at once, and the
-/// next write or readiness ping (or read, when a reopen failed and left no database) once a
-/// backoff has passed drops the database — after the
+/// first operation (read, write or readiness ping) once a backoff has passed drops the database — after the
 /// operations still using it end — opens it again (redb repairs what the interrupted commit
 /// left, keeping every committed transaction) and proves it can write with a probe
 /// transaction. Only then do writes go through again.
@@ -83,6 +82,8 @@ struct Handle {
     /// fails sees the failure, instead of committing on the failed database (which redb
     /// answers with a panic).
     writer: Mutex<()>,
+    /// When the last recovery happened, and the backoff then in effect.
+    recovered: Mutex<Option<(Instant, Duration)>>,
 }
 
 struct Broken {
@@ -95,17 +96,18 @@ const PROBE: TableDefinition<&str, u64> = TableDefinition::new("write_probe");
 
 impl Handle {
     fn new(db: Database, opener: Opener) -> Self {
-        Handle { db: RwLock::new(Some(Arc::new(db))), opener, broken: Mutex::new(None), writer: Mutex::new(()) }
+        Handle { db: RwLock::new(Some(Arc::new(db))), opener, broken: Mutex::new(None), writer: Mutex::new(()), recovered: Mutex::new(None) }
     }
 
-    /// The database, for reading (a broken one may still serve reads redb has cached). When a
-    /// reopen failed (the disk still full) there is none: then this tries again (when the
-    /// backoff allows), so reads too bring the store back once space returns.
+    /// The database, for reading (a broken one may still serve what redb has cached). While
+    /// broken, the first operation after the backoff — a read too: a request reads before it
+    /// writes — tries to reopen first, so the store comes back once space returns.
     fn get(&self) -> Result<Arc<Database>, StoreError> {
-        if let Some(db) = self.db.read().unwrap_or_else(PoisonError::into_inner).clone() {
-            return Ok(db);
+        let due = self.broken.lock().unwrap_or_else(PoisonError::into_inner).as_ref().is_some_and(|b| Instant::now() >= b.retry_at);
+        if due {
+            // On failure reads go on with what is open (if anything); the cause is logged.
+            let _ = self.recover();
         }
-        self.recover()?;
         self.db.read().unwrap_or_else(PoisonError::into_inner).clone().ok_or_else(|| backend("the database is closed after a storage failure; reopening"))
     }
 
@@ -128,7 +130,14 @@ impl Handle {
         let mut broken = self.broken.lock().unwrap_or_else(PoisonError::into_inner);
         if broken.is_none() {
             tracing::error!(error = %core_ports::ports::error_chain(e), "the embedded store cannot write (disk full?); writes are refused until it can");
-            *broken = Some(Broken { cause: e.to_string(), retry_at: Instant::now() + REOPEN_FIRST, backoff: REOPEN_FIRST });
+            // Broken again soon after a recovery (a probe fits where real writes do not): the
+            // backoff goes on growing instead of reopening every 200 ms.
+            let recent = *self.recovered.lock().unwrap_or_else(PoisonError::into_inner);
+            let backoff = match recent {
+                Some((at, backoff)) if at.elapsed() < REOPEN_MAX * 6 => (backoff * 2).min(REOPEN_MAX),
+                _ => REOPEN_FIRST,
+            };
+            *broken = Some(Broken { cause: e.to_string(), retry_at: Instant::now() + backoff, backoff });
         }
     }
 
@@ -143,6 +152,7 @@ impl Handle {
         match self.reopen() {
             Ok(()) => {
                 tracing::info!("the embedded store writes again (reopened after a storage failure)");
+                *self.recovered.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), state.backoff));
                 *broken = None;
                 Ok(())
             }
