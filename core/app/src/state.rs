@@ -98,7 +98,8 @@ impl App {
         match self.rate_limits.hit(key, quota, now_ms).await {
             Ok(decision) => decision,
             Err(e) => {
-                tracing::warn!(error = %e, "rate-limit store unavailable; this process judges alone");
+                // Per request at debug only: the store adapter logs its outage (redis: the breaker opening).
+                tracing::debug!(error = %e, "rate-limit store unavailable; this process judges alone");
                 match self.local_rate_limits.hit(key, quota, now_ms).await {
                     Ok(decision) => decision,
                     // The in-memory limiter never fails; were it to, let the request through.

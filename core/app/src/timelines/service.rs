@@ -118,7 +118,8 @@ impl App {
         match cached {
             Ok(ids) => Ok(ids),
             Err(e) => {
-                tracing::warn!(error = %e, "timeline cache unavailable; home read from the store");
+                // Logged per read at debug only: the cache adapter logs its outage (redis: the breaker opening).
+                tracing::debug!(error = %e, "timeline cache unavailable; home read from the store");
                 // A first page needs only its own length; any other may lie deep in the home.
                 let cap = if window.before.is_none() && window.after.is_none() { window.limit } else { self.config.timelines.cap };
                 let entries = self.rebuilt_home(viewer, cap.min(self.config.timelines.cap)).await?;
