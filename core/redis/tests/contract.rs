@@ -268,3 +268,36 @@ async fn a_tls_redis_cluster_keeps_the_contracts() {
     contract::stream_hub::all(&a).await;
     contract::shared_stream_hub::all(&a, &b).await;
 }
+
+#[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
+async fn a_frozen_redis_fails_fast_behind_the_breaker_and_is_used_again_when_it_answers() {
+    use std::time::Instant;
+    let server = RedisServer::single();
+    let config = RedisConfig {
+        timeouts: core_redis::Timeouts { command: Duration::from_millis(100), connect: Duration::from_millis(500) },
+        breaker: core_redis::BreakerConfig { failures: 2, cooldown: Duration::from_millis(300) },
+        ..RedisConfig::new(&server.url)
+    };
+    let redis = Redis::connect_with(&config).await.unwrap();
+    let cache = RedisTimelineCache::new(redis.clone());
+    cache.create("home:1").await.unwrap();
+    server.pause();
+    for _ in 0..2 {
+        let start = Instant::now();
+        assert!(cache.exists("home:1").await.is_err(), "no answer from a frozen server");
+        assert!(start.elapsed() < Duration::from_millis(400), "bounded by the command timeout: {:?}", start.elapsed());
+    }
+    assert!(!redis.is_available(), "two failures open the circuit");
+    let start = Instant::now();
+    assert!(cache.exists("home:1").await.is_err());
+    assert!(RedisRateLimiter::new(redis.clone()).hit("k", Quota { limit: 1, period_ms: 1000 }, 0).await.is_err());
+    assert!(start.elapsed() < Duration::from_millis(20), "open: refused without waiting ({:?})", start.elapsed());
+    server.resume();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !matches!(cache.exists("home:1").await, Ok(true)) {
+        assert!(Instant::now() < deadline, "redis not used again within 5 s of answering");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(redis.is_available(), "the probe closed the circuit");
+}

@@ -148,13 +148,20 @@ async fn startup_fails_fast_when_redis_is_unreachable() {
 async fn the_redis_settings_parse_from_toml() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("starling.toml");
-    std::fs::write(&path, "[cache]\ntype = \"redis\"\n[rate_limit_store]\ntype = \"redis\"\n[streams]\ntype = \"redis\"\n[redis]\nurl = \"rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379\"\nca_file = \"/etc/starling/redis-ca.pem\"\n").unwrap();
+    std::fs::write(&path, "[cache]\ntype = \"redis\"\n[rate_limit_store]\ntype = \"redis\"\n[streams]\ntype = \"redis\"\n[redis]\nurl = \"rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379\"\nca_file = \"/etc/starling/redis-ca.pem\"\ncommand_timeout_ms = 100\nbreaker_failures = 2\n").unwrap();
     let settings = core_server::Settings::load(Some(&path)).unwrap();
     assert!(matches!(settings.cache, core_server::CacheSettings::Redis));
     assert!(matches!(settings.rate_limit_store, core_server::RateLimitStoreSettings::Redis));
     assert!(matches!(settings.streams, core_server::StreamsSettings::Redis));
     assert_eq!(settings.redis.url.expose_secret(), "rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379");
     assert_eq!(settings.redis.ca_file.as_deref(), Some(std::path::Path::new("/etc/starling/redis-ca.pem")));
+    let config = settings.redis.config();
+    assert_eq!((config.timeouts.command, config.breaker.failures), (std::time::Duration::from_millis(100), 2), "timeouts and breaker from [redis]");
+    assert_eq!(
+        (config.timeouts.connect, config.breaker.cooldown),
+        (std::time::Duration::from_millis(500), std::time::Duration::from_secs(2)),
+        "the rest keep their defaults"
+    );
     assert!(matches!(core_server::Settings::default().streams, core_server::StreamsSettings::Memory), "streams stay in memory by default");
     assert!(!format!("{settings:?}").contains("10.0.0.1"), "the url (which may hold a password) is not logged");
 }
