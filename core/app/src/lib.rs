@@ -119,6 +119,8 @@ impl Application {
             events: backends.events,
             timelines: backends.timelines,
             rate_limits: backends.rate_limits,
+            local_rate_limits: core_ports::reference::MemoryRateLimiter::new(),
+            unfinished_homes: Mutex::new(std::collections::HashSet::new()),
             search: backends.search,
             search_lock: tokio::sync::Mutex::new(()),
             streams: backends.streams,
@@ -206,6 +208,11 @@ impl App {
     /// [`Application::external_consumers`]).
     pub fn runs_external_consumers(&self) -> bool {
         self.external_consumers.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The position of the newest logged event.
+    pub async fn events_head(&self) -> ApiResult<u64> {
+        Ok(self.events.head().await?)
     }
 
     /// The event-log checkpoint of an in-process consumer (`fanout`, `search`, …).

@@ -58,14 +58,7 @@ pub async fn limit(State(app): State<App>, req: Request, next: Next) -> Response
         Some(_) => ("media", limits.media.quota(), format!("media:{}", caller(&app, &req, &address))),
         None => ("requests", limits.requests.quota(), format!("requests:{}", caller(&app, &req, &address))),
     };
-    let decision = match app.rate_limits.hit(&key, quota, now).await {
-        Ok(d) => d,
-        Err(e) => {
-            // Failing open keeps the service up when the limiter's backend is down.
-            tracing::warn!(error = %e, "rate limiter unavailable; allowing request");
-            return next.run(req).await;
-        }
-    };
+    let decision = app.rate_limit(&key, quota, now).await;
     if !decision.allowed {
         tracing::info!(class, "rate limited");
         let mut response = ApiError::TooManyRequests { retry_after_secs: decision.retry_after_ms.div_ceil(1000).max(1) }.into_response();

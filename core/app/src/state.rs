@@ -28,6 +28,11 @@ pub struct Inner {
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) timelines: Arc<dyn TimelineCache>,
     pub(crate) rate_limits: Arc<dyn RateLimitStore>,
+    /// This process's own rate-limit state, judging while `rate_limits` is unreachable.
+    pub(crate) local_rate_limits: core_ports::reference::MemoryRateLimiter,
+    /// Homes whose rebuild into the cache was cut short by a cache failure (marked built but
+    /// maybe not filled): dropped and rebuilt at their next read.
+    pub(crate) unfinished_homes: Mutex<HashSet<Id>>,
     pub(crate) search: Arc<dyn SearchIndex>,
     pub(crate) search_lock: tokio::sync::Mutex<()>,
     pub(crate) streams: Arc<dyn StreamHub>,
@@ -84,6 +89,24 @@ impl App {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Counts a hit on `key` against `quota`: in the rate-limit store, or, while that is
+    /// unreachable (a Redis outage: its circuit breaker answers at once), in this process's own
+    /// state, so limits still hold (per process) and requests are not delayed.
+    pub(crate) async fn rate_limit(&self, key: &str, quota: shared::rate::Quota, now_ms: u64) -> shared::rate::Decision {
+        match self.rate_limits.hit(key, quota, now_ms).await {
+            Ok(decision) => decision,
+            Err(e) => {
+                // Per request at debug only: the store adapter logs its outage (redis: the breaker opening).
+                tracing::debug!(error = %e, "rate-limit store unavailable; this process judges alone");
+                match self.local_rate_limits.hit(key, quota, now_ms).await {
+                    Ok(decision) => decision,
+                    // The in-memory limiter never fails; were it to, let the request through.
+                    Err(_) => shared::rate::Decision { allowed: true, tat_ms: now_ms, remaining: quota.limit, reset_at_ms: now_ms, retry_after_ms: 0 },
+                }
+            }
+        }
     }
 }
 

@@ -1,14 +1,19 @@
 //! In-memory reference adapters for the ports whose production adapters live outside the
 //! process and have no embedded counterpart ([`EventSink`], [`PushPublisher`]): what their
 //! contract suites are checked against in every `cargo test`, and handy doubles for tests.
+//! Also [`MemoryRateLimiter`], the embedded rate-limit store, which core keeps besides a shared
+//! one as its fallback while that one is unreachable.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 
-use crate::ports::{EventSink, LoggedEvent, PushError, PushMessage, PushPublisher, SinkError};
+use crate::ports::{CacheError, EventSink, LoggedEvent, PushError, PushMessage, PushPublisher, RateLimitStore, SinkError};
+use shared::rate::{Decision, Quota};
 
 /// An [`EventSink`] keeping what it was given, keyed by `seq` like a warehouse loader.
 #[derive(Debug, Default)]
@@ -97,5 +102,46 @@ impl PushPublisher for MemoryPushPublisher {
 
     fn server_key(&self) -> String {
         self.server_key.clone()
+    }
+}
+
+const SHARDS: usize = 16;
+/// Keys a shard holds before it sweeps out expired ones.
+const SWEEP_AT: usize = 50_000;
+
+/// Rate-limit state in process memory: GCRA timestamps in sharded maps, swept of expired keys.
+pub struct MemoryRateLimiter {
+    shards: Vec<Mutex<HashMap<String, u64>>>,
+}
+
+impl Default for MemoryRateLimiter {
+    fn default() -> Self {
+        MemoryRateLimiter { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+    }
+}
+
+impl MemoryRateLimiter {
+    /// Empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for MemoryRateLimiter {
+    async fn hit(&self, key: &str, quota: Quota, now_ms: u64) -> Result<Decision, CacheError> {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        let index = usize::try_from(hasher.finish() % SHARDS as u64).unwrap_or(0);
+        let mut shard = self.shards[index].lock().unwrap_or_else(PoisonError::into_inner);
+        if shard.len() >= SWEEP_AT {
+            // A timestamp in the past means a full bucket: the key carries no information.
+            shard.retain(|_, tat| *tat > now_ms);
+        }
+        let decision = quota.check(shard.get(key).copied(), now_ms);
+        if decision.allowed {
+            shard.insert(key.to_owned(), decision.tat_ms);
+        }
+        Ok(decision)
     }
 }

@@ -14,6 +14,7 @@
 //!
 //! Must never: hold business rules (core/app decides what goes where), or be named by core/app.
 
+mod breaker;
 mod ratelimit;
 mod stream;
 #[cfg(feature = "test-server")]
@@ -21,13 +22,16 @@ pub mod test_server;
 mod timeline;
 mod tls;
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use core_ports::ports::CacheError;
 use fred::prelude::{ClientLike as _, LuaInterface as _};
 use fred::types::scripts::Script;
 
+pub use breaker::BreakerConfig;
 pub use ratelimit::RedisRateLimiter;
 pub use stream::RedisStreamHub;
 pub use timeline::RedisTimelineCache;
@@ -35,7 +39,7 @@ pub use timeline::RedisTimelineCache;
 /// How long startup waits for Redis before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Where Redis is and how to trust it.
+/// Where Redis is, how to trust it, and how long to wait for it.
 #[derive(Clone, Default)]
 pub struct RedisConfig {
     /// `redis://[user:password@]host:port[/db]` for one node, `redis-cluster://host:port
@@ -44,12 +48,32 @@ pub struct RedisConfig {
     /// A PEM file of CA certificates to trust for TLS besides the system's (a private CA);
     /// only with a `rediss` URL.
     pub ca_file: Option<PathBuf>,
+    /// Command and (re)connection timeouts.
+    pub timeouts: Timeouts,
+    /// When to stop sending commands to a failing Redis, and for how long.
+    pub breaker: BreakerConfig,
 }
 
 impl RedisConfig {
-    /// The server at `url`, trusting the system's CAs.
+    /// The server at `url`, trusting the system's CAs, with the default timeouts and breaker.
     pub fn new(url: &str) -> Self {
-        RedisConfig { url: url.to_owned(), ca_file: None }
+        RedisConfig { url: url.to_owned(), ..RedisConfig::default() }
+    }
+}
+
+/// How long Redis may take once running (startup waits [`CONNECT_TIMEOUT`] regardless).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// One command (or one pipeline), from sending to its answer: past it the command fails
+    /// and counts against the circuit breaker.
+    pub command: Duration,
+    /// One connection attempt (TCP + TLS + handshake) while reconnecting.
+    pub connect: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { command: Duration::from_millis(250), connect: Duration::from_millis(500) }
     }
 }
 
@@ -63,6 +87,9 @@ pub struct Redis {
     /// The URL without its password, for messages.
     location: String,
     scripts: Scripts,
+    timeouts: Timeouts,
+    /// Shared by every clone: one view of whether Redis is answering.
+    breaker: Arc<breaker::Breaker>,
 }
 
 #[derive(Clone)]
@@ -73,22 +100,24 @@ struct Scripts {
 }
 
 /// A client builder with the adapters' timeouts and reconnect policy.
-fn builder(config: &fred::prelude::Config) -> fred::prelude::Builder {
+fn builder(config: &fred::prelude::Config, timeouts: Timeouts) -> fred::prelude::Builder {
     let mut builder = fred::prelude::Builder::from_config(config.clone());
     builder
         .with_connection_config(|c| {
-            c.connection_timeout = Duration::from_secs(2);
-            c.internal_command_timeout = Duration::from_secs(5);
+            c.connection_timeout = timeouts.connect;
+            c.internal_command_timeout = timeouts.command.max(Duration::from_secs(1));
             c.max_command_attempts = 3;
         })
         .with_performance_config(|p| {
-            p.default_command_timeout = Duration::from_secs(5);
+            // The breaker bounds each command by `timeouts.command` too; this ends fred's
+            // own wait (and its retries) at the same time.
+            p.default_command_timeout = timeouts.command;
             // Pub/sub messages wait here for the hub's dispatcher: room for a burst.
             p.broadcast_channel_capacity = 4096;
         })
-        // After startup, outages are ridden out by reconnecting forever (callers fail open
-        // or fall back to a rebuild meanwhile; the hub resubscribes).
-        .set_policy(fred::prelude::ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+        // After startup, outages are ridden out by reconnecting forever (callers fall back
+        // meanwhile: see `breaker`; the hub resubscribes), at most a second apart.
+        .set_policy(fred::prelude::ReconnectPolicy::new_exponential(0, 100, 1_000, 2));
     builder
 }
 
@@ -115,7 +144,7 @@ impl Redis {
     pub async fn connect_with(settings: &RedisConfig) -> Result<Self, CacheError> {
         let location = redact(&settings.url);
         let config = tls::client_config(&settings.url, settings.ca_file.as_deref())?;
-        let client = builder(&config).build().map_err(|e| CacheError::new("cannot configure redis client", e))?;
+        let client = builder(&config, settings.timeouts).build().map_err(|e| CacheError::new("cannot configure redis client", e))?;
         init(&client, &location).await?;
         let redis = Redis {
             client,
@@ -126,6 +155,8 @@ impl Redis {
                 remove: Script::from_lua(include_str!("lua/remove.lua")),
                 gcra: Script::from_lua(include_str!("lua/gcra.lua")),
             },
+            timeouts: settings.timeouts,
+            breaker: Arc::new(breaker::Breaker::new(settings.breaker)),
         };
         redis.load_scripts().await?;
         Ok(redis)
@@ -145,16 +176,28 @@ impl Redis {
         Ok(())
     }
 
-    /// Whether the server answers (for readiness checks).
+    /// Whether the server answers (for readiness checks): down while the circuit is open.
     pub async fn ping(&self) -> Result<(), CacheError> {
-        self.connected()?;
-        self.client.ping::<()>(None).await.map_err(|e| failed("ping", &e))
+        self.guarded("ping", async { self.client.ping::<()>(None).await.map_err(|e| failed("ping", &e)) }).await
     }
 
-    /// Refuses at once while reconnecting, rather than queueing behind the outage: the rate
-    /// limiter then fails open without delaying requests.
-    fn connected(&self) -> Result<(), CacheError> {
-        if self.client.is_connected() { Ok(()) } else { Err(CacheError("redis is not connected".into())) }
+    /// Whether the circuit breaker lets commands through (false while Redis is considered down).
+    pub fn is_available(&self) -> bool {
+        self.breaker.is_closed()
+    }
+
+    /// Runs one command (or pipeline) through the circuit breaker, bounded by the command
+    /// timeout. While reconnecting it refuses at once (and counts the failure) rather than
+    /// queueing behind the outage.
+    pub(crate) async fn guarded<T>(&self, operation: &str, command: impl Future<Output = Result<T, CacheError>>) -> Result<T, CacheError> {
+        self.breaker
+            .run(operation, self.timeouts.command, async {
+                if !self.client.is_connected() {
+                    return Err(CacheError(format!("redis {operation}: not connected").into()));
+                }
+                command.await
+            })
+            .await
     }
 
     /// Deletes every key on every node (tests and benchmarks only).

@@ -26,7 +26,8 @@ impl RedisRateLimiter {
 impl RateLimitStore for RedisRateLimiter {
     async fn hit(&self, key: &str, quota: Quota, now_ms: u64) -> Result<Decision, CacheError> {
         let args = vec![quota.limit.to_string(), quota.period_ms.to_string(), now_ms.to_string()];
-        let reply: Vec<i64> = self.redis.eval(&self.redis.scripts.gcra, vec![format!("rl:{key}")], args).await.map_err(|e| failed("rate limit", &e))?;
+        let hit = self.redis.eval(&self.redis.scripts.gcra, vec![format!("rl:{key}")], args);
+        let reply: Vec<i64> = self.redis.guarded("rate limit", async { hit.await.map_err(|e| failed("rate limit", &e)) }).await?;
         let [allowed, tat_ms, remaining, reset_at_ms, retry_after_ms] = reply[..] else {
             return Err(CacheError(format!("rate limit script answered {} values", reply.len()).into()));
         };

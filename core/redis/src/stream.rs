@@ -81,7 +81,8 @@ impl RedisStreamHub {
 
     /// Like [`RedisStreamHub::connect`], noticing departed listeners every `sweep`.
     pub async fn connect_with_sweep(redis: &Redis, sweep: Duration) -> Result<Self, CacheError> {
-        let subscriber = crate::builder(&redis.config).build_subscriber_client().map_err(|e| CacheError::new("cannot configure the redis subscriber", e))?;
+        let subscriber =
+            crate::builder(&redis.config, redis.timeouts).build_subscriber_client().map_err(|e| CacheError::new("cannot configure the redis subscriber", e))?;
         // Taken before connecting, so no message can come before someone reads them.
         let messages = subscriber.message_rx();
         crate::init(&subscriber, &redis.location).await?;
@@ -177,9 +178,9 @@ async fn sweep_every(hub: Weak<Hub>, every: Duration) {
 #[async_trait]
 impl StreamHub for RedisStreamHub {
     async fn publish(&self, channel: &str, message: StreamMessage) -> Result<(), CacheError> {
-        self.hub.redis.connected()?;
         let body = serde_json::to_string(&message).map_err(|e| CacheError::new("cannot encode a stream message", e))?;
-        self.hub.redis.client.spublish::<i64, _, _>(channel, body).await.map(|_| ()).map_err(|e| failed("spublish", &e))
+        let redis = &self.hub.redis;
+        redis.guarded("spublish", async { redis.client.spublish::<i64, _, _>(channel, body).await.map(|_| ()).map_err(|e| failed("spublish", &e)) }).await
     }
 
     async fn subscribe(&self, channel: &str) -> Result<broadcast::Receiver<Arc<StreamMessage>>, CacheError> {
@@ -192,7 +193,8 @@ impl StreamHub for RedisStreamHub {
         }
         // Listed only once Redis confirmed, so a receiver handed out never misses a message
         // published after `subscribe` returned.
-        self.hub.subscriber.ssubscribe(channel).await.map_err(|e| failed("ssubscribe", &e))?;
+        let subscriber = &self.hub.subscriber;
+        self.hub.redis.guarded("ssubscribe", async { subscriber.ssubscribe(channel).await.map_err(|e| failed("ssubscribe", &e)) }).await?;
         let (sender, receiver) = broadcast::channel(CHANNEL_CAPACITY);
         self.hub.channels.lock().unwrap_or_else(PoisonError::into_inner).insert(channel.to_owned(), sender);
         Ok(receiver)
@@ -202,9 +204,10 @@ impl StreamHub for RedisStreamHub {
         if self.hub.has_local_listeners(channel) {
             return Ok(true);
         }
-        self.hub.redis.connected()?;
         // [channel, count], asked of the node owning the channel's slot.
-        let reply: Vec<fred::types::Value> = self.hub.redis.client.pubsub_shardnumsub(channel).await.map_err(|e| failed("pubsub shardnumsub", &e))?;
+        let redis = &self.hub.redis;
+        let reply: Vec<fred::types::Value> =
+            redis.guarded("pubsub shardnumsub", async { redis.client.pubsub_shardnumsub(channel).await.map_err(|e| failed("pubsub shardnumsub", &e)) }).await?;
         Ok(reply.get(1).and_then(fred::types::Value::as_i64).is_some_and(|count| count > 0))
     }
 
@@ -214,15 +217,10 @@ impl StreamHub for RedisStreamHub {
     }
 
     async fn claim(&self, seq: u64) -> Result<bool, CacheError> {
-        self.hub.redis.connected()?;
         let ttl = i64::try_from(CLAIM_TTL.as_millis()).unwrap_or(i64::MAX);
-        let set: Option<String> = self
-            .hub
-            .redis
-            .client
-            .set(format!("stream:claim:{seq}"), 1, Some(Expiration::PX(ttl)), Some(SetOptions::NX), false)
-            .await
-            .map_err(|e| failed("set nx", &e))?;
+        let redis = &self.hub.redis;
+        let claim = redis.client.set(format!("stream:claim:{seq}"), 1, Some(Expiration::PX(ttl)), Some(SetOptions::NX), false);
+        let set: Option<String> = redis.guarded("set nx", async { claim.await.map_err(|e| failed("set nx", &e)) }).await?;
         Ok(set.is_some())
     }
 }

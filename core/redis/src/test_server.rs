@@ -21,6 +21,8 @@ pub struct RedisServer {
     pub ca_file: Option<PathBuf>,
     /// The redis-cli arguments that reach the server (TLS flags included).
     cli: Vec<String>,
+    /// The port of a plain single node (what [`RedisServer::restart`] listens on again).
+    port: Option<u16>,
 }
 
 /// A server certificate and the CA that signed it.
@@ -172,7 +174,8 @@ impl RedisServer {
         let child = start(&dir, port, false, certs.as_ref());
         let cli = cli_args(port, certs.as_ref());
         let url = format!("{}://127.0.0.1:{port}", if tls { "rediss" } else { "redis" });
-        RedisServer { children: vec![child], dir, url, ca_file: certs.map(|c| c.ca), cli }
+        let port = (!tls).then_some(port);
+        RedisServer { children: vec![child], dir, url, ca_file: certs.map(|c| c.ca), cli, port }
     }
 
     fn start_cluster(tls: bool) -> Self {
@@ -203,7 +206,41 @@ impl RedisServer {
             }
         }
         let cli = cli_args(ports[0], certs.as_ref());
-        RedisServer { children, dir, url, ca_file: certs.map(|c| c.ca), cli }
+        RedisServer { children, dir, url, ca_file: certs.map(|c| c.ca), cli, port: None }
+    }
+
+    /// Freezes every node (SIGSTOP): connections stay open and commands get no answer, as
+    /// with a hung or overloaded server.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Thaws what [`RedisServer::pause`] froze (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        for child in &self.children {
+            let status = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().expect("run kill");
+            assert!(status.success(), "kill -{signal} {} failed", child.id());
+        }
+    }
+
+    /// Kills every node (a crash: nothing was persisted, so the data is gone).
+    pub fn kill(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+
+    /// Starts an empty plain single node again on the port it had, after [`RedisServer::kill`].
+    pub fn start_again(&mut self) {
+        let port = self.port.expect("start_again: a plain single node only");
+        assert!(self.children.is_empty(), "start_again: kill it first");
+        self.children = vec![start(&self.dir, port, false, None)];
     }
 
     /// Runs `redis-cli` against the (first) node with `args`, returning its output.

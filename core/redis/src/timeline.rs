@@ -105,16 +105,18 @@ impl RedisTimelineCache {
 #[async_trait]
 impl TimelineCache for RedisTimelineCache {
     async fn exists(&self, timeline: &str) -> Result<bool, CacheError> {
-        let n: i64 = self.redis.client.exists(version_key(timeline)).await.map_err(|e| failed("exists", &e))?;
+        let n: i64 = self.redis.guarded("exists", async { self.redis.client.exists(version_key(timeline)).await.map_err(|e| failed("exists", &e)) }).await?;
         Ok(n > 0)
     }
 
     async fn create(&self, timeline: &str) -> Result<(), CacheError> {
-        self.redis.client.set::<(), _, _>(version_key(timeline), seed(), None, Some(fred::types::SetOptions::NX), false).await.map_err(|e| failed("create", &e))
+        let create = self.redis.client.set::<(), _, _>(version_key(timeline), seed(), None, Some(fred::types::SetOptions::NX), false);
+        self.redis.guarded("create", async { create.await.map_err(|e| failed("create", &e)) }).await
     }
 
     async fn insert(&self, timeline: &str, entries: &[TimelineEntry], cap: usize) -> Result<usize, CacheError> {
-        let added: i64 = self.redis.eval(&self.redis.scripts.add, keys(timeline), add_args(false, cap, entries)).await.map_err(|e| failed("insert", &e))?;
+        let insert = self.redis.eval(&self.redis.scripts.add, keys(timeline), add_args(false, cap, entries));
+        let added: i64 = self.redis.guarded("insert", async { insert.await.map_err(|e| failed("insert", &e)) }).await?;
         Ok(usize::try_from(added).unwrap_or(0))
     }
 
@@ -122,7 +124,8 @@ impl TimelineCache for RedisTimelineCache {
         if timelines.is_empty() {
             return Ok(0);
         }
-        let results = self.per_timeline(&self.redis.scripts.add, timelines, &add_args(true, cap, &[entry])).await?;
+        let args = add_args(true, cap, &[entry]);
+        let results = self.redis.guarded("fanout", self.per_timeline(&self.redis.scripts.add, timelines, &args)).await?;
         Ok(results.iter().filter(|added| **added >= 0).count())
     }
 
@@ -131,7 +134,8 @@ impl TimelineCache for RedisTimelineCache {
             return Ok(());
         }
         let args = ids.iter().map(|id| id.sort_key()).collect();
-        self.redis.eval::<i64>(&self.redis.scripts.remove, keys(timeline), args).await.map_err(|e| failed("remove", &e))?;
+        let remove = self.redis.eval::<i64>(&self.redis.scripts.remove, keys(timeline), args);
+        self.redis.guarded("remove", async { remove.await.map_err(|e| failed("remove", &e)) }).await?;
         Ok(())
     }
 
@@ -140,7 +144,7 @@ impl TimelineCache for RedisTimelineCache {
             return Ok(());
         }
         let args: Vec<String> = ids.iter().map(|id| id.sort_key()).collect();
-        self.per_timeline(&self.redis.scripts.remove, timelines, &args).await?;
+        self.redis.guarded("remove from all", self.per_timeline(&self.redis.scripts.remove, timelines, &args)).await?;
         Ok(())
     }
 
@@ -154,13 +158,18 @@ impl TimelineCache for RedisTimelineCache {
         let limit = Some((0, i64::try_from(window.limit).unwrap_or(i64::MAX)));
         let key = entries_key(timeline);
         let client = &self.redis.client;
-        let members: Vec<String> = if window.oldest_first {
-            client.zrange(key, lower, upper, Some(ZSort::ByLex), false, limit, false).await
-        } else {
-            // With REV the bounds come highest first.
-            client.zrange(key, upper, lower, Some(ZSort::ByLex), true, limit, false).await
-        }
-        .map_err(|e| failed("range", &e))?;
+        let members: Vec<String> = self
+            .redis
+            .guarded("range", async {
+                if window.oldest_first {
+                    client.zrange(key, lower, upper, Some(ZSort::ByLex), false, limit, false).await
+                } else {
+                    // With REV the bounds come highest first.
+                    client.zrange(key, upper, lower, Some(ZSort::ByLex), true, limit, false).await
+                }
+                .map_err(|e| failed("range", &e))
+            })
+            .await?;
         let mut ids: Vec<Id> = members.iter().filter_map(|m| Id::from_sort_key(m)).collect();
         if window.oldest_first {
             ids.reverse();
@@ -169,13 +178,14 @@ impl TimelineCache for RedisTimelineCache {
     }
 
     async fn version(&self, timeline: &str) -> Result<u64, CacheError> {
-        let version: Option<u64> = self.redis.client.get(version_key(timeline)).await.map_err(|e| failed("version", &e))?;
+        let version: Option<u64> =
+            self.redis.guarded("version", async { self.redis.client.get(version_key(timeline)).await.map_err(|e| failed("version", &e)) }).await?;
         Ok(version.unwrap_or(0))
     }
 
     async fn drop_timeline(&self, timeline: &str) -> Result<(), CacheError> {
         // One slot: the keys share the timeline's hash tag.
-        self.redis.client.del::<(), _>(keys(timeline)).await.map_err(|e| failed("drop", &e))
+        self.redis.guarded("drop", async { self.redis.client.del::<(), _>(keys(timeline)).await.map_err(|e| failed("drop", &e)) }).await
     }
 
     async fn ping(&self) -> Result<(), CacheError> {

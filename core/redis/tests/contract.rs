@@ -142,7 +142,7 @@ async fn an_unreachable_redis_fails_fast_with_a_clear_message() {
 
 /// Two hubs on `redis`, as two core processes hold them, noticing departures quickly.
 async fn two_hubs(url: &str, ca_file: Option<std::path::PathBuf>) -> (RedisStreamHub, RedisStreamHub) {
-    let config = RedisConfig { url: url.to_owned(), ca_file };
+    let config = RedisConfig { ca_file, ..RedisConfig::new(url) };
     let a = Redis::connect_with(&config).await.unwrap();
     let b = Redis::connect_with(&config).await.unwrap();
     let sweep = Duration::from_millis(200);
@@ -237,7 +237,7 @@ async fn the_stream_hub_resubscribes_after_its_connection_is_killed() {
 async fn tls_redis_keeps_the_contracts_with_a_private_ca() {
     let server = RedisServer::single_tls();
     assert!(server.url.starts_with("rediss://"));
-    let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
+    let config = RedisConfig { ca_file: server.ca_file.clone(), ..RedisConfig::new(&server.url) };
     let redis = Redis::connect_with(&config).await.unwrap();
     assert!(redis.uses_tls());
     contract::timeline_cache::all(&RedisTimelineCache::new(redis.clone())).await;
@@ -260,11 +260,44 @@ async fn tls_redis_keeps_the_contracts_with_a_private_ca() {
 async fn a_tls_redis_cluster_keeps_the_contracts() {
     let server = RedisServer::cluster_tls();
     assert!(server.url.starts_with("rediss-cluster://"));
-    let config = RedisConfig { url: server.url.clone(), ca_file: server.ca_file.clone() };
+    let config = RedisConfig { ca_file: server.ca_file.clone(), ..RedisConfig::new(&server.url) };
     let redis = Redis::connect_with(&config).await.unwrap();
     contract::timeline_cache::all(&RedisTimelineCache::new(redis.clone())).await;
     contract::rate_limit::all(&RedisRateLimiter::new(redis.clone())).await;
     let (a, b) = two_hubs(&server.url, server.ca_file.clone()).await;
     contract::stream_hub::all(&a).await;
     contract::shared_stream_hub::all(&a, &b).await;
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
+async fn a_frozen_redis_fails_fast_behind_the_breaker_and_is_used_again_when_it_answers() {
+    use std::time::Instant;
+    let server = RedisServer::single();
+    let config = RedisConfig {
+        timeouts: core_redis::Timeouts { command: Duration::from_millis(100), connect: Duration::from_millis(500) },
+        breaker: core_redis::BreakerConfig { failures: 2, cooldown: Duration::from_millis(300) },
+        ..RedisConfig::new(&server.url)
+    };
+    let redis = Redis::connect_with(&config).await.unwrap();
+    let cache = RedisTimelineCache::new(redis.clone());
+    cache.create("home:1").await.unwrap();
+    server.pause();
+    for _ in 0..2 {
+        let start = Instant::now();
+        assert!(cache.exists("home:1").await.is_err(), "no answer from a frozen server");
+        assert!(start.elapsed() < Duration::from_millis(400), "bounded by the command timeout: {:?}", start.elapsed());
+    }
+    assert!(!redis.is_available(), "two failures open the circuit");
+    let start = Instant::now();
+    assert!(cache.exists("home:1").await.is_err());
+    assert!(RedisRateLimiter::new(redis.clone()).hit("k", Quota { limit: 1, period_ms: 1000 }, 0).await.is_err());
+    assert!(start.elapsed() < Duration::from_millis(20), "open: refused without waiting ({:?})", start.elapsed());
+    server.resume();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !matches!(cache.exists("home:1").await, Ok(true)) {
+        assert!(Instant::now() < deadline, "redis not used again within 5 s of answering");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(redis.is_available(), "the probe closed the circuit");
 }

@@ -8,6 +8,7 @@ pub mod events;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use core_app::config::{AuthConfig, InstanceConfig, Limits, MediaConfig, RateLimitConfig, TimelineConfig};
@@ -207,11 +208,44 @@ pub struct RedisSettings {
     /// PEM file of CA certificates trusted for TLS besides the system's (a private CA).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// How long one command may take before it fails (and counts against the breaker), ms.
+    pub command_timeout_ms: u64,
+    /// How long one (re)connection attempt may take, ms (startup waits 5 s regardless).
+    pub connect_timeout_ms: u64,
+    /// Consecutive failures or timeouts that open the circuit breaker: Redis is then treated
+    /// as down (no command sent) until the cool-down has passed.
+    pub breaker_failures: u32,
+    /// How long an open circuit stays open before one probe command is let through, ms.
+    pub breaker_cooldown_ms: u64,
 }
 
 impl Default for RedisSettings {
     fn default() -> Self {
-        RedisSettings { url: "redis://127.0.0.1:6379".into(), ca_file: None }
+        let timeouts = core_redis::Timeouts::default();
+        let breaker = core_redis::BreakerConfig::default();
+        RedisSettings {
+            url: "redis://127.0.0.1:6379".into(),
+            ca_file: None,
+            command_timeout_ms: u64::try_from(timeouts.command.as_millis()).unwrap_or(u64::MAX),
+            connect_timeout_ms: u64::try_from(timeouts.connect.as_millis()).unwrap_or(u64::MAX),
+            breaker_failures: breaker.failures,
+            breaker_cooldown_ms: u64::try_from(breaker.cooldown.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl RedisSettings {
+    /// What the Redis adapters are built from.
+    pub fn config(&self) -> core_redis::RedisConfig {
+        core_redis::RedisConfig {
+            url: self.url.expose_secret().to_owned(),
+            ca_file: self.ca_file.clone(),
+            timeouts: core_redis::Timeouts {
+                command: Duration::from_millis(self.command_timeout_ms.max(1)),
+                connect: Duration::from_millis(self.connect_timeout_ms.max(1)),
+            },
+            breaker: core_redis::BreakerConfig { failures: self.breaker_failures.max(1), cooldown: Duration::from_millis(self.breaker_cooldown_ms) },
+        }
     }
 }
 
@@ -379,7 +413,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     let needs_redis = matches!(settings.cache, CacheSettings::Redis)
         || matches!(settings.rate_limit_store, RateLimitStoreSettings::Redis)
         || matches!(settings.streams, StreamsSettings::Redis);
-    let redis_config = core_redis::RedisConfig { url: settings.redis.url.expose_secret().to_owned(), ca_file: settings.redis.ca_file.clone() };
+    let redis_config = settings.redis.config();
     let redis = if needs_redis {
         Some(core_redis::Redis::connect_with(&redis_config).await.context("the redis backend is unreachable (check [redis] url and ca_file)")?)
     } else {

@@ -176,7 +176,19 @@ impl<K: Kv, U: Upstream, C: Clock> Edge<K, U, C> {
     async fn decide(&self, request: EdgeRequest) -> Outcome {
         let caller = match self.authenticate(&request).await {
             Ok(caller) => caller,
-            Err(response) => return Outcome::Respond(response),
+            // A refused token counts against its address's quota as an anonymous request
+            // does, and the refusal carries the quota's headers like every response.
+            Err(mut refused) => {
+                return Outcome::Respond(match self.rate_limit(&request, None).await {
+                    Ok(limit) => {
+                        for (k, v) in &limit {
+                            refused.set_header(k, v.clone());
+                        }
+                        refused
+                    }
+                    Err(limited) => limited,
+                });
+            }
         };
         let limit = match self.rate_limit(&request, caller.as_ref()).await {
             Ok(limit) => limit,

@@ -94,14 +94,7 @@ pub(crate) async fn check_login(app: &App, login: &str, password: &str) -> ApiRe
 async fn count_failure(app: &App, account: Id) -> ApiResult<()> {
     let quota = app.config.rate_limits.login_failures.quota();
     let now = now_ms();
-    let decision = match app.rate_limits.hit(&format!("login_failures:{account}"), quota, now).await {
-        Ok(d) => d,
-        Err(e) => {
-            // As the per-address limits: fail open when the limiter's backend is down.
-            tracing::warn!(error = %e, "rate limiter unavailable; failed login not counted");
-            return Ok(());
-        }
-    };
+    let decision = app.rate_limit(&format!("login_failures:{account}"), quota, now).await;
     if decision.allowed {
         return Ok(());
     }

@@ -1,7 +1,7 @@
 //! The use cases and the reads they share; no HTTP type reaches here.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use shared::id::Id;
@@ -10,7 +10,7 @@ use shared::page::Window;
 use crate::error::ApiResult;
 use crate::model::{self, AccountStatusEntry, Ref};
 use crate::policy::{FeedItem, Relations, feed};
-use crate::ports::{Item, Query, TimelineEntry};
+use crate::ports::{CacheError, Item, Query, TimelineEntry};
 use crate::{App, keys};
 
 /// How long the in-process copy of the celebrity set is trusted.
@@ -51,12 +51,49 @@ impl App {
 
     /// Builds `viewer`'s home timeline from the store if the cache lacks it.
     pub async fn ensure_home(&self, viewer: Id) -> ApiResult<()> {
+        Ok(self.build_home(viewer).await??)
+    }
+
+    /// [`App::ensure_home`], telling a cache failure (inner) from a store failure (outer), so a
+    /// read can go on without the cache.
+    async fn build_home(&self, viewer: Id) -> ApiResult<Result<(), CacheError>> {
         let key = home_key(viewer);
-        if self.timelines.exists(&key).await? {
-            return Ok(());
+        if self.unfinished_homes.lock().unwrap_or_else(PoisonError::into_inner).contains(&viewer) {
+            // Marked built by a rebuild the cache failed in the middle of: start again.
+            if let Err(e) = self.timelines.drop_timeline(&key).await {
+                return Ok(Err(e));
+            }
+            self.unfinished_homes.lock().unwrap_or_else(PoisonError::into_inner).remove(&viewer);
+        }
+        match self.timelines.exists(&key).await {
+            Ok(true) => return Ok(Ok(())),
+            Ok(false) => {}
+            Err(e) => return Ok(Err(e)),
         }
         // Mark first: fanout from now on lands in it; what committed before is read below.
-        self.timelines.create(&key).await?;
+        if let Err(e) = self.timelines.create(&key).await {
+            // It may have been marked nonetheless (an answer lost to a timeout).
+            self.unfinished_homes.lock().unwrap_or_else(PoisonError::into_inner).insert(viewer);
+            return Ok(Err(e));
+        }
+        let cap = self.config.timelines.cap;
+        let entries = match self.rebuilt_home(viewer, cap).await {
+            Ok(entries) => entries,
+            Err(e) => {
+                self.unfinished_homes.lock().unwrap_or_else(PoisonError::into_inner).insert(viewer);
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.timelines.insert(&key, &entries, cap).await {
+            self.unfinished_homes.lock().unwrap_or_else(PoisonError::into_inner).insert(viewer);
+            return Ok(Err(e));
+        }
+        Ok(Ok(()))
+    }
+
+    /// The newest `cap` entries of `viewer`'s home, read from the store: what fanout would have
+    /// left in the cache (followed celebrities excluded: they are merged in at read time).
+    async fn rebuilt_home(&self, viewer: Id, cap: usize) -> ApiResult<Vec<TimelineEntry>> {
         let celebrities = self.celebrities().await?;
         let followees = self.store.query(&Query { descending: true, ..Query::partition(keys::following_partition(viewer), REBUILD_MAX_FOLLOWEES) }).await?;
         let mut sources: Vec<Id> = Vec::with_capacity(followees.len() + 1);
@@ -68,9 +105,27 @@ impl App {
             }
         }
         let relations = Relations::following(sources.iter().copied().collect());
-        let entries = self.merge_newest(viewer, &sources, &relations, self.config.timelines.cap).await?;
-        self.timelines.insert(&key, &entries, self.config.timelines.cap).await?;
-        Ok(())
+        self.merge_newest(viewer, &sources, &relations, cap).await
+    }
+
+    /// The cached home's ids for `window`, or, while the cache is unavailable (a Redis
+    /// outage, its circuit breaker open), the same page rebuilt from the store, not cached.
+    async fn home_page(&self, viewer: Id, window: &Window) -> ApiResult<Vec<Id>> {
+        let cached = match self.build_home(viewer).await? {
+            Ok(()) => self.timelines.range(&home_key(viewer), window).await,
+            Err(e) => Err(e),
+        };
+        match cached {
+            Ok(ids) => Ok(ids),
+            Err(e) => {
+                // Logged per read at debug only: the cache adapter logs its outage (redis: the breaker opening).
+                tracing::debug!(error = %e, "timeline cache unavailable; home read from the store");
+                // A first page needs only its own length; any other may lie deep in the home.
+                let cap = if window.before.is_none() && window.after.is_none() { window.limit } else { self.config.timelines.cap };
+                let entries = self.rebuilt_home(viewer, cap.min(self.config.timelines.cap)).await?;
+                Ok(window.select_from_newest_first(entries.into_iter().map(|e| e.id)))
+            }
+        }
     }
 
     /// The newest `cap` home entries of `sources`' statuses, newest first: what fanout would
@@ -128,8 +183,7 @@ impl App {
 
     /// Home-timeline ids for a window: the cached entries merged with followed celebrities' posts.
     pub async fn home_ids(&self, viewer: Id, window: &Window) -> ApiResult<Vec<Id>> {
-        self.ensure_home(viewer).await?;
-        let mut ids = self.timelines.range(&home_key(viewer), window).await?;
+        let mut ids = self.home_page(viewer, window).await?;
         let celebrities = self.celebrities().await?;
         if !celebrities.is_empty() {
             let candidates: Vec<Id> = celebrities.iter().copied().collect();

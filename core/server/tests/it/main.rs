@@ -94,6 +94,30 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
+    /// Starts on the embedded defaults with `store` as the store of record and event log (a
+    /// store on a disk that fails on demand).
+    pub async fn spawn_on_store(dir: tempfile::TempDir, store: core_embedded::RedbStore) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let settings = test_settings(dir.path(), listener.local_addr().unwrap());
+        let mut backends = core_server::backends(&settings).await.unwrap();
+        backends.store = std::sync::Arc::new(store.clone());
+        backends.events = std::sync::Arc::new(store);
+        let application = core_app::Application::build(settings.core_config(), backends).await.unwrap();
+        let app = application.app().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let router = core_server::front_router(&settings, &application);
+        let server = tokio::spawn(async move {
+            application
+                .serve(listener, router, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        let base = app.config().instance.base_url.clone();
+        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis: None, opensearch: None }
+    }
+
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         Self::spawn_in(dir, configure).await

@@ -181,3 +181,42 @@ async fn short_signing_secrets_stop_startup() {
     let error = core_server::build(&settings).await.err().expect("a short secret is refused");
     assert!(format!("{error:#}").contains("at least 32 characters"), "{error:#}");
 }
+
+#[tokio::test]
+async fn a_full_disk_refuses_writes_with_503_until_space_returns_without_a_restart() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let full = Arc::new(AtomicBool::new(false));
+    let disk = core_embedded::faults::fillable_disk(&dir.path().join("on-a-small-disk.redb"), full.clone());
+    let store = core_embedded::RedbStore::open_with(disk, Arc::new(core_ports::SystemClock)).unwrap();
+    let t = TestApp::spawn_on_store(dir, store).await;
+    let alice = t.register("alice").await;
+    let kept = t.post_status(&alice, json!({"status": "acknowledged before the disk filled"})).await;
+
+    full.store(true, Ordering::SeqCst);
+    for attempt in 0..3 {
+        let refused = t.post("/api/v1/statuses", Some(&alice.token), json!({"status": format!("while full {attempt}")})).await;
+        assert_eq!(refused.status.as_u16(), 503, "{:?}", refused.body);
+        assert!(refused.body["error"].is_string(), "Mastodon's error envelope: {:?}", refused.body);
+        let ready = t.get("/ready", None).await;
+        assert_eq!(ready.status.as_u16(), 503, "after {:?}: {:?}", refused.body, ready.body);
+        let down: Vec<&str> = ready.body["backends"].as_array().unwrap().iter().filter(|b| b["up"] == false).map(|b| b["name"].as_str().unwrap()).collect();
+        assert!(down.contains(&"store"), "the store is named down: {down:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+
+    full.store(false, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    let after = loop {
+        let reply = t.post("/api/v1/statuses", Some(&alice.token), json!({"status": "after space returned"})).await;
+        if reply.status.as_u16() == 200 {
+            break reply.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "writes did not resume within 8 s: {:?}", reply.body);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(t.get("/ready", None).await.status.as_u16(), 200);
+    let statuses = t.get(&format!("/api/v1/accounts/{}/statuses", alice.id), Some(&alice.token)).await.expect(200);
+    assert_eq!(crate::ids(&statuses), vec![crate::id(&after), crate::id(&kept)], "nothing acknowledged was lost, nothing refused was kept");
+}

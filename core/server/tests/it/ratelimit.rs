@@ -56,3 +56,38 @@ async fn sign_ups_are_limited_per_address() {
     assert_eq!(codes, vec![200, 200, 429]);
     assert!(t.get("/api/v1/accounts/lookup?acct=a3", None).await.status.as_u16() == 404, "a refused sign-up stores nothing");
 }
+
+/// The README: "Every response carries `X-RateLimit-Limit/Remaining/Reset`" — every answer of
+/// the API, whatever its status, through core alone and through the in-process edge (the
+/// operational endpoints `/health`, `/ready`, `/metrics` are exempt from limits, and CORS
+/// preflights are answered before any limit, both as the README says).
+#[tokio::test]
+async fn rate_limit_headers_are_on_every_api_response_as_the_readme_says() {
+    for edge in [false, true] {
+        let t = TestApp::spawn_with(|s| s.edge.enabled = edge).await;
+        let alice = t.register("alice").await;
+        let status = t.post_status(&alice, json!({"status": "hello"})).await;
+        let status_path = format!("/api/v1/statuses/{}", crate::id(&status));
+        let mut missing = Vec::new();
+        let mut check = |what: &str, reply: &crate::Reply| {
+            if ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"].iter().any(|h| !reply.headers.contains_key(*h)) {
+                missing.push(format!("{what} ({})", reply.status));
+            }
+        };
+        check("GET anonymous", &t.get("/api/v1/instance", None).await);
+        check("GET signed in", &t.get("/api/v1/accounts/verify_credentials", Some(&alice.token)).await);
+        check("GET home", &t.get("/api/v1/timelines/home", Some(&alice.token)).await);
+        check("GET home again (edge cache)", &t.get("/api/v1/timelines/home", Some(&alice.token)).await);
+        check("POST", &t.post(&format!("{status_path}/favourite"), Some(&alice.token), json!({})).await);
+        check("401", &t.get("/api/v1/timelines/home", None).await);
+        check("401 bad token", &t.get("/api/v1/timelines/home", Some("not-a-token")).await);
+        check("404 route", &t.get("/api/v1/nothing-here", None).await);
+        check("404 entity", &t.get("/api/v1/statuses/1", Some(&alice.token)).await);
+        check("405", &t.delete("/api/v1/instance", Some(&alice.token)).await);
+        check("422", &t.post("/api/v1/statuses", Some(&alice.token), json!({"status": ""})).await);
+        check("oauth", &t.get("/oauth/authorize?response_type=code&client_id=x&redirect_uri=urn:ietf:wg:oauth:2.0:oob", None).await);
+        check("discovery", &t.get("/.well-known/nodeinfo", None).await);
+        check("DELETE", &t.delete(&status_path, Some(&alice.token)).await);
+        assert!(missing.is_empty(), "edge {edge}: responses without X-RateLimit-* headers: {missing:?}");
+    }
+}

@@ -148,13 +148,20 @@ async fn startup_fails_fast_when_redis_is_unreachable() {
 async fn the_redis_settings_parse_from_toml() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("starling.toml");
-    std::fs::write(&path, "[cache]\ntype = \"redis\"\n[rate_limit_store]\ntype = \"redis\"\n[streams]\ntype = \"redis\"\n[redis]\nurl = \"rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379\"\nca_file = \"/etc/starling/redis-ca.pem\"\n").unwrap();
+    std::fs::write(&path, "[cache]\ntype = \"redis\"\n[rate_limit_store]\ntype = \"redis\"\n[streams]\ntype = \"redis\"\n[redis]\nurl = \"rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379\"\nca_file = \"/etc/starling/redis-ca.pem\"\ncommand_timeout_ms = 100\nbreaker_failures = 2\n").unwrap();
     let settings = core_server::Settings::load(Some(&path)).unwrap();
     assert!(matches!(settings.cache, core_server::CacheSettings::Redis));
     assert!(matches!(settings.rate_limit_store, core_server::RateLimitStoreSettings::Redis));
     assert!(matches!(settings.streams, core_server::StreamsSettings::Redis));
     assert_eq!(settings.redis.url.expose_secret(), "rediss-cluster://10.0.0.1:6379?node=10.0.0.2:6379");
     assert_eq!(settings.redis.ca_file.as_deref(), Some(std::path::Path::new("/etc/starling/redis-ca.pem")));
+    let config = settings.redis.config();
+    assert_eq!((config.timeouts.command, config.breaker.failures), (std::time::Duration::from_millis(100), 2), "timeouts and breaker from [redis]");
+    assert_eq!(
+        (config.timeouts.connect, config.breaker.cooldown),
+        (std::time::Duration::from_millis(500), std::time::Duration::from_secs(2)),
+        "the rest keep their defaults"
+    );
     assert!(matches!(core_server::Settings::default().streams, core_server::StreamsSettings::Memory), "streams stay in memory by default");
     assert!(!format!("{settings:?}").contains("10.0.0.1"), "the url (which may hold a password) is not logged");
 }
@@ -195,4 +202,110 @@ async fn startup_fails_clearly_when_the_redis_certificate_is_not_trusted() {
     settings.redis.url = server.url.clone().into();
     let message = format!("{:#}", core_server::build(&settings).await.err().expect("the test CA is not trusted by the system"));
     assert!(message.contains("redis backend is unreachable") && message.contains("ca_file"), "{message}");
+}
+
+/// Settings for the outage tests: short timeouts and a quick breaker, so the tests are quick too.
+fn outage_settings(s: &mut core_server::Settings, server: &RedisServer) {
+    use_redis(s, server);
+    s.redis.command_timeout_ms = 200;
+    s.redis.breaker_failures = 3;
+    s.redis.breaker_cooldown_ms = 500;
+}
+
+/// `reply`, asserting it came within a second.
+async fn within_a_second(what: &str, reply: impl std::future::Future<Output = crate::Reply>) -> crate::Reply {
+    let start = std::time::Instant::now();
+    let reply = reply.await;
+    assert!(start.elapsed() < std::time::Duration::from_secs(1), "{what} took {:?} while redis is down", start.elapsed());
+    reply
+}
+
+/// The ids of `bob`'s home as the Redis sorted set holds them (16-digit hex sort keys).
+fn cached_home(server: &RedisServer, account: &str) -> String {
+    server.cli(&["ZRANGE", &format!("tl:{{home:{account}}}:e"), "0", "-1"])
+}
+
+fn sort_key(status: &serde_json::Value) -> String {
+    format!("{:016x}", id(status).parse::<u64>().unwrap())
+}
+
+/// Polls `/ready` until it answers 200 (Redis back and the breaker closed).
+async fn wait_until_ready(t: &TestApp) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while t.get("/ready", None).await.status.as_u16() != 200 {
+        assert!(std::time::Instant::now() < deadline, "not ready again within 15 s of redis coming back");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
+async fn a_frozen_or_lost_redis_is_failed_fast_and_nothing_is_lost() {
+    let mut server = RedisServer::single();
+    let t = TestApp::spawn_with(|s| outage_settings(s, &server)).await;
+    let alice = t.register("alice").await;
+    let bob = t.register("bob").await;
+    t.follow(&bob, &alice).await;
+    let before = t.post_status(&alice, json!({"status": "before the outage"})).await;
+    assert_eq!(t.home_ids(&bob).await, vec![id(&before)]);
+
+    // Frozen: connections open, no answers.
+    server.pause();
+    let mut posted = vec![before.clone()];
+    for n in 0..4 {
+        let post = within_a_second("a post", t.post("/api/v1/statuses", Some(&alice.token), json!({"status": format!("while frozen {n}")}))).await;
+        posted.insert(0, post.expect(200));
+        let home = within_a_second("a home read", t.get("/api/v1/timelines/home", Some(&bob.token))).await;
+        assert_eq!(crate::ids(&home.expect(200)), posted.iter().map(id).collect::<Vec<_>>(), "the home is read from the store, posts included");
+    }
+    let ready = within_a_second("/ready", t.get("/ready", None)).await;
+    assert_eq!(ready.status.as_u16(), 503, "{:?}", ready.body);
+    let down: Vec<&str> = ready.body["backends"].as_array().unwrap().iter().filter(|b| b["up"] == false).map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(down, ["timelines", "rate_limits", "streams"]);
+    let head = t.app.events_head().await.unwrap();
+    assert!(t.app.consumer_checkpoint("fanout").await.unwrap() < head, "fanout does not pass events it could not deliver");
+
+    server.resume();
+    wait_until_ready(&t).await;
+    t.settle().await;
+    assert_eq!(t.home_ids(&bob).await, posted.iter().map(id).collect::<Vec<_>>());
+    let cached = cached_home(&server, &bob.id);
+    for post in &posted {
+        assert!(cached.contains(&sort_key(post)), "fanout delivered {} into the cached home after the freeze: {cached}", id(post));
+    }
+
+    // Lost: the server dies (its data with it) and comes back empty.
+    server.kill();
+    let during = within_a_second("a post", t.post("/api/v1/statuses", Some(&alice.token), json!({"status": "while down"}))).await.expect(200);
+    posted.insert(0, during.clone());
+    for _ in 0..3 {
+        let home = within_a_second("a home read", t.get("/api/v1/timelines/home", Some(&bob.token))).await;
+        assert_eq!(crate::ids(&home.expect(200)), posted.iter().map(id).collect::<Vec<_>>());
+    }
+    assert_eq!(within_a_second("/ready", t.get("/ready", None)).await.status.as_u16(), 503);
+    server.start_again();
+    wait_until_ready(&t).await;
+    t.settle().await;
+    assert_eq!(t.home_ids(&bob).await, posted.iter().map(id).collect::<Vec<_>>(), "the emptied cache is rebuilt with everything");
+    assert!(cached_home(&server, &bob.id).contains(&sort_key(&during)), "the home lives in redis again");
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
+async fn rate_limits_hold_in_process_while_redis_is_frozen() {
+    let server = RedisServer::single();
+    let t = TestApp::spawn_with(|s| {
+        outage_settings(s, &server);
+        s.rate_limits.as_mut().unwrap().requests.limit = 3;
+    })
+    .await;
+    server.pause();
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        let reply = within_a_second("a rate-limited request", t.get("/api/v1/timelines/public", None)).await;
+        assert!(reply.headers.contains_key("x-ratelimit-remaining"), "the local limiter's headers: {:?}", reply.headers);
+        codes.push(reply.status.as_u16());
+    }
+    assert_eq!(codes, vec![200, 200, 200, 429], "the local limiter limits while redis cannot");
+    server.resume();
 }
