@@ -9,6 +9,7 @@ mod events;
 mod instance;
 mod media;
 mod nodes;
+mod notification_policy;
 mod notifications;
 mod oauth;
 mod opensearch;
