@@ -115,7 +115,8 @@ pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>)
     }
 }
 
-/// `POST /api/v1/notifications/clear`: deletes every notification of the caller.
+/// `POST /api/v1/notifications/clear`: deletes every notification of the caller, filtered ones
+/// and their notification requests included.
 pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Empty>> {
     let me = auth.user(Scope::WriteNotifications)?;
     let query = Query::partition(keys::notifications_partition(me), crate::ports::MAX_TRANSACTION_WRITES);
@@ -128,6 +129,8 @@ pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::E
         let writes = items.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }).collect();
         app.store.transact(writes, vec![]).await?;
     }
+    // The filtered ones went too: their requests hold nothing any more.
+    service::dismiss_all_requests(&app, me).await?;
     Ok(Json(wire::Empty {}))
 }
 
@@ -268,9 +271,17 @@ pub async fn update_policy(State(app): State<App>, auth: Auth, Input(body): Inpu
 pub async fn requests(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::NotificationRequest>> {
     let me = auth.user(Scope::ReadNotifications)?;
     let window = page.request(40, 80)?.window();
-    let (_, senders) = app.ref_page(keys::notification_requests_partition(me), &window).await?;
+    let (listed, senders) = app.ref_page(keys::notification_requests_partition(me), &window).await?;
     let items = app.store.get_many(&senders.iter().map(|s| keys::notification_request(me, *s)).collect::<Vec<_>>()).await?;
-    let records: Vec<NotificationRequestRecord> = items.iter().flatten().map(model::decode).collect::<ApiResult<_>>()?;
+    let mut records: Vec<NotificationRequestRecord> = Vec::with_capacity(items.len());
+    for (id, item) in listed.iter().zip(items) {
+        // A listing entry whose request was closed (and maybe reopened) meanwhile is skipped.
+        let Some(item) = item else { continue };
+        let record: NotificationRequestRecord = model::decode(&item)?;
+        if record.id == *id {
+            records.push(record);
+        }
+    }
     let rendered = service::render_requests(&app, me, &records).await?;
     let cursors: Vec<Id> = rendered.iter().map(|r| r.id).collect();
     Ok(Paged::new(&app, &url, rendered, &cursors))

@@ -6,7 +6,7 @@ use shared::id::Id;
 use shared::wire;
 
 use super::writes::{self, RequestConflict};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::model::{self, NotificationPolicyRecord, NotificationRecord, NotificationRequestRecord, PolicyAction, Ref};
 use crate::policy::filtering;
 use crate::ports::Query;
@@ -156,6 +156,28 @@ pub async fn accept_request(app: &App, account: Id, request: &NotificationReques
 /// Dismisses `request` of `account`: the notifications it holds are deleted.
 pub async fn dismiss_request(app: &App, account: Id, request: &NotificationRequestRecord) -> ApiResult<()> {
     settle_request(app, account, request, false).await
+}
+
+/// Dismisses every pending request of `account` (what clearing the notifications leaves
+/// behind: requests whose notifications are gone).
+pub async fn dismiss_all_requests(app: &App, account: Id) -> ApiResult<()> {
+    let query = Query::partition(keys::notification_requests_partition(account), SETTLE_CHUNK);
+    loop {
+        // Each round closes the requests it read, so the partition's head moves on.
+        let listed = app.store.query(&query).await?;
+        if listed.is_empty() {
+            return Ok(());
+        }
+        for item in &listed {
+            let id = Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad notification request sort key"))?;
+            let from = model::decode::<Ref>(item)?.id;
+            match request_from(app, account, from).await? {
+                Some(record) if record.id == id => dismiss_request(app, account, &record).await?,
+                // A listing entry whose request is gone (or was replaced): removed alone.
+                _ => writes::unlist_request(app, account, id).await?,
+            }
+        }
+    }
 }
 
 async fn settle_request(app: &App, account: Id, request: &NotificationRequestRecord, accept: bool) -> ApiResult<()> {

@@ -147,3 +147,9 @@ pub async fn close_request(app: &App, account: Id, request: &NotificationRequest
     tx.push(Write::Delete { key: keys::notification_request_count(account, request.from), condition: Condition::None });
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
+
+/// Removes listing entry `request` of `account` alone (its request is gone).
+pub async fn unlist_request(app: &App, account: Id, request: Id) -> ApiResult<()> {
+    let writes = vec![Write::Delete { key: keys::notification_request_listing(account, request), condition: Condition::None }];
+    Ok(app.store.transact(writes, vec![]).await?)
+}

@@ -239,3 +239,17 @@ async fn filtered_notifications_are_not_streamed() {
     let next = stream.next().await;
     assert_eq!((next.event.as_str(), next.json()["status"]["id"].clone()), ("notification", json!(id(&followed))), "the filtered one never came");
 }
+
+#[tokio::test]
+async fn clearing_notifications_clears_filtered_ones_and_their_requests() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
+    set(&t, &alice, "for_not_following", "filter").await;
+    t.post_status(&bob, json!({"status": "hello @alice"})).await;
+    t.post_status(&carol, json!({"status": "hello @alice"})).await;
+    assert_eq!(requests(&t, &alice).await.as_array().unwrap().len(), 2);
+    t.post("/api/v1/notifications/clear", Some(&alice.token), json!({})).await.expect(200);
+    assert!(requests(&t, &alice).await.as_array().unwrap().is_empty());
+    assert_eq!(senders(&t, &alice).await, (vec![], vec![]));
+    assert_eq!(t.get(POLICY, Some(&alice.token)).await.expect(200)["summary"], json!({"pending_requests_count": 0, "pending_notifications_count": 0}));
+}
