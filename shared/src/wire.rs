@@ -569,6 +569,58 @@ pub struct UnreadCount {
     pub count: u64,
 }
 
+/// `GET/PATCH /api/v2/notifications/policy`: what happens to notifications from each kind of
+/// sender (`accept`, `filter` or `drop`), and what is waiting in notification requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationPolicy {
+    /// Accounts the user does not follow.
+    pub for_not_following: String,
+    /// Accounts not following the user (or following for less than three days).
+    pub for_not_followers: String,
+    /// Accounts created in the past 30 days.
+    pub for_new_accounts: String,
+    /// Direct mentions the user did not start, from accounts the user does not follow.
+    pub for_private_mentions: String,
+    /// Accounts limited by a moderator (stored; no account is limited until moderation exists).
+    pub for_limited_accounts: String,
+    /// What the policy's filter holds back.
+    pub summary: NotificationPolicySummary,
+}
+
+/// The `summary` of a [`NotificationPolicy`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationPolicySummary {
+    /// Accounts with pending filtered notifications (capped at 100).
+    pub pending_requests_count: u64,
+    /// Filtered notifications pending in those requests.
+    pub pending_notifications_count: u64,
+}
+
+/// The filtered notifications from one account, waiting to be accepted or dismissed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationRequest {
+    /// The request's id (the pagination cursor).
+    pub id: Id,
+    /// When the first filtered notification from the account came.
+    pub created_at: String,
+    /// When the latest one came.
+    pub updated_at: String,
+    /// Who sent them.
+    pub account: Account,
+    /// How many were filtered (a string, as Mastodon sends it).
+    pub notifications_count: String,
+    /// The most recent status among them.
+    pub last_status: Option<Status>,
+}
+
+/// `GET /api/v1/notifications/requests/merged`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Merged {
+    /// Whether accepted requests' notifications are back in the list (always: Starling merges
+    /// them before answering the accept).
+    pub merged: bool,
+}
+
 /// One message of the streaming API: `event` names it, `payload` is the entity as a JSON
 /// string (or a bare id for `delete`), `stream` names the subscription on WebSockets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -351,6 +351,52 @@ pub fn act_notification(account: Id, kind: &str, from: Id, status: Option<Id>) -
     Key::new(format!("NA#{account}#{kind}#{from}#{status}"), ONE)
 }
 
+/// `A#{account}` / `notification_policy`: the account's notification policy (absent: defaults).
+pub fn notification_policy(account: Id) -> Key {
+    Key::new(account_partition(account), "notification_policy")
+}
+
+/// `A#{account}` / `notifypermit#{from}`: `account` accepted a notification request of
+/// `from`, whose notifications the policy no longer filters.
+pub fn notification_permission(account: Id, from: Id) -> Key {
+    Key::new(account_partition(account), format!("notifypermit#{from}"))
+}
+
+/// `A#{account}` / `notifyrequest#{from}`: the pending notification request of `from`'s
+/// filtered notifications to `account`.
+pub fn notification_request(account: Id, from: Id) -> Key {
+    Key::new(account_partition(account), format!("notifyrequest#{from}"))
+}
+
+/// `A#{account}` / `n#notifyrequest#{from}`: how many notifications that request holds (a counter).
+pub fn notification_request_count(account: Id, from: Id) -> Key {
+    Key::new(account_partition(account), format!("n#notifyrequest#{from}"))
+}
+
+/// `NR#{account}` / `{request id}`: `account`'s pending notification requests ([`Ref`]s to
+/// the senders), oldest first.
+///
+/// [`Ref`]: crate::model::Ref
+pub fn notification_request_listing(account: Id, request: Id) -> Key {
+    Key::new(notification_requests_partition(account), request.sort_key())
+}
+
+/// Partition of [`notification_request_listing`].
+pub fn notification_requests_partition(account: Id) -> String {
+    format!("NR#{account}")
+}
+
+/// `NF#{account}#{from}` / `{notification id}`: the filtered notifications `from` gave
+/// `account`, what accepting or dismissing their request moves or deletes.
+pub fn filtered_notification(account: Id, from: Id, notification: Id) -> Key {
+    Key::new(filtered_notifications_partition(account, from), notification.sort_key())
+}
+
+/// Partition of [`filtered_notification`].
+pub fn filtered_notifications_partition(account: Id, from: Id) -> String {
+    format!("NF#{account}#{from}")
+}
+
 /// `NS#{target}` / `{follower}`: followers who asked to be notified of `target`'s posts.
 pub fn notify_subscriber(target: Id, follower: Id) -> Key {
     Key::new(notify_subscribers_partition(target), follower.sort_key())

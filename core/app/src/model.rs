@@ -355,6 +355,10 @@ pub struct NotificationRecord {
     /// The status acted on (for a boost: the boosted status).
     pub status: Option<Id>,
     pub created_at: u64,
+    /// Held back by the recipient's notification policy: listed only with `include_filtered`,
+    /// grouped in a notification request until accepted (then cleared) or dismissed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub filtered: bool,
 }
 
 /// The notification an undoable act (follow, favourite, boost) gave its target, and the
@@ -364,6 +368,75 @@ pub struct NotificationRecord {
 pub struct ActNotification {
     pub id: Id,
     pub seq: u64,
+}
+
+/// What a notification policy does with one category of sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyAction {
+    /// Notify as usual.
+    Accept,
+    /// Keep the notification apart, in a notification request.
+    Filter,
+    /// Make no notification.
+    Drop,
+}
+
+impl PolicyAction {
+    /// Parses `accept`, `filter` or `drop`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "accept" => Some(PolicyAction::Accept),
+            "filter" => Some(PolicyAction::Filter),
+            "drop" => Some(PolicyAction::Drop),
+            _ => None,
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyAction::Accept => "accept",
+            PolicyAction::Filter => "filter",
+            PolicyAction::Drop => "drop",
+        }
+    }
+}
+
+/// An account's notification policy (Mastodon 4.3); absent: [`Default`], Mastodon's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPolicyRecord {
+    pub for_not_following: PolicyAction,
+    pub for_not_followers: PolicyAction,
+    pub for_new_accounts: PolicyAction,
+    pub for_private_mentions: PolicyAction,
+    /// No account is limited until moderation exists: stored, without effect yet.
+    pub for_limited_accounts: PolicyAction,
+}
+
+impl Default for NotificationPolicyRecord {
+    fn default() -> Self {
+        NotificationPolicyRecord {
+            for_not_following: PolicyAction::Accept,
+            for_not_followers: PolicyAction::Accept,
+            for_new_accounts: PolicyAction::Accept,
+            for_private_mentions: PolicyAction::Filter,
+            for_limited_accounts: PolicyAction::Filter,
+        }
+    }
+}
+
+/// A notification request: the filtered notifications one account sent another, grouped.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct NotificationRequestRecord {
+    /// The request's id (its listing's sort key, the cursor).
+    pub id: Id,
+    /// The sender.
+    pub from: Id,
+    pub created_at: u64,
+    pub updated_at: u64,
+    /// The newest status among its notifications.
+    pub last_status: Option<Id>,
 }
 
 /// A read marker.

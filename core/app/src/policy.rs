@@ -1,6 +1,7 @@
 //! Who sees what, in one place: [`visibility`] answers "may reader R see status S",
 //! [`feed`] answers "does S belong in R's home, the public or a tag feed, whose homes does a
-//! fanout reach, which notification is delivered, which stream event a subscriber gets".
+//! fanout reach, which notification is delivered, which stream event a subscriber gets",
+//! [`filtering`] answers "does R's notification policy accept, filter or drop this notification".
 //!
 //! Every feature asks here instead of deciding itself: statuses, timelines (home, public, tag,
 //! profiles), fanout, notifications, Web Push, streaming and search. Blocks, mutes and filters
@@ -10,6 +11,7 @@
 //! Must never: write to a port, or depend on a feature module (features depend on this).
 
 pub mod feed;
+pub mod filtering;
 pub mod visibility;
 
 pub use self::feed::FeedItem;

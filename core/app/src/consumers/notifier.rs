@@ -3,7 +3,9 @@
 //! Every notification an event gives an account is keyed by (account, event position, type):
 //! the dedupe item and the notification commit together under `NotExists`, so a replayed
 //! event — the log is at-least-once — creates nothing twice. New notifications are also
-//! published to the recipient's stream and handed to Web Push. Undoing a follow, favourite or
+//! published to the recipient's stream and handed to Web Push, unless the recipient's
+//! notification policy (`policy::filtering`) drops them or files them as filtered under the
+//! sender's notification request. Undoing a follow, favourite or
 //! boost takes its notification back, as Mastodon does.
 
 use std::collections::HashSet;
@@ -12,10 +14,11 @@ use shared::id::Id;
 
 use crate::error::ApiResult;
 use crate::events::Event;
-use crate::model::{self, NotificationRecord, Ref};
+use crate::model::{self, NotificationRecord, NotificationRequestRecord, PolicyAction, Ref};
 use crate::notifications::writes::NotifyConflict;
-use crate::policy::{FeedItem, Relations, feed};
-use crate::ports::{LoggedEvent, Query};
+use crate::policy::{FeedItem, Relations, feed, filtering};
+use crate::ports::{Key, LoggedEvent, Query};
+use crate::transaction::RACE_RETRIES;
 use crate::{App, keys, notifications, now_ms, push, streaming};
 
 /// Name of this consumer's checkpoint.
@@ -104,23 +107,40 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
     Ok(())
 }
 
-/// Creates the notification of event `seq` for `recipient`, unless it exists already.
+/// Creates the notification of event `seq` for `recipient`, unless it exists already; the
+/// recipient's notification policy may drop it, or file it as filtered under the sender's
+/// notification request (then it is neither streamed nor pushed).
 async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id, status: Option<Id>) -> ApiResult<()> {
-    if recipient == from || !feed::notification_wanted(recipient, from, &Relations::load(app, recipient, &[from]).await?) {
+    let relations = Relations::load(app, recipient, &[from]).await?;
+    if recipient == from || !feed::notification_wanted(recipient, from, &relations) {
         return Ok(());
     }
-    if let Some(status) = status
-        && thread_muted(app, recipient, status).await?
+    // A muted thread (a gone status: not muted).
+    let status_record = match status {
+        Some(id) => app.status_records(&[id]).await?.remove(&id),
+        None => None,
+    };
+    if let Some(record) = &status_record
+        && app.store.get(&keys::thread_mute(recipient, record.thread())).await?.is_some()
     {
         return Ok(());
     }
-    let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now_ms() };
+    let now = now_ms();
+    let action = filtering::notification_action(app, recipient, from, kind, status_record.as_ref(), &relations, now).await?;
+    if action == PolicyAction::Drop {
+        return Ok(());
+    }
+    let filtered = action == PolicyAction::Filter;
+    let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now, filtered };
     // The acts an undo takes back point at their notification.
     let act = matches!(kind, "follow" | "follow_request" | "favourite" | "reblog").then(|| keys::act_notification(recipient, kind, from, status));
+    if filtered {
+        return notify_filtered(app, seq, recipient, &record, act).await;
+    }
     match notifications::writes::notify(app, recipient, seq, &record, act).await? {
         Ok(()) => {}
         // Made when this event was handled before.
-        Err(NotifyConflict::AlreadyNotified) => return Ok(()),
+        Err(NotifyConflict::AlreadyNotified | NotifyConflict::RequestChanged) => return Ok(()),
     }
     if let Some(rendered) = app.render_notifications(recipient, vec![record]).await?.pop() {
         streaming::publish_notification(app, recipient, &rendered).await;
@@ -129,10 +149,28 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
     Ok(())
 }
 
-/// Whether `recipient` muted the thread `status` belongs to (a gone status: no).
-async fn thread_muted(app: &App, recipient: Id, status: Id) -> ApiResult<bool> {
-    let Some(record) = app.status_records(&[status]).await?.remove(&status) else { return Ok(false) };
-    Ok(app.store.get(&keys::thread_mute(recipient, record.thread())).await?.is_some())
+/// Files `record` as filtered, in the sender's notification request (made or updated).
+async fn notify_filtered(app: &App, seq: u64, recipient: Id, record: &NotificationRecord, act: Option<Key>) -> ApiResult<()> {
+    for _ in 0..RACE_RETRIES {
+        let existing = notifications::service::request_from(app, recipient, record.from).await?;
+        let request = match &existing {
+            Some(e) => NotificationRequestRecord { updated_at: record.created_at, last_status: record.status.or(e.last_status), ..*e },
+            None => NotificationRequestRecord {
+                id: app.next_id()?,
+                from: record.from,
+                created_at: record.created_at,
+                updated_at: record.created_at,
+                last_status: record.status,
+            },
+        };
+        match notifications::writes::notify_filtered(app, recipient, seq, record, act.clone(), &request, existing.as_ref()).await? {
+            // Made when this event was handled before, or now.
+            Ok(()) | Err(NotifyConflict::AlreadyNotified) => return Ok(()),
+            // The request was accepted, dismissed or made meanwhile: read it again.
+            Err(NotifyConflict::RequestChanged) => continue,
+        }
+    }
+    Ok(())
 }
 
 /// Takes back the notification `from`'s act of `kind` gave `recipient`, as undo event `seq`.

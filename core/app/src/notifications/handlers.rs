@@ -9,21 +9,23 @@ use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
 
-use super::service::{MAX_SCAN_PAGES, PAGE};
+use super::service::{self, MAX_SCAN_PAGES, PAGE, PolicyChange};
 use super::writes::{self, DismissConflict};
 use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{PageParams, Paged, Params, RequestUrl, path_id};
-use crate::model::{self, NotificationRecord};
+use crate::http::{FlatInput, Input, PageParams, Paged, Params, RequestUrl, path_id, truthy};
+use crate::model::{self, NotificationRecord, NotificationRequestRecord, PolicyAction};
 use crate::ports::{Condition, Query, Write};
 use crate::{App, keys, now_ms};
 
 /// Type and account filters shared by the list and the unread count, read from the query:
-/// `types[]`, `exclude_types[]` (or without brackets), `account_id`.
+/// `types[]`, `exclude_types[]` (or without brackets), `account_id`, `include_filtered`
+/// (notifications the policy filtered are left out unless it is true).
 pub struct Filter {
     only: HashSet<String>,
     exclude: HashSet<String>,
     from: Option<Id>,
+    include_filtered: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Filter {
@@ -32,7 +34,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Filter {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let pairs: Vec<(String, String)> =
             serde_html_form::from_str(parts.uri.query().unwrap_or("")).map_err(|e| ApiError::BadRequest(format!("Invalid query parameters: {e}")))?;
-        let mut filter = Filter { only: HashSet::new(), exclude: HashSet::new(), from: None };
+        let mut filter = Filter { only: HashSet::new(), exclude: HashSet::new(), from: None, include_filtered: false };
         for (key, value) in pairs {
             match key.as_str() {
                 "types[]" | "types" if !value.is_empty() => {
@@ -42,6 +44,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Filter {
                     filter.exclude.insert(value);
                 }
                 "account_id" if !value.trim().is_empty() => filter.from = Some(value.trim().parse().map_err(|_| ApiError::NotFound)?),
+                "include_filtered" => filter.include_filtered = truthy(value.trim()),
                 _ => {}
             }
         }
@@ -51,7 +54,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Filter {
 
 impl Filter {
     pub(crate) fn keeps(&self, r: &NotificationRecord) -> bool {
-        (self.only.is_empty() || self.only.contains(&r.kind)) && !self.exclude.contains(&r.kind) && self.from.is_none_or(|f| f == r.from)
+        (self.only.is_empty() || self.only.contains(&r.kind))
+            && !self.exclude.contains(&r.kind)
+            && self.from.is_none_or(|f| f == r.from)
+            && (self.include_filtered || !r.filtered)
     }
 }
 
@@ -109,7 +115,8 @@ pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>)
     }
 }
 
-/// `POST /api/v1/notifications/clear`: deletes every notification of the caller.
+/// `POST /api/v1/notifications/clear`: deletes every notification of the caller, filtered ones
+/// and their notification requests included.
 pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Empty>> {
     let me = auth.user(Scope::WriteNotifications)?;
     let query = Query::partition(keys::notifications_partition(me), crate::ports::MAX_TRANSACTION_WRITES);
@@ -122,6 +129,8 @@ pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::E
         let writes = items.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }).collect();
         app.store.transact(writes, vec![]).await?;
     }
+    // The filtered ones went too: their requests hold nothing any more.
+    service::dismiss_all_requests(&app, me).await?;
     Ok(Json(wire::Empty {}))
 }
 
@@ -214,4 +223,129 @@ pub async fn save_markers(
         return Err(ApiError::invalid("Validation failed: give home[last_read_id] or notifications[last_read_id]"));
     }
     Ok(Json(out))
+}
+
+/// `GET /api/v2/notifications/policy`.
+pub async fn policy(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::NotificationPolicy>> {
+    let me = auth.user(Scope::ReadNotifications)?;
+    service::policy(&app, me).await.map(Json)
+}
+
+/// Body of `PATCH /api/v2/notifications/policy`: each field `accept`, `filter` or `drop`.
+#[derive(Deserialize, Default)]
+pub struct PolicyBody {
+    #[serde(default)]
+    for_not_following: Option<String>,
+    #[serde(default)]
+    for_not_followers: Option<String>,
+    #[serde(default)]
+    for_new_accounts: Option<String>,
+    #[serde(default)]
+    for_private_mentions: Option<String>,
+    #[serde(default)]
+    for_limited_accounts: Option<String>,
+}
+
+/// `PATCH /api/v2/notifications/policy`: 422 for a value other than `accept`, `filter`, `drop`.
+pub async fn update_policy(State(app): State<App>, auth: Auth, Input(body): Input<PolicyBody>) -> ApiResult<Json<wire::NotificationPolicy>> {
+    let me = auth.user(Scope::WriteNotifications)?;
+    let parse = |field: &str, value: Option<String>| -> ApiResult<Option<PolicyAction>> {
+        match value.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(raw) => PolicyAction::parse(raw)
+                .map(Some)
+                .ok_or_else(|| ApiError::invalid(format!("Validation failed: {field} is not included in the list (accept, filter, drop)"))),
+        }
+    };
+    let change = PolicyChange {
+        for_not_following: parse("for_not_following", body.for_not_following)?,
+        for_not_followers: parse("for_not_followers", body.for_not_followers)?,
+        for_new_accounts: parse("for_new_accounts", body.for_new_accounts)?,
+        for_private_mentions: parse("for_private_mentions", body.for_private_mentions)?,
+        for_limited_accounts: parse("for_limited_accounts", body.for_limited_accounts)?,
+    };
+    service::update_policy(&app, me, change).await.map(Json)
+}
+
+/// `GET /api/v1/notifications/requests`: pending requests, newest first.
+pub async fn requests(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::NotificationRequest>> {
+    let me = auth.user(Scope::ReadNotifications)?;
+    let window = page.request(40, 80)?.window();
+    let (listed, senders) = app.ref_page(keys::notification_requests_partition(me), &window).await?;
+    let items = app.store.get_many(&senders.iter().map(|s| keys::notification_request(me, *s)).collect::<Vec<_>>()).await?;
+    let mut records: Vec<NotificationRequestRecord> = Vec::with_capacity(items.len());
+    for (id, item) in listed.iter().zip(items) {
+        // A listing entry whose request was closed (and maybe reopened) meanwhile is skipped.
+        let Some(item) = item else { continue };
+        let record: NotificationRequestRecord = model::decode(&item)?;
+        if record.id == *id {
+            records.push(record);
+        }
+    }
+    let rendered = service::render_requests(&app, me, &records).await?;
+    let cursors: Vec<Id> = rendered.iter().map(|r| r.id).collect();
+    Ok(Paged::new(&app, &url, rendered, &cursors))
+}
+
+/// `GET /api/v1/notifications/requests/:id`.
+pub async fn request(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::NotificationRequest>> {
+    let me = auth.user(Scope::ReadNotifications)?;
+    let record = service::request(&app, me, path_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+    service::render_requests(&app, me, &[record]).await?.pop().map(Json).ok_or(ApiError::NotFound)
+}
+
+/// `POST /api/v1/notifications/requests/:id/accept`.
+pub async fn accept_request(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Empty>> {
+    let me = auth.user(Scope::WriteNotifications)?;
+    let record = service::request(&app, me, path_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+    service::accept_request(&app, me, &record).await?;
+    Ok(Json(wire::Empty {}))
+}
+
+/// `POST /api/v1/notifications/requests/:id/dismiss`.
+pub async fn dismiss_request(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Empty>> {
+    let me = auth.user(Scope::WriteNotifications)?;
+    let record = service::request(&app, me, path_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+    service::dismiss_request(&app, me, &record).await?;
+    Ok(Json(wire::Empty {}))
+}
+
+/// The `id[]` of a bulk request body (form `id[]=…` or `id=…`, JSON `{"id": […]}`); ids that
+/// are not pending requests of the caller are skipped, as Mastodon does.
+async fn bulk_requests(app: &App, me: Id, pairs: &[(String, String)]) -> ApiResult<Vec<NotificationRequestRecord>> {
+    let mut out = Vec::new();
+    for (key, value) in pairs {
+        if key == "id" || key.starts_with("id[") {
+            let Ok(id) = value.trim().parse::<Id>() else { continue };
+            if let Some(record) = service::request(app, me, id).await? {
+                out.push(record);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `POST /api/v1/notifications/requests/accept` with `id[]`.
+pub async fn accept_requests(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::Empty>> {
+    let me = auth.user(Scope::WriteNotifications)?;
+    for record in bulk_requests(&app, me, &pairs).await? {
+        service::accept_request(&app, me, &record).await?;
+    }
+    Ok(Json(wire::Empty {}))
+}
+
+/// `POST /api/v1/notifications/requests/dismiss` with `id[]`.
+pub async fn dismiss_requests(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::Empty>> {
+    let me = auth.user(Scope::WriteNotifications)?;
+    for record in bulk_requests(&app, me, &pairs).await? {
+        service::dismiss_request(&app, me, &record).await?;
+    }
+    Ok(Json(wire::Empty {}))
+}
+
+/// `GET /api/v1/notifications/requests/merged`: accepting merges before it answers, so
+/// always true.
+pub async fn requests_merged(auth: Auth) -> ApiResult<Json<wire::Merged>> {
+    auth.user(Scope::ReadNotifications)?;
+    Ok(Json(wire::Merged { merged: true }))
 }

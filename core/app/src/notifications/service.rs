@@ -5,8 +5,12 @@ use std::collections::HashMap;
 use shared::id::Id;
 use shared::wire;
 
-use crate::error::ApiResult;
-use crate::model::{self, NotificationRecord};
+use super::writes::{self, RequestConflict};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{self, NotificationPolicyRecord, NotificationRecord, NotificationRequestRecord, PolicyAction, Ref};
+use crate::policy::filtering;
+use crate::ports::Query;
+use crate::transaction::RACE_RETRIES;
 use crate::{App, keys};
 
 /// Items read per page of a partition.
@@ -52,4 +56,158 @@ impl App {
             None => Ok(None),
         }
     }
+}
+
+/// Pending requests counted at most in a policy's summary (as Mastodon).
+const SUMMARY_CAP: usize = 100;
+/// Filtered notifications settled per transaction when a request is accepted or dismissed.
+const SETTLE_CHUNK: usize = 40;
+
+/// A change of notification policy: each field given replaces the stored one.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PolicyChange {
+    pub for_not_following: Option<PolicyAction>,
+    pub for_not_followers: Option<PolicyAction>,
+    pub for_new_accounts: Option<PolicyAction>,
+    pub for_private_mentions: Option<PolicyAction>,
+    pub for_limited_accounts: Option<PolicyAction>,
+}
+
+/// `account`'s notification policy with its summary.
+pub async fn policy(app: &App, account: Id) -> ApiResult<wire::NotificationPolicy> {
+    let record = filtering::load_policy(app, account).await?;
+    render_policy(app, account, &record).await
+}
+
+/// Applies `change` to `account`'s notification policy; answers the policy as stored.
+pub async fn update_policy(app: &App, account: Id, change: PolicyChange) -> ApiResult<wire::NotificationPolicy> {
+    let current = filtering::load_policy(app, account).await?;
+    let record = NotificationPolicyRecord {
+        for_not_following: change.for_not_following.unwrap_or(current.for_not_following),
+        for_not_followers: change.for_not_followers.unwrap_or(current.for_not_followers),
+        for_new_accounts: change.for_new_accounts.unwrap_or(current.for_new_accounts),
+        for_private_mentions: change.for_private_mentions.unwrap_or(current.for_private_mentions),
+        for_limited_accounts: change.for_limited_accounts.unwrap_or(current.for_limited_accounts),
+    };
+    writes::set_policy(app, account, &record).await?;
+    render_policy(app, account, &record).await
+}
+
+async fn render_policy(app: &App, account: Id, record: &NotificationPolicyRecord) -> ApiResult<wire::NotificationPolicy> {
+    let listed = app.store.query(&Query::partition(keys::notification_requests_partition(account), SUMMARY_CAP)).await?;
+    let senders: Vec<Id> = listed.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+    let counts = app.store.get_many(&senders.iter().map(|s| keys::notification_request_count(account, *s)).collect::<Vec<_>>()).await?;
+    Ok(wire::NotificationPolicy {
+        for_not_following: record.for_not_following.as_str().to_owned(),
+        for_not_followers: record.for_not_followers.as_str().to_owned(),
+        for_new_accounts: record.for_new_accounts.as_str().to_owned(),
+        for_private_mentions: record.for_private_mentions.as_str().to_owned(),
+        for_limited_accounts: record.for_limited_accounts.as_str().to_owned(),
+        summary: wire::NotificationPolicySummary {
+            pending_requests_count: senders.len() as u64,
+            pending_notifications_count: counts.iter().map(|c| model::count(c.as_ref())).sum(),
+        },
+    })
+}
+
+/// The request `id` of `account`, if pending.
+pub async fn request(app: &App, account: Id, id: Id) -> ApiResult<Option<NotificationRequestRecord>> {
+    let Some(listed) = app.store.get(&keys::notification_request_listing(account, id)).await? else { return Ok(None) };
+    let from = model::decode::<Ref>(&listed)?.id;
+    let Some(item) = app.store.get(&keys::notification_request(account, from)).await? else { return Ok(None) };
+    let record: NotificationRequestRecord = model::decode(&item)?;
+    Ok((record.id == id).then_some(record))
+}
+
+/// The pending request of `from`'s notifications to `account`, if any.
+pub async fn request_from(app: &App, account: Id, from: Id) -> ApiResult<Option<NotificationRequestRecord>> {
+    app.store.get(&keys::notification_request(account, from)).await?.map(|i| model::decode(&i)).transpose()
+}
+
+/// Renders requests of `account` (dropping those whose sender is gone).
+pub async fn render_requests(app: &App, account: Id, records: &[NotificationRequestRecord]) -> ApiResult<Vec<wire::NotificationRequest>> {
+    let accounts = app.accounts(&records.iter().map(|r| r.from).collect::<Vec<_>>()).await?;
+    let status_ids: Vec<Id> = records.iter().filter_map(|r| r.last_status).collect();
+    let statuses: HashMap<Id, wire::Status> = app.statuses(Some(account), &status_ids).await?.into_iter().map(|s| (s.id, s)).collect();
+    let counts = app.store.get_many(&records.iter().map(|r| keys::notification_request_count(account, r.from)).collect::<Vec<_>>()).await?;
+    let mut out = Vec::with_capacity(records.len());
+    for (r, count) in records.iter().zip(counts) {
+        let Some(sender) = accounts.get(&r.from) else { continue };
+        out.push(wire::NotificationRequest {
+            id: r.id,
+            created_at: wire::timestamp(r.created_at),
+            updated_at: wire::timestamp(r.updated_at),
+            account: sender.clone(),
+            notifications_count: model::count(count.as_ref()).to_string(),
+            last_status: r.last_status.and_then(|s| statuses.get(&s).cloned()),
+        });
+    }
+    Ok(out)
+}
+
+/// Accepts `request` of `account`: from now on the sender's notifications pass the policy,
+/// and those it filtered join the ordinary list.
+pub async fn accept_request(app: &App, account: Id, request: &NotificationRequestRecord) -> ApiResult<()> {
+    // The permission first: notifications made from then on are not filtered.
+    writes::permit(app, account, request.from).await?;
+    settle_request(app, account, request, true).await
+}
+
+/// Dismisses `request` of `account`: the notifications it holds are deleted.
+pub async fn dismiss_request(app: &App, account: Id, request: &NotificationRequestRecord) -> ApiResult<()> {
+    settle_request(app, account, request, false).await
+}
+
+/// Dismisses every pending request of `account` (what clearing the notifications leaves
+/// behind: requests whose notifications are gone).
+pub async fn dismiss_all_requests(app: &App, account: Id) -> ApiResult<()> {
+    let query = Query::partition(keys::notification_requests_partition(account), SETTLE_CHUNK);
+    loop {
+        // Each round closes the requests it read, so the partition's head moves on.
+        let listed = app.store.query(&query).await?;
+        if listed.is_empty() {
+            return Ok(());
+        }
+        for item in &listed {
+            let id = Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad notification request sort key"))?;
+            let from = model::decode::<Ref>(item)?.id;
+            match request_from(app, account, from).await? {
+                Some(record) if record.id == id => dismiss_request(app, account, &record).await?,
+                // A listing entry whose request is gone (or was replaced): removed alone.
+                _ => writes::unlist_request(app, account, id).await?,
+            }
+        }
+    }
+}
+
+async fn settle_request(app: &App, account: Id, request: &NotificationRequestRecord, accept: bool) -> ApiResult<()> {
+    let query = Query::partition(keys::filtered_notifications_partition(account, request.from), SETTLE_CHUNK);
+    loop {
+        // Each round removes the entries it read, so the partition's head moves on.
+        let entries = app.store.query(&query).await?;
+        if entries.is_empty() {
+            break;
+        }
+        let mut settled = false;
+        for _ in 0..RACE_RETRIES {
+            let ids: Vec<Id> = entries.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+            let found = app.store.get_many(&ids.iter().map(|id| keys::notification(account, *id)).collect::<Vec<_>>()).await?;
+            let present: Vec<NotificationRecord> = found.iter().flatten().map(model::decode).collect::<ApiResult<_>>()?;
+            match writes::settle_filtered(app, account, &present, entries.iter().map(|i| i.key.clone()).collect(), accept).await? {
+                Ok(()) => {
+                    settled = true;
+                    break;
+                }
+                // A notification was dismissed meanwhile: read the chunk again.
+                Err(RequestConflict::Changed) => continue,
+            }
+        }
+        if !settled {
+            // Every try lost to concurrent dismissals: answer with what the winners left.
+            return Ok(());
+        }
+    }
+    // Gone already (settled by a concurrent request): nothing left to close.
+    let _ = writes::close_request(app, account, request).await?;
+    Ok(())
 }

@@ -3,7 +3,7 @@
 use shared::id::Id;
 
 use crate::error::ApiResult;
-use crate::model::{self, ActNotification, NotificationRecord, Ref};
+use crate::model::{self, ActNotification, NotificationPolicyRecord, NotificationRecord, NotificationRequestRecord, Ref};
 use crate::ports::{Condition, Key, Write};
 use crate::transaction::Transaction;
 use crate::{App, keys};
@@ -13,6 +13,16 @@ use crate::{App, keys};
 pub enum NotifyConflict {
     /// The event (`seq`) already gave the recipient this notification (a replay).
     AlreadyNotified,
+    /// The sender's notification request changed since it was read (accepted, dismissed, or
+    /// created by a concurrent notification).
+    RequestChanged,
+}
+
+/// Why moving a notification request's notifications did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestConflict {
+    /// A notification or listing entry read is gone (dismissed or cleared meanwhile).
+    Changed,
 }
 
 /// Why dismissing a notification did not commit.
@@ -55,4 +65,91 @@ pub async fn dismiss(app: &App, account: Id, id: Id) -> ApiResult<Result<(), Dis
     let mut tx = Transaction::new();
     tx.guard(Write::Delete { key: keys::notification(account, id), condition: Condition::Exists }, DismissConflict::NotFound);
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
+}
+
+/// Creates the filtered notification `record` of `recipient` for event `seq` (once per event
+/// and type, as [`notify`]), its entry among the sender's filtered notifications, and the
+/// sender's notification request: `request` as written, over `existing` as read (`None`: a new
+/// request, listed).
+pub async fn notify_filtered(
+    app: &App,
+    recipient: Id,
+    seq: u64,
+    record: &NotificationRecord,
+    act: Option<Key>,
+    request: &NotificationRequestRecord,
+    existing: Option<&NotificationRequestRecord>,
+) -> ApiResult<Result<(), NotifyConflict>> {
+    let mut tx = Transaction::new();
+    tx.guard(
+        model::put(keys::notification_dedupe(recipient, seq, &record.kind), &Ref { id: record.id }, Condition::NotExists)?,
+        NotifyConflict::AlreadyNotified,
+    );
+    tx.push(model::put(keys::notification(recipient, record.id), record, Condition::NotExists)?);
+    tx.push(model::put(keys::filtered_notification(recipient, record.from, record.id), &Ref { id: record.id }, Condition::None)?);
+    if let Some(act) = act {
+        tx.push(model::put(act, &ActNotification { id: record.id, seq }, Condition::None)?);
+    }
+    let request_key = keys::notification_request(recipient, record.from);
+    match existing {
+        None => {
+            tx.guard(model::put(request_key, request, Condition::NotExists)?, NotifyConflict::RequestChanged);
+            tx.push(model::put(keys::notification_request_listing(recipient, request.id), &Ref { id: record.from }, Condition::None)?);
+        }
+        Some(_) => tx.guard(model::put(request_key, request, Condition::Exists)?, NotifyConflict::RequestChanged),
+    }
+    tx.push(Write::Add { key: keys::notification_request_count(recipient, record.from), delta: 1 });
+    Ok(tx.commit(app.store.as_ref(), vec![]).await?)
+}
+
+/// Stores `account`'s notification policy.
+pub async fn set_policy(app: &App, account: Id, policy: &NotificationPolicyRecord) -> ApiResult<()> {
+    Ok(app.store.transact(vec![model::put(keys::notification_policy(account), policy, Condition::None)?], vec![]).await?)
+}
+
+/// Lets `from`'s notifications to `account` through the policy from now on.
+pub async fn permit(app: &App, account: Id, from: Id) -> ApiResult<()> {
+    Ok(app.store.transact(vec![model::put(keys::notification_permission(account, from), &Ref { id: from }, Condition::None)?], vec![]).await?)
+}
+
+/// Settles one chunk of a request's filtered notifications: with `accept`, `present` (the
+/// notifications still there, as read) become ordinary; without, they are deleted. Their
+/// entries in `entries` (the filtered listing's keys) go either way.
+pub async fn settle_filtered(
+    app: &App,
+    account: Id,
+    present: &[NotificationRecord],
+    entries: Vec<Key>,
+    accept: bool,
+) -> ApiResult<Result<(), RequestConflict>> {
+    let mut tx = Transaction::new();
+    for record in present {
+        let key = keys::notification(account, record.id);
+        if accept {
+            let unfiltered = NotificationRecord { filtered: false, ..record.clone() };
+            tx.guard(model::put(key, &unfiltered, Condition::Exists)?, RequestConflict::Changed);
+        } else {
+            tx.push(Write::Delete { key, condition: Condition::None });
+        }
+    }
+    for key in entries {
+        tx.push(Write::Delete { key, condition: Condition::None });
+    }
+    Ok(tx.commit(app.store.as_ref(), vec![]).await?)
+}
+
+/// Removes the notification request `request` of `account` (as read): its record, counter
+/// and listing entry.
+pub async fn close_request(app: &App, account: Id, request: &NotificationRequestRecord) -> ApiResult<Result<(), RequestConflict>> {
+    let mut tx = Transaction::new();
+    tx.guard(Write::Delete { key: keys::notification_request_listing(account, request.id), condition: Condition::Exists }, RequestConflict::Changed);
+    tx.push(Write::Delete { key: keys::notification_request(account, request.from), condition: Condition::None });
+    tx.push(Write::Delete { key: keys::notification_request_count(account, request.from), condition: Condition::None });
+    Ok(tx.commit(app.store.as_ref(), vec![]).await?)
+}
+
+/// Removes listing entry `request` of `account` alone (its request is gone).
+pub async fn unlist_request(app: &App, account: Id, request: Id) -> ApiResult<()> {
+    let writes = vec![Write::Delete { key: keys::notification_request_listing(account, request), condition: Condition::None }];
+    Ok(app.store.transact(writes, vec![]).await?)
 }

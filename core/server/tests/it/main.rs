@@ -10,6 +10,7 @@ mod instance;
 mod media;
 mod moderation;
 mod nodes;
+mod notification_policy;
 mod notifications;
 mod oauth;
 mod opensearch;

@@ -205,3 +205,18 @@ pub const PREFERENCES: &[&str] = &["posting:default:sensitive", "posting:default
 
 /// `Error`.
 pub const ERROR: &[&str] = &["error"];
+
+/// `NotificationPolicy`.
+pub const NOTIFICATION_POLICY: &[&str] = &[
+    "for_limited_accounts",
+    "for_new_accounts",
+    "for_not_followers",
+    "for_not_following",
+    "for_private_mentions",
+    "summary",
+    "summary.pending_notifications_count",
+    "summary.pending_requests_count",
+];
+
+/// `NotificationRequest`.
+pub const NOTIFICATION_REQUEST: &[&str] = &["account", "created_at", "id", "notifications_count", "updated_at"];
