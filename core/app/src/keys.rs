@@ -112,6 +112,24 @@ pub fn thread_mute(account: Id, thread: Id) -> Key {
     Key::new(format!("A#{account}"), format!("mutesthread#{thread}"))
 }
 
+/// `A#{account}` / `n#relations`: counts changes to the account's blocks and mutes (either side
+/// of a block): part of the home version, so the edge's cached home pages follow them.
+pub fn relations_counter(account: Id) -> Key {
+    Key::new(account_partition(account), "n#relations")
+}
+
+/// `A#{account}` / `mute_ends`: when the account's timed mutes end (ms), so the home version
+/// changes as each one lifts.
+pub fn mute_ends(account: Id) -> Key {
+    Key::new(account_partition(account), "mute_ends")
+}
+
+/// `META` / `n#moderation`: counts moderators' actions on any account (they change what every
+/// home shows: part of the home version).
+pub fn moderation_epoch() -> Key {
+    meta("n#moderation")
+}
+
 /// `A#{account}` / `moderation`: the account's role and the moderators' actions on it.
 pub fn moderation(account: Id) -> Key {
     Key::new(account_partition(account), "moderation")

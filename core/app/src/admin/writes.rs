@@ -4,12 +4,13 @@ use shared::id::Id;
 
 use crate::error::ApiResult;
 use crate::model::{self, ModerationRecord};
-use crate::ports::Condition;
+use crate::ports::{Condition, Write};
 use crate::{App, keys};
 
 /// Writes `account`'s role and moderation state (last writer wins: moderators' actions on one
 /// account are rare and each states the whole outcome).
 pub async fn put_moderation(app: &App, account: Id, record: &ModerationRecord) -> ApiResult<()> {
-    app.store.transact(vec![model::put(keys::moderation(account), record, Condition::None)?], vec![]).await?;
+    let writes = vec![model::put(keys::moderation(account), record, Condition::None)?, Write::Add { key: keys::moderation_epoch(), delta: 1 }];
+    app.store.transact(writes, vec![]).await?;
     Ok(())
 }

@@ -77,7 +77,8 @@ pub async fn mute(app: &App, cmd: Mute) -> ApiResult<()> {
             None => app.next_id()?,
         };
         let record = MuteRecord { id, notifications, expires_at };
-        match writes::mute(app, muter, target, &record, previous.as_ref()).await? {
+        let ends = mute_ends(app, muter, expires_at).await?;
+        match writes::mute(app, muter, target, &record, previous.as_ref(), &ends).await? {
             Ok(()) => {
                 streaming::relations_changed(app, muter).await;
                 return Ok(());
@@ -102,6 +103,18 @@ pub async fn unmute(app: &App, muter: Id, target: Id) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// When `muter`'s timed mutes end, with `new` added: the recorded ends still to come (the ones
+/// past have lifted already and count no more).
+async fn mute_ends(app: &App, muter: Id, new: Option<u64>) -> ApiResult<Vec<u64>> {
+    let now = crate::clock::now_ms();
+    let mut ends: Vec<u64> = app.store.get(&keys::mute_ends(muter)).await?.map(|item| model::decode(&item)).transpose()?.unwrap_or_default();
+    ends.retain(|end| *end > now);
+    ends.extend(new);
+    ends.sort_unstable();
+    ends.dedup();
+    Ok(ends)
 }
 
 /// `blocker`'s block of `target`, if any.

@@ -28,6 +28,7 @@ pub async fn block(app: &App, blocker: Id, target: Id, block: &BlockRecord) -> A
     tx.guard(model::put(keys::block_edge(blocker, target), block, Condition::NotExists)?, BlockConflict::Changed);
     tx.push(model::put(keys::blocked_by(target, blocker), &Ref { id: blocker }, Condition::None)?);
     tx.push(model::put(keys::block_listing(blocker, block.id), &Ref { id: target }, Condition::None)?);
+    changed_relations(&mut tx, &[blocker, target]);
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
@@ -37,13 +38,17 @@ pub async fn unblock(app: &App, blocker: Id, target: Id, block: &BlockRecord) ->
     tx.guard(Write::Delete { key: keys::block_edge(blocker, target), condition: Condition::Exists }, BlockConflict::Changed);
     tx.guard(Write::Delete { key: keys::block_listing(blocker, block.id), condition: Condition::Exists }, BlockConflict::Changed);
     tx.push(Write::Delete { key: keys::blocked_by(target, blocker), condition: Condition::None });
+    changed_relations(&mut tx, &[blocker, target]);
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
 /// Writes the mute edge: a new one (`previous` none) with its list entry, or new options for
-/// the one read (its list entry, keyed by its id, still there).
-pub async fn mute(app: &App, muter: Id, target: Id, mute: &MuteRecord, previous: Option<&MuteRecord>) -> ApiResult<Result<(), MuteConflict>> {
+/// the one read (its list entry, keyed by its id, still there). `ends`: when the muter's timed
+/// mutes end, this one's included.
+pub async fn mute(app: &App, muter: Id, target: Id, mute: &MuteRecord, previous: Option<&MuteRecord>, ends: &[u64]) -> ApiResult<Result<(), MuteConflict>> {
     let mut tx = Transaction::new();
+    changed_relations(&mut tx, &[muter]);
+    tx.push(model::put(keys::mute_ends(muter), &ends, Condition::None)?);
     match previous {
         None => {
             tx.guard(model::put(keys::mute_edge(muter, target), mute, Condition::NotExists)?, MuteConflict::Changed);
@@ -62,5 +67,13 @@ pub async fn unmute(app: &App, muter: Id, target: Id, mute: &MuteRecord) -> ApiR
     let mut tx = Transaction::new();
     tx.guard(Write::Delete { key: keys::mute_edge(muter, target), condition: Condition::Exists }, MuteConflict::Changed);
     tx.guard(Write::Delete { key: keys::mute_listing(muter, mute.id), condition: Condition::Exists }, MuteConflict::Changed);
+    changed_relations(&mut tx, &[muter]);
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
+}
+
+/// Moves the relations counter of each account whose home a block or mute changes.
+fn changed_relations<C: Copy>(tx: &mut Transaction<C>, accounts: &[Id]) {
+    for account in accounts {
+        tx.push(Write::Add { key: keys::relations_counter(*account), delta: 1 });
+    }
 }

@@ -31,7 +31,14 @@ pub async fn home_version(State(app): State<App>, auth: Auth) -> ApiResult<axum:
     // Build first, so the first read's rebuild does not move the version it is cached under.
     app.ensure_home(me).await?;
     let version = app.timelines.version(&home_key(me)).await?;
-    Ok(axum::Json(shared::wire::HomeVersion { version: version.to_string() }))
+    // What the home shows also changes with the caller's blocks and mutes (and as timed mutes
+    // lift) and with moderators' actions on anyone: all part of the version the edge keys on.
+    let items = app.store.get_many(&[keys::relations_counter(me), keys::mute_ends(me), keys::moderation_epoch()]).await?;
+    let relations = model::count(items[0].as_ref());
+    let now = crate::clock::now_ms();
+    let lifted = items[1].as_ref().map(model::decode::<Vec<u64>>).transpose()?.unwrap_or_default().iter().filter(|end| **end <= now).count();
+    let moderation = model::count(items[2].as_ref());
+    Ok(axum::Json(shared::wire::HomeVersion { version: format!("{version}.{relations}.{lifted}.{moderation}") }))
 }
 
 /// Query of `GET /api/v1/timelines/public`.

@@ -89,3 +89,39 @@ async fn responses_the_in_process_edge_builds_carry_cors_headers_as_cores_do() {
         assert_eq!(preflight.headers()[name], value);
     }
 }
+
+#[tokio::test]
+async fn the_edges_cached_home_follows_mutes_their_expiry_blocks_and_suspensions() {
+    let t = with_edge().await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
+    t.follow(&alice, &bob).await;
+    t.follow(&alice, &carol).await;
+    let bobs = t.post_status(&bob, json!({"status": "from bob"})).await;
+    let carols = t.post_status(&carol, json!({"status": "from carol"})).await;
+    t.settle().await;
+    let both = vec![crate::id(&carols), crate::id(&bobs)];
+    assert_eq!(home(&t, &alice).await.1, both);
+    assert_eq!(home(&t, &alice).await.0, "hit");
+    t.post_form(&format!("/api/v1/accounts/{}/mute", bob.id), Some(&alice.token), &[("duration", "2")]).await.expect(200);
+    assert_eq!(home(&t, &alice).await, ("miss".to_owned(), vec![crate::id(&carols)]), "a mute invalidates the cached page");
+    assert_eq!(home(&t, &alice).await.0, "hit");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(home(&t, &alice).await, ("miss".to_owned(), both.clone()), "and so does its end");
+    t.post(&format!("/api/v1/accounts/{}/block", carol.id), Some(&alice.token), json!({})).await.expect(200);
+    assert_eq!(home(&t, &alice).await.1, vec![crate::id(&bobs)], "a block too");
+    // A moderator's suspension of an author reaches every cached home at once.
+    core_app::admin::service::set_role(&t.app, carol.id.parse().unwrap(), core_app::model::Role::Admin).await.unwrap();
+    let (client, secret) = t.create_app("admin:write").await;
+    let body = json!({"grant_type": "password", "client_id": client, "client_secret": secret, "username": "carol", "password": crate::PASSWORD, "scope": "admin:write"});
+    let admin = t.post("/oauth/token", None, body).await.expect(200)["access_token"].as_str().unwrap().to_owned();
+    home(&t, &alice).await;
+    assert_eq!(home(&t, &alice).await.0, "hit");
+    t.post(&format!("/api/v1/admin/accounts/{}/action", bob.id), Some(&admin), json!({"type": "suspend"})).await.expect(200);
+    assert_eq!(home(&t, &alice).await, ("miss".to_owned(), Vec::<String>::new()));
+}
+
+/// The caller's home through the edge: whether it was a cache hit, and the ids.
+async fn home(t: &TestApp, user: &crate::User) -> (String, Vec<String>) {
+    let reply = t.get("/api/v1/timelines/home", Some(&user.token)).await;
+    (reply.headers["x-starling-cache"].to_str().unwrap().to_owned(), ids(&reply.expect(200)))
+}
