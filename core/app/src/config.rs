@@ -327,6 +327,13 @@ pub struct MediaConfig {
     pub max_image_side: u32,
     /// Characters of alt text.
     pub description_limit: usize,
+    /// Pixels (width × height, read from the header) that may be decoded at once, over every
+    /// concurrent upload: the memory bound of image processing (about 16 bytes a pixel at worst,
+    /// docs/operations.md). An image larger than this (but within `image_matrix_limit`) waits
+    /// until it can take the whole budget.
+    pub decode_pixel_budget: u64,
+    /// Milliseconds an upload waits for decode budget before it is refused with 503.
+    pub decode_wait_ms: u64,
 }
 
 impl Default for MediaConfig {
@@ -337,6 +344,8 @@ impl Default for MediaConfig {
             image_matrix_limit: 33_177_600,
             max_image_side: 16_384,
             description_limit: 1_500,
+            decode_pixel_budget: 50_000_000,
+            decode_wait_ms: 10_000,
         }
     }
 }

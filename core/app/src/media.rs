@@ -6,7 +6,8 @@
 //! Processing ([`pipeline`]) happens in memory before anything is stored, so a refused file
 //! leaves nothing behind. Accepted files are written to the [`MediaStore`](crate::ports::MediaStore)
 //! first and the record is committed after; if the commit fails the files are removed again.
-//! Files are served only while a record names them.
+//! Files are served only while a record names them. Decoding takes pixels of a shared budget
+//! ([`crate::decode_budget`]).
 //!
 //! [`handlers`] (HTTP, multipart) → [`service`] (processing, storing, completing uploads);
 //! [`pipeline`] does the image work.

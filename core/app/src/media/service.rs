@@ -72,8 +72,17 @@ impl App {
         let description = params.description(self)?;
         let focus = params.focus()?;
         let limits = self.config.media.clone();
-        let processed: Processed =
-            tokio::task::spawn_blocking(move || pipeline::process(&bytes, thumbnail.as_deref(), &limits)).await.map_err(crate::join_error)??;
+        // The decode's share of the pixel budget, held by the blocking task until it ends.
+        let pixels = pipeline::pixels(&bytes, thumbnail.as_deref(), &limits);
+        let permit = self.decodes.acquire(pixels, std::time::Duration::from_millis(limits.decode_wait_ms)).await.ok_or_else(|| {
+            ApiError::Unavailable(format!("image decode budget ({} pixels) stayed taken for {} ms", limits.decode_pixel_budget, limits.decode_wait_ms))
+        })?;
+        let processed: Processed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            pipeline::process(&bytes, thumbnail.as_deref(), &limits)
+        })
+        .await
+        .map_err(crate::join_error)??;
         let meta = processed.meta();
         let original = MediaFile {
             key: format!("media/{id}/original.{}", processed.original.ext),

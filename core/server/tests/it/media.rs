@@ -499,3 +499,44 @@ async fn a_description_with_a_nul_character_is_refused() {
     let reply = t.put(&format!("/api/v1/media/{media}"), Some(&alice.token), json!({"description": "x\u{0}y"})).await;
     assert_eq!(reply.status, 422, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn concurrent_decodes_stay_within_the_pixel_budget() {
+    // A budget of 1.2 million pixels: two 700×700 pictures (490,000 each) at most at once.
+    let budget = 1_200_000;
+    let t =
+        TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { decode_pixel_budget: budget, decode_wait_ms: 60_000, ..Default::default() }))
+            .await;
+    let alice = t.register("alice").await;
+    let big = encode(&picture(700, 700), ImageFormat::Png);
+    let uploads = (0..8).map(|_| upload(&t, &alice, big.clone(), "big.png", "image/png"));
+    for reply in futures_util::future::join_all(uploads).await {
+        reply.expect(200);
+    }
+    let stats = t.app.decode_budget().stats();
+    assert_eq!(stats.budget, budget);
+    assert!(stats.high_water <= budget, "{stats:?}");
+    assert!(stats.high_water >= 490_000, "{stats:?}");
+    assert_eq!((stats.in_flight, stats.refused), (0, 0), "{stats:?}");
+
+    // Uploads that cannot get their share within the wait are refused with 503, Mastodon's envelope.
+    let t =
+        TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { decode_pixel_budget: budget, decode_wait_ms: 200, ..Default::default() })).await;
+    let alice = t.register("alice").await;
+    let held = t.app.decode_budget().acquire(800_000, std::time::Duration::ZERO).await.unwrap();
+    let uploads = (0..4).map(|_| upload(&t, &alice, big.clone(), "big.png", "image/png"));
+    for reply in futures_util::future::join_all(uploads).await {
+        assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
+        assert!(reply.body["error"].is_string(), "{}", reply.body);
+        assert!(reply.headers.contains_key("retry-after"));
+    }
+    // Small pictures still fit beside the held share.
+    upload(&t, &alice, encode(&picture(20, 10), ImageFormat::Png), "a.png", "image/png").await.expect(200);
+    assert_eq!(t.app.decode_budget().stats().refused, 4);
+    assert!(t.app.decode_budget().stats().high_water <= budget);
+    drop(held);
+    upload(&t, &alice, big, "big.png", "image/png").await.expect(200);
+    let metrics = t.get("/metrics", None).await.expect(200);
+    let text = metrics.as_str().unwrap();
+    assert!(text.contains("starling_media_decode_refused_total 4\n") && text.contains("starling_media_decode_pixels_in_flight 0\n"), "{text}");
+}
