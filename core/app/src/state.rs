@@ -37,6 +37,8 @@ pub struct Inner {
     pub(crate) search_lock: tokio::sync::Mutex<()>,
     pub(crate) streams: Arc<dyn StreamHub>,
     pub(crate) media: Arc<dyn MediaStore>,
+    /// Signs the URLs of files not everyone may see.
+    pub(crate) media_urls: crate::signed_urls::UrlSigner,
     /// The pixels image decodes may hold at once.
     pub(crate) decodes: crate::decode_budget::DecodeBudget,
     pub(crate) push: Option<Arc<dyn PushPublisher>>,

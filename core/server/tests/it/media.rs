@@ -160,12 +160,14 @@ async fn jpeg_upload_strips_exif_and_gps_and_turns_the_picture_upright() {
     assert_eq!(media["blurhash"].as_str().unwrap().len(), 28, "a 4×3 blurhash");
     crate::assert_required(&media, "MediaAttachment", &["id", "type", "url", "preview_url", "meta", "blurhash", "description"]);
 
+    // Not attached to a status yet: only its uploader sees it, on a signed URL cached privately.
     let url = media["url"].as_str().unwrap();
-    assert!(url.starts_with(&t.base) && url.ends_with("/original.jpg"), "{url}");
+    let path = url.split('?').next().unwrap();
+    assert!(url.starts_with(&t.base) && path.ends_with("/original.jpg"), "{url}");
     let (status, headers, bytes) = fetch(&t, url).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/jpeg");
-    assert!(headers["cache-control"].to_str().unwrap().contains("immutable"));
+    assert!(headers["cache-control"].to_str().unwrap().starts_with("private, max-age="), "{:?}", headers["cache-control"]);
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert!(!contains(&bytes, SECRET), "EXIF text is gone");
     assert!(!contains(&bytes, b"Exif"), "the EXIF segment is gone");
@@ -210,7 +212,7 @@ async fn videos_are_recognised_by_their_bytes_and_kept_as_they_are() {
         .part("thumbnail", Part::bytes(thumb).file_name("t.png"));
     let media = send(&t, "/api/v2/media", &alice.token, form).await.expect(200);
     assert_eq!(media["type"], "video");
-    assert!(media["url"].as_str().unwrap().ends_with("/original.mp4"));
+    assert!(media["url"].as_str().unwrap().split('?').next().unwrap().ends_with("/original.mp4"));
     assert_eq!(media["meta"]["small"]["width"], 400, "the thumbnail became the preview");
     let (status, headers, bytes) = fetch(&t, media["url"].as_str().unwrap()).await;
     assert_eq!(status, 200);
@@ -498,6 +500,135 @@ async fn a_description_with_a_nul_character_is_refused() {
     let media = uploaded_png(&t, &alice).await;
     let reply = t.put(&format!("/api/v1/media/{media}"), Some(&alice.token), json!({"description": "x\u{0}y"})).await;
     assert_eq!(reply.status, 422, "{}", reply.body);
+}
+
+/// The random part of a file URL: the path segment between the id and the file name.
+fn url_token(url: &str) -> String {
+    let path = url.split('?').next().unwrap();
+    let segments: Vec<&str> = path.rsplit('/').collect();
+    segments[1].to_owned()
+}
+
+/// `url` with its query parameter `name` set to `value`.
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let (path, query) = url.split_once('?').unwrap();
+    let query: Vec<String> = query.split('&').map(|kv| if kv.starts_with(&format!("{name}=")) { format!("{name}={value}") } else { kv.to_owned() }).collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+#[tokio::test]
+async fn file_urls_carry_128_random_bits() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let mut tokens = std::collections::HashSet::new();
+    for _ in 0..4 {
+        let media = upload(&t, &alice, encode(&picture(20, 10), ImageFormat::Png), "a.png", "image/png").await.expect(200);
+        let (url, preview) = (media["url"].as_str().unwrap(), media["preview_url"].as_str().unwrap());
+        let token = url_token(url);
+        assert_eq!(token.len(), 32, "16 random bytes as hex: {url}");
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{url}");
+        assert_eq!(url_token(preview), token, "one token per attachment");
+        assert!(tokens.insert(token), "tokens do not repeat");
+        // The id alone (what the old time-based scan guessed) finds nothing.
+        let media_id = id(&media);
+        assert_eq!(t.get(&format!("/system/media/{media_id}/original.png"), None).await.status.as_u16(), 404);
+    }
+    // Distinct bits across tokens, not a counter: every hex position varies over four tokens.
+    let varying = (0..32).filter(|&i| tokens.iter().map(|t| t.as_bytes()[i]).collect::<std::collections::HashSet<_>>().len() > 1).count();
+    assert!(varying >= 24, "{tokens:?}");
+}
+
+#[tokio::test]
+async fn media_of_direct_and_private_statuses_is_served_only_to_who_may_see_them() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol, dave] = t.register_all(["alice", "bob", "carol", "dave"]).await;
+    t.follow(&dave, &alice).await;
+    let direct_media = uploaded_png(&t, &alice).await;
+    let direct = t.post_status(&alice, json!({"status": "@bob for your eyes only", "visibility": "direct", "media_ids": [direct_media]})).await;
+    let private_media = uploaded_png(&t, &alice).await;
+    let private = t.post_status(&alice, json!({"status": "followers only", "visibility": "private", "media_ids": [private_media]})).await;
+
+    // The mentioned account's rendering works; it is signed and expires.
+    let seen = t.get(&format!("/api/v1/statuses/{}", id(&direct)), Some(&bob.token)).await.expect(200);
+    let url = seen["media_attachments"][0]["url"].as_str().unwrap().to_owned();
+    let preview = seen["media_attachments"][0]["preview_url"].as_str().unwrap().to_owned();
+    assert!(url.contains("?expires=") && url.contains("&sig="), "{url}");
+    let (status, headers, bytes) = fetch(&t, &url).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(headers["cache-control"].to_str().unwrap().starts_with("private, max-age="), "not for shared caches");
+    assert!(image::load_from_memory(&bytes).is_ok());
+    assert_eq!(fetch(&t, &preview).await.0, 200);
+    let expires: u64 = url.split("expires=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(expires >= now + 3600 - 5 && expires <= now + 3600 + 600 + 5, "an hour (rounded up to 10 minutes): {expires} vs {now}");
+
+    // Anyone else: 404, as if there were no file — without a signature, with a forged one,
+    // with the expiry moved, or on another file of the same attachment.
+    let path = url.split('?').next().unwrap();
+    assert_eq!(fetch(&t, path).await.0, 404, "anonymous, with the token");
+    let sig = url.split("sig=").nth(1).unwrap();
+    let forged = format!("{}{}", if sig.starts_with('A') { "B" } else { "A" }, &sig[1..]);
+    assert_eq!(fetch(&t, &with_param(&url, "sig", &forged)).await.0, 404, "forged signature");
+    assert_eq!(fetch(&t, &with_param(&url, "expires", &(expires + 600).to_string())).await.0, 404, "expiry moved");
+    assert_eq!(fetch(&t, &with_param(&url, "sig", "")).await.0, 404);
+    let preview_with_url_sig = format!("{}?{}", preview.split('?').next().unwrap(), url.split_once('?').unwrap().1);
+    assert_eq!(fetch(&t, &preview_with_url_sig).await.0, 404, "a signature covers one file");
+    assert_eq!(t.get(&format!("/api/v1/statuses/{}", id(&direct)), Some(&carol.token)).await.status.as_u16(), 404);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{}", id(&direct)), None).await.status.as_u16(), 404);
+
+    // Followers-only: a follower's rendering works, the path alone does not.
+    let seen = t.get(&format!("/api/v1/statuses/{}", id(&private)), Some(&dave.token)).await.expect(200);
+    let url = seen["media_attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(fetch(&t, url).await.0, 200);
+    assert_eq!(fetch(&t, url.split('?').next().unwrap()).await.0, 404);
+    // In the follower's home too.
+    let home = t.get("/api/v1/timelines/home", Some(&dave.token)).await.expect(200);
+    let in_home = home.as_array().unwrap().iter().find(|s| s["id"] == private["id"]).unwrap();
+    assert_eq!(fetch(&t, in_home["media_attachments"][0]["url"].as_str().unwrap()).await.0, 200);
+}
+
+#[tokio::test]
+async fn public_media_keeps_stable_urls_until_no_public_status_holds_it() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let media = uploaded_png(&t, &alice).await;
+    let status = t.post_status(&alice, json!({"status": "look", "media_ids": [media]})).await;
+    let url = status["media_attachments"][0]["url"].as_str().unwrap().to_owned();
+    assert!(!url.contains('?'), "stable: {url}");
+    assert_eq!(url_token(&url).len(), 32);
+    let (code, headers, _) = fetch(&t, &url).await;
+    assert_eq!(code, 200, "anyone may fetch it");
+    assert!(headers["cache-control"].to_str().unwrap().contains("public") && headers["cache-control"].to_str().unwrap().contains("immutable"));
+    // An anonymous reader of the status gets the same URL.
+    let anonymous = t.get(&format!("/api/v1/statuses/{}", id(&status)), None).await.expect(200);
+    assert_eq!(anonymous["media_attachments"][0]["url"], url.as_str());
+    // Unlisted statuses are as public.
+    let unlisted_media = uploaded_png(&t, &alice).await;
+    let unlisted = t.post_status(&alice, json!({"status": "quiet", "visibility": "unlisted", "media_ids": [unlisted_media]})).await;
+    assert_eq!(fetch(&t, unlisted["media_attachments"][0]["url"].as_str().unwrap()).await.0, 200);
+
+    // An edit drops it: held by no status, it is the uploader's again, not anyone's.
+    t.put(&format!("/api/v1/statuses/{}", id(&status)), Some(&alice.token), json!({"status": "gone", "media_ids": []})).await.expect(200);
+    assert_eq!(fetch(&t, &url).await.0, 404);
+    let own = t.get(&format!("/api/v1/media/{media}"), Some(&alice.token)).await.expect(200);
+    assert_eq!(fetch(&t, own["url"].as_str().unwrap()).await.0, 200, "the uploader's signed URL");
+    // Deleting the status does the same.
+    t.delete(&format!("/api/v1/statuses/{}", id(&unlisted)), Some(&alice.token)).await.expect(200);
+    assert_eq!(fetch(&t, unlisted["media_attachments"][0]["url"].as_str().unwrap()).await.0, 404);
+}
+
+#[tokio::test]
+async fn expired_signatures_are_not_found() {
+    let t = TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { signed_url_ttl_secs: 2, ..Default::default() })).await;
+    let alice = t.register("alice").await;
+    let media = upload(&t, &alice, encode(&picture(20, 10), ImageFormat::Png), "a.png", "image/png").await.expect(200);
+    let url = media["url"].as_str().unwrap();
+    assert_eq!(fetch(&t, url).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
+    assert_eq!(fetch(&t, url).await.0, 404, "expired");
+    let fresh = t.get(&format!("/api/v1/media/{}", id(&media)), Some(&alice.token)).await.expect(200);
+    assert_eq!(fetch(&t, fresh["url"].as_str().unwrap()).await.0, 200, "a new rendering signs again");
 }
 
 #[tokio::test]
