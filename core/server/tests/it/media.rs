@@ -1,5 +1,6 @@
 //! Media: uploads through the pipeline (metadata stripped, previews, blurhash), files served
-//! at stable URLs, ownership, attachments on statuses, bad input, presigned completion.
+//! at unguessable URLs (stable for public statuses, signed for the rest), ownership, attachments
+//! on statuses, bad input, presigned completion, the decode budget.
 
 use std::io::Cursor;
 
@@ -670,4 +671,49 @@ async fn concurrent_decodes_stay_within_the_pixel_budget() {
     let metrics = t.get("/metrics", None).await.expect(200);
     let text = metrics.as_str().unwrap();
     assert!(text.contains("starling_media_decode_refused_total 4\n") && text.contains("starling_media_decode_pixels_in_flight 0\n"), "{text}");
+}
+
+/// Attachments stored before file keys carried a token (`media/{id}/original.png`) still load
+/// and are served under the same rules: public ones to anyone, the others only signed.
+#[tokio::test]
+async fn attachments_stored_before_tokens_are_still_served_by_the_same_rules() {
+    use core_app::model::MediaRecord;
+    use core_app::ports::{Condition, Store as _, Write};
+    let t = TestApp::spawn().await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
+    let public_media = uploaded_png(&t, &alice).await;
+    let public = t.post_status(&alice, json!({"status": "old and public", "media_ids": [public_media]})).await;
+    let direct_media = uploaded_png(&t, &alice).await;
+    let direct = t.post_status(&alice, json!({"status": "@bob old and direct", "visibility": "direct", "media_ids": [direct_media]})).await;
+    let data = t.settings.server.data_dir.clone();
+    let dir = t.stop().await;
+
+    // Rewrite both records and their files to the layout before tokens.
+    {
+        let store = core_embedded::RedbStore::open(&data.join("starling.redb")).unwrap();
+        for media in [&public_media, &direct_media] {
+            let key = core_app::keys::media(media.parse().unwrap());
+            let item = store.get(&key).await.unwrap().unwrap();
+            let mut record: MediaRecord = core_app::model::decode(&item).unwrap();
+            for file in std::iter::once(&mut record.original).chain(record.small.as_mut()) {
+                let name = file.key.rsplit('/').next().unwrap().to_owned();
+                let old = format!("media/{media}/{name}");
+                std::fs::rename(data.join("media").join(&file.key), data.join("media").join(&old)).unwrap();
+                file.key = old;
+            }
+            let write: Write = core_app::model::put(key, &record, Condition::Exists).unwrap();
+            store.transact(vec![write], vec![]).await.unwrap();
+        }
+    }
+
+    let t = TestApp::spawn_in(dir, |_| {}).await;
+    let seen = t.get(&format!("/api/v1/statuses/{}", id(&public)), None).await.expect(200);
+    let url = seen["media_attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(url, format!("{}/system/media/{public_media}/original.png", t.base));
+    assert_eq!(fetch(&t, url).await.0, 200, "public: anyone");
+    let seen = t.get(&format!("/api/v1/statuses/{}", id(&direct)), Some(&bob.token)).await.expect(200);
+    let url = seen["media_attachments"][0]["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/system/media/{direct_media}/original.png?expires=", t.base)), "{url}");
+    assert_eq!(fetch(&t, url).await.0, 200, "the mentioned account's signed URL");
+    assert_eq!(fetch(&t, url.split('?').next().unwrap()).await.0, 404, "direct: not without the signature");
 }
