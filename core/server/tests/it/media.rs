@@ -446,6 +446,8 @@ async fn unknown_files_are_not_found() {
         format!("/system/media/{media}/secret.png"),
         "/system/media/1/original.png".to_owned(),
         format!("/system/media/{media}/..%2F..%2Fstarling.redb"),
+        format!("/system/media/{media}/..%2F..%2F..%2F/starling.redb"),
+        format!("/system/media/{media}/00112233445566778899aabbccddeeff/original.png"),
     ] {
         assert_eq!(t.get(&path, None).await.status.as_u16(), 404, "{path}");
     }
