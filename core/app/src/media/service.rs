@@ -234,13 +234,18 @@ impl App {
         Ok(out)
     }
 
-    /// Who may fetch file `key` of attachment `id`: anyone when the status holding it is one an
-    /// anonymous reader may see; otherwise only with a valid, unexpired signature (`signature`:
+    /// Who may fetch file `key` of attachment `id`: nobody once its uploader is suspended; anyone
+    /// when the status holding it is one an anonymous reader may see; otherwise only with a
+    /// valid, unexpired signature (`signature`:
     /// `expires` and `sig` from the query). `None` (answered 404) for everyone else, so the
     /// file's existence is not revealed. Returns the file and, for a signed fetch, its expiry.
     pub(crate) async fn servable_file(&self, id: Id, key: &str, signature: Option<(u64, &str)>) -> ApiResult<Option<(MediaFile, Option<u64>)>> {
         let Some(record) = self.media_records(&[id]).await?.remove(&id) else { return Ok(None) };
         let Some(file) = [Some(record.original), record.small].into_iter().flatten().find(|f| f.key == key) else { return Ok(None) };
+        // A suspended account's files vanish with its statuses, signed URLs included.
+        if self.moderation(record.account_id).await?.suspended_at.is_some() {
+            return Ok(None);
+        }
         if let Some((expires, sig)) = signature
             && self.media_urls.verify(&file.key, expires, sig, now_secs())
         {

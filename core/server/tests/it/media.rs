@@ -719,3 +719,24 @@ async fn attachments_stored_before_tokens_are_still_served_by_the_same_rules() {
     assert_eq!(fetch(&t, url).await.0, 200, "the mentioned account's signed URL");
     assert_eq!(fetch(&t, url.split('?').next().unwrap()).await.0, 404, "direct: not without the signature");
 }
+
+#[tokio::test]
+async fn a_suspended_accounts_files_are_not_served() {
+    let t = TestApp::spawn().await;
+    let [adam, bob] = t.register_all(["adam", "bob"]).await;
+    let public = t.post_status(&bob, json!({"status": "public", "media_ids": [uploaded_png(&t, &bob).await]})).await;
+    let direct = t.post_status(&bob, json!({"status": "@adam direct", "visibility": "direct", "media_ids": [uploaded_png(&t, &bob).await]})).await;
+    let urls: Vec<String> = [&public, &direct].iter().map(|s| s["media_attachments"][0]["url"].as_str().unwrap().to_owned()).collect();
+    for url in &urls {
+        assert_eq!(fetch(&t, url).await.0, 200);
+    }
+    let account = &bob.id;
+    core_app::admin::service::set_role(&t.app, adam.id.parse().unwrap(), core_app::model::Role::Moderator).await.unwrap();
+    let (client, secret) = t.create_app("admin:write").await;
+    let login = json!({"grant_type": "password", "client_id": client, "client_secret": secret, "username": adam.username, "password": crate::PASSWORD, "scope": "admin:write"});
+    let token = t.post("/oauth/token", None, login).await.expect(200)["access_token"].as_str().unwrap().to_owned();
+    t.post(&format!("/api/v1/admin/accounts/{account}/action"), Some(&token), json!({"type": "suspend"})).await.expect(200);
+    for url in &urls {
+        assert_eq!(fetch(&t, url).await.0, 404, "{url}");
+    }
+}
