@@ -327,6 +327,17 @@ pub struct MediaConfig {
     pub max_image_side: u32,
     /// Characters of alt text.
     pub description_limit: usize,
+    /// Seconds a signed file URL stays valid at least (files of followers-only and direct
+    /// statuses and of unattached uploads are served only on such URLs; docs/media.md). Expiries
+    /// are rounded up to the next 10 minutes, so a URL lives up to 10 minutes longer.
+    pub signed_url_ttl_secs: u64,
+    /// Pixels (width × height, read from the header) that may be decoded at once, over every
+    /// concurrent upload: the memory bound of image processing (about 16 bytes a pixel at worst,
+    /// docs/operations.md). An image larger than this (but within `image_matrix_limit`) waits
+    /// until it can take the whole budget.
+    pub decode_pixel_budget: u64,
+    /// Milliseconds an upload waits for decode budget before it is refused with 503.
+    pub decode_wait_ms: u64,
 }
 
 impl Default for MediaConfig {
@@ -337,6 +348,9 @@ impl Default for MediaConfig {
             image_matrix_limit: 33_177_600,
             max_image_side: 16_384,
             description_limit: 1_500,
+            signed_url_ttl_secs: 3_600,
+            decode_pixel_budget: 50_000_000,
+            decode_wait_ms: 10_000,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod admin;
 mod auth;
 mod clock;
 pub mod consumers;
+pub mod decode_budget;
 mod http;
 mod instance;
 mod listener;
@@ -38,6 +39,7 @@ pub mod revocation;
 mod routes;
 mod safety;
 mod search;
+pub mod signed_urls;
 mod state;
 mod statuses;
 mod streaming;
@@ -99,6 +101,8 @@ impl Application {
     pub async fn build(config: Config, backends: Backends) -> ApiResult<Self> {
         let (signer, keys) = auth::signing_keys(&config.auth, backends.store.as_ref()).await?;
         let verifier = TokenVerifier::new(&keys);
+        let media_urls = signed_urls::UrlSigner::load(backends.store.as_ref()).await?;
+        let decodes = decode_budget::DecodeBudget::new(config.media.decode_pixel_budget);
         let (ids, node_keeper) = match config.node_id {
             Some(node) if node > MAX_NODE => return Err(ApiError::Unavailable(format!("node_id {node} is out of range (0-{MAX_NODE})"))),
             Some(node) => (Arc::new(nodes::IdSource::fixed(node)), None),
@@ -125,6 +129,8 @@ impl Application {
             search_lock: tokio::sync::Mutex::new(()),
             streams: backends.streams,
             media: backends.media,
+            media_urls,
+            decodes,
             push: backends.push,
             ids,
             node_keeper: Mutex::new(node_keeper),

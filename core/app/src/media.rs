@@ -6,7 +6,10 @@
 //! Processing ([`pipeline`]) happens in memory before anything is stored, so a refused file
 //! leaves nothing behind. Accepted files are written to the [`MediaStore`](crate::ports::MediaStore)
 //! first and the record is committed after; if the commit fails the files are removed again.
-//! Files are served only while a record names them.
+//! Files are served only while a record names them, and only to whoever may see them: every
+//! file key carries 128 random bits ([`crate::signed_urls`]); files of statuses an anonymous reader may see
+//! are served to anyone, the others only on URLs signed for viewers who may see the status
+//! (`policy::visibility::media_public`). Decoding takes pixels of a shared budget ([`crate::decode_budget`]).
 //!
 //! [`handlers`] (HTTP, multipart) → [`service`] (processing, storing, completing uploads);
 //! [`pipeline`] does the image work.

@@ -68,7 +68,8 @@ pub(crate) async fn metrics(State(app): State<App>, headers: HeaderMap) -> Resul
         }
     }
     let (backends, log) = tokio::join!(ping_all(&app), log_positions(&app));
-    let text = app.metrics.render(&backends, &log);
+    let mut text = app.metrics.render(&backends, &log);
+    text.push_str(&app.decodes.exposition());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }
 

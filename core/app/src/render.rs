@@ -197,8 +197,8 @@ impl App {
         let authors = self.account_views(&author_ids).await?;
         let media_ids: Vec<Id> = shown.iter().flat_map(|r| r.media.iter().copied()).collect();
         let media = if media_ids.is_empty() { HashMap::new() } else { self.media_records(&media_ids).await? };
-        let attachments =
-            |r: &StatusRecord| -> Vec<wire::MediaAttachment> { r.media.iter().filter_map(|m| media.get(m)).map(|m| self.media_entity(m)).collect() };
+        let rendered_media = self.status_media(&shown, &media).await?;
+        let attachments = |r: &StatusRecord| -> Vec<wire::MediaAttachment> { rendered_media.get(&r.id).cloned().unwrap_or_default() };
 
         const PER_STATUS: usize = 8;
         let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);

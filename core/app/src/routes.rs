@@ -180,7 +180,8 @@ fn media_routes(app: &App) -> Router<App> {
         .route("/api/v2/media", post(media::create_v2).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/api/v1/media/{id}", get(media::show).put(media::update).delete(media::destroy))
         .route("/api/starling/v1/media/{id}/complete", post(media::complete))
-        .route("/system/media/{id}/{file}", get(media::serve))
+        .route("/system/media/{id}/{token}/{file}", get(media::serve))
+        .route("/system/media/{id}/{file}", get(media::serve_untokened))
 }
 
 /// The placeholder avatar and header Mastodon serves for accounts without one.

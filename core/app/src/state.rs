@@ -37,6 +37,10 @@ pub struct Inner {
     pub(crate) search_lock: tokio::sync::Mutex<()>,
     pub(crate) streams: Arc<dyn StreamHub>,
     pub(crate) media: Arc<dyn MediaStore>,
+    /// Signs the URLs of files not everyone may see.
+    pub(crate) media_urls: crate::signed_urls::UrlSigner,
+    /// The pixels image decodes may hold at once.
+    pub(crate) decodes: crate::decode_budget::DecodeBudget,
     pub(crate) push: Option<Arc<dyn PushPublisher>>,
     pub(crate) ids: Arc<crate::nodes::IdSource>,
     /// Stops the node-lease keeper (which then releases the number), and the keeper itself.
@@ -107,6 +111,11 @@ impl App {
                 }
             }
         }
+    }
+
+    /// The pixels image decodes may hold at once: its use (`/metrics`), or a share of it (tests).
+    pub fn decode_budget(&self) -> &crate::decode_budget::DecodeBudget {
+        &self.decodes
     }
 }
 

@@ -538,6 +538,15 @@ pub trait MediaStore: Send + Sync {
         let _ = key;
         None
     }
+
+    /// Where clients fetch `key` for a limited time when the store serves files itself (see
+    /// [`MediaStore::public_url`]) and the file is not for everyone: a URL signed at `signed_at`
+    /// and valid for `expires_in` (an S3 presigned GET). `None` (the default, and whenever
+    /// `public_url` is `None`): core serves the file on a URL it signs itself.
+    async fn presigned_url(&self, key: &str, signed_at: std::time::SystemTime, expires_in: std::time::Duration) -> Result<Option<String>, MediaStoreError> {
+        let _ = (key, signed_at, expires_in);
+        Ok(None)
+    }
 }
 
 /// Why an event sink failed; the batch is delivered again.

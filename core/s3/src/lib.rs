@@ -105,6 +105,16 @@ impl S3MediaStore {
         Ok(request.uri().to_owned())
     }
 
+    /// A presigned GET of `key`, signed at `signed_at`, valid for `expires` (at most 7 days).
+    pub async fn presign_get(&self, key: &str, signed_at: SystemTime, expires: Duration) -> Result<String, MediaStoreError> {
+        if !valid_media_key(key) {
+            return Err(MediaStoreError::InvalidKey(key.to_owned()));
+        }
+        let presigning = PresigningConfig::builder().start_time(signed_at).expires_in(expires).build().map_err(|e| backend("presign", e))?;
+        let request = self.client.get_object().bucket(&self.bucket).key(key).presigned(presigning).await.map_err(|e| backend("presign", e))?;
+        Ok(request.uri().to_owned())
+    }
+
     /// Whether the bucket answers (startup check).
     pub async fn ping(&self) -> Result<(), MediaStoreError> {
         self.client.head_bucket().bucket(&self.bucket).send().await.map(drop).map_err(|e| backend("head bucket", e))
@@ -153,5 +163,14 @@ impl MediaStore for S3MediaStore {
 
     fn public_url(&self, key: &str) -> Option<String> {
         self.public_url.as_ref().map(|base| format!("{}/{key}", base.trim_end_matches('/')))
+    }
+
+    /// With `public_url` set, files that are not for everyone are fetched from the bucket on a
+    /// presigned GET; without it, core serves every file and signs its own URLs.
+    async fn presigned_url(&self, key: &str, signed_at: SystemTime, expires_in: Duration) -> Result<Option<String>, MediaStoreError> {
+        if self.public_url.is_none() {
+            return Ok(None);
+        }
+        self.presign_get(key, signed_at, expires_in).await.map(Some)
     }
 }

@@ -81,6 +81,34 @@ async fn a_presigned_put_stores_the_object() {
     assert_eq!(store.get("uploads/1/2.png").await.unwrap().as_deref(), Some(&b"hello"[..]));
 }
 
+#[tokio::test]
+#[ignore = "needs an S3 server: STARLING_TEST_S3_ENDPOINT (scripts/test.sh starts moto)"]
+async fn non_public_files_are_fetched_on_a_short_presigned_get() {
+    use core_ports::ports::MediaStore;
+    let plain = bucket_store("presignget").await;
+    let key = "media/7/00112233445566778899aabbccddeeff/original.png";
+    plain.put(key, b"picture".to_vec(), "image/png").await.unwrap();
+    // Without `public_url` core serves every file itself and signs its own URLs.
+    let now = std::time::SystemTime::now();
+    assert_eq!(plain.presigned_url(key, now, Duration::from_secs(60)).await.unwrap(), None);
+    let store = S3MediaStore::new(S3Config {
+        bucket: plain.bucket().to_owned(),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint()),
+        credentials: Some(credentials()),
+        public_url: Some("https://media.example".into()),
+    })
+    .await
+    .unwrap();
+    assert_eq!(store.public_url(key).as_deref(), Some(&*format!("https://media.example/{key}")));
+    let url = store.presigned_url(key, now, Duration::from_secs(60)).await.unwrap().expect("a presigned GET");
+    assert!(url.starts_with(&format!("{}/{}/{key}?", endpoint().trim_end_matches('/'), plain.bucket())), "{url}");
+    assert!(url.contains("X-Amz-Expires=60") && url.contains("X-Amz-Signature="), "{url}");
+    let got = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert!(got.status().is_success(), "{}", got.status());
+    assert_eq!(got.bytes().await.unwrap().as_ref(), b"picture");
+}
+
 /// Core's completion as the intake sees it: records each call; refuses for now while `down`.
 #[derive(Default)]
 struct Recorder {

@@ -3,9 +3,10 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use shared::wire;
 
 use crate::App;
@@ -13,7 +14,7 @@ use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, path_id};
 
-use super::service::{Completion, MediaParams};
+use super::service::{Completion, FileUrls, MediaParams};
 use super::writes::{self, RemoveConflict, SaveConflict};
 
 /// A multipart upload, read whole.
@@ -53,7 +54,7 @@ pub(crate) async fn upload(app: &App, auth: &Auth, multipart: Result<Multipart, 
     let upload = read_upload(multipart).await?;
     let file = upload.file.ok_or_else(|| ApiError::invalid("Validation failed: File can't be blank"))?;
     let record = app.store_media(me, app.next_id()?, file, upload.thumbnail, &upload.params).await?;
-    Ok(app.media_entity(&record))
+    app.media_entity(&record, FileUrls::Signed).await
 }
 
 /// `POST /api/v1/media`: processed synchronously.
@@ -71,7 +72,7 @@ pub async fn create_v2(State(app): State<App>, auth: Auth, multipart: Result<Mul
 pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::MediaAttachment>> {
     let me = auth.user(Scope::WriteMedia)?;
     let record = app.own_unattached_media(me, path_id(&id)?).await?;
-    Ok(Json(app.media_entity(&record)))
+    Ok(Json(app.media_entity(&record, FileUrls::Signed).await?))
 }
 
 /// `PUT /api/v1/media/:id`: description and focus.
@@ -85,7 +86,7 @@ pub async fn update(State(app): State<App>, auth: Auth, Path(id): Path<String>, 
         record.focus = p.focus()?;
     }
     match writes::update(&app, &record).await? {
-        Ok(()) => Ok(Json(app.media_entity(&record))),
+        Ok(()) => Ok(Json(app.media_entity(&record, FileUrls::Signed).await?)),
         Err(SaveConflict::Gone | SaveConflict::AlreadyProcessed) => Err(ApiError::NotFound),
     }
 }
@@ -98,7 +99,7 @@ pub async fn destroy(State(app): State<App>, auth: Auth, Path(id): Path<String>)
         Ok(()) => {}
         Err(RemoveConflict::Gone | RemoveConflict::Attached) => return Err(ApiError::NotFound),
     }
-    let entity = app.media_entity(&record);
+    let entity = app.media_entity(&record, FileUrls::Signed).await?;
     let files: Vec<String> = std::iter::once(record.original.key).chain(record.small.map(|s| s.key)).collect();
     app.remove_files(&files).await;
     Ok(Json(entity))
@@ -123,24 +124,47 @@ pub async fn complete(State(app): State<App>, auth: Auth, Path(id): Path<String>
             if let Err(conflict) = writes::update(&app, &record).await? {
                 return Err(ApiError::internal(format!("media {} could not be updated: {conflict:?}", record.id)));
             }
-            Ok(Json(app.media_entity(&record)))
+            Ok(Json(app.media_entity(&record, FileUrls::Signed).await?))
         }
-        Completion::Done(record) => Ok(Json(app.media_entity(&record))),
+        Completion::Done(record) => Ok(Json(app.media_entity(&record, FileUrls::Signed).await?)),
         Completion::NotOwner | Completion::NoUpload => Err(ApiError::NotFound),
     }
 }
 
-/// `GET /system/media/:id/:file`: a stored file, immutable once written.
-pub async fn serve(State(app): State<App>, Path((id, file)): Path<(String, String)>) -> ApiResult<Response> {
+/// `expires` and `sig` of a signed file URL.
+#[derive(Debug, Deserialize)]
+struct Signature {
+    expires: u64,
+    sig: String,
+}
+
+/// `GET /system/media/:id/:token/:file`: a stored file, immutable once written. Files of
+/// statuses anyone may see are served to anyone and cached for a year; the others only on a
+/// signed URL (rendered for viewers who may see them), cached privately until it expires.
+/// Everyone else gets 404, as if there were no such file.
+pub async fn serve(State(app): State<App>, Path((id, token, file)): Path<(String, String, String)>, RawQuery(query): RawQuery) -> ApiResult<Response> {
     let id = path_id(&id)?;
-    let record = app.media_records(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)?;
-    let wanted = format!("media/{id}/{file}");
-    let stored = std::iter::once(&record.original).chain(record.small.as_ref()).find(|f| f.key == wanted).ok_or(ApiError::NotFound)?;
+    serve_file(&app, id, &format!("media/{id}/{token}/{file}"), query.as_deref()).await
+}
+
+/// `GET /system/media/:id/:file`: files stored before keys carried a token (same rules).
+pub async fn serve_untokened(State(app): State<App>, Path((id, file)): Path<(String, String)>, RawQuery(query): RawQuery) -> ApiResult<Response> {
+    let id = path_id(&id)?;
+    serve_file(&app, id, &format!("media/{id}/{file}"), query.as_deref()).await
+}
+
+async fn serve_file(app: &App, id: shared::id::Id, key: &str, query: Option<&str>) -> ApiResult<Response> {
+    let signature: Option<Signature> = query.and_then(|q| serde_html_form::from_str(q).ok());
+    let (stored, signed_until) = app.servable_file(id, key, signature.as_ref().map(|s| (s.expires, s.sig.as_str()))).await?.ok_or(ApiError::NotFound)?;
     let bytes = app.media.get(&stored.key).await?.ok_or(ApiError::NotFound)?;
+    let cache = match signed_until {
+        None => "public, max-age=31536000, immutable".to_owned(),
+        Some(expires) => format!("private, max-age={}", expires.saturating_sub(crate::now_secs())),
+    };
     Ok((
         [
             (header::CONTENT_TYPE, stored.mime.clone()),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
+            (header::CACHE_CONTROL, cache),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
             (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
         ],

@@ -201,28 +201,58 @@ pub fn process(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> 
     }
 }
 
-/// Decodes under limits: the header's dimensions are checked before any pixel buffer is
-/// allocated, and the decoder itself is bounded too. The result is upright (EXIF orientation
-/// applied), since the re-encoded file carries no orientation tag.
-fn decode(bytes: &[u8], format: Format, limits: &MediaConfig) -> Result<DynamicImage, Rejected> {
-    let image_format = format.image.ok_or(Rejected::Unsupported)?;
-    let reader = || {
-        let mut r = ImageReader::with_format(Cursor::new(bytes), image_format);
-        let mut l = Limits::default();
-        l.max_image_width = Some(limits.max_image_side);
-        l.max_image_height = Some(limits.max_image_side);
-        l.max_alloc = Some(limits.image_matrix_limit.saturating_mul(8).max(64 * 1024 * 1024));
-        r.limits(l);
-        r
+/// The pixels the pipeline will decode for this upload (the picture, or a video's thumbnail),
+/// read from the header only: what it must take of the decode budget. 0 when nothing will be
+/// decoded, or when the file will be refused before any pixel buffer is allocated (not a
+/// supported image, over a size limit, an unreadable header, over the pixel limit).
+pub fn pixels(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> u64 {
+    let picture = |bytes: &[u8]| {
+        let Some(format) = sniff(bytes).filter(|f| f.kind == Kind::Image) else { return 0 };
+        if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limits.image_size_limit {
+            return 0;
+        }
+        match dimensions(bytes, format, limits) {
+            Ok((width, height)) => u64::from(width) * u64::from(height),
+            Err(_) => 0,
+        }
     };
-    let (width, height) = reader().into_dimensions().map_err(|e| classify(&e, limits))?;
+    match sniff(bytes).map(|f| f.kind) {
+        Some(Kind::Image) => picture(bytes),
+        Some(Kind::Video) => thumbnail.filter(|t| !t.is_empty()).map_or(0, picture),
+        None => 0,
+    }
+}
+
+fn reader<'a>(bytes: &'a [u8], image_format: ImageFormat, limits: &MediaConfig) -> ImageReader<Cursor<&'a [u8]>> {
+    let mut r = ImageReader::with_format(Cursor::new(bytes), image_format);
+    let mut l = Limits::default();
+    l.max_image_width = Some(limits.max_image_side);
+    l.max_image_height = Some(limits.max_image_side);
+    l.max_alloc = Some(limits.image_matrix_limit.saturating_mul(8).max(64 * 1024 * 1024));
+    r.limits(l);
+    r
+}
+
+/// The header's dimensions, checked against the limits.
+fn dimensions(bytes: &[u8], format: Format, limits: &MediaConfig) -> Result<(u32, u32), Rejected> {
+    let image_format = format.image.ok_or(Rejected::Unsupported)?;
+    let (width, height) = reader(bytes, image_format, limits).into_dimensions().map_err(|e| classify(&e, limits))?;
     if width == 0 || height == 0 {
         return Err(Rejected::Corrupt);
     }
     if u64::from(width) * u64::from(height) > limits.image_matrix_limit {
         return Err(Rejected::TooManyPixels { limit: limits.image_matrix_limit });
     }
-    let mut decoder = reader().into_decoder().map_err(|e| classify(&e, limits))?;
+    Ok((width, height))
+}
+
+/// Decodes under limits: the header's dimensions are checked before any pixel buffer is
+/// allocated, and the decoder itself is bounded too. The result is upright (EXIF orientation
+/// applied), since the re-encoded file carries no orientation tag.
+fn decode(bytes: &[u8], format: Format, limits: &MediaConfig) -> Result<DynamicImage, Rejected> {
+    let image_format = format.image.ok_or(Rejected::Unsupported)?;
+    dimensions(bytes, format, limits)?;
+    let mut decoder = reader(bytes, image_format, limits).into_decoder().map_err(|e| classify(&e, limits))?;
     let orientation = decoder.orientation().ok();
     let mut picture = DynamicImage::from_decoder(decoder).map_err(|e| classify(&e, limits))?;
     if let Some(o) = orientation {
@@ -310,6 +340,16 @@ mod tests {
     fn pixel_bombs_are_refused_before_decoding() {
         let limits = MediaConfig { image_matrix_limit: 100 * 100, ..MediaConfig::default() };
         assert_eq!(process(&png(101, 100), None, &limits).unwrap_err(), Rejected::TooManyPixels { limit: 10_000 });
+    }
+
+    #[test]
+    fn the_decode_cost_is_read_from_the_header() {
+        let limits = MediaConfig { image_matrix_limit: 100 * 100, ..MediaConfig::default() };
+        assert_eq!(pixels(&png(30, 20), None, &limits), 600);
+        assert_eq!(pixels(&png(101, 100), None, &limits), 0, "refused before decoding: costs nothing");
+        assert_eq!(pixels(b"\0\0\0\x18ftypisom\0\0\x02\0", None, &limits), 0);
+        assert_eq!(pixels(b"\0\0\0\x18ftypisom\0\0\x02\0", Some(&png(10, 10)), &limits), 100, "a video's thumbnail");
+        assert_eq!(pixels(b"not an image", None, &limits), 0);
     }
 
     #[test]

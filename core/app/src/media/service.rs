@@ -6,9 +6,11 @@ use shared::id::Id;
 use shared::wire;
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, MediaFile, MediaRecord};
+use std::collections::HashMap;
+
+use crate::model::{self, MediaFile, MediaRecord, Ref, StatusRecord};
 use crate::ports::MediaStoreError;
-use crate::{App, keys, now_ms};
+use crate::{App, keys, now_ms, now_secs, policy, signed_urls};
 
 use super::pipeline::{self, Processed, Rejected};
 use super::writes;
@@ -30,6 +32,23 @@ impl From<MediaStoreError> for ApiError {
 impl From<Rejected> for ApiError {
     fn from(e: Rejected) -> Self {
         ApiError::invalid(e.to_string())
+    }
+}
+
+/// Which URLs an attachment is rendered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileUrls {
+    /// Stable and cacheable: the files of statuses anyone may see.
+    Stable,
+    /// Signed, valid for `[media] signed_url_ttl_secs`: every other file, rendered only for
+    /// viewers who may see it.
+    Signed,
+}
+
+impl FileUrls {
+    /// The URLs of the attachments of `status` (`None`: held by no status, the uploader's).
+    pub fn of(status: Option<&StatusRecord>) -> Self {
+        if policy::visibility::media_public(status) { FileUrls::Stable } else { FileUrls::Signed }
     }
 }
 
@@ -72,15 +91,26 @@ impl App {
         let description = params.description(self)?;
         let focus = params.focus()?;
         let limits = self.config.media.clone();
-        let processed: Processed =
-            tokio::task::spawn_blocking(move || pipeline::process(&bytes, thumbnail.as_deref(), &limits)).await.map_err(crate::join_error)??;
+        // The decode's share of the pixel budget, held by the blocking task until it ends.
+        let pixels = pipeline::pixels(&bytes, thumbnail.as_deref(), &limits);
+        let permit = self.decodes.acquire(pixels, std::time::Duration::from_millis(limits.decode_wait_ms)).await.ok_or_else(|| {
+            ApiError::Unavailable(format!("image decode budget ({} pixels) stayed taken for {} ms", limits.decode_pixel_budget, limits.decode_wait_ms))
+        })?;
+        let processed: Processed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            pipeline::process(&bytes, thumbnail.as_deref(), &limits)
+        })
+        .await
+        .map_err(crate::join_error)??;
         let meta = processed.meta();
+        // The random token makes the files' URLs unguessable (the id is only time-based).
+        let dir = format!("media/{id}/{}", signed_urls::new_token());
         let original = MediaFile {
-            key: format!("media/{id}/original.{}", processed.original.ext),
+            key: format!("{dir}/original.{}", processed.original.ext),
             mime: processed.original.mime.into(),
             bytes: len(&processed.original.bytes),
         };
-        let small = processed.small.as_ref().map(|s| MediaFile { key: format!("media/{id}/small.{}", s.ext), mime: s.mime.into(), bytes: len(&s.bytes) });
+        let small = processed.small.as_ref().map(|s| MediaFile { key: format!("{dir}/small.{}", s.ext), mime: s.mime.into(), bytes: len(&s.bytes) });
         let record = MediaRecord {
             id,
             account_id: owner,
@@ -144,27 +174,91 @@ impl App {
         Ok(record)
     }
 
-    /// The public URL of a stored file.
-    pub(crate) fn media_url(&self, file: &MediaFile) -> String {
-        self.media.public_url(&file.key).unwrap_or_else(|| format!("{}/system/{}", self.config.instance.base_url, file.key))
+    /// The URL of a stored file: stable for files anyone may see, else signed for a while (a
+    /// presigned GET of the media store, or core's own signed `/system/…` URL).
+    pub(crate) async fn media_url(&self, file: &MediaFile, urls: FileUrls) -> ApiResult<String> {
+        let base = &self.config.instance.base_url;
+        if urls == FileUrls::Stable {
+            return Ok(self.media.public_url(&file.key).unwrap_or_else(|| format!("{base}/system/{}", file.key)));
+        }
+        let ttl = self.config.media.signed_url_ttl_secs;
+        let expires = signed_urls::expiry(ttl);
+        // Signed at a time that depends on the expiry only, so repeated renders agree.
+        let ttl = ttl.max(1);
+        let signed_at = expires.saturating_sub(ttl + signed_urls::EXPIRY_STEP_SECS.min(ttl)).min(now_secs());
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(signed_at);
+        if let Some(url) = self.media.presigned_url(&file.key, at, std::time::Duration::from_secs(expires - signed_at)).await? {
+            return Ok(url);
+        }
+        Ok(format!("{base}/system/{}?expires={expires}&sig={}", file.key, self.media_urls.sign(&file.key, expires)))
     }
 
-    /// The wire entity of an attachment.
-    pub fn media_entity(&self, r: &MediaRecord) -> wire::MediaAttachment {
+    /// The wire entity of an attachment, its URLs as `urls` says.
+    pub async fn media_entity(&self, r: &MediaRecord, urls: FileUrls) -> ApiResult<wire::MediaAttachment> {
         let mut meta = r.meta.clone();
         if let (Some((x, y)), Some(map)) = (r.focus, meta.as_object_mut()) {
             map.insert("focus".into(), serde_json::json!({ "x": x, "y": y }));
         }
-        wire::MediaAttachment {
+        let preview_url = match &r.small {
+            Some(s) => Some(self.media_url(s, urls).await?),
+            None => None,
+        };
+        Ok(wire::MediaAttachment {
             id: r.id,
             kind: r.kind.clone(),
-            url: Some(self.media_url(&r.original)),
-            preview_url: r.small.as_ref().map(|s| self.media_url(s)),
+            url: Some(self.media_url(&r.original, urls).await?),
+            preview_url,
             remote_url: None,
             meta,
             description: r.description.clone(),
             blurhash: r.blurhash.clone(),
+        })
+    }
+
+    /// The wire entities of the attachments of statuses the viewer may see, in each status's
+    /// order: stable URLs for statuses anyone may see, signed ones for the others.
+    pub(crate) async fn status_media(
+        &self,
+        statuses: &[&StatusRecord],
+        media: &HashMap<Id, MediaRecord>,
+    ) -> ApiResult<HashMap<Id, Vec<wire::MediaAttachment>>> {
+        let mut out = HashMap::with_capacity(statuses.len());
+        for status in statuses {
+            let urls = FileUrls::of(Some(status));
+            let mut entities = Vec::with_capacity(status.media.len());
+            for record in status.media.iter().filter_map(|m| media.get(m)) {
+                entities.push(self.media_entity(record, urls).await?);
+            }
+            out.insert(status.id, entities);
         }
+        Ok(out)
+    }
+
+    /// Who may fetch file `key` of attachment `id`: nobody once its uploader is suspended; anyone
+    /// when the status holding it is one an anonymous reader may see; otherwise only with a
+    /// valid, unexpired signature (`signature`:
+    /// `expires` and `sig` from the query). `None` (answered 404) for everyone else, so the
+    /// file's existence is not revealed. Returns the file and, for a signed fetch, its expiry.
+    pub(crate) async fn servable_file(&self, id: Id, key: &str, signature: Option<(u64, &str)>) -> ApiResult<Option<(MediaFile, Option<u64>)>> {
+        let Some(record) = self.media_records(&[id]).await?.remove(&id) else { return Ok(None) };
+        let Some(file) = [Some(record.original), record.small].into_iter().flatten().find(|f| f.key == key) else { return Ok(None) };
+        // A suspended account's files vanish with its statuses, signed URLs included.
+        if self.moderation(record.account_id).await?.suspended_at.is_some() {
+            return Ok(None);
+        }
+        if let Some((expires, sig)) = signature
+            && self.media_urls.verify(&file.key, expires, sig, now_secs())
+        {
+            return Ok(Some((file, Some(expires))));
+        }
+        let holder = match self.store.get(&keys::media_attachment(id)).await? {
+            Some(item) => match model::decode::<Ref>(&item)?.id {
+                status if status == Id::MIN => None,
+                status => self.status_records(&[status]).await?.remove(&status),
+            },
+            None => None,
+        };
+        Ok(policy::visibility::media_public(holder.as_ref()).then_some((file, None)))
     }
 
     /// Checks attachments a status is about to take: at most the limit, all the author's,

@@ -173,6 +173,14 @@ pub async fn hidden_accounts(app: &App, reader: Id) -> ApiResult<HashSet<Id>> {
     Ok(hidden)
 }
 
+/// Whether the files of an attachment held by `status` may be served to anyone, on stable URLs:
+/// only when an anonymous reader may see the status. Files of other statuses, and of attachments
+/// no status holds (`None`: only the uploader sees them), are served on signed URLs only, which
+/// are rendered for viewers [`can_see`] admits.
+pub fn media_public(status: Option<&StatusRecord>) -> bool {
+    status.is_some_and(|s| can_see(&Viewer::default(), s))
+}
+
 /// Keeps the records `viewer` may see, in order (loads the relations they need). A boost is
 /// kept only when its original's author is not blocked either.
 pub async fn visible(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {

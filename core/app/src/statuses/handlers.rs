@@ -15,6 +15,7 @@ use crate::auth::{Auth, MaybeAuth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
 use crate::keys;
+use crate::media::service::FileUrls;
 use crate::model::{self, RevisionRecord};
 use crate::ports::Query;
 
@@ -163,10 +164,18 @@ pub async fn history(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
     }
     let media_ids: Vec<Id> = revisions.iter().flat_map(|r| r.media.iter().copied()).collect();
     let media = app.media_records(&media_ids).await?;
-    let edits = revisions
-        .into_iter()
-        .map(|r| wire::StatusEdit {
-            media_attachments: r.media.iter().filter_map(|m| media.get(m)).map(|m| app.media_entity(m)).collect(),
+    // Attachments the status still holds get its URLs; ones an edit removed are held by no
+    // status any more, so they are only served on signed URLs.
+    let current = FileUrls::of(Some(&record));
+    let mut edits = Vec::with_capacity(revisions.len());
+    for r in revisions {
+        let mut media_attachments = Vec::with_capacity(r.media.len());
+        for m in r.media.iter().filter_map(|m| media.get(m)) {
+            let urls = if record.media.contains(&m.id) { current } else { FileUrls::Signed };
+            media_attachments.push(app.media_entity(m, urls).await?);
+        }
+        edits.push(wire::StatusEdit {
+            media_attachments,
             content: r.content,
             spoiler_text: r.spoiler_text,
             sensitive: r.sensitive,
@@ -174,8 +183,8 @@ pub async fn history(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
             account: account.clone(),
             poll: None,
             emojis: Vec::new(),
-        })
-        .collect();
+        });
+    }
     Ok(Json(edits))
 }
 

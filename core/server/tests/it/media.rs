@@ -1,5 +1,6 @@
 //! Media: uploads through the pipeline (metadata stripped, previews, blurhash), files served
-//! at stable URLs, ownership, attachments on statuses, bad input, presigned completion.
+//! at unguessable URLs (stable for public statuses, signed for the rest), ownership, attachments
+//! on statuses, bad input, presigned completion, the decode budget.
 
 use std::io::Cursor;
 
@@ -160,12 +161,14 @@ async fn jpeg_upload_strips_exif_and_gps_and_turns_the_picture_upright() {
     assert_eq!(media["blurhash"].as_str().unwrap().len(), 28, "a 4×3 blurhash");
     crate::assert_required(&media, "MediaAttachment", &["id", "type", "url", "preview_url", "meta", "blurhash", "description"]);
 
+    // Not attached to a status yet: only its uploader sees it, on a signed URL cached privately.
     let url = media["url"].as_str().unwrap();
-    assert!(url.starts_with(&t.base) && url.ends_with("/original.jpg"), "{url}");
+    let path = url.split('?').next().unwrap();
+    assert!(url.starts_with(&t.base) && path.ends_with("/original.jpg"), "{url}");
     let (status, headers, bytes) = fetch(&t, url).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/jpeg");
-    assert!(headers["cache-control"].to_str().unwrap().contains("immutable"));
+    assert!(headers["cache-control"].to_str().unwrap().starts_with("private, max-age="), "{:?}", headers["cache-control"]);
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert!(!contains(&bytes, SECRET), "EXIF text is gone");
     assert!(!contains(&bytes, b"Exif"), "the EXIF segment is gone");
@@ -210,7 +213,7 @@ async fn videos_are_recognised_by_their_bytes_and_kept_as_they_are() {
         .part("thumbnail", Part::bytes(thumb).file_name("t.png"));
     let media = send(&t, "/api/v2/media", &alice.token, form).await.expect(200);
     assert_eq!(media["type"], "video");
-    assert!(media["url"].as_str().unwrap().ends_with("/original.mp4"));
+    assert!(media["url"].as_str().unwrap().split('?').next().unwrap().ends_with("/original.mp4"));
     assert_eq!(media["meta"]["small"]["width"], 400, "the thumbnail became the preview");
     let (status, headers, bytes) = fetch(&t, media["url"].as_str().unwrap()).await;
     assert_eq!(status, 200);
@@ -443,6 +446,8 @@ async fn unknown_files_are_not_found() {
         format!("/system/media/{media}/secret.png"),
         "/system/media/1/original.png".to_owned(),
         format!("/system/media/{media}/..%2F..%2Fstarling.redb"),
+        format!("/system/media/{media}/..%2F..%2F..%2F/starling.redb"),
+        format!("/system/media/{media}/00112233445566778899aabbccddeeff/original.png"),
     ] {
         assert_eq!(t.get(&path, None).await.status.as_u16(), 404, "{path}");
     }
@@ -498,4 +503,240 @@ async fn a_description_with_a_nul_character_is_refused() {
     let media = uploaded_png(&t, &alice).await;
     let reply = t.put(&format!("/api/v1/media/{media}"), Some(&alice.token), json!({"description": "x\u{0}y"})).await;
     assert_eq!(reply.status, 422, "{}", reply.body);
+}
+
+/// The random part of a file URL: the path segment between the id and the file name.
+fn url_token(url: &str) -> String {
+    let path = url.split('?').next().unwrap();
+    let segments: Vec<&str> = path.rsplit('/').collect();
+    segments[1].to_owned()
+}
+
+/// `url` with its query parameter `name` set to `value`.
+fn with_param(url: &str, name: &str, value: &str) -> String {
+    let (path, query) = url.split_once('?').unwrap();
+    let query: Vec<String> = query.split('&').map(|kv| if kv.starts_with(&format!("{name}=")) { format!("{name}={value}") } else { kv.to_owned() }).collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+#[tokio::test]
+async fn file_urls_carry_128_random_bits() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let mut tokens = std::collections::HashSet::new();
+    for _ in 0..4 {
+        let media = upload(&t, &alice, encode(&picture(20, 10), ImageFormat::Png), "a.png", "image/png").await.expect(200);
+        let (url, preview) = (media["url"].as_str().unwrap(), media["preview_url"].as_str().unwrap());
+        let token = url_token(url);
+        assert_eq!(token.len(), 32, "16 random bytes as hex: {url}");
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{url}");
+        assert_eq!(url_token(preview), token, "one token per attachment");
+        assert!(tokens.insert(token), "tokens do not repeat");
+        // The id alone (what the old time-based scan guessed) finds nothing.
+        let media_id = id(&media);
+        assert_eq!(t.get(&format!("/system/media/{media_id}/original.png"), None).await.status.as_u16(), 404);
+    }
+    // Distinct bits across tokens, not a counter: every hex position varies over four tokens.
+    let varying = (0..32).filter(|&i| tokens.iter().map(|t| t.as_bytes()[i]).collect::<std::collections::HashSet<_>>().len() > 1).count();
+    assert!(varying >= 24, "{tokens:?}");
+}
+
+#[tokio::test]
+async fn media_of_direct_and_private_statuses_is_served_only_to_who_may_see_them() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol, dave] = t.register_all(["alice", "bob", "carol", "dave"]).await;
+    t.follow(&dave, &alice).await;
+    let direct_media = uploaded_png(&t, &alice).await;
+    let direct = t.post_status(&alice, json!({"status": "@bob for your eyes only", "visibility": "direct", "media_ids": [direct_media]})).await;
+    let private_media = uploaded_png(&t, &alice).await;
+    let private = t.post_status(&alice, json!({"status": "followers only", "visibility": "private", "media_ids": [private_media]})).await;
+
+    // The mentioned account's rendering works; it is signed and expires.
+    let seen = t.get(&format!("/api/v1/statuses/{}", id(&direct)), Some(&bob.token)).await.expect(200);
+    let url = seen["media_attachments"][0]["url"].as_str().unwrap().to_owned();
+    let preview = seen["media_attachments"][0]["preview_url"].as_str().unwrap().to_owned();
+    assert!(url.contains("?expires=") && url.contains("&sig="), "{url}");
+    let (status, headers, bytes) = fetch(&t, &url).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(headers["cache-control"].to_str().unwrap().starts_with("private, max-age="), "not for shared caches");
+    assert!(image::load_from_memory(&bytes).is_ok());
+    assert_eq!(fetch(&t, &preview).await.0, 200);
+    let expires: u64 = url.split("expires=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(expires >= now + 3600 - 5 && expires <= now + 3600 + 600 + 5, "an hour (rounded up to 10 minutes): {expires} vs {now}");
+
+    // Anyone else: 404, as if there were no file — without a signature, with a forged one,
+    // with the expiry moved, or on another file of the same attachment.
+    let path = url.split('?').next().unwrap();
+    assert_eq!(fetch(&t, path).await.0, 404, "anonymous, with the token");
+    let sig = url.split("sig=").nth(1).unwrap();
+    let forged = format!("{}{}", if sig.starts_with('A') { "B" } else { "A" }, &sig[1..]);
+    assert_eq!(fetch(&t, &with_param(&url, "sig", &forged)).await.0, 404, "forged signature");
+    assert_eq!(fetch(&t, &with_param(&url, "expires", &(expires + 600).to_string())).await.0, 404, "expiry moved");
+    assert_eq!(fetch(&t, &with_param(&url, "sig", "")).await.0, 404);
+    let preview_with_url_sig = format!("{}?{}", preview.split('?').next().unwrap(), url.split_once('?').unwrap().1);
+    assert_eq!(fetch(&t, &preview_with_url_sig).await.0, 404, "a signature covers one file");
+    assert_eq!(t.get(&format!("/api/v1/statuses/{}", id(&direct)), Some(&carol.token)).await.status.as_u16(), 404);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{}", id(&direct)), None).await.status.as_u16(), 404);
+
+    // Followers-only: a follower's rendering works, the path alone does not.
+    let seen = t.get(&format!("/api/v1/statuses/{}", id(&private)), Some(&dave.token)).await.expect(200);
+    let url = seen["media_attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(fetch(&t, url).await.0, 200);
+    assert_eq!(fetch(&t, url.split('?').next().unwrap()).await.0, 404);
+    // In the follower's home too.
+    let home = t.get("/api/v1/timelines/home", Some(&dave.token)).await.expect(200);
+    let in_home = home.as_array().unwrap().iter().find(|s| s["id"] == private["id"]).unwrap();
+    assert_eq!(fetch(&t, in_home["media_attachments"][0]["url"].as_str().unwrap()).await.0, 200);
+}
+
+#[tokio::test]
+async fn public_media_keeps_stable_urls_until_no_public_status_holds_it() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let media = uploaded_png(&t, &alice).await;
+    let status = t.post_status(&alice, json!({"status": "look", "media_ids": [media]})).await;
+    let url = status["media_attachments"][0]["url"].as_str().unwrap().to_owned();
+    assert!(!url.contains('?'), "stable: {url}");
+    assert_eq!(url_token(&url).len(), 32);
+    let (code, headers, _) = fetch(&t, &url).await;
+    assert_eq!(code, 200, "anyone may fetch it");
+    assert!(headers["cache-control"].to_str().unwrap().contains("public") && headers["cache-control"].to_str().unwrap().contains("immutable"));
+    // An anonymous reader of the status gets the same URL.
+    let anonymous = t.get(&format!("/api/v1/statuses/{}", id(&status)), None).await.expect(200);
+    assert_eq!(anonymous["media_attachments"][0]["url"], url.as_str());
+    // Unlisted statuses are as public.
+    let unlisted_media = uploaded_png(&t, &alice).await;
+    let unlisted = t.post_status(&alice, json!({"status": "quiet", "visibility": "unlisted", "media_ids": [unlisted_media]})).await;
+    assert_eq!(fetch(&t, unlisted["media_attachments"][0]["url"].as_str().unwrap()).await.0, 200);
+
+    // An edit drops it: held by no status, it is the uploader's again, not anyone's.
+    t.put(&format!("/api/v1/statuses/{}", id(&status)), Some(&alice.token), json!({"status": "gone", "media_ids": []})).await.expect(200);
+    assert_eq!(fetch(&t, &url).await.0, 404);
+    let own = t.get(&format!("/api/v1/media/{media}"), Some(&alice.token)).await.expect(200);
+    assert_eq!(fetch(&t, own["url"].as_str().unwrap()).await.0, 200, "the uploader's signed URL");
+    // Deleting the status does the same.
+    t.delete(&format!("/api/v1/statuses/{}", id(&unlisted)), Some(&alice.token)).await.expect(200);
+    assert_eq!(fetch(&t, unlisted["media_attachments"][0]["url"].as_str().unwrap()).await.0, 404);
+}
+
+#[tokio::test]
+async fn expired_signatures_are_not_found() {
+    let t = TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { signed_url_ttl_secs: 2, ..Default::default() })).await;
+    let alice = t.register("alice").await;
+    let media = upload(&t, &alice, encode(&picture(20, 10), ImageFormat::Png), "a.png", "image/png").await.expect(200);
+    let url = media["url"].as_str().unwrap();
+    assert_eq!(fetch(&t, url).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
+    assert_eq!(fetch(&t, url).await.0, 404, "expired");
+    let fresh = t.get(&format!("/api/v1/media/{}", id(&media)), Some(&alice.token)).await.expect(200);
+    assert_eq!(fetch(&t, fresh["url"].as_str().unwrap()).await.0, 200, "a new rendering signs again");
+}
+
+#[tokio::test]
+async fn concurrent_decodes_stay_within_the_pixel_budget() {
+    // A budget of 1.2 million pixels: two 700×700 pictures (490,000 each) at most at once.
+    let budget = 1_200_000;
+    let t =
+        TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { decode_pixel_budget: budget, decode_wait_ms: 60_000, ..Default::default() }))
+            .await;
+    let alice = t.register("alice").await;
+    let big = encode(&picture(700, 700), ImageFormat::Png);
+    let uploads = (0..8).map(|_| upload(&t, &alice, big.clone(), "big.png", "image/png"));
+    for reply in futures_util::future::join_all(uploads).await {
+        reply.expect(200);
+    }
+    let stats = t.app.decode_budget().stats();
+    assert_eq!(stats.budget, budget);
+    assert!(stats.high_water <= budget, "{stats:?}");
+    assert!(stats.high_water >= 490_000, "{stats:?}");
+    assert_eq!((stats.in_flight, stats.refused), (0, 0), "{stats:?}");
+
+    // Uploads that cannot get their share within the wait are refused with 503, Mastodon's envelope.
+    let t =
+        TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { decode_pixel_budget: budget, decode_wait_ms: 200, ..Default::default() })).await;
+    let alice = t.register("alice").await;
+    let held = t.app.decode_budget().acquire(800_000, std::time::Duration::ZERO).await.unwrap();
+    let uploads = (0..4).map(|_| upload(&t, &alice, big.clone(), "big.png", "image/png"));
+    for reply in futures_util::future::join_all(uploads).await {
+        assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
+        assert!(reply.body["error"].is_string(), "{}", reply.body);
+        assert!(reply.headers.contains_key("retry-after"));
+    }
+    // Small pictures still fit beside the held share.
+    upload(&t, &alice, encode(&picture(20, 10), ImageFormat::Png), "a.png", "image/png").await.expect(200);
+    assert_eq!(t.app.decode_budget().stats().refused, 4);
+    assert!(t.app.decode_budget().stats().high_water <= budget);
+    drop(held);
+    upload(&t, &alice, big, "big.png", "image/png").await.expect(200);
+    let metrics = t.get("/metrics", None).await.expect(200);
+    let text = metrics.as_str().unwrap();
+    assert!(text.contains("starling_media_decode_refused_total 4\n") && text.contains("starling_media_decode_pixels_in_flight 0\n"), "{text}");
+}
+
+/// Attachments stored before file keys carried a token (`media/{id}/original.png`) still load
+/// and are served under the same rules: public ones to anyone, the others only signed.
+#[tokio::test]
+async fn attachments_stored_before_tokens_are_still_served_by_the_same_rules() {
+    use core_app::model::MediaRecord;
+    use core_app::ports::{Condition, Store as _, Write};
+    let t = TestApp::spawn().await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
+    let public_media = uploaded_png(&t, &alice).await;
+    let public = t.post_status(&alice, json!({"status": "old and public", "media_ids": [public_media]})).await;
+    let direct_media = uploaded_png(&t, &alice).await;
+    let direct = t.post_status(&alice, json!({"status": "@bob old and direct", "visibility": "direct", "media_ids": [direct_media]})).await;
+    let data = t.settings.server.data_dir.clone();
+    let dir = t.stop().await;
+
+    // Rewrite both records and their files to the layout before tokens.
+    {
+        let store = core_embedded::RedbStore::open(&data.join("starling.redb")).unwrap();
+        for media in [&public_media, &direct_media] {
+            let key = core_app::keys::media(media.parse().unwrap());
+            let item = store.get(&key).await.unwrap().unwrap();
+            let mut record: MediaRecord = core_app::model::decode(&item).unwrap();
+            for file in std::iter::once(&mut record.original).chain(record.small.as_mut()) {
+                let name = file.key.rsplit('/').next().unwrap().to_owned();
+                let old = format!("media/{media}/{name}");
+                std::fs::rename(data.join("media").join(&file.key), data.join("media").join(&old)).unwrap();
+                file.key = old;
+            }
+            let write: Write = core_app::model::put(key, &record, Condition::Exists).unwrap();
+            store.transact(vec![write], vec![]).await.unwrap();
+        }
+    }
+
+    let t = TestApp::spawn_in(dir, |_| {}).await;
+    let seen = t.get(&format!("/api/v1/statuses/{}", id(&public)), None).await.expect(200);
+    let url = seen["media_attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(url, format!("{}/system/media/{public_media}/original.png", t.base));
+    assert_eq!(fetch(&t, url).await.0, 200, "public: anyone");
+    let seen = t.get(&format!("/api/v1/statuses/{}", id(&direct)), Some(&bob.token)).await.expect(200);
+    let url = seen["media_attachments"][0]["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/system/media/{direct_media}/original.png?expires=", t.base)), "{url}");
+    assert_eq!(fetch(&t, url).await.0, 200, "the mentioned account's signed URL");
+    assert_eq!(fetch(&t, url.split('?').next().unwrap()).await.0, 404, "direct: not without the signature");
+}
+
+#[tokio::test]
+async fn a_suspended_accounts_files_are_not_served() {
+    let t = TestApp::spawn().await;
+    let [adam, bob] = t.register_all(["adam", "bob"]).await;
+    let public = t.post_status(&bob, json!({"status": "public", "media_ids": [uploaded_png(&t, &bob).await]})).await;
+    let direct = t.post_status(&bob, json!({"status": "@adam direct", "visibility": "direct", "media_ids": [uploaded_png(&t, &bob).await]})).await;
+    let urls: Vec<String> = [&public, &direct].iter().map(|s| s["media_attachments"][0]["url"].as_str().unwrap().to_owned()).collect();
+    for url in &urls {
+        assert_eq!(fetch(&t, url).await.0, 200);
+    }
+    let account = &bob.id;
+    core_app::admin::service::set_role(&t.app, adam.id.parse().unwrap(), core_app::model::Role::Moderator).await.unwrap();
+    let (client, secret) = t.create_app("admin:write").await;
+    let login = json!({"grant_type": "password", "client_id": client, "client_secret": secret, "username": adam.username, "password": crate::PASSWORD, "scope": "admin:write"});
+    let token = t.post("/oauth/token", None, login).await.expect(200)["access_token"].as_str().unwrap().to_owned();
+    t.post(&format!("/api/v1/admin/accounts/{account}/action"), Some(&token), json!({"type": "suspend"})).await.expect(200);
+    for url in &urls {
+        assert_eq!(fetch(&t, url).await.0, 404, "{url}");
+    }
 }
