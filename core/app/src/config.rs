@@ -192,8 +192,10 @@ pub struct InstanceConfig {
     pub description: String,
     /// Admin contact e-mail.
     pub contact_email: String,
-    /// Whether anyone may sign up.
-    pub registrations_open: bool,
+    /// Who may sign up: `open` (anyone), `approval` (anyone, but a moderator approves each
+    /// account before it may sign in) or `closed` (no one: operators create accounts with
+    /// `starling accounts create`).
+    pub registrations: Registrations,
     /// Base URL of the streaming API advertised to clients (`urls.streaming_api`,
     /// `configuration.urls.streaming`), e.g. `wss://streaming.example.org` when streaming is served
     /// by another host than `base_url` (an edge that cannot proxy WebSockets). Unset: `base_url`
@@ -203,6 +205,19 @@ pub struct InstanceConfig {
     /// The server's rules, shown at sign-up and chosen from in reports (`violation`). Their
     /// ids are their positions from 1: append new rules, do not reorder them.
     pub rules: Vec<RuleConfig>,
+}
+
+/// Who may sign up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registrations {
+    /// Anyone.
+    #[default]
+    Open,
+    /// Anyone, approved by a moderator before signing in.
+    Approval,
+    /// No one.
+    Closed,
 }
 
 /// One server rule.
@@ -288,7 +303,7 @@ impl Default for InstanceConfig {
             title: "Starling".into(),
             description: "A Starling social server".into(),
             contact_email: "admin@localhost".into(),
-            registrations_open: true,
+            registrations: Registrations::Open,
             streaming_url: None,
             rules: Vec::new(),
         }

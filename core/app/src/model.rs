@@ -163,12 +163,19 @@ pub struct ModerationRecord {
     /// Its media are always shown as sensitive.
     #[serde(default)]
     pub sensitized: bool,
+    /// Signed up where sign-ups need approval, and not approved yet: no session works and the
+    /// profile is not shown.
+    #[serde(default)]
+    pub pending: bool,
+    /// Why it asked to join.
+    #[serde(default)]
+    pub invite_request: Option<String>,
 }
 
 impl ModerationRecord {
     /// Whether the account's sessions may act.
     pub fn may_sign_in(&self) -> bool {
-        self.suspended_at.is_none() && !self.disabled
+        self.suspended_at.is_none() && !self.disabled && !self.pending
     }
 }
 

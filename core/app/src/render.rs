@@ -62,7 +62,7 @@ impl App {
         for chunk in items.chunks(PER_ACCOUNT) {
             let [Some(profile), followers, following, statuses, last, moderation] = chunk else { continue };
             let moderation: ModerationRecord = moderation.as_ref().map(model::decode).transpose()?.unwrap_or_default();
-            if moderation.suspended_at.is_some() {
+            if !visibility::account_listed(&moderation) {
                 continue;
             }
             let record: AccountRecord = model::decode(profile)?;

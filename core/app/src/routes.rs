@@ -74,6 +74,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/admin/accounts/{id}", get(admin::account))
         .route("/api/v1/admin/accounts/{id}/action", post(admin::action))
         .route("/api/v1/admin/accounts/{id}/enable", post(admin::enable))
+        .route("/api/v1/admin/accounts/{id}/approve", post(admin::approve))
+        .route("/api/v1/admin/accounts/{id}/reject", post(admin::reject))
         .route("/api/v1/admin/accounts/{id}/unsensitive", post(admin::unsensitive))
         .route("/api/v1/admin/accounts/{id}/unsilence", post(admin::unsilence))
         .route("/api/v1/admin/accounts/{id}/unsuspend", post(admin::unsuspend))

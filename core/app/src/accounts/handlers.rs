@@ -25,12 +25,15 @@ pub struct Register {
     agreement: Option<bool>,
     #[serde(default)]
     locale: Option<String>,
+    /// Why the applicant wants to join (shown to moderators when sign-ups need approval).
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// `POST /api/v1/accounts`: registers an account and returns its first token.
 pub async fn register(State(app): State<App>, auth: Auth, Input(body): Input<Register>) -> ApiResult<Json<wire::Token>> {
     auth.require(Scope::WriteAccounts)?;
-    if !app.config.instance.registrations_open {
+    if app.config.instance.registrations == crate::config::Registrations::Closed {
         return Err(ApiError::Forbidden("Registrations are closed".into()));
     }
     let command = RegisterAccount {
@@ -39,6 +42,7 @@ pub async fn register(State(app): State<App>, auth: Auth, Input(body): Input<Reg
         password: Password::parse(&body.password)?,
         agreement: body.agreement == Some(true),
         locale: body.locale,
+        reason: body.reason,
         client: auth.app,
     };
     service::register(&app, command).await.map(Json)

@@ -8,7 +8,7 @@ use shared::wire::{self, Visibility};
 use super::writes::{self, RegisterConflict};
 use crate::auth::hash_password;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccountRecord, CredentialsRecord, Ref};
+use crate::model::{self, AccountRecord, CredentialsRecord, ModerationRecord, Ref};
 use crate::{App, keys, now_ms};
 
 /// Register an account through client application `client`.
@@ -20,6 +20,8 @@ pub struct RegisterAccount {
     pub agreement: bool,
     /// The preferred language, when it is a two-letter code.
     pub locale: Option<String>,
+    /// Why the applicant wants to join (sign-ups that need approval).
+    pub reason: Option<String>,
     /// The application registering it (its scopes become the first token's).
     pub client: Id,
 }
@@ -62,20 +64,31 @@ impl UpdateProfile {
     }
 }
 
+/// Most characters kept of a sign-up's reason.
+const MAX_REASON_CHARS: usize = 500;
+
 /// Registers an account and returns its first token.
 pub async fn register(app: &App, cmd: RegisterAccount) -> ApiResult<wire::Token> {
     if !cmd.agreement {
         return Err(ApiError::invalid("Validation failed: Agreement must be accepted"));
     }
     let language = cmd.locale.filter(|l| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase()));
-    let id = create(app, &cmd.username, &cmd.email, &cmd.password, language).await?;
+    // Where sign-ups need approval, the token is issued as Mastodon does, but works only once
+    // a moderator approves the account.
+    let pending = (app.config.instance.registrations == crate::config::Registrations::Approval).then(|| ModerationRecord {
+        pending: true,
+        invite_request: cmd.reason.map(|r| r.chars().take(MAX_REASON_CHARS).collect()),
+        ..ModerationRecord::default()
+    });
+    let id = create(app, &cmd.username, &cmd.email, &cmd.password, language, pending.as_ref()).await?;
     let client = app.app_record_by_id(cmd.client).await?;
     let scopes = Scopes::parse(&client.scopes).map_err(ApiError::internal)?;
     app.issue_token(&client, Some(id), &scopes).await
 }
 
 /// Creates an account (sign-up, or an operator's command); the username and e-mail must be free.
-pub async fn create(app: &App, username: &Username, email: &Email, password: &Password, language: Option<String>) -> ApiResult<Id> {
+/// `moderation`: the new account's moderation record, if it starts with one (awaiting approval).
+pub async fn create(app: &App, username: &Username, email: &Email, password: &Password, language: Option<String>, moderation: Option<&ModerationRecord>) -> ApiResult<Id> {
     let id = app.next_id()?;
     let record = AccountRecord {
         id,
@@ -94,7 +107,7 @@ pub async fn create(app: &App, username: &Username, email: &Email, password: &Pa
         default_language: language,
     };
     let credentials = CredentialsRecord { email: email.as_str().to_owned(), password_hash: hash_password(password.expose().to_owned()).await? };
-    match writes::register(app, username, &record, &credentials).await? {
+    match writes::register(app, username, &record, &credentials, moderation).await? {
         Ok(()) => Ok(id),
         Err(RegisterConflict::UsernameTaken) => Err(ApiError::invalid("Validation failed: Username has already been taken")),
         Err(RegisterConflict::EmailTaken) => Err(ApiError::invalid("Validation failed: Email has already been taken")),

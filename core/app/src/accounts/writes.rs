@@ -4,7 +4,7 @@ use shared::handle::Username;
 
 use crate::error::ApiResult;
 use crate::events::Event;
-use crate::model::{self, AccountRecord, CredentialsRecord, Ref};
+use crate::model::{self, AccountRecord, CredentialsRecord, ModerationRecord, Ref};
 use crate::ports::{Condition, Write};
 use crate::transaction::Transaction;
 use crate::{App, keys};
@@ -17,7 +17,13 @@ pub enum RegisterConflict {
 }
 
 /// Creates the account: username and e-mail claims, profile, credentials, counters, listing.
-pub async fn register(app: &App, username: &Username, record: &AccountRecord, credentials: &CredentialsRecord) -> ApiResult<Result<(), RegisterConflict>> {
+pub async fn register(
+    app: &App,
+    username: &Username,
+    record: &AccountRecord,
+    credentials: &CredentialsRecord,
+    moderation: Option<&ModerationRecord>,
+) -> ApiResult<Result<(), RegisterConflict>> {
     let id = record.id;
     let mut tx = Transaction::new();
     tx.guard(model::put(keys::username(&username.canonical()), &Ref { id }, Condition::NotExists)?, RegisterConflict::UsernameTaken);
@@ -26,6 +32,9 @@ pub async fn register(app: &App, username: &Username, record: &AccountRecord, cr
     tx.push(model::put(keys::credentials(id), credentials, Condition::NotExists)?);
     tx.push(Write::Add { key: keys::meta("n#accounts"), delta: 1 });
     tx.push(model::put(keys::account_listing(id), &Ref { id }, Condition::None)?);
+    if let Some(moderation) = moderation {
+        tx.push(model::put(keys::moderation(id), moderation, Condition::None)?);
+    }
     Ok(tx.commit(app.store.as_ref(), vec![Event::AccountCreated { account: id }]).await?)
 }
 

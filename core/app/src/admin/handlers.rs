@@ -90,10 +90,10 @@ impl AccountFilters {
         let contains = |field: &str, wanted: &Option<String>| wanted.as_deref().is_none_or(|w| field.to_lowercase().contains(&w.to_lowercase()));
         let display_name = a.account.as_ref().map_or("", |acc| acc.display_name.as_str());
         let on = |flag: Option<bool>| flag == Some(true);
-        // Every account is local: `remote` lists none; nobody awaits approval.
+        // Every account is local: `remote` lists none.
         !on(self.remote)
-            && !on(self.pending)
-            && (!on(self.active) || (!a.suspended && !a.disabled))
+            && (!on(self.pending) || !a.approved)
+            && (!on(self.active) || (!a.suspended && !a.disabled && a.approved))
             && (!on(self.disabled) || a.disabled)
             && (!on(self.silenced) || a.silenced)
             && (!on(self.suspended) || a.suspended)
@@ -192,6 +192,22 @@ pub async fn unsilence(State(app): State<App>, auth: Auth, Path(id): Path<String
 /// `POST /api/v1/admin/accounts/:id/unsuspend`.
 pub async fn unsuspend(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminAccount>> {
     undo(app, auth, id, Undo::Unsuspend).await
+}
+
+/// `POST /api/v1/admin/accounts/:id/approve`: a pending sign-up may sign in.
+pub async fn approve(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminAccount>> {
+    let me = staff(&app, &auth, Scope::AdminWriteAccounts).await?;
+    let account = path_id(&id)?;
+    service::decide_sign_up(&app, me, account, true).await?;
+    app.admin_account(account).await.map(Json)
+}
+
+/// `POST /api/v1/admin/accounts/:id/reject`: a pending sign-up is refused for good.
+pub async fn reject(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminAccount>> {
+    let me = staff(&app, &auth, Scope::AdminWriteAccounts).await?;
+    let account = path_id(&id)?;
+    service::decide_sign_up(&app, me, account, false).await?;
+    app.admin_account(account).await.map(Json)
 }
 
 /// Query of `GET /api/v1/admin/reports`.

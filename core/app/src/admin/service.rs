@@ -119,6 +119,22 @@ pub async fn undo(app: &App, moderator: Id, target: Id, undo: Undo) -> ApiResult
     writes::put_moderation(app, target, &record).await
 }
 
+/// A moderator approves (`true`) or rejects a pending sign-up. A rejected account is suspended:
+/// it never signs in and is never shown (its username stays taken).
+pub async fn decide_sign_up(app: &App, moderator: Id, account: Id, approve: bool) -> ApiResult<()> {
+    app.account_exists(account).await?;
+    staff_role(app, moderator).await?;
+    let mut record = app.moderation(account).await?;
+    if !record.pending {
+        return Err(ApiError::Forbidden("This account is not awaiting approval".into()));
+    }
+    record.pending = false;
+    if !approve {
+        record.suspended_at = Some(clock::now_ms());
+    }
+    writes::put_moderation(app, account, &record).await
+}
+
 /// Grants `account` a role (the command line's `accounts modify --role`).
 pub async fn set_role(app: &App, account: Id, role: Role) -> ApiResult<()> {
     app.account_exists(account).await?;
@@ -187,10 +203,10 @@ impl App {
                     ip: None,
                     ips: Vec::new(),
                     locale: profile.default_language.clone().unwrap_or_else(|| "en".into()),
-                    invite_request: None,
+                    invite_request: moderation.invite_request.clone(),
                     role: crate::render::role_entity(moderation.role),
                     confirmed: true,
-                    approved: true,
+                    approved: !moderation.pending,
                     disabled: moderation.disabled,
                     silenced: moderation.silenced_at.is_some(),
                     suspended: moderation.suspended_at.is_some(),
@@ -246,7 +262,7 @@ pub async fn create_account(app: &App, username: &str, email: &str, password: &s
     let username = shared::handle::Username::parse(username)?;
     let email = shared::handle::Email::parse(email)?;
     let password = shared::handle::Password::parse(password)?;
-    let id = crate::accounts::service::create(app, &username, &email, &password, None).await?;
+    let id = crate::accounts::service::create(app, &username, &email, &password, None, None).await?;
     set_role(app, id, role).await?;
     Ok(id)
 }

@@ -89,8 +89,15 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
             let ids: Vec<Id> = items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
             app.timelines.remove(&home_key(*follower), &ids).await?;
         }
+        // The moderation record as it is now decides: a suspension purges the account's
+        // statuses from its followers' cached homes (reads drop them anyway; this frees the
+        // cache and keeps cached pages honest at once).
+        Event::AccountUpdated { account } => {
+            if app.moderation(*account).await?.suspended_at.is_some() {
+                purge_suspended(app, *account, cap).await?;
+            }
+        }
         Event::AccountCreated { .. }
-        | Event::AccountUpdated { .. }
         | Event::StatusUpdated { .. }
         | Event::Favourited { .. }
         | Event::Unfavourited { .. }
@@ -167,3 +174,27 @@ async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     }
     Ok(())
 }
+
+/// Removes a suspended account's newest `cap` statuses (and boosts) from every follower's
+/// cached home, and drops its own.
+async fn purge_suspended(app: &App, account: Id, cap: usize) -> ApiResult<()> {
+    let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(account), cap) }).await?;
+    let ids: Vec<Id> = items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
+    if !ids.is_empty() {
+        let mut query = Query::partition(keys::followers_partition(account), FOLLOWER_PAGE);
+        loop {
+            let page = app.store.query(&query).await?;
+            let Some(last) = page.last() else { break };
+            query.after = Some(last.key.sk.clone());
+            for item in &page {
+                let follower = model::decode::<Ref>(item)?.id;
+                app.timelines.remove(&home_key(follower), &ids).await?;
+            }
+            if page.len() < FOLLOWER_PAGE {
+                break;
+            }
+        }
+    }
+    app.evict_home(account).await
+}
+

@@ -5,6 +5,7 @@ use axum::extract::State;
 use shared::wire;
 
 use crate::auth::{Auth, Scope};
+use crate::config::Registrations;
 use crate::error::ApiResult;
 use crate::{App, keys, model};
 
@@ -103,8 +104,8 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
             limited_federation: false,
         },
         registrations: wire::InstanceRegistrations {
-            enabled: i.registrations_open,
-            approval_required: false,
+            enabled: i.registrations != Registrations::Closed,
+            approval_required: i.registrations == Registrations::Approval,
             reason_required: false,
             message: None,
             min_age: None,
@@ -130,8 +131,8 @@ pub async fn v1(State(app): State<App>) -> ApiResult<Json<wire::InstanceV1>> {
         stats: wire::InstanceStats { user_count: user_count(&app).await?, status_count: status_count(&app).await?, domain_count: 0 },
         thumbnail: thumbnail_url(&app),
         languages: vec!["en".into()],
-        registrations: i.registrations_open,
-        approval_required: false,
+        registrations: i.registrations != Registrations::Closed,
+        approval_required: i.registrations == Registrations::Approval,
         invites_enabled: false,
         configuration: wire::InstanceConfigurationV1 {
             accounts: wire::AccountLimitsV1 { max_featured_tags: 10 },
@@ -209,7 +210,7 @@ pub async fn nodeinfo(State(app): State<App>) -> ApiResult<Json<wire::NodeInfo>>
             users: wire::NodeInfoUsers { total: users, active_month: users, active_halfyear: users },
             local_posts: status_count(&app).await?,
         },
-        open_registrations: app.config.instance.registrations_open,
+        open_registrations: app.config.instance.registrations != Registrations::Closed,
         metadata: wire::NodeInfoMetadata {
             node_name: app.config.instance.title.clone(),
             upstream: wire::NodeInfoSoftware { name: "mastodon".into(), version: MASTODON_COMPAT_VERSION.into() },

@@ -11,7 +11,7 @@ use super::Relations;
 use crate::App;
 use crate::error::ApiResult;
 use crate::keys;
-use crate::model::{self, AccountStatusEntry, FollowRecord, Ref, StatusRecord};
+use crate::model::{self, AccountStatusEntry, FollowRecord, MuteRecord, Ref, StatusRecord};
 use crate::ports::Query;
 
 /// Followers read per page while finding a fanout's recipients.
@@ -113,9 +113,30 @@ pub async fn home_recipients(app: &App, item: &FeedItem<'_>, author_pulled: bool
             }
             accepted = wanted;
         }
-        out.extend(accepted);
+        out.extend(unmuted(app, accepted, author).await?);
         if page.len() < FOLLOWER_PAGE {
             break;
+        }
+    }
+    Ok(out)
+}
+
+/// Those of `followers` who do not mute `author` (unexpired mutes): fanout skips the others,
+/// and reads judge mutes again (a mute made after the fanout, or lifted before the read).
+async fn unmuted(app: &App, followers: Vec<Id>, author: Id) -> ApiResult<Vec<Id>> {
+    if followers.is_empty() {
+        return Ok(followers);
+    }
+    let mutes = app.store.get_many(&followers.iter().map(|f| keys::mute_edge(*f, author)).collect::<Vec<_>>()).await?;
+    let now = crate::clock::now_ms();
+    let mut out = Vec::with_capacity(followers.len());
+    for (follower, mute) in followers.into_iter().zip(mutes) {
+        let muting = match mute {
+            Some(item) => model::decode::<MuteRecord>(&item)?.active(now),
+            None => false,
+        };
+        if !muting {
+            out.push(follower);
         }
     }
     Ok(out)

@@ -101,27 +101,39 @@ impl Relations {
 pub struct Viewer {
     account: Option<Id>,
     relations: Relations,
+    /// Moderators' actions on the authors in question (those with any).
+    moderation: HashMap<Id, ModerationRecord>,
 }
 
 impl Viewer {
-    /// A reader with the relations already known.
+    /// A reader with the relations already known (and no author moderated).
     pub fn new(account: Option<Id>, relations: Relations) -> Self {
-        Viewer { account, relations }
+        Viewer { account, relations, moderation: HashMap::new() }
     }
 
     /// Loads what the rules need to judge `statuses` (by their authors, and for boosts the
-    /// boosted statuses' authors in `original_authors`): a signed-in reader's follows, blocks
-    /// and mutes among them.
+    /// boosted statuses' authors in `original_authors`): moderators' actions on those authors
+    /// and a signed-in reader's follows, blocks and mutes among them.
     pub async fn load(app: &App, account: Option<Id>, statuses: &[StatusRecord], original_authors: &HashMap<Id, Id>) -> ApiResult<Self> {
+        let mut authors: Vec<Id> = statuses.iter().map(|r| r.account_id).collect();
+        authors.extend(original_authors.values().copied());
+        authors.sort_unstable();
+        authors.dedup();
         let relations = match account {
-            Some(reader) if !statuses.is_empty() => {
-                let mut authors: Vec<Id> = statuses.iter().map(|r| r.account_id).collect();
-                authors.extend(original_authors.values().copied());
-                Relations::load(app, reader, &authors).await?
-            }
+            Some(reader) if !authors.is_empty() => Relations::load(app, reader, &authors).await?,
             _ => Relations::default(),
         };
-        Ok(Viewer { account, relations })
+        Ok(Viewer { account, relations, moderation: moderation_of(app, &authors).await? })
+    }
+
+    /// Whether a moderator suspended `account`: its statuses are gone for everyone.
+    pub fn suspended(&self, account: Id) -> bool {
+        self.moderation.get(&account).is_some_and(|m| m.suspended_at.is_some())
+    }
+
+    /// Whether a moderator silenced `account`.
+    pub fn silenced(&self, account: Id) -> bool {
+        self.moderation.get(&account).is_some_and(|m| m.silenced_at.is_some())
     }
 
     /// The reader's relations.
@@ -130,9 +142,13 @@ impl Viewer {
     }
 }
 
-/// Whether `viewer` may see `status`: never across a block (either way); public and unlisted to everyone; followers-only to the
+/// Whether `viewer` may see `status`: never a suspended author's, nor across a block (either
+/// way); public and unlisted to everyone; followers-only to the
 /// author, followers and mentioned accounts; direct to the author and mentioned accounts.
 pub fn can_see(viewer: &Viewer, status: &StatusRecord) -> bool {
+    if viewer.suspended(status.account_id) {
+        return false;
+    }
     let Some(reader) = viewer.account else { return matches!(status.visibility, Visibility::Public | Visibility::Unlisted) };
     if viewer.relations.blocked(status.account_id) {
         return false;
@@ -184,56 +200,66 @@ pub fn media_public(status: Option<&StatusRecord>) -> bool {
 /// Keeps the records `viewer` may see, in order (loads the relations they need). A boost is
 /// kept only when its original's author is not blocked either.
 pub async fn visible(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {
-    Ok(judge(app, viewer, records).await?.into_iter().map(|(record, _)| record).collect())
+    Ok(judge(app, viewer, records).await?.0.into_iter().map(|(record, _)| record).collect())
 }
 
 /// Keeps the records that belong in `viewer`'s feeds (home, public, tag timelines): those
 /// [`visible`] keeps, less the statuses and boosts of accounts the viewer mutes, and of
 /// silenced accounts the viewer does not follow.
 pub async fn in_feeds(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<StatusRecord>> {
-    let kept: Vec<(StatusRecord, bool)> = judge(app, viewer, records).await?.into_iter().filter(|(_, muted)| !muted).collect();
-    let mut authors: Vec<Id> = kept.iter().map(|(r, _)| r.account_id).collect();
-    authors.sort_unstable();
-    authors.dedup();
-    let items = app.store.get_many(&authors.iter().map(|a| keys::moderation(*a)).collect::<Vec<_>>()).await?;
-    let mut silenced = HashSet::new();
-    for (author, item) in authors.iter().zip(items) {
-        if let Some(item) = item
-            && model::decode::<ModerationRecord>(&item)?.silenced_at.is_some()
-            && Some(*author) != viewer
-        {
-            silenced.insert(*author);
-        }
-    }
-    if silenced.is_empty() {
-        return Ok(kept.into_iter().map(|(r, _)| r).collect());
-    }
-    let followed = match viewer {
-        Some(reader) => Relations::load(app, reader, &silenced.iter().copied().collect::<Vec<_>>()).await?,
-        None => Relations::default(),
-    };
-    Ok(kept.into_iter().map(|(r, _)| r).filter(|r| !silenced.contains(&r.account_id) || followed.follows(r.account_id)).collect())
+    let (judged, judge_viewer) = judge(app, viewer, records).await?;
+    Ok(judged
+        .into_iter()
+        .filter(|(r, muted)| {
+            let silenced = judge_viewer.silenced(r.account_id) && viewer != Some(r.account_id) && !judge_viewer.relations.follows(r.account_id);
+            !muted && !silenced
+        })
+        .map(|(r, _)| r)
+        .collect())
 }
 
 /// The visible records, each with whether the viewer mutes it (its author or its original's).
-async fn judge(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<(StatusRecord, bool)>> {
-    let boosted: Vec<Id> = if viewer.is_some() { records.iter().filter_map(|r| r.reblog_of).collect() } else { Vec::new() };
+async fn judge(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<(Vec<(StatusRecord, bool)>, Viewer)> {
+    let boosted: Vec<Id> = records.iter().filter_map(|r| r.reblog_of).collect();
     let original_authors: HashMap<Id, Id> =
         if boosted.is_empty() { HashMap::new() } else { app.status_records(&boosted).await?.into_iter().map(|(id, r)| (id, r.account_id)).collect() };
     let viewer = Viewer::load(app, viewer, &records, &original_authors).await?;
     let relations = viewer.relations();
-    Ok(records
+    let judged = records
         .into_iter()
         .filter(|r| can_see(&viewer, r))
         .filter_map(|r| {
             let original = r.reblog_of.and_then(|o| original_authors.get(&o).copied());
-            if original.is_some_and(|a| relations.blocked(a)) {
+            // A boost goes with its original: not across a block, not of a suspended author.
+            if original.is_some_and(|a| relations.blocked(a) || viewer.suspended(a)) {
                 return None;
             }
             let muted = relations.mutes(r.account_id) || original.is_some_and(|a| relations.mutes(a));
             Some((r, muted))
         })
-        .collect())
+        .collect();
+    Ok((judged, viewer))
+}
+
+/// The moderation records of those of `accounts` that have one (one batched read).
+async fn moderation_of(app: &App, accounts: &[Id]) -> ApiResult<HashMap<Id, ModerationRecord>> {
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let items = app.store.get_many(&accounts.iter().map(|a| keys::moderation(*a)).collect::<Vec<_>>()).await?;
+    let mut out = HashMap::new();
+    for (account, item) in accounts.iter().zip(items) {
+        if let Some(item) = item {
+            out.insert(*account, model::decode::<ModerationRecord>(&item)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether an account's profile is shown at all: a suspended one's is gone, an unapproved one's
+/// not there yet.
+pub fn account_listed(moderation: &ModerationRecord) -> bool {
+    moderation.suspended_at.is_none() && !moderation.pending
 }
 
 /// Whether an entry of `owner`'s statuses (`AS#`) is listed on their profile for `viewer`.

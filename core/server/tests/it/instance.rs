@@ -53,7 +53,7 @@ async fn closed_registrations_show_in_the_instance_and_refuse_sign_ups() {
         s.instance = Some(core_app::config::InstanceConfig {
             domain: host.clone(),
             base_url: format!("http://{host}"),
-            registrations_open: false,
+            registrations: core_app::config::Registrations::Closed,
             ..Default::default()
         });
     })

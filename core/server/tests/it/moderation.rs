@@ -167,6 +167,9 @@ async fn a_suspension_makes_the_account_vanish_and_ends_its_sessions_and_streams
     assert_eq!(undone["suspended"], false);
     t.get(&format!("/api/v1/statuses/{}", id(&post)), None).await.expect(200);
     t.post("/oauth/token", None, login).await.expect(200);
+    // The suspension purged the account's statuses from cached homes (reads had dropped them
+    // already): they stay out.
+    assert!(!t.home_ids(&carol).await.contains(&id(&post)));
 }
 
 #[tokio::test]
@@ -303,4 +306,47 @@ async fn the_command_line_creates_a_first_admin_and_changes_roles() {
     let accounts = t.get("/api/v2/admin/accounts?permissions=staff", Some(&token)).await.expect(200);
     let roles: Vec<&str> = accounts.as_array().unwrap().iter().map(|a| a["role"]["name"].as_str().unwrap()).collect();
     assert_eq!(roles, vec!["Moderator", "Admin"]);
+}
+
+#[tokio::test]
+async fn where_sign_ups_need_approval_a_moderator_approves_or_rejects_each() {
+    let t = TestApp::spawn_with(|s| {
+        let mut instance = s.core_config().instance;
+        instance.registrations = core_app::config::Registrations::Approval;
+        s.instance = Some(instance);
+    })
+    .await;
+    let v2 = t.get("/api/v2/instance", None).await.expect(200);
+    assert_eq!((v2["registrations"]["enabled"].clone(), v2["registrations"]["approval_required"].clone()), (json!(true), json!(true)));
+    assert_eq!(t.get("/api/v1/instance", None).await.expect(200)["approval_required"], true);
+    // The first admin comes from the command line, approved; the rest sign up and wait.
+    let admin_id = core_app::admin::service::create_account(&t.app, "adam", "adam@example.org", PASSWORD, Role::Admin).await.unwrap();
+    let adam = User { id: admin_id.to_string(), username: "adam".into(), token: String::new() };
+    let token = admin_token(&t, &adam).await;
+    let app_token = t.app_token("read write").await;
+    let mut pending = Vec::new();
+    for name in ["bob", "carol"] {
+        let body = json!({"username": name, "email": format!("{name}@example.org"), "password": PASSWORD, "agreement": true, "reason": format!("{name} wants in")});
+        let signed_up = t.post("/api/v1/accounts", Some(&app_token), body).await.expect(200);
+        let user_token = signed_up["access_token"].as_str().unwrap().to_owned();
+        t.get("/api/v1/accounts/verify_credentials", Some(&user_token)).await.expect(401);
+        pending.push(user_token);
+    }
+    let waiting = t.get("/api/v2/admin/accounts?status=pending", Some(&token)).await.expect(200);
+    let names: Vec<&str> = waiting.as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["carol", "bob"]);
+    assert_eq!((waiting[1]["approved"].clone(), waiting[1]["invite_request"].clone()), (json!(false), json!("bob wants in")));
+    let (bob_id, carol_id) = (waiting[1]["id"].as_str().unwrap().to_owned(), waiting[0]["id"].as_str().unwrap().to_owned());
+    t.get(&format!("/api/v1/accounts/{bob_id}"), None).await.expect(404);
+
+    let approved = t.post(&format!("/api/v1/admin/accounts/{bob_id}/approve"), Some(&token), json!({})).await.expect(200);
+    assert_eq!(approved["approved"], true);
+    t.get("/api/v1/accounts/verify_credentials", Some(&pending[0])).await.expect(200);
+    t.get(&format!("/api/v1/accounts/{bob_id}"), None).await.expect(200);
+    let rejected = t.post(&format!("/api/v1/admin/accounts/{carol_id}/reject"), Some(&token), json!({})).await.expect(200);
+    assert_eq!(rejected["suspended"], true);
+    t.get("/api/v1/accounts/verify_credentials", Some(&pending[1])).await.expect(401);
+    // Only pending accounts are approved or rejected.
+    t.post(&format!("/api/v1/admin/accounts/{bob_id}/reject"), Some(&token), json!({})).await.expect(403);
+    assert!(ids(&t.get("/api/v2/admin/accounts?status=pending", Some(&token)).await.expect(200)).is_empty());
 }
