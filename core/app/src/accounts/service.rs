@@ -88,7 +88,14 @@ pub async fn register(app: &App, cmd: RegisterAccount) -> ApiResult<wire::Token>
 
 /// Creates an account (sign-up, or an operator's command); the username and e-mail must be free.
 /// `moderation`: the new account's moderation record, if it starts with one (awaiting approval).
-pub async fn create(app: &App, username: &Username, email: &Email, password: &Password, language: Option<String>, moderation: Option<&ModerationRecord>) -> ApiResult<Id> {
+pub async fn create(
+    app: &App,
+    username: &Username,
+    email: &Email,
+    password: &Password,
+    language: Option<String>,
+    moderation: Option<&ModerationRecord>,
+) -> ApiResult<Id> {
     let id = app.next_id()?;
     let record = AccountRecord {
         id,

@@ -197,4 +197,3 @@ async fn purge_suspended(app: &App, account: Id, cap: usize) -> ApiResult<()> {
     }
     app.evict_home(account).await
 }
-

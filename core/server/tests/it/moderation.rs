@@ -326,7 +326,8 @@ async fn where_sign_ups_need_approval_a_moderator_approves_or_rejects_each() {
     let app_token = t.app_token("read write").await;
     let mut pending = Vec::new();
     for name in ["bob", "carol"] {
-        let body = json!({"username": name, "email": format!("{name}@example.org"), "password": PASSWORD, "agreement": true, "reason": format!("{name} wants in")});
+        let body =
+            json!({"username": name, "email": format!("{name}@example.org"), "password": PASSWORD, "agreement": true, "reason": format!("{name} wants in")});
         let signed_up = t.post("/api/v1/accounts", Some(&app_token), body).await.expect(200);
         let user_token = signed_up["access_token"].as_str().unwrap().to_owned();
         t.get("/api/v1/accounts/verify_credentials", Some(&user_token)).await.expect(401);
