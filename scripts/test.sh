@@ -101,13 +101,14 @@ done
 # Redis holds home timelines (the cache), rate-limit state and the streaming hub: the timeline
 # tests (fanout, backfill, eviction and rebuild, celebrities, pagination), rate limits, every
 # stream (SSE, WebSocket, through the edge), the in-process edge (cached homes, limits), mutes
-# (judged on cached homes), limits by the address the edge forwards, and /ready.
-redis_api_slice=(timelines:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed safety::streams)
+# (judged on cached homes) and a suspension (purging them), limits by the address the edge
+# forwards, and /ready.
+redis_api_slice=(timelines:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed safety::streams moderation::a_suspension)
 
 # OpenSearch holds the search index: the search tests (ranking, typos, visibility, filters,
-# accounts, hashtags and their history, rebuild) and /ready. The opensearch:: tests (exact
-# requests against fixtures) always run on the fake, in tier 1.
-opensearch_api_slice=(search:: ops::ready_lists)
+# accounts, hashtags and their history, rebuild, blocks and suspensions) and /ready. The
+# opensearch:: tests (exact requests against fixtures) always run on the fake, in tier 1.
+opensearch_api_slice=(search:: ops::ready_lists safety::search_leaves moderation::a_suspension)
 
 # DynamoDB is the store of record and the outbox: every test that writes or reads the store runs,
 # so this is the suite minus what never reaches the store -- instance metadata, rate limits (their

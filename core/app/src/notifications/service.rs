@@ -8,7 +8,7 @@ use shared::wire;
 use super::writes::{self, RequestConflict};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, NotificationPolicyRecord, NotificationRecord, NotificationRequestRecord, PolicyAction, Ref};
-use crate::policy::filtering;
+use crate::policy::{Relations, feed, filtering};
 use crate::ports::Query;
 use crate::transaction::RACE_RETRIES;
 use crate::{App, keys};
@@ -20,8 +20,12 @@ pub(crate) const MAX_SCAN_PAGES: usize = 10;
 
 impl App {
     /// Renders notifications for `viewer`, dropping those whose account or status is gone
-    /// (or no longer visible to the viewer).
+    /// (or no longer visible to the viewer), and those from accounts the viewer has blocked
+    /// (or is blocked by) or whose notifications it mutes since.
     pub async fn render_notifications(&self, viewer: Id, records: Vec<NotificationRecord>) -> ApiResult<Vec<wire::Notification>> {
+        let senders: Vec<Id> = records.iter().map(|r| r.from).collect();
+        let relations = Relations::load(self, viewer, &senders).await?;
+        let records: Vec<NotificationRecord> = records.into_iter().filter(|r| feed::notification_wanted(viewer, r.from, &relations)).collect();
         let accounts = self.accounts(&records.iter().map(|r| r.from).collect::<Vec<_>>()).await?;
         let status_ids: Vec<Id> = records.iter().filter_map(|r| r.status).collect();
         let statuses: HashMap<Id, wire::Status> = self.statuses(Some(viewer), &status_ids).await?.into_iter().map(|s| (s.id, s)).collect();

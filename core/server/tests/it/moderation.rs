@@ -159,6 +159,8 @@ async fn a_suspension_makes_the_account_vanish_and_ends_its_sessions_and_streams
     }
     let home = t.home_ids(&carol).await;
     assert!(!home.contains(&id(&post)) && !home.contains(&id(&boost)), "{home:?}");
+    let found = t.get("/api/v2/search?q=gone", Some(&carol.token)).await.expect(200);
+    assert!(ids(&found["statuses"]).is_empty() && ids(&found["accounts"]).is_empty(), "{found}");
     // Moderators still see it, marked suspended.
     let view = t.get(&format!("/api/v1/admin/accounts/{}", bob.id), Some(&token)).await.expect(200);
     assert_eq!((view["suspended"].clone(), view["account"].clone()), (json!(true), Value::Null));

@@ -94,6 +94,37 @@ async fn a_blocked_account_notifies_nobody_it_is_blocked_by() {
 }
 
 #[tokio::test]
+async fn notifications_from_before_a_block_or_a_notification_mute_are_no_longer_listed() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol, dave] = t.register_all(["alice", "bob", "carol", "dave"]).await;
+    for who in [&bob, &carol, &dave] {
+        t.follow(who, &alice).await;
+    }
+    assert_eq!(notification_kinds(&t, &alice).await, vec!["follow", "follow", "follow"]);
+    act(&t, &alice, "block", &bob, json!({})).await;
+    act(&t, &alice, "mute", &carol, json!({})).await;
+    let list = t.get("/api/v1/notifications", Some(&alice.token)).await.expect(200);
+    let from: Vec<&str> = list.as_array().unwrap().iter().map(|n| n["account"]["id"].as_str().unwrap()).collect();
+    assert_eq!(from, vec![dave.id.as_str()]);
+    act(&t, &alice, "unmute", &carol, json!({})).await;
+    assert_eq!(notification_kinds(&t, &alice).await.len(), 2, "unmuting shows carol's again; bob's follow ended with the block");
+}
+
+#[tokio::test]
+async fn search_leaves_out_statuses_across_a_block() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
+    let bobs = t.post_status(&bob, json!({"status": "platypus sightings"})).await;
+    let carols = t.post_status(&carol, json!({"status": "platypus facts"})).await;
+    act(&t, &alice, "block", &bob, json!({})).await;
+    t.settle().await;
+    let found = t.get("/api/v2/search?q=platypus&type=statuses", Some(&alice.token)).await.expect(200);
+    assert_eq!(ids(&found["statuses"]), vec![id(&carols)]);
+    let theirs = t.get("/api/v2/search?q=platypus&type=statuses", Some(&bob.token)).await.expect(200);
+    assert!(ids(&theirs["statuses"]).contains(&id(&bobs)));
+}
+
+#[tokio::test]
 async fn blocks_are_listed_newest_first_with_pagination() {
     let t = TestApp::spawn().await;
     let [alice, bob, carol, dave] = t.register_all(["alice", "bob", "carol", "dave"]).await;
