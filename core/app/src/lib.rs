@@ -38,6 +38,7 @@ mod reports;
 pub mod revocation;
 mod routes;
 mod safety;
+mod scan;
 mod search;
 pub mod signed_urls;
 mod state;

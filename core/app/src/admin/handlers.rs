@@ -11,12 +11,47 @@ use super::service::{self, Action, Moderate, Undo};
 use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
-use crate::model::{self, Ref, ReportRecord};
-use crate::ports::Query;
+use crate::model::{self, ReportRecord};
+use crate::scan::RefScan;
 use crate::{App, keys};
 
-/// Pages of the account listing scanned at most to fill one filtered page.
+/// Pages of a listing scanned at most to fill one filtered page, and their least size.
 const MAX_SCAN_PAGES: usize = 20;
+const MIN_SCAN_PAGE: usize = 50;
+
+/// What a filtered listing keeps, in scan order, up to the window's limit.
+struct Kept<T> {
+    limit: usize,
+    oldest_first: bool,
+    cursors: Vec<Id>,
+    items: Vec<T>,
+}
+
+impl<T> Kept<T> {
+    fn new(window: &shared::page::Window) -> Self {
+        Kept { limit: window.limit, oldest_first: window.oldest_first, cursors: Vec::new(), items: Vec::new() }
+    }
+
+    fn full(&self) -> bool {
+        self.items.len() >= self.limit
+    }
+
+    fn push(&mut self, cursor: Id, item: T) {
+        if !self.full() {
+            self.cursors.push(cursor);
+            self.items.push(item);
+        }
+    }
+
+    /// The page, newest first, with its Link header.
+    fn page(mut self, app: &App, url: &RequestUrl) -> Paged<T> {
+        if self.oldest_first {
+            self.cursors.reverse();
+            self.items.reverse();
+        }
+        Paged::new(app, url, self.items, &self.cursors)
+    }
+}
 
 /// The caller, when its token has `scope` and its role is staff.
 async fn staff(app: &App, auth: &Auth, scope: Scope) -> ApiResult<Id> {
@@ -110,33 +145,19 @@ pub async fn accounts(State(app): State<App>, auth: Auth, Params(filters): Param
     staff(&app, &auth, Scope::AdminReadAccounts).await?;
     let filters = filters.normalise()?;
     let window = filters.page.request(100, 200)?.window();
-    let mut query = Query { descending: !window.oldest_first, ..Query::window(keys::ACCOUNTS, &window) };
-    query.limit = window.limit.max(50);
-    let (mut cursors, mut kept) = (Vec::new(), Vec::new());
-    for _ in 0..MAX_SCAN_PAGES {
-        let items = app.store.query(&query).await?;
-        let exhausted = items.len() < query.limit;
-        let Some(last) = items.last().map(|i| i.key.sk.clone()) else { break };
-        let ids: Vec<Id> = items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+    let mut scan = RefScan::window(keys::ACCOUNTS.to_owned(), &window, MIN_SCAN_PAGE, MAX_SCAN_PAGES);
+    let mut kept = Kept::new(&window);
+    while !kept.full()
+        && let Some(ids) = scan.next(&app).await?
+    {
         let mut views = app.admin_accounts(&ids).await?;
         for id in ids {
-            if kept.len() < window.limit
-                && let Some(view) = views.remove(&id).filter(|v| filters.keeps(v))
-            {
-                cursors.push(id);
-                kept.push(view);
+            if let Some(view) = views.remove(&id).filter(|v| filters.keeps(v)) {
+                kept.push(id, view);
             }
         }
-        if kept.len() >= window.limit || exhausted {
-            break;
-        }
-        if query.descending { query.before = Some(last) } else { query.after = Some(last) }
     }
-    if window.oldest_first {
-        cursors.reverse();
-        kept.reverse();
-    }
-    Ok(Paged::new(&app, &url, kept, &cursors))
+    Ok(kept.page(&app, &url))
 }
 
 /// `GET /api/v1/admin/accounts/:id`.
@@ -229,33 +250,20 @@ pub async fn reports(State(app): State<App>, auth: Auth, Params(p): Params<Repor
     let account = p.account_id.as_deref().filter(|a| !a.is_empty()).map(path_id).transpose()?;
     let target = p.target_account_id.as_deref().filter(|a| !a.is_empty()).map(path_id).transpose()?;
     let window = p.page.request(100, 200)?.window();
-    let partition = keys::reports_partition(p.resolved == Some(true));
-    let mut query = Query { descending: !window.oldest_first, ..Query::window(partition, &window) };
-    query.limit = window.limit.max(50);
-    let (mut cursors, mut kept) = (Vec::new(), Vec::new());
-    for _ in 0..MAX_SCAN_PAGES {
-        let items = app.store.query(&query).await?;
-        let exhausted = items.len() < query.limit;
-        let Some(last) = items.last().map(|i| i.key.sk.clone()) else { break };
-        let ids: Vec<Id> = items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+    let mut scan = RefScan::window(keys::reports_partition(p.resolved == Some(true)), &window, MIN_SCAN_PAGE, MAX_SCAN_PAGES);
+    let mut kept = Kept::new(&window);
+    while !kept.full()
+        && let Some(ids) = scan.next(&app).await?
+    {
         let records = app.store.get_many(&ids.iter().map(|id| keys::report(*id)).collect::<Vec<_>>()).await?;
         for item in records.into_iter().flatten() {
             let report: ReportRecord = model::decode(&item)?;
-            if kept.len() < window.limit && account.is_none_or(|a| report.reporter == a) && target.is_none_or(|t| report.target == t) {
-                cursors.push(report.id);
-                kept.push(app.admin_report(&report).await?);
+            if account.is_none_or(|a| report.reporter == a) && target.is_none_or(|t| report.target == t) {
+                kept.push(report.id, app.admin_report(&report).await?);
             }
         }
-        if kept.len() >= window.limit || exhausted {
-            break;
-        }
-        if query.descending { query.before = Some(last) } else { query.after = Some(last) }
     }
-    if window.oldest_first {
-        cursors.reverse();
-        kept.reverse();
-    }
-    Ok(Paged::new(&app, &url, kept, &cursors))
+    Ok(kept.page(&app, &url))
 }
 
 /// `GET /api/v1/admin/reports/:id`.

@@ -14,6 +14,7 @@ use crate::events::Event;
 use crate::model::{self, Ref};
 use crate::policy::{FeedItem, Relations, feed};
 use crate::ports::{Condition, Query, TimelineEntry, Write};
+use crate::scan::RefScan;
 use crate::timelines::{home_key, push_recipients};
 use crate::{App, keys};
 
@@ -85,8 +86,7 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
             if app.store.get(&keys::follow_edge(*follower, *target)).await?.is_some() {
                 return Ok(());
             }
-            let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(*target), cap) }).await?;
-            let ids: Vec<Id> = items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
+            let ids = newest_statuses(app, *target, cap).await?;
             app.timelines.remove(&home_key(*follower), &ids).await?;
         }
         // The moderation record as it is now decides: a suspension purges the account's
@@ -159,16 +159,10 @@ async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     if demoted {
         // Its posts were merged in at read time, never pushed, so the followers' cached homes
         // lack them: let those homes rebuild, which now reads the account like any other.
-        let mut query = Query::partition(keys::followers_partition(account), FOLLOWER_PAGE);
-        loop {
-            let page = app.store.query(&query).await?;
-            let Some(last) = page.last() else { break };
-            query.after = Some(last.key.sk.clone());
-            for item in &page {
-                app.timelines.drop_timeline(&home_key(model::decode::<Ref>(item)?.id)).await?;
-            }
-            if page.len() < FOLLOWER_PAGE {
-                break;
+        let mut followers = RefScan::all(keys::followers_partition(account), FOLLOWER_PAGE);
+        while let Some(page) = followers.next(app).await? {
+            for follower in page {
+                app.timelines.drop_timeline(&home_key(follower)).await?;
             }
         }
     }
@@ -178,22 +172,21 @@ async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
 /// Removes a suspended account's newest `cap` statuses (and boosts) from every follower's
 /// cached home, and drops its own.
 async fn purge_suspended(app: &App, account: Id, cap: usize) -> ApiResult<()> {
-    let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(account), cap) }).await?;
-    let ids: Vec<Id> = items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
+    let ids = newest_statuses(app, account, cap).await?;
     if !ids.is_empty() {
-        let mut query = Query::partition(keys::followers_partition(account), FOLLOWER_PAGE);
-        loop {
-            let page = app.store.query(&query).await?;
-            let Some(last) = page.last() else { break };
-            query.after = Some(last.key.sk.clone());
-            for item in &page {
-                let follower = model::decode::<Ref>(item)?.id;
+        let mut followers = RefScan::all(keys::followers_partition(account), FOLLOWER_PAGE);
+        while let Some(page) = followers.next(app).await? {
+            for follower in page {
                 app.timelines.remove(&home_key(follower), &ids).await?;
-            }
-            if page.len() < FOLLOWER_PAGE {
-                break;
             }
         }
     }
     app.evict_home(account).await
 }
+
+/// The ids of `account`'s newest `cap` statuses and boosts.
+async fn newest_statuses(app: &App, account: Id, cap: usize) -> ApiResult<Vec<Id>> {
+    let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(account), cap) }).await?;
+    Ok(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect())
+}
+
