@@ -42,7 +42,11 @@ impl RefScan {
             self.done = true;
             return Ok(None);
         };
-        if self.query.descending { self.query.before = Some(last) } else { self.query.after = Some(last) }
+        if self.query.descending {
+            self.query.before = Some(last)
+        } else {
+            self.query.after = Some(last)
+        }
         items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<Vec<_>>>().map(Some)
     }
 }

@@ -189,4 +189,3 @@ async fn newest_statuses(app: &App, account: Id, cap: usize) -> ApiResult<Vec<Id
     let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(account), cap) }).await?;
     Ok(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect())
 }
-

@@ -90,6 +90,18 @@ async fn build_when_released(settings: &Settings) -> (core_app::Application, cor
     panic!("the data directory stayed locked by the previous server for 5 s")
 }
 
+/// Opens a stopped server's embedded store, waiting as [`build_when_released`] does for its last
+/// handles to drop.
+pub async fn open_when_released(path: &std::path::Path) -> core_embedded::RedbStore {
+    for _ in 0..50 {
+        match core_embedded::RedbStore::open(path) {
+            Ok(store) => return store,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    core_embedded::RedbStore::open(path).expect("the store stayed locked by the previous server for 5 s")
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await

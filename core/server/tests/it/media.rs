@@ -692,7 +692,7 @@ async fn attachments_stored_before_tokens_are_still_served_by_the_same_rules() {
 
     // Rewrite both records and their files to the layout before tokens.
     {
-        let store = core_embedded::RedbStore::open(&data.join("starling.redb")).unwrap();
+        let store = crate::open_when_released(&data.join("starling.redb")).await;
         for media in [&public_media, &direct_media] {
             let key = core_app::keys::media(media.parse().unwrap());
             let item = store.get(&key).await.unwrap().unwrap();
