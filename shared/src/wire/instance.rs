@@ -189,7 +189,7 @@ pub struct AccountLimits {
     /// Featured tags per account.
     pub max_featured_tags: u32,
     /// Pinned statuses per account.
-    pub max_pinned_statuses: u32,
+    pub max_pinned_statuses: usize,
     /// Characters of a display name.
     pub max_display_name_length: usize,
     /// Characters of a bio.

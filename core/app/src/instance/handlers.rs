@@ -89,7 +89,7 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
             vapid: wire::Vapid { public_key: String::new() },
             accounts: wire::AccountLimits {
                 max_featured_tags: 10,
-                max_pinned_statuses: 5,
+                max_pinned_statuses: crate::statuses::service::MAX_PINNED,
                 max_display_name_length: shared::handle::MAX_DISPLAY_NAME_LEN,
                 max_note_length: l.max_note_chars,
                 max_profile_fields: l.max_profile_fields,

@@ -117,6 +117,49 @@ pub async fn show(State(app): State<App>, auth: MaybeAuth, Path(id): Path<String
     app.status(viewer, path_id(&id)?).await.map(Json)
 }
 
+/// Query of `GET /api/v1/statuses` and `GET /api/v1/accounts`: the ids wanted.
+#[derive(Deserialize)]
+pub struct IdsParams {
+    #[serde(default, rename = "id[]")]
+    ids: Vec<String>,
+    #[serde(default)]
+    id: Vec<String>,
+}
+
+impl IdsParams {
+    /// The ids given (malformed ones name nothing), first [`MAX_IDS`], without repeats.
+    pub fn ids(&self) -> Vec<Id> {
+        let mut seen = HashSet::new();
+        self.ids.iter().chain(&self.id).filter_map(|s| s.parse().ok()).filter(|id| seen.insert(*id)).take(MAX_IDS).collect()
+    }
+}
+
+/// Most ids one `GET /api/v1/statuses` or `GET /api/v1/accounts` takes (Mastodon's limit).
+pub const MAX_IDS: usize = 20;
+
+/// `GET /api/v1/statuses?id[]=`: several statuses at once, in the order asked, leaving out
+/// those missing or not visible to the caller.
+pub async fn show_many(State(app): State<App>, auth: MaybeAuth, Params(p): Params<IdsParams>) -> ApiResult<Json<Vec<wire::Status>>> {
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
+    app.statuses(viewer, &p.ids()).await.map(Json)
+}
+
+/// `POST /api/v1/statuses/:id/pin`: features one of the caller's own statuses on their profile.
+pub async fn pin(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteAccounts)?;
+    let record = app.visible_record(Some(me), path_id(&id)?).await?;
+    service::pin(&app, me, &record, true).await?;
+    app.status(Some(me), record.id).await.map(Json)
+}
+
+/// `POST /api/v1/statuses/:id/unpin`.
+pub async fn unpin(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteAccounts)?;
+    let record = app.visible_record(Some(me), path_id(&id)?).await?;
+    service::pin(&app, me, &record, false).await?;
+    app.status(Some(me), record.id).await.map(Json)
+}
+
 /// `PUT /api/v1/statuses/:id`.
 pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
     let me = auth.user(Scope::WriteStatuses)?;

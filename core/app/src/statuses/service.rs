@@ -407,6 +407,40 @@ impl App {
     }
 }
 
+/// Most statuses an account pins (advertised as `max_pinned_statuses`).
+pub const MAX_PINNED: usize = 5;
+
+/// Pins (`on`) or unpins one of `account`'s own statuses (idempotent both ways). Boosts,
+/// others' statuses and direct ones cannot be pinned, nor more than [`MAX_PINNED`].
+pub async fn pin(app: &App, account: Id, status: &StatusRecord, on: bool) -> ApiResult<()> {
+    if !on {
+        return writes::pin(app, account, status.id, false).await;
+    }
+    if status.account_id != account || status.reblog_of.is_some() {
+        return Err(ApiError::invalid("Validation failed: You can only pin your own posts"));
+    }
+    if status.visibility == Visibility::Direct {
+        return Err(ApiError::invalid("Validation failed: Direct posts cannot be pinned"));
+    }
+    let pinned = || async { Ok::<_, ApiError>(app.store.query(&Query::partition(keys::pinned_partition(account), MAX_PINNED + 2)).await?) };
+    let before = pinned().await?;
+    if before.iter().any(|i| Id::from_sort_key(&i.key.sk) == Some(status.id)) {
+        return Ok(());
+    }
+    let too_many = || ApiError::invalid(format!("Validation failed: You can pin at most {MAX_PINNED} posts"));
+    if before.len() >= MAX_PINNED {
+        return Err(too_many());
+    }
+    writes::pin(app, account, status.id, true).await?;
+    // Two pins at once may both have seen room for one: the later one steps back.
+    let after = pinned().await?;
+    if after.len() > MAX_PINNED && after.iter().position(|i| Id::from_sort_key(&i.key.sk) == Some(status.id)).is_some_and(|at| at >= MAX_PINNED) {
+        writes::pin(app, account, status.id, false).await?;
+        return Err(too_many());
+    }
+    Ok(())
+}
+
 /// Mutes (`on`) or unmutes the thread starting with status `thread` for `account`: its
 /// notifications stop (idempotent both ways).
 pub async fn mute_thread(app: &App, account: Id, thread: Id, on: bool) -> ApiResult<()> {

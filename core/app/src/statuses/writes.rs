@@ -261,3 +261,12 @@ pub async fn mute_thread(app: &App, account: Id, thread: Id, on: bool) -> ApiRes
     app.store.transact(vec![write], vec![]).await?;
     Ok(())
 }
+
+/// Pins or unpins `status` on `account`'s profile.
+pub async fn pin(app: &App, account: Id, status: Id, on: bool) -> ApiResult<()> {
+    let key = keys::pinned(account, status);
+    let write = if on { model::put(key, &Ref { id: status }, Condition::None)? } else { Write::Delete { key, condition: Condition::None } };
+    app.store.transact(vec![write], vec![]).await?;
+    Ok(())
+}
+

@@ -791,3 +791,54 @@ async fn concurrent_deletes_of_one_status_answer_one_200_and_the_rest_404() {
     assert_eq!(statuses.iter().filter(|s| **s == 404).count(), 19, "{statuses:?}");
     assert_eq!(t.get(&format!("/api/v1/accounts/{}", alice.id), None).await.expect(200)["statuses_count"], 0);
 }
+
+#[tokio::test]
+async fn own_statuses_are_pinned_up_to_five_and_listed_on_the_profile() {
+    let t = TestApp::spawn().await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
+    let mut posts = Vec::new();
+    for n in 0..6 {
+        posts.push(t.post_status(&alice, json!({"status": format!("post {n}")})).await);
+    }
+    for post in &posts[..5] {
+        let pinned = t.post(&format!("/api/v1/statuses/{}/pin", id(post)), Some(&alice.token), json!({})).await.expect(200);
+        assert_eq!(pinned["pinned"], true);
+    }
+    // Pinning again changes nothing; a sixth is refused.
+    t.post(&format!("/api/v1/statuses/{}/pin", id(&posts[0])), Some(&alice.token), json!({})).await.expect(200);
+    let sixth = t.post(&format!("/api/v1/statuses/{}/pin", id(&posts[5])), Some(&alice.token), json!({})).await;
+    assert!(sixth.error().contains("at most 5"), "{:?}", sixth.body);
+    sixth.expect(422);
+    let listed = t.get(&format!("/api/v1/accounts/{}/statuses?pinned=true", alice.id), None).await.expect(200);
+    assert_eq!(ids(&listed).len(), 5);
+    assert!(!ids(&listed).contains(&id(&posts[5])));
+    let unpinned = t.post(&format!("/api/v1/statuses/{}/unpin", id(&posts[0])), Some(&alice.token), json!({})).await.expect(200);
+    assert_eq!(unpinned["pinned"], false);
+    t.post(&format!("/api/v1/statuses/{}/pin", id(&posts[5])), Some(&alice.token), json!({})).await.expect(200);
+
+    // Only your own, not boosts nor direct posts; the scope is write:accounts.
+    let bobs = t.post_status(&bob, json!({"status": "bob's"})).await;
+    t.post(&format!("/api/v1/statuses/{}/pin", id(&bobs)), Some(&alice.token), json!({})).await.expect(422);
+    let boost = t.post(&format!("/api/v1/statuses/{}/reblog", id(&bobs)), Some(&alice.token), json!({})).await.expect(200);
+    t.post(&format!("/api/v1/statuses/{}/pin", id(&boost)), Some(&alice.token), json!({})).await.expect(422);
+    let direct = t.post_status(&bob, json!({"status": "@alice secret", "visibility": "direct"})).await;
+    t.post(&format!("/api/v1/statuses/{}/pin", id(&direct)), Some(&bob.token), json!({})).await.expect(422);
+    let read_only = t.token_with_scopes(&bob, "read").await;
+    t.post(&format!("/api/v1/statuses/{}/pin", id(&bobs)), Some(&read_only), json!({})).await.expect(403);
+    t.post("/api/v1/statuses/123456789/pin", Some(&bob.token), json!({})).await.expect(404);
+}
+
+#[tokio::test]
+async fn several_statuses_and_accounts_are_fetched_at_once_in_order_as_each_may_be_seen() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
+    let public = t.post_status(&alice, json!({"status": "for all"})).await;
+    let private = t.post_status(&alice, json!({"status": "for followers", "visibility": "private"})).await;
+    let other = t.post_status(&bob, json!({"status": "bob's"})).await;
+    let query = format!("/api/v1/statuses?id[]={}&id[]={}&id[]=123456789&id[]={}&id[]=junk", id(&other), id(&private), id(&public));
+    assert_eq!(ids(&t.get(&query, None).await.expect(200)), vec![id(&other), id(&public)]);
+    assert_eq!(ids(&t.get(&query, Some(&carol.token)).await.expect(200)), vec![id(&other), id(&public)]);
+    assert_eq!(ids(&t.get(&query, Some(&alice.token)).await.expect(200)), vec![id(&other), id(&private), id(&public)]);
+    let accounts = t.get(&format!("/api/v1/accounts?id[]={}&id[]={}&id[]=123456789", carol.id, alice.id), None).await.expect(200);
+    assert_eq!(ids(&accounts), vec![carol.id.clone(), alice.id.clone()]);
+}
