@@ -104,7 +104,11 @@ pub async fn update_credentials(State(app): State<App>, auth: Auth, FlatInput(pa
 
 /// `GET /api/v1/accounts?id[]=`: several accounts at once, in the order asked, leaving out those
 /// missing (or gone).
-pub async fn show_many(State(app): State<App>, _auth: MaybeAuth, Params(p): Params<crate::statuses::handlers::IdsParams>) -> ApiResult<Json<Vec<wire::Account>>> {
+pub async fn show_many(
+    State(app): State<App>,
+    _auth: MaybeAuth,
+    Params(p): Params<crate::statuses::handlers::IdsParams>,
+) -> ApiResult<Json<Vec<wire::Account>>> {
     app.account_list(&p.ids()).await.map(Json)
 }
 

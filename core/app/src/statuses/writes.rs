@@ -269,4 +269,3 @@ pub async fn pin(app: &App, account: Id, status: Id, on: bool) -> ApiResult<()> 
     app.store.transact(vec![write], vec![]).await?;
     Ok(())
 }
-
