@@ -116,10 +116,24 @@ impl TestApp {
         backends.store = std::sync::Arc::new(store.clone());
         backends.events = std::sync::Arc::new(store);
         let application = core_app::Application::build(settings.core_config(), backends).await.unwrap();
+        Self::serve(listener, settings, application, (), dir, None, None)
+    }
+
+    /// Serves `application` on `listener` until stopped, keeping `keep` (its pipelines) alive.
+    fn serve(
+        listener: tokio::net::TcpListener,
+        settings: Settings,
+        application: core_app::Application,
+        keep: impl Send + 'static,
+        dir: tempfile::TempDir,
+        redis: Option<std::sync::Arc<core_redis::test_server::RedisServer>>,
+        opensearch: Option<core_opensearch::fake::Fake>,
+    ) -> Self {
         let app = application.app().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let router = core_server::front_router(&settings, &application);
         let server = tokio::spawn(async move {
+            let _keep = keep;
             application
                 .serve(listener, router, async {
                     let _ = stopped.await;
@@ -128,7 +142,7 @@ impl TestApp {
                 .unwrap();
         });
         let base = app.config().instance.base_url.clone();
-        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis: None, opensearch: None }
+        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis, opensearch }
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
@@ -158,20 +172,7 @@ impl TestApp {
             if std::env::var("STARLING_TEST_SEARCH").is_ok_and(|b| b == "opensearch") { Some(opensearch::use_fake(&mut settings).await) } else { None };
         configure(&mut settings);
         let (application, pipelines) = build_when_released(&settings).await;
-        let app = application.app().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let router = core_server::front_router(&settings, &application);
-        let server = tokio::spawn(async move {
-            let _pipelines = pipelines;
-            application
-                .serve(listener, router, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
-        let base = app.config().instance.base_url.clone();
-        TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis, opensearch }
+        Self::serve(listener, settings, application, pipelines, dir, redis, opensearch)
     }
 
     /// Stops the server gracefully and hands back its data directory.
