@@ -1,11 +1,12 @@
-//! Reading a partition of [`Ref`]s page by page: whole (every follower of an account), or
-//! through a pagination window with a bound on the pages read (a filtered listing).
+//! Reading a partition of [`Ref`]s page by page: whole (every follower of an account), through
+//! a pagination window with a bound on the pages read (a filtered listing), or one window
+//! ([`App::ref_page`]).
 
 use shared::id::Id;
 use shared::page::Window;
 
 use crate::App;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::model::{self, Ref};
 use crate::ports::Query;
 
@@ -48,5 +49,23 @@ impl RefScan {
             self.query.after = Some(last)
         }
         items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<Vec<_>>>().map(Some)
+    }
+}
+
+impl App {
+    /// Reads an id-keyed list partition of [`Ref`]s through a window: (cursors, referenced
+    /// ids), newest first.
+    pub async fn ref_page(&self, partition: String, window: &Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
+        let mut items = self.store.query(&Query::window(partition, window)).await?;
+        if window.oldest_first {
+            items.reverse();
+        }
+        let mut cursors = Vec::with_capacity(items.len());
+        let mut refs = Vec::with_capacity(items.len());
+        for item in &items {
+            cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad list sort key"))?);
+            refs.push(model::decode::<Ref>(item)?.id);
+        }
+        Ok((cursors, refs))
     }
 }

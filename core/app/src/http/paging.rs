@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shared::id::Id;
 use shared::page::{PageRequest, link_header};
+use shared::wire;
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
@@ -81,5 +82,16 @@ impl<T: Serialize> IntoResponse for Paged<T> {
             headers.insert(header::LINK, link);
         }
         (headers, Json(self.items)).into_response()
+    }
+}
+
+impl Paged<wire::Account> {
+    /// A page of the accounts an id-keyed list partition of `Ref`s lists (followers, blocks,
+    /// …), rendered, with its Link header; missing and suspended accounts drop out.
+    pub async fn accounts(app: &App, partition: String, page: &PageParams, url: &RequestUrl) -> ApiResult<Self> {
+        let window = page.request(40, 80)?.window();
+        let (cursors, accounts) = app.ref_page(partition, &window).await?;
+        let rendered = app.account_list(&accounts).await?;
+        Ok(Paged::new(app, url, rendered, &cursors))
     }
 }

@@ -90,19 +90,13 @@ async fn follow_list(app: App, auth: MaybeAuth, id: String, page: PageParams, ur
     if owner.hide_collections && viewer != Some(owner.id) {
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));
     }
-    let window = page.request(40, 80)?.window();
-    let (cursors, accounts) = app.ref_page(partition(owner.id), &window).await?;
-    let rendered = app.account_list(&accounts).await?;
-    Ok(Paged::new(&app, &url, rendered, &cursors))
+    Paged::accounts(&app, partition(owner.id), &page, &url).await
 }
 
 /// `GET /api/v1/follow_requests`: accounts asking to follow the caller, newest request first.
 pub async fn follow_requests(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
     let me = auth.user(Scope::ReadFollows)?;
-    let window = page.request(40, 80)?.window();
-    let (cursors, accounts) = app.ref_page(keys::follow_requests_partition(me), &window).await?;
-    let rendered = app.account_list(&accounts).await?;
-    Ok(Paged::new(&app, &url, rendered, &cursors))
+    Paged::accounts(&app, keys::follow_requests_partition(me), &page, &url).await
 }
 
 /// `POST /api/v1/follow_requests/:account_id/authorize`.

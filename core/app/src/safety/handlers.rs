@@ -58,10 +58,7 @@ pub async fn unmute(State(app): State<App>, auth: Auth, Path(id): Path<String>) 
 /// `GET /api/v1/blocks`: the accounts the caller blocks, most recent block first.
 pub async fn blocks(State(app): State<App>, auth: Auth, Params(page): Params<PageParams>, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
     let me = auth.user(Scope::ReadBlocks)?;
-    let window = page.request(40, 80)?.window();
-    let (cursors, accounts) = app.ref_page(keys::blocks_partition(me), &window).await?;
-    let rendered = app.account_list(&accounts).await?;
-    Ok(Paged::new(&app, &url, rendered, &cursors))
+    Paged::accounts(&app, keys::blocks_partition(me), &page, &url).await
 }
 
 /// `GET /api/v1/mutes`: the accounts the caller mutes, most recent mute first, each with

@@ -346,10 +346,7 @@ pub async fn reblogged_by(
 async fn interactors(app: App, auth: MaybeAuth, id: String, kind: Interaction, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
     let viewer = auth.viewer(Scope::ReadAccounts)?;
     let record = app.visible_record(viewer, path_id(&id)?).await?;
-    let window = page.request(40, 80)?.window();
-    let (cursors, accounts) = app.ref_page(keys::interaction_list_partition(record.id, kind), &window).await?;
-    let rendered = app.account_list(&accounts).await?;
-    Ok(Paged::new(&app, &url, rendered, &cursors))
+    Paged::accounts(&app, keys::interaction_list_partition(record.id, kind), &page, &url).await
 }
 
 /// `GET /api/v1/bookmarks`.

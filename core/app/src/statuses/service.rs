@@ -389,24 +389,6 @@ pub async fn thread(app: &App, record: &StatusRecord) -> ApiResult<(Vec<Id>, Vec
 const MAX_ANCESTORS: usize = 40;
 const MAX_DESCENDANTS: usize = 60;
 
-impl App {
-    /// Reads an id-keyed list partition of [`Ref`]s through a window: (cursors, referenced
-    /// ids), newest first.
-    pub async fn ref_page(&self, partition: String, window: &shared::page::Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
-        let mut items = self.store.query(&Query::window(partition, window)).await?;
-        if window.oldest_first {
-            items.reverse();
-        }
-        let mut cursors = Vec::with_capacity(items.len());
-        let mut refs = Vec::with_capacity(items.len());
-        for item in &items {
-            cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad list sort key"))?);
-            refs.push(model::decode::<Ref>(item)?.id);
-        }
-        Ok((cursors, refs))
-    }
-}
-
 /// Most statuses an account pins (advertised as `max_pinned_statuses`).
 pub const MAX_PINNED: usize = 5;
 
