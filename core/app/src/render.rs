@@ -130,7 +130,7 @@ impl App {
     /// The signed-in user's account, with `source` and `role`.
     pub async fn credential_account(&self, id: Id) -> ApiResult<wire::Account> {
         let record = self.account_record(id).await?;
-        let mut account = self.account(id).await?;
+        let (mut account, moderation) = self.account_views(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)?;
         account.source = Some(wire::AccountSource {
             privacy: record.default_visibility,
             sensitive: record.default_sensitive,
@@ -142,7 +142,7 @@ impl App {
             discoverable: record.discoverable,
             indexable: record.indexable,
         });
-        account.role = Some(role_entity(self.moderation(id).await?.role));
+        account.role = Some(role_entity(moderation.role));
         Ok(account)
     }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
 
-use super::service::{self, Action, Moderate, Undo};
+use super::service::{self, Action, Moderate, Staff, Undo};
 use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
@@ -54,10 +54,8 @@ impl<T> Kept<T> {
 }
 
 /// The caller, when its token has `scope` and its role is staff.
-async fn staff(app: &App, auth: &Auth, scope: Scope) -> ApiResult<Id> {
-    let me = auth.user(scope)?;
-    service::staff_role(app, me).await?;
-    Ok(me)
+async fn staff(app: &App, auth: &Auth, scope: Scope) -> ApiResult<Staff> {
+    Staff::of(app, auth.user(scope)?).await
 }
 
 /// Which accounts a listing keeps: v1's flags and v2's `origin` / `status` / `permissions`
@@ -276,7 +274,7 @@ pub async fn report(State(app): State<App>, auth: Auth, Path(id): Path<String>) 
 /// `POST /api/v1/admin/reports/:id/assign_to_self`.
 pub async fn assign_to_self(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminReport>> {
     let me = staff(&app, &auth, Scope::AdminWriteReports).await?;
-    let report = service::assign(&app, path_id(&id)?, Some(me)).await?;
+    let report = service::assign(&app, path_id(&id)?, Some(me.account)).await?;
     app.admin_report(&report).await.map(Json)
 }
 
@@ -290,13 +288,13 @@ pub async fn unassign(State(app): State<App>, auth: Auth, Path(id): Path<String>
 /// `POST /api/v1/admin/reports/:id/resolve`.
 pub async fn resolve(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminReport>> {
     let me = staff(&app, &auth, Scope::AdminWriteReports).await?;
-    let report = service::resolve(&app, me, path_id(&id)?, true).await?;
+    let report = service::resolve(&app, me.account, path_id(&id)?, true).await?;
     app.admin_report(&report).await.map(Json)
 }
 
 /// `POST /api/v1/admin/reports/:id/reopen`.
 pub async fn reopen(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::AdminReport>> {
     let me = staff(&app, &auth, Scope::AdminWriteReports).await?;
-    let report = service::resolve(&app, me, path_id(&id)?, false).await?;
+    let report = service::resolve(&app, me.account, path_id(&id)?, false).await?;
     app.admin_report(&report).await.map(Json)
 }

@@ -54,23 +54,36 @@ pub enum Undo {
 
 /// A moderator acts on an account, maybe on behalf of a report (which is then resolved).
 pub struct Moderate {
-    pub moderator: Id,
+    pub moderator: Staff,
     pub target: Id,
     pub action: Action,
     pub report: Option<Id>,
 }
 
-/// The caller's role, refusing anyone who is not staff.
-pub async fn staff_role(app: &App, account: Id) -> ApiResult<Role> {
-    let role = app.moderation(account).await?.role;
-    if role.is_staff() { Ok(role) } else { Err(ApiError::Forbidden("This action is not allowed".into())) }
+/// A staff member (moderator, admin or owner), as checked once per request: the use cases
+/// that need one take it, so none acts for an unchecked caller and none checks twice.
+#[derive(Debug, Clone, Copy)]
+pub struct Staff {
+    pub account: Id,
+    pub role: Role,
 }
 
-/// Refuses acting on an account whose role is not below the moderator's (nobody moderates
-/// their peers or superiors, nor themselves).
-async fn outranks(app: &App, moderator: Id, target: &ModerationRecord) -> ApiResult<()> {
-    let role = staff_role(app, moderator).await?;
-    if role > target.role { Ok(()) } else { Err(ApiError::Forbidden("This action is not allowed".into())) }
+impl Staff {
+    /// `account` as staff, refusing anyone who is not.
+    pub async fn of(app: &App, account: Id) -> ApiResult<Staff> {
+        let role = app.moderation(account).await?.role;
+        if role.is_staff() { Ok(Staff { account, role }) } else { Err(not_allowed()) }
+    }
+
+    /// Refuses acting on an account whose role is not below this one's (nobody moderates
+    /// their peers or superiors, nor themselves).
+    fn outranks(self, target: &ModerationRecord) -> ApiResult<()> {
+        if self.role > target.role { Ok(()) } else { Err(not_allowed()) }
+    }
+}
+
+fn not_allowed() -> ApiError {
+    ApiError::Forbidden("This action is not allowed".into())
 }
 
 /// Applies a moderator's action; its effects hold everywhere from the moment it commits:
@@ -80,7 +93,7 @@ pub async fn moderate(app: &App, cmd: Moderate) -> ApiResult<()> {
     let Moderate { moderator, target, action, report } = cmd;
     app.account_exists(target).await?;
     let mut record = app.moderation(target).await?;
-    outranks(app, moderator, &record).await?;
+    moderator.outranks(&record)?;
     if let Some(report) = report {
         let report = app.report_record(report).await?;
         if report.target != target {
@@ -100,16 +113,16 @@ pub async fn moderate(app: &App, cmd: Moderate) -> ApiResult<()> {
         revocation::close_account_streams(app, target).await;
     }
     if let Some(report) = report {
-        resolve(app, moderator, report, true).await?;
+        resolve(app, moderator.account, report, true).await?;
     }
     Ok(())
 }
 
 /// Takes an action back.
-pub async fn undo(app: &App, moderator: Id, target: Id, undo: Undo) -> ApiResult<()> {
+pub async fn undo(app: &App, moderator: Staff, target: Id, undo: Undo) -> ApiResult<()> {
     app.account_exists(target).await?;
     let mut record = app.moderation(target).await?;
-    outranks(app, moderator, &record).await?;
+    moderator.outranks(&record)?;
     match undo {
         Undo::Enable => record.disabled = false,
         Undo::Unsensitive => record.sensitized = false,
@@ -119,11 +132,11 @@ pub async fn undo(app: &App, moderator: Id, target: Id, undo: Undo) -> ApiResult
     writes::put_moderation(app, target, &record).await
 }
 
-/// A moderator approves (`true`) or rejects a pending sign-up. A rejected account is suspended:
-/// it never signs in and is never shown (its username stays taken).
-pub async fn decide_sign_up(app: &App, moderator: Id, account: Id, approve: bool) -> ApiResult<()> {
+/// A moderator (any staff: the `Staff` is the proof) approves (`true`) or rejects a pending
+/// sign-up. A rejected account is suspended: it never signs in and is never shown (its username
+/// stays taken).
+pub async fn decide_sign_up(app: &App, _moderator: Staff, account: Id, approve: bool) -> ApiResult<()> {
     app.account_exists(account).await?;
-    staff_role(app, moderator).await?;
     let mut record = app.moderation(account).await?;
     if !record.pending {
         return Err(ApiError::Forbidden("This account is not awaiting approval".into()));
