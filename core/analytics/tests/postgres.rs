@@ -189,7 +189,7 @@ async fn ready_queries_answer_from_loaded_events_and_replays_change_nothing() {
     check(&loader, s1).await;
 
     // At-least-once: the whole log delivered again (a crash before the checkpoint) changes nothing.
-    store.save_checkpoint(CONSUMER, 0).await.unwrap();
+    store.save_checkpoint(CONSUMER, &core_ports::Cursor::single(0)).await.unwrap();
     core_ports::sink::drain(store.as_ref(), CONSUMER, &loader, 5).await.unwrap();
     check(&loader, s1).await;
     assert_eq!(store.checkpoint(CONSUMER).await.unwrap(), store.head().await.unwrap());
@@ -204,6 +204,7 @@ async fn loader_throughput() {
     let events: Vec<LoggedEvent> = (1..=total)
         .map(|seq| LoggedEvent {
             seq,
+            partition: 0,
             event: Event::Favourited { account: Id::from_u64(1000 + seq % 977), status: Id::from_u64(500_000 + seq % 5003), author: Id::from_u64(7) },
         })
         .collect();

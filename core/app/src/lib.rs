@@ -12,7 +12,7 @@ pub mod keys;
 pub mod model;
 
 /// The ports and domain events live in `core-ports` (adapters depend on it, not on this crate).
-pub use core_ports::{events, ports};
+pub use core_ports::{cursor, events, ports};
 
 mod accounts;
 pub mod admin;
@@ -217,20 +217,20 @@ impl App {
         self.external_consumers.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The position of the newest logged event.
-    pub async fn events_head(&self) -> ApiResult<u64> {
+    /// The newest seq of every partition of the event log.
+    pub async fn events_head(&self) -> ApiResult<cursor::Cursor> {
         Ok(self.events.head().await?)
     }
 
     /// The event-log checkpoint of an in-process consumer (`fanout`, `search`, …).
-    pub async fn consumer_checkpoint(&self, consumer: &str) -> ApiResult<u64> {
+    pub async fn consumer_checkpoint(&self, consumer: &str) -> ApiResult<cursor::Cursor> {
         Ok(self.events.checkpoint(consumer).await?)
     }
 
-    /// Moves a consumer's checkpoint back to `seq`, so it handles everything after it again
-    /// (operators re-running a consumer; tests proving consumers idempotent).
-    pub async fn rewind_consumer(&self, consumer: &str, seq: u64) -> ApiResult<()> {
-        Ok(self.events.save_checkpoint(consumer, seq).await?)
+    /// Moves a consumer's checkpoint back to the start of the log, so it handles everything
+    /// still logged again (operators re-running a consumer; tests proving consumers idempotent).
+    pub async fn rewind_consumer(&self, consumer: &str) -> ApiResult<()> {
+        Ok(self.events.save_checkpoint(consumer, &cursor::Cursor::start(self.events.partitions())).await?)
     }
 
     /// Drops a cached home timeline, as a cache eviction or a wiped cache would.

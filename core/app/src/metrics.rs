@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::cursor::Cursor;
 use shared::wire::BackendState;
 
 /// Upper bounds (seconds) of the request-duration histogram buckets.
@@ -89,12 +90,12 @@ impl Metrics {
         header_line(&mut out, "starling_fanout_statuses_total", "counter", "Statuses the fanout consumer pushed to followers.");
         let _ = writeln!(out, "starling_fanout_statuses_total {}", self.fanout_statuses.load(Ordering::Relaxed));
 
-        if let Some(head) = log.head {
-            header_line(&mut out, "starling_event_log_head", "gauge", "Position of the newest event in the event log.");
-            let _ = writeln!(out, "starling_event_log_head {head}");
+        if let Some(head) = &log.head {
+            header_line(&mut out, "starling_event_log_head", "gauge", "Position of the newest event in the event log (its furthest partition).");
+            let _ = writeln!(out, "starling_event_log_head {}", head.last());
             header_line(&mut out, "starling_consumer_lag_events", "gauge", "Events logged but not yet processed by a consumer (head - checkpoint).");
             for (consumer, checkpoint) in &log.checkpoints {
-                let _ = writeln!(out, "starling_consumer_lag_events{{consumer=\"{consumer}\"}} {}", head.saturating_sub(*checkpoint));
+                let _ = writeln!(out, "starling_consumer_lag_events{{consumer=\"{consumer}\"}} {}", checkpoint.lag(head));
             }
         }
 
@@ -121,8 +122,8 @@ fn escape(value: &str) -> String {
 
 /// The event log's head and each consumer's checkpoint (absent when the log cannot be read).
 pub(crate) struct LogPositions {
-    pub(crate) head: Option<u64>,
-    pub(crate) checkpoints: Vec<(&'static str, u64)>,
+    pub(crate) head: Option<Cursor>,
+    pub(crate) checkpoints: Vec<(&'static str, Cursor)>,
 }
 
 #[cfg(test)]
@@ -135,7 +136,8 @@ mod tests {
         m.observe("/a".into(), "GET", 200, Duration::from_micros(500));
         m.observe("/a".into(), "GET", 200, Duration::from_millis(30));
         m.observe("/a".into(), "GET", 200, Duration::from_secs(20));
-        let text = m.render(&[], &LogPositions { head: Some(7), checkpoints: vec![("fanout", 5), ("search", 9)] });
+        let text =
+            m.render(&[], &LogPositions { head: Some(Cursor::single(7)), checkpoints: vec![("fanout", Cursor::single(5)), ("search", Cursor::single(9))] });
         assert!(text.contains("starling_http_request_duration_seconds_bucket{route=\"/a\",method=\"GET\",status=\"200\",le=\"0.001\"} 1\n"), "{text}");
         assert!(text.contains("le=\"0.05\"} 2\n"), "{text}");
         assert!(text.contains("le=\"10\"} 2\n"), "{text}");

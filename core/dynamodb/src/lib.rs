@@ -20,7 +20,7 @@
 mod log;
 mod store;
 
-pub use log::{OUTBOX_RETENTION, TTL_ATTRIBUTE};
+pub use log::{OUTBOX_RETENTION, TTL_ATTRIBUTE, outbox_keys};
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -44,6 +44,10 @@ pub struct DynamoConfig {
     pub credentials: Option<(String, String)>,
     /// Creates the table (on-demand capacity) when it does not exist: for development.
     pub create_table: bool,
+    /// Partitions of the event log (1 ..= 65,536; 0 counts as 1): each has its own head, so
+    /// accounts in different partitions never contend for one. Fixed for a table's lifetime
+    /// (recorded in it; a process configured differently refuses to start).
+    pub log_partitions: u32,
 }
 
 impl std::fmt::Debug for DynamoConfig {
@@ -54,6 +58,7 @@ impl std::fmt::Debug for DynamoConfig {
             .field("endpoint", &self.endpoint)
             .field("credentials", &self.credentials.as_ref().map(|_| "***"))
             .field("create_table", &self.create_table)
+            .field("log_partitions", &self.log_partitions)
             .finish()
     }
 }
@@ -63,13 +68,19 @@ impl std::fmt::Debug for DynamoConfig {
 pub struct DynamoStore {
     client: Client,
     table: Arc<str>,
-    /// The newest log position this process has seen: the first guess of the next
-    /// transaction with events (a wrong guess only costs a retry).
-    head_hint: Arc<AtomicU64>,
-    /// This process's transactions with events take turns (FIFO): they all condition on the one
-    /// head item, so running them at once only makes all but one fail and retry, and under a
-    /// burst an unlucky one could lose every round. Processes still race each other (retried).
-    outbox_turn: Arc<tokio::sync::Mutex<()>>,
+    /// Partitions of the event log.
+    partitions: u32,
+    /// Per log partition, the newest position this process has seen: the first guess of the
+    /// next transaction with events there (a wrong guess only costs a retry).
+    head_hints: Arc<[AtomicU64]>,
+    /// Per log partition, this process's transactions with events take turns (FIFO): they all
+    /// condition on the partition's head item, so running them at once only makes all but one
+    /// fail and retry, and under a burst an unlucky one could lose every round. Processes
+    /// still race each other (retried). A transaction spanning partitions takes their turns in
+    /// ascending order (no deadlock).
+    outbox_turns: Arc<[tokio::sync::Mutex<()>]>,
+    /// Where the next multi-partition read starts (fairness between partitions).
+    read_turn: Arc<std::sync::atomic::AtomicUsize>,
     /// How often `read` polls while waiting.
     poll: Duration,
     /// Stamps outbox items' expiry (TTL).
@@ -101,17 +112,22 @@ impl DynamoStore {
             aws_config::timeout::TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(10)).build();
         let sdk =
             core_aws::loader(&config.region, config.endpoint.as_deref(), core_aws::keys(config.credentials.as_ref())).timeout_config(timeouts).load().await;
+        let partitions = config.log_partitions.max(1);
+        if partitions > core_ports::cursor::MAX_PARTITIONS {
+            return Err(StoreError::Backend(format!("[store] log_partitions = {partitions}: at most {}", core_ports::cursor::MAX_PARTITIONS).into()));
+        }
         let store = DynamoStore {
             client: Client::new(&sdk),
             table: config.table.as_str().into(),
-            head_hint: Arc::new(AtomicU64::new(0)),
-            outbox_turn: Arc::default(),
+            partitions,
+            head_hints: (0..partitions).map(|_| AtomicU64::new(0)).collect(),
+            outbox_turns: (0..partitions).map(|_| tokio::sync::Mutex::new(())).collect(),
+            read_turn: Arc::default(),
             poll: Duration::from_millis(50),
             clock: Arc::new(core_ports::SystemClock),
         };
         store.ensure_table(config.create_table).await?;
-        let head = store.read_head().await?;
-        store.head_hint.store(head, std::sync::atomic::Ordering::Relaxed);
+        store.check_layout().await?;
         Ok(store)
     }
 

@@ -172,27 +172,45 @@ impl DynamoStore {
         Err(backend("transaction kept conflicting with concurrent ones"))
     }
 
-    /// The app's writes plus the outbox: the head moves from `head` to `head + events` under
-    /// the condition that it still is `head`, and the events are stored at those positions.
+    /// The app's writes plus the outbox: per log partition its events go to, the head moves
+    /// from `head` to `head + events` under the condition that it still is `head`, and the
+    /// events are stored at those positions.
     async fn transact_with_events(&self, writes: &[Write], events: &[Event]) -> Result<(), StoreError> {
         let mut items = writes.iter().map(|w| transact_item(&self.table, w)).collect::<Result<Vec<_>, _>>()?;
-        let payload = serde_json::to_vec(events).map_err(backend)?;
-        let count = events.len() as u64;
-        let _turn = self.outbox_turn.lock().await;
-        let mut head = self.head_hint.load(Ordering::Relaxed);
+        let mut groups: std::collections::BTreeMap<u32, Vec<&Event>> = std::collections::BTreeMap::new();
+        for event in events {
+            groups.entry(event.partition(self.partitions)).or_default().push(event);
+        }
+        let groups: Vec<(u32, u64, Vec<u8>)> = groups
+            .into_iter()
+            .map(|(p, events)| Ok((p, events.len() as u64, serde_json::to_vec(&events).map_err(backend)?)))
+            .collect::<Result<_, StoreError>>()?;
+        // Ascending partition order: two transactions spanning the same partitions cannot
+        // each hold the turn the other waits for.
+        let mut turns = Vec::with_capacity(groups.len());
+        for (p, _, _) in &groups {
+            turns.push(self.outbox_turns[*p as usize].lock().await);
+        }
+        let mut heads: Vec<u64> = groups.iter().map(|(p, _, _)| self.head_hints[*p as usize].load(Ordering::Relaxed)).collect();
         for attempt in 0..ATTEMPTS {
             items.truncate(writes.len());
-            items.extend(self.outbox_items(head, count, &payload)?);
+            for ((p, count, payload), head) in groups.iter().zip(&heads) {
+                items.extend(self.outbox_items(*p, *head, *count, payload)?);
+            }
             match self.send_transaction(items.clone()).await? {
                 Ok(()) => {
-                    self.head_hint.fetch_max(head + count, Ordering::Relaxed);
+                    for ((p, count, _), head) in groups.iter().zip(&heads) {
+                        self.head_hints[*p as usize].fetch_max(head + count, Ordering::Relaxed);
+                    }
                     return Ok(());
                 }
                 Err(Cancelled::Condition(index)) if index < writes.len() => return Err(StoreError::ConditionFailed { index }),
-                // Another transaction moved the head: take the new one and go again.
-                Err(Cancelled::Condition(_)) => {
-                    head = self.read_head().await?;
-                    self.head_hint.fetch_max(head, Ordering::Relaxed);
+                // Another transaction moved a head: take the new one and go again.
+                Err(Cancelled::Condition(index)) => {
+                    let group = ((index - writes.len()) / 2).min(groups.len() - 1);
+                    let p = groups[group].0;
+                    heads[group] = self.read_head(p).await?;
+                    self.head_hints[p as usize].fetch_max(heads[group], Ordering::Relaxed);
                     if attempt > 2 {
                         backoff(attempt - 2).await;
                     }
@@ -342,8 +360,9 @@ impl Store for DynamoStore {
     }
 
     async fn transact(&self, writes: Vec<Write>, events: Vec<Event>) -> Result<(), StoreError> {
-        // The outbox takes two items of the transaction (the head and the events).
-        let outbox = if events.is_empty() { 0 } else { 2 };
+        // The outbox takes two items of the transaction (the head and the events) per log
+        // partition its events go to.
+        let outbox = 2 * events.iter().map(|e| e.partition(self.partitions)).collect::<std::collections::BTreeSet<_>>().len();
         if writes.len() > MAX_TRANSACTION_WRITES || writes.len() + outbox > MAX_TRANSACTION_WRITES {
             return Err(StoreError::TooLarge { writes: writes.len() });
         }

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use core_dynamodb::{DynamoConfig, DynamoStore};
+use core_ports::cursor::Cursor;
 use core_ports::events::Event;
 use core_ports::ports::{Condition, EventLog as _, Item, Key, Store as _, StoreError, Value, Write};
 use shared::id::Id;
@@ -25,7 +26,13 @@ fn config(table: &str) -> DynamoConfig {
         endpoint: Some(endpoint()),
         credentials: Some(("test".into(), "test".into())),
         create_table: true,
+        log_partitions: 1,
     }
+}
+
+/// A split log: 8 partitions.
+fn split(table: &str) -> DynamoConfig {
+    DynamoConfig { log_partitions: 8, ..config(table) }
 }
 
 fn fresh_table(tag: &str) -> String {
@@ -59,6 +66,13 @@ mod event_log_contract {
     );
 }
 
+mod split_event_log_contract {
+    core_ports::event_log_contract_tests!(
+        async { Box::new(core_dynamodb::DynamoStore::connect(&super::split(&super::fresh_table("split"))).await.unwrap()) },
+        #[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs a DynamoDB endpoint: STARLING_TEST_DYNAMODB_ENDPOINT (scripts/test.sh starts moto)"]
 async fn concurrent_writers_get_gap_free_positions_and_a_tailing_reader_misses_none() {
@@ -73,12 +87,12 @@ async fn concurrent_writers_get_gap_free_positions_and_a_tailing_reader_misses_n
         let total = (writers * per_writer * 2) as usize;
         tokio::spawn(async move {
             let mut seen = Vec::new();
-            let mut after = 0;
+            let mut after = Cursor::single(0);
             let started = std::time::Instant::now();
             while seen.len() < total && started.elapsed() < Duration::from_secs(60) {
-                for e in log.read(after, 7, Duration::from_millis(100)).await.unwrap() {
-                    assert!(e.seq > after, "read returns positions after the one asked for");
-                    after = e.seq;
+                for e in log.read(&after, 7, Duration::from_millis(100)).await.unwrap() {
+                    assert!(e.seq > after.get(0), "read returns positions after the one asked for");
+                    after.set(0, e.seq);
                     seen.push(e);
                 }
             }
@@ -117,8 +131,8 @@ async fn concurrent_writers_get_gap_free_positions_and_a_tailing_reader_misses_n
             other => panic!("unexpected events {other:?}"),
         }
     }
-    assert_eq!(a.head().await.unwrap(), total);
-    assert_eq!(b.head().await.unwrap(), total);
+    assert_eq!(a.head().await.unwrap().get(0), total);
+    assert_eq!(b.head().await.unwrap().get(0), total);
 }
 
 #[tokio::test]
@@ -127,13 +141,13 @@ async fn a_reconnected_store_continues_the_log_and_keeps_checkpoints() {
     let table = fresh_table("restart");
     let first = DynamoStore::connect(&config(&table)).await.unwrap();
     first.transact(vec![], vec![followed(1), followed(2), followed(3)]).await.unwrap();
-    first.save_checkpoint("fanout", 2).await.unwrap();
+    first.save_checkpoint("fanout", &Cursor::single(2)).await.unwrap();
     drop(first);
     let second = DynamoStore::connect(&config(&table)).await.unwrap();
-    assert_eq!(second.head().await.unwrap(), 3);
-    assert_eq!(second.checkpoint("fanout").await.unwrap(), 2);
+    assert_eq!(second.head().await.unwrap(), Cursor::single(3));
+    assert_eq!(second.checkpoint("fanout").await.unwrap(), Cursor::single(2));
     second.transact(vec![], vec![followed(4)]).await.unwrap();
-    let rest = second.read(2, 10, Duration::ZERO).await.unwrap();
+    let rest = second.read(&Cursor::single(2), 10, Duration::ZERO).await.unwrap();
     assert_eq!(
         rest.iter().map(|e| (e.seq, e.event.clone())).collect::<Vec<_>>(),
         vec![(3, followed(3)), (4, followed(4))],
@@ -154,7 +168,7 @@ async fn the_outbox_takes_room_in_the_transaction_limit() {
     }
     store.transact(writes(98), vec![followed(1)]).await.unwrap();
     store.transact(writes(100), vec![]).await.unwrap();
-    assert_eq!(store.head().await.unwrap(), 1, "only the transaction that fit logged its event");
+    assert_eq!(store.head().await.unwrap(), Cursor::single(1), "only the transaction that fit logged its event");
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use core_ports::clock::{Clock, SystemClock};
+use core_ports::cursor::Cursor;
 use core_ports::events::Event;
 use core_ports::ports::{Condition, EventLog, Item, Key, LoggedEvent, MAX_TRANSACTION_WRITES, Query, Store, StoreError, Value, Write};
 use redb::{Database, ReadableTable, TableDefinition};
@@ -544,7 +545,9 @@ impl Store for RedbStore {
 
 #[async_trait]
 impl EventLog for RedbStore {
-    async fn read(&self, after: u64, limit: usize, wait: Duration) -> Result<Vec<LoggedEvent>, StoreError> {
+    async fn read(&self, after: &Cursor, limit: usize, wait: Duration) -> Result<Vec<LoggedEvent>, StoreError> {
+        // One partition: the whole log is one gap-free order.
+        let after = after.get(0);
         let mut head = self.head.subscribe();
         if *head.borrow_and_update() <= after && !wait.is_zero() {
             let _ = tokio::time::timeout(wait, head.wait_for(|h| *h > after)).await;
@@ -557,7 +560,7 @@ impl EventLog for RedbStore {
             for entry in log.range((Bound::Excluded(after), Bound::Unbounded)).map_err(backend)? {
                 let (k, v) = entry.map_err(backend)?;
                 let event: Event = serde_json::from_slice(v.value()).map_err(backend)?;
-                out.push(LoggedEvent { seq: k.value(), event });
+                out.push(LoggedEvent { seq: k.value(), partition: 0, event });
                 if out.len() >= limit {
                     break;
                 }
@@ -567,46 +570,51 @@ impl EventLog for RedbStore {
         .await
     }
 
-    async fn checkpoint(&self, consumer: &str) -> Result<u64, StoreError> {
+    async fn checkpoint(&self, consumer: &str) -> Result<Cursor, StoreError> {
         let consumer = consumer.to_owned();
-        self.blocking(move |s| {
-            {
-                let db = s.db.get()?;
-                let txn = db.begin_read().map_err(backend)?;
-                let table = txn.open_table(CHECKPOINTS).map_err(backend)?;
-                if let Some(seq) = table.get(consumer.as_str()).map_err(backend)? {
-                    return Ok(seq.value());
-                }
-            }
-            // A consumer's first question registers it at 0, so pruning waits for it from
-            // then on (a consumer that has not asked yet starts at the oldest event kept).
-            s.db.write(|db| {
-                let txn = db.begin_write().map_err(backend)?;
-                let seq = {
-                    let mut table = txn.open_table(CHECKPOINTS).map_err(backend)?;
-                    let existing = table.get(consumer.as_str()).map_err(backend)?.map(|v| v.value());
-                    match existing {
-                        Some(seq) => seq,
-                        None => {
-                            table.insert(consumer.as_str(), 0).map_err(backend)?;
-                            txn.open_table(CHECKPOINT_TIMES).map_err(backend)?.insert(consumer.as_str(), s.clock.now_ms()).map_err(backend)?;
-                            0
-                        }
-                    }
-                };
-                txn.commit().map_err(backend)?;
-                Ok(seq)
-            })
-        })
-        .await
+        self.blocking(move |s| s.checkpoint_blocking(&consumer)).await.map(Cursor::single)
     }
 
-    async fn save_checkpoint(&self, consumer: &str, seq: u64) -> Result<(), StoreError> {
+    async fn save_checkpoint(&self, consumer: &str, at: &Cursor) -> Result<(), StoreError> {
         let consumer = consumer.to_owned();
+        let seq = at.get(0);
         self.blocking(move |s| s.save_checkpoint_at(&consumer, seq, s.clock.now_ms())).await
     }
 
-    async fn head(&self) -> Result<u64, StoreError> {
-        Ok(*self.head.borrow())
+    async fn head(&self) -> Result<Cursor, StoreError> {
+        Ok(Cursor::single(*self.head.borrow()))
+    }
+}
+
+impl RedbStore {
+    /// `consumer`'s checkpoint. A consumer's first question registers it at 0, so pruning
+    /// waits for it from then on (a consumer that has not asked yet starts at the oldest event
+    /// kept).
+    fn checkpoint_blocking(&self, consumer: &str) -> Result<u64, StoreError> {
+        {
+            let db = self.db.get()?;
+            let txn = db.begin_read().map_err(backend)?;
+            let table = txn.open_table(CHECKPOINTS).map_err(backend)?;
+            if let Some(seq) = table.get(consumer).map_err(backend)? {
+                return Ok(seq.value());
+            }
+        }
+        self.db.write(|db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let seq = {
+                let mut table = txn.open_table(CHECKPOINTS).map_err(backend)?;
+                let existing = table.get(consumer).map_err(backend)?.map(|v| v.value());
+                match existing {
+                    Some(seq) => seq,
+                    None => {
+                        table.insert(consumer, 0).map_err(backend)?;
+                        txn.open_table(CHECKPOINT_TIMES).map_err(backend)?.insert(consumer, self.clock.now_ms()).map_err(backend)?;
+                        0
+                    }
+                }
+            };
+            txn.commit().map_err(backend)?;
+            Ok(seq)
+        })
     }
 }

@@ -55,7 +55,7 @@ async fn redb_store_survives_reopening_with_its_log_head() {
         core_ports::contract::event_log::all(&store, &store).await;
         store.head().await.unwrap()
     };
-    assert!(head > 0);
+    assert!(head.get(0) > 0);
     let reopened = RedbStore::open(&path).unwrap();
     assert_eq!(reopened.head().await.unwrap(), head, "the log head is recovered from disk");
 }

@@ -50,9 +50,9 @@ async fn writes_resume_by_themselves_after_the_disk_was_full() {
     }
     assert!(store.get(&Key::new("P", "0200")).await.unwrap().is_some());
     assert!(store.get(&Key::new("P", "0100")).await.unwrap().is_none(), "the refused write did not half-happen");
-    let log = store.read(0, 100, Duration::ZERO).await.unwrap();
+    let log = store.read(&core_ports::Cursor::single(0), 100, Duration::ZERO).await.unwrap();
     assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=21).collect::<Vec<_>>(), "the log continues gap-free");
-    assert_eq!(store.head().await.unwrap(), 21);
+    assert_eq!(store.head().await.unwrap().get(0), 21);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -75,7 +75,7 @@ async fn concurrent_readers_and_writers_ride_through_a_full_disk_and_keep_what_w
                 }
                 // Readers share the store meanwhile; their errors while full are fine.
                 let _ = store.get(&Key::new("P", format!("{key:04}"))).await;
-                let _ = store.read(0, 10, Duration::ZERO).await;
+                let _ = store.read(&core_ports::Cursor::single(0), 10, Duration::ZERO).await;
             }
             acknowledged
         }));
@@ -99,7 +99,7 @@ async fn concurrent_readers_and_writers_ride_through_a_full_disk_and_keep_what_w
     for key in &acknowledged {
         assert!(store.get(&Key::new("P", format!("{key:04}"))).await.unwrap().is_some(), "acknowledged write {key} kept");
     }
-    let log = store.read(0, 1_000_000, Duration::ZERO).await.unwrap();
+    let log = store.read(&core_ports::Cursor::single(0), 1_000_000, Duration::ZERO).await.unwrap();
     assert_eq!(log.len(), acknowledged.len(), "one event per acknowledged write, none for a refused one");
     assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1), "gap-free positions");
 }

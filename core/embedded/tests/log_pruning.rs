@@ -34,7 +34,7 @@ async fn append(store: &RedbStore, n: u64) {
 }
 
 async fn first_position(store: &RedbStore) -> u64 {
-    store.read(0, 1, Duration::ZERO).await.unwrap()[0].seq
+    store.read(&core_ports::Cursor::single(0), 1, Duration::ZERO).await.unwrap()[0].seq
 }
 
 #[tokio::test]
@@ -42,8 +42,8 @@ async fn events_go_once_every_consumer_has_passed_them() {
     let (_dir, store) = store();
     append(&store, 3 * PRUNE_STEP).await;
     // Both consumers register by asking where they are.
-    assert_eq!(store.checkpoint("fast").await.unwrap(), 0);
-    assert_eq!(store.checkpoint("slow").await.unwrap(), 0);
+    assert_eq!(store.checkpoint("fast").await.unwrap().get(0), 0);
+    assert_eq!(store.checkpoint("slow").await.unwrap().get(0), 0);
 
     let now = now();
     store.save_checkpoint_at("fast", 3 * PRUNE_STEP, now).unwrap();
@@ -57,7 +57,7 @@ async fn events_go_once_every_consumer_has_passed_them() {
     assert_eq!(first_position(&store).await, PRUNE_STEP + 11);
     assert_eq!(store.oldest(), PRUNE_STEP + 11);
     // What the slow consumer has not handled is all there.
-    let rest = store.read(PRUNE_STEP + 10, usize::MAX, Duration::ZERO).await.unwrap();
+    let rest = store.read(&core_ports::Cursor::single(PRUNE_STEP + 10), usize::MAX, Duration::ZERO).await.unwrap();
     assert_eq!(rest.len() as u64, 2 * PRUNE_STEP - 10);
     assert!(rest.windows(2).all(|w| w[1].seq == w[0].seq + 1));
 }
@@ -70,14 +70,14 @@ async fn the_newest_event_stays_so_positions_continue_after_a_restart() {
         let store = RedbStore::open(&path).unwrap();
         append(&store, 2 * PRUNE_STEP).await;
         store.save_checkpoint_at("only", 2 * PRUNE_STEP, now()).unwrap();
-        let left = store.read(0, usize::MAX, Duration::ZERO).await.unwrap();
+        let left = store.read(&core_ports::Cursor::single(0), usize::MAX, Duration::ZERO).await.unwrap();
         assert_eq!(left.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2 * PRUNE_STEP]);
     }
     let store = RedbStore::open(&path).unwrap();
-    assert_eq!(store.head().await.unwrap(), 2 * PRUNE_STEP);
+    assert_eq!(store.head().await.unwrap().get(0), 2 * PRUNE_STEP);
     assert_eq!(store.oldest(), 2 * PRUNE_STEP);
     append(&store, 1).await;
-    assert_eq!(store.head().await.unwrap(), 2 * PRUNE_STEP + 1, "a position was reused");
+    assert_eq!(store.head().await.unwrap().get(0), 2 * PRUNE_STEP + 1, "a position was reused");
 }
 
 #[tokio::test]
@@ -96,7 +96,7 @@ async fn an_abandoned_consumer_stops_holding_the_log_but_an_idle_one_at_the_head
     assert_eq!(first_position(&store).await, 2 * PRUNE_STEP);
 
     // Came back: it continues after the gap.
-    let next = store.read(5, 10, Duration::ZERO).await.unwrap();
+    let next = store.read(&core_ports::Cursor::single(5), 10, Duration::ZERO).await.unwrap();
     assert_eq!(next[0].seq, 2 * PRUNE_STEP);
 }
 
@@ -109,15 +109,15 @@ async fn the_stores_clock_decides_when_a_silent_consumer_is_abandoned() {
     let clock = ManualClock::new(1_900_000_000_000);
     let store = RedbStore::open_with_clock(&dir.path().join("starling.redb"), std::sync::Arc::new(clock.clone())).unwrap();
     append(&store, 2 * PRUNE_STEP).await;
-    store.save_checkpoint("stalled", 5).await.unwrap();
-    store.save_checkpoint("fast", 2 * PRUNE_STEP).await.unwrap();
+    store.save_checkpoint("stalled", &core_ports::Cursor::single(5)).await.unwrap();
+    store.save_checkpoint("fast", &core_ports::Cursor::single(2 * PRUNE_STEP)).await.unwrap();
     assert_eq!(first_position(&store).await, 1, "the stalled consumer holds the log");
 
     clock.advance(ABANDONED_AFTER - Duration::from_secs(60));
-    store.save_checkpoint("fast", 2 * PRUNE_STEP).await.unwrap();
+    store.save_checkpoint("fast", &core_ports::Cursor::single(2 * PRUNE_STEP)).await.unwrap();
     assert_eq!(first_position(&store).await, 1, "not yet abandoned by the store's clock");
 
     clock.advance(Duration::from_secs(120));
-    store.save_checkpoint("fast", 2 * PRUNE_STEP).await.unwrap();
+    store.save_checkpoint("fast", &core_ports::Cursor::single(2 * PRUNE_STEP)).await.unwrap();
     assert_eq!(first_position(&store).await, 2 * PRUNE_STEP, "silent past ABANDONED_AFTER on the store's clock: pruned past it");
 }

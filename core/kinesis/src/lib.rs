@@ -88,20 +88,27 @@ pub async fn check_stream(client: &aws_sdk_kinesis::Client, stream: &str) -> Res
 /// One event as a Kinesis record's data: the event and its outbox position.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Record {
-    /// Outbox position: the idempotency key of the event everywhere downstream.
+    /// Outbox seq: the idempotency key of the event everywhere downstream.
     pub seq: u64,
+    /// Outbox partition (absent in records written before the log had partitions: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub partition: u32,
     /// The event.
     pub event: Event,
 }
 
 /// Encodes `logged` as record data (JSON).
 pub fn encode(logged: &LoggedEvent) -> Vec<u8> {
-    serde_json::to_vec(&Record { seq: logged.seq, event: logged.event.clone() }).unwrap_or_default()
+    serde_json::to_vec(&Record { seq: logged.seq, partition: logged.partition, event: logged.event.clone() }).unwrap_or_default()
 }
 
 /// Decodes record data written by [`encode`].
 pub fn decode(data: &[u8]) -> Option<LoggedEvent> {
-    serde_json::from_slice::<Record>(data).ok().map(|r| LoggedEvent { seq: r.seq, event: r.event })
+    serde_json::from_slice::<Record>(data).ok().map(|r| LoggedEvent { seq: r.seq, partition: r.partition, event: r.event })
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The partition key of an event: [`Event::partition_key`], the account that acted (the
@@ -128,9 +135,11 @@ mod tests {
             in_reply_to_account: None,
             mentions: vec![],
         };
-        let logged = LoggedEvent { seq: 42, event };
+        let logged = LoggedEvent { seq: 42, partition: 0, event };
         let back = decode(&encode(&logged));
-        assert_eq!(back, Some(logged));
+        assert_eq!(back, Some(logged.clone()));
+        let partitioned = LoggedEvent { seq: (42 << 16) | 5, partition: 5, ..logged };
+        assert_eq!(decode(&encode(&partitioned)), Some(partitioned));
         assert_eq!(decode(b"not json"), None);
     }
 

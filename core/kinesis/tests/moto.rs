@@ -141,12 +141,12 @@ async fn relay_publishes_every_committed_event_once_kinesis_accepts_it() {
 
     // Kinesis unreachable: nothing is lost, the relay's checkpoint stays where it was.
     assert!(core_ports::sink::step(core.as_ref(), RELAY_CONSUMER, &Down, 1000, Duration::ZERO).await.is_err());
-    assert_eq!(core.checkpoint(RELAY_CONSUMER).await.unwrap(), 0);
+    assert_eq!(core.checkpoint(RELAY_CONSUMER).await.unwrap().get(0), 0);
 
     // "Restart": a new publisher relays the backlog (620 events: two PutRecords calls).
     let publisher = KinesisPublisher::new(&config).await;
     core_ports::sink::drain(core.as_ref(), RELAY_CONSUMER, &publisher, 1000).await.unwrap();
-    assert_eq!(core.checkpoint(RELAY_CONSUMER).await.unwrap(), 620);
+    assert_eq!(core.checkpoint(RELAY_CONSUMER).await.unwrap().get(0), 620);
 
     // Every event arrives with its outbox seq, each actor's events in commit order.
     let consumer_store = open_store(&dir, "consumer.redb");
@@ -157,7 +157,7 @@ async fn relay_publishes_every_committed_event_once_kinesis_accepts_it() {
     let mut per_actor: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let delivered = sink.0.lock().unwrap().clone();
     for e in &delivered {
-        let event = core.read(e.seq - 1, 1, Duration::ZERO).await.unwrap().remove(0);
+        let event = core.read(&core_ports::Cursor::single(e.seq - 1), 1, Duration::ZERO).await.unwrap().remove(0);
         assert_eq!(event, *e, "the record is the logged event");
         per_actor.entry(core_kinesis::partition_key(&e.event)).or_default().push(e.seq);
     }

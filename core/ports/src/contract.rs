@@ -120,7 +120,8 @@ macro_rules! event_log_contract_tests {
     ($make:expr $(, #[$attr:meta])* $(,)?) => {
         $crate::__contract_tests!(same event_log [$(#[$attr])*] ($make);
             committed_events_appear_in_commit_order reads_start_after_a_position_and_honour_the_limit
-            checkpoints_start_at_zero_and_persist an_idle_read_waits_up_to_its_bound);
+            checkpoints_start_at_zero_and_persist an_idle_read_waits_up_to_its_bound
+            one_accounts_events_keep_their_order a_transaction_may_span_partitions);
     };
 }
 

@@ -71,6 +71,11 @@ impl Event {
         }
     }
 
+    /// The partition of a log of `partitions` this event is committed to: its actor's.
+    pub fn partition(&self, partitions: u32) -> u32 {
+        crate::cursor::partition_of(self.actor(), partitions)
+    }
+
     /// The partition key of this event on an external feed (Kinesis): its [`Event::actor`].
     pub fn partition_key(&self) -> String {
         self.actor().to_string()

@@ -13,6 +13,7 @@
 //! [`clock::SystemClock`].
 
 pub mod clock;
+pub mod cursor;
 pub mod events;
 pub mod keys;
 pub mod ports;
@@ -23,4 +24,5 @@ pub mod sink;
 pub mod contract;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cursor::Cursor;
 pub use ports::BoxError;

@@ -15,6 +15,7 @@ use shared::id::Id;
 use shared::page::Window;
 use shared::rate::{Decision, Quota};
 
+use crate::cursor::Cursor;
 use crate::events::Event;
 
 /// An adapter's own error, as the source of a port error.
@@ -220,27 +221,42 @@ pub trait Store: Send + Sync {
 /// One event as read back from the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoggedEvent {
-    /// Position in the log; strictly increasing in commit order.
+    /// Its identity in the log: strictly increasing in commit order within its partition,
+    /// unique across partitions ([`crate::cursor::seq`]).
     pub seq: u64,
+    /// The log partition it was committed to (0 in a one-partition log).
+    pub partition: u32,
     /// The event.
     pub event: Event,
 }
 
 /// The durable log of what changed, tailed by consumers (fanout, search, notifications, …).
 /// Delivery is at-least-once: consumers must be idempotent.
+///
+/// The log has [`EventLog::partitions`] partitions, each with its own gap-free commit order; an
+/// account's events always go to the same one ([`crate::cursor::partition_of`] of
+/// [`Event::actor`]), so they stay in order. Readers stand at a [`Cursor`] (a seq per
+/// partition).
 #[async_trait]
 pub trait EventLog: Send + Sync {
-    /// Events after position `after`, at most `limit`, waiting up to `wait` for the first one.
-    async fn read(&self, after: u64, limit: usize, wait: Duration) -> Result<Vec<LoggedEvent>, StoreError>;
+    /// How many partitions the log has (fixed for its lifetime).
+    fn partitions(&self) -> u32 {
+        1
+    }
 
-    /// The position `consumer` has fully processed (0 when it has never run).
-    async fn checkpoint(&self, consumer: &str) -> Result<u64, StoreError>;
+    /// Events after `after` in the partitions it names, at most `limit`, waiting up to `wait`
+    /// for the first one; within a partition in commit order.
+    async fn read(&self, after: &Cursor, limit: usize, wait: Duration) -> Result<Vec<LoggedEvent>, StoreError>;
 
-    /// Records that `consumer` has processed everything up to `seq`.
-    async fn save_checkpoint(&self, consumer: &str, seq: u64) -> Result<(), StoreError>;
+    /// Where `consumer` stands in every partition (0s when it has never run).
+    async fn checkpoint(&self, consumer: &str) -> Result<Cursor, StoreError>;
 
-    /// The position of the newest event (0 for an empty log).
-    async fn head(&self) -> Result<u64, StoreError>;
+    /// Records that `consumer` has processed everything up to `at`, in the partitions `at`
+    /// names (others keep their checkpoints).
+    async fn save_checkpoint(&self, consumer: &str, at: &Cursor) -> Result<(), StoreError>;
+
+    /// The newest seq of every partition (0 for an empty one).
+    async fn head(&self) -> Result<Cursor, StoreError>;
 }
 
 /// One home-timeline entry.

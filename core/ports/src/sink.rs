@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::cursor::Cursor;
 use crate::ports::{EventLog, EventSink, SinkError, StoreError};
 
 /// Why a step of [`tail`] failed.
@@ -23,10 +24,10 @@ pub enum TailError {
 /// One batch: read after `consumer`'s checkpoint, deliver, advance; returns how many events.
 pub async fn step(log: &dyn EventLog, consumer: &str, sink: &dyn EventSink, limit: usize, wait: Duration) -> Result<usize, TailError> {
     let after = log.checkpoint(consumer).await?;
-    let batch = log.read(after, limit, wait).await?;
-    if let Some(last) = batch.last() {
+    let batch = log.read(&after, limit, wait).await?;
+    if !batch.is_empty() {
         sink.deliver(&batch).await?;
-        log.save_checkpoint(consumer, last.seq).await?;
+        log.save_checkpoint(consumer, &Cursor::of_batch(log.partitions(), &batch)).await?;
     }
     Ok(batch.len())
 }

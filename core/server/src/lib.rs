@@ -159,7 +159,17 @@ pub enum StoreSettings {
         /// production infra/ creates it.
         #[serde(default)]
         create_table: bool,
+        /// Partitions of the event log: each has its own head item, so the deployment's
+        /// event-producing writes are not serialised through one (docs/dynamodb.md, "The
+        /// outbox"). Fixed for the table's lifetime; 1 keeps the layout of tables created
+        /// before partitions existed.
+        #[serde(default = "default_log_partitions")]
+        log_partitions: u32,
     },
+}
+
+fn default_log_partitions() -> u32 {
+    1
 }
 
 /// The home-timeline cache (timelines and their versions).
@@ -380,7 +390,7 @@ impl Settings {
 /// Builds the configured adapters; fails with a clear message when one cannot start.
 pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     let (store, events): (Arc<dyn core_app::ports::Store>, Arc<dyn core_app::ports::EventLog>) = match &settings.store {
-        StoreSettings::Dynamodb { table, region, endpoint, access_key_id, secret_access_key, create_table } => {
+        StoreSettings::Dynamodb { table, region, endpoint, access_key_id, secret_access_key, create_table, log_partitions } => {
             let credentials = match (access_key_id, secret_access_key) {
                 (Some(id), Some(secret)) => Some((id.clone(), secret.expose_secret().to_owned())),
                 (None, None) => None,
@@ -392,6 +402,7 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
                 endpoint: endpoint.clone(),
                 credentials,
                 create_table: *create_table,
+                log_partitions: *log_partitions,
             };
             let store = core_dynamodb::DynamoStore::connect(&config).await.with_context(|| {
                 format!(

@@ -159,7 +159,7 @@ impl App {
                 break;
             }
         }
-        self.events.save_checkpoint(CONSUMER, head).await?;
+        self.events.save_checkpoint(CONSUMER, &head).await?;
         Ok(done)
     }
 }

@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use crate::App;
+use crate::cursor::Cursor;
 use crate::error::ApiResult;
 use crate::ports::{EventSink, LoggedEvent, SinkError};
 
@@ -63,15 +64,15 @@ pub async fn drain<C: Consumer>(app: &App) -> ApiResult<()> {
 /// One batch: read after the checkpoint, handle, advance the checkpoint.
 async fn step<C: Consumer>(app: &App, wait: Duration) -> ApiResult<usize> {
     let after = app.events.checkpoint(C::NAME).await?;
-    let batch = app.events.read(after, C::BATCH, wait).await?;
+    let batch = app.events.read(&after, C::BATCH, wait).await?;
     let _guard = C::lock(app).lock().await;
     // Another runner may have moved on while this one waited.
     if app.events.checkpoint(C::NAME).await? != after {
         return Ok(batch.len());
     }
     C::handle(app, &batch).await?;
-    if let Some(last) = batch.last() {
-        app.events.save_checkpoint(C::NAME, last.seq).await?;
+    if !batch.is_empty() {
+        app.events.save_checkpoint(C::NAME, &Cursor::of_batch(app.events.partitions(), &batch)).await?;
     }
     Ok(batch.len())
 }

@@ -38,18 +38,18 @@ pub async fn run(app: App, mut stop: watch::Receiver<bool>) {
             return;
         }
         let batch = tokio::select! {
-            batch = app.events.read(after, BATCH, Duration::from_millis(500)) => batch,
+            batch = app.events.read(&after, BATCH, Duration::from_millis(500)) => batch,
             _ = stop.changed() => return,
         };
         match batch {
             Ok(batch) => {
-                for logged in batch {
+                for logged in &batch {
                     if let Err(e) = claim_and_publish(&app, logged.seq, &logged.event).await {
                         // Streams are best effort: one failure must not stall the others.
                         tracing::warn!(error = ?e, seq = logged.seq, "could not stream an event");
                     }
-                    after = logged.seq;
                 }
+                after.advance(&batch);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "streaming cannot read the log; retrying");

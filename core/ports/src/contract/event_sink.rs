@@ -41,7 +41,7 @@ fn batch(n: u64) -> Vec<LoggedEvent> {
                 2 => Event::Favourited { account: a, status: b, author: a },
                 _ => Event::AccountUpdated { account: a },
             };
-            LoggedEvent { seq: base + i, event }
+            LoggedEvent { seq: base + i, partition: 0, event }
         })
         .collect()
 }

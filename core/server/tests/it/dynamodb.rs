@@ -5,15 +5,17 @@
 fn the_dynamodb_store_is_configured_in_toml() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("starling.toml");
-    std::fs::write(&path, "[store]\ntype = \"dynamodb\"\ntable = \"social\"\nendpoint = \"http://127.0.0.1:8000\"\ncreate_table = true\n").unwrap();
+    std::fs::write(&path, "[store]\ntype = \"dynamodb\"\ntable = \"social\"\nendpoint = \"http://127.0.0.1:8000\"\ncreate_table = true\nlog_partitions = 64\n")
+        .unwrap();
     let settings = core_server::Settings::load(Some(&path)).unwrap();
     match settings.store {
-        core_server::StoreSettings::Dynamodb { table, region, endpoint, access_key_id, secret_access_key, create_table } => {
+        core_server::StoreSettings::Dynamodb { table, region, endpoint, access_key_id, secret_access_key, create_table, log_partitions } => {
             assert_eq!(table, "social");
             assert_eq!(region, "us-east-1", "the region defaults");
             assert_eq!(endpoint.as_deref(), Some("http://127.0.0.1:8000"));
             assert!(access_key_id.is_none() && secret_access_key.is_none(), "absent keys: the standard AWS credential chain");
             assert!(create_table);
+            assert_eq!(log_partitions, 64);
         }
         other => panic!("expected the dynamodb store, got {other:?}"),
     }
@@ -34,6 +36,7 @@ async fn startup_fails_fast_and_clearly_when_dynamodb_is_unreachable() {
         access_key_id: Some("test".into()),
         secret_access_key: Some("test".into()),
         create_table: false,
+        log_partitions: 1,
     };
     let started = std::time::Instant::now();
     let error = format!("{:#}", core_server::build(&settings).await.err().expect("an unreachable store stops startup"));
@@ -47,6 +50,7 @@ async fn startup_fails_fast_and_clearly_when_dynamodb_is_unreachable() {
         access_key_id: Some("id".into()),
         secret_access_key: None,
         create_table: false,
+        log_partitions: 1,
     };
     let error = format!("{:#}", core_server::build(&settings).await.err().expect("half the credentials is an error"));
     assert!(error.contains("go together"), "{error}");

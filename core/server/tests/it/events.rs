@@ -147,7 +147,7 @@ async fn with_events_on_kinesis_the_stream_feeds_home_search_and_notifications()
 
     // All of it came from the stream: the in-process consumers never moved past the start.
     for consumer in ["fanout", "search", "notifications"] {
-        assert_eq!(t.app.consumer_checkpoint(consumer).await.unwrap(), 0, "{consumer} tailed the log");
+        assert_eq!(t.app.consumer_checkpoint(consumer).await.unwrap().last(), 0, "{consumer} tailed the log");
     }
     let metrics = t.get("/metrics", None).await.expect(200);
     assert!(!metrics.as_str().unwrap().contains("starling_consumer_lag_events{consumer=\"fanout\"}"), "no log lag for consumers that do not tail the log");
@@ -182,6 +182,7 @@ async fn two_instances_split_the_shards_and_together_fan_out_every_post() {
         access_key_id: Some("test".into()),
         secret_access_key: Some("test".into()),
         create_table: true,
+        log_partitions: 8,
     };
     let instance = |node: u8| {
         let (store, events, redis) = (store_settings.clone(), kinesis(&endpoint, stream, 2), &redis);
@@ -214,6 +215,7 @@ async fn two_instances_split_the_shards_and_together_fan_out_every_post() {
         endpoint: Some(endpoint.clone()),
         credentials: Some(("test".into(), "test".into())),
         create_table: false,
+        log_partitions: 8,
     })
     .await
     .unwrap();
@@ -294,21 +296,21 @@ async fn events_reaching_the_fanout_sink_late_or_out_of_order_change_nothing() {
         in_reply_to_account: None,
         mentions: vec![],
     };
-    fanout.deliver(&[LoggedEvent { seq: 1, event: created }]).await.unwrap();
+    fanout.deliver(&[LoggedEvent { seq: 1, partition: 0, event: created }]).await.unwrap();
     assert_eq!(cached_home(&t, &bob).await, [crate::id(&kept)], "a deleted status is not delivered late");
 
     // A follow arrives after the unfollow that undid it: no backfill.
     t.post(&format!("/api/v1/accounts/{}/unfollow", alice.id), Some(&bob.token), json!({})).await.expect(200);
     t.settle().await;
     assert!(cached_home(&t, &bob).await.is_empty());
-    fanout.deliver(&[LoggedEvent { seq: 2, event: Event::Followed { follower: bob_id, target: alice_id } }]).await.unwrap();
+    fanout.deliver(&[LoggedEvent { seq: 2, partition: 0, event: Event::Followed { follower: bob_id, target: alice_id } }]).await.unwrap();
     assert!(cached_home(&t, &bob).await.is_empty(), "a stale follow does not backfill");
 
     // And an unfollow arriving after a re-follow removes nothing.
     t.follow(&bob, &alice).await;
     t.settle().await;
     assert_eq!(cached_home(&t, &bob).await, [crate::id(&kept)]);
-    fanout.deliver(&[LoggedEvent { seq: 3, event: Event::Unfollowed { follower: bob_id, target: alice_id } }]).await.unwrap();
+    fanout.deliver(&[LoggedEvent { seq: 3, partition: 0, event: Event::Unfollowed { follower: bob_id, target: alice_id } }]).await.unwrap();
     assert_eq!(cached_home(&t, &bob).await, [crate::id(&kept)], "a stale unfollow removes nothing");
     t.stop().await;
 }

@@ -360,6 +360,8 @@ pub fn use_dynamodb(settings: &mut Settings, data_dir: &std::path::Path) {
         access_key_id: Some("test".into()),
         secret_access_key: Some("test".into()),
         create_table: true,
+        // Split, so every API test also proves the partitioned outbox.
+        log_partitions: 8,
     };
 }
 

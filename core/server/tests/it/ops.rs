@@ -94,7 +94,7 @@ async fn metrics_report_fanout_deliveries_and_consumer_lag() {
 
     // A consumer moved back shows its lag.
     let head = sample(text, "starling_event_log_head").unwrap();
-    t.app.rewind_consumer("search", 0).await.unwrap();
+    t.app.rewind_consumer("search").await.unwrap();
     let text = t.get("/metrics", None).await.expect(200);
     let lag = sample(text.as_str().unwrap(), "starling_consumer_lag_events{consumer=\"search\"}").unwrap();
     assert!(lag >= head, "lag {lag} after rewinding to 0, head was {head}");
