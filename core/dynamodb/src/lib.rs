@@ -81,6 +81,8 @@ pub struct DynamoStore {
     outbox_turns: Arc<[tokio::sync::Mutex<()>]>,
     /// Where the next multi-partition read starts (fairness between partitions).
     read_turn: Arc<std::sync::atomic::AtomicUsize>,
+    /// Transactions sent again because a log head had moved (contention on a partition).
+    head_retries: Arc<AtomicU64>,
     /// How often `read` polls while waiting.
     poll: Duration,
     /// Stamps outbox items' expiry (TTL).
@@ -123,6 +125,7 @@ impl DynamoStore {
             head_hints: (0..partitions).map(|_| AtomicU64::new(0)).collect(),
             outbox_turns: (0..partitions).map(|_| tokio::sync::Mutex::new(())).collect(),
             read_turn: Arc::default(),
+            head_retries: Arc::default(),
             poll: Duration::from_millis(50),
             clock: Arc::new(core_ports::SystemClock),
         };
@@ -136,6 +139,12 @@ impl DynamoStore {
     pub fn with_clock(mut self, clock: Arc<dyn core_ports::Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// How many transactions with events this process had to send again because another
+    /// moved a log head they conditioned on (0 when writers never share a partition).
+    pub fn head_retries(&self) -> u64 {
+        self.head_retries.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The table this store uses.

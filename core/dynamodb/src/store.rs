@@ -207,6 +207,7 @@ impl DynamoStore {
                 Err(Cancelled::Condition(index)) if index < writes.len() => return Err(StoreError::ConditionFailed { index }),
                 // Another transaction moved a head: take the new one and go again.
                 Err(Cancelled::Condition(index)) => {
+                    self.head_retries.fetch_add(1, Ordering::Relaxed);
                     let group = ((index - writes.len()) / 2).min(groups.len() - 1);
                     let p = groups[group].0;
                     heads[group] = self.read_head(p).await?;

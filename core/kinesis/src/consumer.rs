@@ -1,15 +1,10 @@
 //! The stream consumer: shard leases and per-shard checkpoints in the `Store`, records
 //! decoded and handed to an [`EventSink`].
 //!
-//! Leases need only conditional puts (`NotExists`), which every store has: time is cut into
-//! windows of the lease length, and holding shard S in window w means having created the item
-//! (`KL#{stream}#{S}`, w) first. The holder claims window w+1 once half of w has passed, so it
-//! keeps the shard without a gap; an instance that dies stops renewing and the shard is free
-//! from the next window on (the lease's expiry). A checkpoint is written in one transaction
-//! with a `Exists` check on the writer's own marker for the current window, so an instance
-//! whose lease ran out cannot move a checkpoint any more. Instances announce themselves
-//! (`KI#{stream}`, with an expiry); each keeps at most its share, ⌈shards ÷ live instances⌉,
-//! so a new instance gets shards at the next window.
+//! Shards are split between instances by [`Leases`] (core-ports: lease windows created with
+//! conditional puts, heartbeats, each instance keeping its share). A checkpoint is written
+//! under the shard's lease ([`Leases::write_held`]), so an instance whose lease ran out cannot
+//! move a checkpoint any more.
 //!
 //! Several applications read one stream independently (fanout, search, notifications,
 //! analytics): each has its own leases, heartbeats and checkpoints, namespaced by its
@@ -26,7 +21,8 @@ use std::time::Duration;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use core_ports::clock::{Clock, SystemClock};
 use core_ports::keys;
-use core_ports::ports::{Condition, EventSink, Item, Key, Query, Store, Value, Write};
+use core_ports::leases::{Leases, doc};
+use core_ports::ports::{Condition, EventSink, Item, Key, Store, Value, Write};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -99,18 +95,6 @@ struct Checkpoint {
     finished: bool,
 }
 
-/// A lease item's content.
-#[derive(Debug, Serialize, Deserialize)]
-struct LeaseDoc {
-    owner: String,
-}
-
-/// An instance's heartbeat.
-#[derive(Debug, Serialize, Deserialize)]
-struct Heartbeat {
-    expires_ms: u64,
-}
-
 /// Who holds a shard in the current window (for tests and operators).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -131,14 +115,21 @@ pub struct KinesisConsumer {
     iterators: tokio::sync::Mutex<HashMap<String, String>>,
     /// The shard list as last listed, and when (listed again once a lease length old).
     listed: std::sync::Mutex<Option<(u64, Vec<Shard>)>>,
-    /// When this instance last announced itself, and how many were live then (announced
-    /// again every quarter lease: heartbeats live for two).
-    announced: std::sync::Mutex<Option<(u64, usize)>>,
+    /// This instance's shard leases.
+    leases: Leases,
 }
 
 impl KinesisConsumer {
     /// A consumer of `stream` delivering to `sink`, keeping leases and checkpoints in `store`.
     pub fn new(client: aws_sdk_kinesis::Client, stream: String, store: Arc<dyn Store>, sink: Arc<dyn EventSink>, options: ConsumerOptions) -> Self {
+        let leases = Leases::new(
+            store.clone(),
+            keys::kinesis_lease_prefix(&stream, &options.application),
+            keys::kinesis_instances_partition(&stream, &options.application),
+            options.owner.clone(),
+            options.lease,
+            options.clock.clone(),
+        );
         KinesisConsumer {
             client,
             stream,
@@ -147,7 +138,7 @@ impl KinesisConsumer {
             options,
             iterators: tokio::sync::Mutex::new(HashMap::new()),
             listed: std::sync::Mutex::new(None),
-            announced: std::sync::Mutex::new(None),
+            leases,
         }
     }
 
@@ -179,24 +170,8 @@ impl KinesisConsumer {
     /// Gives up this instance's leases (this window and the next) and its heartbeat, so the
     /// others take its shards on their next poll instead of when the leases expire.
     pub async fn release(&self) -> Result<(), KinesisError> {
-        let window = self.window(self.now_ms());
-        for (shard, _) in self.shards().await? {
-            for w in [window, window + 1] {
-                // Only a lease whose marker is ours: the marker's `Exists` check guards both.
-                let writes = vec![
-                    Write::Delete { key: self.marker_key(&shard, w), condition: Condition::Exists },
-                    Write::Delete { key: self.lease_key(&shard, w), condition: Condition::None },
-                ];
-                match self.store.transact(writes, vec![]).await {
-                    Ok(()) | Err(core_ports::ports::StoreError::ConditionFailed { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
-        let heartbeat = Key::new(keys::kinesis_instances_partition(&self.stream, &self.options.application), self.options.owner.clone());
-        self.store.transact(vec![Write::Delete { key: heartbeat, condition: Condition::None }], vec![]).await?;
-        *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        Ok(())
+        let shards: Vec<String> = self.shards().await?.into_iter().map(|(id, _)| id).collect();
+        Ok(self.leases.release(&shards).await?)
     }
 
     /// One round: heartbeat, balance leases, read each held shard once and deliver what it
@@ -215,11 +190,10 @@ impl KinesisConsumer {
 
     /// Who holds each shard in the current window.
     pub async fn leases(&self) -> Result<Vec<Lease>, KinesisError> {
-        let window = self.window(self.now_ms());
         let mut out = Vec::new();
         for (shard, _) in self.shards().await? {
-            if let Some(item) = self.store.get(&self.lease_key(&shard, window)).await? {
-                out.push(Lease { shard, owner: doc::<LeaseDoc>(&item).map(|d| d.owner).unwrap_or_default() });
+            if let Some(owner) = self.leases.holder(&shard).await? {
+                out.push(Lease { shard, owner });
             }
         }
         Ok(out)
@@ -266,68 +240,13 @@ impl KinesisConsumer {
     /// Renews, claims and gives up leases so this instance holds its share; returns the shards
     /// it holds now and may read (a child shard waits until its parent is finished).
     async fn balance(&self, shards: &[Shard]) -> Result<Vec<String>, KinesisError> {
-        let now = self.now_ms();
-        let window = self.window(now);
-        let lease_ms = self.lease_ms();
-        let live = self.heartbeat(now).await?;
         let finished = self.finished(shards).await?;
-        let readable: Vec<&String> = shards
+        let readable: Vec<String> = shards
             .iter()
             .filter(|(id, parent)| !finished.contains(id) && parent.as_ref().is_none_or(|p| finished.contains(p) || !shards.iter().any(|(s, _)| s == p)))
-            .map(|(id, _)| id)
+            .map(|(id, _)| id.clone())
             .collect();
-        let share = readable.len().div_ceil(live.max(1));
-        // Shards held now, in id order; renewing past the share lets the extra ones go.
-        let markers = self.store.get_many(&readable.iter().map(|shard| self.marker_key(shard, window)).collect::<Vec<_>>()).await?;
-        let mut held: Vec<String> = readable.iter().zip(markers).filter(|(_, marker)| marker.is_some()).map(|(shard, _)| (*shard).clone()).collect();
-        held.truncate(share);
-        if now % lease_ms >= lease_ms / 2 {
-            for shard in &held {
-                self.claim(shard, window + 1).await?;
-            }
-        }
-        for shard in readable {
-            if held.len() >= share {
-                break;
-            }
-            if !held.contains(shard) && self.store.get(&self.lease_key(shard, window)).await?.is_none() && self.claim(shard, window).await? {
-                held.push(shard.clone());
-            }
-        }
-        Ok(held)
-    }
-
-    /// Announces this instance and counts the live ones (itself included), every quarter
-    /// lease; in between, the last count.
-    async fn heartbeat(&self, now: u64) -> Result<usize, KinesisError> {
-        let cached = *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, live)) = cached.filter(|(at, _)| now.saturating_sub(*at) < self.lease_ms() / 4) {
-            return Ok(live);
-        }
-        let live = self.announce(now).await?;
-        *self.announced.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, live));
-        Ok(live)
-    }
-
-    async fn announce(&self, now: u64) -> Result<usize, KinesisError> {
-        let pk = keys::kinesis_instances_partition(&self.stream, &self.options.application);
-        let beat = Heartbeat { expires_ms: now + 2 * self.lease_ms() };
-        let item = Item { key: Key::new(pk.clone(), self.options.owner.clone()), value: Value::Doc(serde_json::to_vec(&beat).unwrap_or_default()) };
-        let mut writes = vec![Write::Put { item, condition: Condition::None }];
-        let instances = self.store.query(&Query::partition(pk, 1000)).await?;
-        // Owners are per process, so every restart leaves a heartbeat behind: drop those
-        // expired for ten leases.
-        let forgotten = now.saturating_sub(10 * self.lease_ms());
-        writes.extend(
-            instances
-                .iter()
-                .filter(|i| i.key.sk != self.options.owner && doc::<Heartbeat>(i).is_none_or(|h| h.expires_ms < forgotten))
-                .take(50)
-                .map(|i| Write::Delete { key: i.key.clone(), condition: Condition::None }),
-        );
-        self.store.transact(writes, vec![]).await?;
-        let others = instances.iter().filter(|i| i.key.sk != self.options.owner && doc::<Heartbeat>(i).is_some_and(|h| h.expires_ms > now)).count();
-        Ok(others + 1)
+        Ok(self.leases.balance(&readable).await?)
     }
 
     /// Closed shards read to their end.
@@ -356,31 +275,6 @@ impl KinesisConsumer {
     /// The stored checkpoint of `shard`.
     async fn checkpoint(&self, shard: &str) -> Result<Checkpoint, KinesisError> {
         Ok(self.checkpoints(&[shard]).await?.pop().unwrap_or_default())
-    }
-
-    /// Whether this instance holds `shard` in `window`.
-    async fn holds(&self, shard: &str, window: u64) -> Result<bool, KinesisError> {
-        Ok(self.store.get(&self.marker_key(shard, window)).await?.is_some())
-    }
-
-    /// Tries to take `shard` for `window`; `false` when someone else has it. Leases of
-    /// windows before the previous one are removed in the same transaction.
-    async fn claim(&self, shard: &str, window: u64) -> Result<bool, KinesisError> {
-        if self.holds(shard, window).await? {
-            return Ok(true);
-        }
-        let lease = serde_json::to_vec(&LeaseDoc { owner: self.options.owner.clone() }).unwrap_or_default();
-        let mut writes = vec![
-            Write::Put { item: Item { key: self.lease_key(shard, window), value: Value::Doc(lease.clone()) }, condition: Condition::NotExists },
-            Write::Put { item: Item { key: self.marker_key(shard, window), value: Value::Doc(lease) }, condition: Condition::None },
-        ];
-        let old = self.store.query(&Query { before: Some(window_sk(window.saturating_sub(1))), ..Query::partition(self.lease_partition(shard), 50) }).await?;
-        writes.extend(old.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }));
-        match self.store.transact(writes, vec![]).await {
-            Ok(()) => Ok(true),
-            Err(core_ports::ports::StoreError::ConditionFailed { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Reads `shard` once from its iterator (opened after the checkpoint when missing),
@@ -454,25 +348,11 @@ impl KinesisConsumer {
     /// when nobody else has (the lease stays exclusive; at worst the checkpoint moves back
     /// behind another holder's and records are delivered again).
     async fn save_checkpoint(&self, shard: &str, checkpoint: Checkpoint) -> Result<(), KinesisError> {
-        let window = self.window(self.now_ms());
-        if !self.holds(shard, window).await? && !self.claim(shard, window).await? {
-            return Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")));
-        }
-        let marker = Item {
-            key: self.marker_key(shard, window),
-            value: Value::Doc(serde_json::to_vec(&LeaseDoc { owner: self.options.owner.clone() }).unwrap_or_default()),
-        };
         let item = Item { key: self.checkpoint_key(shard), value: Value::Doc(serde_json::to_vec(&checkpoint).unwrap_or_default()) };
-        match self
-            .store
-            .transact(vec![Write::Put { item, condition: Condition::None }, Write::Put { item: marker, condition: Condition::Exists }], vec![])
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(core_ports::ports::StoreError::ConditionFailed { .. }) => {
-                Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")))
-            }
-            Err(e) => Err(e.into()),
+        if self.leases.write_held(shard, vec![Write::Put { item, condition: Condition::None }]).await? {
+            Ok(())
+        } else {
+            Err(KinesisError::Api(format!("lost the lease of shard {shard}; its checkpoint stays for the next holder")))
         }
     }
 
@@ -481,40 +361,11 @@ impl KinesisConsumer {
     }
 
     fn lease_ms(&self) -> u64 {
-        u64::try_from(self.options.lease.as_millis()).unwrap_or(u64::MAX).max(2)
-    }
-
-    fn window(&self, now: u64) -> u64 {
-        now / self.lease_ms()
-    }
-
-    fn lease_partition(&self, shard: &str) -> String {
-        keys::kinesis_lease_partition(&self.stream, &self.options.application, shard)
-    }
-
-    fn lease_key(&self, shard: &str, window: u64) -> Key {
-        Key::new(self.lease_partition(shard), window_sk(window))
-    }
-
-    fn marker_key(&self, shard: &str, window: u64) -> Key {
-        Key::new(self.lease_partition(shard), format!("{}#{}", window_sk(window), self.options.owner))
+        self.leases.lease_ms()
     }
 
     fn checkpoint_key(&self, shard: &str) -> Key {
         keys::kinesis_checkpoint(&self.stream, &self.options.application, shard)
-    }
-}
-
-/// Sort key of a lease window (hex, so byte order is time order).
-fn window_sk(window: u64) -> String {
-    format!("{window:016x}")
-}
-
-/// Decodes an item's document.
-fn doc<T: serde::de::DeserializeOwned>(item: &Item) -> Option<T> {
-    match &item.value {
-        Value::Doc(bytes) => serde_json::from_slice(bytes).ok(),
-        Value::Count(_) => None,
     }
 }
 
@@ -592,15 +443,20 @@ mod tests {
         let beat = |owner: &str, expires_ms: u64| Write::Put {
             item: Item {
                 key: Key::new(keys::kinesis_instances_partition("s", "fanout"), owner),
-                value: Value::Doc(serde_json::to_vec(&Heartbeat { expires_ms }).unwrap()),
+                value: Value::Doc(serde_json::to_vec(&core_ports::leases::Heartbeat { expires_ms }).unwrap()),
             },
             condition: Condition::None,
         };
         store.transact(vec![beat("live", now + 60_000), beat("dead", now - 1), beat("long-dead", now - 11 * 30_000)], vec![]).await.unwrap();
-        assert_eq!(fanout.heartbeat(now).await.unwrap(), 2, "itself and `live`");
-        assert_eq!(search.heartbeat(now).await.unwrap(), 1, "another application's instances do not count");
-        let left: Vec<String> =
-            store.query(&Query::partition(keys::kinesis_instances_partition("s", "fanout"), 10)).await.unwrap().into_iter().map(|i| i.key.sk).collect();
+        assert_eq!(fanout.leases.heartbeat(now).await.unwrap(), 2, "itself and `live`");
+        assert_eq!(search.leases.heartbeat(now).await.unwrap(), 1, "another application's instances do not count");
+        let left: Vec<String> = store
+            .query(&core_ports::ports::Query::partition(keys::kinesis_instances_partition("s", "fanout"), 10))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.key.sk)
+            .collect();
         assert_eq!(left, ["a", "dead", "live"]);
     }
 
@@ -611,10 +467,10 @@ mod tests {
         let lease = Duration::from_millis(100);
         let a = owned(store.clone(), "fanout", "a", lease).await;
         let b = owned(store.clone(), "fanout", "b", lease).await;
-        let window = a.window(system_now_ms());
-        assert!(a.claim("shard-0", window).await.unwrap());
-        assert!(a.claim("shard-1", window).await.unwrap());
-        assert!(!b.claim("shard-0", window).await.unwrap(), "a lease has one holder");
+        let window = a.leases.window(system_now_ms());
+        assert!(a.leases.claim("shard-0", window).await.unwrap());
+        assert!(a.leases.claim("shard-1", window).await.unwrap());
+        assert!(!b.leases.claim("shard-0", window).await.unwrap(), "a lease has one holder");
         // `a` is slow: its deliveries end two windows later, without renewing.
         tokio::time::sleep(Duration::from_millis(250)).await;
         // Nobody took shard-0: `a` claims the current window late and saves.
@@ -622,10 +478,10 @@ mod tests {
         a.save_checkpoint("shard-0", at("10")).await.unwrap();
         assert_eq!(a.checkpoint("shard-0").await.unwrap().sequence.as_deref(), Some("10"));
         // `b` took shard-1 meanwhile: `a` cannot move its checkpoint.
-        let now = a.window(system_now_ms());
-        assert!(b.claim("shard-1", now).await.unwrap());
+        let now = a.leases.window(system_now_ms());
+        assert!(b.leases.claim("shard-1", now).await.unwrap());
         b.save_checkpoint("shard-1", at("20")).await.unwrap();
-        if a.window(system_now_ms()) == now {
+        if a.leases.window(system_now_ms()) == now {
             assert!(a.save_checkpoint("shard-1", at("5")).await.is_err());
             assert_eq!(a.checkpoint("shard-1").await.unwrap().sequence.as_deref(), Some("20"));
         }
@@ -645,7 +501,7 @@ mod tests {
         // b's own leases are untouched by a's release.
         a.release().await.unwrap();
         // b's next heartbeat no longer counts a.
-        *b.announced.lock().unwrap() = None;
+        b.leases.forget_count();
         assert_eq!(b.balance(&shards).await.unwrap(), ["shard-0", "shard-1"], "free at once, not after 30 s");
         b.release().await.unwrap();
     }

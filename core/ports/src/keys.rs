@@ -10,7 +10,23 @@ use crate::ports::Key;
 /// `KL#{stream}#{app}#{shard}`: an application's lease windows on one shard (sort keys: the
 /// window, and `{window}#{owner}` markers).
 pub fn kinesis_lease_partition(stream: &str, application: &str, shard: &str) -> String {
-    format!("KL#{stream}#{application}#{shard}")
+    format!("{}#{shard}", kinesis_lease_prefix(stream, application))
+}
+
+/// `KL#{stream}#{app}`: the prefix of an application's shard leases ([`crate::leases::Leases`]).
+pub fn kinesis_lease_prefix(stream: &str, application: &str) -> String {
+    format!("KL#{stream}#{application}")
+}
+
+/// `OL#{consumer}`: the prefix of the outbox relay's partition leases (one partition `OL#{consumer}#{p}`
+/// per log partition; sort keys as [`kinesis_lease_partition`]'s).
+pub fn relay_lease_prefix(consumer: &str) -> String {
+    format!("OL#{consumer}")
+}
+
+/// `OI#{consumer}`: the outbox relay's process heartbeats (sort key: the owner).
+pub fn relay_instances_partition(consumer: &str) -> String {
+    format!("OI#{consumer}")
 }
 
 /// `KC#{stream}#{app}` / shard: an application's checkpoint on one shard.

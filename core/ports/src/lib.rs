@@ -16,6 +16,7 @@ pub mod clock;
 pub mod cursor;
 pub mod events;
 pub mod keys;
+pub mod leases;
 pub mod ports;
 pub mod reference;
 pub mod sink;

@@ -127,6 +127,16 @@ pub enum Write {
     Add { key: Key, delta: i64 },
 }
 
+impl Write {
+    /// The item it writes.
+    pub fn key(&self) -> &Key {
+        match self {
+            Write::Put { item, .. } => &item.key,
+            Write::Delete { key, .. } | Write::Add { key, .. } => key,
+        }
+    }
+}
+
 /// A scan of one partition, in sort-key order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::cursor::Cursor;
+use crate::leases::Leases;
 use crate::ports::{EventLog, EventSink, SinkError, StoreError};
 
 /// Why a step of [`tail`] failed.
@@ -54,4 +55,92 @@ pub async fn tail(log: Arc<dyn EventLog>, consumer: String, sink: Arc<dyn EventS
             _ = stop.changed() => return,
         }
     }
+}
+
+/// The outbox relay: like [`tail`], but the log's partitions are split between the processes
+/// running it by [`Leases`] (units: partition numbers), so each partition has one publisher at
+/// a time instead of every process publishing everything. Each process keeps its partitions'
+/// positions in memory while it holds them (read from the checkpoint when it takes one) and
+/// saves them after each delivery; leases are rebalanced every quarter lease. Delivery stays
+/// at-least-once: a partition changing hands at a lease's edge may be delivered twice, never
+/// skipped (each holder saves only what it delivered).
+pub async fn relay(
+    log: Arc<dyn EventLog>,
+    consumer: String,
+    sink: Arc<dyn EventSink>,
+    leases: Leases,
+    limit: usize,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let units: Vec<String> = (0..log.partitions()).map(|p| p.to_string()).collect();
+    let mut state = RelayState { held: Vec::new(), at: Cursor::from_parts(log.partitions(), []), balanced_ms: None };
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let pause = match relay_round(log.as_ref(), &consumer, sink.as_ref(), &leases, &units, limit, &mut state).await {
+            Ok(0) => poll,
+            Ok(_) => Duration::ZERO,
+            Err(e) => {
+                tracing::warn!(consumer = %consumer, error = %e, "outbox relay round failed; retrying");
+                // Positions may be stale after a failure: rebalance and read them again.
+                state.at = Cursor::from_parts(log.partitions(), []);
+                state.balanced_ms = None;
+                poll.max(Duration::from_secs(1))
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    if let Err(e) = leases.release(&units).await {
+        tracing::warn!(consumer = %consumer, error = %e, "outbox relay could not release its leases; they expire");
+    }
+}
+
+/// What a relay process knows between rounds.
+struct RelayState {
+    /// Partitions held.
+    held: Vec<u32>,
+    /// Positions of the held partitions.
+    at: Cursor,
+    /// When the leases were last balanced.
+    balanced_ms: Option<u64>,
+}
+
+/// One round of [`relay`]: rebalance when due, deliver one batch of the held partitions.
+async fn relay_round(
+    log: &dyn EventLog,
+    consumer: &str,
+    sink: &dyn EventSink,
+    leases: &Leases,
+    units: &[String],
+    limit: usize,
+    state: &mut RelayState,
+) -> Result<usize, TailError> {
+    let now = leases.now_ms();
+    if state.balanced_ms.is_none_or(|at| now.saturating_sub(at) >= leases.lease_ms() / 4) {
+        state.held = leases.balance(units).await?.iter().filter_map(|u| u.parse().ok()).collect();
+        state.balanced_ms = Some(now);
+        let known: Vec<u32> = state.at.parts().map(|(p, _)| p).filter(|p| state.held.contains(p)).collect();
+        if known.len() < state.held.len() {
+            // Newly taken partitions start from the stored checkpoint.
+            let stored = log.checkpoint(consumer).await?;
+            state.at = Cursor::from_parts(log.partitions(), state.held.iter().map(|p| (*p, if known.contains(p) { state.at.get(*p) } else { stored.get(*p) })));
+        } else {
+            state.at = state.at.only(&state.held);
+        }
+    }
+    if state.held.is_empty() {
+        return Ok(0);
+    }
+    let batch = log.read(&state.at, limit, Duration::ZERO).await?;
+    if !batch.is_empty() {
+        sink.deliver(&batch).await?;
+        log.save_checkpoint(consumer, &Cursor::of_batch(log.partitions(), &batch)).await?;
+        state.at.advance(&batch);
+    }
+    Ok(batch.len())
 }

@@ -2,7 +2,8 @@
 //! consumer (`[events] type = "kinesis"`), the analytics loader (`[analytics] type = "redshift"`).
 //!
 //! - events embedded, analytics redshift: the loader tails the embedded log (consumer `analytics`).
-//! - events kinesis: the relay tails the outbox into the stream (consumer `kinesis-relay`).
+//! - events kinesis: the relay tails the outbox into the stream (consumer `kinesis-relay`), each
+//!   log partition relayed by one instance at a time (partition leases in the store).
 //!   Fanout, search and notifications (unless `feed_app_consumers = false`) and the loader,
 //!   when configured, are each fed by a Kinesis consumer of their own (application `fanout`,
 //!   `search`, `notifications`, `analytics`; shard leases and checkpoints in the configured
@@ -50,6 +51,9 @@ pub enum EventsSettings {
         feed_app_consumers: bool,
     },
 }
+
+/// How often the outbox relay looks for new events in its partitions when it found none.
+const RELAY_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn default_lease_secs() -> u64 {
     30
@@ -151,19 +155,31 @@ pub async fn start(events: &EventsSettings, analytics: &AnalyticsSettings, node_
             let client = core_kinesis::client(&config).await;
             core_kinesis::check_stream(&client, stream).await.context("the kinesis stream is unreachable (check [events])")?;
             let publisher = Arc::new(core_kinesis::KinesisPublisher::with_client(client.clone(), stream.clone()));
-            tasks.push(tokio::spawn(core_ports::sink::tail(
+            // The node id is held by one live process (ids rely on it too), so it names the
+            // lease holder: a process restarted after a crash resumes its own shards and log
+            // partitions at once instead of waiting for its old leases to expire.
+            let owner = format!("core-{node_id}");
+            // One publisher per log partition across the deployment (not every process
+            // relaying everything): the partitions are leased like the stream's shards.
+            let relay_leases = core_ports::leases::Leases::new(
+                backends.store.clone(),
+                core_ports::keys::relay_lease_prefix(core_kinesis::RELAY_CONSUMER),
+                core_ports::keys::relay_instances_partition(core_kinesis::RELAY_CONSUMER),
+                owner.clone(),
+                std::time::Duration::from_secs((*lease_secs).max(2)),
+                Arc::new(core_ports::SystemClock),
+            );
+            tasks.push(tokio::spawn(core_ports::sink::relay(
                 backends.events.clone(),
                 core_kinesis::RELAY_CONSUMER.into(),
                 publisher,
+                relay_leases,
                 core_kinesis::MAX_RECORDS_PER_PUT,
+                RELAY_POLL,
                 stop_rx.clone(),
             )));
             let mut sinks = if *feed_app_consumers { core_app::consumer::sinks(app) } else { Vec::new() };
             sinks.extend(loader.map(|loader| (core_kinesis::LEGACY_APPLICATION, loader)));
-            // The node id is held by one live process (ids rely on it too), so it names the
-            // lease holder: a process restarted after a crash resumes its own shards at once
-            // instead of waiting for its old leases to expire.
-            let owner = format!("core-{node_id}");
             for (application, sink) in sinks {
                 // The warehouse loads best in large batches; fanout & co. checkpoint more often so
                 // a slow stretch (a big fanout) never outlasts the lease.
