@@ -15,16 +15,40 @@ use tokio::sync::watch;
 pub use self::runner::{Consumer, drain, run, sink};
 use crate::App;
 use crate::error::ApiResult;
-use crate::ports::EventSink;
+use crate::ports::{EventSink, LoggedEvent, SinkError};
 
 /// Fanout, search and notifications as sinks, by checkpoint name: what an external feed
-/// runs instead of the log tails (see `Application::external_consumers`).
+/// runs instead of the log tails (see `Application::external_consumers`). Fanout's sink also
+/// publishes each batch to the streams once the homes have it, so live streams need no log
+/// tail of their own (and no extra reader of the feed).
 pub fn sinks(app: &App) -> Vec<(&'static str, Arc<dyn EventSink>)> {
+    let fanout_then_streams = Arc::new(ThenStreams { first: sink::<fanout::Fanout>(app), app: app.clone() });
     vec![
-        (fanout::Fanout::NAME, sink::<fanout::Fanout>(app)),
+        (fanout::Fanout::NAME, fanout_then_streams),
         (indexer::Indexer::NAME, sink::<indexer::Indexer>(app)),
         (notifier::Notifications::NAME, sink::<notifier::Notifications>(app)),
     ]
+}
+
+/// A sink, then the streams: each event of a delivered batch is published to its stream
+/// channels by whichever process wins its claim (best effort: a failure is logged, never
+/// handed back, so it cannot hold the first sink's feed back).
+struct ThenStreams {
+    first: Arc<dyn EventSink>,
+    app: App,
+}
+
+#[async_trait::async_trait]
+impl EventSink for ThenStreams {
+    async fn deliver(&self, events: &[LoggedEvent]) -> Result<(), SinkError> {
+        self.first.deliver(events).await?;
+        for logged in events {
+            if let Err(e) = crate::streaming::claim_and_publish(&self.app, logged.seq, &logged.event).await {
+                tracing::warn!(error = ?e, seq = logged.seq, "could not stream an event");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Starts the log tails of fanout, search and notifications.

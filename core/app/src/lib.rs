@@ -150,9 +150,9 @@ impl Application {
 
     /// Fanout, search and notifications will be fed from outside the process (the Kinesis
     /// consumer, through [`consumers::sinks`]): [`Application::serve`] does not start their
-    /// event-log tails. Streaming still tails the log on every instance (one publishes each event),
-    /// and so does the outbox relay, which the server starts. [`App::drain_events`] still
-    /// handles the log in-process when called.
+    /// event-log tails, nor the streaming tail (fanout's sink publishes to the streams). The
+    /// outbox relay, which the server starts, still reads the log (its leased partitions).
+    /// [`App::drain_events`] still handles the log in-process when called.
     #[must_use]
     pub fn external_consumers(self) -> Self {
         self.app.external_consumers.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -178,8 +178,10 @@ impl Application {
     /// Like [`Application::run`], serving `router` (core's, possibly behind the edge).
     pub async fn serve(self, listener: TcpListener, router: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut consumers = vec![("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx.clone())))];
+        // Fed from outside, fanout's feed also drives the streams (`consumers::sinks`).
+        let mut consumers = Vec::new();
         if !self.app.runs_external_consumers() {
+            consumers.push(("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx.clone()))));
             consumers.extend(crate::consumers::spawn_tails(&self.app, &stop_rx));
         }
         let app = self.app.clone();

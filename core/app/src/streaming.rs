@@ -24,4 +24,5 @@ mod revoked;
 
 pub use hidden::relations_changed;
 
+pub(crate) use self::publisher::claim_and_publish;
 pub use self::publisher::{publish_notification, run};

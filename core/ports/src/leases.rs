@@ -77,7 +77,9 @@ impl Leases {
     }
 
     /// Renews, claims and gives up leases so this process holds its share of `units` (in
-    /// their order); returns the units it holds now.
+    /// their order); returns the units it holds now. Reads are batched: one `get_many` for the
+    /// current window's markers, one for the next window's (renewals, in the second half of a
+    /// window), one for the free units' leases; writes only where something changes.
     pub async fn balance(&self, units: &[String]) -> Result<Vec<String>, StoreError> {
         let now = self.now_ms();
         let window = self.window(now);
@@ -88,17 +90,21 @@ impl Leases {
         let markers = self.store.get_many(&units.iter().map(|unit| self.marker_key(unit, window)).collect::<Vec<_>>()).await?;
         let mut held: Vec<String> = units.iter().zip(markers).filter(|(_, marker)| marker.is_some()).map(|(unit, _)| unit.clone()).collect();
         held.truncate(share);
-        if now % lease_ms >= lease_ms / 2 {
-            for unit in &held {
-                self.claim(unit, window + 1).await?;
-            }
+        if now % lease_ms >= lease_ms / 2 && !held.is_empty() {
+            let next = self.store.get_many(&held.iter().map(|unit| self.marker_key(unit, window + 1)).collect::<Vec<_>>()).await?;
+            let due: Vec<&String> = held.iter().zip(next).filter(|(_, renewed)| renewed.is_none()).map(|(unit, _)| unit).collect();
+            self.renew(&due, window + 1).await?;
         }
-        for unit in units {
-            if held.len() >= share {
-                break;
-            }
-            if !held.contains(unit) && self.store.get(&self.lease_key(unit, window)).await?.is_none() && self.claim(unit, window).await? {
-                held.push(unit.clone());
+        if held.len() < share {
+            let free: Vec<&String> = units.iter().filter(|unit| !held.contains(unit)).collect();
+            let leases = self.store.get_many(&free.iter().map(|unit| self.lease_key(unit, window)).collect::<Vec<_>>()).await?;
+            for (unit, lease) in free.into_iter().zip(leases) {
+                if held.len() >= share {
+                    break;
+                }
+                if lease.is_none() && self.claim(unit, window).await? {
+                    held.push(unit.clone());
+                }
             }
         }
         Ok(held)
@@ -153,23 +159,64 @@ impl Leases {
     }
 
     /// Tries to take `unit` for `window`; `false` when someone else has it. Leases of windows
-    /// before the previous one are removed in the same transaction.
+    /// before the previous one (anyone's, left by dead processes too) are removed in the same
+    /// transaction.
     pub async fn claim(&self, unit: &str, window: u64) -> Result<bool, StoreError> {
         if self.holds(unit, window).await? {
             return Ok(true);
         }
+        let old = self.store.query(&Query { before: Some(window_sk(window.saturating_sub(1))), ..Query::partition(self.partition(unit), 50) }).await?;
+        self.take(unit, window, old.into_iter().map(|i| i.key).collect()).await
+    }
+
+    /// Takes `units` (held now) for `window`, the next one: in as few transactions as the
+    /// store allows, one at a time if a batch fails (someone took one of them). Our own items
+    /// of the window before the current one go in the same writes.
+    async fn renew(&self, units: &[&String], window: u64) -> Result<(), StoreError> {
+        // Four writes a unit: the lease, the marker, and the two old items.
+        for batch in units.chunks(crate::ports::MAX_TRANSACTION_WRITES / 4) {
+            let mut writes = Vec::with_capacity(batch.len() * 4);
+            for unit in batch {
+                writes.extend(self.take_writes(unit, window, self.stale(unit, window)));
+            }
+            match self.store.transact(writes, vec![]).await {
+                Ok(()) => {}
+                Err(StoreError::ConditionFailed { .. }) => {
+                    for unit in batch {
+                        self.take(unit, window, self.stale(unit, window)).await?;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// This process's own items of `unit` two windows before `window`.
+    fn stale(&self, unit: &str, window: u64) -> Vec<Key> {
+        let old = window.saturating_sub(2);
+        vec![self.lease_key(unit, old), self.marker_key(unit, old)]
+    }
+
+    /// Creates `unit`'s lease for `window` (`NotExists`) and this process's marker, deleting
+    /// `old` in the same transaction; `false` when someone else has the lease.
+    async fn take(&self, unit: &str, window: u64, old: Vec<Key>) -> Result<bool, StoreError> {
+        match self.store.transact(self.take_writes(unit, window, old), vec![]).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The writes of [`Leases::take`].
+    fn take_writes(&self, unit: &str, window: u64, old: Vec<Key>) -> Vec<Write> {
         let lease = serde_json::to_vec(&LeaseDoc { owner: self.owner.clone() }).unwrap_or_default();
         let mut writes = vec![
             Write::Put { item: Item { key: self.lease_key(unit, window), value: Value::Doc(lease.clone()) }, condition: Condition::NotExists },
             Write::Put { item: Item { key: self.marker_key(unit, window), value: Value::Doc(lease) }, condition: Condition::None },
         ];
-        let old = self.store.query(&Query { before: Some(window_sk(window.saturating_sub(1))), ..Query::partition(self.partition(unit), 50) }).await?;
-        writes.extend(old.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }));
-        match self.store.transact(writes, vec![]).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::ConditionFailed { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        writes.extend(old.into_iter().map(|key| Write::Delete { key, condition: Condition::None }));
+        writes
     }
 
     /// Commits `writes` only while this process holds `unit`'s current lease; `false` (nothing

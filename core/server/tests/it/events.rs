@@ -126,11 +126,20 @@ async fn with_events_on_kinesis_the_stream_feeds_home_search_and_notifications()
     t.follow(&bob, &alice).await;
     // Bob's home exists in the cache before the post: only fanout can add to it.
     assert!(home(&t, &bob).await.is_empty());
+    let mut live = crate::streaming::Sse::open(&t, "/api/v1/streaming/user", Some(&bob.token)).await;
     let post = t.post_status(&alice, json!({"status": "hello @bob, zephyrine skies"})).await;
     let post_id = post["id"].as_str().unwrap().to_owned();
 
     let reached_home = eventually(async || home(&t, &bob).await == [post_id.as_str()]).await;
     assert!(reached_home, "home: {:?}", home(&t, &bob).await);
+    // No process tails the log for streams: fanout's feed published the update.
+    let update = loop {
+        let next = live.next_within(Duration::from_secs(10)).await.expect("the update reaches bob's stream");
+        if next.event == "update" {
+            break next;
+        }
+    };
+    assert_eq!(update.json()["id"], post_id.as_str());
     let found =
         eventually(async || ids(&t.get("/api/v2/search?q=zephyrine&type=statuses", Some(&bob.token)).await.expect(200)["statuses"]) == [post_id.as_str()])
             .await;
