@@ -63,6 +63,26 @@ pub fn block_edge(blocker: Id, target: Id) -> Key {
 /// Sort-key prefix of [`block_edge`]s in an account's partition.
 pub const BLOCKS_PREFIX: &str = "blocks#";
 
+/// `A#{owner}` / `endorses#{target}`: `owner` features `target` on its profile (its id).
+pub fn endorse_edge(owner: Id, target: Id) -> Key {
+    Key::new(account_partition(owner), format!("endorses#{target}"))
+}
+
+/// `EN#{owner}` / `{endorsement id}`: the accounts `owner` features, newest last.
+pub fn endorsement_listing(owner: Id, endorsement: Id) -> Key {
+    Key::new(endorsements_partition(owner), endorsement.sort_key())
+}
+
+/// Partition of [`endorsement_listing`].
+pub fn endorsements_partition(owner: Id) -> String {
+    format!("EN#{owner}")
+}
+
+/// `A#{owner}` / `note#{target}`: `owner`'s private note on `target`.
+pub fn note_edge(owner: Id, target: Id) -> Key {
+    Key::new(account_partition(owner), format!("note#{target}"))
+}
+
 /// Sort-key prefix of [`blocked_by`] items in an account's partition.
 pub const BLOCKED_BY_PREFIX: &str = "blockedby#";
 

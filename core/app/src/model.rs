@@ -58,6 +58,20 @@ pub struct FollowRecord {
     pub notify: bool,
 }
 
+/// An endorsement edge (a featured profile).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct EndorsementRecord {
+    /// The endorsement's own id (the cursor of the endorsements list).
+    pub id: Id,
+}
+
+/// A private note on an account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoteRecord {
+    /// The note's text.
+    pub comment: String,
+}
+
 /// A block edge.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct BlockRecord {

@@ -13,6 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::accounts::handlers as accounts;
 use crate::admin::handlers as admin;
+use crate::endorsements::handlers as endorsements;
 use crate::error::ApiError;
 use crate::instance::handlers as instance;
 use crate::media::handlers as media;
@@ -63,6 +64,13 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/follow_requests", get(relationships::follow_requests))
         .route("/api/v1/follow_requests/{id}/authorize", post(relationships::authorize))
         .route("/api/v1/follow_requests/{id}/reject", post(relationships::reject))
+        .route("/api/v1/accounts/{id}/endorse", post(endorsements::endorse))
+        .route("/api/v1/accounts/{id}/pin", post(endorsements::endorse))
+        .route("/api/v1/accounts/{id}/unendorse", post(endorsements::unendorse))
+        .route("/api/v1/accounts/{id}/unpin", post(endorsements::unendorse))
+        .route("/api/v1/accounts/{id}/endorsements", get(endorsements::of_account))
+        .route("/api/v1/endorsements", get(endorsements::mine))
+        .route("/api/v1/accounts/{id}/note", post(endorsements::note))
         .route("/api/v1/accounts/{id}/block", post(safety::block))
         .route("/api/v1/accounts/{id}/unblock", post(safety::unblock))
         .route("/api/v1/accounts/{id}/mute", post(safety::mute))

@@ -5,6 +5,7 @@ mod accounts;
 mod connections;
 mod dynamodb;
 mod edge;
+mod endorsements;
 mod events;
 mod instance;
 mod media;
