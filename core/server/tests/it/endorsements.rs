@@ -30,15 +30,15 @@ async fn only_followed_accounts_are_endorsed_and_they_show_on_the_profile() {
     assert_eq!(ids(&t.get("/api/v1/endorsements", Some(&alice.token)).await.expect(200)), [carol.id.clone(), bob.id.clone()], "newest first");
     // Anyone can see whom alice features (as on her profile), page by page.
     let public = t.get(&format!("/api/v1/accounts/{}/endorsements?limit=1", alice.id), None).await;
-    assert_eq!(ids(&public.body), [carol.id.clone()]);
+    assert_eq!(ids(&public.body), [carol.id.as_str()]);
     let next = t.follow_link(&public, "next", None).await.expect(200);
-    assert_eq!(ids(&next), [bob.id.clone()]);
+    assert_eq!(ids(&next), [bob.id.as_str()]);
     assert_eq!(relationship(&t, &alice, &carol).await["endorsed"], true);
     assert_eq!(relationship(&t, &bob, &alice).await["endorsed"], false, "endorsement is one way");
 
     assert_eq!(act(&t, &alice, "unendorse", &carol).await["endorsed"], false);
     act(&t, &alice, "unpin", &carol).await;
-    assert_eq!(ids(&t.get("/api/v1/endorsements", Some(&alice.token)).await.expect(200)), [bob.id.clone()]);
+    assert_eq!(ids(&t.get("/api/v1/endorsements", Some(&alice.token)).await.expect(200)), [bob.id.as_str()]);
     t.get("/api/v1/accounts/999999999/endorsements", None).await.expect(404);
 }
 
