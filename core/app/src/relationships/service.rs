@@ -116,7 +116,8 @@ pub async fn unfollow(app: &App, follower: Id, target: Id) -> ApiResult<()> {
     for _ in 0..RACE_RETRIES {
         let Some(edge) = app.follow_edge(follower, target).await? else { return Ok(()) };
         match writes::unfollow(app, follower, target, &edge).await? {
-            Ok(()) => return Ok(()),
+            // As Mastodon, a list holds followed accounts only.
+            Ok(()) => return crate::lists::service::follow_ended(app, follower, target).await,
             // A concurrent unfollow (and maybe a follow after it) won: look again.
             Err(UnfollowConflict::NotFollowing) => continue,
         }

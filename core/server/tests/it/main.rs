@@ -7,6 +7,7 @@ mod dynamodb;
 mod edge;
 mod events;
 mod instance;
+mod lists;
 mod media;
 mod moderation;
 mod nodes;
