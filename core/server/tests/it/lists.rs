@@ -351,3 +351,39 @@ async fn the_list_stream_delivers_updates_and_deletes_to_the_owner_only() {
     assert_eq!((delete.event.as_str(), delete.data.as_str()), ("delete", id(&bobs).as_str()));
     assert!(stream.next_within(WAIT / 5).await.is_none());
 }
+
+#[tokio::test]
+async fn a_websocket_subscribes_to_its_owners_list_only() {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+
+    use crate::streaming::{ws_next, ws_next_within, ws_url};
+
+    let t = TestApp::spawn().await;
+    let [alice, bob, mallory] = t.register_all(["alice", "bob", "mallory"]).await;
+    t.follow(&alice, &bob).await;
+    let list = create_list(&t, &alice, json!({"title": "x"})).await;
+    add(&t, &alice, &list, &[&bob]).await.expect(200);
+
+    let (mut theirs, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?access_token={}", mallory.token))).await.unwrap();
+    theirs.send(Message::Text(json!({"type": "subscribe", "stream": "list", "list": id(&list)}).to_string().into())).await.unwrap();
+    let refused = ws_next(&mut theirs).await;
+    assert_eq!(refused["status"], 403, "{refused}");
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&t, &format!("?access_token={}", alice.token))).await.unwrap();
+    socket.send(Message::Text(json!({"type": "subscribe", "stream": "list", "list": id(&list)}).to_string().into())).await.unwrap();
+    // Subscriptions have no acknowledgement (as in Mastodon); give the server a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let post = post(&t, &bob, "over the socket").await;
+    let update = ws_next(&mut socket).await;
+    assert_eq!((update["stream"].clone(), update["event"].clone()), (json!(["list", id(&list)]), json!("update")));
+    let status: Value = serde_json::from_str(update["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(status["id"], id(&post));
+    assert!(ws_next_within(&mut theirs, WAIT / 5).await.is_none(), "nothing reaches the refused subscriber");
+
+    // Subscribing on connect works too.
+    let query = format!("?stream=list&list={}&access_token={}", id(&list), alice.token);
+    let (mut direct, _) = tokio_tungstenite::connect_async(ws_url(&t, &query)).await.unwrap();
+    let again = self::post(&t, &bob, "again").await;
+    assert_eq!(serde_json::from_str::<Value>(ws_next(&mut direct).await["payload"].as_str().unwrap()).unwrap()["id"], id(&again));
+}
