@@ -3,10 +3,10 @@
 //! Posts go into each follower's cached home (only timelines that exist: the rest are rebuilt
 //! on read), except for accounts above the celebrity threshold, whose posts are merged in at
 //! read time; and into the list timelines holding the author (`policy::lists`). Follows
-//! backfill, unfollows and deletes remove (an unfollow also takes the account out of lists). Every step is idempotent, so the
-//! at-least-once log may replay anything, and reads the store as it is now (followers, the
-//! follow edge, whether the status still exists), so events handled late or out of order
-//! across shards converge.
+//! backfill, unfollows and deletes remove (an unfollow also takes the account out of lists).
+//! Every step is idempotent, so the at-least-once log may replay anything, and reads the store
+//! as it is now (followers, the follow edge, whether the status still exists), so events
+//! handled late or out of order across shards converge.
 
 use shared::id::Id;
 
