@@ -387,3 +387,22 @@ async fn a_websocket_subscribes_to_its_owners_list_only() {
     let again = self::post(&t, &bob, "again").await;
     assert_eq!(serde_json::from_str::<Value>(ws_next(&mut direct).await["payload"].as_str().unwrap()).unwrap()["id"], id(&again));
 }
+
+#[tokio::test]
+async fn a_block_either_way_takes_the_account_out_of_the_list_and_its_timeline() {
+    let t = TestApp::spawn().await;
+    let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
+    t.follow(&alice, &bob).await;
+    t.follow(&alice, &carol).await;
+    let list = create_list(&t, &alice, json!({"title": "x"})).await;
+    add(&t, &alice, &list, &[&bob, &carol]).await.expect(200);
+    list_timeline_ids(&t, &alice, &list).await;
+    let bobs = post(&t, &bob, "bob").await;
+    let carols = post(&t, &carol, "carol").await;
+    assert_eq!(list_timeline_ids(&t, &alice, &list).await, all(&[&carols, &bobs]));
+    // The owner blocks one member; another member blocks the owner: both follows end.
+    t.post(&format!("/api/v1/accounts/{}/block", bob.id), Some(&alice.token), json!({})).await.expect(200);
+    t.post(&format!("/api/v1/accounts/{}/block", alice.id), Some(&carol.token), json!({})).await.expect(200);
+    assert_eq!(t.get(&format!("/api/v1/lists/{}/accounts", id(&list)), Some(&alice.token)).await.expect(200), json!([]));
+    assert_eq!(list_timeline_ids(&t, &alice, &list).await, Vec::<String>::new());
+}
