@@ -541,3 +541,47 @@ impl Interaction {
         }
     }
 }
+
+// ---- lists --------------------------------------------------------------------------------------
+
+/// `LS#{owner}` / `{list}`: one of `owner`'s lists (a [`ListRecord`](crate::model::ListRecord)).
+/// Only the owner's own partition holds it, so a list is found through its owner or not at all.
+pub fn list(owner: Id, list: Id) -> Key {
+    Key::new(lists_partition(owner), list.sort_key())
+}
+
+/// Partition of [`list`]: an account's lists, oldest first.
+pub fn lists_partition(owner: Id) -> String {
+    format!("LS#{owner}")
+}
+
+/// `LI#{list}` / `m#{account}`: `account` is a member of `list` (the membership's id).
+pub fn list_member(list: Id, account: Id) -> Key {
+    Key::new(format!("LI#{list}"), format!("m#{account}"))
+}
+
+/// `LI#{list}` / `n#members`: how many members `list` has.
+pub fn list_member_count(list: Id) -> Key {
+    Key::new(format!("LI#{list}"), "n#members")
+}
+
+/// `LA#{list}` / `{membership id}`: the members of `list`, in the order they were added.
+pub fn list_member_listing(list: Id, membership: Id) -> Key {
+    Key::new(list_members_partition(list), membership.sort_key())
+}
+
+/// Partition of [`list_member_listing`].
+pub fn list_members_partition(list: Id) -> String {
+    format!("LA#{list}")
+}
+
+/// `LM#{account}` / `{list}`: a list `account` is a member of, with the list's owner (what
+/// fanout reads to reach the list timelines of an author's posts).
+pub fn member_of(account: Id, list: Id) -> Key {
+    Key::new(member_of_partition(account), list.sort_key())
+}
+
+/// Partition of [`member_of`].
+pub fn member_of_partition(account: Id) -> String {
+    format!("LM#{account}")
+}

@@ -24,6 +24,7 @@ mod endorsements;
 mod http;
 mod instance;
 mod listener;
+mod lists;
 pub mod media;
 mod metrics;
 pub mod nodes;
@@ -239,5 +240,13 @@ impl App {
     /// Drops a cached home timeline, as a cache eviction or a wiped cache would.
     pub async fn evict_home(&self, account: shared::id::Id) -> ApiResult<()> {
         Ok(self.timelines.drop_timeline(&timelines::home_key(account)).await?)
+    }
+
+    /// Drops a cached list timeline (as a cache eviction would); whether it was cached.
+    pub async fn evict_list(&self, list: shared::id::Id) -> ApiResult<bool> {
+        let key = lists::list_key(list);
+        let cached = self.timelines.exists(&key).await?;
+        self.timelines.drop_timeline(&key).await?;
+        Ok(cached)
     }
 }

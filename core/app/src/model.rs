@@ -497,3 +497,24 @@ pub struct MediaRecord {
     pub focus: Option<(f64, f64)>,
     pub created_at: u64,
 }
+
+/// A list, under its owner's partition (`keys::list`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListRecord {
+    pub id: Id,
+    pub title: String,
+    pub replies_policy: shared::wire::ListRepliesPolicy,
+    pub exclusive: bool,
+}
+
+/// An account's membership of a list (`keys::list_member`): the id of its listing entry.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct MembershipRecord {
+    pub id: Id,
+}
+
+/// A list an account is a member of, seen from the member's side (`keys::member_of`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ListOf {
+    pub owner: Id,
+}

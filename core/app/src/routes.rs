@@ -16,6 +16,7 @@ use crate::admin::handlers as admin;
 use crate::endorsements::handlers as endorsements;
 use crate::error::ApiError;
 use crate::instance::handlers as instance;
+use crate::lists::handlers as lists;
 use crate::media::handlers as media;
 use crate::notifications::handlers as notifications;
 use crate::oauth::handlers as oauth;
@@ -119,6 +120,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
         .merge(notifications_and_streaming())
+        .merge(list_routes())
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
@@ -182,6 +184,17 @@ fn notifications_and_streaming() -> Router<App> {
         .route("/api/v1/streaming/public/remote", get(streaming::public_remote))
         .route("/api/v1/streaming/hashtag", get(streaming::hashtag))
         .route("/api/v1/streaming/hashtag/local", get(streaming::hashtag_local))
+}
+
+/// Lists, their members and their timelines.
+fn list_routes() -> Router<App> {
+    Router::new()
+        .route("/api/v1/lists", get(lists::index).post(lists::create))
+        .route("/api/v1/lists/{id}", get(lists::show).put(lists::update).delete(lists::delete))
+        .route("/api/v1/lists/{id}/accounts", get(lists::accounts).post(lists::add_accounts).delete(lists::remove_accounts))
+        .route("/api/v1/accounts/{id}/lists", get(lists::account_lists))
+        .route("/api/v1/timelines/list/{id}", get(lists::timeline))
+        .route("/api/v1/streaming/list", get(streaming::list))
 }
 
 /// Media routes, with a body limit sized for the largest upload (only here).

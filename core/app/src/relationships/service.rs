@@ -119,7 +119,8 @@ pub async fn unfollow(app: &App, follower: Id, target: Id) -> ApiResult<()> {
         let endorsement: Option<model::EndorsementRecord> =
             app.store.get(&keys::endorse_edge(follower, target)).await?.map(|i| model::decode(&i)).transpose()?;
         match writes::unfollow(app, follower, target, &edge, endorsement.as_ref()).await? {
-            Ok(()) => return Ok(()),
+            // As Mastodon, a list holds followed accounts only.
+            Ok(()) => return crate::lists::service::follow_ended(app, follower, target).await,
             // A concurrent unfollow (and maybe a follow after it) won: look again.
             Err(UnfollowConflict::NotFollowing) => continue,
         }

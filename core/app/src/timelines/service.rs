@@ -9,7 +9,7 @@ use shared::page::Window;
 
 use crate::error::ApiResult;
 use crate::model::{self, AccountStatusEntry, Ref};
-use crate::policy::{FeedItem, Relations, feed};
+use crate::policy::{FeedItem, Relations, feed, lists};
 use crate::ports::{CacheError, Item, Query, TimelineEntry};
 use crate::{App, keys};
 
@@ -96,16 +96,21 @@ impl App {
     async fn rebuilt_home(&self, viewer: Id, cap: usize) -> ApiResult<Vec<TimelineEntry>> {
         let celebrities = self.celebrities().await?;
         let followees = self.store.query(&Query { descending: true, ..Query::partition(keys::following_partition(viewer), REBUILD_MAX_FOLLOWEES) }).await?;
+        // Members of the viewer's exclusive lists are read in those lists only.
+        let excluded = lists::exclusive_members(self, viewer).await?;
         let mut sources: Vec<Id> = Vec::with_capacity(followees.len() + 1);
         sources.push(viewer);
+        let mut followed = HashSet::with_capacity(followees.len() + 1);
+        followed.insert(viewer);
         for item in &followees {
             let target = model::decode::<Ref>(item)?.id;
-            if !celebrities.contains(&target) {
+            followed.insert(target);
+            if !celebrities.contains(&target) && !excluded.contains(&target) {
                 sources.push(target);
             }
         }
-        let relations = Relations::following(sources.iter().copied().collect());
-        self.merge_newest(viewer, &sources, &relations, cap).await
+        let relations = Relations::following(followed);
+        self.merge_newest(&sources, cap, |source, item| self.home_entry(viewer, source, item, &relations)).await
     }
 
     /// The cached home's ids for `window`, or, while the cache is unavailable (a Redis
@@ -128,11 +133,17 @@ impl App {
         }
     }
 
-    /// The newest `cap` home entries of `sources`' statuses, newest first: what fanout would
-    /// have left in the timeline. A k-way merge over each source's `AS#` partition: a first
-    /// small page from every source, then further pages only from the source whose entries are
-    /// still the newest, so a prolific followee fills the home as it would have by fanout.
-    async fn merge_newest(&self, viewer: Id, sources: &[Id], relations: &Relations, cap: usize) -> ApiResult<Vec<TimelineEntry>> {
+    /// The newest `cap` entries of `sources`' statuses that `keep` turns into timeline entries
+    /// (given the source and its `AS#` item), newest first: what fanout would have left in the
+    /// timeline. A k-way merge over each source's `AS#` partition: a first small page from
+    /// every source, then further pages only from the source whose entries are still the
+    /// newest, so a prolific source fills the timeline as it would have by fanout.
+    pub(crate) async fn merge_newest(
+        &self,
+        sources: &[Id],
+        cap: usize,
+        keep: impl Fn(Id, &Item) -> ApiResult<Option<TimelineEntry>>,
+    ) -> ApiResult<Vec<TimelineEntry>> {
         const MAX_PAGE: usize = 100;
         struct Cursor {
             source: Id,
@@ -154,7 +165,7 @@ impl App {
             let Some((_, i)) = heads.pop() else { break };
             let cursor = &mut cursors[i];
             let Some(item) = cursor.page.pop_front() else { continue };
-            if let Some(entry) = self.home_entry(viewer, cursor.source, &item, relations)? {
+            if let Some(entry) = keep(cursor.source, &item)? {
                 entries.push(entry);
             }
             if cursor.page.is_empty() && cursor.more {
@@ -174,6 +185,33 @@ impl App {
         Ok(entries)
     }
 
+    /// Copies `target`'s recent statuses into `follower`'s home, if it is built and `target` is
+    /// neither pulled at read time (a celebrity) nor kept out by an exclusive list.
+    pub(crate) async fn backfill_home(&self, follower: Id, target: Id) -> ApiResult<()> {
+        let key = home_key(follower);
+        if !self.timelines.exists(&key).await? || self.celebrities().await?.contains(&target) {
+            return Ok(());
+        }
+        if lists::exclusive_members(self, follower).await?.contains(&target) {
+            return Ok(());
+        }
+        let items =
+            self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(target), self.config.timelines.backfill) }).await?;
+        let relations = Relations::following(self.following_set(follower).await?);
+        let mut entries = Vec::new();
+        for item in &items {
+            entries.extend(self.home_entry(follower, target, item, &relations)?);
+        }
+        self.timelines.insert(&key, &entries, self.config.timelines.cap).await?;
+        Ok(())
+    }
+
+    /// The ids of `account`'s newest `cap` statuses and boosts.
+    pub(crate) async fn newest_statuses(&self, account: Id, cap: usize) -> ApiResult<Vec<Id>> {
+        let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(account), cap) }).await?;
+        Ok(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect())
+    }
+
     /// Turns an `AS#` item into a home entry if the viewer should see it there.
     pub(crate) fn home_entry(&self, viewer: Id, author: Id, item: &Item, relations: &Relations) -> ApiResult<Option<TimelineEntry>> {
         let Some(id) = Id::from_sort_key(&item.key.sk) else { return Ok(None) };
@@ -187,7 +225,11 @@ impl App {
         let celebrities = self.celebrities().await?;
         if !celebrities.is_empty() {
             let candidates: Vec<Id> = celebrities.iter().copied().collect();
-            let followed = Relations::load(self, viewer, &candidates).await?.followed().clone();
+            let mut followed = Relations::load(self, viewer, &candidates).await?.followed().clone();
+            if !followed.is_empty() {
+                let excluded = lists::exclusive_members(self, viewer).await?;
+                followed.retain(|celebrity| !excluded.contains(celebrity));
+            }
             if !followed.is_empty() {
                 let mut all_followed: Option<Relations> = None;
                 let no_one = Relations::default();
@@ -262,8 +304,14 @@ impl App {
 }
 
 /// The homes `item` is pushed into (and streamed to): the policy's recipients, or only the
-/// author's home for an account whose posts are pulled at read time (a celebrity).
+/// author's home for an account whose posts are pulled at read time (a celebrity); less the
+/// owners of exclusive lists holding the author (they read the author in those lists).
 pub async fn push_recipients(app: &App, item: &FeedItem<'_>) -> ApiResult<Vec<Id>> {
     let pulled = item.visibility != shared::wire::Visibility::Direct && app.celebrities().await?.contains(&item.author);
-    feed::home_recipients(app, item, pulled).await
+    let mut recipients = feed::home_recipients(app, item, pulled).await?;
+    let excluding = lists::exclusive_owners(&lists::lists_with(app, item.author).await?);
+    if !excluding.is_empty() {
+        recipients.retain(|r| *r == item.author || !excluding.contains(r));
+    }
+    Ok(recipients)
 }

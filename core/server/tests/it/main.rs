@@ -8,6 +8,7 @@ mod edge;
 mod endorsements;
 mod events;
 mod instance;
+mod lists;
 mod media;
 mod moderation;
 mod nodes;
