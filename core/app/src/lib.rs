@@ -48,6 +48,7 @@ mod statuses;
 mod streaming;
 mod timelines;
 mod transaction;
+mod web;
 
 /// The event-log consumers under their old name (`core_app::consumer::sinks`).
 pub use crate::consumers as consumer;

@@ -28,6 +28,7 @@ use crate::search::handlers as search;
 use crate::statuses::handlers as statuses;
 use crate::streaming::handlers as streaming;
 use crate::timelines::handlers as timelines;
+use crate::web::handlers as web;
 use crate::{App, ops, ratelimit};
 
 /// Largest request body accepted outside media uploads.
@@ -132,7 +133,11 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/push/subscription", get(push::show).post(push::create).put(push::update).delete(push::remove))
         .merge(media_routes(&app));
     let api = api
-        .fallback(|| async { ApiError::NotFound })
+        .route("/", get(web::landing))
+        .route("/@{username}", get(web::profile))
+        .route("/@{username}/{id}", get(web::status))
+        .route("/tags/{tag}", get(web::tag))
+        .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None }))
         })
@@ -212,4 +217,16 @@ fn media_routes(app: &App) -> Router<App> {
 /// The placeholder avatar and header Mastodon serves for accounts without one.
 async fn missing_image() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], include_bytes!("missing.png").as_slice())
+}
+
+/// What matches no route: the API's JSON 404, or for a browser asking for a page outside the
+/// API, the HTML one.
+async fn fallback(axum::extract::State(app): axum::extract::State<App>, request: Request) -> axum::response::Response {
+    let path = request.uri().path();
+    let wants_html = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    let api = ["/api/", "/oauth/", "/.well-known/", "/nodeinfo/", "/system/"].iter().any(|p| path.starts_with(p));
+    if wants_html && !api {
+        return crate::web::handlers::not_found(&app, crate::web::service::Missing::NotFound);
+    }
+    ApiError::NotFound.into_response()
 }

@@ -27,6 +27,7 @@ mod shared_streams;
 mod statuses;
 mod streaming;
 mod timelines;
+mod web;
 
 use core_app::App;
 use core_server::Settings;
