@@ -22,12 +22,15 @@ use anyhow::{Context as _, bail};
 use crate::graph::Graph;
 use crate::machine::Facts;
 
-/// Record a trace of the real app, scale it to a profile, and report per AWS resource.
+/// Record a trace of the real app, scale it to deployment profiles, and report per AWS resource.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The deployment profile (loadgen/profiles/*.toml).
+    /// A deployment profile (loadgen/profiles/*.toml); repeat for several (one trace serves all).
+    #[arg(long, required = true)]
+    profile: Vec<PathBuf>,
+    /// A profile (by `name`) whose keys over 80% are reported without making the command fail.
     #[arg(long)]
-    profile: PathBuf,
+    report_only: Vec<String>,
     /// The AWS price table.
     #[arg(long, default_value = "loadgen/profiles/prices-us-east-1.toml")]
     prices: PathBuf,
@@ -35,7 +38,7 @@ pub struct Args {
     #[arg(long, default_value = "../shared/datasets/socfb-Reed98.edges")]
     edges: PathBuf,
     /// Users taken from the graph, highest degree first (each sign-up costs an argon2 hash).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 100)]
     users: usize,
     /// Actions of the mix after setup.
     #[arg(long, default_value_t = 2000)]
@@ -43,16 +46,22 @@ pub struct Args {
     /// Seed of the workload's random choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Also write the markdown report to this file.
+    /// Also write the markdown report to this file (e.g. docs/capacity.md).
     #[arg(long)]
     report: Option<PathBuf>,
 }
 
-/// Runs the model; `Ok(false)` when a key is over its threshold (the caller exits non-zero).
+/// Runs the model; `Ok(false)` when a key of a gating profile is over its threshold (the
+/// caller exits non-zero).
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     let facts = Facts::read();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let profile = profile::Profile::read(&args.profile)?;
+    let profiles = args.profile.iter().map(|path| profile::Profile::read(path)).collect::<anyhow::Result<Vec<_>>>()?;
+    for name in &args.report_only {
+        if !profiles.iter().any(|p| &p.name == name) {
+            bail!("--report-only {name:?} names no profile given with --profile");
+        }
+    }
     let prices = prices::Prices::read(&args.prices)?;
     let graph = Graph::read(&args.edges)?;
     if args.actions == 0 {
@@ -63,20 +72,21 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     let trace_bytes = run.accesses.iter().map(|a| std::mem::size_of_val(a) + a.pk.len() + a.sk.len()).sum();
     eprintln!("capacity: {} actions, {} accesses in {:.1} s", run.actions.len(), run.accesses.len(), run.elapsed.as_secs_f64());
     let costs = cost::costs(&run);
-    let keys = model::hot_keys(&profile, &costs);
-    let sizing = model::size(&profile, &prices, &costs);
+    let results: Vec<(Vec<model::HotKey>, model::Sizing)> = profiles.iter().map(|p| (model::hot_keys(p, &costs), model::size(p, &prices, &costs))).collect();
     let build = if cfg!(debug_assertions) { "debug (CPU figures are several times a release build's)" } else { "release" };
     let report = report::Report {
         facts: &facts,
         command,
         build,
-        profile: &profile,
         prices: &prices,
         run: &run,
         trace_bytes,
         costs: &costs,
-        keys: &keys,
-        sizing: &sizing,
+        profiles: profiles
+            .iter()
+            .zip(&results)
+            .map(|(profile, (keys, sizing))| report::ProfileReport { profile, keys, sizing, gating: !args.report_only.contains(&profile.name) })
+            .collect(),
     };
     let markdown = report.render();
     println!("{markdown}");
@@ -87,17 +97,23 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         std::fs::write(path, &markdown).with_context(|| format!("cannot write the report to {}", path.display()))?;
         eprintln!("report written to {}", path.display());
     }
-    let over = model::over_threshold(&keys);
-    for key in &over {
-        eprintln!(
-            "capacity: key `{}` would use {:.0}% of {} ({} RCU/s, {} WCU/s, {} Redis ops/s)",
-            key.family.name,
-            key.load * 100.0,
-            key.limit,
-            key.rcu.round(),
-            key.wcu.round(),
-            key.redis_ops.round()
-        );
+    let mut fits = true;
+    for (profile, (keys, _)) in profiles.iter().zip(&results) {
+        let gating = !args.report_only.contains(&profile.name);
+        for key in model::over_threshold(keys) {
+            fits &= !gating;
+            eprintln!(
+                "capacity: {}: key `{}` would use {:.0}% of {} ({} RCU/s, {} WCU/s, {} Redis ops/s){}",
+                profile.name,
+                key.family.name,
+                key.load * 100.0,
+                key.limit,
+                key.rcu.round(),
+                key.wcu.round(),
+                key.redis_ops.round(),
+                if gating { "" } else { " [report only]" }
+            );
+        }
     }
-    Ok(over.is_empty())
+    Ok(fits)
 }
