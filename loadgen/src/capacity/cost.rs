@@ -179,6 +179,10 @@ pub struct KindCost {
     pub failed: usize,
     pub usage: BTreeMap<Part, Usage>,
     pub keys: BTreeMap<(Family, Part), KeyLoad>,
+    /// For families with one key per id: the load on the single most used key of the family in
+    /// each action, summed over the actions (per-follower keys are different keys, so this is
+    /// not scaled with followers).
+    pub single_key: BTreeMap<Family, KeyLoad>,
     /// Fanout deliveries per action in the trace (the followers reached).
     pub fanout_per_action: f64,
 }
@@ -199,6 +203,7 @@ impl KindCost {
 /// Costs per kind, from a run.
 pub fn costs(run: &Run) -> BTreeMap<Kind, KindCost> {
     let mut out: BTreeMap<Kind, KindCost> = BTreeMap::new();
+    let mut per_key: std::collections::HashMap<(usize, Family, String), KeyLoad> = std::collections::HashMap::new();
     for record in &run.actions {
         let cost = out.entry(record.kind).or_default();
         cost.actions += 1;
@@ -278,10 +283,31 @@ pub fn costs(run: &Run) -> BTreeMap<Kind, KindCost> {
         }
         usage.rcu += load.rcu;
         usage.wcu += load.wcu;
+        if fam.class == Class::PerId {
+            let one = per_key.entry((cause.action, fam.clone(), access.pk.clone())).or_default();
+            one.rcu += load.rcu;
+            one.wcu += load.wcu;
+            one.redis_ops += load.redis_ops;
+        }
         let key = cost.keys.entry((fam, part)).or_default();
         key.rcu += load.rcu;
         key.wcu += load.wcu;
         key.redis_ops += load.redis_ops;
+    }
+    // The most used key of each per-id family in each action, summed per kind.
+    let mut busiest: BTreeMap<(usize, Family), KeyLoad> = BTreeMap::new();
+    for ((action, fam, _), load) in per_key {
+        let best = busiest.entry((action, fam)).or_default();
+        best.rcu = best.rcu.max(load.rcu);
+        best.wcu = best.wcu.max(load.wcu);
+        best.redis_ops = best.redis_ops.max(load.redis_ops);
+    }
+    for ((action, fam), load) in busiest {
+        let Some(record) = run.actions.get(action) else { continue };
+        let single = out.entry(record.kind).or_default().single_key.entry(fam).or_default();
+        single.rcu += load.rcu;
+        single.wcu += load.wcu;
+        single.redis_ops += load.redis_ops;
     }
     for cost in out.values_mut() {
         let fanout: f64 = cost.usage.values().map(|u| u.fanout).sum();

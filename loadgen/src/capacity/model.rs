@@ -108,12 +108,21 @@ pub fn hot_keys(profile: &Profile, costs: &BTreeMap<Kind, KindCost>) -> Vec<HotK
                     entry.2 += ops * r;
                 }
                 Class::Hot => {}
-                Class::PerId => {
-                    let r = profile.hot.busiest_account_actions;
-                    entry.0 = entry.0.max(rcu * r);
-                    entry.1 = entry.1.max(wcu * r);
-                    entry.2 = entry.2.max(ops * r);
-                }
+                // Rated below, from the single most used key.
+                Class::PerId => {}
+            }
+        }
+        for (family, load) in &cost.single_key {
+            let r = profile.hot.busiest_account_actions / n;
+            let entry = rated.entry(family.clone()).or_default();
+            let (rcu, wcu, ops) = (load.rcu * r, load.wcu * r, load.redis_ops * r);
+            entry.0 = entry.0.max(rcu);
+            entry.1 = entry.1.max(wcu);
+            entry.2 = entry.2.max(ops);
+            let weight = rcu / PARTITION_RCU + wcu / PARTITION_WCU + ops / profile.redis.ops_per_shard;
+            let best = top.entry(family.clone()).or_insert((0.0, kind));
+            if weight > best.0 {
+                *best = (weight, kind);
             }
         }
     }
@@ -234,6 +243,9 @@ mod tests {
         let mut cost = KindCost { actions, ..KindCost::default() };
         for (f, load) in keys {
             cost.keys.insert((f.clone(), Part::Fixed), *load);
+            if f.class == Class::PerId {
+                cost.single_key.insert(f.clone(), *load);
+            }
         }
         BTreeMap::from([(kind, cost)])
     }

@@ -34,6 +34,12 @@ pub struct ProfileReport<'a> {
 /// How the model works (docs/capacity.md's method section, rendered into every report).
 const METHOD: &str = include_str!("method.md");
 
+/// A count of machines or shards.
+fn count(x: f64) -> String {
+    let x = x.round().max(0.0);
+    if x >= 100.0 { n(x) } else { format!("{x:.0}") }
+}
+
 fn n(x: f64) -> String {
     if x >= 100.0 {
         let whole = x.round() as u64;
@@ -168,7 +174,7 @@ impl Report<'_> {
             n(s.kinesis_records),
             n(s.kinesis_bytes / 1_048_576.0),
             model::STREAM_READERS,
-            n(s.kinesis_shards)
+            count(s.kinesis_shards)
         );
         let _ = writeln!(
             o,
@@ -179,10 +185,10 @@ impl Report<'_> {
             n(p.monthly_actives),
             n(p.home_entries),
             model::HOME_ENTRY_BYTES,
-            n(s.redis_shards),
-            n(s.redis_shards_for_ops),
+            count(s.redis_shards),
+            count(s.redis_shards_for_ops),
             n(p.redis.ops_per_shard),
-            n(s.redis_shards_for_memory),
+            count(s.redis_shards_for_memory),
             self.prices.elasticache.node_memory_gib,
             self.prices.elasticache.node_type
         );
@@ -190,7 +196,7 @@ impl Report<'_> {
             o,
             "| Fargate (core) | {} vCPU busy | {} tasks of {} vCPU at {:.0}% |",
             n(s.vcpus),
-            n(s.fargate_tasks),
+            count(s.fargate_tasks),
             self.prices.fargate.task_vcpu,
             self.prices.fargate.target_utilisation * 100.0
         );
@@ -199,7 +205,7 @@ impl Report<'_> {
             "| OpenSearch | {} documents/s indexed, {} searches/s | {} {} data nodes |",
             n(s.index_docs),
             n(s.search_queries),
-            n(s.opensearch_nodes),
+            count(s.opensearch_nodes),
             self.prices.opensearch.node_type
         );
         let _ = writeln!(o, "\nRedis ops/s per shard: {} ({}).", n(p.redis.ops_per_shard), p.redis.measured);
