@@ -335,6 +335,47 @@ mod tests {
     }
 
     #[test]
+    fn a_traced_action_is_costed_with_its_outbox_and_kinesis_records() {
+        use super::super::drive::ActionRecord;
+        use super::super::trace::{Access, Cause};
+        use core_app::events::Event;
+        use shared::id::Id;
+        use std::time::Duration;
+
+        let cause = |stage| Some(Cause { action: 0, stage });
+        let event = Event::Followed { follower: Id::from_u64(5), target: Id::from_u64(6) };
+        let access = |op, pk: &str, bytes, stage| Access { cause: cause(stage), op, pk: pk.into(), sk: String::new(), bytes };
+        let run = Run {
+            actions: vec![ActionRecord { kind: Kind::Follow, cpu_request: Duration::from_millis(3), cpu_consumers: Duration::from_millis(1), ok: true }],
+            accesses: vec![
+                access(Op::Get, "A#6", 5000, Stage::Request),
+                access(Op::Put, "A#5", 1500, Stage::Request),
+                access(Op::Commit { writes: 1, events: vec![event] }, "", 80, Stage::Request),
+                access(Op::Redis("EVALSHA add"), "home:5", 33, Stage::Consumers),
+                Access { cause: None, op: Op::Get, pk: "META".into(), sk: String::new(), bytes: 10 },
+            ],
+            hot: hot(),
+            users: 2,
+            follows: 1,
+            largest_followers: 0,
+            elapsed: Duration::ZERO,
+            errors: Vec::new(),
+        };
+        let costs = costs(&run);
+        let follow = &costs[&Kind::Follow];
+        let u = follow.per_action(1.0);
+        assert_eq!(u.rcu, 2.0 + 1.0, "5,000 B read = 2 RCU, plus the relay's read of the log item");
+        assert_eq!(u.wcu, 4.0 + 2.0 + 2.0, "1,500 B = 2 KB × 2, then $HEAD and $LOG at 1 KB × 2");
+        assert_eq!((u.transactions, u.largest_transaction), (1.0, 3.0), "the write plus two outbox items");
+        assert_eq!((u.events, u.kinesis_records), (1.0, 1.0));
+        assert_eq!(u.redis_total(), 1.0);
+        assert!((u.cpu_secs - 0.004).abs() < 1e-9);
+        let head = Family { backend: Backend::DynamoDb, name: "$HEAD".into(), class: Class::Global };
+        assert_eq!(follow.keys[&(head, Part::Fixed)].wcu, 2.0);
+        assert!(!follow.keys.keys().any(|(f, _)| f.name == "META"), "accesses outside an action are not costed");
+    }
+
+    #[test]
     fn reads_round_up_to_4_kb_and_cost_at_least_one_unit() {
         assert_eq!(read_units(0), 1.0);
         assert_eq!(read_units(1), 1.0);
