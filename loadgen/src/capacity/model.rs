@@ -224,6 +224,14 @@ pub fn size(profile: &Profile, prices: &Prices, costs: &BTreeMap<Kind, KindCost>
     s
 }
 
+/// How many events a second the deployment could log, at the profile's mix of actions, before
+/// its busiest deployment-wide key reaches 100% of its limit (every deployment-wide key's load
+/// grows with the whole request rate), and that key; `None` without events or such keys.
+pub fn event_write_ceiling(keys: &[HotKey], sizing: &Sizing) -> Option<(f64, String)> {
+    let busiest = keys.iter().filter(|k| k.family.class == Class::Global && k.load > 0.0).max_by(|a, b| a.load.total_cmp(&b.load))?;
+    (sizing.total.events > 0.0).then(|| (sizing.total.events / busiest.load, busiest.family.name.clone()))
+}
+
 /// The keys over [`THRESHOLD`] of their limit.
 pub fn over_threshold(keys: &[HotKey]) -> Vec<&HotKey> {
     keys.iter().filter(|k| k.load > THRESHOLD).collect()
@@ -276,6 +284,15 @@ mod tests {
         let costs = one_kind(Kind::Home, 4, &[(family("A#{id}", Class::PerId), KeyLoad { rcu: 8.0, ..KeyLoad::default() })]);
         let keys = hot_keys(&profile, &costs);
         assert_eq!(keys[0].rcu, 2.0, "2 RCU per action × 1 action/s");
+    }
+
+    #[test]
+    fn the_event_write_ceiling_is_where_the_busiest_deployment_wide_key_is_full() {
+        let head = HotKey { family: family("$HEAD", Class::Global), rcu: 0.0, wcu: 2000.0, redis_ops: 0.0, load: 2.0, limit: "", top: None };
+        let viral = HotKey { family: family("S#{viral}", Class::Hot), load: 50.0, ..head.clone() };
+        let mut sizing = Sizing::default();
+        sizing.total.events = 1000.0;
+        assert_eq!(event_write_ceiling(&[viral, head], &sizing), Some((500.0, "$HEAD".to_owned())));
     }
 
     #[test]

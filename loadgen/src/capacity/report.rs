@@ -163,6 +163,17 @@ impl Report<'_> {
         }
 
         let s = pr.sizing;
+        if let Some((ceiling, key)) = model::event_write_ceiling(pr.keys, s) {
+            let _ = writeln!(
+                o,
+                "\nEvent-producing write ceiling: {} events/s at this mix, where the busiest deployment-wide key (`{}`) reaches \
+                 100% of its limit ({} events/s at the profile's peak). Contention on a conditional head lowers a real ceiling \
+                 further (docs/dynamodb.md).",
+                n(ceiling),
+                key,
+                n(s.total.events)
+            );
+        }
         let _ = writeln!(o, "\n### Resources at the peak\n");
         let _ = writeln!(o, "| resource | need | sized |");
         let _ = writeln!(o, "|---|---|---|");
