@@ -216,6 +216,16 @@ impl App {
         crate::consumers::drain_all(self).await
     }
 
+    /// Publishes `events` to the stream channels as the streaming log tail does (claim, then
+    /// publish to whoever listens), in the caller's task: for tools that attribute this work to
+    /// the request that logged the events (loadgen's capacity model).
+    pub async fn stream_events(&self, events: &[crate::ports::LoggedEvent]) -> ApiResult<()> {
+        for logged in events {
+            streaming::publisher::claim_and_publish(self, logged.seq, &logged.event).await?;
+        }
+        Ok(())
+    }
+
     /// Whether fanout, search and notifications are fed from outside (see
     /// [`Application::external_consumers`]).
     pub fn runs_external_consumers(&self) -> bool {
