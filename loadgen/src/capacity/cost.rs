@@ -35,6 +35,9 @@ pub enum Class {
     Hot,
     /// One key per account, status, token…: the busiest ordinary one is rated.
     PerId,
+    /// One of the shards of a deployment-wide key (`{base}#{n}`, the bases in
+    /// `outbox::SHARDED`): the whole rate divided by the profile's shard count of the base.
+    Shard,
 }
 
 /// A key family: the key with ids replaced by placeholders.
@@ -49,6 +52,13 @@ pub struct Family {
 /// that are ids become `{id}` (or `{largest}`, `{viral}`, `{trending}` for the hot entities),
 /// tags `{tag}`, names and digests `{name}` / `{x}`.
 pub fn family(backend: Backend, key: &str, hot: &HotIds) -> Family {
+    if let Some((base, n)) = key.split_once('#')
+        && super::outbox::SHARDED.contains(&base)
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Family { backend, name: format!("{base}#{{shard}}"), class: Class::Shard };
+    }
     let largest_hex = hex_of(&hot.largest);
     let viral_hex = hex_of(&hot.viral);
     let mut name = String::new();
@@ -370,8 +380,8 @@ mod tests {
         assert_eq!((u.events, u.kinesis_records), (1.0, 1.0));
         assert_eq!(u.redis_total(), 1.0);
         assert!((u.cpu_secs - 0.004).abs() < 1e-9);
-        let head = Family { backend: Backend::DynamoDb, name: "$HEAD".into(), class: Class::Global };
-        assert_eq!(follow.keys[&(head, Part::Fixed)].wcu, 2.0);
+        let head = Family { backend: Backend::DynamoDb, name: "$HEAD#{shard}".into(), class: Class::Shard };
+        assert_eq!(follow.keys[&(head, Part::Fixed)].wcu, 2.0, "the head of the actor's log partition");
         assert!(!follow.keys.keys().any(|(f, _)| f.name == "META"), "accesses outside an action are not costed");
     }
 
@@ -397,6 +407,8 @@ mod tests {
         let f = |k: &str| family(Backend::DynamoDb, k, &h);
         assert_eq!(f("PUB"), Family { backend: Backend::DynamoDb, name: "PUB".into(), class: Class::Global });
         assert_eq!(f("$HEAD").class, Class::Global);
+        assert_eq!(f("$HEAD#17"), Family { backend: Backend::DynamoDb, name: "$HEAD#{shard}".into(), class: Class::Shard });
+        assert_eq!(f("$LOG#0").class, Class::Shard);
         assert_eq!(f("A#12345").name, "A#{id}");
         assert_eq!(f("A#12345").class, Class::PerId);
         assert_eq!(f("A#111").name, "A#{largest}");

@@ -186,7 +186,7 @@ struct Driver {
     log: Arc<dyn EventLog>,
     sinks: Vec<(&'static str, Arc<dyn EventSink>)>,
     records: Mutex<Vec<ActionRecord>>,
-    after: Mutex<u64>,
+    after: Mutex<core_app::cursor::Cursor>,
     errors: Mutex<Vec<String>>,
 }
 
@@ -241,14 +241,16 @@ impl Driver {
     /// Kinesis consumers do) and streaming.
     async fn consume(&self) -> anyhow::Result<()> {
         loop {
-            let after = *self.after.lock().unwrap_or_else(PoisonError::into_inner);
-            let events = self.log.read(after, 256, Duration::ZERO).await?;
-            let Some(last) = events.last().map(|e| e.seq) else { return Ok(()) };
+            let after = self.after.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let events = self.log.read(&after, 256, Duration::ZERO).await?;
+            if events.is_empty() {
+                return Ok(());
+            }
             for (name, sink) in &self.sinks {
                 sink.deliver(&events).await.with_context(|| format!("{name} consumer"))?;
             }
             self.app.stream_events(&events).await.map_err(|e| anyhow::anyhow!("streaming: {e:?}"))?;
-            *self.after.lock().unwrap_or_else(PoisonError::into_inner) = last;
+            self.after.lock().unwrap_or_else(PoisonError::into_inner).advance(&events);
         }
     }
 

@@ -73,7 +73,8 @@ pub struct HotKey {
 /// - a family without an id (one key deployment-wide) gets every kind's rate × its use;
 /// - a hot entity's key (the largest account, the viral status, the trending tag) gets the
 ///   rates of the kinds aimed at it (the profile's hot figures) × their use;
-/// - a per-id family gets the busiest ordinary account's rate × the most any kind uses it.
+/// - a per-id family gets the busiest ordinary account's rate × the most any kind uses it;
+/// - one shard of a sharded key gets the deployment-wide rate divided by the profile's count.
 pub fn hot_keys(profile: &Profile, costs: &BTreeMap<Kind, KindCost>) -> Vec<HotKey> {
     let mut rated: BTreeMap<Family, (f64, f64, f64)> = BTreeMap::new();
     let mut top: BTreeMap<Family, (f64, Kind)> = BTreeMap::new();
@@ -86,6 +87,7 @@ pub fn hot_keys(profile: &Profile, costs: &BTreeMap<Kind, KindCost>) -> Vec<HotK
             let entry = rated.entry(family.clone()).or_default();
             let weight = match family.class {
                 Class::Global => rate(profile, kind),
+                Class::Shard => rate(profile, kind) / profile.shard_count(&family.name),
                 Class::Hot if kind.is_hot() => rate(profile, kind),
                 Class::Hot => 0.0,
                 Class::PerId => profile.hot.busiest_account_actions,
@@ -95,8 +97,9 @@ pub fn hot_keys(profile: &Profile, costs: &BTreeMap<Kind, KindCost>) -> Vec<HotK
                 *best = (weight, kind);
             }
             match family.class {
-                Class::Global => {
-                    let r = rate(profile, kind);
+                Class::Global | Class::Shard => {
+                    // Accounts (and ids) spread evenly over a key's shards.
+                    let r = if family.class == Class::Shard { rate(profile, kind) / profile.shard_count(&family.name) } else { rate(profile, kind) };
                     entry.0 += rcu * r;
                     entry.1 += wcu * r;
                     entry.2 += ops * r;
@@ -228,7 +231,8 @@ pub fn size(profile: &Profile, prices: &Prices, costs: &BTreeMap<Kind, KindCost>
 /// its busiest deployment-wide key reaches 100% of its limit (every deployment-wide key's load
 /// grows with the whole request rate), and that key; `None` without events or such keys.
 pub fn event_write_ceiling(keys: &[HotKey], sizing: &Sizing) -> Option<(f64, String)> {
-    let busiest = keys.iter().filter(|k| k.family.class == Class::Global && k.load > 0.0).max_by(|a, b| a.load.total_cmp(&b.load))?;
+    // Shards grow with the whole rate too.
+    let busiest = keys.iter().filter(|k| matches!(k.family.class, Class::Global | Class::Shard) && k.load > 0.0).max_by(|a, b| a.load.total_cmp(&b.load))?;
     (sizing.total.events > 0.0).then(|| (sizing.total.events / busiest.load, busiest.family.name.clone()))
 }
 
@@ -266,6 +270,15 @@ mod tests {
         let keys = hot_keys(&profile, &costs);
         assert!((keys[0].wcu - 4.0 * 9.9).abs() < 1e-9, "{keys:?}");
         assert!((keys[0].load - 4.0 * 9.9 / 1000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_shard_takes_the_whole_rate_divided_by_the_profiles_count() {
+        let mut profile = Profile::parse(VALID).unwrap();
+        profile.shards.insert("$HEAD".into(), 4.0);
+        let costs = one_kind(Kind::Post, 2, &[(family("$HEAD#{shard}", Class::Shard), KeyLoad { wcu: 8.0, ..KeyLoad::default() })]);
+        let keys = hot_keys(&profile, &costs);
+        assert!((keys[0].wcu - 4.0 * 9.9 / 4.0).abs() < 1e-9, "{keys:?}");
     }
 
     #[test]

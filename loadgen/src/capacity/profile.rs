@@ -27,6 +27,11 @@ pub struct Profile {
     pub rates: Rates,
     pub hot: Hot,
     pub redis: RedisShard,
+    /// How many shards the deployment splits each sharded key into (by partition-key base:
+    /// `"$HEAD"`, `"$LOG"`, `"$CKPT"` = `[store] log_partitions`, …); a base not named is one
+    /// key.
+    #[serde(default)]
+    pub shards: std::collections::BTreeMap<String, f64>,
 }
 
 /// Requests per second at the peak the deployment is sized for.
@@ -76,6 +81,12 @@ pub struct RedisShard {
 }
 
 impl Profile {
+    /// The shard count of the sharded family `name` (`{base}#{shard}`): 1 when not sharded.
+    pub fn shard_count(&self, name: &str) -> f64 {
+        let base = name.split_once('#').map_or(name, |(base, _)| base);
+        self.shards.get(base).copied().unwrap_or(1.0)
+    }
+
     /// Reads and validates a profile file.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read profile {}", path.display()))?;
@@ -113,6 +124,11 @@ impl Profile {
             ("hot.viral_status_boosts", h.viral_status_boosts),
             ("hot.busiest_account_actions", h.busiest_account_actions),
         ];
+        for (base, count) in &self.shards {
+            if !count.is_finite() || *count < 1.0 || count.fract() != 0.0 || *count > 65_536.0 {
+                bail!("profile field `shards.{base}` must be a whole number from 1 to 65536 (got {count})");
+            }
+        }
         for (field, value) in counts {
             if !value.is_finite() || value < 0.0 {
                 bail!("profile field `{field}` must be a finite number ≥ 0 (got {value})");
@@ -219,6 +235,17 @@ measured = "test"
     fn a_share_above_one_is_refused_naming_its_field() {
         let err = Profile::parse(&VALID.replace("trending_tag_share = 0.01", "trending_tag_share = 1.5")).unwrap_err();
         assert!(format!("{err:#}").contains("hot.trending_tag_share"), "{err:#}");
+    }
+
+    #[test]
+    fn a_fractional_or_zero_shard_count_is_refused_naming_its_key() {
+        for bad in ["0", "2.5", "70000"] {
+            let err = Profile::parse(&format!("{VALID}\n[shards]\n\"$HEAD\" = {bad}\n")).unwrap_err();
+            assert!(format!("{err:#}").contains("shards.$HEAD"), "{err:#}");
+        }
+        let ok = Profile::parse(&format!("{VALID}\n[shards]\n\"$HEAD\" = 4096\n")).unwrap();
+        assert_eq!(ok.shard_count("$HEAD#{shard}"), 4096.0);
+        assert_eq!(ok.shard_count("PUB"), 1.0);
     }
 
     #[test]

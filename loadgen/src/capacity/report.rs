@@ -143,6 +143,7 @@ impl Report<'_> {
                 Class::Global => "deployment-wide",
                 Class::Hot => "hot entity",
                 Class::PerId => "busiest account",
+                Class::Shard => "one shard",
             };
             let backend = match k.family.backend {
                 Backend::DynamoDb => "DynamoDB",

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use core_app::cursor::Cursor;
 use core_app::events::Event;
 use core_app::ports::{
     AccountSearch, CacheError, EventLog, Item, Key, LoggedEvent, Query, RateLimitStore, SearchChange, SearchError, SearchIndex, StatusSearch, Store,
@@ -175,23 +176,27 @@ pub struct RecordingLog {
 
 #[async_trait]
 impl EventLog for RecordingLog {
-    async fn read(&self, after: u64, limit: usize, wait: Duration) -> Result<Vec<LoggedEvent>, StoreError> {
+    fn partitions(&self) -> u32 {
+        self.inner.partitions()
+    }
+
+    async fn read(&self, after: &Cursor, limit: usize, wait: Duration) -> Result<Vec<LoggedEvent>, StoreError> {
         let events = self.inner.read(after, limit, wait).await?;
         self.trace.push(Op::Log, "log", "read", events.len());
         Ok(events)
     }
 
-    async fn checkpoint(&self, consumer: &str) -> Result<u64, StoreError> {
+    async fn checkpoint(&self, consumer: &str) -> Result<Cursor, StoreError> {
         self.trace.push(Op::Log, "log", format!("checkpoint {consumer}"), 0);
         self.inner.checkpoint(consumer).await
     }
 
-    async fn save_checkpoint(&self, consumer: &str, seq: u64) -> Result<(), StoreError> {
+    async fn save_checkpoint(&self, consumer: &str, at: &Cursor) -> Result<(), StoreError> {
         self.trace.push(Op::Log, "log", format!("save {consumer}"), 0);
-        self.inner.save_checkpoint(consumer, seq).await
+        self.inner.save_checkpoint(consumer, at).await
     }
 
-    async fn head(&self) -> Result<u64, StoreError> {
+    async fn head(&self) -> Result<Cursor, StoreError> {
         self.inner.head().await
     }
 }
