@@ -49,6 +49,9 @@ pub struct Inner {
     pub(crate) keys: KeySet,
     pub(crate) verifier: TokenVerifier,
     pub(crate) celebrities: RwLock<Option<(Instant, Arc<HashSet<Id>>)>>,
+    /// In-process copies of hot, public data (viral statuses, celebrities' newest posts,
+    /// instance counts), trusted for `[timelines] hot_ttl_ms`.
+    pub(crate) hot: crate::hot::HotCaches,
     pub(crate) fanout_lock: tokio::sync::Mutex<()>,
     pub(crate) notifications_lock: tokio::sync::Mutex<()>,
     /// Fanout, search and notifications are fed from outside (Kinesis), not by log tails.

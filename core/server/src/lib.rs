@@ -49,6 +49,9 @@ pub struct Settings {
     /// Home-timeline behaviour.
     #[serde(skip_serializing)]
     pub timelines: Option<TimelineConfig>,
+    /// Shard counts of deployment-wide partitions and counters.
+    #[serde(skip_serializing)]
+    pub shards: Option<core_app::config::ShardConfig>,
     /// Tokens.
     #[serde(skip_serializing)]
     pub auth: Option<AuthConfig>,
@@ -343,6 +346,7 @@ impl Settings {
         Figment::from(Serialized::defaults(Settings::default())).merge(Serialized::defaults(serde_json::json!({
             "limits": Limits::default(),
             "timelines": TimelineConfig::default(),
+            "shards": core_app::config::ShardConfig::default(),
             "rate_limits": RateLimitConfig::default(),
             "media": MediaConfig::default(),
             "node_lease": core_app::config::NodeLeaseConfig::default(),
@@ -361,6 +365,7 @@ impl Settings {
             instance,
             limits: self.limits.clone().unwrap_or_default(),
             timelines: self.timelines.clone().unwrap_or_default(),
+            shards: self.shards.clone().unwrap_or_default(),
             auth: self.auth.clone().unwrap_or_default(),
             rate_limits: self.rate_limits.clone().unwrap_or_default(),
             media: self.media.clone().unwrap_or_default(),
