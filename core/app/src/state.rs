@@ -98,6 +98,12 @@ impl App {
         &self.config
     }
 
+    /// The store of record (tests inspect the key layout through it, and write as another
+    /// process would).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// Counts a hit on `key` against `quota`: in the rate-limit store, or, while that is
     /// unreachable (a Redis outage: its circuit breaker answers at once), in this process's own
     /// state, so limits still hold (per process) and requests are not delayed.
