@@ -624,3 +624,35 @@ impl Interaction {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shard_of_an_id_is_pinned_and_spreads_the_ids_of_one_millisecond() {
+        // Pinned: a deletion finds its entry by computing this again, in another process or
+        // release; a different hash would orphan every sharded entry written before.
+        assert_eq!(shard_of(Id::from_u64(0x0123_4567_89ab_cdef), 16), 13);
+        assert_eq!(shard_of(Id::from_u64(42), 7), 5);
+        assert_eq!(shard_of(Id::from_u64(42), 1), 0);
+        // Ids of one millisecond and node differ only in their low bits (the sequence).
+        let mut per_shard = [0u32; 4];
+        for seq in 0..400u64 {
+            per_shard[shard_of(Id::from_u64((1_700_000_000_000 << 16) | seq), 4) as usize] += 1;
+        }
+        assert!(per_shard.iter().all(|n| (60..=140).contains(n)), "{per_shard:?}");
+    }
+
+    #[test]
+    fn shard_0_is_the_unsharded_key() {
+        assert_eq!(shard_partitions(PUBLIC, 3), ["PUB", "PUB#1", "PUB#2"]);
+        assert_eq!(tag_partitions("rust", 2), ["T#rust", "T#rust#1"]);
+        assert_eq!(status_counter(Id::from_u64(7), StatusCounter::Favourites, 0), Key::new("S#7", "n#favourites"));
+        assert_eq!(instance_counter(InstanceCounter::Accounts, 0), meta("n#accounts"), "the count of before is shard 0");
+        let key = public(Id::from_u64(0x0123_4567_89ab_cdef), 16);
+        assert_eq!(key.pk, "PUB#13");
+        assert_eq!(with_unsharded(key.clone(), PUBLIC), [key.clone(), Key::new(PUBLIC, key.sk.clone())]);
+        assert_eq!(with_unsharded(public(Id::from_u64(1), 1), PUBLIC).len(), 1);
+    }
+}
