@@ -106,7 +106,7 @@ done
 # stream (SSE, WebSocket, through the edge), the in-process edge (cached homes, limits), mutes
 # (judged on cached homes) and a suspension (purging them), limits by the address the edge
 # forwards, and /ready.
-redis_api_slice=(timelines:: lists:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed safety::streams moderation::a_suspension)
+redis_api_slice=(timelines:: lists:: shards:: ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed safety::streams moderation::a_suspension)
 
 # OpenSearch holds the search index: the search tests (ranking, typos, visibility, filters,
 # accounts, hashtags and their history, rebuild, blocks and suspensions) and /ready. The
@@ -410,7 +410,8 @@ sec_dynamodb() {
     group=()
     for (( j = i; j < ${#names[@]}; j += shards )); do group+=("${names[j]}"); done
     start_moto scripts/moto-serial.py
-    STARLING_TEST_DYNAMODB_ENDPOINT="$moto_url" STARLING_TEST_BACKEND=dynamodb \
+    # Every sharded partition and counter over 4 shards ([shards]; STARLING_TEST_SHARDS=1: unsharded).
+    STARLING_TEST_DYNAMODB_ENDPOINT="$moto_url" STARLING_TEST_BACKEND=dynamodb STARLING_TEST_SHARDS="${STARLING_TEST_SHARDS:-4}" \
       run_tests core/server it --exact "${group[@]}" >"$work/dynamodb-shard-$i.log" 2>&1 &
     pids+=("$!")
   done

@@ -21,6 +21,7 @@ mod clock;
 pub mod consumers;
 pub mod decode_budget;
 mod endorsements;
+mod hot;
 mod http;
 mod instance;
 mod listener;
@@ -102,7 +103,9 @@ pub struct Application {
 
 impl Application {
     /// Loads (or creates, on first start) the signing keys and wires the app together.
-    pub async fn build(config: Config, backends: Backends) -> ApiResult<Self> {
+    pub async fn build(mut config: Config, backends: Backends) -> ApiResult<Self> {
+        config.shards = config.shards.clamped();
+        let hot = hot::HotCaches::new(Duration::from_millis(config.timelines.hot_ttl_ms));
         let (signer, keys) = auth::signing_keys(&config.auth, backends.store.as_ref()).await?;
         let verifier = TokenVerifier::new(&keys);
         let media_urls = signed_urls::UrlSigner::load(backends.store.as_ref()).await?;
@@ -142,6 +145,7 @@ impl Application {
             keys,
             verifier,
             celebrities: RwLock::new(None),
+            hot,
             fanout_lock: tokio::sync::Mutex::new(()),
             notifications_lock: tokio::sync::Mutex::new(()),
             external_consumers: std::sync::atomic::AtomicBool::new(false),

@@ -29,6 +29,19 @@ pub fn count(item: Option<&Item>) -> u64 {
     }
 }
 
+/// The count of a sharded counter: the sum of its shards' items, never below zero (one shard
+/// may be: an undo counted on another shard than what it undoes, written before sharding).
+pub fn sum_counts<'a>(items: impl IntoIterator<Item = Option<&'a Item>>) -> u64 {
+    let sum: i64 = items
+        .into_iter()
+        .map(|item| match item.map(|i| &i.value) {
+            Some(Value::Count(n)) => *n,
+            _ => 0,
+        })
+        .sum();
+    u64::try_from(sum).unwrap_or(0)
+}
+
 /// A pointer from one item to an id (uniqueness items, list entries, edges).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Ref {

@@ -139,16 +139,18 @@ async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
 async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     let threshold = app.config.timelines.celebrity_threshold;
     let followers = model::count(app.store.get(&keys::account_counter(account, keys::AccountCounter::Followers)).await?.as_ref());
-    let is_celebrity = app.store.get(&keys::celebrity(account)).await?.is_some();
+    // Its shard's entry, and shard 0's (an entry from before the set was sharded).
+    let entries = keys::with_unsharded(keys::celebrity(account, app.config.shards.celebrities), keys::CELEBRITIES);
+    let is_celebrity = app.store.get_many(&entries).await?.iter().any(Option::is_some);
     let demoted = is_celebrity && followers < threshold - threshold / 10;
-    let write = if !is_celebrity && followers >= threshold {
-        model::put(keys::celebrity(account), &followers, Condition::None)?
+    let writes = if !is_celebrity && followers >= threshold {
+        vec![model::put(keys::celebrity(account, app.config.shards.celebrities), &followers, Condition::None)?]
     } else if demoted {
-        Write::Delete { key: keys::celebrity(account), condition: Condition::None }
+        entries.into_iter().map(|key| Write::Delete { key, condition: Condition::None }).collect()
     } else {
         return Ok(());
     };
-    app.store.transact(vec![write], vec![]).await?;
+    app.store.transact(writes, vec![]).await?;
     app.invalidate_celebrities();
     if demoted {
         // Its posts were merged in at read time, never pushed, so the followers' cached homes

@@ -4,6 +4,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::future::try_join_all;
+use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
 use shared::id::Id;
 use shared::page::Window;
 
@@ -11,12 +13,11 @@ use crate::error::ApiResult;
 use crate::model::{self, AccountStatusEntry, Ref};
 use crate::policy::{FeedItem, Relations, feed, lists};
 use crate::ports::{CacheError, Item, Query, TimelineEntry};
+use crate::scan::ShardScan;
 use crate::{App, keys};
 
 /// How long the in-process copy of the celebrity set is trusted.
 pub(crate) const CELEBRITY_TTL: Duration = Duration::from_secs(10);
-/// Followed accounts read when rebuilding a home timeline.
-pub(crate) const REBUILD_MAX_FOLLOWEES: usize = 2000;
 /// Partition pages scanned at most to fill one filtered page.
 pub(crate) const MAX_SCAN_PAGES: usize = 10;
 
@@ -34,8 +35,9 @@ impl App {
         {
             return Ok(set.clone());
         }
-        let items = self.store.query(&Query::partition(keys::CELEBRITIES, 100_000)).await?;
-        let set: Arc<HashSet<Id>> = Arc::new(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect());
+        let queries: Vec<Query> = keys::celebrity_partitions(self.config.shards.celebrities).into_iter().map(|pk| Query::partition(pk, 100_000)).collect();
+        let shards = try_join_all(queries.iter().map(|q| self.store.query(q))).await?;
+        let set: Arc<HashSet<Id>> = Arc::new(shards.iter().flatten().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect());
         if let Ok(mut guard) = self.celebrities.write() {
             *guard = Some((Instant::now(), set.clone()));
         }
@@ -95,7 +97,8 @@ impl App {
     /// left in the cache (followed celebrities excluded: they are merged in at read time).
     async fn rebuilt_home(&self, viewer: Id, cap: usize) -> ApiResult<Vec<TimelineEntry>> {
         let celebrities = self.celebrities().await?;
-        let followees = self.store.query(&Query { descending: true, ..Query::partition(keys::following_partition(viewer), REBUILD_MAX_FOLLOWEES) }).await?;
+        let most = self.config.timelines.rebuild_max_followees;
+        let followees = self.store.query(&Query { descending: true, ..Query::partition(keys::following_partition(viewer), most) }).await?;
         // Members of the viewer's exclusive lists are read in those lists only.
         let excluded = lists::exclusive_members(self, viewer).await?;
         let mut sources: Vec<Id> = Vec::with_capacity(followees.len() + 1);
@@ -152,11 +155,16 @@ impl App {
             more: bool,
         }
         let first_page = (cap / sources.len().max(1)).clamp(10, MAX_PAGE);
-        let mut cursors = Vec::with_capacity(sources.len());
-        for &source in sources {
-            let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), first_page) }).await?;
-            cursors.push(Cursor { source, more: items.len() == first_page, page: items.into() });
-        }
+        // The first pages `read_concurrency` at a time (in order), not one round trip after another.
+        let cursors: Vec<Cursor> = stream::iter(sources.iter().copied())
+            .map(|source| async move {
+                let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), first_page) }).await?;
+                ApiResult::Ok(Cursor { source, more: items.len() == first_page, page: items.into() })
+            })
+            .buffered(self.config.timelines.read_concurrency.max(1))
+            .try_collect()
+            .await?;
+        let mut cursors = cursors;
         // The newest unread item of each cursor, by id.
         let mut heads: std::collections::BinaryHeap<(Id, usize)> =
             cursors.iter().enumerate().filter_map(|(i, c)| c.page.front().and_then(|item| Id::from_sort_key(&item.key.sk)).map(|id| (id, i))).collect();
@@ -235,9 +243,13 @@ impl App {
                 let no_one = Relations::default();
                 let mut seen_originals: HashSet<Id> = HashSet::new();
                 let mut boosts: Vec<(Id, Id)> = Vec::new();
-                for celebrity in followed {
-                    let items = self.store.query(&Query::window(keys::account_statuses_partition(celebrity), window)).await?;
-                    for item in &items {
+                let pages: Vec<(Id, Arc<Vec<Item>>)> = stream::iter(followed)
+                    .map(|celebrity| async move { ApiResult::Ok((celebrity, self.celebrity_page(celebrity, window).await?)) })
+                    .buffered(self.config.timelines.read_concurrency.max(1))
+                    .try_collect()
+                    .await?;
+                for (celebrity, items) in pages {
+                    for item in items.iter() {
                         let entry: AccountStatusEntry = model::decode(item)?;
                         if entry.in_reply_to_account.is_some() && all_followed.is_none() {
                             let set = self.following_set(viewer).await?;
@@ -270,31 +282,55 @@ impl App {
         Ok(ids)
     }
 
+    /// A celebrity's `AS#` entries in `window`. The head page (no cursor) is what every
+    /// follower's first home page merges in: kept in process for `[timelines] hot_ttl_ms`
+    /// (the largest page a client may ask, cut to the window).
+    async fn celebrity_page(&self, celebrity: Id, window: &Window) -> ApiResult<Arc<Vec<Item>>> {
+        const HEAD: usize = 40;
+        let partition = keys::account_statuses_partition(celebrity);
+        let head = window.after.is_none() && window.before.is_none() && window.limit <= HEAD;
+        if !head || !self.hot.celebrity_heads.enabled() {
+            return Ok(Arc::new(self.store.query(&Query::window(partition, window)).await?));
+        }
+        let page = match self.hot.celebrity_heads.get(&celebrity) {
+            Some(page) => page,
+            None => {
+                let read_at = Instant::now();
+                let page = Arc::new(self.store.query(&Query { descending: true, ..Query::partition(partition, HEAD) }).await?);
+                self.hot.celebrity_heads.put(celebrity, page.clone(), read_at);
+                page
+            }
+        };
+        Ok(Arc::new(page.iter().take(window.limit).cloned().collect()))
+    }
+
     /// Everyone `viewer` follows (bounded), for reply filtering.
     pub(crate) async fn following_set(&self, viewer: Id) -> ApiResult<HashSet<Id>> {
-        let items = self.store.query(&Query::partition(keys::following_partition(viewer), REBUILD_MAX_FOLLOWEES)).await?;
+        let items = self.store.query(&Query::partition(keys::following_partition(viewer), self.config.timelines.rebuild_max_followees)).await?;
         items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect()
     }
 
-    /// Scans an id-keyed partition through `window`, keeping items `keep` accepts, until the
-    /// page is full or the partition ends. Returns ids newest first.
-    pub(crate) async fn scan_ids(&self, partition: String, window: &Window, keep: impl Fn(&Item) -> ApiResult<bool>) -> ApiResult<Vec<Id>> {
+    /// Scans id-keyed `partitions` (the shards of one partition, or several partitions) through
+    /// `window` as one, keeping items `keep` accepts, until the page is full or the partitions
+    /// end (or the page budget does). An id in several partitions counts once. Returns ids
+    /// newest first.
+    pub(crate) async fn scan_ids(&self, partitions: Vec<String>, window: &Window, keep: impl Fn(&Item) -> ApiResult<bool>) -> ApiResult<Vec<Id>> {
+        const MIN_PAGE: usize = 20;
+        let shards = partitions.len();
+        let first = ShardScan::first_page(window.limit, shards, MIN_PAGE);
+        let mut scan = ShardScan::window(partitions, window, first, window.limit.max(MIN_PAGE), (MAX_SCAN_PAGES - 1) * shards);
         let mut out = Vec::new();
-        let mut query = Query::window(partition, window);
-        query.limit = window.limit.max(20);
-        for _ in 0..MAX_SCAN_PAGES {
-            let items = self.store.query(&query).await?;
-            let exhausted = items.len() < query.limit;
-            let Some(last) = items.last().map(|i| i.key.sk.clone()) else { break };
-            for item in &items {
-                if out.len() < window.limit && keep(item)? {
-                    out.extend(Id::from_sort_key(&item.key.sk));
-                }
+        let mut last = None;
+        while out.len() < window.limit
+            && let Some(item) = scan.next(self).await?
+        {
+            let Some(id) = Id::from_sort_key(&item.key.sk) else { continue };
+            if last.replace(id) == Some(id) {
+                continue;
             }
-            if out.len() >= window.limit || exhausted {
-                break;
+            if keep(&item)? {
+                out.push(id);
             }
-            if query.descending { query.before = Some(last) } else { query.after = Some(last) }
         }
         if window.oldest_first {
             out.reverse();

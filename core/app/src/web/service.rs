@@ -31,7 +31,7 @@ pub fn window(max_id: Option<Id>) -> Window {
 
 /// The landing page: the newest public statuses.
 pub async fn recent_public(app: &App) -> ApiResult<Vec<wire::Status>> {
-    let ids = app.scan_ids(keys::PUBLIC.to_owned(), &window(None), |_| Ok(true)).await?;
+    let ids = app.scan_ids(keys::public_partitions(app.config.shards.public), &window(None), |_| Ok(true)).await?;
     app.feed_statuses(None, &ids).await
 }
 
@@ -66,14 +66,14 @@ pub async fn profile(app: &App, username: &str, max_id: Option<Id>) -> PageResul
     };
     let owner = account.id;
     let pinned = if max_id.is_none() {
-        let ids = app.scan_ids(keys::pinned_partition(owner), &window(None), |_| Ok(true)).await?;
+        let ids = app.scan_ids(vec![keys::pinned_partition(owner)], &window(None), |_| Ok(true)).await?;
         app.statuses(None, &ids).await?
     } else {
         Vec::new()
     };
     let reader = Viewer::new(None, Relations::default());
     let ids = app
-        .scan_ids(keys::account_statuses_partition(owner), &window(max_id), |item| {
+        .scan_ids(vec![keys::account_statuses_partition(owner)], &window(max_id), |item| {
             let e: AccountStatusEntry = model::decode(item)?;
             Ok(visibility::listed_on_profile(&reader, owner, &e))
         })
@@ -112,7 +112,7 @@ pub async fn tagged(app: &App, tag: &str, max_id: Option<Id>) -> PageResult<(Str
         return Ok(Err(Missing::NotFound));
     }
     let name = shared::text::normalize_hashtag(tag);
-    let ids = app.scan_ids(keys::tag_partition(&name), &window(max_id), |_| Ok(true)).await?;
+    let ids = app.scan_ids(keys::tag_partitions(&name, app.config.shards.tags), &window(max_id), |_| Ok(true)).await?;
     let older = (ids.len() == PAGE).then(|| ids.last().copied()).flatten();
     let statuses = app.feed_statuses(None, &ids).await?;
     Ok(Ok((name, statuses, older)))
