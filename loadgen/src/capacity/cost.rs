@@ -35,10 +35,23 @@ pub enum Class {
     Hot,
     /// One key per account, status, token…: the busiest ordinary one is rated.
     PerId,
-    /// One of the shards of a deployment-wide key (`{base}#{n}`, the bases in
-    /// `outbox::SHARDED`): the whole rate divided by the profile's shard count of the base.
+    /// One of the shards of a deployment-wide key each access touches one of (the outbox's
+    /// `{base}#{n}`, the bases in `outbox::SHARDED`): the whole rate divided by the profile's
+    /// shard count of the base.
     Shard,
+    /// One of the shards of a key written one shard at a time and read whole (merged): `PUB`,
+    /// `T#{tag}`, `ACCTS`, `CELEB`, `META` (shard 0 is the bare key) and status counters
+    /// `S#{id}#{n}`. Writes: the rate over the profile's count; reads: every shard at the rate.
+    /// `hot` when the base is a hot entity's (the trending tag, the viral status).
+    Merged { hot: bool },
 }
+
+/// Bases sharded one write at a time and read whole, in the recorded run: the whole key is
+/// `{base}` or `{base}#{n}` (`two` segments), or `{base}#{x}` / `{base}#{x}#{n}` (three).
+const MERGED: &[(&str, usize)] = &[("PUB", 1), ("ACCTS", 1), ("CELEB", 1), ("META", 1), ("T", 2)];
+
+/// Shards of each merged base in the recorded run (`[shards]` of its settings, drive.rs).
+pub const RECORDED_SHARDS: u32 = 4;
 
 /// A key family: the key with ids replaced by placeholders.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -59,6 +72,37 @@ pub fn family(backend: Backend, key: &str, hot: &HotIds) -> Family {
     {
         return Family { backend, name: format!("{base}#{{shard}}"), class: Class::Shard };
     }
+    if backend == Backend::DynamoDb {
+        let segments: Vec<&str> = key.split('#').collect();
+        let is_shard = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        for (base, width) in MERGED {
+            if segments[0] != *base {
+                continue;
+            }
+            let bare = match segments.len() {
+                n if n == *width => Some(key),
+                n if n == width + 1 && is_shard(segments[n - 1]) => key.rsplit_once('#').map(|(bare, _)| bare),
+                _ => None,
+            };
+            if let Some(bare) = bare {
+                let inner = family_of(backend, bare, hot);
+                return Family { backend, name: format!("{}#{{shard}}", inner.name), class: Class::Merged { hot: inner.class == Class::Hot } };
+            }
+        }
+        // Status counter shards 1.. (shard 0 lives with the status record in `S#{id}`).
+        if segments.len() == 3 && segments[0] == "S" && is_shard(segments[2]) {
+            let inner = family_of(backend, &format!("S#{}", segments[1]), hot);
+            if inner.class != Class::PerId {
+                return Family { backend, name: format!("{}#{{shard}}", inner.name), class: Class::Merged { hot: inner.class == Class::Hot } };
+            }
+            return Family { backend, name: format!("{}#{{shard}}", inner.name), class: Class::PerId };
+        }
+    }
+    family_of(backend, key, hot)
+}
+
+/// [`family`] of a key that is no shard.
+fn family_of(backend: Backend, key: &str, hot: &HotIds) -> Family {
     let largest_hex = hex_of(&hot.largest);
     let viral_hex = hex_of(&hot.viral);
     let mut name = String::new();
@@ -405,7 +449,12 @@ mod tests {
     fn families_replace_ids_and_mark_hot_entities() {
         let h = hot();
         let f = |k: &str| family(Backend::DynamoDb, k, &h);
-        assert_eq!(f("PUB"), Family { backend: Backend::DynamoDb, name: "PUB".into(), class: Class::Global });
+        assert_eq!(f("PUB"), Family { backend: Backend::DynamoDb, name: "PUB#{shard}".into(), class: Class::Merged { hot: false } }, "shard 0");
+        assert_eq!(f("PUB#3").name, "PUB#{shard}");
+        assert_eq!(f("META#1").class, Class::Merged { hot: false });
+        assert_eq!(f("T#capacitytrend#2"), Family { backend: Backend::DynamoDb, name: "T#{trending}#{shard}".into(), class: Class::Merged { hot: true } });
+        assert_eq!(f("S#222#5").name, "S#{viral}#{shard}");
+        assert_eq!(f("S#12345#5").class, Class::PerId, "an ordinary status's counter shard");
         assert_eq!(f("$HEAD").class, Class::Global);
         assert_eq!(f("$HEAD#17"), Family { backend: Backend::DynamoDb, name: "$HEAD#{shard}".into(), class: Class::Shard });
         assert_eq!(f("$LOG#0").class, Class::Shard);
@@ -416,8 +465,8 @@ mod tests {
         assert_eq!(f("S#222").name, "S#{viral}");
         assert_eq!(f("SL#222#favourite").name, "SL#{viral}#favourite");
         assert_eq!(f("AS#000000000000006f").name, "AS#{largest}", "ids as sort keys (hex) too");
-        assert_eq!(f("T#capacitytrend").name, "T#{trending}");
-        assert_eq!(f("T#rust").name, "T#{tag}");
+        assert_eq!(f("T#capacitytrend").name, "T#{trending}#{shard}");
+        assert_eq!(f("T#rust").name, "T#{tag}#{shard}");
         assert_eq!(f("U#alice").name, "U#{name}");
         let r = |k: &str| family(Backend::Redis, k, &h);
         assert_eq!(r("timeline:public").class, Class::Global);

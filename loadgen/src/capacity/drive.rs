@@ -316,7 +316,11 @@ pub async fn record(graph: &Graph, options: &RunOptions) -> anyhow::Result<Run> 
     limits.logins.limit = 1_000_000;
     limits.requests.limit = 1_000_000;
     settings.rate_limits = Some(limits);
-    settings.timelines = Some(core_app::config::TimelineConfig { celebrity_threshold: threshold, ..Default::default() });
+    // As production: deployment-wide keys sharded (the model rates one shard at the profile's
+    // counts) and hot copies of public statuses kept for a second.
+    settings.timelines = Some(core_app::config::TimelineConfig { celebrity_threshold: threshold, hot_ttl_ms: 1_000, ..Default::default() });
+    let n = super::cost::RECORDED_SHARDS;
+    settings.shards = Some(core_app::config::ShardConfig { public: n, tags: n, accounts: n, celebrities: n, instance_counters: n, status_counters: n });
     let backends = core_server::backends(&settings).await?;
     let trace = Trace::default();
     let raw_log = backends.events.clone();

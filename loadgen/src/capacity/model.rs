@@ -85,34 +85,20 @@ pub fn hot_keys(profile: &Profile, costs: &BTreeMap<Kind, KindCost>) -> Vec<HotK
             let per_action = if *part == Part::PerFollower { scale } else { 1.0 } / n;
             let (rcu, wcu, ops) = (load.rcu * per_action, load.wcu * per_action, load.redis_ops * per_action);
             let entry = rated.entry(family.clone()).or_default();
+            let (read_rate, write_rate) = shard_rates(profile, kind, family);
             let weight = match family.class {
-                Class::Global => rate(profile, kind),
-                Class::Shard => rate(profile, kind) / profile.shard_count(&family.name),
-                Class::Hot if kind.is_hot() => rate(profile, kind),
-                Class::Hot => 0.0,
-                Class::PerId => profile.hot.busiest_account_actions,
-            } * (rcu / PARTITION_RCU + wcu / PARTITION_WCU + ops / profile.redis.ops_per_shard);
+                Class::PerId => profile.hot.busiest_account_actions * (rcu / PARTITION_RCU + wcu / PARTITION_WCU + ops / profile.redis.ops_per_shard),
+                _ => read_rate * rcu / PARTITION_RCU + write_rate * (wcu / PARTITION_WCU + ops / profile.redis.ops_per_shard),
+            };
             let best = top.entry(family.clone()).or_insert((0.0, kind));
             if weight > best.0 {
                 *best = (weight, kind);
             }
-            match family.class {
-                Class::Global | Class::Shard => {
-                    // Accounts (and ids) spread evenly over a key's shards.
-                    let r = if family.class == Class::Shard { rate(profile, kind) / profile.shard_count(&family.name) } else { rate(profile, kind) };
-                    entry.0 += rcu * r;
-                    entry.1 += wcu * r;
-                    entry.2 += ops * r;
-                }
-                Class::Hot if kind.is_hot() => {
-                    let r = rate(profile, kind);
-                    entry.0 += rcu * r;
-                    entry.1 += wcu * r;
-                    entry.2 += ops * r;
-                }
-                Class::Hot => {}
-                // Rated below, from the single most used key.
-                Class::PerId => {}
+            // Per-id families are rated below, from the single most used key.
+            if family.class != Class::PerId {
+                entry.0 += rcu * read_rate;
+                entry.1 += wcu * write_rate;
+                entry.2 += ops * write_rate;
             }
         }
         for (family, load) in &cost.single_key {
@@ -148,6 +134,35 @@ pub fn hot_keys(profile: &Profile, costs: &BTreeMap<Kind, KindCost>) -> Vec<HotK
         .collect();
     keys.sort_by(|a, b| b.load.total_cmp(&a.load));
     keys
+}
+
+/// The rates at which one key of `family` is read and written per unit of its recorded load of
+/// a `kind` action (per-id families: unused):
+/// - deployment-wide: the kind's rate, both;
+/// - a hot entity's: the kind's rate when the kind aims at it, else nothing;
+/// - one shard of an outbox key (`Class::Shard`): the rate over the profile's count, both (an
+///   access touches one partition's items);
+/// - one shard of a merged key (`Class::Merged`): written at the rate over the profile's count
+///   (one shard per write), read at the rate over the recorded run's count (the recorded load
+///   sums every shard a merged read touched; each is read at the full rate).
+fn shard_rates(profile: &Profile, kind: Kind, family: &Family) -> (f64, f64) {
+    let r = rate(profile, kind);
+    match family.class {
+        Class::Global => (r, r),
+        Class::Hot => {
+            let r = if kind.is_hot() { r } else { 0.0 };
+            (r, r)
+        }
+        Class::Shard => {
+            let r = r / profile.shard_count(&family.name);
+            (r, r)
+        }
+        Class::Merged { hot } => {
+            let r = if hot && !kind.is_hot() { 0.0 } else { r };
+            (r / f64::from(super::cost::RECORDED_SHARDS), r / profile.shard_count(&family.name))
+        }
+        Class::PerId => (0.0, 0.0),
+    }
 }
 
 /// What the profile needs of each AWS resource.

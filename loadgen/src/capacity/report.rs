@@ -143,7 +143,8 @@ impl Report<'_> {
                 Class::Global => "deployment-wide",
                 Class::Hot => "hot entity",
                 Class::PerId => "busiest account",
-                Class::Shard => "one shard",
+                Class::Shard => "one partition",
+                Class::Merged { .. } => "one shard",
             };
             let backend = match k.family.backend {
                 Backend::DynamoDb => "DynamoDB",
