@@ -521,3 +521,16 @@ impl Interaction {
         }
     }
 }
+
+/// `FL#{account}` / `{filter}#{version}`: one of an account's filters, with its keywords and
+/// statuses. An update replaces the item by the next version (delete `Exists` + put
+/// `NotExists`), so two concurrent updates of one filter cannot both win.
+pub fn filter(account: Id, filter: Id, version: u64) -> Key {
+    Key::new(filters_partition(account), format!("{}#{version:08x}", filter.sort_key()))
+}
+
+/// Partition of [`filter`]: all of an account's filters (read whole, one query per request
+/// that applies them).
+pub fn filters_partition(account: Id) -> String {
+    format!("FL#{account}")
+}

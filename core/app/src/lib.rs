@@ -20,6 +20,7 @@ mod auth;
 mod clock;
 pub mod consumers;
 pub mod decode_budget;
+mod filters;
 mod http;
 mod instance;
 mod listener;

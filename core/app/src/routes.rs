@@ -14,6 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::accounts::handlers as accounts;
 use crate::admin::handlers as admin;
 use crate::error::ApiError;
+use crate::filters::handlers as filters;
 use crate::instance::handlers as instance;
 use crate::media::handlers as media;
 use crate::notifications::handlers as notifications;
@@ -120,7 +121,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/accounts/search", get(search::account_search))
         .route("/api/v1/tags/{name}", get(search::tag))
         .route("/api/v1/push/subscription", get(push::show).post(push::create).put(push::update).delete(push::remove))
-        .merge(media_routes(&app));
+        .merge(media_routes(&app))
+        .merge(filter_routes());
     let api = api
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async {
@@ -145,6 +147,19 @@ pub fn router(app: App) -> Router {
     // Rails routes `/api/v1/instance/` like `/api/v1/instance`, and clients (Mastodon.py) rely on it.
     // Trimmed before routing, so it wraps the finished router.
     Router::new().fallback_service(NormalizePath::trim_trailing_slash(api))
+}
+
+/// Filters: v2 (filters, their keywords and statuses) and v1 (one keyword each).
+fn filter_routes() -> Router<App> {
+    Router::new()
+        .route("/api/v2/filters", get(filters::list).post(filters::create))
+        .route("/api/v2/filters/{id}", get(filters::show).put(filters::update).delete(filters::delete))
+        .route("/api/v2/filters/{id}/keywords", get(filters::keywords).post(filters::add_keyword))
+        .route("/api/v2/filters/{id}/statuses", get(filters::statuses).post(filters::add_status))
+        .route("/api/v2/filters/keywords/{id}", get(filters::show_keyword).put(filters::update_keyword).delete(filters::delete_keyword))
+        .route("/api/v2/filters/statuses/{id}", get(filters::show_status).delete(filters::delete_status))
+        .route("/api/v1/filters", get(filters::list_v1).post(filters::create_v1))
+        .route("/api/v1/filters/{id}", get(filters::show_v1).put(filters::update_v1).delete(filters::delete_v1))
 }
 
 /// Notifications, read markers and the streaming API.

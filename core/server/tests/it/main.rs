@@ -6,6 +6,7 @@ mod connections;
 mod dynamodb;
 mod edge;
 mod events;
+mod filters;
 mod instance;
 mod media;
 mod moderation;
