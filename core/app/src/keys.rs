@@ -112,8 +112,8 @@ pub fn thread_mute(account: Id, thread: Id) -> Key {
     Key::new(format!("A#{account}"), format!("mutesthread#{thread}"))
 }
 
-/// `A#{account}` / `n#relations`: counts changes to the account's blocks and mutes (either side
-/// of a block): part of the home version, so the edge's cached home pages follow them.
+/// `A#{account}` / `n#relations`: counts changes to the account's blocks, mutes (either side
+/// of a block) and filters: part of the home version, so the edge's cached home pages follow them.
 pub fn relations_counter(account: Id) -> Key {
     Key::new(account_partition(account), "n#relations")
 }
