@@ -11,7 +11,11 @@
 //! text, poll options and media descriptions, case-insensitively; a `whole_word` keyword only
 //! at word boundaries (on the sides where it starts or ends with a word character). A status
 //! filter matches the status or, for a boost, the boosted one. Expired filters do nothing.
+//! Every keyword of every filter is found in one pass over a status's lowercased text (an
+//! Aho-Corasick automaton built with the filters), so the cost per status hardly grows with
+//! the number of keywords.
 
+use aho_corasick::AhoCorasick;
 use shared::id::Id;
 use shared::wire::{self, FilterAction, FilterContext};
 
@@ -33,6 +37,10 @@ pub const MAX_STATUSES: usize = 100;
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
     compiled: Vec<Compiled>,
+    /// Every keyword (lowercased, deduplicated); `None` when there are none.
+    automaton: Option<AhoCorasick>,
+    /// For each pattern of the automaton, the keywords it is: (filter, keyword) indices.
+    patterns: Vec<Vec<(usize, usize)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +58,6 @@ struct Compiled {
 struct Keyword {
     /// As the user wrote it (reported in `keyword_matches`).
     shown: String,
-    lower: String,
     /// Must start after a non-word character (whole word, and it starts with a word character).
     start_boundary: bool,
     /// Must end before a non-word character.
@@ -80,15 +87,41 @@ impl Filters {
                     .filter(|k| !k.keyword.is_empty())
                     .map(|k| Keyword {
                         shown: k.keyword.clone(),
-                        lower: k.keyword.to_lowercase(),
                         start_boundary: k.whole_word && k.keyword.chars().next().is_some_and(is_word_char),
                         end_boundary: k.whole_word && k.keyword.chars().next_back().is_some_and(is_word_char),
                     })
                     .collect(),
                 statuses: r.statuses.iter().map(|s| s.status).collect(),
             })
-            .collect();
-        Filters { compiled }
+            .collect::<Vec<Compiled>>();
+        let mut lowered: Vec<String> = Vec::new();
+        let mut patterns: Vec<Vec<(usize, usize)>> = Vec::new();
+        for (f, filter) in compiled.iter().enumerate() {
+            for (k, keyword) in filter.keywords.iter().enumerate() {
+                let lower = keyword.shown.to_lowercase();
+                match lowered.iter().position(|l| *l == lower) {
+                    Some(at) => patterns[at].push((f, k)),
+                    None => {
+                        lowered.push(lower);
+                        patterns.push(vec![(f, k)]);
+                    }
+                }
+            }
+        }
+        let automaton = if lowered.is_empty() {
+            None
+        } else {
+            match AhoCorasick::new(&lowered) {
+                Ok(automaton) => Some(automaton),
+                Err(e) => {
+                    // Bounded input (MAX_FILTERS × MAX_KEYWORDS of MAX_KEYWORD_CHARS) cannot reach
+                    // the automaton's limits; were it to, keywords would match nothing.
+                    tracing::warn!(error = %e, "cannot compile filter keywords");
+                    None
+                }
+            }
+        };
+        Filters { compiled, automaton, patterns }
     }
 
     /// Whether any filter applies in `context`.
@@ -120,14 +153,26 @@ impl Filters {
     fn results(&self, context: FilterContext, status: &wire::Status, now_ms: u64) -> Vec<(FilterAction, wire::FilterResult)> {
         let proper = status.reblog.as_deref().unwrap_or(status);
         let ids = [Some(status.id), status.reblog.as_ref().map(|r| r.id)];
-        let mut text: Option<String> = None;
-        let mut out = Vec::new();
-        for filter in self.compiled.iter().filter(|c| c.context.contains(&context) && c.expires_at.is_none_or(|at| at > now_ms)) {
-            let mut keyword_matches = Vec::new();
-            if !filter.keywords.is_empty() {
-                let text = text.get_or_insert_with(|| searchable_text(proper).to_lowercase());
-                keyword_matches.extend(filter.keywords.iter().filter(|k| k.matches(text)).map(|k| k.shown.clone()));
+        let applies = |c: &Compiled| c.context.contains(&context) && c.expires_at.is_none_or(|at| at > now_ms);
+        // Which keywords occur, per filter (one pass over the text, only when one may count).
+        let mut found: Vec<Vec<bool>> = Vec::new();
+        if let Some(automaton) = self.automaton.as_ref().filter(|_| self.compiled.iter().any(|c| applies(c) && !c.keywords.is_empty())) {
+            found = self.compiled.iter().map(|c| vec![false; c.keywords.len()]).collect();
+            let text = searchable_text(proper).to_lowercase();
+            for m in automaton.find_overlapping_iter(&text) {
+                for &(f, k) in &self.patterns[m.pattern().as_usize()] {
+                    if !found[f][k] && self.compiled[f].keywords[k].bounded(&text, m.start(), m.end()) {
+                        found[f][k] = true;
+                    }
+                }
             }
+        }
+        let mut out = Vec::new();
+        for (f, filter) in self.compiled.iter().enumerate().filter(|(_, c)| applies(c)) {
+            let keyword_matches: Vec<String> = match found.get(f) {
+                Some(hits) => filter.keywords.iter().zip(hits).filter(|(_, hit)| **hit).map(|(k, _)| k.shown.clone()).collect(),
+                None => Vec::new(),
+            };
             let status_matches: Vec<String> = ids.iter().flatten().filter(|id| filter.statuses.contains(id)).map(Id::to_string).collect();
             if keyword_matches.is_empty() && status_matches.is_empty() {
                 continue;
@@ -146,16 +191,12 @@ impl Filters {
 }
 
 impl Keyword {
-    /// Whether the keyword occurs in `text` (lowercased), at word boundaries where required.
-    fn matches(&self, text: &str) -> bool {
-        if !self.start_boundary && !self.end_boundary {
-            return text.contains(&self.lower);
-        }
-        text.match_indices(&self.lower).any(|(at, found)| {
-            let before = text[..at].chars().next_back();
-            let after = text[at + found.len()..].chars().next();
-            (!self.start_boundary || !before.is_some_and(is_word_char)) && (!self.end_boundary || !after.is_some_and(is_word_char))
-        })
+    /// Whether an occurrence at `start..end` of `text` (lowercased) stands at word boundaries
+    /// where the keyword requires them.
+    fn bounded(&self, text: &str, start: usize, end: usize) -> bool {
+        let before = text[..start].chars().next_back();
+        let after = text[end..].chars().next();
+        (!self.start_boundary || !before.is_some_and(is_word_char)) && (!self.end_boundary || !after.is_some_and(is_word_char))
     }
 }
 
@@ -286,28 +327,46 @@ mod tests {
         }
     }
 
-    fn keyword(k: &str, whole_word: bool) -> Keyword {
+    /// A matcher: whether a filter of keyword `k` matches a status whose text is `text`.
+    fn keyword(k: &str, whole_word: bool) -> impl Fn(&str) -> bool {
         let filters = Filters::compile(&[record(FilterAction::Warn, &[FilterContext::Home], &[(k, whole_word)], &[])], 0);
-        filters.compiled[0].keywords[0].clone()
+        move |text| !filters.results(FilterContext::Home, &status(&shared::text::escape_html(text)), 0).is_empty()
     }
 
     #[test]
     fn keywords_match_case_insensitively_anywhere_unless_whole_word() {
-        assert!(keyword("Cat", false).matches("a concatenation"));
-        assert!(!keyword("cat", true).matches("a concatenation"));
-        assert!(keyword("cat", true).matches("the cat, sat"));
-        assert!(keyword("CAT", true).matches("cat"));
-        assert!(keyword("ÉTÉ", true).matches("un été chaud"));
-        assert!(!keyword("été", true).matches("étés"));
-        assert!(keyword("new york", true).matches("in new york!"));
+        assert!(keyword("Cat", false)("a concatenation"));
+        assert!(!keyword("cat", true)("a concatenation"));
+        assert!(keyword("cat", true)("the cat, sat"));
+        assert!(keyword("CAT", true)("cat"));
+        assert!(keyword("ÉTÉ", true)("un été chaud"));
+        assert!(!keyword("été", true)("étés"));
+        assert!(keyword("new york", true)("in new york!"));
     }
 
     #[test]
     fn whole_word_needs_boundaries_only_on_word_sides() {
         // "#tag" starts with a non-word character: no boundary needed before it.
-        assert!(keyword("#tag", true).matches("x#tag here"));
-        assert!(!keyword("#tag", true).matches("#tags"));
-        assert!(keyword("c++", true).matches("I like c++."));
+        assert!(keyword("#tag", true)("x#tag here"));
+        assert!(!keyword("#tag", true)("#tags"));
+        assert!(keyword("c++", true)("I like c++."));
+    }
+
+    #[test]
+    fn every_occurrence_and_every_filter_sharing_a_keyword_is_considered() {
+        assert!(keyword("cat", true)("concat, then a cat"), "a later whole-word occurrence counts");
+        let filters = Filters::compile(
+            &[
+                record(FilterAction::Warn, &[FilterContext::Home], &[("Cat", false), ("dog", false)], &[]),
+                FilterRecord { id: Id::from_u64(2), ..record(FilterAction::Hide, &[FilterContext::Public], &[("cat", true)], &[]) },
+            ],
+            0,
+        );
+        let home = filters.results(FilterContext::Home, &status("a cat and a dog"), 0);
+        assert_eq!(home.len(), 1);
+        assert_eq!(home[0].1.keyword_matches, Some(vec!["Cat".to_owned(), "dog".to_owned()]));
+        let public = filters.results(FilterContext::Public, &status("a cat"), 0);
+        assert_eq!((public.len(), public[0].0), (1, FilterAction::Hide));
     }
 
     #[test]
@@ -345,10 +404,10 @@ mod tests {
 
     fn status(content: &str) -> wire::Status {
         let account = serde_json::json!({"id": "1", "username": "a", "acct": "a", "display_name": "", "locked": false, "bot": false,
-            "discoverable": null, "indexable": false, "group": false, "created_at": "2026-01-01T00:00:00.000Z", "note": "",
+            "discoverable": false, "indexable": false, "group": false, "created_at": "2026-01-01T00:00:00.000Z", "note": "",
             "url": "u", "uri": "u", "avatar": "a", "avatar_static": "a", "header": "h", "header_static": "h",
             "followers_count": 0, "following_count": 0, "statuses_count": 0, "last_status_at": null,
-            "hide_collections": null, "noindex": null, "emojis": [], "fields": [], "roles": []});
+            "hide_collections": false, "noindex": false, "emojis": [], "fields": [], "roles": []});
         let mut status = serde_json::json!({
             "id": "3", "uri": "u", "url": null, "created_at": "2026-01-01T00:00:00.000Z", "content": content,
             "visibility": "public", "sensitive": false, "spoiler_text": "", "media_attachments": [], "application": null,
