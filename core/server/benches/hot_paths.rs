@@ -192,12 +192,14 @@ fn home_filters(c: &mut Criterion) {
     let b = rt.block_on(setup());
     let (_, plain) = rt.block_on(register(&b.router, "plain"));
     let (_, filtered) = rt.block_on(register(&b.router, "filtered"));
+    // The same filters in the thread context only: read and compiled, never matched on home.
+    let (_, elsewhere) = rt.block_on(register(&b.router, "elsewhere"));
     let mut authors = Vec::new();
     for i in 0..5 {
         authors.push(rt.block_on(register(&b.router, &format!("author{i}"))));
     }
     rt.block_on(async {
-        for reader in [&plain, &filtered] {
+        for reader in [&plain, &filtered, &elsewhere] {
             for (id, _) in &authors {
                 call(&b.router, "POST", &format!("/api/v1/accounts/{id}/follow"), Some(reader), Some(json!({}))).await;
             }
@@ -220,7 +222,10 @@ fn home_filters(c: &mut Criterion) {
                 })
                 .collect();
             let body = json!({"title": format!("filter {f}"), "context": ["home", "public"], "filter_action": "warn", "keywords_attributes": keywords});
-            call(&b.router, "POST", "/api/v2/filters", Some(&filtered), Some(body)).await;
+            call(&b.router, "POST", "/api/v2/filters", Some(&filtered), Some(body.clone())).await;
+            let mut elsewhere_body = body;
+            elsewhere_body["context"] = json!(["thread"]);
+            call(&b.router, "POST", "/api/v2/filters", Some(&elsewhere), Some(elsewhere_body)).await;
         }
         let page = call(&b.router, "GET", "/api/v1/timelines/home?limit=20", Some(&filtered), None).await;
         assert_eq!(page.as_array().unwrap().len(), 20);
@@ -228,7 +233,11 @@ fn home_filters(c: &mut Criterion) {
     });
     let mut group = c.benchmark_group("home_timeline_filters");
     group.throughput(Throughput::Elements(1));
-    for (name, measured, other) in [("read_20_with_0_filters", &plain, &filtered), ("read_20_with_20_filters_100_keywords", &filtered, &plain)] {
+    for (name, measured, other) in [
+        ("read_20_with_0_filters", &plain, &filtered),
+        ("read_20_with_20_filters_100_keywords", &filtered, &plain),
+        ("read_20_with_20_filters_of_another_context", &elsewhere, &plain),
+    ] {
         group.bench_function(name, |bench| {
             bench.iter_custom(|iters| {
                 rt.block_on(async {
