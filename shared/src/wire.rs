@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::id::Id;
 
 mod admin;
+mod filters;
 mod instance;
 mod starling;
 
 pub use admin::*;
+pub use filters::*;
 pub use instance::*;
 pub use starling::*;
 
@@ -386,9 +388,9 @@ pub struct Status {
     /// Pinned by the author (only when the viewer is the author).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned: Option<bool>,
-    /// Filter results for the viewer.
+    /// The reader's filters that matched (signed-in readers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filtered: Option<Vec<serde_json::Value>>,
+    pub filtered: Option<Vec<FilterResult>>,
 }
 
 /// One revision of a status.

@@ -132,8 +132,8 @@ pub fn thread_mute(account: Id, thread: Id) -> Key {
     Key::new(format!("A#{account}"), format!("mutesthread#{thread}"))
 }
 
-/// `A#{account}` / `n#relations`: counts changes to the account's blocks and mutes (either side
-/// of a block): part of the home version, so the edge's cached home pages follow them.
+/// `A#{account}` / `n#relations`: counts changes to the account's blocks, mutes (either side
+/// of a block) and filters: part of the home version, so the edge's cached home pages follow them.
 pub fn relations_counter(account: Id) -> Key {
     Key::new(account_partition(account), "n#relations")
 }
@@ -687,6 +687,19 @@ pub fn member_of(account: Id, list: Id) -> Key {
 /// Partition of [`member_of`].
 pub fn member_of_partition(account: Id) -> String {
     format!("LM#{account}")
+}
+
+/// `FL#{account}` / `{filter}#{version}`: one of an account's filters, with its keywords and
+/// statuses. An update replaces the item by the next version (delete `Exists` + put
+/// `NotExists`), so two concurrent updates of one filter cannot both win.
+pub fn filter(account: Id, filter: Id, version: u64) -> Key {
+    Key::new(filters_partition(account), format!("{}#{version:08x}", filter.sort_key()))
+}
+
+/// Partition of [`filter`]: all of an account's filters (read whole, one query per request
+/// that applies them).
+pub fn filters_partition(account: Id) -> String {
+    format!("FL#{account}")
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod clock;
 pub mod consumers;
 pub mod decode_budget;
 mod endorsements;
+mod filters;
 mod hot;
 mod http;
 mod instance;

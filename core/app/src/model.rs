@@ -531,3 +531,41 @@ pub struct MembershipRecord {
 pub struct ListOf {
     pub owner: Id,
 }
+
+/// One of an account's filters (`FL#{account}`), keywords and statuses included (bounded, so
+/// one item holds them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterRecord {
+    pub id: Id,
+    /// Bumped by every update: part of the item's sort key.
+    pub version: u64,
+    pub title: String,
+    pub context: Vec<shared::wire::FilterContext>,
+    pub action: shared::wire::FilterAction,
+    /// Milliseconds since the epoch; `None`: never expires.
+    pub expires_at: Option<u64>,
+    pub keywords: Vec<FilterKeywordRecord>,
+    pub statuses: Vec<FilterStatusRecord>,
+}
+
+impl FilterRecord {
+    /// Whether the filter still applies at `now_ms`.
+    pub fn active(&self, now_ms: u64) -> bool {
+        self.expires_at.is_none_or(|at| at > now_ms)
+    }
+}
+
+/// A keyword of a [`FilterRecord`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterKeywordRecord {
+    pub id: Id,
+    pub keyword: String,
+    pub whole_word: bool,
+}
+
+/// A status named by a [`FilterRecord`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterStatusRecord {
+    pub id: Id,
+    pub status: Id,
+}

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use shared::id::Id;
-use shared::wire;
+use shared::wire::{self, FilterContext};
 
 use crate::error::{ApiError, ApiResult};
 use crate::hot::StatusCounts;
 use crate::model::{self, AccountRecord, ModerationRecord, Role, StatusRecord};
+use crate::policy::filters::Filters;
 use crate::policy::visibility;
 use crate::ports::{Key, Query};
 use crate::{App, keys};
@@ -217,13 +218,22 @@ impl App {
         self.render_statuses(viewer, visible).await
     }
 
-    /// Renders statuses for a feed (home, public and tag timelines): as [`App::statuses`], less
-    /// the statuses and boosts of accounts the viewer mutes.
-    pub async fn feed_statuses(&self, viewer: Option<Id>, ids: &[Id]) -> ApiResult<Vec<wire::Status>> {
-        let records = self.cached_status_records(ids).await?;
+    /// Renders statuses for a feed read in `context` (home and lists, public and tag timelines):
+    /// as [`App::statuses`], less the statuses and boosts of accounts the viewer mutes and those
+    /// the viewer's filters hide; the ones they warn of carry `filtered`.
+    pub async fn feed_statuses(&self, viewer: Option<Id>, ids: &[Id], context: FilterContext) -> ApiResult<Vec<wire::Status>> {
+        let (records, filters) = tokio::try_join!(self.cached_status_records(ids), Filters::load(self, viewer))?;
         let ordered: Vec<StatusRecord> = ids.iter().filter_map(|id| records.get(id).cloned()).collect();
         let kept = visibility::in_feeds(self, viewer, ordered).await?;
-        self.render_statuses(viewer, kept).await
+        Ok(apply_filters(&filters, context, self.render_statuses(viewer, kept).await?))
+    }
+
+    /// Renders statuses listed in `context` (a thread, a profile, notifications): as
+    /// [`App::statuses`], less those the viewer's filters hide; the ones they warn of carry
+    /// `filtered`.
+    pub async fn statuses_in(&self, viewer: Option<Id>, ids: &[Id], context: FilterContext) -> ApiResult<Vec<wire::Status>> {
+        let (statuses, filters) = tokio::try_join!(self.statuses(viewer, ids), Filters::load(self, viewer))?;
+        Ok(apply_filters(&filters, context, statuses))
     }
 
     /// One visible status, or 404 (invisible statuses do not reveal their existence).
@@ -396,6 +406,14 @@ struct StatusFacts {
     pinned: bool,
     /// The viewer muted the status's thread.
     muted: bool,
+}
+
+/// Keeps the statuses `filters` do not hide in `context`, with the results of those that warn.
+fn apply_filters(filters: &Filters, context: FilterContext, mut statuses: Vec<wire::Status>) -> Vec<wire::Status> {
+    if filters.applies_in(context) {
+        statuses.retain_mut(|s| filters.apply(context, s));
+    }
+    statuses
 }
 
 /// A bio as HTML: escaped, paragraphs and line breaks, links.

@@ -15,6 +15,7 @@ use crate::accounts::handlers as accounts;
 use crate::admin::handlers as admin;
 use crate::endorsements::handlers as endorsements;
 use crate::error::ApiError;
+use crate::filters::handlers as filters;
 use crate::instance::handlers as instance;
 use crate::lists::handlers as lists;
 use crate::media::handlers as media;
@@ -131,7 +132,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/accounts/search", get(search::account_search))
         .route("/api/v1/tags/{name}", get(search::tag))
         .route("/api/v1/push/subscription", get(push::show).post(push::create).put(push::update).delete(push::remove))
-        .merge(media_routes(&app));
+        .merge(media_routes(&app))
+        .merge(filter_routes());
     let api = api
         .route("/", get(web::landing))
         .route("/@{username}", get(web::profile))
@@ -160,6 +162,19 @@ pub fn router(app: App) -> Router {
     // Rails routes `/api/v1/instance/` like `/api/v1/instance`, and clients (Mastodon.py) rely on it.
     // Trimmed before routing, so it wraps the finished router.
     Router::new().fallback_service(NormalizePath::trim_trailing_slash(api))
+}
+
+/// Filters: v2 (filters, their keywords and statuses) and v1 (one keyword each).
+fn filter_routes() -> Router<App> {
+    Router::new()
+        .route("/api/v2/filters", get(filters::list).post(filters::create))
+        .route("/api/v2/filters/{id}", get(filters::show).put(filters::update).delete(filters::delete))
+        .route("/api/v2/filters/{id}/keywords", get(filters::keywords).post(filters::add_keyword))
+        .route("/api/v2/filters/{id}/statuses", get(filters::statuses).post(filters::add_status))
+        .route("/api/v2/filters/keywords/{id}", get(filters::show_keyword).put(filters::update_keyword).delete(filters::delete_keyword))
+        .route("/api/v2/filters/statuses/{id}", get(filters::show_status).delete(filters::delete_status))
+        .route("/api/v1/filters", get(filters::list_v1).post(filters::create_v1))
+        .route("/api/v1/filters/{id}", get(filters::show_v1).put(filters::update_v1).delete(filters::delete_v1))
 }
 
 /// Notifications, read markers and the streaming API.

@@ -195,5 +195,78 @@ fn home_reads(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, fanout, home_reads);
+/// Home reads with the reader's filters applied: a reader with none beside one with 20 filters
+/// of 5 keywords each (one of which matches every post, so each status of the page carries a
+/// `FilterResult`), both following the same authors. Each measured read of one reader is
+/// preceded by an unmeasured read of the other, so both see the same load on a shared machine.
+fn home_filters(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let b = rt.block_on(setup());
+    let (_, plain) = rt.block_on(register(&b.router, "plain"));
+    let (_, filtered) = rt.block_on(register(&b.router, "filtered"));
+    // The same filters in the thread context only: read and compiled, never matched on home.
+    let (_, elsewhere) = rt.block_on(register(&b.router, "elsewhere"));
+    let mut authors = Vec::new();
+    for i in 0..5 {
+        authors.push(rt.block_on(register(&b.router, &format!("author{i}"))));
+    }
+    rt.block_on(async {
+        for reader in [&plain, &filtered, &elsewhere] {
+            for (id, _) in &authors {
+                call(&b.router, "POST", &format!("/api/v1/accounts/{id}/follow"), Some(reader), Some(json!({}))).await;
+            }
+            call(&b.router, "GET", "/api/v1/timelines/home", Some(reader), None).await;
+        }
+        for n in 0..200 {
+            let (_, token) = &authors[n % authors.len()];
+            let status = format!("post {n} about the weather, the garden and a #tag, with a link https://example.com/{n}");
+            call(&b.router, "POST", "/api/v1/statuses", Some(token), Some(json!({"status": status}))).await;
+        }
+        b.app.drain_events().await.unwrap();
+        for f in 0..20 {
+            let keywords: Vec<Json> = (0..5)
+                .map(|k| {
+                    if f == 0 && k == 0 {
+                        json!({"keyword": "garden", "whole_word": true})
+                    } else {
+                        json!({"keyword": format!("word{f}x{k}"), "whole_word": k % 2 == 0})
+                    }
+                })
+                .collect();
+            let body = json!({"title": format!("filter {f}"), "context": ["home", "public"], "filter_action": "warn", "keywords_attributes": keywords});
+            call(&b.router, "POST", "/api/v2/filters", Some(&filtered), Some(body.clone())).await;
+            let mut elsewhere_body = body;
+            elsewhere_body["context"] = json!(["thread"]);
+            call(&b.router, "POST", "/api/v2/filters", Some(&elsewhere), Some(elsewhere_body)).await;
+        }
+        let page = call(&b.router, "GET", "/api/v1/timelines/home?limit=20", Some(&filtered), None).await;
+        assert_eq!(page.as_array().unwrap().len(), 20);
+        assert_eq!(page[0]["filtered"].as_array().unwrap().len(), 1, "the matching filter warns of every post");
+    });
+    let mut group = c.benchmark_group("home_timeline_filters");
+    group.throughput(Throughput::Elements(1));
+    for (name, measured, other) in [
+        ("read_20_with_0_filters", &plain, &filtered),
+        ("read_20_with_20_filters_100_keywords", &filtered, &plain),
+        ("read_20_with_20_filters_of_another_context", &elsewhere, &plain),
+    ] {
+        group.bench_function(name, |bench| {
+            bench.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = std::time::Duration::ZERO;
+                    for _ in 0..iters {
+                        call(&b.router, "GET", "/api/v1/timelines/home?limit=20", Some(other), None).await;
+                        let start = std::time::Instant::now();
+                        std::hint::black_box(call(&b.router, "GET", "/api/v1/timelines/home?limit=20", Some(measured), None).await);
+                        total += start.elapsed();
+                    }
+                    total
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, fanout, home_reads, home_filters);
 criterion_main!(benches);

@@ -158,6 +158,6 @@ pub async fn timeline(
     let list = service::list(&app, me, path_id(&id)?).await?;
     let window = page.request(20, 40)?.window();
     let ids = app.list_ids(me, &list, &window).await?;
-    let statuses = app.feed_statuses(Some(me), &ids).await?;
+    let statuses = app.feed_statuses(Some(me), &ids, shared::wire::FilterContext::Home).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }

@@ -20,7 +20,7 @@ pub(crate) const MAX_SCAN_PAGES: usize = 10;
 
 impl App {
     /// Renders notifications for `viewer`, dropping those whose account or status is gone
-    /// (or no longer visible to the viewer), and those from accounts the viewer has blocked
+    /// (or no longer visible to the viewer, or hidden by the viewer's filters), and those from accounts the viewer has blocked
     /// (or is blocked by) or whose notifications it mutes since.
     pub async fn render_notifications(&self, viewer: Id, records: Vec<NotificationRecord>) -> ApiResult<Vec<wire::Notification>> {
         let senders: Vec<Id> = records.iter().map(|r| r.from).collect();
@@ -28,7 +28,8 @@ impl App {
         let records: Vec<NotificationRecord> = records.into_iter().filter(|r| feed::notification_wanted(viewer, r.from, &relations)).collect();
         let accounts = self.accounts(&records.iter().map(|r| r.from).collect::<Vec<_>>()).await?;
         let status_ids: Vec<Id> = records.iter().filter_map(|r| r.status).collect();
-        let statuses: HashMap<Id, wire::Status> = self.statuses(Some(viewer), &status_ids).await?.into_iter().map(|s| (s.id, s)).collect();
+        let statuses: HashMap<Id, wire::Status> =
+            self.statuses_in(Some(viewer), &status_ids, wire::FilterContext::Notifications).await?.into_iter().map(|s| (s.id, s)).collect();
         let mut out = Vec::with_capacity(records.len());
         for r in records {
             let Some(account) = accounts.get(&r.from) else { continue };

@@ -243,7 +243,11 @@ pub async fn context(State(app): State<App>, auth: MaybeAuth, Path(id): Path<Str
     let viewer = auth.viewer(Scope::ReadStatuses)?;
     let record = app.visible_record(viewer, path_id(&id)?).await?;
     let (ancestors, descendants) = service::thread(&app, &record).await?;
-    Ok(Json(wire::Context { ancestors: app.statuses(viewer, &ancestors).await?, descendants: app.statuses(viewer, &descendants).await? }))
+    // One render (and one read of the viewer's filters) for both sides; ancestors come first.
+    let mut ancestors_shown = app.statuses_in(viewer, &[ancestors.as_slice(), descendants.as_slice()].concat(), wire::FilterContext::Thread).await?;
+    let split = ancestors_shown.iter().position(|s| !ancestors.contains(&s.id)).unwrap_or(ancestors_shown.len());
+    let descendants_shown = ancestors_shown.split_off(split);
+    Ok(Json(wire::Context { ancestors: ancestors_shown, descendants: descendants_shown }))
 }
 
 /// `POST /api/v1/statuses/:id/favourite`.

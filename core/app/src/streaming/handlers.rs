@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shared::wire;
+use shared::wire::{self, FilterContext};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::hidden::Hidden;
@@ -122,6 +122,16 @@ impl Subscription {
                 list_channel(*list)
             }
         })
+    }
+
+    /// Which of the reader's filters apply to an event named `event` on this subscription:
+    /// notifications', or else the timeline's (home for the user stream, public otherwise).
+    pub(crate) fn filter_context(&self, event: &str) -> FilterContext {
+        match self {
+            _ if event == "notification" => FilterContext::Notifications,
+            Subscription::User | Subscription::UserNotification | Subscription::List { .. } => FilterContext::Home,
+            Subscription::Public { .. } | Subscription::Hashtag { .. } => FilterContext::Public,
+        }
     }
 
     /// Whether a message on its channel is for this subscription.
@@ -261,7 +271,8 @@ pub(crate) async fn sse(app: App, auth: Auth, subscription: Subscription) -> Api
                 () = revoked.closed() => Next::End,
             };
             match next {
-                Next::Message(m) if subscription.accepts(&m) && !hidden.hides(&m) => {
+                Next::Message(m) if subscription.accepts(&m) => {
+                    let Some(m) = hidden.pass(subscription.filter_context(&m.event), m) else { continue };
                     let event = SseEvent::default().event(&m.event).data(&m.payload);
                     return Some((Ok::<_, Infallible>(event), (rx, shutdown, subscription, revoked, hidden)));
                 }
@@ -449,7 +460,8 @@ pub(crate) fn forward(
     let task = tokio::spawn(async move {
         loop {
             match next_message(&mut rx, &mut shutdown).await {
-                Next::Message(m) if filter.accepts(&m) && !hidden.hides(&m) => {
+                Next::Message(m) if filter.accepts(&m) => {
+                    let Some(m) = hidden.pass(filter.filter_context(&m.event), m) else { continue };
                     if tx.send((names.clone(), m)).await.is_err() {
                         return;
                     }

@@ -1,10 +1,13 @@
 //! What a signed-in stream leaves out: statuses and boosts by accounts its reader blocks, is
-//! blocked by, or mutes ([`policy::visibility::hidden_accounts`]).
+//! blocked by, or mutes ([`policy::visibility::hidden_accounts`]), and what the reader's
+//! filters hide ([`policy::filters::Filters`]: statuses in `update`/`status.update`, the
+//! status of a `notification`); what they warn of is sent with `filtered`.
 //!
-//! The set is loaded when the stream opens and reloaded when a block or mute of the reader
+//! Both are loaded when the stream opens and reloaded when a block, mute or filter of the reader
 //! changes (a `relations` message on the account's control channel, from any process) and every
 //! [`RELOAD`] (a timed mute ends; a lost message). Each `update` is judged by its author and, for
-//! a boost, the boosted status's author, read from the payload.
+//! a boost, the boosted status's author, read from the payload; filters only decode the payload
+//! when the reader has one for the stream's context.
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -12,10 +15,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use shared::id::Id;
+use shared::wire::{self, FilterContext};
 use tokio::sync::broadcast;
 
 use crate::App;
 use crate::error::ApiResult;
+use crate::policy::filters::Filters;
 use crate::policy::visibility::hidden_accounts;
 use crate::ports::StreamMessage;
 use crate::revocation;
@@ -30,6 +35,7 @@ const RELOAD: Duration = Duration::from_secs(30);
 #[derive(Clone, Default)]
 pub(crate) struct Hidden {
     set: Arc<RwLock<HashSet<Id>>>,
+    filters: Arc<RwLock<Arc<Filters>>>,
     /// Held for its `Drop`, which stops the reloads when the last clone goes.
     _reloads: Option<Arc<AbortOnDrop>>,
 }
@@ -49,12 +55,56 @@ impl Hidden {
         // Subscribed before loading: a change committed in between is not missed.
         let control = app.streams.subscribe(&revocation::account_channel(reader)).await?;
         let set = Arc::new(RwLock::new(hidden_accounts(app, reader).await?));
-        let task = tokio::spawn(reload(app.clone(), reader, control, set.clone()));
-        Ok(Hidden { set, _reloads: Some(Arc::new(AbortOnDrop(task.abort_handle()))) })
+        let filters = Arc::new(RwLock::new(Arc::new(Filters::load(app, Some(reader)).await?)));
+        let task = tokio::spawn(reload(app.clone(), reader, control, set.clone(), filters.clone()));
+        Ok(Hidden { set, filters, _reloads: Some(Arc::new(AbortOnDrop(task.abort_handle()))) })
     }
 
-    /// Whether the stream leaves `message` out.
-    pub(crate) fn hides(&self, message: &StreamMessage) -> bool {
+    /// What the stream sends of `message`, read in `context`: nothing when it is hidden (by
+    /// author or by a filter), else the message, with `filtered` results when filters warn.
+    pub(crate) fn pass(&self, context: FilterContext, message: Arc<StreamMessage>) -> Option<Arc<StreamMessage>> {
+        if self.hides(&message) {
+            return None;
+        }
+        let filters = self.filters.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if !filters.applies_in(context) {
+            return Some(message);
+        }
+        let payload = match message.event.as_str() {
+            "update" | "status.update" => {
+                let Ok(mut status) = serde_json::from_str::<wire::Status>(&message.payload) else { return Some(message) };
+                if !filters.apply(context, &mut status) {
+                    return None;
+                }
+                if status.filtered.is_none() {
+                    return Some(message);
+                }
+                serde_json::to_string(&status)
+            }
+            "notification" => {
+                let Ok(mut notification) = serde_json::from_str::<wire::Notification>(&message.payload) else { return Some(message) };
+                let Some(status) = notification.status.as_mut() else { return Some(message) };
+                if !filters.apply(context, status) {
+                    return None;
+                }
+                if status.filtered.is_none() {
+                    return Some(message);
+                }
+                serde_json::to_string(&notification)
+            }
+            _ => return Some(message),
+        };
+        match payload {
+            Ok(payload) => Some(Arc::new(StreamMessage { event: message.event.clone(), payload })),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot serialise a filtered stream message; sending it as published");
+                Some(message)
+            }
+        }
+    }
+
+    /// Whether the stream leaves `message` out by its authors.
+    fn hides(&self, message: &StreamMessage) -> bool {
         if !matches!(message.event.as_str(), "update" | "status.update") {
             return false;
         }
@@ -79,7 +129,7 @@ struct AccountId {
     id: Id,
 }
 
-async fn reload(app: App, reader: Id, mut control: broadcast::Receiver<Arc<StreamMessage>>, set: Arc<RwLock<HashSet<Id>>>) {
+async fn reload(app: App, reader: Id, mut control: broadcast::Receiver<Arc<StreamMessage>>, set: Arc<RwLock<HashSet<Id>>>, filters: Arc<RwLock<Arc<Filters>>>) {
     let mut every = tokio::time::interval(RELOAD);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await;
@@ -97,10 +147,14 @@ async fn reload(app: App, reader: Id, mut control: broadcast::Receiver<Arc<Strea
             Ok(fresh) => *set.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh,
             Err(e) => tracing::warn!(error = ?e, account = %reader, "cannot reload what a stream hides; keeping the last set"),
         }
+        match Filters::load(&app, Some(reader)).await {
+            Ok(fresh) => *filters.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh),
+            Err(e) => tracing::warn!(error = ?e, account = %reader, "cannot reload a stream's filters; keeping the last ones"),
+        }
     }
 }
 
-/// Tells `account`'s open streams, on every process, that its blocks or mutes changed.
+/// Tells `account`'s open streams, on every process, that its blocks, mutes or filters changed.
 pub async fn relations_changed(app: &App, account: Id) {
     let message = StreamMessage { event: RELATIONS.to_owned(), payload: String::new() };
     if let Err(e) = app.streams.publish(&revocation::account_channel(account), message).await {

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use shared::wire;
+use shared::wire::{self, FilterContext};
 
 use super::service::home_key;
 use crate::auth::{Auth, MaybeAuth, Scope};
@@ -19,7 +19,7 @@ pub async fn home(State(app): State<App>, auth: Auth, Params(page): Params<PageP
     let me = auth.user(Scope::ReadStatuses)?;
     let window = page.request(20, 40)?.window();
     let ids = app.home_ids(me, &window).await?;
-    let statuses = app.feed_statuses(Some(me), &ids).await?;
+    let statuses = app.feed_statuses(Some(me), &ids, FilterContext::Home).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
 
@@ -59,7 +59,7 @@ pub async fn public(State(app): State<App>, auth: MaybeAuth, Params(p): Params<P
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));
     }
     let ids = app.scan_ids(keys::public_partitions(app.config.shards.public), &window, media_filter(p.only_media == Some(true))).await?;
-    let statuses = app.feed_statuses(viewer, &ids).await?;
+    let statuses = app.feed_statuses(viewer, &ids, FilterContext::Public).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
 
@@ -116,7 +116,7 @@ pub async fn tag(
         let records = app.status_records(&ids).await?;
         ids.retain(|id| records.get(id).is_some_and(|r| all.iter().all(|t| r.tags.contains(t)) && !none.iter().any(|t| r.tags.contains(t))));
     }
-    let statuses = app.feed_statuses(viewer, &ids).await?;
+    let statuses = app.feed_statuses(viewer, &ids, FilterContext::Public).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
 
@@ -172,6 +172,6 @@ pub async fn account_statuses(
         let records = app.status_records(&ids).await?;
         ids.retain(|id| records.get(id).is_some_and(|r| r.tags.contains(&tag)));
     }
-    let statuses = app.statuses(viewer, &ids).await?;
+    let statuses = app.statuses_in(viewer, &ids, FilterContext::Account).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }

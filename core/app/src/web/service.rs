@@ -32,7 +32,7 @@ pub fn window(max_id: Option<Id>) -> Window {
 /// The landing page: the newest public statuses.
 pub async fn recent_public(app: &App) -> ApiResult<Vec<wire::Status>> {
     let ids = app.scan_ids(keys::public_partitions(app.config.shards.public), &window(None), |_| Ok(true)).await?;
-    app.feed_statuses(None, &ids).await
+    app.feed_statuses(None, &ids, wire::FilterContext::Public).await
 }
 
 /// A profile: the account, its pinned statuses (first page only) and a page of its statuses
@@ -114,6 +114,6 @@ pub async fn tagged(app: &App, tag: &str, max_id: Option<Id>) -> PageResult<(Str
     let name = shared::text::normalize_hashtag(tag);
     let ids = app.scan_ids(keys::tag_partitions(&name, app.config.shards.tags), &window(max_id), |_| Ok(true)).await?;
     let older = (ids.len() == PAGE).then(|| ids.last().copied()).flatten();
-    let statuses = app.feed_statuses(None, &ids).await?;
+    let statuses = app.feed_statuses(None, &ids, wire::FilterContext::Public).await?;
     Ok(Ok((name, statuses, older)))
 }

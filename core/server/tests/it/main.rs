@@ -7,6 +7,7 @@ mod dynamodb;
 mod edge;
 mod endorsements;
 mod events;
+mod filters;
 mod instance;
 mod lists;
 mod media;
