@@ -228,8 +228,15 @@ impl App {
                     bookmarked: bm.is_some(),
                     pinned: pin.is_some(),
                     muted: thread_muted.is_some(),
+                    poll: None,
                 },
             );
+        }
+
+        for (id, poll) in crate::polls::service::entities(self, viewer, &shown).await? {
+            if let Some(f) = facts.get_mut(&id) {
+                f.poll = Some(poll);
+            }
         }
 
         let mut out = Vec::with_capacity(records.len());
@@ -294,7 +301,7 @@ impl App {
             in_reply_to_id: r.in_reply_to_id,
             in_reply_to_account_id: r.in_reply_to_account_id,
             reblog: reblog.map(Box::new),
-            poll: None,
+            poll: f.poll.clone(),
             card: None,
             language: r.language.clone(),
             text: None,
@@ -321,6 +328,8 @@ struct StatusFacts {
     pinned: bool,
     /// The viewer muted the status's thread.
     muted: bool,
+    /// Its poll, as the viewer sees it.
+    poll: Option<wire::Poll>,
 }
 
 /// A bio as HTML: escaped, paragraphs and line breaks, links.

@@ -15,6 +15,7 @@ mod notifications;
 mod oauth;
 mod opensearch;
 mod ops;
+mod polls;
 mod push;
 mod ratelimit;
 mod redis;
