@@ -301,7 +301,8 @@ impl App {
             in_reply_to_id: r.in_reply_to_id,
             in_reply_to_account_id: r.in_reply_to_account_id,
             reblog: reblog.map(Box::new),
-            poll: f.poll.clone(),
+            // As Mastodon: a boost's own entity has no poll; its `reblog` carries it.
+            poll: if is_boost { None } else { f.poll.clone() },
             card: None,
             language: r.language.clone(),
             text: None,

@@ -122,6 +122,8 @@ async fn votes_follow_mastodons_rules() {
     assert_eq!((seen["voted"].clone(), seen["own_votes"].clone(), seen["votes_count"].clone()), (json!(false), json!([]), json!(2)));
     let status = t.get(&format!("/api/v1/statuses/{single}"), Some(&bob.token)).await.expect(200);
     assert_eq!(status["poll"]["own_votes"], json!([1]));
+    let boost = t.post(&format!("/api/v1/statuses/{single}/reblog"), Some(&bob.token), json!({})).await.expect(200);
+    assert_eq!((boost["poll"].clone(), boost["reblog"]["poll"]["own_votes"].clone()), (Value::Null, json!([1])), "the boosted status carries the poll");
 
     let multiple = post_poll(&t, &alice, json!({"options": ["a", "b", "c"], "expires_in": 600, "multiple": true})).await;
     let multiple = multiple["id"].as_str().unwrap();
