@@ -3,7 +3,7 @@
 # limits off so the load is not refused), loaded by `starling-load` with the Reed98 social graph
 # and the DeathStarBench mix, next to a `GET /health` baseline in the same run.
 #
-#   scripts/bench-load.sh [starling-load flags…]     e.g. --clients 32 --duration 30s
+#   scripts/bench-load.sh [starling-load run flags…]     e.g. --clients 32 --duration 30s
 #
 # Writes the markdown report to target/bench/load.md (and prints it).
 set -euo pipefail
@@ -26,5 +26,5 @@ for _ in $(seq 100); do
 done
 
 mkdir -p "$target/bench"
-"$target/release/starling-load" --base "http://127.0.0.1:$port" --edges "$edges" \
+"$target/release/starling-load" run --base "http://127.0.0.1:$port" --edges "$edges" \
   --server-pid "$server" --server-data-dir "$data" --report "$target/bench/load.md" "$@"

@@ -1,12 +1,16 @@
-//! `starling-load`: the whole-system load generator.
+//! `starling-load`: the whole-system load generator and the capacity model.
 //!
-//! Owns: registering a social graph's users and follows through the public HTTP API, driving
-//! the DeathStarBench social-network mix and a `GET /health` baseline with closed-loop clients,
-//! and reporting the numbers as markdown. Must never: link the server's crates or touch its
-//! data directory other than to measure it (it is a client like any other), or panic on a bad
+//! Owns: `run` — registering a social graph's users and follows through the public HTTP API,
+//! driving the DeathStarBench social-network mix and a `GET /health` baseline with closed-loop
+//! clients, and reporting the numbers as markdown; `capacity` — the capacity model
+//! ([`capacity`]): a key-level trace of the real app in process, scaled to a deployment profile.
+//! Must never: let `run` reach the server other than over HTTP (it is a client like any other;
+//! only `capacity` links the server's crates, to run the app in process with embedded
+//! adapters), touch a server's data directory other than to measure it, or panic on a bad
 //! answer (every answer is counted).
 
 mod api;
+mod capacity;
 mod graph;
 mod machine;
 mod report;
@@ -19,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::api::Api;
 use crate::graph::Graph;
@@ -28,14 +32,29 @@ use crate::report::{PhaseReport, Report};
 use crate::setup::SetupOptions;
 use crate::workload::{Phase, Reads, Workload};
 
+/// Starling's load generator and capacity model.
+#[derive(Parser)]
+#[command(name = "starling-load", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load a running server over HTTP with a social graph and the DeathStarBench mix.
+    Run(LoadArgs),
+    /// Record a key-level trace of the app in process and scale it to a deployment profile.
+    Capacity(capacity::Args),
+}
+
 /// Load a Starling server with a real social graph and the DeathStarBench social-network mix.
 ///
 /// Setup registers one account per node of the edge list and makes both directions of every
 /// edge follow; then a `GET /health` baseline and the mix (60% home timeline, 30% user
 /// timeline, 10% posts) each run with the same clients for the same duration.
-#[derive(Parser)]
-#[command(name = "starling-load", version, about)]
-struct Cli {
+#[derive(clap::Args)]
+struct LoadArgs {
     /// Base URL of the server, e.g. http://127.0.0.1:8080.
     #[arg(long)]
     base: String,
@@ -80,8 +99,17 @@ struct Cli {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> anyhow::Result<std::process::ExitCode> {
+    match Cli::parse().command {
+        Command::Run(args) => load(args).await.map(|()| std::process::ExitCode::SUCCESS),
+        Command::Capacity(args) => {
+            let fits = capacity::run(args).await?;
+            Ok(if fits { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(3) })
+        }
+    }
+}
+
+async fn load(cli: LoadArgs) -> anyhow::Result<()> {
     let facts = Facts::read();
     let command = std::env::args().map(|a| if a.contains(' ') { format!("'{a}'") } else { a }).collect::<Vec<_>>().join(" ");
     if cli.clients == 0 || cli.register_concurrency == 0 || cli.follow_concurrency == 0 {

@@ -670,6 +670,44 @@ pub struct StreamEvent {
     pub payload: String,
 }
 
+/// A list of accounts its owner follows, read as a timeline of its own (`GET /api/v1/lists`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct List {
+    /// The list's id.
+    pub id: Id,
+    /// The owner's name for it.
+    pub title: String,
+    /// Which replies its timeline shows.
+    pub replies_policy: ListRepliesPolicy,
+    /// Whether its members' posts stay out of the owner's home timeline.
+    pub exclusive: bool,
+}
+
+/// Which replies a list's timeline shows (replies by a member to itself always show).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListRepliesPolicy {
+    /// Replies to any account the owner follows.
+    Followed,
+    /// Replies to the list's members.
+    #[default]
+    List,
+    /// No replies to others.
+    None,
+}
+
+impl ListRepliesPolicy {
+    /// Parses the API spelling.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "followed" => Some(Self::Followed),
+            "list" => Some(Self::List),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
 /// Where the user stopped reading a timeline (`home` or `notifications`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Marker {

@@ -72,6 +72,9 @@ def _provision(name: str, redis_db: int) -> dict[str, str]:
         "STARLING__STORE__TABLE": name,
         "STARLING__STORE__ENDPOINT": dynamodb,
         "STARLING__STORE__CREATE_TABLE": "true",
+        # The outbox split like infra/'s (each account's events in its partition, one relay
+        # per partition).
+        "STARLING__STORE__LOG_PARTITIONS": "8",
         "STARLING__CACHE__TYPE": "redis",
         "STARLING__RATE_LIMIT_STORE__TYPE": "redis",
         "STARLING__REDIS__URL": f"{os.environ['STARLING_E2E_REDIS'].rstrip('/')}/{redis_db}",

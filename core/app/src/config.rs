@@ -70,6 +70,57 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Connection limits and timeouts of the listener (`[server]` settings of the binary).
     pub connections: ConnectionConfig,
+    /// How many shards each deployment-wide partition and counter is spread over.
+    pub shards: ShardConfig,
+}
+
+/// Shard counts of the partitions and counters every account's writes would otherwise share
+/// (docs/operations.md, "Shards"). A write goes to one shard, chosen by a fixed hash of the
+/// written id (so a deletion finds it); a read queries every shard and merges by id, or sums.
+/// Shard 0 is the unsharded key, so data written before sharding stays read (and deleted).
+/// Raise counts only from 1: entries written under another count > 1 are read but their
+/// deletion may miss them (docs/operations.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShardConfig {
+    /// The public timeline (`PUB`).
+    pub public: u32,
+    /// Each hashtag's timeline (`T#{tag}`).
+    pub tags: u32,
+    /// The listing of every account (`ACCTS`).
+    pub accounts: u32,
+    /// The celebrity set (`CELEB`).
+    pub celebrities: u32,
+    /// The instance's user and status counts.
+    pub instance_counters: u32,
+    /// Each status's replies, boosts and favourites counts (a status read 3 × this many counter
+    /// items with its record; at most 32).
+    pub status_counters: u32,
+}
+
+impl Default for ShardConfig {
+    fn default() -> Self {
+        ShardConfig { public: 1, tags: 1, accounts: 1, celebrities: 1, instance_counters: 1, status_counters: 1 }
+    }
+}
+
+impl ShardConfig {
+    /// Most shards of a status's counters: a deleted status's counter shards go in one
+    /// transaction (3 × 32 writes).
+    pub const MAX_STATUS_COUNTERS: u32 = 32;
+
+    /// The counts as used: at least 1 each, status counters at most [`Self::MAX_STATUS_COUNTERS`].
+    pub fn clamped(&self) -> ShardConfig {
+        let at_least_one = |n: u32| n.max(1);
+        ShardConfig {
+            public: at_least_one(self.public),
+            tags: at_least_one(self.tags),
+            accounts: at_least_one(self.accounts),
+            celebrities: at_least_one(self.celebrities),
+            instance_counters: at_least_one(self.instance_counters),
+            status_counters: self.status_counters.clamp(1, Self::MAX_STATUS_COUNTERS),
+        }
+    }
 }
 
 /// Connection limits and timeouts of the HTTP listener (docs/operations.md, "Connections").
@@ -290,6 +341,17 @@ pub struct TimelineConfig {
     pub celebrity_threshold: u64,
     /// Recent statuses of a newly followed account copied into the follower's home.
     pub backfill: usize,
+    /// Followed accounts read at most when a home is rebuilt from the store (the newest follows
+    /// first): the bound on one rebuild's cost (one query per followed account, and the posts
+    /// of accounts followed earlier are not in the rebuilt home until fanout brings new ones).
+    pub rebuild_max_followees: usize,
+    /// Store queries a home rebuild or a celebrity pull-merge keeps in flight at once.
+    pub read_concurrency: usize,
+    /// Milliseconds the in-process copies of hot, public data are trusted: public and unlisted
+    /// statuses' records and counts, celebrities' newest posts (merged into every follower's
+    /// home), the instance's user and status counts. What this process changes itself is
+    /// forgotten at once; other processes' changes show within this bound. 0: no copies.
+    pub hot_ttl_ms: u64,
 }
 
 /// Token lifetimes and keys.
@@ -344,7 +406,7 @@ impl Default for Limits {
 
 impl Default for TimelineConfig {
     fn default() -> Self {
-        TimelineConfig { cap: 800, celebrity_threshold: 10_000, backfill: 40 }
+        TimelineConfig { cap: 800, celebrity_threshold: 10_000, backfill: 40, rebuild_max_followees: 2_000, read_concurrency: 16, hot_ttl_ms: 0 }
     }
 }
 

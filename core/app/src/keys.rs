@@ -63,6 +63,26 @@ pub fn block_edge(blocker: Id, target: Id) -> Key {
 /// Sort-key prefix of [`block_edge`]s in an account's partition.
 pub const BLOCKS_PREFIX: &str = "blocks#";
 
+/// `A#{owner}` / `endorses#{target}`: `owner` features `target` on its profile (its id).
+pub fn endorse_edge(owner: Id, target: Id) -> Key {
+    Key::new(account_partition(owner), format!("endorses#{target}"))
+}
+
+/// `EN#{owner}` / `{endorsement id}`: the accounts `owner` features, newest last.
+pub fn endorsement_listing(owner: Id, endorsement: Id) -> Key {
+    Key::new(endorsements_partition(owner), endorsement.sort_key())
+}
+
+/// Partition of [`endorsement_listing`].
+pub fn endorsements_partition(owner: Id) -> String {
+    format!("EN#{owner}")
+}
+
+/// `A#{owner}` / `note#{target}`: `owner`'s private note on `target`.
+pub fn note_edge(owner: Id, target: Id) -> Key {
+    Key::new(account_partition(owner), format!("note#{target}"))
+}
+
 /// Sort-key prefix of [`blocked_by`] items in an account's partition.
 pub const BLOCKED_BY_PREFIX: &str = "blockedby#";
 
@@ -150,12 +170,18 @@ pub fn reports_partition(resolved: bool) -> String {
     format!("REPORTS#{}", if resolved { "resolved" } else { "open" })
 }
 
-/// `ACCTS` / `{account}`: every local account, written at sign-up (search rebuilds page it).
-pub fn account_listing(id: Id) -> Key {
-    Key::new(ACCOUNTS, id.sort_key())
+/// `ACCTS[#{shard}]` / `{account}`: every local account, written at sign-up (search rebuilds
+/// and the moderators' listing page it), in one of `shards` shards.
+pub fn account_listing(id: Id, shards: u32) -> Key {
+    Key::new(shard_partition(ACCOUNTS, shard_of(id, shards)), id.sort_key())
 }
 
-/// Partition of [`account_listing`].
+/// Partitions of [`account_listing`], one per shard.
+pub fn account_listing_partitions(shards: u32) -> Vec<String> {
+    shard_partitions(ACCOUNTS, shards)
+}
+
+/// Partition of [`account_listing`] (shard 0: every account listed before sharding).
 pub const ACCOUNTS: &str = "ACCTS";
 
 /// `U#{username lowercase}`: username → account id (uniqueness).
@@ -188,12 +214,18 @@ pub fn followers_partition(target: Id) -> String {
     format!("FR#{target}")
 }
 
-/// `CELEB` / `{account}`: accounts whose posts are pulled at read time instead of fanned out.
-pub fn celebrity(account: Id) -> Key {
-    Key::new(CELEBRITIES, account.sort_key())
+/// `CELEB[#{shard}]` / `{account}`: accounts whose posts are pulled at read time instead of
+/// fanned out, in one of `shards` shards.
+pub fn celebrity(account: Id, shards: u32) -> Key {
+    Key::new(shard_partition(CELEBRITIES, shard_of(account, shards)), account.sort_key())
 }
 
-/// Partition of [`celebrity`].
+/// Partitions of [`celebrity`], one per shard.
+pub fn celebrity_partitions(shards: u32) -> Vec<String> {
+    shard_partitions(CELEBRITIES, shards)
+}
+
+/// Partition of [`celebrity`] (shard 0).
 pub const CELEBRITIES: &str = "CELEB";
 
 /// `S#{status}` / `status`: the status record.
@@ -201,9 +233,17 @@ pub fn status(id: Id) -> Key {
     Key::new(format!("S#{id}"), "status")
 }
 
-/// `S#{status}` / `n#{name}`: a status counter (`replies`, `reblogs`, `favourites`).
-pub fn status_counter(id: Id, counter: StatusCounter) -> Key {
-    Key::new(format!("S#{id}"), format!("n#{}", counter.as_str()))
+/// `S#{status}[#{shard}]` / `n#{name}`: shard `shard` of a status counter (`replies`,
+/// `reblogs`, `favourites`); the count is the sum of its shards. Shard 0 is the status's own
+/// partition (every count written before sharding), the others partitions of their own, so a
+/// viral status's counter updates spread over items and partitions.
+pub fn status_counter(id: Id, counter: StatusCounter, shard: u32) -> Key {
+    Key::new(shard_partition(&format!("S#{id}"), shard), format!("n#{}", counter.as_str()))
+}
+
+/// Every shard of a status counter.
+pub fn status_counter_shards(id: Id, counter: StatusCounter, shards: u32) -> impl Iterator<Item = Key> {
+    (0..shards.max(1)).map(move |shard| status_counter(id, counter, shard))
 }
 
 /// `S#{status}` / `{kind}#{account}`: `account`'s favourite (`fav`), boost (`rb`) or
@@ -313,23 +353,70 @@ pub fn account_list_partition(account: Id, kind: Interaction) -> String {
     format!("AL#{account}#{}", kind.as_str())
 }
 
-/// `T#{tag}` / `{status}`: public statuses carrying a hashtag.
-pub fn tagged(tag: &str, status: Id) -> Key {
-    Key::new(tag_partition(tag), status.sort_key())
+/// `T#{tag}[#{shard}]` / `{status}`: public statuses carrying a hashtag, in one of `shards`
+/// shards.
+pub fn tagged(tag: &str, status: Id, shards: u32) -> Key {
+    Key::new(shard_partition(&tag_partition(tag), shard_of(status, shards)), status.sort_key())
 }
 
-/// Partition of [`tagged`].
+/// Shard 0 of [`tagged`] (every entry written before sharding).
 pub fn tag_partition(tag: &str) -> String {
     format!("T#{tag}")
 }
 
-/// `PUB` / `{status}`: the public (local) timeline.
-pub fn public(status: Id) -> Key {
-    Key::new(PUBLIC, status.sort_key())
+/// Partitions of [`tagged`], one per shard.
+pub fn tag_partitions(tag: &str, shards: u32) -> Vec<String> {
+    shard_partitions(&tag_partition(tag), shards)
 }
 
-/// Partition of [`public`].
+/// `PUB[#{shard}]` / `{status}`: the public (local) timeline, in one of `shards` shards.
+pub fn public(status: Id, shards: u32) -> Key {
+    Key::new(shard_partition(PUBLIC, shard_of(status, shards)), status.sort_key())
+}
+
+/// Partitions of [`public`], one per shard.
+pub fn public_partitions(shards: u32) -> Vec<String> {
+    shard_partitions(PUBLIC, shards)
+}
+
+/// Shard 0 of [`public`].
 pub const PUBLIC: &str = "PUB";
+
+/// The shard (of `shards`) an entry keyed by `id` is written to: a fixed hash of the id, the same
+/// in every process and release, so the entry's deletion finds it. Not `id % shards`: the low
+/// bits of an id are a per-millisecond sequence, mostly 0 at low rates.
+pub fn shard_of(id: Id, shards: u32) -> u32 {
+    if shards <= 1 {
+        return 0;
+    }
+    // splitmix64's finaliser: every bit of the id moves every bit of the hash.
+    let mut z = id.as_u64().wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z % u64::from(shards)) as u32
+}
+
+/// Partition key of shard `shard` of `base`: `base` itself for shard 0 (what was written before
+/// the partition was sharded stays there), `{base}#{shard}` for the others.
+pub fn shard_partition(base: &str, shard: u32) -> String {
+    if shard == 0 { base.to_owned() } else { format!("{base}#{shard}") }
+}
+
+/// The keys a deletion of sharded entry `key` (of partition `base`) removes: `key`, and the same
+/// entry in shard 0 when `key` is in another (written before `base` was sharded).
+pub fn with_unsharded(key: Key, base: &str) -> Vec<Key> {
+    if key.pk == base {
+        return vec![key];
+    }
+    let unsharded = Key::new(base, key.sk.clone());
+    vec![key, unsharded]
+}
+
+/// Every shard's partition key of `base`.
+pub fn shard_partitions(base: &str, shards: u32) -> Vec<String> {
+    (0..shards.max(1)).map(|shard| shard_partition(base, shard)).collect()
+}
 
 /// `IK#{account}#{digest}`: an Idempotency-Key already used, → the status it created.
 pub fn idempotency(account: Id, digest: &str) -> Key {
@@ -374,12 +461,48 @@ pub fn meta(name: &str) -> Key {
     Key::new("META", name)
 }
 
-/// Shards of the instance-wide status counter: spread so no single item is hot.
-pub const STATUS_COUNT_SHARDS: u64 = 16;
+/// `META[#{shard}]` / `n#{name}`: shard `shard` of an instance counter; the count is the sum of
+/// its shards (and, for statuses, of [`legacy_status_count_shards`]).
+pub fn instance_counter(counter: InstanceCounter, shard: u32) -> Key {
+    Key::new(shard_partition("META", shard), format!("n#{}", counter.as_str()))
+}
 
-/// `META` / `n#statuses#{shard}`: the shard of the status counter a new status bumps.
-pub fn status_count_shard(status: Id) -> Key {
-    meta(&format!("n#statuses#{}", status.as_u64() % STATUS_COUNT_SHARDS))
+/// The shard of `counter` the change of entry `id` (a new account, a status) goes to.
+pub fn instance_counter_of(counter: InstanceCounter, id: Id, shards: u32) -> Key {
+    instance_counter(counter, shard_of(id, shards))
+}
+
+/// Every item `counter` is the sum of.
+pub fn instance_counter_keys(counter: InstanceCounter, shards: u32) -> Vec<Key> {
+    let mut keys: Vec<Key> = (0..shards.max(1)).map(|shard| instance_counter(counter, shard)).collect();
+    if counter == InstanceCounter::Statuses {
+        keys.extend(legacy_status_count_shards());
+    }
+    keys
+}
+
+/// `META` / `n#statuses#{0..15}`: the status count's items before [`instance_counter`] (16 items
+/// of the `META` partition); no longer written, still summed.
+pub fn legacy_status_count_shards() -> impl Iterator<Item = Key> {
+    (0..16).map(|n| meta(&format!("n#statuses#{n}")))
+}
+
+/// An instance-wide counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstanceCounter {
+    /// Local accounts (`n#accounts`).
+    Accounts,
+    /// Local statuses, boosts excluded (`n#statuses`).
+    Statuses,
+}
+
+impl InstanceCounter {
+    fn as_str(self) -> &'static str {
+        match self {
+            InstanceCounter::Accounts => "accounts",
+            InstanceCounter::Statuses => "statuses",
+        }
+    }
 }
 
 /// `N#{account}` / `{notification id}`: the account's notifications, newest last.
@@ -555,5 +678,81 @@ impl Interaction {
             Interaction::Reblog => "rb",
             Interaction::Bookmark => "bm",
         }
+    }
+}
+
+// ---- lists --------------------------------------------------------------------------------------
+
+/// `LS#{owner}` / `{list}`: one of `owner`'s lists (a [`ListRecord`](crate::model::ListRecord)).
+/// Only the owner's own partition holds it, so a list is found through its owner or not at all.
+pub fn list(owner: Id, list: Id) -> Key {
+    Key::new(lists_partition(owner), list.sort_key())
+}
+
+/// Partition of [`list`]: an account's lists, oldest first.
+pub fn lists_partition(owner: Id) -> String {
+    format!("LS#{owner}")
+}
+
+/// `LI#{list}` / `m#{account}`: `account` is a member of `list` (the membership's id).
+pub fn list_member(list: Id, account: Id) -> Key {
+    Key::new(format!("LI#{list}"), format!("m#{account}"))
+}
+
+/// `LI#{list}` / `n#members`: how many members `list` has.
+pub fn list_member_count(list: Id) -> Key {
+    Key::new(format!("LI#{list}"), "n#members")
+}
+
+/// `LA#{list}` / `{membership id}`: the members of `list`, in the order they were added.
+pub fn list_member_listing(list: Id, membership: Id) -> Key {
+    Key::new(list_members_partition(list), membership.sort_key())
+}
+
+/// Partition of [`list_member_listing`].
+pub fn list_members_partition(list: Id) -> String {
+    format!("LA#{list}")
+}
+
+/// `LM#{account}` / `{list}`: a list `account` is a member of, with the list's owner (what
+/// fanout reads to reach the list timelines of an author's posts).
+pub fn member_of(account: Id, list: Id) -> Key {
+    Key::new(member_of_partition(account), list.sort_key())
+}
+
+/// Partition of [`member_of`].
+pub fn member_of_partition(account: Id) -> String {
+    format!("LM#{account}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shard_of_an_id_is_pinned_and_spreads_the_ids_of_one_millisecond() {
+        // Pinned: a deletion finds its entry by computing this again, in another process or
+        // release; a different hash would orphan every sharded entry written before.
+        assert_eq!(shard_of(Id::from_u64(0x0123_4567_89ab_cdef), 16), 13);
+        assert_eq!(shard_of(Id::from_u64(42), 7), 5);
+        assert_eq!(shard_of(Id::from_u64(42), 1), 0);
+        // Ids of one millisecond and node differ only in their low bits (the sequence).
+        let mut per_shard = [0u32; 4];
+        for seq in 0..400u64 {
+            per_shard[shard_of(Id::from_u64((1_700_000_000_000 << 16) | seq), 4) as usize] += 1;
+        }
+        assert!(per_shard.iter().all(|n| (60..=140).contains(n)), "{per_shard:?}");
+    }
+
+    #[test]
+    fn shard_0_is_the_unsharded_key() {
+        assert_eq!(shard_partitions(PUBLIC, 3), ["PUB", "PUB#1", "PUB#2"]);
+        assert_eq!(tag_partitions("rust", 2), ["T#rust", "T#rust#1"]);
+        assert_eq!(status_counter(Id::from_u64(7), StatusCounter::Favourites, 0), Key::new("S#7", "n#favourites"));
+        assert_eq!(instance_counter(InstanceCounter::Accounts, 0), meta("n#accounts"), "the count of before is shard 0");
+        let key = public(Id::from_u64(0x0123_4567_89ab_cdef), 16);
+        assert_eq!(key.pk, "PUB#13");
+        assert_eq!(with_unsharded(key.clone(), PUBLIC), [key.clone(), Key::new(PUBLIC, key.sk.clone())]);
+        assert_eq!(with_unsharded(public(Id::from_u64(1), 1), PUBLIC).len(), 1);
     }
 }

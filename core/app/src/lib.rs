@@ -20,9 +20,12 @@ mod auth;
 mod clock;
 pub mod consumers;
 pub mod decode_budget;
+mod endorsements;
+mod hot;
 mod http;
 mod instance;
 mod listener;
+mod lists;
 pub mod media;
 mod metrics;
 pub mod nodes;
@@ -47,6 +50,7 @@ mod statuses;
 mod streaming;
 mod timelines;
 mod transaction;
+mod web;
 
 /// The event-log consumers under their old name (`core_app::consumer::sinks`).
 pub use crate::consumers as consumer;
@@ -100,7 +104,9 @@ pub struct Application {
 
 impl Application {
     /// Loads (or creates, on first start) the signing keys and wires the app together.
-    pub async fn build(config: Config, backends: Backends) -> ApiResult<Self> {
+    pub async fn build(mut config: Config, backends: Backends) -> ApiResult<Self> {
+        config.shards = config.shards.clamped();
+        let hot = hot::HotCaches::new(Duration::from_millis(config.timelines.hot_ttl_ms));
         let (signer, keys) = auth::signing_keys(&config.auth, backends.store.as_ref()).await?;
         let verifier = TokenVerifier::new(&keys);
         let media_urls = signed_urls::UrlSigner::load(backends.store.as_ref()).await?;
@@ -140,6 +146,7 @@ impl Application {
             keys,
             verifier,
             celebrities: RwLock::new(None),
+            hot,
             fanout_lock: tokio::sync::Mutex::new(()),
             notifications_lock: tokio::sync::Mutex::new(()),
             external_consumers: std::sync::atomic::AtomicBool::new(false),
@@ -216,6 +223,16 @@ impl App {
         crate::consumers::drain_all(self).await
     }
 
+    /// Publishes `events` to the stream channels as the streaming log tail does (claim, then
+    /// publish to whoever listens), in the caller's task: for tools that attribute this work to
+    /// the request that logged the events (loadgen's capacity model).
+    pub async fn stream_events(&self, events: &[crate::ports::LoggedEvent]) -> ApiResult<()> {
+        for logged in events {
+            streaming::publisher::claim_and_publish(self, logged.seq, &logged.event).await?;
+        }
+        Ok(())
+    }
+
     /// Whether fanout, search and notifications are fed from outside (see
     /// [`Application::external_consumers`]).
     pub fn runs_external_consumers(&self) -> bool {
@@ -241,5 +258,13 @@ impl App {
     /// Drops a cached home timeline, as a cache eviction or a wiped cache would.
     pub async fn evict_home(&self, account: shared::id::Id) -> ApiResult<()> {
         Ok(self.timelines.drop_timeline(&timelines::home_key(account)).await?)
+    }
+
+    /// Drops a cached list timeline (as a cache eviction would); whether it was cached.
+    pub async fn evict_list(&self, list: shared::id::Id) -> ApiResult<bool> {
+        let key = lists::list_key(list);
+        let cached = self.timelines.exists(&key).await?;
+        self.timelines.drop_timeline(&key).await?;
+        Ok(cached)
     }
 }

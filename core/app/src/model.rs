@@ -29,6 +29,19 @@ pub fn count(item: Option<&Item>) -> u64 {
     }
 }
 
+/// The count of a sharded counter: the sum of its shards' items, never below zero (one shard
+/// may be: an undo counted on another shard than what it undoes, written before sharding).
+pub fn sum_counts<'a>(items: impl IntoIterator<Item = Option<&'a Item>>) -> u64 {
+    let sum: i64 = items
+        .into_iter()
+        .map(|item| match item.map(|i| &i.value) {
+            Some(Value::Count(n)) => *n,
+            _ => 0,
+        })
+        .sum();
+    u64::try_from(sum).unwrap_or(0)
+}
+
 /// A pointer from one item to an id (uniqueness items, list entries, edges).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Ref {
@@ -56,6 +69,20 @@ pub struct FollowRecord {
     pub reblogs: bool,
     /// Notify on the target's posts.
     pub notify: bool,
+}
+
+/// An endorsement edge (a featured profile).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct EndorsementRecord {
+    /// The endorsement's own id (the cursor of the endorsements list).
+    pub id: Id,
+}
+
+/// A private note on an account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NoteRecord {
+    /// The note's text.
+    pub comment: String,
 }
 
 /// A block edge.
@@ -525,4 +552,25 @@ pub struct MediaRecord {
     /// Focal point, each coordinate in -1.0..=1.0.
     pub focus: Option<(f64, f64)>,
     pub created_at: u64,
+}
+
+/// A list, under its owner's partition (`keys::list`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListRecord {
+    pub id: Id,
+    pub title: String,
+    pub replies_policy: shared::wire::ListRepliesPolicy,
+    pub exclusive: bool,
+}
+
+/// An account's membership of a list (`keys::list_member`): the id of its listing entry.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct MembershipRecord {
+    pub id: Id,
+}
+
+/// A list an account is a member of, seen from the member's side (`keys::member_of`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ListOf {
+    pub owner: Id,
 }

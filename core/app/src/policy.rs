@@ -1,7 +1,8 @@
 //! Who sees what, in one place: [`visibility`] answers "may reader R see status S",
 //! [`feed`] answers "does S belong in R's home, the public or a tag feed, whose homes does a
 //! fanout reach, which notification is delivered, which stream event a subscriber gets",
-//! [`filtering`] answers "does R's notification policy accept, filter or drop this notification".
+//! [`filtering`] answers "does R's notification policy accept, filter or drop this notification",
+//! [`lists`] answers "which list timelines does S go to, and what do exclusive lists keep out of home".
 //!
 //! Every feature asks here instead of deciding itself: statuses, timelines (home, public, tag,
 //! profiles), fanout, notifications, Web Push, streaming and search. Blocks, mutes and filters
@@ -12,6 +13,7 @@
 
 pub mod feed;
 pub mod filtering;
+pub mod lists;
 pub mod visibility;
 
 pub use self::feed::FeedItem;

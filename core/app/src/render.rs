@@ -7,6 +7,7 @@ use shared::id::Id;
 use shared::wire;
 
 use crate::error::{ApiError, ApiResult};
+use crate::hot::StatusCounts;
 use crate::model::{self, AccountRecord, ModerationRecord, Role, StatusRecord};
 use crate::policy::visibility;
 use crate::ports::{Key, Query};
@@ -158,14 +159,59 @@ impl App {
         Ok(out)
     }
 
+    /// The instance's (users, statuses) counts, each summed over its shards, in one read (kept
+    /// for `[timelines] hot_ttl_ms`).
+    pub(crate) async fn instance_counts(&self) -> ApiResult<(u64, u64)> {
+        if let Some(counts) = self.hot.instance.get(&()) {
+            return Ok(counts);
+        }
+        let read_at = std::time::Instant::now();
+        let shards = self.config.shards.instance_counters;
+        let mut all = keys::instance_counter_keys(keys::InstanceCounter::Accounts, shards);
+        let users = all.len();
+        all.extend(keys::instance_counter_keys(keys::InstanceCounter::Statuses, shards));
+        let items = self.store.get_many(&all).await?;
+        let counts = (model::sum_counts(items[..users].iter().map(Option::as_ref)), model::sum_counts(items[users..].iter().map(Option::as_ref)));
+        self.hot.instance.put((), counts, read_at);
+        Ok(counts)
+    }
+
     /// One status record, or 404.
     pub async fn status_record(&self, id: Id) -> ApiResult<StatusRecord> {
         self.status_records(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)
     }
 
+    /// [`App::status_records`] for reading (rendering), from the in-process copies of public and
+    /// unlisted statuses where they are fresh (`[timelines] hot_ttl_ms`); writes read the store.
+    pub(crate) async fn cached_status_records(&self, ids: &[Id]) -> ApiResult<HashMap<Id, StatusRecord>> {
+        if !self.hot.statuses.enabled() {
+            return self.status_records(ids).await;
+        }
+        let mut out = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.hot.statuses.get(id) {
+                Some(record) => {
+                    out.insert(*id, record);
+                }
+                None => missing.push(*id),
+            }
+        }
+        if !missing.is_empty() {
+            let read_at = std::time::Instant::now();
+            for (id, record) in self.status_records(&missing).await? {
+                if is_public(&record) {
+                    self.hot.statuses.put(id, record.clone(), read_at);
+                }
+                out.insert(id, record);
+            }
+        }
+        Ok(out)
+    }
+
     /// Renders statuses by id, in order, dropping missing ones and ones the viewer may not see.
     pub async fn statuses(&self, viewer: Option<Id>, ids: &[Id]) -> ApiResult<Vec<wire::Status>> {
-        let records = self.status_records(ids).await?;
+        let records = self.cached_status_records(ids).await?;
         let ordered: Vec<StatusRecord> = ids.iter().filter_map(|id| records.get(id).cloned()).collect();
         let visible = visibility::visible(self, viewer, ordered).await?;
         self.render_statuses(viewer, visible).await
@@ -174,7 +220,7 @@ impl App {
     /// Renders statuses for a feed (home, public and tag timelines): as [`App::statuses`], less
     /// the statuses and boosts of accounts the viewer mutes.
     pub async fn feed_statuses(&self, viewer: Option<Id>, ids: &[Id]) -> ApiResult<Vec<wire::Status>> {
-        let records = self.status_records(ids).await?;
+        let records = self.cached_status_records(ids).await?;
         let ordered: Vec<StatusRecord> = ids.iter().filter_map(|id| records.get(id).cloned()).collect();
         let kept = visibility::in_feeds(self, viewer, ordered).await?;
         self.render_statuses(viewer, kept).await
@@ -188,7 +234,7 @@ impl App {
     /// Renders records already checked for visibility.
     pub async fn render_statuses(&self, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<wire::Status>> {
         let original_ids: Vec<Id> = records.iter().filter_map(|r| r.reblog_of).collect();
-        let originals = self.status_records(&original_ids).await?;
+        let originals = self.cached_status_records(&original_ids).await?;
         // The statuses whose counters and viewer flags show: the originals of boosts.
         let mut shown: Vec<&StatusRecord> = records.iter().filter(|r| r.reblog_of.is_none()).collect();
         shown.extend(originals.values());
@@ -200,13 +246,23 @@ impl App {
         let rendered_media = self.status_media(&shown, &media).await?;
         let attachments = |r: &StatusRecord| -> Vec<wire::MediaAttachment> { rendered_media.get(&r.id).cloned().unwrap_or_default() };
 
-        const PER_STATUS: usize = 8;
-        let mut keys = Vec::with_capacity(shown.len() * PER_STATUS);
+        // Per status: its counters' shards (unless a fresh copy of its counts is kept), then
+        // the viewer's five flags, all in one batch.
+        const FLAGS: usize = 5;
+        let counter_shards = self.config.shards.status_counters;
+        let per_counter = counter_shards.max(1) as usize;
+        let v = viewer.unwrap_or(Id::MIN);
+        let read_at = std::time::Instant::now();
+        let mut keys = Vec::with_capacity(shown.len() * (FLAGS + 3 * per_counter));
+        let mut kept_counts: Vec<Option<StatusCounts>> = Vec::with_capacity(shown.len());
         for r in &shown {
-            keys.push(keys::status_counter(r.id, keys::StatusCounter::Replies));
-            keys.push(keys::status_counter(r.id, keys::StatusCounter::Reblogs));
-            keys.push(keys::status_counter(r.id, keys::StatusCounter::Favourites));
-            let v = viewer.unwrap_or(Id::MIN);
+            let kept = if is_public(r) { self.hot.counts.get(&r.id) } else { None };
+            if kept.is_none() {
+                for counter in keys::StatusCounter::ALL {
+                    keys.extend(keys::status_counter_shards(r.id, counter, counter_shards));
+                }
+            }
+            kept_counts.push(kept);
             keys.push(keys::interaction(r.id, keys::Interaction::Favourite, v));
             keys.push(keys::interaction(r.id, keys::Interaction::Reblog, v));
             keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
@@ -215,14 +271,28 @@ impl App {
         }
         let items = self.store.get_many(&keys).await?;
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
-        for (r, chunk) in shown.iter().zip(items.chunks(PER_STATUS)) {
-            let [replies, reblogs, favourites, fav, rb, bm, pin, thread_muted] = chunk else { continue };
+        let mut at = 0;
+        for (r, kept) in shown.iter().zip(kept_counts) {
+            let counts = match kept {
+                Some(counts) => counts,
+                None => {
+                    let sum = |k: usize| model::sum_counts(items[at + k * per_counter..at + (k + 1) * per_counter].iter().map(Option::as_ref));
+                    let counts = StatusCounts { replies: sum(0), reblogs: sum(1), favourites: sum(2) };
+                    at += 3 * per_counter;
+                    if is_public(r) {
+                        self.hot.counts.put(r.id, counts, read_at);
+                    }
+                    counts
+                }
+            };
+            let [fav, rb, bm, pin, thread_muted] = &items[at..at + FLAGS] else { continue };
+            at += FLAGS;
             facts.insert(
                 r.id,
                 StatusFacts {
-                    replies: model::count(replies.as_ref()),
-                    reblogs: model::count(reblogs.as_ref()),
-                    favourites: model::count(favourites.as_ref()),
+                    replies: counts.replies,
+                    reblogs: counts.reblogs,
+                    favourites: counts.favourites,
                     favourited: fav.is_some(),
                     reblogged: rb.is_some(),
                     bookmarked: bm.is_some(),
@@ -316,6 +386,11 @@ impl App {
             account,
         }
     }
+}
+
+/// Whether a status is one anyone may read (public or unlisted): the ones kept in process.
+fn is_public(record: &StatusRecord) -> bool {
+    matches!(record.visibility, wire::Visibility::Public | wire::Visibility::Unlisted)
 }
 
 /// Counters and the viewer's own interactions with one status.

@@ -13,8 +13,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::accounts::handlers as accounts;
 use crate::admin::handlers as admin;
+use crate::endorsements::handlers as endorsements;
 use crate::error::ApiError;
 use crate::instance::handlers as instance;
+use crate::lists::handlers as lists;
 use crate::media::handlers as media;
 use crate::notifications::handlers as notifications;
 use crate::oauth::handlers as oauth;
@@ -27,6 +29,7 @@ use crate::search::handlers as search;
 use crate::statuses::handlers as statuses;
 use crate::streaming::handlers as streaming;
 use crate::timelines::handlers as timelines;
+use crate::web::handlers as web;
 use crate::{App, ops, ratelimit};
 
 /// Largest request body accepted outside media uploads.
@@ -64,6 +67,13 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/follow_requests", get(relationships::follow_requests))
         .route("/api/v1/follow_requests/{id}/authorize", post(relationships::authorize))
         .route("/api/v1/follow_requests/{id}/reject", post(relationships::reject))
+        .route("/api/v1/accounts/{id}/endorse", post(endorsements::endorse))
+        .route("/api/v1/accounts/{id}/pin", post(endorsements::endorse))
+        .route("/api/v1/accounts/{id}/unendorse", post(endorsements::unendorse))
+        .route("/api/v1/accounts/{id}/unpin", post(endorsements::unendorse))
+        .route("/api/v1/accounts/{id}/endorsements", get(endorsements::of_account))
+        .route("/api/v1/endorsements", get(endorsements::mine))
+        .route("/api/v1/accounts/{id}/note", post(endorsements::note))
         .route("/api/v1/accounts/{id}/block", post(safety::block))
         .route("/api/v1/accounts/{id}/unblock", post(safety::unblock))
         .route("/api/v1/accounts/{id}/mute", post(safety::mute))
@@ -114,6 +124,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/timelines/public", get(timelines::public))
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
         .merge(notifications_and_streaming())
+        .merge(list_routes())
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
@@ -125,7 +136,11 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/push/subscription", get(push::show).post(push::create).put(push::update).delete(push::remove))
         .merge(media_routes(&app));
     let api = api
-        .fallback(|| async { ApiError::NotFound })
+        .route("/", get(web::landing))
+        .route("/@{username}", get(web::profile))
+        .route("/@{username}/{id}", get(web::status))
+        .route("/tags/{tag}", get(web::tag))
+        .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None }))
         })
@@ -179,6 +194,17 @@ fn notifications_and_streaming() -> Router<App> {
         .route("/api/v1/streaming/hashtag/local", get(streaming::hashtag_local))
 }
 
+/// Lists, their members and their timelines.
+fn list_routes() -> Router<App> {
+    Router::new()
+        .route("/api/v1/lists", get(lists::index).post(lists::create))
+        .route("/api/v1/lists/{id}", get(lists::show).put(lists::update).delete(lists::delete))
+        .route("/api/v1/lists/{id}/accounts", get(lists::accounts).post(lists::add_accounts).delete(lists::remove_accounts))
+        .route("/api/v1/accounts/{id}/lists", get(lists::account_lists))
+        .route("/api/v1/timelines/list/{id}", get(lists::timeline))
+        .route("/api/v1/streaming/list", get(streaming::list))
+}
+
 /// Media routes, with a body limit sized for the largest upload (only here).
 fn media_routes(app: &App) -> Router<App> {
     let upload_limit = crate::media::upload_limit(&app.config.media);
@@ -194,4 +220,16 @@ fn media_routes(app: &App) -> Router<App> {
 /// The placeholder avatar and header Mastodon serves for accounts without one.
 async fn missing_image() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], include_bytes!("missing.png").as_slice())
+}
+
+/// What matches no route: the API's JSON 404, or for a browser asking for a page outside the
+/// API, the HTML one.
+async fn fallback(axum::extract::State(app): axum::extract::State<App>, request: Request) -> axum::response::Response {
+    let path = request.uri().path();
+    let wants_html = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    let api = ["/api/", "/oauth/", "/.well-known/", "/nodeinfo/", "/system/"].iter().any(|p| path.starts_with(p));
+    if wants_html && !api {
+        return crate::web::handlers::not_found(&app, crate::web::service::Missing::NotFound);
+    }
+    ApiError::NotFound.into_response()
 }

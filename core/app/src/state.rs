@@ -49,6 +49,9 @@ pub struct Inner {
     pub(crate) keys: KeySet,
     pub(crate) verifier: TokenVerifier,
     pub(crate) celebrities: RwLock<Option<(Instant, Arc<HashSet<Id>>)>>,
+    /// In-process copies of hot, public data (viral statuses, celebrities' newest posts,
+    /// instance counts), trusted for `[timelines] hot_ttl_ms`.
+    pub(crate) hot: crate::hot::HotCaches,
     pub(crate) fanout_lock: tokio::sync::Mutex<()>,
     pub(crate) notifications_lock: tokio::sync::Mutex<()>,
     /// Fanout, search and notifications are fed from outside (Kinesis), not by log tails.
@@ -93,6 +96,12 @@ impl App {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The store of record (tests inspect the key layout through it, and write as another
+    /// process would).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// Counts a hit on `key` against `quota`: in the rate-limit store, or, while that is

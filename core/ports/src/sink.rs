@@ -61,7 +61,8 @@ pub async fn tail(log: Arc<dyn EventLog>, consumer: String, sink: Arc<dyn EventS
 /// running it by [`Leases`] (units: partition numbers), so each partition has one publisher at
 /// a time instead of every process publishing everything. Each process keeps its partitions'
 /// positions in memory while it holds them (read from the checkpoint when it takes one) and
-/// saves them after each delivery; leases are rebalanced every quarter lease. Delivery stays
+/// saves them once a second while busy, when idle, before rebalancing and when it stops;
+/// leases are rebalanced every quarter lease. Delivery stays
 /// at-least-once: a partition changing hands at a lease's edge may be delivered twice, never
 /// skipped (each holder saves only what it delivered).
 pub async fn relay(
@@ -74,7 +75,7 @@ pub async fn relay(
     mut stop: watch::Receiver<bool>,
 ) {
     let units: Vec<String> = (0..log.partitions()).map(|p| p.to_string()).collect();
-    let mut state = RelayState { held: Vec::new(), at: Cursor::from_parts(log.partitions(), []), balanced_ms: None };
+    let mut state = RelayState { held: Vec::new(), at: Cursor::from_parts(log.partitions(), []), balanced_ms: None, unsaved: None, saved_ms: 0 };
     loop {
         if *stop.borrow() {
             break;
@@ -95,6 +96,10 @@ pub async fn relay(
             _ = stop.changed() => break,
         }
     }
+    // What was delivered is saved before the partitions go to another process.
+    if let Err(e) = save_delivered(log.as_ref(), &consumer, &mut state).await {
+        tracing::warn!(consumer = %consumer, error = %e, "outbox relay could not save its last positions; they are relayed again");
+    }
     if let Err(e) = leases.release(&units).await {
         tracing::warn!(consumer = %consumer, error = %e, "outbox relay could not release its leases; they expire");
     }
@@ -108,6 +113,26 @@ struct RelayState {
     at: Cursor,
     /// When the leases were last balanced.
     balanced_ms: Option<u64>,
+    /// Positions delivered but not saved yet (saved at most once per [`RELAY_SAVE_EVERY`]).
+    unsaved: Option<Cursor>,
+    /// When positions were last saved.
+    saved_ms: u64,
+}
+
+/// How often the relay saves its positions while it keeps delivering: a crash re-publishes at
+/// most this much (consumers are idempotent), and a busy partition costs one checkpoint write
+/// a second instead of one per batch.
+const RELAY_SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// Saves what was delivered since the last save.
+async fn save_delivered(log: &dyn EventLog, consumer: &str, state: &mut RelayState) -> Result<(), StoreError> {
+    if let Some(unsaved) = state.unsaved.take() {
+        if let Err(e) = log.save_checkpoint(consumer, &unsaved).await {
+            state.unsaved = Some(unsaved);
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// One round of [`relay`]: rebalance when due, deliver one batch of the held partitions.
@@ -122,6 +147,8 @@ async fn relay_round(
 ) -> Result<usize, TailError> {
     let now = leases.now_ms();
     if state.balanced_ms.is_none_or(|at| now.saturating_sub(at) >= leases.lease_ms() / 4) {
+        // Partitions may change hands: save first, so a new holder starts where this one is.
+        save_delivered(log, consumer, state).await?;
         state.held = leases.balance(units).await?.iter().filter_map(|u| u.parse().ok()).collect();
         state.balanced_ms = Some(now);
         let known: Vec<u32> = state.at.parts().map(|(p, _)| p).filter(|p| state.held.contains(p)).collect();
@@ -139,8 +166,13 @@ async fn relay_round(
     let batch = log.read(&state.at, limit, Duration::ZERO).await?;
     if !batch.is_empty() {
         sink.deliver(&batch).await?;
-        log.save_checkpoint(consumer, &Cursor::of_batch(log.partitions(), &batch)).await?;
         state.at.advance(&batch);
+        state.unsaved.get_or_insert_with(|| Cursor::from_parts(log.partitions(), [])).advance(&batch);
+    }
+    let saving_due = u128::from(now.saturating_sub(state.saved_ms)) >= RELAY_SAVE_EVERY.as_millis();
+    if batch.is_empty() || saving_due {
+        save_delivered(log, consumer, state).await?;
+        state.saved_ms = now;
     }
     Ok(batch.len())
 }

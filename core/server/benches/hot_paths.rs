@@ -181,6 +181,18 @@ fn home_reads(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The public and hashtag timelines over the same 800 posts (every one public, tagged).
+    let mut group = c.benchmark_group("public_timeline");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("read_20", |bench| bench.iter(|| rt.block_on(call(&b.router, "GET", "/api/v1/timelines/public?limit=20", None, None))));
+    group.bench_function("read_40_second_page", |bench| {
+        let first = rt.block_on(call(&b.router, "GET", "/api/v1/timelines/public?limit=40", None, None));
+        let max_id = first[39]["id"].as_str().unwrap().to_owned();
+        bench.iter(|| rt.block_on(call(&b.router, "GET", &format!("/api/v1/timelines/public?limit=40&max_id={max_id}"), None, None)))
+    });
+    group.bench_function("tag_read_20", |bench| bench.iter(|| rt.block_on(call(&b.router, "GET", "/api/v1/timelines/tag/tag?limit=20", None, None))));
+    group.finish();
 }
 
 criterion_group!(benches, fanout, home_reads);

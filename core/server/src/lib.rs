@@ -49,6 +49,9 @@ pub struct Settings {
     /// Home-timeline behaviour.
     #[serde(skip_serializing)]
     pub timelines: Option<TimelineConfig>,
+    /// Shard counts of deployment-wide partitions and counters.
+    #[serde(skip_serializing)]
+    pub shards: Option<core_app::config::ShardConfig>,
     /// Tokens.
     #[serde(skip_serializing)]
     pub auth: Option<AuthConfig>,
@@ -356,6 +359,7 @@ impl Settings {
         Figment::from(Serialized::defaults(Settings::default())).merge(Serialized::defaults(serde_json::json!({
             "limits": Limits::default(),
             "timelines": TimelineConfig::default(),
+            "shards": core_app::config::ShardConfig::default(),
             "rate_limits": RateLimitConfig::default(),
             "media": MediaConfig::default(),
             "polls": core_app::config::PollConfig::default(),
@@ -375,6 +379,7 @@ impl Settings {
             instance,
             limits: self.limits.clone().unwrap_or_default(),
             timelines: self.timelines.clone().unwrap_or_default(),
+            shards: self.shards.clone().unwrap_or_default(),
             auth: self.auth.clone().unwrap_or_default(),
             rate_limits: self.rate_limits.clone().unwrap_or_default(),
             media: self.media.clone().unwrap_or_default(),
@@ -690,6 +695,8 @@ mod tests {
             jail.set_env("STARLING__SERVER__MAX_CONNECTIONS", "512");
             jail.set_env("STARLING__EDGE__HOME_CACHE_TTL_MS", "1000");
             jail.set_env("STARLING__INSTANCE__STREAMING_URL", "wss://streaming.example.org");
+            jail.set_env("STARLING__SHARDS__PUBLIC", "64");
+            jail.set_env("STARLING__TIMELINES__HOT_TTL_MS", "1500");
             let settings = Settings::load(None).map_err(|e| format!("{e:#}"))?;
             let config = settings.core_config();
             let defaults = Settings::default().core_config();
@@ -700,6 +707,8 @@ mod tests {
             assert_eq!((config.media.image_size_limit, config.media.video_size_limit), (1000, defaults.media.video_size_limit));
             assert_eq!((config.node_lease.renew_secs, config.node_lease.lease_secs), (5, 60));
             assert_eq!((config.timelines.cap, config.timelines.backfill), (400, 40));
+            assert_eq!((config.timelines.hot_ttl_ms, config.timelines.read_concurrency), (1500, 16));
+            assert_eq!((config.shards.public, config.shards.tags, config.shards.status_counters), (64, 1, 1));
             assert_eq!((config.connections.max_connections, config.connections.header_read_timeout_secs), (512, 15));
             assert_eq!((settings.edge.home_cache_ttl_ms, settings.edge.enabled), (1000, true));
             assert_eq!(config.instance.streaming_base(), "wss://streaming.example.org");

@@ -30,8 +30,9 @@ pub async fn register(
     tx.guard(model::put(keys::email(&credentials.email), &Ref { id }, Condition::NotExists)?, RegisterConflict::EmailTaken);
     tx.push(model::put(keys::account(id), record, Condition::NotExists)?);
     tx.push(model::put(keys::credentials(id), credentials, Condition::NotExists)?);
-    tx.push(Write::Add { key: keys::meta("n#accounts"), delta: 1 });
-    tx.push(model::put(keys::account_listing(id), &Ref { id }, Condition::None)?);
+    let shards = &app.config.shards;
+    tx.push(Write::Add { key: keys::instance_counter_of(keys::InstanceCounter::Accounts, id, shards.instance_counters), delta: 1 });
+    tx.push(model::put(keys::account_listing(id, shards.accounts), &Ref { id }, Condition::None)?);
     if let Some(moderation) = moderation {
         tx.push(model::put(keys::moderation(id), moderation, Condition::None)?);
     }

@@ -143,7 +143,7 @@ pub async fn accounts(State(app): State<App>, auth: Auth, Params(filters): Param
     staff(&app, &auth, Scope::AdminReadAccounts).await?;
     let filters = filters.normalise()?;
     let window = filters.page.request(100, 200)?.window();
-    let mut scan = RefScan::window(keys::ACCOUNTS.to_owned(), &window, MIN_SCAN_PAGE, MAX_SCAN_PAGES);
+    let mut scan = RefScan::window(keys::account_listing_partitions(app.config.shards.accounts), &window, MIN_SCAN_PAGE, MAX_SCAN_PAGES);
     let mut kept = Kept::new(&window);
     while !kept.full()
         && let Some(ids) = scan.next(&app).await?
@@ -248,7 +248,7 @@ pub async fn reports(State(app): State<App>, auth: Auth, Params(p): Params<Repor
     let account = p.account_id.as_deref().filter(|a| !a.is_empty()).map(path_id).transpose()?;
     let target = p.target_account_id.as_deref().filter(|a| !a.is_empty()).map(path_id).transpose()?;
     let window = p.page.request(100, 200)?.window();
-    let mut scan = RefScan::window(keys::reports_partition(p.resolved == Some(true)), &window, MIN_SCAN_PAGE, MAX_SCAN_PAGES);
+    let mut scan = RefScan::window(vec![keys::reports_partition(p.resolved == Some(true))], &window, MIN_SCAN_PAGE, MAX_SCAN_PAGES);
     let mut kept = Kept::new(&window);
     while !kept.full()
         && let Some(ids) = scan.next(&app).await?

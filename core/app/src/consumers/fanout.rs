@@ -2,17 +2,19 @@
 //!
 //! Posts go into each follower's cached home (only timelines that exist: the rest are rebuilt
 //! on read), except for accounts above the celebrity threshold, whose posts are merged in at
-//! read time. Follows backfill, unfollows and deletes remove. Every step is idempotent, so the
-//! at-least-once log may replay anything, and reads the store as it is now (followers, the
-//! follow edge, whether the status still exists), so events handled late or out of order
-//! across shards converge.
+//! read time; and into the list timelines holding the author (`policy::lists`). Follows
+//! backfill, unfollows and deletes remove (an unfollow also takes the account out of lists).
+//! Every step is idempotent, so the at-least-once log may replay anything, and reads the store
+//! as it is now (followers, the follow edge, whether the status still exists), so events
+//! handled late or out of order across shards converge.
 
 use shared::id::Id;
 
 use crate::error::ApiResult;
 use crate::events::Event;
-use crate::model::{self, Ref};
-use crate::policy::{FeedItem, Relations, feed};
+use crate::lists::{self, list_key};
+use crate::model;
+use crate::policy::{self, FeedItem};
 use crate::ports::{Condition, Query, TimelineEntry, Write};
 use crate::scan::RefScan;
 use crate::timelines::{home_key, push_recipients};
@@ -61,12 +63,23 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
                 let delivered = app.timelines.fan_out(&timelines, entry, cap).await?;
                 app.metrics.fanned_out(delivered);
             }
+            let lists = policy::lists::lists_with(app, *author).await?;
+            let targets = policy::lists::list_recipients(app, &item, &lists).await?;
+            if !targets.is_empty() {
+                let timelines: Vec<String> = targets.iter().map(|l| list_key(l.list)).collect();
+                app.timelines.fan_out(&timelines, entry, cap).await?;
+            }
         }
         Event::StatusDeleted { status, author, visibility, reblog_of, mentions, .. } => {
             let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: None, mentions };
             let recipients = push_recipients(app, &item).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
+                app.timelines.remove_from_all(&timelines, &[*status]).await?;
+            }
+            let lists = policy::lists::lists_with(app, *author).await?;
+            if !lists.is_empty() {
+                let timelines: Vec<String> = lists.iter().map(|l| list_key(l.list)).collect();
                 app.timelines.remove_from_all(&timelines, &[*status]).await?;
             }
             if reblog_of.is_none() {
@@ -78,7 +91,7 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
         Event::Followed { follower, target } | Event::FollowRequestClosed { follower, target, authorized: true } => {
             update_celebrity(app, *target).await?;
             if app.store.get(&keys::follow_edge(*follower, *target)).await?.is_some() {
-                backfill(app, *follower, *target).await?;
+                app.backfill_home(*follower, *target).await?;
             }
         }
         Event::Unfollowed { follower, target } => {
@@ -86,8 +99,11 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
             if app.store.get(&keys::follow_edge(*follower, *target)).await?.is_some() {
                 return Ok(());
             }
-            let ids = newest_statuses(app, *target, cap).await?;
+            let ids = app.newest_statuses(*target, cap).await?;
             app.timelines.remove(&home_key(*follower), &ids).await?;
+            // Mastodon keeps only followed accounts in lists (the unfollow took them out
+            // already; this catches a member added while the unfollow committed).
+            lists::service::follow_ended(app, *follower, *target).await?;
         }
         // The moderation record as it is now decides: a suspension purges the account's
         // statuses from its followers' cached homes (reads drop them anyway; this frees the
@@ -108,28 +124,6 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
     Ok(())
 }
 
-/// Copies the target's recent statuses into the new follower's home, if it is built.
-async fn backfill(app: &App, follower: Id, target: Id) -> ApiResult<()> {
-    let key = home_key(follower);
-    if !app.timelines.exists(&key).await? || app.celebrities().await?.contains(&target) {
-        return Ok(());
-    }
-    let items =
-        app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(target), app.config.timelines.backfill) }).await?;
-    let following = app.store.query(&Query::partition(keys::following_partition(follower), 2000)).await?;
-    let relations = Relations::following(following.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?);
-    let mut entries = Vec::new();
-    for item in &items {
-        let Some(id) = Id::from_sort_key(&item.key.sk) else { continue };
-        let entry: model::AccountStatusEntry = model::decode(item)?;
-        if feed::in_home(follower, &relations, &FeedItem::entry(target, &entry)) {
-            entries.push(TimelineEntry { id, reblog_of: entry.reblog_of });
-        }
-    }
-    app.timelines.insert(&key, &entries, app.config.timelines.cap).await?;
-    Ok(())
-}
-
 /// Deleting a status deletes the boosts of it.
 async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
     let boosts = app.store.query(&Query::partition(keys::interaction_list_partition(status, keys::Interaction::Reblog), 10_000)).await?;
@@ -146,16 +140,18 @@ async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
 async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     let threshold = app.config.timelines.celebrity_threshold;
     let followers = model::count(app.store.get(&keys::account_counter(account, keys::AccountCounter::Followers)).await?.as_ref());
-    let is_celebrity = app.store.get(&keys::celebrity(account)).await?.is_some();
+    // Its shard's entry, and shard 0's (an entry from before the set was sharded).
+    let entries = keys::with_unsharded(keys::celebrity(account, app.config.shards.celebrities), keys::CELEBRITIES);
+    let is_celebrity = app.store.get_many(&entries).await?.iter().any(Option::is_some);
     let demoted = is_celebrity && followers < threshold - threshold / 10;
-    let write = if !is_celebrity && followers >= threshold {
-        model::put(keys::celebrity(account), &followers, Condition::None)?
+    let writes = if !is_celebrity && followers >= threshold {
+        vec![model::put(keys::celebrity(account, app.config.shards.celebrities), &followers, Condition::None)?]
     } else if demoted {
-        Write::Delete { key: keys::celebrity(account), condition: Condition::None }
+        entries.into_iter().map(|key| Write::Delete { key, condition: Condition::None }).collect()
     } else {
         return Ok(());
     };
-    app.store.transact(vec![write], vec![]).await?;
+    app.store.transact(writes, vec![]).await?;
     app.invalidate_celebrities();
     if demoted {
         // Its posts were merged in at read time, never pushed, so the followers' cached homes
@@ -173,7 +169,7 @@ async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
 /// Removes a suspended account's newest `cap` statuses (and boosts) from every follower's
 /// cached home, and drops its own.
 async fn purge_suspended(app: &App, account: Id, cap: usize) -> ApiResult<()> {
-    let ids = newest_statuses(app, account, cap).await?;
+    let ids = app.newest_statuses(account, cap).await?;
     if !ids.is_empty() {
         let mut followers = RefScan::all(keys::followers_partition(account), FOLLOWER_PAGE);
         while let Some(page) = followers.next(app).await? {
@@ -183,10 +179,4 @@ async fn purge_suspended(app: &App, account: Id, cap: usize) -> ApiResult<()> {
         }
     }
     app.evict_home(account).await
-}
-
-/// The ids of `account`'s newest `cap` statuses and boosts.
-async fn newest_statuses(app: &App, account: Id, cap: usize) -> ApiResult<Vec<Id>> {
-    let items = app.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(account), cap) }).await?;
-    Ok(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect())
 }

@@ -10,8 +10,9 @@ use shared::id::Id;
 
 use crate::error::ApiResult;
 use crate::events::Event;
-use crate::model::{self, AccountRecord, Ref, StatusRecord};
+use crate::model::{AccountRecord, StatusRecord};
 use crate::ports::{AccountDoc, LoggedEvent, Query, SearchChange, StatusDoc};
+use crate::scan::RefScan;
 use crate::{App, keys};
 
 /// Name of this consumer's checkpoint.
@@ -122,14 +123,9 @@ impl App {
         const PAGE: usize = 500;
         let head = self.events.head().await?;
         self.search.clear().await?;
-        let mut done =
-            RebuildProgress { accounts_total: model::count(self.store.get(&keys::meta("n#accounts")).await?.as_ref()), ..RebuildProgress::default() };
-        let mut query = Query::partition(keys::ACCOUNTS, PAGE);
-        loop {
-            let page = self.store.query(&query).await?;
-            let Some(last) = page.last() else { break };
-            query.after = Some(last.key.sk.clone());
-            let ids: Vec<Id> = page.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
+        let mut done = RebuildProgress { accounts_total: self.instance_counts().await?.0, ..RebuildProgress::default() };
+        let mut listing = RefScan::all_of(keys::account_listing_partitions(self.config.shards.accounts), PAGE);
+        while let Some(ids) = listing.next(self).await? {
             let mut changes = account_changes(self, &ids).await?;
             for account in &ids {
                 let mut statuses = Query::partition(keys::account_statuses_partition(*account), PAGE);
@@ -155,9 +151,6 @@ impl App {
             self.search.apply(changes).await?;
             done.accounts += ids.len() as u64;
             progress(done);
-            if page.len() < PAGE {
-                break;
-            }
         }
         self.events.save_checkpoint(CONSUMER, &head).await?;
         Ok(done)

@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use shared::wire;
 
+use crate::App;
 use crate::auth::{Auth, Scope};
 use crate::config::Registrations;
 use crate::error::ApiResult;
-use crate::{App, keys, model};
 
 /// The Mastodon version Starling's API corresponds to. Clients switch features on from it, so it
 /// must not name a release whose new endpoints Starling lacks: 4.3 added grouped notifications
@@ -61,12 +61,11 @@ fn thumbnail_url(app: &App) -> String {
 }
 
 pub(crate) async fn status_count(app: &App) -> ApiResult<u64> {
-    let shards: Vec<_> = (0..keys::STATUS_COUNT_SHARDS).map(|n| keys::meta(&format!("n#statuses#{n}"))).collect();
-    Ok(app.store.get_many(&shards).await?.iter().map(|i| model::count(i.as_ref())).sum())
+    Ok(app.instance_counts().await?.1)
 }
 
 pub(crate) async fn user_count(app: &App) -> ApiResult<u64> {
-    Ok(model::count(app.store.get(&keys::meta("n#accounts")).await?.as_ref()))
+    Ok(app.instance_counts().await?.0)
 }
 
 /// `GET /api/v2/instance`.

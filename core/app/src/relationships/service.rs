@@ -115,8 +115,12 @@ pub async fn unfollow(app: &App, follower: Id, target: Id) -> ApiResult<()> {
     close_request(app, follower, target).await?;
     for _ in 0..RACE_RETRIES {
         let Some(edge) = app.follow_edge(follower, target).await? else { return Ok(()) };
-        match writes::unfollow(app, follower, target, &edge).await? {
-            Ok(()) => return Ok(()),
+        // An endorsement needs the follow: it ends in the same commit.
+        let endorsement: Option<model::EndorsementRecord> =
+            app.store.get(&keys::endorse_edge(follower, target)).await?.map(|i| model::decode(&i)).transpose()?;
+        match writes::unfollow(app, follower, target, &edge, endorsement.as_ref()).await? {
+            // As Mastodon, a list holds followed accounts only.
+            Ok(()) => return crate::lists::service::follow_ended(app, follower, target).await,
             // A concurrent unfollow (and maybe a follow after it) won: look again.
             Err(UnfollowConflict::NotFollowing) => continue,
         }
@@ -150,8 +154,11 @@ impl App {
                 keys::mute_edge(viewer, other),
                 keys::follow_request_edge(viewer, other),
                 keys::requested_by(viewer, other),
+                keys::endorse_edge(viewer, other),
+                keys::note_edge(viewer, other),
             ])
             .await?;
+        let note: Option<model::NoteRecord> = items[8].as_ref().map(model::decode).transpose()?;
         let outgoing: Option<FollowRecord> = items[0].as_ref().map(model::decode).transpose()?;
         let mute: Option<MuteRecord> = items[4].as_ref().map(model::decode::<MuteRecord>).transpose()?.filter(|m| m.active(crate::clock::now_ms()));
         Ok(wire::Relationship {
@@ -168,8 +175,8 @@ impl App {
             requested: items[5].is_some(),
             requested_by: items[6].is_some(),
             domain_blocking: false,
-            endorsed: false,
-            note: String::new(),
+            endorsed: items[7].is_some(),
+            note: note.map(|n| n.comment).unwrap_or_default(),
         })
     }
 }

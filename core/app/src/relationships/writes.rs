@@ -4,7 +4,7 @@ use shared::id::Id;
 
 use crate::error::ApiResult;
 use crate::events::Event;
-use crate::model::{self, FollowRecord, Ref};
+use crate::model::{self, EndorsementRecord, FollowRecord, Ref};
 use crate::ports::{Condition, Write};
 use crate::transaction::Transaction;
 use crate::{App, keys};
@@ -112,11 +112,20 @@ pub async fn update_follow(app: &App, follower: Id, target: Id, edge: &FollowRec
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
-/// Removes the follow edge, both list entries, the counters and the post subscription. The edge
+/// Removes the follow edge, both list entries, the counters, the post subscription and the
+/// endorsement read (`endorsement`), if any. The edge
 /// must still be the one read (its `following` entry, keyed by the edge's id, still there), or
 /// a replacing follow's list entries would be orphaned.
-pub async fn unfollow(app: &App, follower: Id, target: Id, edge: &FollowRecord) -> ApiResult<Result<(), UnfollowConflict>> {
+pub async fn unfollow(
+    app: &App,
+    follower: Id,
+    target: Id,
+    edge: &FollowRecord,
+    endorsement: Option<&EndorsementRecord>,
+) -> ApiResult<Result<(), UnfollowConflict>> {
     let mut tx = Transaction::new();
+    // The endorsement as read goes too (or, none read, none may have appeared meanwhile).
+    crate::endorsements::writes::push_unendorse(&mut tx, follower, target, endorsement, UnfollowConflict::NotFollowing);
     tx.guard(Write::Delete { key: keys::follow_edge(follower, target), condition: Condition::Exists }, UnfollowConflict::NotFollowing);
     tx.guard(Write::Delete { key: keys::following(follower, edge.id), condition: Condition::Exists }, UnfollowConflict::NotFollowing);
     tx.push(Write::Delete { key: keys::followers(target, edge.id), condition: Condition::None });

@@ -6,12 +6,12 @@ use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
 
+use crate::App;
 use crate::auth::{MaybeAuth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Params, flag};
 use crate::policy::visibility;
-use crate::ports::{Query, StatusSearch};
-use crate::{App, keys};
+use crate::ports::StatusSearch;
 
 /// Longest query accepted, in bytes.
 pub(crate) const MAX_QUERY_BYTES: usize = 512;
@@ -160,7 +160,7 @@ pub async fn tag(State(app): State<App>, auth: MaybeAuth, Path(name): Path<Strin
     }
     let normalized = shared::text::normalize_hashtag(name);
     let history = app.tag_history(&normalized).await?;
-    let used = history.iter().any(|h| h.uses != "0") || !app.store.query(&Query::partition(keys::tag_partition(&normalized), 1)).await?.is_empty();
+    let used = history.iter().any(|h| h.uses != "0") || app.tag_used(&normalized).await?;
     let known = used || app.search.hashtags(&normalized, 0, 1).await?.first().is_some_and(|t| t.name == normalized);
     if !known {
         return Err(ApiError::NotFound);

@@ -60,15 +60,26 @@ impl App {
         }
     }
 
+    /// Whether any public status ever carried `tag` (and is still listed under it).
+    pub(crate) async fn tag_used(&self, tag: &str) -> ApiResult<bool> {
+        let queries: Vec<Query> = keys::tag_partitions(tag, self.config.shards.tags).into_iter().map(|pk| Query::partition(pk, 1)).collect();
+        let shards = futures_util::future::try_join_all(queries.iter().map(|q| self.store.query(q))).await?;
+        Ok(shards.iter().any(|items| !items.is_empty()))
+    }
+
     /// Daily uses and distinct accounts of a tag over the last week, newest day first, from
     /// its public timeline partition (ids carry their time, so the scan starts a week back).
     pub(crate) async fn tag_history(&self, tag: &str) -> ApiResult<Vec<wire::TagHistory>> {
         const DAY_MS: u64 = 86_400_000;
         let today = now_ms() / DAY_MS * DAY_MS;
         let since = today.saturating_sub((TAG_HISTORY_DAYS - 1) * DAY_MS);
-        let query = Query { after: Some(Id::floor_of_millis(since).sort_key()), ..Query::partition(keys::tag_partition(tag), TAG_HISTORY_SCAN) };
+        let partitions = keys::tag_partitions(tag, self.config.shards.tags);
+        let per_shard = TAG_HISTORY_SCAN.div_ceil(partitions.len());
+        let queries: Vec<Query> =
+            partitions.into_iter().map(|pk| Query { after: Some(Id::floor_of_millis(since).sort_key()), ..Query::partition(pk, per_shard) }).collect();
+        let shards = futures_util::future::try_join_all(queries.iter().map(|q| self.store.query(q))).await?;
         let mut days: HashMap<u64, (u64, HashSet<Id>)> = HashMap::new();
-        for item in self.store.query(&query).await? {
+        for item in shards.into_iter().flatten() {
             let Some(id) = Id::from_sort_key(&item.key.sk) else { continue };
             let day = id.timestamp_millis() / DAY_MS * DAY_MS;
             let entry = days.entry(day).or_default();

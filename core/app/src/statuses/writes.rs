@@ -80,20 +80,21 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>) -
     tx.push(model::put(keys::status(id), record, Condition::NotExists)?);
     tx.push(model::put(keys::account_status(author, id), &account_entry(record), Condition::None)?);
     tx.push(Write::Add { key: keys::account_counter(author, keys::AccountCounter::Statuses), delta: 1 });
-    tx.push(Write::Add { key: keys::status_count_shard(id), delta: 1 });
+    let shards = &app.config.shards;
+    tx.push(Write::Add { key: keys::instance_counter_of(keys::InstanceCounter::Statuses, id, shards.instance_counters), delta: 1 });
     tx.push(model::put(keys::last_status(author), &record.created_at, Condition::None)?);
     if let Some(poll) = &record.poll {
         tx.push(model::put(keys::poll_due(poll.expires_at, id), &PollDue { status: id, author }, Condition::None)?);
     }
     if let Some(parent) = record.in_reply_to_id {
         tx.push(model::put(keys::reply(parent, id), &Ref { id: author }, Condition::None)?);
-        tx.push(Write::Add { key: keys::status_counter(parent, keys::StatusCounter::Replies), delta: 1 });
+        tx.push(Write::Add { key: counter_shard(app, parent, keys::StatusCounter::Replies, id), delta: 1 });
     }
     if feed::in_public(&FeedItem::record(record, &[])) {
         let listed = PublicEntry { id: author, media: !record.media.is_empty() };
-        tx.push(model::put(keys::public(id), &listed, Condition::None)?);
+        tx.push(model::put(keys::public(id, shards.public), &listed, Condition::None)?);
         for tag in &record.tags {
-            tx.push(model::put(keys::tagged(tag, id), &listed, Condition::None)?);
+            tx.push(model::put(keys::tagged(tag, id, shards.tags), &listed, Condition::None)?);
         }
     }
     let event = Event::StatusCreated {
@@ -104,7 +105,28 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>) -
         in_reply_to_account: record.in_reply_to_account_id,
         mentions: record.mentions.iter().map(|m| m.id).collect(),
     };
-    Ok(tx.commit(app.store.as_ref(), vec![event]).await?)
+    let committed = tx.commit(app.store.as_ref(), vec![event]).await?;
+    // The author's newest posts changed (a celebrity's are kept in process), and a parent's count.
+    app.hot.forget_status(id, Some(author));
+    if let Some(parent) = record.in_reply_to_id {
+        app.hot.forget_status(parent, None);
+    }
+    Ok(committed)
+}
+
+/// The shard of `status`'s `counter` a change made by the write of `by` (a reply, a boost, a
+/// favourite: their own ids) goes to; any shard would do for the sum, the hash spreads them.
+fn counter_shard(app: &App, status: Id, counter: keys::StatusCounter, by: Id) -> Key {
+    let shards = app.config.shards.status_counters;
+    keys::status_counter(status, counter, keys::shard_of(by, shards))
+}
+
+/// Pushes the deletion of sharded listing entry `key` (of partition `base`), also from shard 0
+/// for an entry listed before sharding.
+fn delete_listed(tx: &mut Transaction<impl Copy>, key: Key, base: &str) {
+    for key in keys::with_unsharded(key, base) {
+        tx.push(Write::Delete { key, condition: Condition::None });
+    }
 }
 
 /// Replaces `before` with `after` (same id), keeping the first revision and adding the new one
@@ -148,14 +170,15 @@ pub async fn edit(app: &App, before: &StatusRecord, after: &StatusRecord, revisi
         let new_tags: HashSet<&String> = after.tags.iter().collect();
         let listed = PublicEntry { id: author, media: !after.media.is_empty() };
         let flag_changed = after.media.is_empty() != before.media.is_empty();
+        let shards = &app.config.shards;
         for gone in old_tags.difference(&new_tags) {
-            tx.push(Write::Delete { key: keys::tagged(gone, id), condition: Condition::None });
+            delete_listed(&mut tx, keys::tagged(gone, id, shards.tags), &keys::tag_partition(gone));
         }
         for tag in new_tags.iter().filter(|t| flag_changed || !old_tags.contains(*t)) {
-            tx.push(model::put(keys::tagged(tag, id), &listed, Condition::None)?);
+            tx.push(model::put(keys::tagged(tag, id, shards.tags), &listed, Condition::None)?);
         }
         if flag_changed {
-            tx.push(model::put(keys::public(id), &listed, Condition::None)?);
+            tx.push(model::put(keys::public(id, shards.public), &listed, Condition::None)?);
         }
     }
     let current = RevisionRecord {
@@ -167,7 +190,9 @@ pub async fn edit(app: &App, before: &StatusRecord, after: &StatusRecord, revisi
     };
     tx.push(model::put(keys::revision(id, revision), &current, Condition::None)?);
     tx.guard(model::put(keys::status(id), after, Condition::Exists)?, EditConflict::StatusGone);
-    Ok(tx.commit(app.store.as_ref(), vec![Event::StatusUpdated { status: id, author }]).await?)
+    let committed = tx.commit(app.store.as_ref(), vec![Event::StatusUpdated { status: id, author }]).await?;
+    app.hot.forget_status(id, Some(author));
+    Ok(committed)
 }
 
 /// Posts `boost` of `original`, claiming the booster's one boost of it.
@@ -178,7 +203,7 @@ pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<R
     tx.push(model::put(keys::status(id), boost, Condition::NotExists)?);
     tx.push(model::put(keys::account_status(me, id), &account_entry(boost), Condition::None)?);
     tx.push(model::put(keys::interaction_list(original, keys::Interaction::Reblog, id), &Ref { id: me }, Condition::None)?);
-    tx.push(Write::Add { key: keys::status_counter(original, keys::StatusCounter::Reblogs), delta: 1 });
+    tx.push(Write::Add { key: counter_shard(app, original, keys::StatusCounter::Reblogs, id), delta: 1 });
     tx.push(Write::Add { key: keys::account_counter(me, keys::AccountCounter::Statuses), delta: 1 });
     tx.push(model::put(keys::last_status(me), &boost.created_at, Condition::None)?);
     let event = Event::StatusCreated {
@@ -189,7 +214,9 @@ pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<R
         in_reply_to_account: None,
         mentions: Vec::new(),
     };
-    Ok(tx.commit(app.store.as_ref(), vec![event]).await?)
+    let committed = tx.commit(app.store.as_ref(), vec![event]).await?;
+    app.hot.forget_status(original, Some(me));
+    Ok(committed)
 }
 
 /// Deletes a status or boost and everything indexing it.
@@ -202,19 +229,20 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
     tx.push(Write::Add { key: keys::account_counter(author, keys::AccountCounter::Statuses), delta: -1 });
     tx.push(Write::Delete { key: keys::pinned(author, id), condition: Condition::None });
     for counter in keys::StatusCounter::ALL {
-        tx.push(Write::Delete { key: keys::status_counter(id, counter), condition: Condition::None });
+        tx.push(Write::Delete { key: keys::status_counter(id, counter, 0), condition: Condition::None });
     }
     if let Some(parent) = record.in_reply_to_id {
         tx.push(Write::Delete { key: keys::reply(parent, id), condition: Condition::None });
-        tx.push(Write::Add { key: keys::status_counter(parent, keys::StatusCounter::Replies), delta: -1 });
+        tx.push(Write::Add { key: counter_shard(app, parent, keys::StatusCounter::Replies, id), delta: -1 });
     }
     if let Some(original) = record.reblog_of {
         tx.push(Write::Delete { key: keys::interaction(original, keys::Interaction::Reblog, author), condition: Condition::None });
         tx.push(Write::Delete { key: keys::interaction_list(original, keys::Interaction::Reblog, id), condition: Condition::None });
-        tx.push(Write::Add { key: keys::status_counter(original, keys::StatusCounter::Reblogs), delta: -1 });
+        tx.push(Write::Add { key: counter_shard(app, original, keys::StatusCounter::Reblogs, id), delta: -1 });
     }
+    let shards = &app.config.shards;
     if record.reblog_of.is_none() {
-        tx.push(Write::Add { key: keys::status_count_shard(id), delta: -1 });
+        tx.push(Write::Add { key: keys::instance_counter_of(keys::InstanceCounter::Statuses, id, shards.instance_counters), delta: -1 });
     }
     if let Some(poll) = &record.poll {
         tx.push(Write::Delete { key: keys::poll_due(poll.expires_at, id), condition: Condition::None });
@@ -224,9 +252,9 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
         tx.push(Write::Delete { key: keys::media_attachment(*m), condition: Condition::None });
     }
     if feed::in_public(&FeedItem::record(record, &[])) {
-        tx.push(Write::Delete { key: keys::public(id), condition: Condition::None });
+        delete_listed(&mut tx, keys::public(id, shards.public), keys::PUBLIC);
         for tag in &record.tags {
-            tx.push(Write::Delete { key: keys::tagged(tag, id), condition: Condition::None });
+            delete_listed(&mut tx, keys::tagged(tag, id, shards.tags), &keys::tag_partition(tag));
         }
     }
     let event = Event::StatusDeleted {
@@ -237,7 +265,26 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
         mentions: record.mentions.iter().map(|m| m.id).collect(),
         tags: record.tags.clone(),
     };
-    Ok(tx.commit(app.store.as_ref(), vec![event]).await?)
+    let committed = tx.commit(app.store.as_ref(), vec![event]).await?;
+    app.hot.forget_status(id, Some(author));
+    for changed in [record.in_reply_to_id, record.reblog_of].into_iter().flatten() {
+        app.hot.forget_status(changed, None);
+    }
+    if committed.is_ok() && shards.status_counters > 1 {
+        // The counters' other shards, in a transaction of their own (3 × up to 32 writes would
+        // crowd the deletion's): only counts of a status no one can read any more, so one lost
+        // to a crash here is an orphan item, never a wrong count.
+        let rest: Vec<Write> = keys::StatusCounter::ALL
+            .into_iter()
+            .flat_map(|counter| keys::status_counter_shards(id, counter, shards.status_counters).skip(1))
+            .map(|key| Write::Delete { key, condition: Condition::None })
+            .collect();
+        if let Err(e) = app.store.transact(rest, vec![]).await {
+            // The deletion committed: answer it; the shards left are orphans nobody reads.
+            tracing::warn!(status = %id, error = %e, "counter shards of a deleted status not deleted");
+        }
+    }
+    Ok(committed)
 }
 
 /// Records `me`'s favourite (with a counter and an event) or bookmark of `status`
@@ -249,10 +296,12 @@ pub async fn interact(app: &App, me: Id, status: &StatusRecord, kind: Interactio
     let mut events = Vec::new();
     if kind == Interaction::Favourite {
         tx.push(model::put(keys::interaction_list(status.id, kind, id), &Ref { id: me }, Condition::None)?);
-        tx.push(Write::Add { key: keys::status_counter(status.id, keys::StatusCounter::Favourites), delta: 1 });
+        tx.push(Write::Add { key: counter_shard(app, status.id, keys::StatusCounter::Favourites, id), delta: 1 });
         events.push(Event::Favourited { account: me, status: status.id, author: status.account_id });
     }
-    Ok(tx.commit(app.store.as_ref(), events).await?)
+    let committed = tx.commit(app.store.as_ref(), events).await?;
+    app.hot.forget_status(status.id, None);
+    Ok(committed)
 }
 
 /// Takes back interaction `id` (a favourite or bookmark) of `me` with `status`.
@@ -264,10 +313,12 @@ pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id
     let mut events = Vec::new();
     if kind == Interaction::Favourite {
         tx.push(Write::Delete { key: keys::interaction_list(status, kind, id), condition: Condition::None });
-        tx.push(Write::Add { key: keys::status_counter(status, keys::StatusCounter::Favourites), delta: -1 });
+        tx.push(Write::Add { key: counter_shard(app, status, keys::StatusCounter::Favourites, id), delta: -1 });
         events.push(Event::Unfavourited { account: me, status });
     }
-    Ok(tx.commit(app.store.as_ref(), events).await?)
+    let committed = tx.commit(app.store.as_ref(), events).await?;
+    app.hot.forget_status(status, None);
+    Ok(committed)
 }
 
 /// Writes or removes `account`'s mute of the thread starting with status `thread`.

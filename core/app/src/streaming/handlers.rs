@@ -15,7 +15,7 @@ use shared::wire;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::hidden::Hidden;
-use super::publisher::{HEARTBEAT, home_channel};
+use super::publisher::{HEARTBEAT, home_channel, list_channel};
 use super::revoked::Revoked;
 use crate::App;
 use crate::auth::{Auth, Scope};
@@ -37,11 +37,13 @@ pub(crate) enum Subscription {
     Public { local: bool, remote: bool, media: bool },
     /// Public statuses with a hashtag.
     Hashtag { tag: String, local: bool },
+    /// What one of the caller's lists gets.
+    List { list: shared::id::Id },
 }
 
 impl Subscription {
-    /// Parses Mastodon's stream names.
-    pub(crate) fn parse(stream: &str, tag: Option<&str>, only_media: bool) -> ApiResult<Self> {
+    /// Parses Mastodon's stream names (`tag` for hashtag streams, `list` for the list stream).
+    pub(crate) fn parse(stream: &str, tag: Option<&str>, list: Option<&str>, only_media: bool) -> ApiResult<Self> {
         let hashtag = |local| {
             let tag = tag
                 .map(|t| t.trim().trim_start_matches('#'))
@@ -63,6 +65,10 @@ impl Subscription {
             "public:remote:media" => Subscription::Public { local: false, remote: true, media: true },
             "hashtag" => hashtag(false)?,
             "hashtag:local" => hashtag(true)?,
+            "list" => {
+                let list = list.map(str::trim).filter(|l| !l.is_empty()).ok_or_else(|| ApiError::BadRequest("No list for stream provided".into()))?;
+                Subscription::List { list: list.parse().map_err(|_| ApiError::Forbidden(NOT_YOUR_LIST.into()))? }
+            }
             _ => return Err(ApiError::BadRequest("Unknown stream type".into())),
         })
     }
@@ -83,11 +89,12 @@ impl Subscription {
                 vec![format!("public{place}{}", if *media { ":media" } else { "" })]
             }
             Subscription::Hashtag { tag, local } => vec![if *local { "hashtag:local".into() } else { "hashtag".into() }, tag.clone()],
+            Subscription::List { list } => vec!["list".into(), list.to_string()],
         }
     }
 
     /// Checks the caller may listen, returning the hub channel.
-    pub(crate) fn authorize(&self, auth: &Auth) -> ApiResult<String> {
+    pub(crate) async fn authorize(&self, app: &App, auth: &Auth) -> ApiResult<String> {
         Ok(match self {
             Subscription::User => home_channel(auth.user(Scope::ReadStatuses)?),
             Subscription::UserNotification => home_channel(auth.user(Scope::ReadNotifications)?),
@@ -106,6 +113,14 @@ impl Subscription {
                 auth.require(Scope::ReadStatuses)?;
                 format!("timeline:hashtag:{tag}{}", if *local { ":local" } else { "" })
             }
+            Subscription::List { list } => {
+                let me = auth.user(Scope::ReadStatuses)?;
+                // Only the owner's partition holds a list: anyone else's is simply absent.
+                if app.store.get(&crate::keys::list(me, *list)).await?.is_none() {
+                    return Err(ApiError::Forbidden(NOT_YOUR_LIST.into()));
+                }
+                list_channel(*list)
+            }
         })
     }
 
@@ -114,6 +129,9 @@ impl Subscription {
         feed::stream_delivers(matches!(self, Subscription::UserNotification), &message.event)
     }
 }
+
+/// Mastodon's answer to a list stream of a list that is not the caller's.
+const NOT_YOUR_LIST: &str = "Not authorized to stream this list";
 
 /// The caller of a streaming endpoint: the token comes from the `Authorization` header, the
 /// `access_token` query parameter or, as browsers' WebSockets send it, `Sec-WebSocket-Protocol`.
@@ -155,6 +173,8 @@ pub struct StreamParams {
     tag: Option<String>,
     #[serde(default, deserialize_with = "crate::http::flag")]
     only_media: Option<bool>,
+    #[serde(default)]
+    list: Option<String>,
 }
 
 /// `GET /api/v1/streaming/health`.
@@ -174,27 +194,32 @@ pub async fn user_notification(State(app): State<App>, caller: StreamCaller) -> 
 
 /// `GET /api/v1/streaming/public`.
 pub async fn public(State(app): State<App>, caller: StreamCaller, Params(p): Params<StreamParams>) -> ApiResult<Response> {
-    sse(app, caller.auth, Subscription::parse("public", None, p.only_media == Some(true))?).await
+    sse(app, caller.auth, Subscription::parse("public", None, None, p.only_media == Some(true))?).await
 }
 
 /// `GET /api/v1/streaming/public/local`.
 pub async fn public_local(State(app): State<App>, caller: StreamCaller, Params(p): Params<StreamParams>) -> ApiResult<Response> {
-    sse(app, caller.auth, Subscription::parse("public:local", None, p.only_media == Some(true))?).await
+    sse(app, caller.auth, Subscription::parse("public:local", None, None, p.only_media == Some(true))?).await
 }
 
 /// `GET /api/v1/streaming/public/remote`.
 pub async fn public_remote(State(app): State<App>, caller: StreamCaller, Params(p): Params<StreamParams>) -> ApiResult<Response> {
-    sse(app, caller.auth, Subscription::parse("public:remote", None, p.only_media == Some(true))?).await
+    sse(app, caller.auth, Subscription::parse("public:remote", None, None, p.only_media == Some(true))?).await
 }
 
 /// `GET /api/v1/streaming/hashtag?tag=`.
 pub async fn hashtag(State(app): State<App>, caller: StreamCaller, Params(p): Params<StreamParams>) -> ApiResult<Response> {
-    sse(app, caller.auth, Subscription::parse("hashtag", p.tag.as_deref(), false)?).await
+    sse(app, caller.auth, Subscription::parse("hashtag", p.tag.as_deref(), None, false)?).await
 }
 
 /// `GET /api/v1/streaming/hashtag/local?tag=`.
 pub async fn hashtag_local(State(app): State<App>, caller: StreamCaller, Params(p): Params<StreamParams>) -> ApiResult<Response> {
-    sse(app, caller.auth, Subscription::parse("hashtag:local", p.tag.as_deref(), false)?).await
+    sse(app, caller.auth, Subscription::parse("hashtag:local", p.tag.as_deref(), None, false)?).await
+}
+
+/// `GET /api/v1/streaming/list?list=`: one of the caller's lists.
+pub async fn list(State(app): State<App>, caller: StreamCaller, Params(p): Params<StreamParams>) -> ApiResult<Response> {
+    sse(app, caller.auth, Subscription::parse("list", None, p.list.as_deref(), false)?).await
 }
 
 /// What ends a stream's wait for its next message.
@@ -222,7 +247,7 @@ pub(crate) async fn next_message(rx: &mut broadcast::Receiver<Arc<StreamMessage>
 }
 
 pub(crate) async fn sse(app: App, auth: Auth, subscription: Subscription) -> ApiResult<Response> {
-    let channel = subscription.authorize(&auth)?;
+    let channel = subscription.authorize(&app, &auth).await?;
     let revoked = Revoked::watch(&app, &auth).await?;
     let hidden = Hidden::watch(&app, auth.account).await?;
     let rx = app.streams.subscribe(&channel).await?;
@@ -273,13 +298,12 @@ pub async fn websocket(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let upgrade = upgrade.map_err(|_| ApiError::BadRequest("Expected a WebSocket upgrade".into()))?;
-    let _ = p.list;
     let revoked = Revoked::watch(&app, &caller.auth).await?;
     let hidden = Hidden::watch(&app, caller.auth.account).await?;
     let initial = match p.stream.as_deref().filter(|s| !s.is_empty()) {
         Some(stream) => {
-            let subscription = Subscription::parse(stream, p.tag.as_deref(), false)?;
-            let channel = subscription.authorize(&caller.auth)?;
+            let subscription = Subscription::parse(stream, p.tag.as_deref(), p.list.as_deref(), false)?;
+            let channel = subscription.authorize(&app, &caller.auth).await?;
             // Subscribed before the upgrade completes: nothing published after the client
             // sees `101 Switching Protocols` is missed.
             Some((subscription, app.streams.subscribe(&channel).await?))
@@ -302,6 +326,8 @@ pub(crate) struct Command {
     stream: String,
     #[serde(default)]
     tag: Option<String>,
+    #[serde(default)]
+    list: Option<String>,
 }
 
 pub(crate) type Outgoing = (Vec<String>, Arc<StreamMessage>);
@@ -373,10 +399,10 @@ pub(crate) async fn command(
     hidden: &Hidden,
 ) -> ApiResult<()> {
     let command: Command = serde_json::from_str(text).map_err(|_| ApiError::BadRequest("Invalid message".into()))?;
-    let subscription = Subscription::parse(&command.stream, command.tag.as_deref(), false)?;
+    let subscription = Subscription::parse(&command.stream, command.tag.as_deref(), command.list.as_deref(), false)?;
     match command.kind.as_str() {
         "subscribe" => {
-            let channel = subscription.authorize(auth)?;
+            let channel = subscription.authorize(app, auth).await?;
             subscribe(app, subscriptions, subscription, &channel, tx, hidden).await
         }
         "unsubscribe" => {

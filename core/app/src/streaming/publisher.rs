@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
-use crate::policy::{FeedItem, feed};
+use crate::policy::{self, FeedItem, feed};
 use crate::ports::StreamMessage;
 use crate::{App, timelines};
 
@@ -76,6 +76,7 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: *in_reply_to_account, mentions };
             let recipients = timelines::push_recipients(app, &item).await?;
             publish_to_homes(app, &recipients, "update", &payload).await;
+            publish_to_lists(app, &item, "update", &payload).await?;
             if feed::in_public(&item) {
                 publish_public(app, "update", &payload, &tags, !rendered.media_attachments.is_empty()).await;
             }
@@ -89,6 +90,7 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let item = FeedItem { author: *author, visibility, reblog_of: None, in_reply_to_account: in_reply_to, mentions: &mentions };
             let recipients = timelines::push_recipients(app, &item).await?;
             publish_to_homes(app, &recipients, "status.update", &payload).await;
+            publish_to_lists(app, &item, "status.update", &payload).await?;
             if feed::in_public(&item) {
                 publish_public(app, "status.update", &payload, &tags, !rendered.media_attachments.is_empty()).await;
             }
@@ -98,6 +100,9 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: None, mentions };
             let recipients = timelines::push_recipients(app, &item).await?;
             publish_to_homes(app, &recipients, "delete", &payload).await;
+            for list in policy::lists::lists_with(app, *author).await? {
+                publish(app, list_channel(list.list), "delete", &payload).await;
+            }
             if feed::in_public(&item) {
                 publish_public(app, "delete", &payload, tags, true).await;
             }
@@ -158,6 +163,20 @@ pub(crate) async fn publish(app: &App, channel: String, event: &str, payload: &s
         }
         Err(e) => tracing::warn!(error = %e, channel, "stream hub unavailable"),
     }
+}
+
+/// Publishes to the streams of the lists whose timelines `item` goes to.
+async fn publish_to_lists(app: &App, item: &FeedItem<'_>, event: &str, payload: &str) -> ApiResult<()> {
+    let lists = policy::lists::lists_with(app, item.author).await?;
+    for list in policy::lists::list_recipients(app, item, &lists).await? {
+        publish(app, list_channel(list.list), event, payload).await;
+    }
+    Ok(())
+}
+
+/// The channel of a list's stream (Mastodon's name).
+pub(crate) fn list_channel(list: Id) -> String {
+    format!("timeline:list:{list}")
 }
 
 /// The channel of an account's user stream.

@@ -4,7 +4,6 @@ use std::collections::HashSet;
 
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use shared::id::Id;
 use shared::wire;
 
 use super::service::home_key;
@@ -59,7 +58,7 @@ pub async fn public(State(app): State<App>, auth: MaybeAuth, Params(p): Params<P
     if p.remote == Some(true) {
         return Ok(Paged::new(&app, &url, Vec::new(), &[]));
     }
-    let ids = app.scan_ids(keys::PUBLIC.to_owned(), &window, media_filter(p.only_media == Some(true))).await?;
+    let ids = app.scan_ids(keys::public_partitions(app.config.shards.public), &window, media_filter(p.only_media == Some(true))).await?;
     let statuses = app.feed_statuses(viewer, &ids).await?;
     Ok(Paged::new(&app, &url, statuses, &ids))
 }
@@ -108,13 +107,11 @@ pub async fn tag(
     tags.extend(p.any.iter().map(norm).filter(|t| !t.is_empty()).take(4));
     let all: Vec<String> = p.all.iter().map(norm).collect();
     let none: Vec<String> = p.none.iter().map(norm).collect();
-    let mut ids: Vec<Id> = Vec::new();
-    for t in &tags {
-        ids.extend(app.scan_ids(keys::tag_partition(t), &window, media_filter(only_media)).await?);
-    }
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    ids.dedup();
-    let mut ids = window.select_from_newest_first(ids.into_iter());
+    tags.sort_unstable();
+    tags.dedup();
+    // Every shard of every tag, merged by id: one status carrying several of them counts once.
+    let partitions = tags.iter().flat_map(|t| keys::tag_partitions(t, app.config.shards.tags)).collect();
+    let mut ids = app.scan_ids(partitions, &window, media_filter(only_media)).await?;
     if !all.is_empty() || !none.is_empty() {
         let records = app.status_records(&ids).await?;
         ids.retain(|id| records.get(id).is_some_and(|r| all.iter().all(|t| r.tags.contains(t)) && !none.iter().any(|t| r.tags.contains(t))));
@@ -153,7 +150,7 @@ pub async fn account_statuses(
     let window = p.page.request(20, 40)?.window();
     let owner = account.id;
     let ids = if p.pinned == Some(true) {
-        app.scan_ids(keys::pinned_partition(owner), &window, |_| Ok(true)).await?
+        app.scan_ids(vec![keys::pinned_partition(owner)], &window, |_| Ok(true)).await?
     } else {
         let follows = match viewer {
             Some(v) if v != owner => app.follow_edge(v, owner).await?.is_some(),
@@ -161,7 +158,7 @@ pub async fn account_statuses(
         };
         let reader = Viewer::new(viewer, if follows { Relations::following(HashSet::from([owner])) } else { Relations::default() });
         let (exclude_replies, exclude_reblogs, only_media) = (p.exclude_replies == Some(true), p.exclude_reblogs == Some(true), p.only_media == Some(true));
-        app.scan_ids(keys::account_statuses_partition(owner), &window, |item| {
+        app.scan_ids(vec![keys::account_statuses_partition(owner)], &window, |item| {
             let e: AccountStatusEntry = model::decode(item)?;
             let visible = visibility::listed_on_profile(&reader, owner, &e);
             let is_reply_to_other = e.in_reply_to_account.is_some_and(|t| t != owner);

@@ -4,19 +4,20 @@ use std::collections::HashSet;
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::future::try_join_all;
+use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
 use shared::id::Id;
 use shared::page::Window;
 
 use crate::error::ApiResult;
 use crate::model::{self, AccountStatusEntry, Ref};
-use crate::policy::{FeedItem, Relations, feed};
+use crate::policy::{FeedItem, Relations, feed, lists};
 use crate::ports::{CacheError, Item, Query, TimelineEntry};
+use crate::scan::ShardScan;
 use crate::{App, keys};
 
 /// How long the in-process copy of the celebrity set is trusted.
 pub(crate) const CELEBRITY_TTL: Duration = Duration::from_secs(10);
-/// Followed accounts read when rebuilding a home timeline.
-pub(crate) const REBUILD_MAX_FOLLOWEES: usize = 2000;
 /// Partition pages scanned at most to fill one filtered page.
 pub(crate) const MAX_SCAN_PAGES: usize = 10;
 
@@ -34,8 +35,9 @@ impl App {
         {
             return Ok(set.clone());
         }
-        let items = self.store.query(&Query::partition(keys::CELEBRITIES, 100_000)).await?;
-        let set: Arc<HashSet<Id>> = Arc::new(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect());
+        let queries: Vec<Query> = keys::celebrity_partitions(self.config.shards.celebrities).into_iter().map(|pk| Query::partition(pk, 100_000)).collect();
+        let shards = try_join_all(queries.iter().map(|q| self.store.query(q))).await?;
+        let set: Arc<HashSet<Id>> = Arc::new(shards.iter().flatten().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect());
         if let Ok(mut guard) = self.celebrities.write() {
             *guard = Some((Instant::now(), set.clone()));
         }
@@ -95,17 +97,23 @@ impl App {
     /// left in the cache (followed celebrities excluded: they are merged in at read time).
     async fn rebuilt_home(&self, viewer: Id, cap: usize) -> ApiResult<Vec<TimelineEntry>> {
         let celebrities = self.celebrities().await?;
-        let followees = self.store.query(&Query { descending: true, ..Query::partition(keys::following_partition(viewer), REBUILD_MAX_FOLLOWEES) }).await?;
+        let most = self.config.timelines.rebuild_max_followees;
+        let followees = self.store.query(&Query { descending: true, ..Query::partition(keys::following_partition(viewer), most) }).await?;
+        // Members of the viewer's exclusive lists are read in those lists only.
+        let excluded = lists::exclusive_members(self, viewer).await?;
         let mut sources: Vec<Id> = Vec::with_capacity(followees.len() + 1);
         sources.push(viewer);
+        let mut followed = HashSet::with_capacity(followees.len() + 1);
+        followed.insert(viewer);
         for item in &followees {
             let target = model::decode::<Ref>(item)?.id;
-            if !celebrities.contains(&target) {
+            followed.insert(target);
+            if !celebrities.contains(&target) && !excluded.contains(&target) {
                 sources.push(target);
             }
         }
-        let relations = Relations::following(sources.iter().copied().collect());
-        self.merge_newest(viewer, &sources, &relations, cap).await
+        let relations = Relations::following(followed);
+        self.merge_newest(&sources, cap, |source, item| self.home_entry(viewer, source, item, &relations)).await
     }
 
     /// The cached home's ids for `window`, or, while the cache is unavailable (a Redis
@@ -128,11 +136,17 @@ impl App {
         }
     }
 
-    /// The newest `cap` home entries of `sources`' statuses, newest first: what fanout would
-    /// have left in the timeline. A k-way merge over each source's `AS#` partition: a first
-    /// small page from every source, then further pages only from the source whose entries are
-    /// still the newest, so a prolific followee fills the home as it would have by fanout.
-    async fn merge_newest(&self, viewer: Id, sources: &[Id], relations: &Relations, cap: usize) -> ApiResult<Vec<TimelineEntry>> {
+    /// The newest `cap` entries of `sources`' statuses that `keep` turns into timeline entries
+    /// (given the source and its `AS#` item), newest first: what fanout would have left in the
+    /// timeline. A k-way merge over each source's `AS#` partition: a first small page from
+    /// every source, then further pages only from the source whose entries are still the
+    /// newest, so a prolific source fills the timeline as it would have by fanout.
+    pub(crate) async fn merge_newest(
+        &self,
+        sources: &[Id],
+        cap: usize,
+        keep: impl Fn(Id, &Item) -> ApiResult<Option<TimelineEntry>>,
+    ) -> ApiResult<Vec<TimelineEntry>> {
         const MAX_PAGE: usize = 100;
         struct Cursor {
             source: Id,
@@ -141,11 +155,16 @@ impl App {
             more: bool,
         }
         let first_page = (cap / sources.len().max(1)).clamp(10, MAX_PAGE);
-        let mut cursors = Vec::with_capacity(sources.len());
-        for &source in sources {
-            let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), first_page) }).await?;
-            cursors.push(Cursor { source, more: items.len() == first_page, page: items.into() });
-        }
+        // The first pages `read_concurrency` at a time (in order), not one round trip after another.
+        let cursors: Vec<Cursor> = stream::iter(sources.iter().copied())
+            .map(|source| async move {
+                let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), first_page) }).await?;
+                ApiResult::Ok(Cursor { source, more: items.len() == first_page, page: items.into() })
+            })
+            .buffered(self.config.timelines.read_concurrency.max(1))
+            .try_collect()
+            .await?;
+        let mut cursors = cursors;
         // The newest unread item of each cursor, by id.
         let mut heads: std::collections::BinaryHeap<(Id, usize)> =
             cursors.iter().enumerate().filter_map(|(i, c)| c.page.front().and_then(|item| Id::from_sort_key(&item.key.sk)).map(|id| (id, i))).collect();
@@ -154,7 +173,7 @@ impl App {
             let Some((_, i)) = heads.pop() else { break };
             let cursor = &mut cursors[i];
             let Some(item) = cursor.page.pop_front() else { continue };
-            if let Some(entry) = self.home_entry(viewer, cursor.source, &item, relations)? {
+            if let Some(entry) = keep(cursor.source, &item)? {
                 entries.push(entry);
             }
             if cursor.page.is_empty() && cursor.more {
@@ -174,6 +193,33 @@ impl App {
         Ok(entries)
     }
 
+    /// Copies `target`'s recent statuses into `follower`'s home, if it is built and `target` is
+    /// neither pulled at read time (a celebrity) nor kept out by an exclusive list.
+    pub(crate) async fn backfill_home(&self, follower: Id, target: Id) -> ApiResult<()> {
+        let key = home_key(follower);
+        if !self.timelines.exists(&key).await? || self.celebrities().await?.contains(&target) {
+            return Ok(());
+        }
+        if lists::exclusive_members(self, follower).await?.contains(&target) {
+            return Ok(());
+        }
+        let items =
+            self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(target), self.config.timelines.backfill) }).await?;
+        let relations = Relations::following(self.following_set(follower).await?);
+        let mut entries = Vec::new();
+        for item in &items {
+            entries.extend(self.home_entry(follower, target, item, &relations)?);
+        }
+        self.timelines.insert(&key, &entries, self.config.timelines.cap).await?;
+        Ok(())
+    }
+
+    /// The ids of `account`'s newest `cap` statuses and boosts.
+    pub(crate) async fn newest_statuses(&self, account: Id, cap: usize) -> ApiResult<Vec<Id>> {
+        let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(account), cap) }).await?;
+        Ok(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect())
+    }
+
     /// Turns an `AS#` item into a home entry if the viewer should see it there.
     pub(crate) fn home_entry(&self, viewer: Id, author: Id, item: &Item, relations: &Relations) -> ApiResult<Option<TimelineEntry>> {
         let Some(id) = Id::from_sort_key(&item.key.sk) else { return Ok(None) };
@@ -187,15 +233,23 @@ impl App {
         let celebrities = self.celebrities().await?;
         if !celebrities.is_empty() {
             let candidates: Vec<Id> = celebrities.iter().copied().collect();
-            let followed = Relations::load(self, viewer, &candidates).await?.followed().clone();
+            let mut followed = Relations::load(self, viewer, &candidates).await?.followed().clone();
+            if !followed.is_empty() {
+                let excluded = lists::exclusive_members(self, viewer).await?;
+                followed.retain(|celebrity| !excluded.contains(celebrity));
+            }
             if !followed.is_empty() {
                 let mut all_followed: Option<Relations> = None;
                 let no_one = Relations::default();
                 let mut seen_originals: HashSet<Id> = HashSet::new();
                 let mut boosts: Vec<(Id, Id)> = Vec::new();
-                for celebrity in followed {
-                    let items = self.store.query(&Query::window(keys::account_statuses_partition(celebrity), window)).await?;
-                    for item in &items {
+                let pages: Vec<(Id, Arc<Vec<Item>>)> = stream::iter(followed)
+                    .map(|celebrity| async move { ApiResult::Ok((celebrity, self.celebrity_page(celebrity, window).await?)) })
+                    .buffered(self.config.timelines.read_concurrency.max(1))
+                    .try_collect()
+                    .await?;
+                for (celebrity, items) in pages {
+                    for item in items.iter() {
                         let entry: AccountStatusEntry = model::decode(item)?;
                         if entry.in_reply_to_account.is_some() && all_followed.is_none() {
                             let set = self.following_set(viewer).await?;
@@ -228,31 +282,55 @@ impl App {
         Ok(ids)
     }
 
+    /// A celebrity's `AS#` entries in `window`. The head page (no cursor) is what every
+    /// follower's first home page merges in: kept in process for `[timelines] hot_ttl_ms`
+    /// (the largest page a client may ask, cut to the window).
+    async fn celebrity_page(&self, celebrity: Id, window: &Window) -> ApiResult<Arc<Vec<Item>>> {
+        const HEAD: usize = 40;
+        let partition = keys::account_statuses_partition(celebrity);
+        let head = window.after.is_none() && window.before.is_none() && window.limit <= HEAD;
+        if !head || !self.hot.celebrity_heads.enabled() {
+            return Ok(Arc::new(self.store.query(&Query::window(partition, window)).await?));
+        }
+        let page = match self.hot.celebrity_heads.get(&celebrity) {
+            Some(page) => page,
+            None => {
+                let read_at = Instant::now();
+                let page = Arc::new(self.store.query(&Query { descending: true, ..Query::partition(partition, HEAD) }).await?);
+                self.hot.celebrity_heads.put(celebrity, page.clone(), read_at);
+                page
+            }
+        };
+        Ok(Arc::new(page.iter().take(window.limit).cloned().collect()))
+    }
+
     /// Everyone `viewer` follows (bounded), for reply filtering.
     pub(crate) async fn following_set(&self, viewer: Id) -> ApiResult<HashSet<Id>> {
-        let items = self.store.query(&Query::partition(keys::following_partition(viewer), REBUILD_MAX_FOLLOWEES)).await?;
+        let items = self.store.query(&Query::partition(keys::following_partition(viewer), self.config.timelines.rebuild_max_followees)).await?;
         items.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect()
     }
 
-    /// Scans an id-keyed partition through `window`, keeping items `keep` accepts, until the
-    /// page is full or the partition ends. Returns ids newest first.
-    pub(crate) async fn scan_ids(&self, partition: String, window: &Window, keep: impl Fn(&Item) -> ApiResult<bool>) -> ApiResult<Vec<Id>> {
+    /// Scans id-keyed `partitions` (the shards of one partition, or several partitions) through
+    /// `window` as one, keeping items `keep` accepts, until the page is full or the partitions
+    /// end (or the page budget does). An id in several partitions counts once. Returns ids
+    /// newest first.
+    pub(crate) async fn scan_ids(&self, partitions: Vec<String>, window: &Window, keep: impl Fn(&Item) -> ApiResult<bool>) -> ApiResult<Vec<Id>> {
+        const MIN_PAGE: usize = 20;
+        let shards = partitions.len();
+        let first = ShardScan::first_page(window.limit, shards, MIN_PAGE);
+        let mut scan = ShardScan::window(partitions, window, first, window.limit.max(MIN_PAGE), (MAX_SCAN_PAGES - 1) * shards);
         let mut out = Vec::new();
-        let mut query = Query::window(partition, window);
-        query.limit = window.limit.max(20);
-        for _ in 0..MAX_SCAN_PAGES {
-            let items = self.store.query(&query).await?;
-            let exhausted = items.len() < query.limit;
-            let Some(last) = items.last().map(|i| i.key.sk.clone()) else { break };
-            for item in &items {
-                if out.len() < window.limit && keep(item)? {
-                    out.extend(Id::from_sort_key(&item.key.sk));
-                }
+        let mut last = None;
+        while out.len() < window.limit
+            && let Some(item) = scan.next(self).await?
+        {
+            let Some(id) = Id::from_sort_key(&item.key.sk) else { continue };
+            if last.replace(id) == Some(id) {
+                continue;
             }
-            if out.len() >= window.limit || exhausted {
-                break;
+            if keep(&item)? {
+                out.push(id);
             }
-            if query.descending { query.before = Some(last) } else { query.after = Some(last) }
         }
         if window.oldest_first {
             out.reverse();
@@ -262,8 +340,14 @@ impl App {
 }
 
 /// The homes `item` is pushed into (and streamed to): the policy's recipients, or only the
-/// author's home for an account whose posts are pulled at read time (a celebrity).
+/// author's home for an account whose posts are pulled at read time (a celebrity); less the
+/// owners of exclusive lists holding the author (they read the author in those lists).
 pub async fn push_recipients(app: &App, item: &FeedItem<'_>) -> ApiResult<Vec<Id>> {
     let pulled = item.visibility != shared::wire::Visibility::Direct && app.celebrities().await?.contains(&item.author);
-    feed::home_recipients(app, item, pulled).await
+    let mut recipients = feed::home_recipients(app, item, pulled).await?;
+    let excluding = lists::exclusive_owners(&lists::lists_with(app, item.author).await?);
+    if !excluding.is_empty() {
+        recipients.retain(|r| *r == item.author || !excluding.contains(r));
+    }
+    Ok(recipients)
 }

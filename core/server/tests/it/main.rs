@@ -5,8 +5,10 @@ mod accounts;
 mod connections;
 mod dynamodb;
 mod edge;
+mod endorsements;
 mod events;
 mod instance;
+mod lists;
 mod media;
 mod moderation;
 mod nodes;
@@ -22,10 +24,12 @@ mod redis;
 mod safety;
 mod schema;
 mod search;
+mod shards;
 mod shared_streams;
 mod statuses;
 mod streaming;
 mod timelines;
+mod web;
 
 use core_app::App;
 use core_server::Settings;
@@ -166,6 +170,11 @@ impl TestApp {
         // STARLING_TEST_DYNAMODB_ENDPOINT (named after the data directory: restarts keep data).
         if std::env::var("STARLING_TEST_BACKEND").is_ok_and(|b| b == "dynamodb") {
             use_dynamodb(&mut settings, dir.path());
+        }
+        // STARLING_TEST_SHARDS=n spreads every sharded partition and counter over n shards
+        // (scripts/test.sh runs the DynamoDB slice with 4).
+        if let Some(n) = std::env::var("STARLING_TEST_SHARDS").ok().and_then(|n| n.parse().ok()) {
+            settings.shards = Some(all_shards(n));
         }
         // STARLING_TEST_SEARCH=opensearch runs every API test with search in OpenSearch's
         // recorded-contract fake (no OpenSearch server runs here).
@@ -339,6 +348,11 @@ pub fn test_settings(data_dir: &std::path::Path, listen: std::net::SocketAddr) -
     // The API tests talk to core directly; the edge in front has tests of its own.
     settings.edge.enabled = false;
     settings
+}
+
+/// Every sharded partition and counter over `n` shards.
+pub fn all_shards(n: u32) -> core_app::config::ShardConfig {
+    core_app::config::ShardConfig { public: n, tags: n, accounts: n, celebrities: n, instance_counters: n, status_counters: n }
 }
 
 /// Points timelines, core's rate limits and the streaming hub at `server`.

@@ -1,0 +1,301 @@
+//! Sharded partitions and counters (`[shards]`): pagination over merged shards is exactly the
+//! unsharded one, deletions find their shard, counters sum, data written unsharded stays read,
+//! home rebuilds do not depend on their read concurrency, hot copies are bounded.
+
+use core_app::config::{ShardConfig, TimelineConfig};
+use core_app::keys::{self, StatusCounter};
+use core_app::ports::{Query, Write};
+use serde_json::json;
+use shared::id::Id;
+
+use crate::{TestApp, User, all_shards, id, ids};
+
+/// Ids of every entry in `partitions`, newest first (what the store holds, shards together).
+async fn listed(t: &TestApp, partitions: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for pk in partitions {
+        for item in t.app.store().query(&Query::partition(pk, 10_000)).await.unwrap() {
+            out.push(Id::from_sort_key(&item.key.sk).unwrap());
+        }
+    }
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out.iter().map(ToString::to_string).collect()
+}
+
+/// How many of `partitions` hold anything.
+async fn shards_used(t: &TestApp, partitions: Vec<String>) -> usize {
+    let mut used = 0;
+    for pk in partitions {
+        used += usize::from(!t.app.store().query(&Query::partition(pk, 1)).await.unwrap().is_empty());
+    }
+    used
+}
+
+/// Every id of a timeline, walking `next` links back from the newest page of `limit`.
+async fn walk_back(t: &TestApp, path: &str, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut page = t.get(&format!("{path}?limit={limit}"), None).await;
+    loop {
+        let got = ids(&page.body);
+        assert!(got.len() <= limit, "{path}: {} > {limit}", got.len());
+        if got.is_empty() {
+            return seen;
+        }
+        seen.extend(got);
+        page = t.follow_link(&page, "next", None).await;
+    }
+}
+
+/// Every id of a timeline newer than `oldest`, walking `prev` links (min_id) forwards, newest first.
+async fn walk_forward(t: &TestApp, path: &str, oldest: &str, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut page = t.get(&format!("{path}?limit={limit}&min_id={oldest}"), None).await;
+    loop {
+        let got = ids(&page.body);
+        assert!(got.len() <= limit, "{path}: {} > {limit}", got.len());
+        if got.is_empty() {
+            seen.reverse();
+            return seen;
+        }
+        seen.extend(got.into_iter().rev());
+        page = t.follow_link(&page, "prev", None).await;
+    }
+}
+
+/// Which of `users` wrote status `id`.
+async fn author_of<'a>(t: &TestApp, id: &str, users: [&'a User; 2]) -> &'a User {
+    let status = t.get(&format!("/api/v1/statuses/{id}"), None).await.expect(200);
+    users.into_iter().find(|u| status["account"]["id"] == u.id.as_str()).unwrap()
+}
+
+async fn ask(t: &TestApp, path: &str) -> Vec<String> {
+    ids(&t.get(path, None).await.expect(200))
+}
+
+/// Posts `n` public statuses tagged `#sharded` (a private one beside every fifth, listed nowhere),
+/// returning the public ones' ids newest first.
+async fn post_tagged(t: &TestApp, users: &[&User], n: usize) -> Vec<String> {
+    let mut public = Vec::new();
+    for i in 0..n {
+        let status = t.post_status(users[i % users.len()], json!({ "status": format!("post {i} #sharded") })).await;
+        public.push(id(&status));
+        if i % 5 == 0 {
+            t.post_status(users[0], json!({ "status": format!("private {i} #sharded"), "visibility": "private" })).await;
+        }
+    }
+    public.reverse();
+    public
+}
+
+#[tokio::test]
+async fn public_and_tag_timelines_over_four_shards_page_exactly_in_order_without_gaps_or_duplicates() {
+    let t = TestApp::spawn_with(|s| s.shards = Some(all_shards(4))).await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
+    let public = post_tagged(&t, &[&alice, &bob], 25).await;
+    assert_eq!(listed(&t, keys::public_partitions(4)).await, public, "each public post listed once");
+    assert!(shards_used(&t, keys::public_partitions(4)).await >= 2, "spread over the shards");
+    assert!(shards_used(&t, keys::tag_partitions("sharded", 4)).await >= 2);
+    for path in ["/api/v1/timelines/public", "/api/v1/timelines/tag/sharded"] {
+        for limit in [1, 4, 7, 40] {
+            assert_eq!(walk_back(&t, path, limit).await, public, "{path} limit {limit}: next links");
+        }
+        let oldest = &public[public.len() - 1];
+        let mut newer = public.clone();
+        newer.pop();
+        assert_eq!(walk_forward(&t, path, oldest, 3).await, newer, "{path}: prev links");
+        assert_eq!(ask(&t, &format!("{path}?since_id={}&limit=3", public[10])).await, public[..3], "{path}: since_id gives the newest");
+        assert_eq!(ask(&t, &format!("{path}?min_id={}&limit=3", public[10])).await, public[7..10], "{path}: min_id the closest");
+        assert_eq!(ask(&t, &format!("{path}?max_id={}&since_id={}", public[2], public[9])).await, public[3..9], "{path}: both bounds");
+        let first = t.get(&format!("{path}?limit=5"), None).await;
+        assert_eq!(
+            crate::link(&first, "next").unwrap(),
+            format!("{}{path}?limit=5&max_id={}", t.base, public[4]),
+            "{path}: the Link header names the page's ends"
+        );
+    }
+    // Several tags at once: merged over every shard of each, a status carrying two counted once.
+    let both = t.post_status(&alice, json!({"status": "#sharded and #other"})).await;
+    let other = t.post_status(&bob, json!({"status": "only #other"})).await;
+    let mut want = vec![id(&other), id(&both)];
+    want.extend(public.iter().cloned());
+    assert_eq!(ask(&t, "/api/v1/timelines/tag/sharded?any[]=other&limit=40").await, want);
+}
+
+#[tokio::test]
+async fn a_deleted_or_edited_status_leaves_the_shard_it_was_listed_in() {
+    let t = TestApp::spawn_with(|s| s.shards = Some(all_shards(4))).await;
+    let [alice, bob] = t.register_all(["alice", "bob"]).await;
+    let mut public = post_tagged(&t, &[&alice, &bob], 12).await;
+    for gone in [public[0].clone(), public[5].clone(), public[11].clone()] {
+        let owner = author_of(&t, &gone, [&alice, &bob]).await;
+        t.delete(&format!("/api/v1/statuses/{gone}"), Some(&owner.token)).await.expect(200);
+        public.retain(|p| *p != gone);
+    }
+    // An edit dropping the tag takes the status out of the tag's shards only.
+    let edited = public[3].clone();
+    let owner = author_of(&t, &edited, [&alice, &bob]).await;
+    t.put(&format!("/api/v1/statuses/{edited}"), Some(&owner.token), json!({"status": "no tag any more"})).await.expect(200);
+    let tagged: Vec<String> = public.iter().filter(|p| **p != edited).cloned().collect();
+    assert_eq!(listed(&t, keys::public_partitions(4)).await, public);
+    assert_eq!(listed(&t, keys::tag_partitions("sharded", 4)).await, tagged);
+    assert_eq!(walk_back(&t, "/api/v1/timelines/public", 4).await, public);
+    assert_eq!(walk_back(&t, "/api/v1/timelines/tag/sharded", 4).await, tagged);
+}
+
+#[tokio::test]
+async fn entries_and_counts_written_unsharded_stay_read_and_deleted_after_sharding() {
+    let t = TestApp::spawn_with(|s| s.shards = Some(all_shards(1))).await;
+    let [alice, fan] = t.register_all(["alice", "fan"]).await;
+    let old = post_tagged(&t, &[&alice], 8).await;
+    t.post(&format!("/api/v1/statuses/{}/favourite", old[2]), Some(&fan.token), json!({})).await.expect(200);
+    assert_eq!(listed(&t, vec![keys::PUBLIC.to_owned()]).await, old, "unsharded: all in PUB");
+    let instance = t.get("/api/v1/instance", None).await.expect(200);
+    let dir = t.stop().await;
+
+    let t = TestApp::spawn_in(dir, |s| s.shards = Some(all_shards(4))).await;
+    assert_eq!(walk_back(&t, "/api/v1/timelines/public", 3).await, old);
+    assert_eq!(walk_back(&t, "/api/v1/timelines/tag/sharded", 3).await, old);
+    let again = t.get("/api/v1/instance", None).await.expect(200);
+    assert_eq!(again["stats"], instance["stats"], "counts written unsharded are still summed");
+    assert_eq!(t.get(&format!("/api/v1/statuses/{}", old[2]), None).await.expect(200)["favourites_count"], 1);
+
+    let new = post_tagged(&t, &[&alice], 6).await;
+    let mut all: Vec<String> = new.iter().chain(old.iter()).cloned().collect();
+    assert_eq!(walk_back(&t, "/api/v1/timelines/public", 5).await, all, "old and new merged");
+    // An old status's deletion finds it in shard 0; an old favourite's undo counts right.
+    t.delete(&format!("/api/v1/statuses/{}", old[4]), Some(&alice.token)).await.expect(200);
+    all.retain(|p| *p != old[4]);
+    assert_eq!(listed(&t, keys::public_partitions(4)).await, all);
+    assert_eq!(listed(&t, keys::tag_partitions("sharded", 4)).await, all);
+    let undone = t.post(&format!("/api/v1/statuses/{}/unfavourite", old[2]), Some(&fan.token), json!({})).await.expect(200);
+    assert_eq!(undone["favourites_count"], 0);
+    let after = t.get("/api/v1/instance", None).await.expect(200);
+    // Six public and two private posts, one deleted.
+    assert_eq!(after["stats"]["status_count"], instance["stats"]["status_count"].as_u64().unwrap() + 8 - 1);
+    assert_eq!(after["stats"]["user_count"], 2);
+}
+
+#[tokio::test]
+async fn sharded_status_counters_sum_under_concurrent_favourites_and_leave_with_the_status() {
+    let t = TestApp::spawn_with(|s| s.shards = Some(ShardConfig { status_counters: 8, ..all_shards(4) })).await;
+    let author = t.register("author").await;
+    let mut fans = Vec::new();
+    for n in 0..10 {
+        fans.push(t.register(&format!("fan{n}")).await);
+    }
+    let status = t.post_status(&author, json!({"status": "going viral"})).await;
+    let sid = id(&status);
+    let (t, sid_ref) = (&t, sid.as_str());
+    let act = |fan: &User, action: &'static str| {
+        let (token, path) = (fan.token.clone(), format!("/api/v1/statuses/{sid_ref}/{action}"));
+        async move { t.post(&path, Some(&token), json!({})).await }
+    };
+    for reply in futures_util::future::join_all(fans.iter().map(|fan| act(fan, "favourite"))).await {
+        reply.expect(200);
+    }
+    assert_eq!(t.get(&format!("/api/v1/statuses/{sid}"), None).await.expect(200)["favourites_count"], 10);
+    let status_id: Id = sid.parse().unwrap();
+    let shard_keys: Vec<_> = keys::status_counter_shards(status_id, StatusCounter::Favourites, 8).collect();
+    let shards = t.app.store().get_many(&shard_keys).await.unwrap();
+    assert!(shards.iter().filter(|s| s.is_some()).count() >= 2, "favourites spread over the counter's shards");
+
+    for reply in futures_util::future::join_all(fans[..4].iter().map(|fan| act(fan, "unfavourite"))).await {
+        reply.expect(200);
+    }
+    for fan in &fans[4..7] {
+        t.post(&format!("/api/v1/statuses/{sid}/reblog"), Some(&fan.token), json!({})).await.expect(200);
+    }
+    let mut replies = Vec::new();
+    for fan in &fans[7..9] {
+        replies.push(t.post_status(fan, json!({"status": "reply", "in_reply_to_id": sid})).await);
+    }
+    t.delete(&format!("/api/v1/statuses/{}", id(&replies[0])), Some(&fans[7].token)).await.expect(200);
+    let shown = t.get(&format!("/api/v1/statuses/{sid}"), Some(&fans[0].token)).await.expect(200);
+    assert_eq!((&shown["favourites_count"], &shown["reblogs_count"], &shown["replies_count"]), (&json!(6), &json!(3), &json!(1)));
+    let instance = t.get("/api/v1/instance", None).await.expect(200);
+    assert_eq!(instance["stats"]["user_count"], 11);
+    assert_eq!(instance["stats"]["status_count"], 2, "the status and one reply (boosts do not count)");
+
+    t.delete(&format!("/api/v1/statuses/{sid}"), Some(&author.token)).await.expect(200);
+    t.settle().await;
+    // (Boosts deleted after their original still count themselves off its reblogs counter, as
+    // they did unsharded: that counter is not checked.)
+    let every: Vec<_> = [StatusCounter::Favourites, StatusCounter::Replies].into_iter().flat_map(|c| keys::status_counter_shards(status_id, c, 8)).collect();
+    assert!(t.app.store().get_many(&every).await.unwrap().iter().all(Option::is_none), "every counter shard deleted");
+}
+
+#[tokio::test]
+async fn a_rebuilt_home_is_the_same_whatever_the_read_concurrency() {
+    let timelines = |read_concurrency| TimelineConfig { cap: 30, read_concurrency, ..TimelineConfig::default() };
+    let t = TestApp::spawn_with(|s| s.timelines = Some(timelines(16))).await;
+    let viewer = t.register("viewer").await;
+    let mut authors = Vec::new();
+    for n in 0..6 {
+        let author = t.register(&format!("author{n}")).await;
+        t.follow(&viewer, &author).await;
+        authors.push(author);
+    }
+    t.home_ids(&viewer).await;
+    for n in 0..40 {
+        // Unevenly: the first author posts most.
+        let author = &authors[if n % 3 == 0 { n % authors.len() } else { 0 }];
+        t.post_status(author, json!({ "status": format!("post {n}") })).await;
+    }
+    t.settle().await;
+    let fanned = ids(&t.get("/api/v1/timelines/home?limit=40", Some(&viewer.token)).await.expect(200));
+    assert_eq!(fanned.len(), 30);
+    let viewer_id: Id = viewer.id.parse().unwrap();
+    t.app.evict_home(viewer_id).await.unwrap();
+    let parallel = ids(&t.get("/api/v1/timelines/home?limit=40", Some(&viewer.token)).await.expect(200));
+    assert_eq!(parallel, fanned, "16 reads at a time");
+    let dir = t.stop().await;
+    let t = TestApp::spawn_in(dir, |s| s.timelines = Some(timelines(1))).await;
+    t.app.evict_home(viewer_id).await.unwrap();
+    let sequential = ids(&t.get("/api/v1/timelines/home?limit=40", Some(&viewer.token)).await.expect(200));
+    assert_eq!(sequential, fanned, "one read after another, as before");
+}
+
+#[tokio::test]
+async fn a_public_statuss_counts_are_kept_in_process_for_the_bound_and_forgotten_on_its_own_changes() {
+    let t = TestApp::spawn_with(|s| s.timelines = Some(TimelineConfig { hot_ttl_ms: 60_000, ..TimelineConfig::default() })).await;
+    let [author, fan] = t.register_all(["author", "fan"]).await;
+    let status = t.post_status(&author, json!({"status": "hot"})).await;
+    let sid = id(&status);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{sid}"), None).await.expect(200)["favourites_count"], 0);
+    // Another process counts five favourites: this one keeps its copy for the bound.
+    let key = keys::status_counter(sid.parse().unwrap(), StatusCounter::Favourites, 0);
+    t.app.store().transact(vec![Write::Add { key, delta: 5 }], vec![]).await.unwrap();
+    assert_eq!(t.get(&format!("/api/v1/statuses/{sid}"), None).await.expect(200)["favourites_count"], 0, "the copy is trusted");
+    // This process's own favourite forgets it.
+    let favourited = t.post(&format!("/api/v1/statuses/{sid}/favourite"), Some(&fan.token), json!({})).await.expect(200);
+    assert_eq!(favourited["favourites_count"], 6);
+    // A private status is never kept.
+    let private = t.post_status(&author, json!({"status": "private", "visibility": "private"})).await;
+    let pid = id(&private);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{pid}"), Some(&author.token)).await.expect(200)["favourites_count"], 0);
+    let key = keys::status_counter(pid.parse().unwrap(), StatusCounter::Favourites, 0);
+    t.app.store().transact(vec![Write::Add { key, delta: 2 }], vec![]).await.unwrap();
+    assert_eq!(t.get(&format!("/api/v1/statuses/{pid}"), Some(&author.token)).await.expect(200)["favourites_count"], 2);
+}
+
+#[tokio::test]
+async fn a_celebritys_head_page_kept_in_process_still_shows_its_new_posts_at_once() {
+    let t = TestApp::spawn_with(|s| {
+        s.timelines = Some(TimelineConfig { celebrity_threshold: 2, hot_ttl_ms: 60_000, ..TimelineConfig::default() });
+        s.shards = Some(all_shards(4));
+    })
+    .await;
+    let [star, fan1, fan2] = t.register_all(["star", "fan1", "fan2"]).await;
+    let earlier = t.post_status(&star, json!({"status": "before fame"})).await;
+    t.follow(&fan1, &star).await;
+    t.follow(&fan2, &star).await;
+    t.settle().await;
+    assert_eq!(t.home_ids(&fan1).await, vec![id(&earlier)]);
+    let fresh = t.post_status(&star, json!({"status": "famous now"})).await;
+    for fan in [&fan1, &fan2] {
+        assert_eq!(t.home_ids(fan).await, vec![id(&fresh), id(&earlier)]);
+    }
+    t.delete(&format!("/api/v1/statuses/{}", id(&fresh)), Some(&star.token)).await.expect(200);
+    assert_eq!(t.home_ids(&fan1).await, vec![id(&earlier)]);
+    assert_eq!(listed(&t, keys::celebrity_partitions(4)).await, vec![star.id.clone()], "the star is listed in one shard");
+}

@@ -1,0 +1,430 @@
+//! The trace turned into costs: DynamoDB capacity units by DynamoDB's rounding rules, Redis
+//! commands, Kinesis records, search documents and CPU, per action kind (mean per action) and
+//! per key family (ids replaced by placeholders).
+
+use std::collections::BTreeMap;
+
+use super::drive::{HotIds, Kind, Run};
+use super::outbox::{dynamodb_outbox, kinesis_records};
+use super::trace::{Op, Stage};
+
+/// Read capacity units of a strongly consistent read of `bytes` (4 KB units, at least one).
+pub fn read_units(bytes: usize) -> f64 {
+    bytes.div_ceil(4096).max(1) as f64
+}
+
+/// Write capacity units of a write of `bytes` inside `TransactWriteItems` (1 KB units, at
+/// least one, doubled for transactions). Every write the DynamoDB adapter makes is one.
+pub fn transactional_write_units(bytes: usize) -> f64 {
+    2.0 * bytes.div_ceil(1024).max(1) as f64
+}
+
+/// Which backend a key lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Backend {
+    DynamoDb,
+    Redis,
+}
+
+/// How a key family's hottest key is rated (see docs/capacity.md, "Method").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    /// No id in the key: one key for the whole deployment.
+    Global,
+    /// The largest account's, the viral status's or the trending tag's key.
+    Hot,
+    /// One key per account, status, token…: the busiest ordinary one is rated.
+    PerId,
+    /// One of the shards of a deployment-wide key (`{base}#{n}`, the bases in
+    /// `outbox::SHARDED`): the whole rate divided by the profile's shard count of the base.
+    Shard,
+}
+
+/// A key family: the key with ids replaced by placeholders.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Family {
+    pub backend: Backend,
+    pub name: String,
+    pub class: Class,
+}
+
+/// Classifies a partition key (DynamoDB) or key/channel (Redis): segments between `#` and `:`
+/// that are ids become `{id}` (or `{largest}`, `{viral}`, `{trending}` for the hot entities),
+/// tags `{tag}`, names and digests `{name}` / `{x}`.
+pub fn family(backend: Backend, key: &str, hot: &HotIds) -> Family {
+    if let Some((base, n)) = key.split_once('#')
+        && super::outbox::SHARDED.contains(&base)
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Family { backend, name: format!("{base}#{{shard}}"), class: Class::Shard };
+    }
+    let largest_hex = hex_of(&hot.largest);
+    let viral_hex = hex_of(&hot.viral);
+    let mut name = String::new();
+    let (mut hot_part, mut other_part) = (false, false);
+    let mut previous = "";
+    for (index, segment) in key.split_inclusive(['#', ':']).enumerate() {
+        let (word, separator) = match segment.strip_suffix(['#', ':']) {
+            Some(word) => (word, &segment[word.len()..]),
+            None => (segment, ""),
+        };
+        let replaced = if index == 0 {
+            None
+        } else if word == hot.largest || Some(word) == largest_hex.as_deref() {
+            Some("{largest}")
+        } else if word == hot.viral || Some(word) == viral_hex.as_deref() {
+            Some("{viral}")
+        } else if word.eq_ignore_ascii_case(&hot.tag) {
+            Some("{trending}")
+        } else if previous == "T" || previous == "hashtag" {
+            Some("{tag}")
+        } else if previous == "U" || previous == "E" {
+            Some("{name}")
+        } else if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) || (word.len() == 16 && word.bytes().all(|b| b.is_ascii_hexdigit())) {
+            Some("{id}")
+        } else if word.is_empty() || word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            None
+        } else {
+            Some("{x}")
+        };
+        match replaced {
+            Some(placeholder) => {
+                if matches!(placeholder, "{largest}" | "{viral}" | "{trending}") {
+                    hot_part = true;
+                } else {
+                    other_part = true;
+                }
+                name.push_str(placeholder);
+            }
+            None => name.push_str(word),
+        }
+        name.push_str(separator);
+        previous = word;
+    }
+    // A key naming a hot entity and another id (a notification of the largest account from
+    // one favouriter) is a different key per action: only the hot entity's own keys are hot.
+    let class = if other_part {
+        Class::PerId
+    } else if hot_part {
+        Class::Hot
+    } else {
+        Class::Global
+    };
+    Family { backend, name, class }
+}
+
+fn hex_of(decimal: &str) -> Option<String> {
+    decimal.parse::<u64>().ok().map(|n| format!("{n:016x}"))
+}
+
+/// Resource use of actions, summed (divide by the number of actions for a mean).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    pub ddb_items_read: f64,
+    pub rcu: f64,
+    pub ddb_items_written: f64,
+    pub wcu: f64,
+    pub transactions: f64,
+    pub transaction_items: f64,
+    pub largest_transaction: f64,
+    pub events: f64,
+    pub kinesis_records: f64,
+    pub kinesis_bytes: f64,
+    pub redis: BTreeMap<&'static str, f64>,
+    pub fanout: f64,
+    pub search_docs: f64,
+    pub search_queries: f64,
+    pub cpu_secs: f64,
+}
+
+impl Usage {
+    pub fn redis_total(&self) -> f64 {
+        self.redis.values().sum()
+    }
+
+    /// `self + other × factor`.
+    pub fn add_scaled(&mut self, other: &Usage, factor: f64) {
+        self.ddb_items_read += other.ddb_items_read * factor;
+        self.rcu += other.rcu * factor;
+        self.ddb_items_written += other.ddb_items_written * factor;
+        self.wcu += other.wcu * factor;
+        self.transactions += other.transactions * factor;
+        self.transaction_items += other.transaction_items * factor;
+        self.largest_transaction = self.largest_transaction.max(other.largest_transaction);
+        self.events += other.events * factor;
+        self.kinesis_records += other.kinesis_records * factor;
+        self.kinesis_bytes += other.kinesis_bytes * factor;
+        for (command, n) in &other.redis {
+            *self.redis.entry(command).or_default() += n * factor;
+        }
+        self.fanout += other.fanout * factor;
+        self.search_docs += other.search_docs * factor;
+        self.search_queries += other.search_queries * factor;
+        self.cpu_secs += other.cpu_secs * factor;
+    }
+}
+
+/// Capacity one family uses (summed over a kind's actions).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct KeyLoad {
+    pub rcu: f64,
+    pub wcu: f64,
+    pub redis_ops: f64,
+}
+
+/// Which part of an action's cost grows with the actor's follower count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    /// Everything else.
+    Fixed,
+    /// Per-recipient work of the consumers (home timelines, their stream channels, follower lists).
+    PerFollower,
+}
+
+/// Costs of one kind of action, summed over its actions.
+#[derive(Debug, Clone, Default)]
+pub struct KindCost {
+    pub actions: usize,
+    pub failed: usize,
+    pub usage: BTreeMap<Part, Usage>,
+    pub keys: BTreeMap<(Family, Part), KeyLoad>,
+    /// For families with one key per id: the load on the single most used key of the family in
+    /// each action, summed over the actions (per-follower keys are different keys, so this is
+    /// not scaled with followers).
+    pub single_key: BTreeMap<Family, KeyLoad>,
+    /// Fanout deliveries per action in the trace (the followers reached).
+    pub fanout_per_action: f64,
+}
+
+impl KindCost {
+    /// Mean usage per action with the per-follower part multiplied by `scale`.
+    pub fn per_action(&self, scale: f64) -> Usage {
+        let mut out = Usage::default();
+        let n = self.actions.max(1) as f64;
+        for (part, usage) in &self.usage {
+            out.add_scaled(usage, if *part == Part::PerFollower { scale } else { 1.0 } / n);
+        }
+        out.largest_transaction = self.usage.values().map(|u| u.largest_transaction).fold(0.0, f64::max);
+        out
+    }
+}
+
+/// Costs per kind, from a run.
+pub fn costs(run: &Run) -> BTreeMap<Kind, KindCost> {
+    let mut out: BTreeMap<Kind, KindCost> = BTreeMap::new();
+    let mut per_key: std::collections::HashMap<(usize, Family, String), KeyLoad> = std::collections::HashMap::new();
+    for record in &run.actions {
+        let cost = out.entry(record.kind).or_default();
+        cost.actions += 1;
+        cost.failed += usize::from(!record.ok);
+        cost.usage.entry(Part::Fixed).or_default().cpu_secs += record.cpu_request.as_secs_f64();
+        cost.usage.entry(Part::PerFollower).or_default().cpu_secs += record.cpu_consumers.as_secs_f64();
+    }
+    for access in &run.accesses {
+        let Some(cause) = access.cause else { continue };
+        let Some(record) = run.actions.get(cause.action) else { continue };
+        let cost = out.entry(record.kind).or_default();
+        let backend = if matches!(access.op, Op::Redis(_)) { Backend::Redis } else { Backend::DynamoDb };
+        let fam = family(backend, &access.pk, &run.hot);
+        let part =
+            if cause.stage == Stage::Consumers && fam.class == Class::PerId && per_follower(&access.op, &access.pk) { Part::PerFollower } else { Part::Fixed };
+        let usage = cost.usage.entry(part).or_default();
+        let mut load = KeyLoad::default();
+        match &access.op {
+            Op::Get => {
+                usage.ddb_items_read += 1.0;
+                load.rcu = read_units(access.bytes);
+            }
+            Op::Query { items } => {
+                usage.ddb_items_read += *items as f64;
+                load.rcu = read_units(access.bytes);
+            }
+            Op::Put | Op::Delete | Op::Add => {
+                usage.ddb_items_written += 1.0;
+                load.wcu = transactional_write_units(access.bytes);
+            }
+            Op::Commit { writes, events } => {
+                usage.transactions += 1.0;
+                let outbox = dynamodb_outbox(events, access.bytes);
+                let outbox_writes = outbox.iter().filter(|o| o.write).count();
+                let items = (writes + outbox_writes) as f64;
+                usage.transaction_items += items;
+                usage.largest_transaction = usage.largest_transaction.max(items);
+                usage.events += events.len() as f64;
+                for record in kinesis_records(events) {
+                    usage.kinesis_records += 1.0;
+                    usage.kinesis_bytes += record.bytes as f64;
+                }
+                for item in outbox {
+                    let fam = family(Backend::DynamoDb, &item.pk, &run.hot);
+                    let mut outbox_load = KeyLoad::default();
+                    if item.write {
+                        usage.ddb_items_written += 1.0;
+                        outbox_load.wcu = transactional_write_units(item.bytes);
+                    } else {
+                        usage.ddb_items_read += 1.0;
+                        outbox_load.rcu = read_units(item.bytes);
+                    }
+                    usage.rcu += outbox_load.rcu;
+                    usage.wcu += outbox_load.wcu;
+                    let key = cost.keys.entry((fam, Part::Fixed)).or_default();
+                    key.rcu += outbox_load.rcu;
+                    key.wcu += outbox_load.wcu;
+                }
+                continue;
+            }
+            Op::Log => continue,
+            Op::Redis(command) => {
+                *usage.redis.entry(command).or_default() += 1.0;
+                if *command == "EVALSHA add (fanout)" {
+                    usage.fanout += 1.0;
+                }
+                load.redis_ops = 1.0;
+            }
+            Op::SearchIndex { docs } => {
+                usage.search_docs += *docs as f64;
+                continue;
+            }
+            Op::SearchQuery => {
+                usage.search_queries += 1.0;
+                continue;
+            }
+        }
+        usage.rcu += load.rcu;
+        usage.wcu += load.wcu;
+        if fam.class == Class::PerId {
+            let one = per_key.entry((cause.action, fam.clone(), access.pk.clone())).or_default();
+            one.rcu += load.rcu;
+            one.wcu += load.wcu;
+            one.redis_ops += load.redis_ops;
+        }
+        let key = cost.keys.entry((fam, part)).or_default();
+        key.rcu += load.rcu;
+        key.wcu += load.wcu;
+        key.redis_ops += load.redis_ops;
+    }
+    // The most used key of each per-id family in each action, summed per kind.
+    let mut busiest: BTreeMap<(usize, Family), KeyLoad> = BTreeMap::new();
+    for ((action, fam, _), load) in per_key {
+        let best = busiest.entry((action, fam)).or_default();
+        best.rcu = best.rcu.max(load.rcu);
+        best.wcu = best.wcu.max(load.wcu);
+        best.redis_ops = best.redis_ops.max(load.redis_ops);
+    }
+    for ((action, fam), load) in busiest {
+        let Some(record) = run.actions.get(action) else { continue };
+        let single = out.entry(record.kind).or_default().single_key.entry(fam).or_default();
+        single.rcu += load.rcu;
+        single.wcu += load.wcu;
+        single.redis_ops += load.redis_ops;
+    }
+    for cost in out.values_mut() {
+        let fanout: f64 = cost.usage.values().map(|u| u.fanout).sum();
+        cost.fanout_per_action = fanout / cost.actions.max(1) as f64;
+    }
+    out
+}
+
+/// Consumer work done once per recipient: home-timeline writes, the recipients' stream
+/// channels, the follower lists read to find them.
+fn per_follower(op: &Op, key: &str) -> bool {
+    match op {
+        Op::Redis(command) => command.starts_with("EVALSHA add") || key.starts_with("timeline:") || key.starts_with("home:"),
+        Op::Query { .. } => key.starts_with("FR#") || key.starts_with("FG#"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hot() -> HotIds {
+        HotIds { largest: "111".into(), viral: "222".into(), tag: "capacitytrend".into() }
+    }
+
+    #[test]
+    fn a_traced_action_is_costed_with_its_outbox_and_kinesis_records() {
+        use super::super::drive::ActionRecord;
+        use super::super::trace::{Access, Cause};
+        use core_app::events::Event;
+        use shared::id::Id;
+        use std::time::Duration;
+
+        let cause = |stage| Some(Cause { action: 0, stage });
+        let event = Event::Followed { follower: Id::from_u64(5), target: Id::from_u64(6) };
+        let access = |op, pk: &str, bytes, stage| Access { cause: cause(stage), op, pk: pk.into(), sk: String::new(), bytes };
+        let run = Run {
+            actions: vec![ActionRecord { kind: Kind::Follow, cpu_request: Duration::from_millis(3), cpu_consumers: Duration::from_millis(1), ok: true }],
+            accesses: vec![
+                access(Op::Get, "A#6", 5000, Stage::Request),
+                access(Op::Put, "A#5", 1500, Stage::Request),
+                access(Op::Commit { writes: 1, events: vec![event] }, "", 80, Stage::Request),
+                access(Op::Redis("EVALSHA add"), "home:5", 33, Stage::Consumers),
+                Access { cause: None, op: Op::Get, pk: "META".into(), sk: String::new(), bytes: 10 },
+            ],
+            hot: hot(),
+            users: 2,
+            follows: 1,
+            largest_followers: 0,
+            elapsed: Duration::ZERO,
+            errors: Vec::new(),
+        };
+        let costs = costs(&run);
+        let follow = &costs[&Kind::Follow];
+        let u = follow.per_action(1.0);
+        assert_eq!(u.rcu, 2.0 + 1.0, "5,000 B read = 2 RCU, plus the relay's read of the log item");
+        assert_eq!(u.wcu, 4.0 + 2.0 + 2.0, "1,500 B = 2 KB × 2, then $HEAD and $LOG at 1 KB × 2");
+        assert_eq!((u.transactions, u.largest_transaction), (1.0, 3.0), "the write plus two outbox items");
+        assert_eq!((u.events, u.kinesis_records), (1.0, 1.0));
+        assert_eq!(u.redis_total(), 1.0);
+        assert!((u.cpu_secs - 0.004).abs() < 1e-9);
+        let head = Family { backend: Backend::DynamoDb, name: "$HEAD#{shard}".into(), class: Class::Shard };
+        assert_eq!(follow.keys[&(head, Part::Fixed)].wcu, 2.0, "the head of the actor's log partition");
+        assert!(!follow.keys.keys().any(|(f, _)| f.name == "META"), "accesses outside an action are not costed");
+    }
+
+    #[test]
+    fn reads_round_up_to_4_kb_and_cost_at_least_one_unit() {
+        assert_eq!(read_units(0), 1.0);
+        assert_eq!(read_units(1), 1.0);
+        assert_eq!(read_units(4096), 1.0);
+        assert_eq!(read_units(4097), 2.0);
+    }
+
+    #[test]
+    fn transactional_writes_round_up_to_1_kb_and_count_twice() {
+        assert_eq!(transactional_write_units(0), 2.0);
+        assert_eq!(transactional_write_units(1024), 2.0);
+        assert_eq!(transactional_write_units(1025), 4.0);
+        assert_eq!(transactional_write_units(3000), 6.0);
+    }
+
+    #[test]
+    fn families_replace_ids_and_mark_hot_entities() {
+        let h = hot();
+        let f = |k: &str| family(Backend::DynamoDb, k, &h);
+        assert_eq!(f("PUB"), Family { backend: Backend::DynamoDb, name: "PUB".into(), class: Class::Global });
+        assert_eq!(f("$HEAD").class, Class::Global);
+        assert_eq!(f("$HEAD#17"), Family { backend: Backend::DynamoDb, name: "$HEAD#{shard}".into(), class: Class::Shard });
+        assert_eq!(f("$LOG#0").class, Class::Shard);
+        assert_eq!(f("A#12345").name, "A#{id}");
+        assert_eq!(f("A#12345").class, Class::PerId);
+        assert_eq!(f("A#111").name, "A#{largest}");
+        assert_eq!(f("A#111").class, Class::Hot);
+        assert_eq!(f("S#222").name, "S#{viral}");
+        assert_eq!(f("SL#222#favourite").name, "SL#{viral}#favourite");
+        assert_eq!(f("AS#000000000000006f").name, "AS#{largest}", "ids as sort keys (hex) too");
+        assert_eq!(f("T#capacitytrend").name, "T#{trending}");
+        assert_eq!(f("T#rust").name, "T#{tag}");
+        assert_eq!(f("U#alice").name, "U#{name}");
+        let r = |k: &str| family(Backend::Redis, k, &h);
+        assert_eq!(r("timeline:public").class, Class::Global);
+        assert_eq!(r("timeline:hashtag:rust").name, "timeline:hashtag:{tag}");
+        assert_eq!(r("home:5").name, "home:{id}");
+        assert_eq!(r("home:111").class, Class::Hot);
+        assert_eq!(f("NA#111#favourite#5#222").class, Class::PerId, "one key per favouriter");
+        assert_eq!(f("N#111").class, Class::Hot);
+    }
+}
