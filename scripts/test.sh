@@ -133,7 +133,7 @@ dynamodb_api_skip=(
   accounts::a_malformed_or_reserved accounts::a_password_that accounts::an_invalid_email accounts::signing_up_without
   accounts::signing_up_needs accounts::update_credentials_needs accounts::over_long_profile accounts::a_malformed_body
   statuses::a_blank_status statuses::a_status_over_500 statuses::a_url_counts statuses::an_empty_or_over_long_idempotency
-  statuses::unsupported_attachments statuses::an_edit_is_validated statuses::bookmarks_and_favourites_need statuses::an_oversized
+  statuses::unknown_attachments statuses::an_edit_is_validated statuses::bookmarks_and_favourites_need statuses::an_oversized
   timelines::bad_pagination
   oauth::creating_an_app_without oauth::creating_an_app_with_a_bad oauth::creating_an_app_with_an_unknown oauth::plain_pkce
   oauth::an_unsupported_or_missing_grant oauth::the_public_keys oauth::every_authenticated_route oauth::a_garbage_token

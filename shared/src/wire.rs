@@ -362,8 +362,8 @@ pub struct Status {
     pub in_reply_to_account_id: Option<Id>,
     /// The boosted status, for a boost.
     pub reblog: Option<Box<Status>>,
-    /// Attached poll (not supported yet: always null).
-    pub poll: Option<serde_json::Value>,
+    /// Attached poll.
+    pub poll: Option<Poll>,
     /// Link preview card (not generated yet: always null).
     pub card: Option<serde_json::Value>,
     /// ISO 639 language.
@@ -391,6 +391,42 @@ pub struct Status {
     /// The reader's filters that matched (signed-in readers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<FilterResult>>,
+}
+
+/// A poll attached to a status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Poll {
+    /// The poll's id (Starling: its status's).
+    pub id: Id,
+    /// When voting ends.
+    pub expires_at: Option<String>,
+    /// Whether voting has ended.
+    pub expired: bool,
+    /// Whether several options may be chosen.
+    pub multiple: bool,
+    /// Votes cast (one per option chosen).
+    pub votes_count: u64,
+    /// Accounts that voted.
+    pub voters_count: Option<u64>,
+    /// The options, in order.
+    pub options: Vec<PollOption>,
+    /// Custom emojis.
+    pub emojis: Vec<CustomEmoji>,
+    /// Whether the viewer voted (or wrote the poll); only for a signed-in viewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voted: Option<bool>,
+    /// The indexes the viewer chose; only for a signed-in viewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_votes: Option<Vec<usize>>,
+}
+
+/// One option of a [`Poll`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PollOption {
+    /// Its text.
+    pub title: String,
+    /// Votes for it; `null` while totals are hidden.
+    pub votes_count: Option<u64>,
 }
 
 /// One revision of a status.

@@ -16,7 +16,7 @@ import zlib
 import requests
 from mastodon import MastodonAPIError, MastodonIllegalArgumentError, MastodonNotFoundError, MastodonRatelimitError
 
-from harness import PASSWORD, ServerTestCase, client, eventually, unique
+from harness import NO_RATE_LIMITS, PASSWORD, ServerTestCase, client, eventually, unique
 
 
 def ids(statuses) -> list[str]:
@@ -495,6 +495,41 @@ class MastodonPyTest(ServerTestCase):
             seen.extend(ids(page))
             page = reader.fetch_next(page)
         self.assertEqual(seen, [str(s.id) for s in reversed(posted)])
+
+
+class PollTest(ServerTestCase):
+    """Polls short enough to end within the test (`[polls] min_expiration = 1`)."""
+
+    server_env = {**NO_RATE_LIMITS, "STARLING__POLLS__MIN_EXPIRATION": "1", "STARLING__POLLS__EXPIRY_SCAN_MS": "200"}
+
+    def test_a_poll_voted_on_and_expired_with_its_notifications(self):
+        author, voter, bystander = self.user("pollster"), self.user("voter"), self.user("bystander")
+        status = author.status_post("tea or coffee?", poll=author.make_poll(["tea", "coffee"], expires_in=3))
+        self.assertEqual([o.title for o in status.poll.options], ["tea", "coffee"])
+        self.assertFalse(status.poll.expired)
+        voted = voter.poll_vote(status.poll.id, [1])
+        self.assertTrue(voted.voted)
+        self.assertEqual(voted.own_votes, [1])
+        self.assertEqual([o.votes_count for o in voted.options], [0, 1])
+        with self.assertRaises(MastodonAPIError):
+            voter.poll_vote(status.poll.id, [0])  # once per account
+        with self.assertRaises(MastodonAPIError):
+            author.poll_vote(status.poll.id, [0])  # not one's own
+        with self.assertRaises(MastodonAPIError):
+            author.status_post("one option", poll=author.make_poll(["only"], expires_in=60))
+        self.assertEqual(bystander.poll(status.poll.id).votes_count, 1)
+
+        def poll_notifications(m):
+            return [n for n in m.notifications(types=["poll"]) if str(n.status.id) == str(status.id)]
+
+        for m in (author, voter):
+            got = eventually(lambda: poll_notifications(m), timeout=15, message="poll notification")
+            self.assertEqual(len(got), 1)
+            self.assertTrue(got[0].status.poll.expired)
+        self.assertEqual(poll_notifications(bystander), [])
+        self.assertTrue(bystander.poll(status.poll.id).expired)
+        with self.assertRaises(MastodonAPIError):
+            bystander.poll_vote(status.poll.id, [0])  # not after the end
 
 
 class RateLimitTest(ServerTestCase):

@@ -268,6 +268,10 @@ impl AnalyticsLoader {
                     row.actor_id = raw(*account);
                     row.status_id = Some(raw(*status));
                 }
+                Event::PollEnded { status, author } => {
+                    row.actor_id = raw(*author);
+                    row.status_id = Some(raw(*status));
+                }
             }
             rows.push(row);
         }

@@ -58,6 +58,8 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// Media upload limits.
     pub media: MediaConfig,
+    /// Poll limits and the expiry scan.
+    pub polls: PollConfig,
     /// Node number for id generation (0–63). `None` (the default): leased from the store at
     /// startup (`nodes`), so any number of core processes can share one store. A fixed number
     /// is for a single process; it must not be one another process leases or an edge uses.
@@ -303,6 +305,30 @@ pub struct Limits {
     pub max_media_attachments: usize,
     /// Hashtags indexed per status.
     pub max_indexed_tags: usize,
+}
+
+/// Poll limits (Mastodon's defaults), advertised in the instance configuration, and how often
+/// ended polls are looked for.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PollConfig {
+    /// Options per poll (at least 2 are always needed).
+    pub max_options: usize,
+    /// Characters per option.
+    pub max_characters_per_option: usize,
+    /// Shortest duration, seconds.
+    pub min_expiration: u64,
+    /// Longest duration, seconds.
+    pub max_expiration: u64,
+    /// How often, in milliseconds, each core process looks for polls that ended (their
+    /// notifications follow the end by at most this much).
+    pub expiry_scan_ms: u64,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig { max_options: 4, max_characters_per_option: 50, min_expiration: 300, max_expiration: 2_629_746, expiry_scan_ms: 1000 }
+    }
 }
 
 /// Home-timeline behaviour.

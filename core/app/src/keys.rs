@@ -262,6 +262,42 @@ pub fn status_partition(status: Id) -> String {
     format!("S#{status}")
 }
 
+/// `S#{status}` / `poll#{round}#v#{account}`: `account`'s vote in round `round` of the
+/// status's poll (a [`VoteRecord`](crate::model::VoteRecord); one per voter, `NotExists`).
+pub fn poll_vote(status: Id, round: u32, account: Id) -> Key {
+    Key::new(status_partition(status), format!("{}{account}", poll_votes_prefix(round)))
+}
+
+/// Sort-key prefix of the [`poll_vote`]s of one round.
+pub fn poll_votes_prefix(round: u32) -> String {
+    format!("poll#{round}#v#")
+}
+
+/// `S#{status}` / `poll#{round}#n#{option}`: votes for one option in one round (a counter).
+pub fn poll_option_votes(status: Id, round: u32, option: usize) -> Key {
+    Key::new(status_partition(status), format!("poll#{round}#n#{option}"))
+}
+
+/// `S#{status}` / `poll#{round}#voters`: accounts that voted in one round (a counter).
+pub fn poll_voters(status: Id, round: u32) -> Key {
+    Key::new(status_partition(status), format!("poll#{round}#voters"))
+}
+
+/// `PX` / `{expires_at ms, 15 digits}#{status}`: a poll that has not ended yet, in time order
+/// (a [`PollDue`](crate::model::PollDue)); the expiry scan deletes it (`Exists`, so one process
+/// wins) in the transaction logging `PollEnded`.
+pub fn poll_due(expires_at: u64, status: Id) -> Key {
+    Key::new(POLLS_DUE, format!("{expires_at:015}#{status}"))
+}
+
+/// Partition of [`poll_due`].
+pub const POLLS_DUE: &str = "PX";
+
+/// Sort key bounding the [`poll_due`] entries ending at or before `now_ms` from above.
+pub fn polls_due_before(now_ms: u64) -> String {
+    format!("{now_ms:015}$")
+}
+
 /// Sort-key prefix of [`revision`]s in the [`status_partition`].
 pub const REVISION_PREFIX: &str = "edit#";
 

@@ -34,6 +34,7 @@ mod notifications;
 mod oauth;
 mod ops;
 mod policy;
+pub mod polls;
 mod push;
 mod ratelimit;
 mod relationships;
@@ -192,6 +193,8 @@ impl Application {
             consumers.push(("streaming", tokio::spawn(streaming::run(self.app.clone(), stop_rx.clone()))));
             consumers.extend(crate::consumers::spawn_tails(&self.app, &stop_rx));
         }
+        // Polls end on every backend and however events are fed (the schedule is in the store).
+        consumers.push(("polls", tokio::spawn(crate::polls::expiry::run(self.app.clone(), stop_rx.clone()))));
         let app = self.app.clone();
         // Open streams never end by themselves: end them when shutdown begins, so the
         // graceful shutdown does not wait on them.

@@ -294,6 +294,49 @@ pub struct StatusRecord {
     /// was stored before threads were recorded, when it counts as its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<Id>,
+    /// The poll attached, if any (its votes are items of their own: `keys::poll_vote`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll: Option<PollRecord>,
+}
+
+/// A poll, kept in its status's record. Votes and counts are kept per `round`: an edit that
+/// changes the options starts a new round, which resets the votes without deleting any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollRecord {
+    /// The options' titles, in order.
+    pub options: Vec<String>,
+    /// When voting ends (ms since the epoch).
+    pub expires_at: u64,
+    /// Several options may be chosen.
+    pub multiple: bool,
+    /// Counts are shown only once the poll has ended (always to its author).
+    pub hide_totals: bool,
+    /// The voting round (see above).
+    #[serde(default)]
+    pub round: u32,
+}
+
+impl PollRecord {
+    /// Whether voting has ended at `now_ms`.
+    pub fn expired(&self, now_ms: u64) -> bool {
+        now_ms >= self.expires_at
+    }
+}
+
+/// One account's vote in a poll: the options chosen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VoteRecord {
+    /// Who voted.
+    pub account: Id,
+    /// Option indexes, ascending.
+    pub choices: Vec<usize>,
+}
+
+/// A pending poll end (`PX`): what the expiry scan turns into a `PollEnded` event.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PollDue {
+    pub status: Id,
+    pub author: Id,
 }
 
 impl StatusRecord {

@@ -308,8 +308,15 @@ impl App {
                     bookmarked: bm.is_some(),
                     pinned: pin.is_some(),
                     muted: thread_muted.is_some(),
+                    poll: None,
                 },
             );
+        }
+
+        for (id, poll) in crate::polls::service::entities(self, viewer, &shown).await? {
+            if let Some(f) = facts.get_mut(&id) {
+                f.poll = Some(poll);
+            }
         }
 
         let mut out = Vec::with_capacity(records.len());
@@ -374,7 +381,8 @@ impl App {
             in_reply_to_id: r.in_reply_to_id,
             in_reply_to_account_id: r.in_reply_to_account_id,
             reblog: reblog.map(Box::new),
-            poll: None,
+            // As Mastodon: a boost's own entity has no poll; its `reblog` carries it.
+            poll: if is_boost { None } else { f.poll.clone() },
             card: None,
             language: r.language.clone(),
             text: None,
@@ -406,6 +414,8 @@ struct StatusFacts {
     pinned: bool,
     /// The viewer muted the status's thread.
     muted: bool,
+    /// Its poll, as the viewer sees it.
+    poll: Option<wire::Poll>,
 }
 
 /// Keeps the statuses `filters` do not hide in `context`, with the results of those that warn.

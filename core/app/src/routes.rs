@@ -21,6 +21,7 @@ use crate::lists::handlers as lists;
 use crate::media::handlers as media;
 use crate::notifications::handlers as notifications;
 use crate::oauth::handlers as oauth;
+use crate::polls::handlers as polls;
 use crate::push::handlers as push;
 use crate::relationships::handlers as relationships;
 use crate::reports::handlers as reports;
@@ -115,6 +116,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/statuses/{id}/unbookmark", post(statuses::unbookmark))
         .route("/api/v1/statuses/{id}/favourited_by", get(statuses::favourited_by))
         .route("/api/v1/statuses/{id}/reblogged_by", get(statuses::reblogged_by))
+        .route("/api/v1/polls/{id}", get(polls::show))
+        .route("/api/v1/polls/{id}/votes", post(polls::vote))
         .route("/api/v1/bookmarks", get(statuses::bookmarks))
         .route("/api/v1/favourites", get(statuses::favourites))
         .route("/api/v1/timelines/home", get(timelines::home))

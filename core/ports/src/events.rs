@@ -53,6 +53,8 @@ pub enum Event {
     Favourited { account: Id, status: Id, author: Id },
     /// `account` took back a favourite.
     Unfavourited { account: Id, status: Id },
+    /// The poll of `status` (by `author`) ended: its voters and its author hear of it.
+    PollEnded { status: Id, author: Id },
 }
 
 impl Event {
@@ -61,7 +63,10 @@ impl Event {
     pub fn actor(&self) -> Id {
         match self {
             Event::AccountCreated { account } | Event::AccountUpdated { account } => *account,
-            Event::StatusCreated { author, .. } | Event::StatusUpdated { author, .. } | Event::StatusDeleted { author, .. } => *author,
+            Event::StatusCreated { author, .. }
+            | Event::StatusUpdated { author, .. }
+            | Event::StatusDeleted { author, .. }
+            | Event::PollEnded { author, .. } => *author,
             // A follow's whole story (asked, authorized, ended) stays in order by the follower.
             Event::Followed { follower, .. }
             | Event::Unfollowed { follower, .. }
@@ -95,6 +100,7 @@ impl Event {
             Event::FollowRequestClosed { .. } => "follow_request_closed",
             Event::Favourited { .. } => "favourited",
             Event::Unfavourited { .. } => "unfavourited",
+            Event::PollEnded { .. } => "poll_ended",
         }
     }
 }
@@ -117,6 +123,7 @@ mod tests {
             Event::FollowRequestClosed { follower: a, target: b, authorized: true },
             Event::Favourited { account: a, status: s, author: b },
             Event::Unfavourited { account: a, status: s },
+            Event::PollEnded { status: s, author: a },
         ]
     }
 

@@ -61,6 +61,9 @@ pub struct Settings {
     /// Media upload limits.
     #[serde(skip_serializing)]
     pub media: Option<MediaConfig>,
+    /// Poll limits and the expiry scan.
+    #[serde(skip_serializing)]
+    pub polls: Option<core_app::config::PollConfig>,
     /// Where media files live.
     pub media_store: MediaStoreSettings,
     /// Fixed node number for ids (0–63), for a single core process. Unset (the default): each
@@ -359,6 +362,7 @@ impl Settings {
             "shards": core_app::config::ShardConfig::default(),
             "rate_limits": RateLimitConfig::default(),
             "media": MediaConfig::default(),
+            "polls": core_app::config::PollConfig::default(),
             "node_lease": core_app::config::NodeLeaseConfig::default(),
         })))
     }
@@ -379,6 +383,7 @@ impl Settings {
             auth: self.auth.clone().unwrap_or_default(),
             rate_limits: self.rate_limits.clone().unwrap_or_default(),
             media: self.media.clone().unwrap_or_default(),
+            polls: self.polls.clone().unwrap_or_default(),
             node_id: self.node_id,
             node_lease: self.node_lease.clone().unwrap_or_default(),
             metrics: self.metrics.clone().unwrap_or_default(),

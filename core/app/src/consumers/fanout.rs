@@ -118,7 +118,8 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
         | Event::Favourited { .. }
         | Event::Unfavourited { .. }
         | Event::FollowRequested { .. }
-        | Event::FollowRequestClosed { authorized: false, .. } => {}
+        | Event::FollowRequestClosed { authorized: false, .. }
+        | Event::PollEnded { .. } => {}
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use crate::notifications::writes::NotifyConflict;
 use crate::policy::{FeedItem, Relations, feed, filtering};
 use crate::ports::{Key, LoggedEvent, Query};
 use crate::transaction::RACE_RETRIES;
-use crate::{App, keys, notifications, now_ms, push, streaming};
+use crate::{App, keys, notifications, now_ms, polls, push, streaming};
 
 /// Name of this consumer's checkpoint.
 pub const CONSUMER: &str = "notifications";
@@ -102,6 +102,16 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
             let Some(record) = app.status_records(&[*status]).await?.remove(status) else { return Ok(()) };
             take_back(app, seq, record.account_id, "favourite", *account, Some(*status)).await?;
         }
+        Event::PollEnded { status, author } => {
+            // Every voter of the poll's current round, and its author. A deleted status (or a
+            // poll edited away) tells no one.
+            let Some(record) = app.status_records(&[*status]).await?.remove(status) else { return Ok(()) };
+            let Some(poll) = &record.poll else { return Ok(()) };
+            for voter in polls::service::voters(app, *status, poll.round).await? {
+                notify(app, seq, voter, "poll", *author, Some(*status)).await?;
+            }
+            notify(app, seq, *author, "poll", *author, Some(*status)).await?;
+        }
         Event::AccountCreated { .. } | Event::AccountUpdated { .. } | Event::StatusDeleted { .. } => {}
     }
     Ok(())
@@ -112,7 +122,7 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
 /// notification request (then it is neither streamed nor pushed).
 async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id, status: Option<Id>) -> ApiResult<()> {
     let relations = Relations::load(app, recipient, &[from]).await?;
-    if recipient == from || !feed::notification_wanted(recipient, from, &relations) {
+    if !feed::notification_wanted(kind, recipient, from, &relations) {
         return Ok(());
     }
     // A muted thread (a gone status: not muted).

@@ -36,9 +36,15 @@ fn media_limits(app: &App) -> wire::MediaLimits {
     }
 }
 
-/// `configuration.polls`: Mastodon's limits, which polls will keep when they come.
-fn poll_limits() -> wire::PollLimits {
-    wire::PollLimits { max_options: 4, max_characters_per_option: 50, min_expiration: 300, max_expiration: 2_629_746 }
+/// `configuration.polls`: the configured limits (`[polls]`).
+fn poll_limits(app: &App) -> wire::PollLimits {
+    let p = &app.config.polls;
+    wire::PollLimits {
+        max_options: p.max_options as u32,
+        max_characters_per_option: p.max_characters_per_option as u32,
+        min_expiration: p.min_expiration,
+        max_expiration: p.max_expiration,
+    }
 }
 
 fn status_limits(app: &App) -> wire::StatusLimits {
@@ -97,7 +103,7 @@ pub async fn v2(State(app): State<App>) -> ApiResult<Json<wire::Instance>> {
             },
             statuses: status_limits(&app),
             media_attachments: media_limits(&app),
-            polls: poll_limits(),
+            polls: poll_limits(&app),
             translation: wire::Translation { enabled: false },
             timelines_access: wire::TimelinesAccess { live_feeds: public(), hashtag_feeds: public(), trending_link_feeds: public() },
             limited_federation: false,
@@ -137,7 +143,7 @@ pub async fn v1(State(app): State<App>) -> ApiResult<Json<wire::InstanceV1>> {
             accounts: wire::AccountLimitsV1 { max_featured_tags: 10 },
             statuses: status_limits(&app),
             media_attachments: media_limits(&app),
-            polls: poll_limits(),
+            polls: poll_limits(&app),
         },
         contact_account: None,
         rules: i.rules(),

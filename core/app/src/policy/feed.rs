@@ -142,11 +142,15 @@ async fn unmuted(app: &App, followers: Vec<Id>, author: Id) -> ApiResult<Vec<Id>
     Ok(out)
 }
 
-/// Whether `recipient` is told about what `from` did: nobody is notified of their own
-/// actions, nor across a block (either way), nor by an account whose notifications the
+/// Whether `recipient` is told about what `from` did (a notification of type `kind`): nobody
+/// is notified of their own actions (but of the end of their own poll), nor across a block (either way), nor by an account whose notifications the
 /// recipient mutes. `relations`: the recipient's relations to `from`.
-pub fn notification_wanted(recipient: Id, from: Id, relations: &Relations) -> bool {
-    recipient != from && !relations.blocked(from) && !relations.mutes_notifications(from)
+pub fn notification_wanted(kind: &str, recipient: Id, from: Id, relations: &Relations) -> bool {
+    // The one notification of one's own act: one's own poll ended.
+    if recipient == from {
+        return kind == "poll";
+    }
+    !relations.blocked(from) && !relations.mutes_notifications(from)
 }
 
 /// Whether a new status notifies the accounts that asked to hear of its author's posts: posts,
@@ -223,8 +227,9 @@ mod tests {
 
     #[test]
     fn nobody_is_notified_of_their_own_actions() {
-        assert!(!notification_wanted(id(1), id(1), &Relations::default()));
-        assert!(notification_wanted(id(1), id(2), &Relations::default()));
+        assert!(!notification_wanted("favourite", id(1), id(1), &Relations::default()));
+        assert!(notification_wanted("poll", id(1), id(1), &Relations::default()));
+        assert!(notification_wanted("favourite", id(1), id(2), &Relations::default()));
     }
 
     #[test]

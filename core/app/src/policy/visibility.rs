@@ -315,6 +315,7 @@ mod tests {
             edited_at: None,
             media: Vec::new(),
             conversation: None,
+            poll: None,
         }
     }
 

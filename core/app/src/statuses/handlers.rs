@@ -13,10 +13,11 @@ use super::service::{self, EditStatus, Interaction, PostStatus};
 use crate::App;
 use crate::auth::{Auth, MaybeAuth, Scope};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id};
+use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id, string_list, whole_number};
 use crate::keys;
 use crate::media::service::FileUrls;
 use crate::model::{self, RevisionRecord};
+use crate::polls::service::PollInput;
 use crate::ports::Query;
 
 /// Body of `POST /api/v1/statuses` and `PUT /api/v1/statuses/:id`.
@@ -40,14 +41,56 @@ pub struct StatusParams {
     media_ids: Option<Vec<String>>,
     #[serde(default)]
     scheduled_at: Option<String>,
+    /// `poll` as JSON sends it (an object).
     #[serde(default)]
     poll: Option<serde_json::Value>,
+    #[serde(default, rename = "poll[options][]", deserialize_with = "string_list")]
+    poll_options: Vec<String>,
+    #[serde(default, rename = "poll[expires_in]", deserialize_with = "whole_number")]
+    poll_expires_in: Option<u64>,
+    #[serde(default, rename = "poll[multiple]", deserialize_with = "flag")]
+    poll_multiple: Option<bool>,
+    #[serde(default, rename = "poll[hide_totals]", deserialize_with = "flag")]
+    poll_hide_totals: Option<bool>,
+}
+
+/// `poll` of a JSON body.
+#[derive(Deserialize, Default)]
+struct PollJson {
+    #[serde(default, deserialize_with = "string_list")]
+    options: Vec<String>,
+    #[serde(default, deserialize_with = "whole_number")]
+    expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "flag")]
+    multiple: Option<bool>,
+    #[serde(default, deserialize_with = "flag")]
+    hide_totals: Option<bool>,
 }
 
 impl StatusParams {
     /// `media_ids[]` (forms) and `media_ids` (JSON), together.
     fn media_ids(&self) -> Vec<String> {
         self.media_ids_form.iter().chain(self.media_ids.iter().flatten()).cloned().collect()
+    }
+
+    /// The poll asked for, from a JSON object or form fields (`poll[options][]`, …); none when
+    /// neither names options nor a duration.
+    fn poll(&mut self) -> ApiResult<Option<PollInput>> {
+        let json = match self.poll.take().filter(|v| !v.is_null()) {
+            Some(value) => serde_json::from_value::<PollJson>(value).map_err(|e| ApiError::invalid(format!("Invalid poll: {e}")))?,
+            None => PollJson::default(),
+        };
+        let options: Vec<String> = json.options.into_iter().chain(std::mem::take(&mut self.poll_options)).collect();
+        let expires_in = json.expires_in.or(self.poll_expires_in);
+        if options.is_empty() && expires_in.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(PollInput {
+            options,
+            expires_in,
+            multiple: json.multiple.or(self.poll_multiple).unwrap_or(false),
+            hide_totals: json.hide_totals.or(self.poll_hide_totals).unwrap_or(false),
+        }))
     }
 
     /// Whether the request names attachments at all (an empty list in JSON removes them).
@@ -82,20 +125,18 @@ async fn client_of(app: &App, auth: &Auth) -> Option<(String, Option<String>)> {
 }
 
 /// `POST /api/v1/statuses`.
-pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Input(p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
+pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Input(mut p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
     let me = auth.user(Scope::WriteStatuses)?;
     let idempotency_key = idempotency_key(&headers)?;
     if p.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::invalid("Validation failed: Scheduled statuses are not supported"));
-    }
-    if p.poll.as_ref().is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::invalid("Validation failed: Polls are not supported"));
     }
     let in_reply_to = match p.in_reply_to_id.as_deref().filter(|s| !s.is_empty()) {
         Some(raw) => Some(raw.parse::<Id>().map_err(|_| ApiError::NotFound)?),
         None => None,
     };
     let command = PostStatus {
+        poll: p.poll()?,
         author: me,
         client: client_of(&app, &auth).await,
         media: p.media_ids(),
@@ -161,9 +202,10 @@ pub async fn unpin(State(app): State<App>, auth: Auth, Path(id): Path<String>) -
 }
 
 /// `PUT /api/v1/statuses/:id`.
-pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
+pub async fn edit(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(mut p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
     let me = auth.user(Scope::WriteStatuses)?;
     let command = EditStatus {
+        poll: p.poll()?,
         editor: me,
         status: path_id(&id)?,
         media: p.names_media().then(|| p.media_ids()),

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 pub use crate::keys::Interaction;
 use crate::model::{self, MentionRecord, Ref, StatusRecord};
 use crate::policy;
+use crate::polls::service::{self as polls, PollInput};
 use crate::ports::{Query, TimelineEntry};
 use crate::transaction::RACE_RETRIES;
 use crate::{App, keys, now_ms};
@@ -38,6 +39,8 @@ pub struct PostStatus {
     pub media: Vec<String>,
     /// A retry with the same key returns the first result.
     pub idempotency_key: Option<String>,
+    /// A poll to attach (validated here).
+    pub poll: Option<PollInput>,
 }
 
 /// Edit a status; `None` fields keep what the status has.
@@ -50,6 +53,9 @@ pub struct EditStatus {
     pub language: Option<String>,
     /// `Some` replaces the attachments (an empty list removes them).
     pub media: Option<Vec<String>>,
+    /// The poll after the edit: as Mastodon, none removes the status's poll, and changed
+    /// options (or `multiple`) reset its votes.
+    pub poll: Option<PollInput>,
 }
 
 /// Text, mentions and tags of a status, validated and rendered.
@@ -172,6 +178,8 @@ pub async fn post(app: &App, cmd: PostStatus) -> ApiResult<Id> {
         None => None,
     };
     let composed = app.compose(&cmd.text, &cmd.spoiler_text, cmd.language.or(account.default_language.clone()), !media.is_empty()).await?;
+    let created_at = now_ms();
+    let poll = cmd.poll.map(|p| polls::validate(app, p, !media.is_empty(), created_at)).transpose()?;
     let id = app.next_id()?;
     let record = StatusRecord {
         id,
@@ -188,10 +196,11 @@ pub async fn post(app: &App, cmd: PostStatus) -> ApiResult<Id> {
         mentions: composed.mentions,
         tags: composed.tags,
         application: cmd.client,
-        created_at: now_ms(),
+        created_at,
         edited_at: None,
         media,
         conversation: parent.as_ref().map(StatusRecord::thread),
+        poll,
     };
     match writes::post(app, &record, ik.as_ref()).await? {
         Ok(()) => {}
@@ -230,7 +239,10 @@ pub async fn edit(app: &App, cmd: EditStatus) -> ApiResult<Id> {
             !media.is_empty(),
         )
         .await?;
+    let edited_at = now_ms();
+    let poll = cmd.poll.map(|p| polls::validate(app, p, !media.is_empty(), edited_at)).transpose()?;
     let mut after = before.clone();
+    after.poll = polls::edited(before.poll.as_ref(), poll);
     after.text = composed.text;
     after.content = composed.content;
     after.sensitive = cmd.sensitive.unwrap_or(before.sensitive) || !composed.spoiler_text.is_empty();
@@ -238,7 +250,7 @@ pub async fn edit(app: &App, cmd: EditStatus) -> ApiResult<Id> {
     after.mentions = composed.mentions;
     after.tags = composed.tags;
     after.language = composed.language;
-    after.edited_at = Some(now_ms());
+    after.edited_at = Some(edited_at);
     after.media = media;
     match writes::edit(app, &before, &after, app.next_id()?).await? {
         Ok(()) => Ok(after.id),
@@ -290,6 +302,7 @@ pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Optio
         edited_at: None,
         media: Vec::new(),
         conversation: None,
+        poll: None,
     };
     for _ in 0..RACE_RETRIES {
         match writes::boost(app, &record, original.id).await? {

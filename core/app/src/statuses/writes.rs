@@ -9,7 +9,7 @@ use shared::wire::Visibility;
 use crate::error::ApiResult;
 use crate::events::Event;
 use crate::keys::Interaction;
-use crate::model::{self, AccountStatusEntry, PublicEntry, Ref, RevisionRecord, StatusRecord};
+use crate::model::{self, AccountStatusEntry, PollDue, PublicEntry, Ref, RevisionRecord, StatusRecord};
 use crate::policy::{FeedItem, feed};
 use crate::ports::{Condition, Key, Write};
 use crate::transaction::Transaction;
@@ -83,6 +83,9 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>) -
     let shards = &app.config.shards;
     tx.push(Write::Add { key: keys::instance_counter_of(keys::InstanceCounter::Statuses, id, shards.instance_counters), delta: 1 });
     tx.push(model::put(keys::last_status(author), &record.created_at, Condition::None)?);
+    if let Some(poll) = &record.poll {
+        tx.push(model::put(keys::poll_due(poll.expires_at, id), &PollDue { status: id, author }, Condition::None)?);
+    }
     if let Some(parent) = record.in_reply_to_id {
         tx.push(model::put(keys::reply(parent, id), &Ref { id: author }, Condition::None)?);
         tx.push(Write::Add { key: counter_shard(app, parent, keys::StatusCounter::Replies, id), delta: 1 });
@@ -146,6 +149,16 @@ pub async fn edit(app: &App, before: &StatusRecord, after: &StatusRecord, revisi
     }
     for removed in before.media.iter().filter(|m| !after.media.contains(m)) {
         tx.push(Write::Delete { key: keys::media_attachment(*removed), condition: Condition::None });
+    }
+    // A poll's end moves with it (an unchanged end keeps its schedule entry).
+    let (old_end, new_end) = (before.poll.as_ref().map(|p| p.expires_at), after.poll.as_ref().map(|p| p.expires_at));
+    if old_end != new_end {
+        if let Some(at) = old_end {
+            tx.push(Write::Delete { key: keys::poll_due(at, id), condition: Condition::None });
+        }
+        if let Some(at) = new_end {
+            tx.push(model::put(keys::poll_due(at, id), &PollDue { status: id, author }, Condition::None)?);
+        }
     }
     if after.media != before.media {
         // Visibility and mentions of the entry stay as posted (an edit does not re-address).
@@ -230,6 +243,9 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
     let shards = &app.config.shards;
     if record.reblog_of.is_none() {
         tx.push(Write::Add { key: keys::instance_counter_of(keys::InstanceCounter::Statuses, id, shards.instance_counters), delta: -1 });
+    }
+    if let Some(poll) = &record.poll {
+        tx.push(Write::Delete { key: keys::poll_due(poll.expires_at, id), condition: Condition::None });
     }
     // As Mastodon: the files stay with their uploader (delete-and-redraft reattaches them).
     for m in &record.media {

@@ -114,7 +114,8 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
         | Event::FollowRequested { .. }
         | Event::FollowRequestClosed { .. }
         | Event::Favourited { .. }
-        | Event::Unfavourited { .. } => {}
+        | Event::Unfavourited { .. }
+        | Event::PollEnded { .. } => {}
     }
     Ok(())
 }

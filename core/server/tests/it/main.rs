@@ -18,6 +18,7 @@ mod notifications;
 mod oauth;
 mod opensearch;
 mod ops;
+mod polls;
 mod push;
 mod ratelimit;
 mod redis;
