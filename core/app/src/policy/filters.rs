@@ -211,8 +211,8 @@ fn is_word_char(c: char) -> bool {
 /// the text, the poll's options and the media descriptions, blank-line separated.
 fn searchable_text(status: &wire::Status) -> String {
     let mut parts: Vec<String> = vec![status.spoiler_text.clone(), html_text(&status.content)];
-    if let Some(options) = status.poll.as_ref().and_then(|p| p.get("options")).and_then(|o| o.as_array()) {
-        parts.push(options.iter().filter_map(|o| o.get("title").and_then(|t| t.as_str())).collect::<Vec<_>>().join("\n\n"));
+    if let Some(poll) = &status.poll {
+        parts.push(poll.options.iter().map(|o| o.title.as_str()).collect::<Vec<_>>().join("\n\n"));
     }
     parts.extend(status.media_attachments.iter().filter_map(|m| m.description.clone()));
     parts.join("\n\n")
