@@ -311,12 +311,14 @@ async fn expired_filters_do_nothing() {
     let f = filter(
         &t,
         &alice,
-        json!({"title": "for a second", "context": ["home"], "filter_action": "hide", "expires_in": 1, "keywords_attributes": [{"keyword": "topic"}]}),
+        // Five seconds: long enough for the first read even on a slow store (moto).
+        json!({"title": "for a while", "context": ["home"], "filter_action": "hide", "expires_in": 5, "keywords_attributes": [{"keyword": "topic"}]}),
     )
     .await;
+    let created = std::time::Instant::now();
     assert!(f["expires_at"].is_string());
     assert!(!t.home_ids(&alice).await.contains(&id(&post)));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(5100).saturating_sub(created.elapsed())).await;
     assert!(t.home_ids(&alice).await.contains(&id(&post)), "expired");
     assert_eq!(t.get("/api/v2/filters", Some(&alice.token)).await.expect(200).as_array().unwrap().len(), 1, "still listed");
 }
