@@ -116,8 +116,7 @@ pub async fn unfollow(app: &App, follower: Id, target: Id) -> ApiResult<()> {
     for _ in 0..RACE_RETRIES {
         let Some(edge) = app.follow_edge(follower, target).await? else { return Ok(()) };
         // An endorsement needs the follow: it ends in the same commit.
-        let endorsement: Option<model::EndorsementRecord> =
-            app.store.get(&keys::endorse_edge(follower, target)).await?.map(|i| model::decode(&i)).transpose()?;
+        let endorsement = crate::endorsements::service::endorsement(app, follower, target).await?;
         match writes::unfollow(app, follower, target, &edge, endorsement.as_ref()).await? {
             // As Mastodon, a list holds followed accounts only.
             Ok(()) => return crate::lists::service::follow_ended(app, follower, target).await,
