@@ -63,6 +63,12 @@ impl std::fmt::Debug for DynamoConfig {
     }
 }
 
+/// How often a waiting [`EventLog::read`](core_ports::ports::EventLog::read) looks for events
+/// other processes appended. Each look is a BatchGetItem of the partitions' heads, so a short
+/// interval multiplies idle reads by every consumer of every process; this process's own
+/// appends wake its readers without waiting for it.
+const POLL: Duration = Duration::from_millis(250);
+
 /// The store and event log on one DynamoDB table. Cheap to clone.
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -83,8 +89,11 @@ pub struct DynamoStore {
     read_turn: Arc<std::sync::atomic::AtomicUsize>,
     /// Transactions sent again because a log head had moved (contention on a partition).
     head_retries: Arc<AtomicU64>,
-    /// How often `read` polls while waiting.
+    /// How often `read` polls while waiting for another process's appends; this process's
+    /// own appends wake its readers at once (`appended`).
     poll: Duration,
+    /// Signalled after every transaction of this process that appended events.
+    appended: Arc<tokio::sync::Notify>,
     /// Stamps outbox items' expiry (TTL).
     clock: Arc<dyn core_ports::Clock>,
 }
@@ -126,7 +135,8 @@ impl DynamoStore {
             outbox_turns: (0..partitions).map(|_| tokio::sync::Mutex::new(())).collect(),
             read_turn: Arc::default(),
             head_retries: Arc::default(),
-            poll: Duration::from_millis(50),
+            poll: POLL,
+            appended: Arc::default(),
             clock: Arc::new(core_ports::SystemClock),
         };
         store.ensure_table(config.create_table).await?;

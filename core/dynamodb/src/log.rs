@@ -224,15 +224,22 @@ impl EventLog for DynamoStore {
 
     async fn read(&self, after: &Cursor, limit: usize, wait: Duration) -> Result<Vec<LoggedEvent>, StoreError> {
         // No push from DynamoDB (Streams would be one, at the price of another moving part):
-        // poll until something arrives or the wait is over.
+        // poll until something arrives or the wait is over, waking at once when this process
+        // appends (registered before reading, so an append in between is not missed).
         let deadline = Instant::now() + wait;
         loop {
+            let appended = self.appended.notified();
+            tokio::pin!(appended);
+            appended.as_mut().enable();
             let events = self.read_now(after, limit).await?;
             let now = Instant::now();
             if !events.is_empty() || limit == 0 || now >= deadline {
                 return Ok(events);
             }
-            tokio::time::sleep(self.poll.min(deadline - now)).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.poll.min(deadline - now)) => {}
+                () = appended => {}
+            }
         }
     }
 

@@ -202,6 +202,7 @@ impl DynamoStore {
                     for ((p, count, _), head) in groups.iter().zip(&heads) {
                         self.head_hints[*p as usize].fetch_max(head + count, Ordering::Relaxed);
                     }
+                    self.appended.notify_waiters();
                     return Ok(());
                 }
                 Err(Cancelled::Condition(index)) if index < writes.len() => return Err(StoreError::ConditionFailed { index }),

@@ -37,6 +37,9 @@ pub trait Consumer: Send + Sync + 'static {
     async fn handle(app: &App, batch: &[LoggedEvent]) -> ApiResult<()>;
 }
 
+/// How long one step waits for events before reading its checkpoint again.
+const IDLE_WAIT: Duration = Duration::from_secs(2);
+
 /// Runs `C` until `stop` turns true, retrying a failed batch after a second.
 pub async fn run<C: Consumer>(app: App, mut stop: watch::Receiver<bool>) {
     loop {
@@ -44,7 +47,9 @@ pub async fn run<C: Consumer>(app: App, mut stop: watch::Receiver<bool>) {
             return;
         }
         tokio::select! {
-            result = step::<C>(&app, Duration::from_millis(500)) => {
+            // A long wait: the log wakes the read when something is appended, so this only
+            // bounds how often an idle consumer reads its checkpoint again.
+            result = step::<C>(&app, IDLE_WAIT) => {
                 if let Err(e) = result {
                     tracing::warn!(consumer = C::NAME, error = ?e, "event consumer step failed; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
