@@ -672,6 +672,20 @@ pub struct StreamEvent {
     pub payload: String,
 }
 
+/// A direct conversation as one participant sees it (`GET /api/v1/conversations`): the other
+/// participants, the newest status, whether it is unread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The conversation's id (the reader's own: each participant's differs).
+    pub id: Id,
+    /// Whether a status arrived since the reader last read it.
+    pub unread: bool,
+    /// The other participants (the reader alone in a note to self).
+    pub accounts: Vec<Account>,
+    /// The newest status the reader may see.
+    pub last_status: Option<Status>,
+}
+
 /// A list of accounts its owner follows, read as a timeline of its own (`GET /api/v1/lists`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct List {

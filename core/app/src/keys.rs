@@ -738,6 +738,51 @@ pub fn filters_partition(account: Id) -> String {
     format!("FL#{account}")
 }
 
+/// `CV#{account}` / `c#{conversation}`: one of an account's direct conversations (a
+/// [`ConversationRecord`](crate::model::ConversationRecord)). Only the account's own partition
+/// holds it, so a conversation is found through its reader or not at all.
+pub fn conversation(account: Id, conversation: Id) -> Key {
+    Key::new(format!("CV#{account}"), format!("c#{}", conversation.sort_key()))
+}
+
+/// `CV#{account}` / `v#{conversation}#{revision}`: the revision of a conversation record its
+/// last writer left. A change deletes it (`Exists`) and puts the next (`NotExists`), so two
+/// concurrent changes of one conversation cannot both win.
+pub fn conversation_revision(account: Id, conversation: Id, revision: u64) -> Key {
+    Key::new(format!("CV#{account}"), format!("v#{}#{revision:016x}", conversation.sort_key()))
+}
+
+/// `CVL#{account}` / `{last status}`: an account's live conversations by their newest status
+/// (a [`Ref`](crate::model::Ref) to the conversation): what `GET /api/v1/conversations` pages
+/// through, newest activity first.
+pub fn conversation_listing(account: Id, last_status: Id) -> Key {
+    Key::new(conversations_partition(account), last_status.sort_key())
+}
+
+/// Partition of [`conversation_listing`].
+pub fn conversations_partition(account: Id) -> String {
+    format!("CVL#{account}")
+}
+
+/// `CVS#{account}` / `{status}`: which of the account's conversations a direct status is in (a
+/// [`Ref`](crate::model::Ref)). Put `NotExists` when the status joins: a replayed event adds
+/// nothing twice; it stays after its owner removes the conversation, so a replay does not
+/// bring it back either.
+pub fn conversation_status(account: Id, status: Id) -> Key {
+    Key::new(format!("CVS#{account}"), status.sort_key())
+}
+
+/// `CVM#{account}#{conversation}` / `{status}`: the statuses of one conversation, oldest first
+/// (a [`Ref`](crate::model::Ref) to the status): where the newest left when it is deleted.
+pub fn conversation_member(account: Id, conversation: Id, status: Id) -> Key {
+    Key::new(conversation_members_partition(account, conversation), status.sort_key())
+}
+
+/// Partition of [`conversation_member`].
+pub fn conversation_members_partition(account: Id, conversation: Id) -> String {
+    format!("CVM#{account}#{conversation}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

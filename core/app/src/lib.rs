@@ -19,6 +19,7 @@ pub mod admin;
 mod auth;
 mod clock;
 pub mod consumers;
+mod conversations;
 pub mod decode_budget;
 mod endorsements;
 mod filters;
@@ -150,6 +151,7 @@ impl Application {
             hot,
             fanout_lock: tokio::sync::Mutex::new(()),
             notifications_lock: tokio::sync::Mutex::new(()),
+            conversations_lock: tokio::sync::Mutex::new(()),
             external_consumers: std::sync::atomic::AtomicBool::new(false),
             shutdown: watch::channel(false).0,
             metrics: metrics::Metrics::default(),

@@ -554,6 +554,24 @@ pub struct MediaRecord {
     pub created_at: u64,
 }
 
+/// A direct conversation as one of its participants has it (`keys::conversation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationRecord {
+    /// Its id, derived from the other participants (`conversations::service::conversation_id`).
+    pub id: Id,
+    /// The other participants, ascending (empty: a note to self).
+    pub participants: Vec<Id>,
+    /// Its newest status; `None` once its reader removed it (or its last status was deleted).
+    pub last_status: Option<Id>,
+    /// Whether a status by someone else arrived since the reader last read it.
+    pub unread: bool,
+    /// The newest status when its reader last removed it: older ones stay out if it comes back.
+    #[serde(default)]
+    pub removed_through: Option<Id>,
+    /// Bumped by every change (`keys::conversation_revision`).
+    pub revision: u64,
+}
+
 /// A list, under its owner's partition (`keys::list`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ListRecord {

@@ -23,7 +23,7 @@ use crate::metrics::LogPositions;
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The event-log consumers that keep checkpoints (their lag is exported).
-pub const CONSUMERS: [&str; 3] = ["fanout", "search", "notifications"];
+pub const CONSUMERS: [&str; 4] = ["fanout", "search", "notifications", "conversations"];
 
 /// A bounded label for the method (anything unusual is `other`).
 fn method_label(method: &Method) -> &'static str {

@@ -4,7 +4,7 @@
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
@@ -13,6 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::accounts::handlers as accounts;
 use crate::admin::handlers as admin;
+use crate::conversations::handlers as conversations;
 use crate::endorsements::handlers as endorsements;
 use crate::error::ApiError;
 use crate::filters::handlers as filters;
@@ -126,6 +127,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/timelines/tag/{hashtag}", get(timelines::tag))
         .merge(notifications_and_streaming())
         .merge(list_routes())
+        .merge(conversation_routes())
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ops::ready))
         .route("/metrics", get(ops::metrics))
@@ -218,6 +220,15 @@ fn list_routes() -> Router<App> {
         .route("/api/v1/accounts/{id}/lists", get(lists::account_lists))
         .route("/api/v1/timelines/list/{id}", get(lists::timeline))
         .route("/api/v1/streaming/list", get(streaming::list))
+}
+
+/// Direct conversations and their stream.
+fn conversation_routes() -> Router<App> {
+    Router::new()
+        .route("/api/v1/conversations", get(conversations::index))
+        .route("/api/v1/conversations/{id}", delete(conversations::delete))
+        .route("/api/v1/conversations/{id}/read", post(conversations::read))
+        .route("/api/v1/streaming/direct", get(streaming::direct))
 }
 
 /// Media routes, with a body limit sized for the largest upload (only here).

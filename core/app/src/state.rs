@@ -54,6 +54,7 @@ pub struct Inner {
     pub(crate) hot: crate::hot::HotCaches,
     pub(crate) fanout_lock: tokio::sync::Mutex<()>,
     pub(crate) notifications_lock: tokio::sync::Mutex<()>,
+    pub(crate) conversations_lock: tokio::sync::Mutex<()>,
     /// Fanout, search and notifications are fed from outside (Kinesis), not by log tails.
     pub(crate) external_consumers: std::sync::atomic::AtomicBool,
     /// Turns true when the server shuts down, ending open streams.

@@ -25,4 +25,4 @@ mod revoked;
 pub use hidden::relations_changed;
 
 pub(crate) use self::publisher::claim_and_publish;
-pub use self::publisher::{publish_notification, run};
+pub use self::publisher::{publish_conversation, publish_notification, run};

@@ -153,6 +153,13 @@ pub fn notification_wanted(kind: &str, recipient: Id, from: Id, relations: &Rela
     !relations.blocked(from) && !relations.mutes_notifications(from)
 }
 
+/// Whether a direct status by `author` joins `recipient`'s conversations: always the author's
+/// own; a mentioned account's unless a block stands between them (either way) or the
+/// recipient mutes the author (unexpired). `relations`: the recipient's relations to `author`.
+pub fn joins_conversation(recipient: Id, author: Id, relations: &Relations) -> bool {
+    recipient == author || (!relations.blocked(author) && !relations.mutes(author))
+}
+
 /// Whether a new status notifies the accounts that asked to hear of its author's posts: posts,
 /// not boosts or replies to others; direct posts reach only those mentioned (as mentions).
 pub fn notifies_subscribers(item: &FeedItem<'_>) -> bool {

@@ -15,7 +15,7 @@ use shared::wire::{self, FilterContext};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use super::hidden::Hidden;
-use super::publisher::{HEARTBEAT, home_channel, list_channel};
+use super::publisher::{HEARTBEAT, direct_channel, home_channel, list_channel};
 use super::revoked::Revoked;
 use crate::App;
 use crate::auth::{Auth, Scope};
@@ -39,6 +39,8 @@ pub(crate) enum Subscription {
     Hashtag { tag: String, local: bool },
     /// What one of the caller's lists gets.
     List { list: shared::id::Id },
+    /// The caller's direct conversations (`conversation` events).
+    Direct,
 }
 
 impl Subscription {
@@ -63,6 +65,7 @@ impl Subscription {
             "public:local:media" => Subscription::Public { local: true, remote: false, media: true },
             "public:remote" => Subscription::Public { local: false, remote: true, media: only_media },
             "public:remote:media" => Subscription::Public { local: false, remote: true, media: true },
+            "direct" => Subscription::Direct,
             "hashtag" => hashtag(false)?,
             "hashtag:local" => hashtag(true)?,
             "list" => {
@@ -90,6 +93,7 @@ impl Subscription {
             }
             Subscription::Hashtag { tag, local } => vec![if *local { "hashtag:local".into() } else { "hashtag".into() }, tag.clone()],
             Subscription::List { list } => vec!["list".into(), list.to_string()],
+            Subscription::Direct => vec!["direct".into()],
         }
     }
 
@@ -121,6 +125,7 @@ impl Subscription {
                 }
                 list_channel(*list)
             }
+            Subscription::Direct => direct_channel(auth.user(Scope::ReadStatuses)?),
         })
     }
 
@@ -129,7 +134,7 @@ impl Subscription {
     pub(crate) fn filter_context(&self, event: &str) -> FilterContext {
         match self {
             _ if event == "notification" => FilterContext::Notifications,
-            Subscription::User | Subscription::UserNotification | Subscription::List { .. } => FilterContext::Home,
+            Subscription::User | Subscription::UserNotification | Subscription::List { .. } | Subscription::Direct => FilterContext::Home,
             Subscription::Public { .. } | Subscription::Hashtag { .. } => FilterContext::Public,
         }
     }
@@ -230,6 +235,11 @@ pub async fn hashtag_local(State(app): State<App>, caller: StreamCaller, Params(
 /// `GET /api/v1/streaming/list?list=`: one of the caller's lists.
 pub async fn list(State(app): State<App>, caller: StreamCaller, Params(p): Params<StreamParams>) -> ApiResult<Response> {
     sse(app, caller.auth, Subscription::parse("list", None, p.list.as_deref(), false)?).await
+}
+
+/// `GET /api/v1/streaming/direct`: the caller's direct conversations.
+pub async fn direct(State(app): State<App>, caller: StreamCaller) -> ApiResult<Response> {
+    sse(app, caller.auth, Subscription::Direct).await
 }
 
 /// What ends a stream's wait for its next message.

@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::policy::{self, FeedItem, feed};
 use crate::ports::StreamMessage;
-use crate::{App, timelines};
+use crate::{App, conversations, timelines};
 
 /// How often an idle stream shows it is alive (SSE comment `:thump`, WebSocket ping).
 pub(crate) const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -83,6 +83,9 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
         }
         Event::StatusUpdated { status, author } => {
             let Some(record) = app.status_records(&[*status]).await?.remove(status) else { return Ok(()) };
+            if record.visibility == shared::wire::Visibility::Direct {
+                publish_edited_conversations(app, &record).await?;
+            }
             let (visibility, in_reply_to, tags) = (record.visibility, record.in_reply_to_account_id, record.tags.clone());
             let mentions: Vec<Id> = record.mentions.iter().map(|m| m.id).collect();
             let Some(rendered) = app.render_statuses(None, vec![record]).await?.pop() else { return Ok(()) };
@@ -177,6 +180,34 @@ async fn publish_to_lists(app: &App, item: &FeedItem<'_>, event: &str, payload: 
 /// The channel of a list's stream (Mastodon's name).
 pub(crate) fn list_channel(list: Id) -> String {
     format!("timeline:list:{list}")
+}
+
+/// The channel of an account's direct stream (Mastodon's name).
+pub(crate) fn direct_channel(account: Id) -> String {
+    format!("timeline:direct:{account}")
+}
+
+/// Sends a `conversation` to its reader's direct stream.
+pub async fn publish_conversation(app: &App, reader: Id, conversation: &wire::Conversation) {
+    match serde_json::to_string(conversation) {
+        Ok(payload) => publish(app, direct_channel(reader), "conversation", &payload).await,
+        Err(e) => tracing::warn!(error = %e, "could not serialise a conversation"),
+    }
+}
+
+/// An edited direct status: its conversations where it is the newest, to their readers'
+/// direct streams.
+async fn publish_edited_conversations(app: &App, record: &crate::model::StatusRecord) -> ApiResult<()> {
+    for reader in conversations::service::recipients(app, record).await? {
+        let Some(conversation) = conversations::service::holding(app, reader, record.id).await? else { continue };
+        if conversation.last_status != Some(record.id) {
+            continue;
+        }
+        if let Some(rendered) = conversations::service::render(app, reader, &[conversation]).await?.pop() {
+            publish_conversation(app, reader, &rendered).await;
+        }
+    }
+    Ok(())
 }
 
 /// The channel of an account's user stream.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod connections;
+mod conversations;
 mod dynamodb;
 mod edge;
 mod endorsements;
