@@ -273,6 +273,24 @@ pub struct Tag {
     /// Whether the viewer follows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub following: Option<bool>,
+    /// Whether the viewer features it on their profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub featuring: Option<bool>,
+}
+
+/// A hashtag featured on a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeaturedTag {
+    /// The featured tag's id.
+    pub id: String,
+    /// The hashtag, without `#`.
+    pub name: String,
+    /// The account's statuses with this hashtag.
+    pub url: String,
+    /// How many of the account's public statuses carry it (a string, as Mastodon sends it).
+    pub statuses_count: String,
+    /// The day of the newest of them (`YYYY-MM-DD`).
+    pub last_status_at: Option<String>,
 }
 
 /// Results of `GET /api/v2/search`.

@@ -78,6 +78,62 @@ pub fn endorsements_partition(owner: Id) -> String {
     format!("EN#{owner}")
 }
 
+/// `A#{account}` / `followstag#{tag}`: `account` follows hashtag `tag` (a
+/// [`TagFollowRecord`](crate::model::TagFollowRecord): the follow's id).
+pub fn tag_follow_edge(account: Id, tag: &str) -> Key {
+    Key::new(account_partition(account), format!("followstag#{tag}"))
+}
+
+/// `FT#{account}` / `{tag follow id}`: the hashtags `account` follows (a
+/// [`TagName`](crate::model::TagName)), the cursor of `GET /api/v1/followed_tags`.
+pub fn followed_tag_listing(account: Id, follow: Id) -> Key {
+    Key::new(followed_tags_partition(account), follow.sort_key())
+}
+
+/// Partition of [`followed_tag_listing`].
+pub fn followed_tags_partition(account: Id) -> String {
+    format!("FT#{account}")
+}
+
+/// `TF#{tag}` / `{tag follow id}`: the accounts following hashtag `tag` (a `Ref`), the index
+/// fanout pages like `FR#`.
+pub fn tag_follower(tag: &str, follow: Id) -> Key {
+    Key::new(tag_followers_partition(tag), follow.sort_key())
+}
+
+/// Partition of [`tag_follower`].
+pub fn tag_followers_partition(tag: &str) -> String {
+    format!("TF#{tag}")
+}
+
+/// `A#{account}` / `featurestag#{tag}`: `account` features hashtag `tag` on its profile (a
+/// [`TagFollowRecord`](crate::model::TagFollowRecord): the featured tag's id).
+pub fn tag_feature_edge(account: Id, tag: &str) -> Key {
+    Key::new(account_partition(account), format!("featurestag#{tag}"))
+}
+
+/// `FTG#{account}` / `{featured tag id}`: the hashtags `account` features (a
+/// [`TagName`](crate::model::TagName)).
+pub fn featured_tag_listing(account: Id, featured: Id) -> Key {
+    Key::new(featured_tags_partition(account), featured.sort_key())
+}
+
+/// Partition of [`featured_tag_listing`].
+pub fn featured_tags_partition(account: Id) -> String {
+    format!("FTG#{account}")
+}
+
+/// `A#{account}` / `n#tag#{tag}`: how many of `account`'s listed (public) statuses carry `tag`
+/// (featured tags' `statuses_count`; kept for every tag, so featuring one shows its past).
+pub fn account_tag_count(account: Id, tag: &str) -> Key {
+    Key::new(account_partition(account), format!("n#tag#{tag}"))
+}
+
+/// `A#{account}` / `taglast#{tag}`: when `account` last posted a listed status with `tag`.
+pub fn account_tag_last(account: Id, tag: &str) -> Key {
+    Key::new(account_partition(account), format!("taglast#{tag}"))
+}
+
 /// `A#{owner}` / `note#{target}`: `owner`'s private note on `target`.
 pub fn note_edge(owner: Id, target: Id) -> Key {
     Key::new(account_partition(owner), format!("note#{target}"))

@@ -50,6 +50,7 @@ pub mod signed_urls;
 mod state;
 mod statuses;
 mod streaming;
+mod tags;
 mod timelines;
 mod transaction;
 mod web;

@@ -78,6 +78,20 @@ pub struct EndorsementRecord {
     pub id: Id,
 }
 
+/// A hashtag followed or featured by an account: the edge's own id (the cursor of its list).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct TagFollowRecord {
+    /// The follow's (or featured tag's) id.
+    pub id: Id,
+}
+
+/// A list entry naming a hashtag (normalised).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TagName {
+    /// The hashtag, normalised, without `#`.
+    pub name: String,
+}
+
 /// A private note on an account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoteRecord {

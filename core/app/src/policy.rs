@@ -3,6 +3,7 @@
 //! fanout reach, which notification is delivered, which stream event a subscriber gets",
 //! [`filtering`] answers "does R's notification policy accept, filter or drop this notification",
 //! [`lists`] answers "which list timelines does S go to, and what do exclusive lists keep out of home".
+//! [`tags`] answers "who gets S in their home because they follow one of its hashtags".
 //! [`filters`] answers "does one of R's filters hide S here, or warn of it".
 //!
 //! Every feature asks here instead of deciding itself: statuses, timelines (home, public, tag,
@@ -16,6 +17,7 @@ pub mod feed;
 pub mod filtering;
 pub mod filters;
 pub mod lists;
+pub mod tags;
 pub mod visibility;
 
 pub use self::feed::FeedItem;

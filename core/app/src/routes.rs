@@ -30,6 +30,7 @@ use crate::safety::handlers as safety;
 use crate::search::handlers as search;
 use crate::statuses::handlers as statuses;
 use crate::streaming::handlers as streaming;
+use crate::tags::handlers as tags;
 use crate::timelines::handlers as timelines;
 use crate::web::handlers as web;
 use crate::{App, ops, ratelimit};
@@ -136,6 +137,15 @@ pub fn router(app: App) -> Router {
         .route("/api/v2/search", get(search::search))
         .route("/api/v1/accounts/search", get(search::account_search))
         .route("/api/v1/tags/{name}", get(search::tag))
+        .route("/api/v1/tags/{name}/follow", post(tags::follow))
+        .route("/api/v1/tags/{name}/unfollow", post(tags::unfollow))
+        .route("/api/v1/tags/{name}/feature", post(tags::feature))
+        .route("/api/v1/tags/{name}/unfeature", post(tags::unfeature))
+        .route("/api/v1/followed_tags", get(tags::followed))
+        .route("/api/v1/featured_tags", get(tags::mine).post(tags::create))
+        .route("/api/v1/featured_tags/suggestions", get(tags::suggestions))
+        .route("/api/v1/featured_tags/{id}", delete(tags::delete))
+        .route("/api/v1/accounts/{id}/featured_tags", get(tags::of_account))
         .route("/api/v1/push/subscription", get(push::show).post(push::create).put(push::update).delete(push::remove))
         .merge(media_routes(&app))
         .merge(filter_routes());

@@ -53,11 +53,9 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
         Event::StatusCreated { status, author, visibility, reblog_of, in_reply_to_account, mentions } => {
             let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: *in_reply_to_account, mentions };
             // Handled after its deletion (a feed that reordered them): nothing to deliver.
-            if app.status_records(&[*status]).await?.is_empty() {
-                return Ok(());
-            }
+            let Some(record) = app.status_records(&[*status]).await?.remove(status) else { return Ok(()) };
             let entry = TimelineEntry { id: *status, reblog_of: *reblog_of };
-            let recipients = push_recipients(app, &item).await?;
+            let recipients = push_recipients(app, &item, &record.tags).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
                 let delivered = app.timelines.fan_out(&timelines, entry, cap).await?;
@@ -70,9 +68,9 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
                 app.timelines.fan_out(&timelines, entry, cap).await?;
             }
         }
-        Event::StatusDeleted { status, author, visibility, reblog_of, mentions, .. } => {
+        Event::StatusDeleted { status, author, visibility, reblog_of, mentions, tags } => {
             let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: None, mentions };
-            let recipients = push_recipients(app, &item).await?;
+            let recipients = push_recipients(app, &item, tags).await?;
             for chunk in recipients.chunks(FOLLOWER_PAGE) {
                 let timelines: Vec<String> = chunk.iter().map(|id| home_key(*id)).collect();
                 app.timelines.remove_from_all(&timelines, &[*status]).await?;

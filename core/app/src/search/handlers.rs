@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{Params, flag};
 use crate::policy::visibility;
 use crate::ports::StatusSearch;
+use crate::tags;
 
 /// Longest query accepted, in bytes.
 pub(crate) const MAX_QUERY_BYTES: usize = 512;
@@ -153,19 +154,27 @@ pub async fn account_search(State(app): State<App>, auth: MaybeAuth, Params(p): 
 
 /// `GET /api/v1/tags/:name`.
 pub async fn tag(State(app): State<App>, auth: MaybeAuth, Path(name): Path<String>) -> ApiResult<Json<wire::Tag>> {
-    auth.viewer(Scope::ReadStatuses)?;
-    let name = name.trim_start_matches('#');
-    if !shared::text::is_valid_hashtag(name) {
-        return Err(ApiError::NotFound);
-    }
-    let normalized = shared::text::normalize_hashtag(name);
-    let history = app.tag_history(&normalized).await?;
-    let used = history.iter().any(|h| h.uses != "0") || app.tag_used(&normalized).await?;
-    let known = used || app.search.hashtags(&normalized, 0, 1).await?.first().is_some_and(|t| t.name == normalized);
+    let viewer = auth.viewer(Scope::ReadStatuses)?;
+    let tag = tags::service::Hashtag::parse(&name).ok_or(ApiError::NotFound)?;
+    let normalized = tag.as_str();
+    let relation = match viewer {
+        Some(me) => Some(tags::service::relation(&app, me, &tag).await?),
+        None => None,
+    };
+    let history = app.tag_history(normalized).await?;
+    // A tag someone follows or features exists for them (Mastodon creates it then).
+    let known = relation.is_some_and(|r| r.following || r.featuring)
+        || history.iter().any(|h| h.uses != "0")
+        || app.tag_used(normalized).await?
+        || app.search.hashtags(normalized, 0, 1).await?.first().is_some_and(|t| t.name == normalized);
     if !known {
         return Err(ApiError::NotFound);
     }
-    let mut entity = app.tag_entity(&normalized, history);
-    entity.following = Some(false);
+    let mut entity = app.tag_entity(normalized, history);
+    let relation = relation.unwrap_or_default();
+    entity.following = Some(relation.following);
+    if viewer.is_some() {
+        entity.featuring = Some(relation.featuring);
+    }
     Ok(Json(entity))
 }

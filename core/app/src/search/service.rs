@@ -57,6 +57,7 @@ impl App {
             url: format!("{}/tags/{name}", self.config.instance.base_url),
             history,
             following: None,
+            featuring: None,
         }
     }
 

@@ -95,6 +95,9 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>) -
         tx.push(model::put(keys::public(id, shards.public), &listed, Condition::None)?);
         for tag in &record.tags {
             tx.push(model::put(keys::tagged(tag, id, shards.tags), &listed, Condition::None)?);
+            // The author's own use of the tag (featured tags' counts).
+            tx.push(Write::Add { key: keys::account_tag_count(author, tag), delta: 1 });
+            tx.push(model::put(keys::account_tag_last(author, tag), &record.created_at, Condition::None)?);
         }
     }
     let event = Event::StatusCreated {
@@ -192,6 +195,23 @@ pub async fn edit(app: &App, before: &StatusRecord, after: &StatusRecord, revisi
     tx.guard(model::put(keys::status(id), after, Condition::Exists)?, EditConflict::StatusGone);
     let committed = tx.commit(app.store.as_ref(), vec![Event::StatusUpdated { status: id, author }]).await?;
     app.hot.forget_status(id, Some(author));
+    if committed.is_ok() && feed::in_public(&FeedItem::record(before, &[])) {
+        // The author's per-tag counts, in a transaction of their own: an edit replacing every
+        // tag already comes near the write limit. A crash in between leaves a count off by one.
+        let mut counts = Vec::new();
+        for gone in before.tags.iter().filter(|t| !after.tags.contains(t)) {
+            counts.push(Write::Add { key: keys::account_tag_count(author, gone), delta: -1 });
+        }
+        for added in after.tags.iter().filter(|t| !before.tags.contains(t)) {
+            counts.push(Write::Add { key: keys::account_tag_count(author, added), delta: 1 });
+            counts.push(model::put(keys::account_tag_last(author, added), &before.created_at, Condition::None)?);
+        }
+        if !counts.is_empty()
+            && let Err(e) = app.store.transact(counts, vec![]).await
+        {
+            tracing::warn!(status = %id, error = %e, "tag counts of an edited status not updated");
+        }
+    }
     Ok(committed)
 }
 
@@ -255,6 +275,7 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
         delete_listed(&mut tx, keys::public(id, shards.public), keys::PUBLIC);
         for tag in &record.tags {
             delete_listed(&mut tx, keys::tagged(tag, id, shards.tags), &keys::tag_partition(tag));
+            tx.push(Write::Add { key: keys::account_tag_count(author, tag), delta: -1 });
         }
     }
     let event = Event::StatusDeleted {

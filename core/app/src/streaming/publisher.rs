@@ -74,7 +74,7 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let Some(rendered) = app.render_statuses(None, vec![record]).await?.pop() else { return Ok(()) };
             let payload = serde_json::to_string(&rendered).map_err(ApiError::internal)?;
             let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: *in_reply_to_account, mentions };
-            let recipients = timelines::push_recipients(app, &item).await?;
+            let recipients = timelines::push_recipients(app, &item, &tags).await?;
             publish_to_homes(app, &recipients, "update", &payload).await;
             publish_to_lists(app, &item, "update", &payload).await?;
             if feed::in_public(&item) {
@@ -91,7 +91,7 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
             let Some(rendered) = app.render_statuses(None, vec![record]).await?.pop() else { return Ok(()) };
             let payload = serde_json::to_string(&rendered).map_err(ApiError::internal)?;
             let item = FeedItem { author: *author, visibility, reblog_of: None, in_reply_to_account: in_reply_to, mentions: &mentions };
-            let recipients = timelines::push_recipients(app, &item).await?;
+            let recipients = timelines::push_recipients(app, &item, &tags).await?;
             publish_to_homes(app, &recipients, "status.update", &payload).await;
             publish_to_lists(app, &item, "status.update", &payload).await?;
             if feed::in_public(&item) {
@@ -101,7 +101,7 @@ pub(crate) async fn publish_event(app: &App, event: &Event) -> ApiResult<()> {
         Event::StatusDeleted { status, author, visibility, reblog_of, mentions, tags } => {
             let payload = status.to_string();
             let item = FeedItem { author: *author, visibility: *visibility, reblog_of: *reblog_of, in_reply_to_account: None, mentions };
-            let recipients = timelines::push_recipients(app, &item).await?;
+            let recipients = timelines::push_recipients(app, &item, tags).await?;
             publish_to_homes(app, &recipients, "delete", &payload).await;
             for list in policy::lists::lists_with(app, *author).await? {
                 publish(app, list_channel(list.list), "delete", &payload).await;

@@ -10,14 +10,16 @@ use shared::id::Id;
 use shared::page::Window;
 
 use crate::error::ApiResult;
-use crate::model::{self, AccountStatusEntry, Ref};
-use crate::policy::{FeedItem, Relations, feed, lists};
+use crate::model::{self, AccountStatusEntry, PublicEntry, Ref, TagName};
+use crate::policy::{FeedItem, Relations, feed, lists, tags as policy_tags};
 use crate::ports::{CacheError, Item, Query, TimelineEntry};
 use crate::scan::ShardScan;
 use crate::{App, keys};
 
 /// How long the in-process copy of the celebrity set is trusted.
 pub(crate) const CELEBRITY_TTL: Duration = Duration::from_secs(10);
+/// Followed tags (the newest follows) a home rebuild reads.
+pub(crate) const MAX_REBUILD_TAGS: usize = 100;
 /// Partition pages scanned at most to fill one filtered page.
 pub(crate) const MAX_SCAN_PAGES: usize = 10;
 
@@ -112,8 +114,23 @@ impl App {
                 sources.push(target);
             }
         }
+        // Public posts of the tags the viewer follows (the newest follows, bounded like the
+        // followees), by authors it does not follow: what tag fanout pushed.
+        let followed_tags = self.store.query(&Query { descending: true, ..Query::partition(keys::followed_tags_partition(viewer), MAX_REBUILD_TAGS) }).await?;
+        let mut partitions: Vec<String> = sources.iter().map(|source| keys::account_statuses_partition(*source)).collect();
+        for item in &followed_tags {
+            partitions.extend(keys::tag_partitions(&model::decode::<TagName>(item)?.name, self.config.shards.tags));
+        }
         let relations = Relations::following(followed);
-        self.merge_newest(&sources, cap, |source, item| self.home_entry(viewer, source, item, &relations)).await
+        self.merge_newest_of(partitions, cap, |i, item| match sources.get(i) {
+            Some(source) => self.home_entry(viewer, *source, item, &relations),
+            None => {
+                let Some(id) = Id::from_sort_key(&item.key.sk) else { return Ok(None) };
+                let author = model::decode::<PublicEntry>(item)?.id;
+                Ok((!relations.follows(author)).then_some(TimelineEntry { id, reblog_of: None }))
+            }
+        })
+        .await
     }
 
     /// The cached home's ids for `window`, or, while the cache is unavailable (a Redis
@@ -147,19 +164,32 @@ impl App {
         cap: usize,
         keep: impl Fn(Id, &Item) -> ApiResult<Option<TimelineEntry>>,
     ) -> ApiResult<Vec<TimelineEntry>> {
+        let partitions = sources.iter().map(|source| keys::account_statuses_partition(*source)).collect();
+        self.merge_newest_of(partitions, cap, |i, item| keep(sources[i], item)).await
+    }
+
+    /// [`App::merge_newest`] over any id-keyed `partitions` (`keep` gets the partition's index):
+    /// an id kept from several of them (a status in two followed tags' partitions) is an entry
+    /// once.
+    pub(crate) async fn merge_newest_of(
+        &self,
+        partitions: Vec<String>,
+        cap: usize,
+        keep: impl Fn(usize, &Item) -> ApiResult<Option<TimelineEntry>>,
+    ) -> ApiResult<Vec<TimelineEntry>> {
         const MAX_PAGE: usize = 100;
         struct Cursor {
-            source: Id,
+            partition: String,
             page: std::collections::VecDeque<Item>,
             /// More items may follow the page (it came back full).
             more: bool,
         }
-        let first_page = (cap / sources.len().max(1)).clamp(10, MAX_PAGE);
+        let first_page = (cap / partitions.len().max(1)).clamp(10, MAX_PAGE);
         // The first pages `read_concurrency` at a time (in order), not one round trip after another.
-        let cursors: Vec<Cursor> = stream::iter(sources.iter().copied())
-            .map(|source| async move {
-                let items = self.store.query(&Query { descending: true, ..Query::partition(keys::account_statuses_partition(source), first_page) }).await?;
-                ApiResult::Ok(Cursor { source, more: items.len() == first_page, page: items.into() })
+        let cursors: Vec<Cursor> = stream::iter(partitions)
+            .map(|partition| async move {
+                let items = self.store.query(&Query { descending: true, ..Query::partition(partition.clone(), first_page) }).await?;
+                ApiResult::Ok(Cursor { partition, more: items.len() == first_page, page: items.into() })
             })
             .buffered(self.config.timelines.read_concurrency.max(1))
             .try_collect()
@@ -173,15 +203,15 @@ impl App {
             let Some((_, i)) = heads.pop() else { break };
             let cursor = &mut cursors[i];
             let Some(item) = cursor.page.pop_front() else { continue };
-            if let Some(entry) = keep(cursor.source, &item)? {
+            // Equal ids leave the heap one after the other: an entry kept already is not kept
+            // again (the partition that keeps it may come second).
+            if let Some(entry) = keep(i, &item)?
+                && entries.last().is_none_or(|last: &TimelineEntry| last.id != entry.id)
+            {
                 entries.push(entry);
             }
             if cursor.page.is_empty() && cursor.more {
-                let query = Query {
-                    descending: true,
-                    before: Some(item.key.sk.clone()),
-                    ..Query::partition(keys::account_statuses_partition(cursor.source), MAX_PAGE)
-                };
+                let query = Query { descending: true, before: Some(item.key.sk.clone()), ..Query::partition(cursor.partition.clone(), MAX_PAGE) };
                 let items = self.store.query(&query).await?;
                 cursor.more = items.len() == MAX_PAGE;
                 cursor.page = items.into();
@@ -341,13 +371,19 @@ impl App {
 
 /// The homes `item` is pushed into (and streamed to): the policy's recipients, or only the
 /// author's home for an account whose posts are pulled at read time (a celebrity); less the
-/// owners of exclusive lists holding the author (they read the author in those lists).
-pub async fn push_recipients(app: &App, item: &FeedItem<'_>) -> ApiResult<Vec<Id>> {
+/// owners of exclusive lists holding the author (they read the author in those lists); plus
+/// the followers of its hashtags `tags` the tag rules let it reach (`policy::tags`), each
+/// home once.
+pub async fn push_recipients(app: &App, item: &FeedItem<'_>, tags: &[String]) -> ApiResult<Vec<Id>> {
     let pulled = item.visibility != shared::wire::Visibility::Direct && app.celebrities().await?.contains(&item.author);
     let mut recipients = feed::home_recipients(app, item, pulled).await?;
     let excluding = lists::exclusive_owners(&lists::lists_with(app, item.author).await?);
     if !excluding.is_empty() {
         recipients.retain(|r| *r == item.author || !excluding.contains(r));
+    }
+    if !tags.is_empty() {
+        let reached: HashSet<Id> = recipients.iter().copied().collect();
+        recipients.extend(policy_tags::tag_recipients(app, item, tags, &reached).await?);
     }
     Ok(recipients)
 }

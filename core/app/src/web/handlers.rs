@@ -95,6 +95,18 @@ pub async fn profile(State(app): State<App>, Path(handle): Path<String>, Query(q
         body.push_str("</dl>");
     }
     let _ = write!(body, "<p class=\"muted\">{} posts · {} following · {} followers</p></section>", a.statuses_count, a.following_count, a.followers_count);
+    if !profile.featured_tags.is_empty() {
+        body.push_str("<h2>Featured hashtags</h2><ul class=\"featured-tags\">");
+        for tag in &profile.featured_tags {
+            let _ = write!(
+                body,
+                "<li><a href=\"/tags/{name}\">#{name}</a> <span class=\"muted\">{count} posts</span></li>",
+                name = esc(&tag.name),
+                count = esc(&tag.statuses_count)
+            );
+        }
+        body.push_str("</ul>");
+    }
     if !profile.pinned.is_empty() {
         body.push_str("<h2>Pinned</h2>");
         html::statuses(&mut body, &profile.pinned, "");

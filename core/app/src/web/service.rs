@@ -40,6 +40,8 @@ pub async fn recent_public(app: &App) -> ApiResult<Vec<wire::Status>> {
 pub struct Profile {
     pub account: wire::Account,
     pub pinned: Vec<wire::Status>,
+    /// Its featured hashtags (first page only).
+    pub featured_tags: Vec<wire::FeaturedTag>,
     pub statuses: Vec<wire::Status>,
     /// The cursor of the next (older) page, when this one was full.
     pub older: Option<Id>,
@@ -71,6 +73,7 @@ pub async fn profile(app: &App, username: &str, max_id: Option<Id>) -> PageResul
     } else {
         Vec::new()
     };
+    let featured_tags = if max_id.is_none() { crate::tags::service::featured_tags(app, owner).await? } else { Vec::new() };
     let reader = Viewer::new(None, Relations::default());
     let ids = app
         .scan_ids(vec![keys::account_statuses_partition(owner)], &window(max_id), |item| {
@@ -80,7 +83,7 @@ pub async fn profile(app: &App, username: &str, max_id: Option<Id>) -> PageResul
         .await?;
     let older = (ids.len() == PAGE).then(|| ids.last().copied()).flatten();
     let statuses = app.statuses(None, &ids).await?;
-    Ok(Ok(Profile { account, pinned, statuses, older }))
+    Ok(Ok(Profile { account, pinned, featured_tags, statuses, older }))
 }
 
 /// A status page: the status and the parts of its thread an anonymous reader may see.

@@ -30,6 +30,7 @@ mod shards;
 mod shared_streams;
 mod statuses;
 mod streaming;
+mod tags;
 mod timelines;
 mod web;
 

@@ -702,6 +702,14 @@ fn authenticated_routes(account: &str, status: &str) -> Vec<(Method, String, Opt
         (Method::GET, "/api/v1/timelines/home".into(), None),
         (Method::GET, "/api/starling/v1/timelines/home/version".into(), None),
         (Method::GET, "/api/v1/preferences".into(), None),
+        post("/api/v1/tags/rust/follow".into()),
+        post("/api/v1/tags/rust/unfollow".into()),
+        (Method::GET, "/api/v1/followed_tags".into(), None),
+        (Method::GET, "/api/v1/featured_tags".into(), None),
+        (Method::POST, "/api/v1/featured_tags".into(), Some(json!({"name": "rust"}))),
+        (Method::GET, "/api/v1/featured_tags/suggestions".into(), None),
+        (Method::DELETE, "/api/v1/featured_tags/1".into(), None),
+        post("/api/v1/tags/rust/feature".into()),
     ]
 }
 
