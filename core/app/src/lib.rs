@@ -20,6 +20,7 @@ mod auth;
 mod clock;
 pub mod consumers;
 pub mod decode_budget;
+mod due;
 mod endorsements;
 mod filters;
 mod hot;
@@ -52,6 +53,11 @@ mod streaming;
 mod timelines;
 mod transaction;
 mod web;
+
+/// The scheduler of scheduled statuses, for tests and tools that run it as of a chosen time.
+pub mod scheduler {
+    pub use crate::statuses::scheduled::publisher::publish_due;
+}
 
 /// The event-log consumers under their old name (`core_app::consumer::sinks`).
 pub use crate::consumers as consumer;
@@ -195,6 +201,8 @@ impl Application {
         }
         // Polls end on every backend and however events are fed (the schedule is in the store).
         consumers.push(("polls", tokio::spawn(crate::polls::expiry::run(self.app.clone(), stop_rx.clone()))));
+        // So are scheduled statuses published (their schedule too is in the store).
+        consumers.push(("scheduled statuses", tokio::spawn(crate::statuses::scheduled::publisher::run(self.app.clone(), stop_rx.clone()))));
         let app = self.app.clone();
         // Open streams never end by themselves: end them when shutdown begins, so the
         // graceful shutdown does not wait on them.
