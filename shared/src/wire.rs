@@ -10,11 +10,13 @@ use crate::id::Id;
 mod admin;
 mod filters;
 mod instance;
+mod scheduled;
 mod starling;
 
 pub use admin::*;
 pub use filters::*;
 pub use instance::*;
+pub use scheduled::*;
 pub use starling::*;
 
 /// `{}`: what Mastodon answers where there is nothing to return (dismissing a notification,

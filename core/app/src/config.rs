@@ -60,6 +60,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// Poll limits and the expiry scan.
     pub polls: PollConfig,
+    /// Scheduled statuses: how far ahead, how many, how often the scheduler looks.
+    pub scheduled: ScheduledConfig,
     /// Node number for id generation (0–63). `None` (the default): leased from the store at
     /// startup (`nodes`), so any number of core processes can share one store. A fixed number
     /// is for a single process; it must not be one another process leases or an edge uses.
@@ -328,6 +330,28 @@ pub struct PollConfig {
 impl Default for PollConfig {
     fn default() -> Self {
         PollConfig { max_options: 4, max_characters_per_option: 50, min_expiration: 300, max_expiration: 2_629_746, expiry_scan_ms: 1000 }
+    }
+}
+
+/// Scheduled statuses (`scheduled_at` on `POST /api/v1/statuses`): Mastodon's rules by default,
+/// and how often each core process publishes those due.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduledConfig {
+    /// How far ahead, in seconds, `scheduled_at` must be at least (Mastodon: 5 minutes).
+    pub min_lead_secs: u64,
+    /// Scheduled statuses an account may have waiting at once (Mastodon: 300).
+    pub max_per_account: usize,
+    /// Scheduled statuses an account may have waiting for one UTC day (Mastodon: 25).
+    pub max_per_day: usize,
+    /// How often, in milliseconds, each core process publishes the scheduled statuses that are
+    /// due (a status is published at most this much after its time).
+    pub scan_ms: u64,
+}
+
+impl Default for ScheduledConfig {
+    fn default() -> Self {
+        ScheduledConfig { min_lead_secs: 300, max_per_account: 300, max_per_day: 25, scan_ms: 1000 }
     }
 }
 

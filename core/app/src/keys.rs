@@ -339,19 +339,73 @@ pub fn poll_voters(status: Id, round: u32) -> Key {
     Key::new(status_partition(status), format!("poll#{round}#voters"))
 }
 
+/// `{schedule}` / `{due ms, 15 digits}#{id}`: an entry of a schedule of due work
+/// ([`crate::due`]): time-ordered, so a scan reads what is due by now with one query
+/// ([`due_before`]).
+pub fn due(schedule: &str, at: u64, id: Id) -> Key {
+    Key::new(schedule, format!("{at:015}#{id}"))
+}
+
+/// Sort key bounding the [`due`] entries due at or before `now_ms` from above.
+pub fn due_before(now_ms: u64) -> String {
+    format!("{now_ms:015}$")
+}
+
+/// When a [`due`] entry is due, from its sort key.
+pub fn due_at(sk: &str) -> Option<u64> {
+    sk.split('#').next()?.parse().ok()
+}
+
 /// `PX` / `{expires_at ms, 15 digits}#{status}`: a poll that has not ended yet, in time order
 /// (a [`PollDue`](crate::model::PollDue)); the expiry scan deletes it (`Exists`, so one process
 /// wins) in the transaction logging `PollEnded`.
 pub fn poll_due(expires_at: u64, status: Id) -> Key {
-    Key::new(POLLS_DUE, format!("{expires_at:015}#{status}"))
+    due(POLLS_DUE, expires_at, status)
 }
 
-/// Partition of [`poll_due`].
+/// Schedule of [`poll_due`].
 pub const POLLS_DUE: &str = "PX";
 
-/// Sort key bounding the [`poll_due`] entries ending at or before `now_ms` from above.
-pub fn polls_due_before(now_ms: u64) -> String {
-    format!("{now_ms:015}$")
+/// `SX` / `{scheduled_at ms, 15 digits}#{scheduled status}`: a scheduled status waiting to be
+/// published, in time order (a [`ScheduledDue`](crate::model::ScheduledDue)); the scheduler
+/// deletes it (`Exists`, so one process wins) in the transaction that posts the status.
+pub fn scheduled_due(at: u64, scheduled: Id) -> Key {
+    due(SCHEDULED_DUE, at, scheduled)
+}
+
+/// Schedule of [`scheduled_due`].
+pub const SCHEDULED_DUE: &str = "SX";
+
+/// `SS#{account}` / `{scheduled status}`: the account's scheduled statuses (a
+/// [`ScheduledRecord`](crate::model::ScheduledRecord)), paged by id; only the owner's partition
+/// holds them, so nobody else can name one.
+pub fn scheduled_status(account: Id, id: Id) -> Key {
+    Key::new(scheduled_statuses_partition(account), id.sort_key())
+}
+
+/// Partition of [`scheduled_status`].
+pub fn scheduled_statuses_partition(account: Id) -> String {
+    format!("SS#{account}")
+}
+
+/// `A#{account}` / `scheduled#{yyyy-mm-dd}#{scheduled status}`: one small item per waiting
+/// scheduled status, by its UTC day: what the limits (per account, per day) count.
+pub fn scheduled_day(account: Id, day: &str, id: Id) -> Key {
+    Key::new(account_partition(account), format!("{}{}", scheduled_day_prefix(day), id.sort_key()))
+}
+
+/// Sort-key prefix of every [`scheduled_day`] item of an account.
+pub const SCHEDULED_DAYS_PREFIX: &str = "scheduled#";
+
+/// Sort-key prefix of the [`scheduled_day`] items of one day.
+pub fn scheduled_day_prefix(day: &str) -> String {
+    format!("{SCHEDULED_DAYS_PREFIX}{day}#")
+}
+
+/// `IK#{account}#{digest}` / `scheduled`: an Idempotency-Key that scheduled a status, → the
+/// scheduled status.
+pub fn scheduled_idempotency(account: Id, digest: &str) -> Key {
+    Key::new(format!("IK#{account}#{digest}"), "scheduled")
 }
 
 /// Sort-key prefix of [`revision`]s in the [`status_partition`].

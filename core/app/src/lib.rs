@@ -21,6 +21,7 @@ mod clock;
 pub mod consumers;
 mod conversations;
 pub mod decode_budget;
+mod due;
 mod endorsements;
 mod filters;
 mod hot;
@@ -54,6 +55,11 @@ mod tags;
 mod timelines;
 mod transaction;
 mod web;
+
+/// The scheduler of scheduled statuses, for tests and tools that run it as of a chosen time.
+pub mod scheduler {
+    pub use crate::statuses::scheduled::publisher::publish_due;
+}
 
 /// The event-log consumers under their old name (`core_app::consumer::sinks`).
 pub use crate::consumers as consumer;
@@ -198,6 +204,8 @@ impl Application {
         }
         // Polls end on every backend and however events are fed (the schedule is in the store).
         consumers.push(("polls", tokio::spawn(crate::polls::expiry::run(self.app.clone(), stop_rx.clone()))));
+        // So are scheduled statuses published (their schedule too is in the store).
+        consumers.push(("scheduled statuses", tokio::spawn(crate::statuses::scheduled::publisher::run(self.app.clone(), stop_rx.clone()))));
         let app = self.app.clone();
         // Open streams never end by themselves: end them when shutdown begins, so the
         // graceful shutdown does not wait on them.

@@ -353,6 +353,51 @@ pub struct PollDue {
     pub author: Id,
 }
 
+/// A scheduled status waiting to be published (`SS#{account}`): what it was scheduled with,
+/// posted as a status would be from a request when its time comes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduledRecord {
+    pub id: Id,
+    pub account: Id,
+    /// When it is published (ms).
+    pub scheduled_at: u64,
+    pub text: String,
+    /// As given (`None`: not given).
+    pub spoiler_text: Option<String>,
+    /// As given (`None`: the author's default at publication).
+    pub sensitive: Option<bool>,
+    /// As given, else the author's default when it was scheduled.
+    pub visibility: Visibility,
+    /// As given (`None`: the author's default at publication).
+    pub language: Option<String>,
+    pub in_reply_to: Option<Id>,
+    /// Attachments, held for it (`M#{media}` → this id) until it is published or deleted.
+    pub media: Vec<Id>,
+    pub poll: Option<ScheduledPollRecord>,
+    /// The `Idempotency-Key` it was scheduled with.
+    pub idempotency: Option<String>,
+    /// The OAuth application that scheduled it: its id and (name, website).
+    pub application_id: Id,
+    pub application: Option<(String, Option<String>)>,
+}
+
+/// The poll of a [`ScheduledRecord`], as asked for (validated again at publication).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduledPollRecord {
+    pub options: Vec<String>,
+    /// Seconds from publication.
+    pub expires_in: u64,
+    pub multiple: bool,
+    pub hide_totals: bool,
+}
+
+/// A scheduled status waiting in the `SX` schedule: whose it is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ScheduledDue {
+    pub id: Id,
+    pub account: Id,
+}
+
 impl StatusRecord {
     /// The thread the status belongs to, named by its first status: what a conversation mute
     /// applies to.

@@ -29,6 +29,7 @@ use crate::reports::handlers as reports;
 use crate::safety::handlers as safety;
 use crate::search::handlers as search;
 use crate::statuses::handlers as statuses;
+use crate::statuses::scheduled::handlers as scheduled;
 use crate::streaming::handlers as streaming;
 use crate::tags::handlers as tags;
 use crate::timelines::handlers as timelines;
@@ -118,6 +119,8 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/statuses/{id}/unbookmark", post(statuses::unbookmark))
         .route("/api/v1/statuses/{id}/favourited_by", get(statuses::favourited_by))
         .route("/api/v1/statuses/{id}/reblogged_by", get(statuses::reblogged_by))
+        .route("/api/v1/scheduled_statuses", get(scheduled::index))
+        .route("/api/v1/scheduled_statuses/{id}", get(scheduled::show).put(scheduled::update).delete(scheduled::delete))
         .route("/api/v1/polls/{id}", get(polls::show))
         .route("/api/v1/polls/{id}/votes", post(polls::vote))
         .route("/api/v1/bookmarks", get(statuses::bookmarks))

@@ -105,6 +105,12 @@ impl App {
         &self.store
     }
 
+    /// The event log (tests start a second core instance on the same store and log, as another
+    /// process of the deployment would run).
+    pub fn event_log(&self) -> &Arc<dyn EventLog> {
+        &self.events
+    }
+
     /// Counts a hit on `key` against `quota`: in the rate-limit store, or, while that is
     /// unreachable (a Redis outage: its circuit breaker answers at once), in this process's own
     /// state, so limits still hold (per process) and requests are not delayed.

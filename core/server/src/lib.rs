@@ -64,6 +64,9 @@ pub struct Settings {
     /// Poll limits and the expiry scan.
     #[serde(skip_serializing)]
     pub polls: Option<core_app::config::PollConfig>,
+    /// Scheduled statuses: minimum lead, limits, the scheduler's scan.
+    #[serde(skip_serializing)]
+    pub scheduled: Option<core_app::config::ScheduledConfig>,
     /// Where media files live.
     pub media_store: MediaStoreSettings,
     /// Fixed node number for ids (0–63), for a single core process. Unset (the default): each
@@ -363,6 +366,7 @@ impl Settings {
             "rate_limits": RateLimitConfig::default(),
             "media": MediaConfig::default(),
             "polls": core_app::config::PollConfig::default(),
+            "scheduled": core_app::config::ScheduledConfig::default(),
             "node_lease": core_app::config::NodeLeaseConfig::default(),
         })))
     }
@@ -384,6 +388,7 @@ impl Settings {
             rate_limits: self.rate_limits.clone().unwrap_or_default(),
             media: self.media.clone().unwrap_or_default(),
             polls: self.polls.clone().unwrap_or_default(),
+            scheduled: self.scheduled.clone().unwrap_or_default(),
             node_id: self.node_id,
             node_lease: self.node_lease.clone().unwrap_or_default(),
             metrics: self.metrics.clone().unwrap_or_default(),

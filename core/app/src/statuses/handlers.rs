@@ -5,10 +5,12 @@ use std::collections::HashSet;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::id::Id;
 use shared::wire::{self, Visibility};
 
+use super::scheduled::{self, service::Schedule};
 use super::service::{self, EditStatus, Interaction, PostStatus};
 use crate::App;
 use crate::auth::{Auth, MaybeAuth, Scope};
@@ -124,13 +126,12 @@ async fn client_of(app: &App, auth: &Auth) -> Option<(String, Option<String>)> {
     app.app_record_by_id(auth.app).await.ok().map(|a| (a.name, a.website))
 }
 
-/// `POST /api/v1/statuses`.
-pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Input(mut p): Input<StatusParams>) -> ApiResult<Json<wire::Status>> {
+/// `POST /api/v1/statuses`: posts the status, or with `scheduled_at` schedules it (answering
+/// the `ScheduledStatus`).
+pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Input(mut p): Input<StatusParams>) -> ApiResult<Response> {
     let me = auth.user(Scope::WriteStatuses)?;
     let idempotency_key = idempotency_key(&headers)?;
-    if p.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
-        return Err(ApiError::invalid("Validation failed: Scheduled statuses are not supported"));
-    }
+    let scheduled_at = p.scheduled_at.take().filter(|s| !s.trim().is_empty()).map(|raw| scheduled::service::parse_time(&raw)).transpose()?;
     let in_reply_to = match p.in_reply_to_id.as_deref().filter(|s| !s.is_empty()) {
         Some(raw) => Some(raw.parse::<Id>().map_err(|_| ApiError::NotFound)?),
         None => None,
@@ -148,8 +149,12 @@ pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Inpu
         in_reply_to,
         idempotency_key,
     };
+    if let Some(at) = scheduled_at {
+        let record = scheduled::service::schedule(&app, Schedule { post: command, at, application_id: auth.app }).await?;
+        return Ok(Json(scheduled::service::entity(&app, &record).await?).into_response());
+    }
     let id = service::post(&app, command).await?;
-    app.status(Some(me), id).await.map(Json)
+    Ok(Json(app.status(Some(me), id).await?).into_response())
 }
 
 /// `GET /api/v1/statuses/:id`.

@@ -9,6 +9,7 @@ use shared::text::{self, MentionLink, MentionRef};
 use shared::token::secret_digest;
 use shared::wire::Visibility;
 
+pub use super::writes::Publishing;
 use super::writes::{self, BoostConflict, EditConflict, PostConflict};
 use crate::error::{ApiError, ApiResult};
 pub use crate::keys::Interaction;
@@ -163,6 +164,47 @@ pub async fn post(app: &App, cmd: PostStatus) -> ApiResult<Id> {
     {
         return Ok(model::decode::<Ref>(&item)?.id);
     }
+    let record = status_of(app, &cmd, app.next_id()?, now_ms()).await?;
+    let id = record.id;
+    match writes::post(app, &record, ik.as_ref(), None).await? {
+        Ok(()) => {}
+        Err(PostConflict::IdempotencyKeyTaken) => {
+            // A concurrent retry with the same key committed first.
+            let key = ik.as_ref().ok_or_else(|| ApiError::internal("idempotency key vanished"))?;
+            let item = app.store.get(key).await?.ok_or_else(|| ApiError::Conflict("A request with this Idempotency-Key is in progress".into()))?;
+            return Ok(model::decode::<Ref>(&item)?.id);
+        }
+        Err(PostConflict::MediaAlreadyAttached) => return Err(already_attached()),
+        Err(PostConflict::NotScheduled) => return Err(ApiError::internal("a post from a request claimed no schedule")),
+    }
+    app.show_in_own_home(author, TimelineEntry { id, reblog_of: None }).await;
+    Ok(id)
+}
+
+/// Checks `cmd` as posting it now would (text, mentions, the replied-to status, attachments,
+/// poll), writing nothing: what scheduling a status checks first.
+pub async fn check(app: &App, cmd: &PostStatus) -> ApiResult<()> {
+    status_of(app, cmd, Id::MIN, now_ms()).await.map(drop)
+}
+
+/// Publishes a scheduled status now: `cmd` checked and posted as [`post`] would, in one
+/// transaction with `publishing` (the scheduled status's removal, claiming it). Returns the new
+/// status's id, or `None` when the scheduled status was published or deleted meanwhile.
+pub async fn publish(app: &App, cmd: &PostStatus, publishing: &Publishing) -> ApiResult<Option<Id>> {
+    let record = status_of(app, cmd, app.next_id()?, now_ms()).await?;
+    let id = record.id;
+    match writes::post(app, &record, None, Some(publishing)).await? {
+        Ok(()) => {}
+        Err(PostConflict::NotScheduled) => return Ok(None),
+        Err(PostConflict::MediaAlreadyAttached | PostConflict::IdempotencyKeyTaken) => return Err(already_attached()),
+    }
+    app.show_in_own_home(record.account_id, TimelineEntry { id, reblog_of: None }).await;
+    Ok(Some(id))
+}
+
+/// The status `cmd` posts as `id` at `created_at`, checked (not written).
+async fn status_of(app: &App, cmd: &PostStatus, id: Id, created_at: u64) -> ApiResult<StatusRecord> {
+    let author = cmd.author;
     let media = app.attachable_media(author, &cmd.media).await?;
     let account = app.account_record(author).await?;
     let visibility = cmd.visibility.unwrap_or(account.default_visibility);
@@ -177,11 +219,10 @@ pub async fn post(app: &App, cmd: PostStatus) -> ApiResult<Id> {
         }
         None => None,
     };
-    let composed = app.compose(&cmd.text, &cmd.spoiler_text, cmd.language.or(account.default_language.clone()), !media.is_empty()).await?;
-    let created_at = now_ms();
-    let poll = cmd.poll.map(|p| polls::validate(app, p, !media.is_empty(), created_at)).transpose()?;
-    let id = app.next_id()?;
-    let record = StatusRecord {
+    let language = cmd.language.clone().or(account.default_language.clone());
+    let composed = app.compose(&cmd.text, &cmd.spoiler_text, language, !media.is_empty()).await?;
+    let poll = cmd.poll.clone().map(|p| polls::validate(app, p, !media.is_empty(), created_at)).transpose()?;
+    Ok(StatusRecord {
         id,
         account_id: author,
         text: composed.text,
@@ -195,25 +236,13 @@ pub async fn post(app: &App, cmd: PostStatus) -> ApiResult<Id> {
         reblog_of: None,
         mentions: composed.mentions,
         tags: composed.tags,
-        application: cmd.client,
+        application: cmd.client.clone(),
         created_at,
         edited_at: None,
         media,
         conversation: parent.as_ref().map(StatusRecord::thread),
         poll,
-    };
-    match writes::post(app, &record, ik.as_ref()).await? {
-        Ok(()) => {}
-        Err(PostConflict::IdempotencyKeyTaken) => {
-            // A concurrent retry with the same key committed first.
-            let key = ik.as_ref().ok_or_else(|| ApiError::internal("idempotency key vanished"))?;
-            let item = app.store.get(key).await?.ok_or_else(|| ApiError::Conflict("A request with this Idempotency-Key is in progress".into()))?;
-            return Ok(model::decode::<Ref>(&item)?.id);
-        }
-        Err(PostConflict::MediaAlreadyAttached) => return Err(already_attached()),
-    }
-    app.show_in_own_home(author, TimelineEntry { id, reblog_of: None }).await;
-    Ok(id)
+    })
 }
 
 /// Edits a status of the editor's (not a boost), keeping its history; returns its id.

@@ -22,6 +22,19 @@ pub enum PostConflict {
     IdempotencyKeyTaken,
     /// An attachment was claimed by another status meanwhile.
     MediaAlreadyAttached,
+    /// Publishing a scheduled status: it was published or deleted meanwhile.
+    NotScheduled,
+}
+
+/// What publishing a scheduled status adds to its post's transaction: the claim (its `SX`
+/// entry, deleted under `Exists`, so exactly one scheduler posts it) and the removal of its other
+/// items. Its attachments are held for it already and pass to the status.
+#[derive(Debug, Clone)]
+pub struct Publishing {
+    /// The scheduled status's entry in the schedule.
+    pub claim: Key,
+    /// Its record and index items.
+    pub retire: Vec<Key>,
 }
 
 /// Why an edit did not commit.
@@ -67,15 +80,24 @@ fn account_entry(record: &StatusRecord) -> AccountStatusEntry {
     }
 }
 
-/// Posts `record` (not a boost), claiming its attachments and, with an idempotency key, the key.
-pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>) -> ApiResult<Result<(), PostConflict>> {
+/// Posts `record` (not a boost), claiming its attachments and, with an idempotency key, the key;
+/// when `publishing` a scheduled status, removing it in the same commit (its attachments are
+/// its already).
+pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>, publishing: Option<&Publishing>) -> ApiResult<Result<(), PostConflict>> {
     let (id, author) = (record.id, record.account_id);
     let mut tx = Transaction::new();
     if let Some(key) = idempotency {
         tx.guard(model::put(key.clone(), &Ref { id }, Condition::NotExists)?, PostConflict::IdempotencyKeyTaken);
     }
     for m in &record.media {
-        tx.guard(model::put(keys::media_attachment(*m), &Ref { id }, Condition::NotExists)?, PostConflict::MediaAlreadyAttached);
+        let claim = model::put(keys::media_attachment(*m), &Ref { id }, if publishing.is_some() { Condition::None } else { Condition::NotExists })?;
+        tx.guard(claim, PostConflict::MediaAlreadyAttached);
+    }
+    if let Some(publishing) = publishing {
+        tx.guard(Write::Delete { key: publishing.claim.clone(), condition: Condition::Exists }, PostConflict::NotScheduled);
+        for key in &publishing.retire {
+            tx.push(Write::Delete { key: key.clone(), condition: Condition::None });
+        }
     }
     tx.push(model::put(keys::status(id), record, Condition::NotExists)?);
     tx.push(model::put(keys::account_status(author, id), &account_entry(record), Condition::None)?);

@@ -24,6 +24,7 @@ mod push;
 mod ratelimit;
 mod redis;
 mod safety;
+mod scheduled;
 mod schema;
 mod search;
 mod shards;
@@ -151,6 +152,22 @@ impl TestApp {
         });
         let base = app.config().instance.base_url.clone();
         TestApp { base, http: reqwest::Client::new(), app, settings, _dir: dir, stop: Some(stop), server: Some(server), redis, opensearch }
+    }
+
+    /// Starts a second core instance on this one's store of record and event log (whichever
+    /// backend that is), as another process of the same deployment: its own listener, node
+    /// number, caches and search index.
+    pub async fn spawn_beside(&self, configure: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut settings = test_settings(dir.path(), listener.local_addr().unwrap());
+        settings.shards = self.settings.shards.clone();
+        configure(&mut settings);
+        let mut backends = core_server::backends(&settings).await.unwrap();
+        backends.store = self.app.store().clone();
+        backends.events = self.app.event_log().clone();
+        let application = core_app::Application::build(settings.core_config(), backends).await.unwrap();
+        Self::serve(listener, settings, application, (), dir, None, None)
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {

@@ -220,3 +220,7 @@ pub const NOTIFICATION_POLICY: &[&str] = &[
 
 /// `NotificationRequest`.
 pub const NOTIFICATION_REQUEST: &[&str] = &["account", "created_at", "id", "notifications_count", "updated_at"];
+
+/// `ScheduledStatus`.
+pub const SCHEDULED_STATUS: &[&str] =
+    &["id", "media_attachments", "params", "params.application_id", "params.text", "params.visibility", "params.with_rate_limit", "scheduled_at"];

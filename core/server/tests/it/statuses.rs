@@ -178,7 +178,8 @@ async fn unknown_attachments_invalid_polls_and_scheduling_are_refused() {
     for body in [
         json!({"status": "x", "media_ids": ["1"]}),
         json!({"status": "x", "poll": {"options": ["a"], "expires_in": 600}}),
-        json!({"status": "x", "scheduled_at": "2099-01-01T00:00:00Z"}),
+        // Scheduling is for the future (scheduled.rs has the rest).
+        json!({"status": "x", "scheduled_at": "2001-01-01T00:00:00Z"}),
     ] {
         t.post("/api/v1/statuses", Some(&alice.token), body).await.expect(422);
     }
