@@ -441,6 +441,8 @@ pub struct MediaConfig {
     pub decode_pixel_budget: u64,
     /// Milliseconds an upload waits for decode budget before it is refused with 503.
     pub decode_wait_ms: u64,
+    /// Largest avatar or header file, in bytes (Mastodon's 8 MB).
+    pub profile_image_size_limit: u64,
 }
 
 impl Default for MediaConfig {
@@ -454,6 +456,7 @@ impl Default for MediaConfig {
             signed_url_ttl_secs: 3_600,
             decode_pixel_budget: 50_000_000,
             decode_wait_ms: 10_000,
+            profile_image_size_limit: 8 * 1024 * 1024,
         }
     }
 }

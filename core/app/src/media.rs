@@ -20,5 +20,5 @@ pub mod writes;
 
 pub mod pipeline;
 
-pub use self::service::{Completion, MediaParams, upload_limit};
+pub use self::service::{Completion, MediaParams, profile_upload_limit, upload_limit};
 pub use core_ports::keys::parse_upload_key;

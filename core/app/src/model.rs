@@ -248,6 +248,34 @@ pub struct AccountRecord {
     pub default_visibility: Visibility,
     pub default_sensitive: bool,
     pub default_language: Option<String>,
+    /// The avatar's files (absent: Mastodon's `missing.png`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<PictureRecord>,
+    /// The header's files (absent: `missing.png`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<PictureRecord>,
+}
+
+/// A profile picture's files in the media store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PictureRecord {
+    /// What `avatar`/`header` point at (animated for an animated upload).
+    pub original: MediaFile,
+    /// The first frame of an animated picture (`avatar_static`/`header_static`); absent: the original is still.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still: Option<MediaFile>,
+}
+
+impl PictureRecord {
+    /// The random part of its files' keys (`accounts/{id}/{picture}/{token}/…`): names this picture.
+    pub fn token(&self) -> &str {
+        self.original.key.split('/').nth(3).unwrap_or(&self.original.key)
+    }
+
+    /// The keys of its files.
+    pub fn keys(&self) -> Vec<String> {
+        std::iter::once(self.original.key.clone()).chain(self.still.as_ref().map(|f| f.key.clone())).collect()
+    }
 }
 
 /// Login credentials; never rendered.
@@ -525,7 +553,7 @@ pub struct MarkerRecord {
 }
 
 /// One stored file of a media attachment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MediaFile {
     /// Key in the media store.
     pub key: String,

@@ -153,6 +153,25 @@ pub async fn serve_untokened(State(app): State<App>, Path((id, file)): Path<(Str
     serve_file(&app, id, &format!("media/{id}/{file}"), query.as_deref()).await
 }
 
+/// `GET /system/accounts/:id/:picture/:token/:file`: a file of an account's avatar or header,
+/// public while the profile names it (a replaced or removed picture's files are 404, then gone).
+pub async fn serve_profile(State(app): State<App>, Path((id, picture, token, file)): Path<(String, String, String, String)>) -> ApiResult<Response> {
+    let account = path_id(&id)?;
+    let key = format!("accounts/{account}/{picture}/{token}/{file}");
+    let stored = app.servable_profile_file(account, &key).await?.ok_or(ApiError::NotFound)?;
+    let bytes = app.media.get(&stored.key).await?.ok_or(ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, stored.mime.clone()),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}
+
 async fn serve_file(app: &App, id: shared::id::Id, key: &str, query: Option<&str>) -> ApiResult<Response> {
     let signature: Option<Signature> = query.and_then(|q| serde_html_form::from_str(q).ok());
     let (stored, signed_until) = app.servable_file(id, key, signature.as_ref().map(|s| (s.expires, s.sig.as_str()))).await?.ok_or(ApiError::NotFound)?;

@@ -8,16 +8,21 @@ use shared::wire;
 use crate::error::{ApiError, ApiResult};
 use std::collections::HashMap;
 
-use crate::model::{self, MediaFile, MediaRecord, Ref, StatusRecord};
+use crate::model::{self, MediaFile, MediaRecord, PictureRecord, Ref, StatusRecord};
 use crate::ports::MediaStoreError;
 use crate::{App, keys, now_ms, now_secs, policy, signed_urls};
 
-use super::pipeline::{self, Processed, Rejected};
+use super::pipeline::{self, Picture, Processed, Rejected};
 use super::writes;
 
 /// The largest request body an upload may have: a video and its thumbnail, plus form overhead.
 pub fn upload_limit(m: &crate::config::MediaConfig) -> usize {
     usize::try_from(m.video_size_limit.saturating_add(m.image_size_limit).saturating_add(1024 * 1024)).unwrap_or(usize::MAX)
+}
+
+/// The largest `update_credentials` body: an avatar and a header, plus the form.
+pub fn profile_upload_limit(m: &crate::config::MediaConfig) -> usize {
+    usize::try_from(m.profile_image_size_limit.saturating_mul(2).saturating_add(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 impl From<MediaStoreError> for ApiError {
@@ -142,6 +147,53 @@ impl App {
         }
     }
 
+    /// Runs an avatar or header of `owner` through the pipeline (under the decode budget) and
+    /// stores its files; the caller saves the record naming them (or removes them again).
+    pub(crate) async fn store_profile_picture(&self, owner: Id, which: Picture, bytes: Vec<u8>) -> ApiResult<PictureRecord> {
+        let limits = self.config.media.clone();
+        let pixels = pipeline::profile_pixels(&bytes, &limits);
+        let permit = self.decodes.acquire(pixels, std::time::Duration::from_millis(limits.decode_wait_ms)).await.ok_or_else(|| {
+            ApiError::Unavailable(format!("image decode budget ({} pixels) stayed taken for {} ms", limits.decode_pixel_budget, limits.decode_wait_ms))
+        })?;
+        let processed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            pipeline::profile_picture(&bytes, which, &limits)
+        })
+        .await
+        .map_err(crate::join_error)??;
+        let dir = format!("accounts/{owner}/{}/{}", which.as_str(), signed_urls::new_token());
+        let file = |name: &str, r: &pipeline::Rendition| MediaFile { key: format!("{dir}/{name}.{}", r.ext), mime: r.mime.into(), bytes: len(&r.bytes) };
+        let record = PictureRecord { original: file("original", &processed.original), still: processed.still.as_ref().map(|s| file("static", s)) };
+        let files = std::iter::once((&record.original, processed.original.bytes)).chain(record.still.as_ref().zip(processed.still.map(|s| s.bytes)));
+        let mut written = Vec::new();
+        for (file, bytes) in files {
+            if let Err(e) = self.media.put(&file.key, bytes, &file.mime).await {
+                self.remove_files(&written).await;
+                return Err(e.into());
+            }
+            written.push(file.key.clone());
+        }
+        Ok(record)
+    }
+
+    /// The stable URL of a file anyone may fetch: the media store's own (a public bucket or
+    /// CDN) or core's `/system/{key}`.
+    pub(crate) fn stable_file_url(&self, key: &str) -> String {
+        self.media.public_url(key).unwrap_or_else(|| format!("{}/system/{key}", self.config.instance.base_url))
+    }
+
+    /// File `key` of `account`'s avatar or header, while its record names it and the account is
+    /// not suspended (else `None`: 404).
+    pub(crate) async fn servable_profile_file(&self, account: Id, key: &str) -> ApiResult<Option<MediaFile>> {
+        let Some(record) = self.account_records(&[account]).await?.remove(&account) else { return Ok(None) };
+        let file = [record.avatar, record.header].into_iter().flatten().flat_map(|p| [Some(p.original), p.still]).flatten().find(|f| f.key == key);
+        let Some(file) = file else { return Ok(None) };
+        if self.moderation(account).await?.suspended_at.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(file))
+    }
+
     /// Best-effort removal of files no record names (logged when it fails).
     pub(crate) async fn remove_files(&self, keys: &[String]) {
         for key in keys {
@@ -179,7 +231,7 @@ impl App {
     pub(crate) async fn media_url(&self, file: &MediaFile, urls: FileUrls) -> ApiResult<String> {
         let base = &self.config.instance.base_url;
         if urls == FileUrls::Stable {
-            return Ok(self.media.public_url(&file.key).unwrap_or_else(|| format!("{base}/system/{}", file.key)));
+            return Ok(self.stable_file_url(&file.key));
         }
         let ttl = self.config.media.signed_url_ttl_secs;
         let expires = signed_urls::expiry(ttl);

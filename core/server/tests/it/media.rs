@@ -129,7 +129,7 @@ async fn fetch(t: &TestApp, url: &str) -> (u16, reqwest::header::HeaderMap, Vec<
 }
 
 /// Every file under the media directory.
-fn stored_files(t: &TestApp) -> Vec<std::path::PathBuf> {
+pub(crate) fn stored_files(t: &TestApp) -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
