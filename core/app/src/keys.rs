@@ -623,6 +623,13 @@ pub fn media(id: Id) -> Key {
     Key::new(format!("M#{id}"), "media")
 }
 
+/// `M#{media}` / `processing`: present while a video or GIF waits to be processed; its
+/// processing deletes it (`Exists`) with the result, and an edit of the waiting attachment
+/// rewrites it (`Exists`), so an edit read before the result cannot undo it.
+pub fn media_processing(id: Id) -> Key {
+    Key::new(format!("M#{id}"), "processing")
+}
+
 /// `M#{media}` / `status`: the status the attachment is attached to; written with
 /// `NotExists` in the status's transaction, so one attachment never joins two statuses.
 pub fn media_attachment(id: Id) -> Key {

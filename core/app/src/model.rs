@@ -580,6 +580,26 @@ pub struct MediaRecord {
     /// Focal point, each coordinate in -1.0..=1.0.
     pub focus: Option<(f64, f64)>,
     pub created_at: u64,
+    /// A video or GIF not processed yet (`original` is then the upload, never served) or whose
+    /// processing failed; absent once processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing: Option<MediaProcessing>,
+}
+
+/// The processing state of a video or GIF attachment.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MediaProcessing {
+    /// Becomes a silent looping MP4 (`gifv`), else an H.264/AAC video.
+    pub gifv: bool,
+    /// Processing failed for good (the upload is unusable, or every attempt failed).
+    pub failed: bool,
+}
+
+/// A media job (`MX`): the attachment and how many times it was claimed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MediaJob {
+    pub media: Id,
+    pub attempt: u32,
 }
 
 /// A list, under its owner's partition (`keys::list`).

@@ -33,6 +33,8 @@ pub enum Kind {
     Image,
     /// A video.
     Video,
+    /// An animated GIF, served as a silent looping MP4.
+    Gifv,
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
         match self {
             Kind::Image => "image",
             Kind::Video => "video",
+            Kind::Gifv => "gifv",
         }
     }
 }
@@ -143,6 +146,8 @@ pub struct Processed {
     pub small: Option<Rendition>,
     /// BlurHash of the picture.
     pub blurhash: Option<String>,
+    /// A video or animated GIF: `original` is the upload, transcoded later (`media::jobs`).
+    pub deferred: bool,
 }
 
 impl Processed {
@@ -176,6 +181,12 @@ pub fn process(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> 
                 return Err(Rejected::TooLarge { limit: limits.image_size_limit });
             }
             let picture = decode(bytes, format, limits)?;
+            if format.image == Some(ImageFormat::Gif) && animated_gif(bytes) {
+                // Becomes a looping MP4; the first frame is its preview until then, and after.
+                let original = Rendition { bytes: bytes.to_vec(), mime: format.mime, ext: format.ext, dimensions: Some((picture.width(), picture.height())) };
+                let (small, blurhash) = preview(&picture)?;
+                return Ok(Processed { kind: Kind::Gifv, original, small: Some(small), blurhash: Some(blurhash), deferred: true });
+            }
             let original = if format.image == Some(ImageFormat::Gif) {
                 // Stored as uploaded, so animations survive; GIF carries no EXIF or GPS block.
                 Rendition { bytes: bytes.to_vec(), mime: format.mime, ext: format.ext, dimensions: Some((picture.width(), picture.height())) }
@@ -183,7 +194,7 @@ pub fn process(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> 
                 reencode(&picture, format)?
             };
             let (small, blurhash) = preview(&picture)?;
-            Ok(Processed { kind: Kind::Image, original, small: Some(small), blurhash: Some(blurhash) })
+            Ok(Processed { kind: Kind::Image, original, small: Some(small), blurhash: Some(blurhash), deferred: false })
         }
         Kind::Video => {
             if size > limits.video_size_limit {
@@ -205,9 +216,22 @@ pub fn process(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> 
                 original: Rendition { bytes: bytes.to_vec(), mime: format.mime, ext: format.ext, dimensions: None },
                 small,
                 blurhash,
+                deferred: true,
             })
         }
+        Kind::Gifv => Err(Rejected::Unsupported),
     }
+}
+
+/// Whether a GIF has more than one frame (its header and pixel count are checked already).
+fn animated_gif(bytes: &[u8]) -> bool {
+    GifDecoder::new(Cursor::new(bytes)).map(|d| d.into_frames().take(2).filter(Result::is_ok).count() > 1).unwrap_or(false)
+}
+
+/// A video's poster frame (a PNG ffmpeg wrote) as the preview and blurhash.
+pub fn poster(png: &[u8], limits: &MediaConfig) -> Result<(Rendition, String), Rejected> {
+    let format = sniff(png).filter(|f| f.kind == Kind::Image).ok_or(Rejected::Corrupt)?;
+    preview(&decode(png, format, limits)?)
 }
 
 /// The pixels the pipeline will decode for this upload (the picture, or a video's thumbnail),
@@ -226,7 +250,7 @@ pub fn pixels(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> u
         }
     };
     match sniff(bytes).map(|f| f.kind) {
-        Some(Kind::Image) => picture(bytes),
+        Some(Kind::Image | Kind::Gifv) => picture(bytes),
         Some(Kind::Video) => thumbnail.filter(|t| !t.is_empty()).map_or(0, picture),
         None => 0,
     }

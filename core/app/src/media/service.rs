@@ -8,11 +8,12 @@ use shared::wire;
 use crate::error::{ApiError, ApiResult};
 use std::collections::HashMap;
 
-use crate::model::{self, MediaFile, MediaRecord, PictureRecord, Ref, StatusRecord};
+use crate::model::{self, MediaFile, MediaJob, MediaProcessing, MediaRecord, PictureRecord, Ref, StatusRecord};
 use crate::ports::MediaStoreError;
 use crate::{App, keys, now_ms, now_secs, policy, signed_urls};
 
 use super::pipeline::{self, Picture, Processed, Rejected};
+use super::video::{self, VideoError};
 use super::writes;
 
 /// The largest request body an upload may have: a video and its thumbnail, plus form overhead.
@@ -107,14 +108,22 @@ impl App {
         })
         .await
         .map_err(crate::join_error)??;
+        if processed.deferred {
+            // What can be known before accepting (a file ffprobe cannot read, over the
+            // duration or pixel limits) is refused now; the transcoding waits for a job.
+            let limits = self.config.media.clone();
+            let (upload, ext) = (processed.original.bytes.clone(), processed.original.ext);
+            tokio::task::spawn_blocking(move || video::inspect(&upload, ext, &limits)).await.map_err(crate::join_error)?.map_err(|e| match e {
+                VideoError::Rejected(_) => ApiError::invalid(e.to_string()),
+                VideoError::Failed(why) => ApiError::Unavailable(why),
+            })?;
+        }
         let meta = processed.meta();
         // The random token makes the files' URLs unguessable (the id is only time-based).
         let dir = format!("media/{id}/{}", signed_urls::new_token());
-        let original = MediaFile {
-            key: format!("{dir}/original.{}", processed.original.ext),
-            mime: processed.original.mime.into(),
-            bytes: len(&processed.original.bytes),
-        };
+        let name = if processed.deferred { "upload" } else { "original" };
+        let original =
+            MediaFile { key: format!("{dir}/{name}.{}", processed.original.ext), mime: processed.original.mime.into(), bytes: len(&processed.original.bytes) };
         let small = processed.small.as_ref().map(|s| MediaFile { key: format!("{dir}/small.{}", s.ext), mime: s.mime.into(), bytes: len(&s.bytes) });
         let record = MediaRecord {
             id,
@@ -127,6 +136,7 @@ impl App {
             description,
             focus,
             created_at: now_ms(),
+            processing: processed.deferred.then_some(MediaProcessing { gifv: processed.kind == pipeline::Kind::Gifv, failed: false }),
         };
         let mut written = Vec::new();
         let files = std::iter::once((&record.original, processed.original.bytes)).chain(record.small.as_ref().zip(processed.small.map(|s| s.bytes)));
@@ -137,12 +147,18 @@ impl App {
             }
             written.push(file.key.clone());
         }
-        let saved = writes::create(self, &record).await;
+        let due = now_ms();
+        let saved = if record.processing.is_some() { writes::create_with_job(self, &record, due).await } else { writes::create(self, &record).await };
         if !matches!(saved, Ok(Ok(()))) {
             self.remove_files(&written).await;
         }
         match saved? {
-            Ok(()) => Ok(record),
+            Ok(()) => {
+                if record.processing.is_some() {
+                    super::jobs::start(self, due, MediaJob { media: record.id, attempt: 0 });
+                }
+                Ok(record)
+            }
             Err(_) => Err(ApiError::Conflict("This media has already been processed".into())),
         }
     }
@@ -255,10 +271,15 @@ impl App {
             Some(s) => Some(self.media_url(s, urls).await?),
             None => None,
         };
+        let url = match r.processing {
+            // The upload itself is never served: only what processing makes of it.
+            Some(_) => None,
+            None => Some(self.media_url(&r.original, urls).await?),
+        };
         Ok(wire::MediaAttachment {
             id: r.id,
             kind: r.kind.clone(),
-            url: Some(self.media_url(&r.original, urls).await?),
+            url,
             preview_url,
             remote_url: None,
             meta,
@@ -293,7 +314,8 @@ impl App {
     /// file's existence is not revealed. Returns the file and, for a signed fetch, its expiry.
     pub(crate) async fn servable_file(&self, id: Id, key: &str, signature: Option<(u64, &str)>) -> ApiResult<Option<(MediaFile, Option<u64>)>> {
         let Some(record) = self.media_records(&[id]).await?.remove(&id) else { return Ok(None) };
-        let Some(file) = [Some(record.original), record.small].into_iter().flatten().find(|f| f.key == key) else { return Ok(None) };
+        let original = if record.processing.is_some() { None } else { Some(record.original) };
+        let Some(file) = [original, record.small].into_iter().flatten().find(|f| f.key == key) else { return Ok(None) };
         // A suspended account's files vanish with its statuses, signed URLs included.
         if self.moderation(record.account_id).await?.suspended_at.is_some() {
             return Ok(None);
@@ -329,8 +351,13 @@ impl App {
         }
         let records = self.media_records(&ids).await?;
         for id in &ids {
-            if records.get(id).is_none_or(|r| r.account_id != author) {
-                return Err(ApiError::invalid(format!("Validation failed: Media attachment {id} does not exist")));
+            match records.get(id) {
+                Some(r) if r.account_id == author => match r.processing {
+                    None => {}
+                    Some(p) if p.failed => return Err(ApiError::invalid(format!("Validation failed: Media attachment {id} could not be processed"))),
+                    Some(_) => return Err(ApiError::invalid("Cannot attach files that have not finished processing. Try again in a moment!")),
+                },
+                _ => return Err(ApiError::invalid(format!("Validation failed: Media attachment {id} does not exist"))),
             }
         }
         Ok(ids)
