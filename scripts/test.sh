@@ -334,6 +334,17 @@ setup_rust_components() {
   fi
 }
 
+# ffmpeg/ffprobe (videos and GIFs are transcoded by them: the API tests and e2e need them) and
+# prlimit (util-linux), which starts them under limits.
+setup_ffmpeg() {
+  if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && command -v prlimit >/dev/null; then
+    echo "$(ffmpeg -version | head -1) already installed"
+  else
+    apt_install ffmpeg util-linux
+    ffmpeg -version | head -1
+  fi
+}
+
 setup_redis() {
   if command -v redis-server >/dev/null && command -v redis-cli >/dev/null && command -v openssl >/dev/null; then
     echo "$(redis-server --version) already installed"
@@ -607,8 +618,9 @@ trap on_exit EXIT
 tier1() {
   selected fmt || selected clippy || selected test || return 0
   local s
-  banner "tier 1 setup: rustfmt and clippy"
+  banner "tier 1 setup: rustfmt and clippy, ffmpeg"
   setup_rust_components
+  if selected test; then setup_ffmpeg; fi
   for s in "${tier1_sections[@]}"; do
     if selected "$s"; then run_serial "$s"; fi
   done
@@ -619,8 +631,9 @@ tier2() {
   for s in "${tier2_sections[@]}"; do if selected "$s" && [[ "$s" != events ]]; then todo+=("$s"); fi; done
   selected events || (( ${#todo[@]} > 0 )) || return 0
   local start=$SECONDS
-  banner "tier 2 setup: redis-server, openssl, moto, cfn-lint; test binaries"
+  banner "tier 2 setup: redis-server, openssl, ffmpeg, moto, cfn-lint; test binaries"
   setup_redis
+  setup_ffmpeg
   setup_venv "moto[server]==$moto_version" "cfn-lint==$cfn_lint_version"
   build_tests
   check_ignored
@@ -642,6 +655,7 @@ tier3() {
   scripts/setup-wasm.sh
   if (( ${#todo[@]} > 0 )); then
     setup_redis
+    setup_ffmpeg
     setup_venv "Mastodon.py==$mastodon_py_version" "moto[server]==$moto_version"
     # The starling that `cargo test --workspace` built (with the test features on, which only add
     # test helpers): every e2e and wasm-tests server runs it, nothing is compiled again.

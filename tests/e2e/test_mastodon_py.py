@@ -7,7 +7,10 @@ tests are independent of one another and of their order.
 from __future__ import annotations
 
 import io
+import os
 import struct
+import subprocess
+import tempfile
 import time
 import unittest
 import uuid
@@ -420,6 +423,47 @@ class MastodonPyTest(ServerTestCase):
         self.assertEqual(ids(m.account_statuses(m.me().id, only_media=True)), [str(status.id)])
         with self.assertRaises(MastodonAPIError):
             m.media_post(io.BytesIO(b"plain text, not a picture"), mime_type="image/png")
+
+    # ---- profile pictures and GIFs ---------------------------------------------------------------
+
+    def test_profile_pictures_are_set_served_and_deleted(self):
+        m = self.user("pictures")
+        me = m.account_update_credentials(
+            display_name="Pictured",
+            avatar=io.BytesIO(png_bytes(300, 200)), avatar_mime_type="image/png",
+            header=io.BytesIO(png_bytes(900, 300)), header_mime_type="image/png",
+        )
+        self.assertEqual(me.display_name, "Pictured")
+        self.assertNotIn("missing.png", me.avatar)
+        self.assertEqual(me.avatar_static, me.avatar)
+        for url in (me.avatar, me.header):
+            served = requests.get(url, timeout=10)
+            self.assertEqual(served.status_code, 200, url)
+            self.assertEqual(served.headers["content-type"], "image/png")
+        self.assertEqual(self.user("picviewer").account(me.id).avatar, me.avatar)
+        cleared = m.account_delete_avatar()
+        self.assertIn("missing.png", cleared.avatar)
+        self.assertEqual(cleared.header, me.header)
+        self.assertEqual(requests.get(me.avatar, timeout=10).status_code, 404)
+        self.assertIn("missing.png", m.account_delete_header().header)
+
+    def test_animated_gif_becomes_gifv(self):
+        m = self.user("gifv")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "dance.gif")
+            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", path], check=True)
+            with open(path, "rb") as f:
+                gif = f.read()
+        media = m.media_post(io.BytesIO(gif), mime_type="image/gif")
+        self.assertEqual(media.type, "gifv")
+        done = eventually(lambda: (lambda x: x if x.url else None)(m.media(media.id)), timeout=60, interval=0.2, message="the GIF is processed")
+        self.assertEqual(done.type, "gifv")
+        self.assertEqual((done.meta.original.width, done.meta.original.height), (64, 48))
+        served = requests.get(done.url, timeout=10)
+        self.assertEqual(served.status_code, 200)
+        self.assertEqual(served.headers["content-type"], "video/mp4")
+        status = m.status_post("dancing", media_ids=[done.id])
+        self.assertEqual(status.media_attachments[0].type, "gifv")
 
     def test_hashtag_timeline(self):
         m = self.user("tagger")

@@ -465,6 +465,32 @@ pub struct MediaConfig {
     pub decode_pixel_budget: u64,
     /// Milliseconds an upload waits for decode budget before it is refused with 503.
     pub decode_wait_ms: u64,
+    /// Largest avatar or header file, in bytes (Mastodon's 8 MB).
+    pub profile_image_size_limit: u64,
+    /// The ffmpeg program (Debian's `ffmpeg` package) videos and GIFs are transcoded with.
+    pub ffmpeg: String,
+    /// The ffprobe program (same package) uploads are inspected with.
+    pub ffprobe: String,
+    /// The `prlimit` program (util-linux) both run under, for the memory and CPU limits.
+    pub prlimit: String,
+    /// Seconds one ffmpeg or ffprobe run may take before it is killed (its CPU seconds are
+    /// limited to this times `ffmpeg_threads`).
+    pub ffmpeg_timeout_secs: u64,
+    /// Threads one ffmpeg run may use (`-threads`).
+    pub ffmpeg_threads: u32,
+    /// Bytes of address space one ffmpeg run may map (`prlimit --as`).
+    pub ffmpeg_memory_limit: u64,
+    /// Longest video or GIF accepted, in seconds (longer uploads are refused with 422).
+    pub video_duration_limit_secs: u64,
+    /// Longest side of a transcoded video, in pixels (larger ones are scaled down).
+    pub max_video_side: u32,
+    /// Videos and GIFs one process transcodes at once.
+    pub processing_concurrency: usize,
+    /// Milliseconds between scans for due media jobs (accepted while no process ran, or whose
+    /// process died).
+    pub processing_scan_ms: u64,
+    /// Whether this process transcodes (a process that only serves requests may leave it to others).
+    pub process_jobs: bool,
 }
 
 impl Default for MediaConfig {
@@ -478,6 +504,18 @@ impl Default for MediaConfig {
             signed_url_ttl_secs: 3_600,
             decode_pixel_budget: 50_000_000,
             decode_wait_ms: 10_000,
+            profile_image_size_limit: 8 * 1024 * 1024,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            prlimit: "prlimit".into(),
+            ffmpeg_timeout_secs: 600,
+            ffmpeg_threads: 2,
+            ffmpeg_memory_limit: 2 * 1024 * 1024 * 1024,
+            video_duration_limit_secs: 600,
+            max_video_side: 1920,
+            processing_concurrency: 1,
+            processing_scan_ms: 2_000,
+            process_jobs: true,
         }
     }
 }

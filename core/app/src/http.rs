@@ -7,5 +7,5 @@
 pub mod extract;
 pub mod paging;
 
-pub use self::extract::{FlatInput, Input, Params, flag, path_id, string_list, truthy, whole_number};
+pub use self::extract::{FlatInput, FormWithFiles, Input, Params, flag, path_id, string_list, truthy, whole_number};
 pub use self::paging::{PageParams, Paged, RequestUrl};

@@ -14,6 +14,13 @@ pub fn account(id: Id) -> Key {
     Key::new(format!("A#{id}"), "profile")
 }
 
+/// `A#{account}` / `pictures#{avatar token}#{header token}` (`-` for none): present while the
+/// profile has a picture, named after its files; every profile write rewrites it (`Exists`) or
+/// moves it, so a write read before a picture changed fails instead of restoring the old one.
+pub fn profile_pictures(account: Id, avatar: Option<&str>, header: Option<&str>) -> Key {
+    Key::new(format!("A#{account}"), format!("pictures#{}#{}", avatar.unwrap_or("-"), header.unwrap_or("-")))
+}
+
 /// `A#{account}` / `cred`: login credentials (kept apart from the public profile).
 pub fn credentials(id: Id) -> Key {
     Key::new(format!("A#{id}"), "cred")
@@ -408,6 +415,22 @@ pub fn scheduled_idempotency(account: Id, digest: &str) -> Key {
     Key::new(format!("IK#{account}#{digest}"), "scheduled")
 }
 
+/// `MX` / `{due ms, 15 digits}#{media}`: a video or GIF waiting to be processed (→ its attempt),
+/// in time order. Due at once when accepted; claiming moves the entry to `now + lease` (delete
+/// `Exists` + put `NotExists` in one commit), so one process works on it and, should that one
+/// die, another takes it when the lease ends.
+pub fn media_job(due_ms: u64, media: Id) -> Key {
+    Key::new(MEDIA_JOBS, format!("{due_ms:015}#{media}"))
+}
+
+/// Partition of [`media_job`].
+pub const MEDIA_JOBS: &str = "MX";
+
+/// Sort key bounding the [`media_job`] entries due at or before `now_ms` from above.
+pub fn media_jobs_due_before(now_ms: u64) -> String {
+    format!("{now_ms:015}$")
+}
+
 /// Sort-key prefix of [`revision`]s in the [`status_partition`].
 pub const REVISION_PREFIX: &str = "edit#";
 
@@ -708,6 +731,13 @@ pub fn login_lock(account: Id) -> Key {
 /// `M#{media}` / `media`: a media attachment record (owned by its uploader).
 pub fn media(id: Id) -> Key {
     Key::new(format!("M#{id}"), "media")
+}
+
+/// `M#{media}` / `processing`: present while a video or GIF waits to be processed; its
+/// processing deletes it (`Exists`) with the result, and an edit of the waiting attachment
+/// rewrites it (`Exists`), so an edit read before the result cannot undo it.
+pub fn media_processing(id: Id) -> Key {
+    Key::new(format!("M#{id}"), "processing")
 }
 
 /// `M#{media}` / `status`: the status the attachment is attached to; written with

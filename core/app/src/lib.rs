@@ -120,6 +120,7 @@ impl Application {
         let verifier = TokenVerifier::new(&keys);
         let media_urls = signed_urls::UrlSigner::load(backends.store.as_ref()).await?;
         let decodes = decode_budget::DecodeBudget::new(config.media.decode_pixel_budget);
+        let video_jobs = tokio::sync::Semaphore::new(config.media.processing_concurrency.max(1));
         let (ids, node_keeper) = match config.node_id {
             Some(node) if node > MAX_NODE => return Err(ApiError::Unavailable(format!("node_id {node} is out of range (0-{MAX_NODE})"))),
             Some(node) => (Arc::new(nodes::IdSource::fixed(node)), None),
@@ -148,6 +149,7 @@ impl Application {
             media: backends.media,
             media_urls,
             decodes,
+            video_jobs,
             push: backends.push,
             ids,
             node_keeper: Mutex::new(node_keeper),
@@ -206,6 +208,10 @@ impl Application {
         consumers.push(("polls", tokio::spawn(crate::polls::expiry::run(self.app.clone(), stop_rx.clone()))));
         // So are scheduled statuses published (their schedule too is in the store).
         consumers.push(("scheduled statuses", tokio::spawn(crate::statuses::scheduled::publisher::run(self.app.clone(), stop_rx.clone()))));
+        // Videos and GIFs accepted but not processed (the job index is in the store).
+        if self.app.config.media.process_jobs {
+            consumers.push(("media", tokio::spawn(crate::media::jobs::run(self.app.clone(), stop_rx.clone()))));
+        }
         let app = self.app.clone();
         // Open streams never end by themselves: end them when shutdown begins, so the
         // graceful shutdown does not wait on them.

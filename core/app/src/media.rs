@@ -18,7 +18,9 @@ pub mod handlers;
 pub mod service;
 pub mod writes;
 
+pub mod jobs;
 pub mod pipeline;
+pub mod video;
 
-pub use self::service::{Completion, MediaParams, upload_limit};
+pub use self::service::{Completion, MediaParams, profile_upload_limit, upload_limit};
 pub use core_ports::keys::parse_upload_key;

@@ -262,6 +262,34 @@ pub struct AccountRecord {
     pub default_visibility: Visibility,
     pub default_sensitive: bool,
     pub default_language: Option<String>,
+    /// The avatar's files (absent: Mastodon's `missing.png`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<PictureRecord>,
+    /// The header's files (absent: `missing.png`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<PictureRecord>,
+}
+
+/// A profile picture's files in the media store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PictureRecord {
+    /// What `avatar`/`header` point at (animated for an animated upload).
+    pub original: MediaFile,
+    /// The first frame of an animated picture (`avatar_static`/`header_static`); absent: the original is still.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still: Option<MediaFile>,
+}
+
+impl PictureRecord {
+    /// The random part of its files' keys (`accounts/{id}/{picture}/{token}/…`): names this picture.
+    pub fn token(&self) -> &str {
+        self.original.key.split('/').nth(3).unwrap_or(&self.original.key)
+    }
+
+    /// The keys of its files.
+    pub fn keys(&self) -> Vec<String> {
+        std::iter::once(self.original.key.clone()).chain(self.still.as_ref().map(|f| f.key.clone())).collect()
+    }
 }
 
 /// Login credentials; never rendered.
@@ -584,7 +612,7 @@ pub struct MarkerRecord {
 }
 
 /// One stored file of a media attachment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MediaFile {
     /// Key in the media store.
     pub key: String,
@@ -611,6 +639,26 @@ pub struct MediaRecord {
     /// Focal point, each coordinate in -1.0..=1.0.
     pub focus: Option<(f64, f64)>,
     pub created_at: u64,
+    /// A video or GIF not processed yet (`original` is then the upload, never served) or whose
+    /// processing failed; absent once processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing: Option<MediaProcessing>,
+}
+
+/// The processing state of a video or GIF attachment.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MediaProcessing {
+    /// Becomes a silent looping MP4 (`gifv`), else an H.264/AAC video.
+    pub gifv: bool,
+    /// Processing failed for good (the upload is unusable, or every attempt failed).
+    pub failed: bool,
+}
+
+/// A media job (`MX`): the attachment and how many times it was claimed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MediaJob {
+    pub media: Id,
+    pub attempt: u32,
 }
 
 /// A direct conversation as one of its participants has it (`keys::conversation`).

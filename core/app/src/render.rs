@@ -8,7 +8,7 @@ use shared::wire::{self, FilterContext};
 
 use crate::error::{ApiError, ApiResult};
 use crate::hot::StatusCounts;
-use crate::model::{self, AccountRecord, ModerationRecord, Role, StatusRecord};
+use crate::model::{self, AccountRecord, ModerationRecord, PictureRecord, Role, StatusRecord};
 use crate::policy::filters::Filters;
 use crate::policy::visibility;
 use crate::ports::{Key, Query};
@@ -91,8 +91,12 @@ impl App {
 
     fn account_entity(&self, r: &AccountRecord, (followers, following, statuses): (u64, u64, u64), last_status_at: Option<u64>) -> wire::Account {
         let base = &self.config.instance.base_url;
-        let missing_avatar = format!("{base}/avatars/original/missing.png");
-        let missing_header = format!("{base}/headers/original/missing.png");
+        let urls = |picture: Option<&PictureRecord>, missing: &str| match picture {
+            Some(p) => (self.stable_file_url(&p.original.key), self.stable_file_url(&p.still.as_ref().unwrap_or(&p.original).key)),
+            None => (format!("{base}/{missing}/original/missing.png"), format!("{base}/{missing}/original/missing.png")),
+        };
+        let (avatar, avatar_static) = urls(r.avatar.as_ref(), "avatars");
+        let (header, header_static) = urls(r.header.as_ref(), "headers");
         wire::Account {
             id: r.id,
             username: r.username.clone(),
@@ -107,10 +111,10 @@ impl App {
             note: render_note(&r.note),
             url: format!("{base}/@{}", r.username),
             uri: format!("{base}/users/{}", r.username),
-            avatar: missing_avatar.clone(),
-            avatar_static: missing_avatar,
-            header: missing_header.clone(),
-            header_static: missing_header,
+            avatar,
+            avatar_static,
+            header,
+            header_static,
             followers_count: followers,
             following_count: following,
             statuses_count: statuses,

@@ -59,7 +59,12 @@ pub fn router(app: App) -> Router {
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/api/v1/accounts", get(accounts::show_many).post(accounts::register))
         .route("/api/v1/accounts/verify_credentials", get(accounts::verify_credentials))
-        .route("/api/v1/accounts/update_credentials", patch(accounts::update_credentials))
+        .route(
+            "/api/v1/accounts/update_credentials",
+            patch(accounts::update_credentials).layer(DefaultBodyLimit::max(crate::media::profile_upload_limit(&app.config.media))),
+        )
+        .route("/api/v1/profile/avatar", delete(accounts::delete_avatar))
+        .route("/api/v1/profile/header", delete(accounts::delete_header))
         .route("/api/v1/accounts/lookup", get(accounts::lookup))
         .route("/api/v1/accounts/relationships", get(relationships::relationships))
         .route("/api/v1/accounts/{id}", get(accounts::show))
@@ -254,6 +259,7 @@ fn media_routes(app: &App) -> Router<App> {
         .route("/api/starling/v1/media/{id}/complete", post(media::complete))
         .route("/system/media/{id}/{token}/{file}", get(media::serve))
         .route("/system/media/{id}/{file}", get(media::serve_untokened))
+        .route("/system/accounts/{id}/{picture}/{token}/{file}", get(media::serve_profile))
 }
 
 /// The placeholder avatar and header Mastodon serves for accounts without one.

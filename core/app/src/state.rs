@@ -41,6 +41,8 @@ pub struct Inner {
     pub(crate) media_urls: crate::signed_urls::UrlSigner,
     /// The pixels image decodes may hold at once.
     pub(crate) decodes: crate::decode_budget::DecodeBudget,
+    /// The videos and GIFs this process may transcode at once (`[media] processing_concurrency`).
+    pub(crate) video_jobs: tokio::sync::Semaphore,
     pub(crate) push: Option<Arc<dyn PushPublisher>>,
     pub(crate) ids: Arc<crate::nodes::IdSource>,
     /// Stops the node-lease keeper (which then releases the number), and the keeper itself.

@@ -10,7 +10,8 @@ use super::service::{self, RegisterAccount, UpdateProfile};
 use crate::App;
 use crate::auth::{Auth, MaybeAuth, Scope};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{FlatInput, Input, Params, flag, path_id, truthy};
+use crate::http::{FormWithFiles, Input, Params, flag, path_id, truthy};
+use crate::media::pipeline::Picture;
 
 /// Body of `POST /api/v1/accounts`.
 #[derive(Deserialize)]
@@ -54,10 +55,19 @@ pub async fn verify_credentials(State(app): State<App>, auth: Auth) -> ApiResult
     app.credential_account(me).await.map(Json)
 }
 
-/// `PATCH /api/v1/accounts/update_credentials`.
-pub async fn update_credentials(State(app): State<App>, auth: Auth, FlatInput(pairs): FlatInput) -> ApiResult<Json<wire::Account>> {
+/// `PATCH /api/v1/accounts/update_credentials`: text fields as JSON, a form or multipart;
+/// `avatar` and `header` as multipart files.
+pub async fn update_credentials(State(app): State<App>, auth: Auth, form: FormWithFiles) -> ApiResult<Json<wire::Account>> {
     let me = auth.user(Scope::WriteAccounts)?;
+    let FormWithFiles { pairs, files } = form;
     let mut update = UpdateProfile::of(me);
+    for (name, bytes) in files {
+        match name.as_str() {
+            "avatar" => update.avatar = Some(bytes),
+            "header" => update.header = Some(bytes),
+            _ => {}
+        }
+    }
     let mut fields: std::collections::BTreeMap<usize, (Option<String>, Option<String>)> = std::collections::BTreeMap::new();
     let mut fields_given = false;
     for (key, value) in pairs {
@@ -74,6 +84,9 @@ pub async fn update_credentials(State(app): State<App>, auth: Auth, FlatInput(pa
             }
             "source[sensitive]" => update.sensitive = Some(truthy(&value)),
             "source[language]" => update.language = Some(Some(value).filter(|v| !v.is_empty())),
+            // A picture sent as a text part: its bytes (an empty one is refused as empty).
+            "avatar" => update.avatar = Some(value.into_bytes()),
+            "header" => update.header = Some(value.into_bytes()),
             other => {
                 if let Some(rest) = other.strip_prefix("fields_attributes[") {
                     fields_given = true;
@@ -99,6 +112,22 @@ pub async fn update_credentials(State(app): State<App>, auth: Auth, FlatInput(pa
         );
     }
     service::update_profile(&app, update).await?;
+    app.credential_account(me).await.map(Json)
+}
+
+/// `DELETE /api/v1/profile/avatar`: back to the default avatar; returns the CredentialAccount.
+pub async fn delete_avatar(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Account>> {
+    delete_picture(&app, &auth, Picture::Avatar).await
+}
+
+/// `DELETE /api/v1/profile/header`: back to the default header.
+pub async fn delete_header(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Account>> {
+    delete_picture(&app, &auth, Picture::Header).await
+}
+
+async fn delete_picture(app: &App, auth: &Auth, which: Picture) -> ApiResult<Json<wire::Account>> {
+    let me = auth.user(Scope::WriteAccounts)?;
+    service::remove_picture(app, me, which).await?;
     app.credential_account(me).await.map(Json)
 }
 

@@ -5,10 +5,11 @@ use shared::id::Id;
 use shared::token::Scopes;
 use shared::wire::{self, Visibility};
 
-use super::writes::{self, RegisterConflict};
+use super::writes::{self, ProfileConflict, RegisterConflict};
 use crate::auth::hash_password;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{self, AccountRecord, CredentialsRecord, ModerationRecord, Ref};
+use crate::media::pipeline::Picture;
+use crate::model::{self, AccountRecord, CredentialsRecord, ModerationRecord, PictureRecord, Ref};
 use crate::{App, keys, now_ms};
 
 /// Register an account through client application `client`.
@@ -42,6 +43,10 @@ pub struct UpdateProfile {
     pub language: Option<Option<String>>,
     /// Replaces every profile field (name, value).
     pub fields: Option<Vec<(String, String)>>,
+    /// A new avatar, as uploaded (processed by the media pipeline).
+    pub avatar: Option<Vec<u8>>,
+    /// A new header, as uploaded.
+    pub header: Option<Vec<u8>>,
 }
 
 impl UpdateProfile {
@@ -60,6 +65,8 @@ impl UpdateProfile {
             sensitive: None,
             language: None,
             fields: None,
+            avatar: None,
+            header: None,
         }
     }
 }
@@ -112,6 +119,8 @@ pub async fn create(
         default_visibility: Visibility::Public,
         default_sensitive: false,
         default_language: language,
+        avatar: None,
+        header: None,
     };
     let credentials = CredentialsRecord { email: email.as_str().to_owned(), password_hash: hash_password(password.expose().to_owned()).await? };
     match writes::register(app, username, &record, &credentials, moderation).await? {
@@ -121,19 +130,16 @@ pub async fn create(
     }
 }
 
-/// Applies a profile update.
-pub async fn update_profile(app: &App, cmd: UpdateProfile) -> ApiResult<()> {
-    let limits = &app.config.limits;
-    let mut record = app.account_record(cmd.account).await?;
-    let was_locked = record.locked;
-    if let Some(name) = cmd.display_name {
+/// The text and flag changes of `cmd` applied to `record` (validated).
+fn apply(record: &mut AccountRecord, cmd: &UpdateProfile, limits: &crate::config::Limits) -> ApiResult<()> {
+    if let Some(name) = &cmd.display_name {
         record.display_name = name.as_str().to_owned();
     }
-    if let Some(note) = cmd.note {
-        if shared::text::countable_length(&note) > limits.max_note_chars {
+    if let Some(note) = &cmd.note {
+        if shared::text::countable_length(note) > limits.max_note_chars {
             return Err(ApiError::invalid(format!("Validation failed: Note is too long (maximum is {} characters)", limits.max_note_chars)));
         }
-        record.note = note;
+        record.note.clone_from(note);
     }
     record.locked = cmd.locked.unwrap_or(record.locked);
     record.bot = cmd.bot.unwrap_or(record.bot);
@@ -142,24 +148,100 @@ pub async fn update_profile(app: &App, cmd: UpdateProfile) -> ApiResult<()> {
     record.hide_collections = cmd.hide_collections.unwrap_or(record.hide_collections);
     record.default_visibility = cmd.privacy.unwrap_or(record.default_visibility);
     record.default_sensitive = cmd.sensitive.unwrap_or(record.default_sensitive);
-    if let Some(language) = cmd.language {
-        record.default_language = language;
+    if let Some(language) = &cmd.language {
+        record.default_language.clone_from(language);
     }
-    if let Some(list) = cmd.fields {
+    if let Some(list) = &cmd.fields {
         if list.len() > limits.max_profile_fields {
             return Err(ApiError::invalid(format!("Validation failed: at most {} profile fields", limits.max_profile_fields)));
         }
         if list.iter().any(|(n, v)| n.chars().count() > 255 || v.chars().count() > 255) {
             return Err(ApiError::invalid("Validation failed: profile fields are limited to 255 characters"));
         }
-        record.fields = list;
-    }
-    writes::update_profile(app, &record).await?;
-    if was_locked && !record.locked {
-        // As Mastodon: unlocking lets in everyone who asked.
-        crate::relationships::service::authorize_all(app, record.id).await?;
+        record.fields.clone_from(list);
     }
     Ok(())
+}
+
+/// Applies a profile update. New pictures are processed and stored first (once); the profile is
+/// then committed on the condition that its pictures are still those read (else re-read and
+/// applied again), and only then are the replaced pictures' files removed.
+pub async fn update_profile(app: &App, mut cmd: UpdateProfile) -> ApiResult<()> {
+    let limits = &app.config.limits;
+    // Every other field is checked before any picture is stored, so a refusal leaves nothing behind.
+    apply(&mut app.account_record(cmd.account).await?, &cmd, limits)?;
+    let mut new: Vec<(Picture, PictureRecord)> = Vec::new();
+    for (which, upload) in [(Picture::Avatar, cmd.avatar.take()), (Picture::Header, cmd.header.take())] {
+        let Some(bytes) = upload else { continue };
+        match app.store_profile_picture(cmd.account, which, bytes).await {
+            Ok(picture) => new.push((which, picture)),
+            Err(e) => {
+                app.remove_files(&new.iter().flat_map(|(_, p)| p.keys()).collect::<Vec<_>>()).await;
+                return Err(e);
+            }
+        }
+    }
+    let stored: Vec<String> = new.iter().flat_map(|(_, p)| p.keys()).collect();
+    let committed = commit_profile(app, cmd.account, |record| {
+        apply(record, &cmd, limits)?;
+        for (which, picture) in &new {
+            *slot(record, *which) = Some(picture.clone());
+        }
+        Ok(())
+    })
+    .await;
+    let (before, after) = match committed {
+        Ok(records) => records,
+        Err(e) => {
+            app.remove_files(&stored).await;
+            return Err(e);
+        }
+    };
+    if before.locked && !after.locked {
+        // As Mastodon: unlocking lets in everyone who asked.
+        crate::relationships::service::authorize_all(app, after.id).await?;
+    }
+    Ok(())
+}
+
+fn slot(record: &mut AccountRecord, which: Picture) -> &mut Option<PictureRecord> {
+    match which {
+        Picture::Avatar => &mut record.avatar,
+        Picture::Header => &mut record.header,
+    }
+}
+
+/// Reads the profile, changes it with `change` and commits it on the condition that its pictures
+/// are still those read (re-reading on a lost race); then removes the files of pictures the
+/// profile no longer names. Returns the profile before and after.
+async fn commit_profile(app: &App, account: Id, change: impl Fn(&mut AccountRecord) -> ApiResult<()>) -> ApiResult<(AccountRecord, AccountRecord)> {
+    for _ in 0..crate::transaction::RACE_RETRIES {
+        let before = app.account_record(account).await?;
+        let mut after = before.clone();
+        change(&mut after)?;
+        match writes::update_profile(app, &before, &after).await? {
+            Ok(()) => {
+                let kept: Vec<String> = [&after.avatar, &after.header].into_iter().flatten().flat_map(PictureRecord::keys).collect();
+                let gone: Vec<String> =
+                    [&before.avatar, &before.header].into_iter().flatten().flat_map(PictureRecord::keys).filter(|k| !kept.contains(k)).collect();
+                // The profile no longer names them: no entity renders their URLs any more.
+                app.remove_files(&gone).await;
+                return Ok((before, after));
+            }
+            Err(ProfileConflict::PicturesChanged) => continue,
+        }
+    }
+    Err(ApiError::Conflict("The profile kept changing; try again".into()))
+}
+
+/// Removes `account`'s avatar or header (back to the default picture), then its files.
+pub async fn remove_picture(app: &App, account: Id, which: Picture) -> ApiResult<()> {
+    commit_profile(app, account, |record| {
+        *slot(record, which) = None;
+        Ok(())
+    })
+    .await
+    .map(|_| ())
 }
 
 impl App {

@@ -204,6 +204,48 @@ impl<S: Send + Sync> FromRequest<S> for FlatInput {
     }
 }
 
+/// A body as flat pairs ([`FlatInput`]) plus the files of a multipart body (the parts with a
+/// file name), each `(field name, bytes)`: what endpoints taking text and pictures read.
+pub struct FormWithFiles {
+    pub pairs: Vec<(String, String)>,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormWithFiles {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_multipart =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        if !is_multipart {
+            let FlatInput(pairs) = FlatInput::from_request(req, state).await?;
+            return Ok(FormWithFiles { pairs, files: Vec::new() });
+        }
+        let mut multipart =
+            axum::extract::Multipart::from_request(req, state).await.map_err(|_| ApiError::BadRequest("Multipart body without boundary".into()))?;
+        let failed = |e: axum::extract::multipart::MultipartError| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::invalid("Validation failed: File is too large")
+            } else {
+                ApiError::invalid("Validation failed: The multipart body could not be read")
+            }
+        };
+        let mut form = FormWithFiles { pairs: Vec::new(), files: Vec::new() };
+        while let Some(field) = multipart.next_field().await.map_err(failed)? {
+            let name = field.name().unwrap_or("").to_owned();
+            if field.file_name().is_some() {
+                form.files.push((name, field.bytes().await.map_err(failed)?.to_vec()));
+            } else {
+                let text = field.text().await.map_err(failed)?;
+                refuse_nul(&name)?;
+                refuse_nul(&text)?;
+                form.pairs.push((name, text));
+            }
+        }
+        Ok(form)
+    }
+}
+
 fn flatten_json(value: &serde_json::Value, prefix: String, out: &mut Vec<(String, String)>) {
     use serde_json::Value;
     let child = |key: &str| if prefix.is_empty() { key.to_owned() } else { format!("{prefix}[{key}]") };

@@ -13,6 +13,7 @@ use crate::App;
 use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Input, path_id};
+use crate::model::MediaRecord;
 
 use super::service::{Completion, FileUrls, MediaParams};
 use super::writes::{self, RemoveConflict, SaveConflict};
@@ -49,46 +50,74 @@ pub(crate) async fn read_upload(multipart: Result<Multipart, MultipartRejection>
     Ok(upload)
 }
 
-pub(crate) async fn upload(app: &App, auth: &Auth, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<wire::MediaAttachment> {
+pub(crate) async fn upload(app: &App, auth: &Auth, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<MediaRecord> {
     let me = auth.user(Scope::WriteMedia)?;
     let upload = read_upload(multipart).await?;
     let file = upload.file.ok_or_else(|| ApiError::invalid("Validation failed: File can't be blank"))?;
-    let record = app.store_media(me, app.next_id()?, file, upload.thumbnail, &upload.params).await?;
-    app.media_entity(&record, FileUrls::Signed).await
+    app.store_media(me, app.next_id()?, file, upload.thumbnail, &upload.params).await
 }
 
-/// `POST /api/v1/media`: processed synchronously.
+/// `POST /api/v1/media`: answers once processed (a video or GIF waits for its job).
 pub async fn create_v1(State(app): State<App>, auth: Auth, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Json<wire::MediaAttachment>> {
-    upload(&app, &auth, multipart).await.map(Json)
+    let mut record = upload(&app, &auth, multipart).await?;
+    if record.processing.is_some() && app.config.media.process_jobs {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(app.config.media.ffmpeg_timeout_secs.saturating_mul(3).max(1));
+        while record.processing.is_some_and(|p| !p.failed) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            record = app.media_records(&[record.id]).await?.remove(&record.id).ok_or(ApiError::NotFound)?;
+        }
+    }
+    processed_entity(&app, &record).await.map(|(_, entity)| Json(entity))
 }
 
-/// `POST /api/v2/media`: 200 because processing finishes within the request (images are
-/// re-encoded in memory, videos are stored as they are); Mastodon's 202 is for deferred work.
-pub async fn create_v2(State(app): State<App>, auth: Auth, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Json<wire::MediaAttachment>> {
-    upload(&app, &auth, multipart).await.map(Json)
+/// `POST /api/v2/media`: 200 for pictures (processed within the request); 202 for videos and
+/// GIFs, processed by a job (`GET /api/v1/media/:id` answers 206 until it is done).
+pub async fn create_v2(
+    State(app): State<App>,
+    auth: Auth,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<wire::MediaAttachment>)> {
+    let record = upload(&app, &auth, multipart).await?;
+    let entity = app.media_entity(&record, FileUrls::Signed).await?;
+    Ok((if record.processing.is_some() { StatusCode::ACCEPTED } else { StatusCode::OK }, Json(entity)))
 }
 
-/// `GET /api/v1/media/:id` (the uploader's, before it is attached).
-pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::MediaAttachment>> {
+/// The entity with Mastodon's status: 206 while processing, 422 when processing failed.
+async fn processed_entity(app: &App, record: &MediaRecord) -> ApiResult<(StatusCode, wire::MediaAttachment)> {
+    match record.processing {
+        Some(p) if p.failed => Err(ApiError::invalid("Error processing thumbnail for uploaded media")),
+        Some(_) => Ok((StatusCode::PARTIAL_CONTENT, app.media_entity(record, FileUrls::Signed).await?)),
+        None => Ok((StatusCode::OK, app.media_entity(record, FileUrls::Signed).await?)),
+    }
+}
+
+/// `GET /api/v1/media/:id` (the uploader's, before it is attached): 206 while processing.
+pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<wire::MediaAttachment>)> {
     let me = auth.user(Scope::WriteMedia)?;
     let record = app.own_unattached_media(me, path_id(&id)?).await?;
-    Ok(Json(app.media_entity(&record, FileUrls::Signed).await?))
+    processed_entity(&app, &record).await.map(|(status, entity)| (status, Json(entity)))
 }
 
-/// `PUT /api/v1/media/:id`: description and focus.
+/// `PUT /api/v1/media/:id`: description and focus (also while it is processed).
 pub async fn update(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<MediaParams>) -> ApiResult<Json<wire::MediaAttachment>> {
     let me = auth.user(Scope::WriteMedia)?;
-    let mut record = app.own_unattached_media(me, path_id(&id)?).await?;
-    if p.description.is_some() {
-        record.description = p.description(&app)?;
+    let id = path_id(&id)?;
+    for _ in 0..crate::transaction::RACE_RETRIES {
+        let mut record = app.own_unattached_media(me, id).await?;
+        if p.description.is_some() {
+            record.description = p.description(&app)?;
+        }
+        if p.focus.is_some() {
+            record.focus = p.focus()?;
+        }
+        match writes::update(&app, &record).await? {
+            Ok(()) => return Ok(Json(app.media_entity(&record, FileUrls::Signed).await?)),
+            // Processed meanwhile: apply the change to the processed attachment.
+            Err(SaveConflict::Processed) => continue,
+            Err(SaveConflict::Gone | SaveConflict::AlreadyProcessed) => return Err(ApiError::NotFound),
+        }
     }
-    if p.focus.is_some() {
-        record.focus = p.focus()?;
-    }
-    match writes::update(&app, &record).await? {
-        Ok(()) => Ok(Json(app.media_entity(&record, FileUrls::Signed).await?)),
-        Err(SaveConflict::Gone | SaveConflict::AlreadyProcessed) => Err(ApiError::NotFound),
-    }
+    Err(ApiError::Conflict("The media attachment kept changing; try again".into()))
 }
 
 /// `DELETE /api/v1/media/:id`: removes an unattached upload and its files.
@@ -151,6 +180,25 @@ pub async fn serve(State(app): State<App>, Path((id, token, file)): Path<(String
 pub async fn serve_untokened(State(app): State<App>, Path((id, file)): Path<(String, String)>, RawQuery(query): RawQuery) -> ApiResult<Response> {
     let id = path_id(&id)?;
     serve_file(&app, id, &format!("media/{id}/{file}"), query.as_deref()).await
+}
+
+/// `GET /system/accounts/:id/:picture/:token/:file`: a file of an account's avatar or header,
+/// public while the profile names it (a replaced or removed picture's files are 404, then gone).
+pub async fn serve_profile(State(app): State<App>, Path((id, picture, token, file)): Path<(String, String, String, String)>) -> ApiResult<Response> {
+    let account = path_id(&id)?;
+    let key = format!("accounts/{account}/{picture}/{token}/{file}");
+    let stored = app.servable_profile_file(account, &key).await?.ok_or(ApiError::NotFound)?;
+    let bytes = app.media.get(&stored.key).await?.ok_or(ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, stored.mime.clone()),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
 }
 
 async fn serve_file(app: &App, id: shared::id::Id, key: &str, query: Option<&str>) -> ApiResult<Response> {

@@ -6,10 +6,13 @@
 
 use std::io::Cursor;
 
+use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::codecs::jpeg::JpegEncoder;
+use image::codecs::png::PngDecoder;
 use image::codecs::png::PngEncoder;
-use image::codecs::webp::WebPEncoder;
-use image::{DynamicImage, ImageDecoder as _, ImageFormat, ImageReader, Limits};
+use image::codecs::webp::{WebPDecoder, WebPEncoder};
+use image::imageops::FilterType;
+use image::{AnimationDecoder, DynamicImage, Frame, ImageDecoder as _, ImageFormat, ImageReader, Limits};
 use serde_json::{Value, json};
 
 use crate::config::MediaConfig;
@@ -30,6 +33,8 @@ pub enum Kind {
     Image,
     /// A video.
     Video,
+    /// An animated GIF, served as a silent looping MP4.
+    Gifv,
 }
 
 impl Kind {
@@ -38,6 +43,7 @@ impl Kind {
         match self {
             Kind::Image => "image",
             Kind::Video => "video",
+            Kind::Gifv => "gifv",
         }
     }
 }
@@ -108,6 +114,12 @@ pub enum Rejected {
     /// A thumbnail that is not an image.
     #[error("Validation failed: Thumbnail must be an image")]
     BadThumbnail,
+    /// A profile picture that is not a picture (a video, or nothing we decode).
+    #[error("Validation failed: Image must be a JPEG, PNG, GIF or WebP picture")]
+    NotAPicture,
+    /// An animation with more frames, or more decoded pixels over all its frames, than allowed.
+    #[error("Validation failed: Animation has more than {limit} frames or is too large to process")]
+    TooManyFrames { limit: usize },
 }
 
 /// One stored file of an attachment.
@@ -134,6 +146,8 @@ pub struct Processed {
     pub small: Option<Rendition>,
     /// BlurHash of the picture.
     pub blurhash: Option<String>,
+    /// A video or animated GIF: `original` is the upload, transcoded later (`media::jobs`).
+    pub deferred: bool,
 }
 
 impl Processed {
@@ -167,6 +181,12 @@ pub fn process(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> 
                 return Err(Rejected::TooLarge { limit: limits.image_size_limit });
             }
             let picture = decode(bytes, format, limits)?;
+            if format.image == Some(ImageFormat::Gif) && animated_gif(bytes) {
+                // Becomes a looping MP4; the first frame is its preview until then, and after.
+                let original = Rendition { bytes: bytes.to_vec(), mime: format.mime, ext: format.ext, dimensions: Some((picture.width(), picture.height())) };
+                let (small, blurhash) = preview(&picture)?;
+                return Ok(Processed { kind: Kind::Gifv, original, small: Some(small), blurhash: Some(blurhash), deferred: true });
+            }
             let original = if format.image == Some(ImageFormat::Gif) {
                 // Stored as uploaded, so animations survive; GIF carries no EXIF or GPS block.
                 Rendition { bytes: bytes.to_vec(), mime: format.mime, ext: format.ext, dimensions: Some((picture.width(), picture.height())) }
@@ -174,7 +194,7 @@ pub fn process(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> 
                 reencode(&picture, format)?
             };
             let (small, blurhash) = preview(&picture)?;
-            Ok(Processed { kind: Kind::Image, original, small: Some(small), blurhash: Some(blurhash) })
+            Ok(Processed { kind: Kind::Image, original, small: Some(small), blurhash: Some(blurhash), deferred: false })
         }
         Kind::Video => {
             if size > limits.video_size_limit {
@@ -196,9 +216,22 @@ pub fn process(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> 
                 original: Rendition { bytes: bytes.to_vec(), mime: format.mime, ext: format.ext, dimensions: None },
                 small,
                 blurhash,
+                deferred: true,
             })
         }
+        Kind::Gifv => Err(Rejected::Unsupported),
     }
+}
+
+/// Whether a GIF has more than one frame (its header and pixel count are checked already).
+fn animated_gif(bytes: &[u8]) -> bool {
+    GifDecoder::new(Cursor::new(bytes)).map(|d| d.into_frames().take(2).filter(Result::is_ok).count() > 1).unwrap_or(false)
+}
+
+/// A video's poster frame (a PNG ffmpeg wrote) as the preview and blurhash.
+pub fn poster(png: &[u8], limits: &MediaConfig) -> Result<(Rendition, String), Rejected> {
+    let format = sniff(png).filter(|f| f.kind == Kind::Image).ok_or(Rejected::Corrupt)?;
+    preview(&decode(png, format, limits)?)
 }
 
 /// The pixels the pipeline will decode for this upload (the picture, or a video's thumbnail),
@@ -217,7 +250,7 @@ pub fn pixels(bytes: &[u8], thumbnail: Option<&[u8]>, limits: &MediaConfig) -> u
         }
     };
     match sniff(bytes).map(|f| f.kind) {
-        Some(Kind::Image) => picture(bytes),
+        Some(Kind::Image | Kind::Gifv) => picture(bytes),
         Some(Kind::Video) => thumbnail.filter(|t| !t.is_empty()).map_or(0, picture),
         None => 0,
     }
@@ -303,6 +336,154 @@ fn preview(picture: &DynamicImage) -> Result<(Rendition, String), Rejected> {
     let tiny = small.thumbnail(BLURHASH_SIDE, BLURHASH_SIDE).to_rgba8();
     let hash = blurhash::encode(4, 3, tiny.width(), tiny.height(), tiny.as_raw()).map_err(|_| Rejected::Corrupt)?;
     Ok((Rendition { bytes: out, mime, ext, dimensions: Some((small.width(), small.height())) }, hash))
+}
+
+/// Which profile picture: Mastodon's geometry for each (cropped to fill, `400x400#`, `1500x500#`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picture {
+    Avatar,
+    Header,
+}
+
+impl Picture {
+    /// The stored size (width, height).
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            Picture::Avatar => (400, 400),
+            Picture::Header => (1500, 500),
+        }
+    }
+
+    /// The name used in keys, URLs and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Picture::Avatar => "avatar",
+            Picture::Header => "header",
+        }
+    }
+}
+
+/// Most frames an animated profile picture may have.
+pub const MAX_ANIMATION_FRAMES: usize = 500;
+/// Most pixels decoded over all frames of an animated profile picture, in multiples of
+/// `image_matrix_limit`: the work bound of an animation (each frame is a full canvas).
+const ANIMATION_WORK_FACTOR: u64 = 4;
+/// NeuQuant speed of GIF encoding (1 best and slowest, 30 fastest).
+const GIF_SPEED: i32 = 10;
+
+/// A processed profile picture: `original` (animated GIF for an animated upload, else the
+/// upload's format re-encoded; a still GIF becomes PNG) and, for animations, `still`: the first
+/// frame as PNG (`avatar_static`, `header_static`).
+#[derive(Debug, Clone)]
+pub struct ProfilePicture {
+    pub original: Rendition,
+    pub still: Option<Rendition>,
+}
+
+/// Runs a profile picture through the pipeline: sniffed, checked against the size and pixel
+/// limits from its header, decoded under limits, cropped to fill `which`'s size and re-encoded
+/// (no metadata survives). Animated GIF, APNG and WebP keep their animation as a GIF.
+pub fn profile_picture(bytes: &[u8], which: Picture, limits: &MediaConfig) -> Result<ProfilePicture, Rejected> {
+    if bytes.is_empty() {
+        return Err(Rejected::Empty);
+    }
+    let format = sniff(bytes).filter(|f| f.kind == Kind::Image).ok_or(Rejected::NotAPicture)?;
+    if len(bytes) > limits.profile_image_size_limit {
+        return Err(Rejected::TooLarge { limit: limits.profile_image_size_limit });
+    }
+    let (source_width, source_height) = dimensions(bytes, format, limits)?;
+    let (width, height) = which.size();
+    let fit = |picture: &DynamicImage| picture.resize_to_fill(width, height, FilterType::Triangle);
+    let frame_budget = limits.image_matrix_limit.saturating_mul(ANIMATION_WORK_FACTOR) / (u64::from(source_width) * u64::from(source_height)).max(1);
+    let frame_limit = MAX_ANIMATION_FRAMES.min(usize::try_from(frame_budget).unwrap_or(usize::MAX));
+    if let Some(frames) = animation(bytes, format, limits, frame_limit, &fit)? {
+        let first = DynamicImage::ImageRgba8(frames.first().ok_or(Rejected::Corrupt)?.buffer().clone());
+        let mut gif = Vec::new();
+        {
+            let mut encoder = GifEncoder::new_with_speed(&mut gif, GIF_SPEED);
+            encoder.set_repeat(Repeat::Infinite).map_err(|_| Rejected::Corrupt)?;
+            encoder.encode_frames(frames).map_err(|_| Rejected::Corrupt)?;
+        }
+        let original = Rendition { bytes: gif, mime: "image/gif", ext: "gif", dimensions: Some((width, height)) };
+        let still = encode_png(&first)?;
+        return Ok(ProfilePicture { original, still: Some(still) });
+    }
+    let picture = fit(&decode(bytes, format, limits)?);
+    let original = if format.image == Some(ImageFormat::Gif) { encode_png(&picture)? } else { reencode(&picture, format)? };
+    Ok(ProfilePicture { original, still: None })
+}
+
+fn len(bytes: &[u8]) -> u64 {
+    u64::try_from(bytes.len()).unwrap_or(u64::MAX)
+}
+
+fn encode_png(picture: &DynamicImage) -> Result<Rendition, Rejected> {
+    let mut out = Vec::new();
+    picture.write_with_encoder(PngEncoder::new(&mut out)).map_err(|_| Rejected::Corrupt)?;
+    Ok(Rendition { bytes: out, mime: "image/png", ext: "png", dimensions: Some((picture.width(), picture.height())) })
+}
+
+/// The frames of an animated GIF, APNG or WebP, each passed through `fit` as it is decoded (so
+/// only one full canvas is held at a time), or `None` when the picture is not animated (one
+/// frame). More than `frame_limit` frames is refused.
+fn animation(
+    bytes: &[u8],
+    format: Format,
+    limits: &MediaConfig,
+    frame_limit: usize,
+    fit: &dyn Fn(&DynamicImage) -> DynamicImage,
+) -> Result<Option<Vec<Frame>>, Rejected> {
+    let decoder_limits = || {
+        let mut l = Limits::default();
+        l.max_image_width = Some(limits.max_image_side);
+        l.max_image_height = Some(limits.max_image_side);
+        l.max_alloc = Some(limits.image_matrix_limit.saturating_mul(8).max(64 * 1024 * 1024));
+        l
+    };
+    let fail = |e: image::ImageError| classify(&e, limits);
+    let frames = match format.image {
+        Some(ImageFormat::Gif) => {
+            let mut d = GifDecoder::new(Cursor::new(bytes)).map_err(fail)?;
+            d.set_limits(decoder_limits()).map_err(fail)?;
+            d.into_frames()
+        }
+        Some(ImageFormat::Png) => {
+            let d = PngDecoder::with_limits(Cursor::new(bytes), decoder_limits()).map_err(fail)?;
+            if !d.is_apng().map_err(fail)? {
+                return Ok(None);
+            }
+            d.apng().map_err(fail)?.into_frames()
+        }
+        Some(ImageFormat::WebP) => {
+            let mut d = WebPDecoder::new(Cursor::new(bytes)).map_err(fail)?;
+            if !d.has_animation() {
+                return Ok(None);
+            }
+            d.set_limits(decoder_limits()).map_err(fail)?;
+            d.into_frames()
+        }
+        _ => return Ok(None),
+    };
+    let mut out = Vec::new();
+    for frame in frames {
+        if out.len() == frame_limit {
+            return Err(Rejected::TooManyFrames { limit: frame_limit });
+        }
+        let frame = frame.map_err(fail)?;
+        let delay = frame.delay();
+        let fitted = fit(&DynamicImage::ImageRgba8(frame.into_buffer())).to_rgba8();
+        out.push(Frame::from_parts(fitted, 0, 0, delay));
+    }
+    Ok((out.len() > 1).then_some(out))
+}
+
+/// The pixels a profile picture's decode holds (from its header; 0 when it will be refused first).
+pub fn profile_pixels(bytes: &[u8], limits: &MediaConfig) -> u64 {
+    let Some(format) = sniff(bytes).filter(|f| f.kind == Kind::Image) else { return 0 };
+    if len(bytes) > limits.profile_image_size_limit {
+        return 0;
+    }
+    dimensions(bytes, format, limits).map_or(0, |(w, h)| u64::from(w) * u64::from(h))
 }
 
 #[cfg(test)]

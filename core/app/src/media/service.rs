@@ -8,16 +8,22 @@ use shared::wire;
 use crate::error::{ApiError, ApiResult};
 use std::collections::HashMap;
 
-use crate::model::{self, MediaFile, MediaRecord, Ref, StatusRecord};
+use crate::model::{self, MediaFile, MediaJob, MediaProcessing, MediaRecord, PictureRecord, Ref, StatusRecord};
 use crate::ports::MediaStoreError;
 use crate::{App, keys, now_ms, now_secs, policy, signed_urls};
 
-use super::pipeline::{self, Processed, Rejected};
+use super::pipeline::{self, Picture, Processed, Rejected};
+use super::video::{self, VideoError};
 use super::writes;
 
 /// The largest request body an upload may have: a video and its thumbnail, plus form overhead.
 pub fn upload_limit(m: &crate::config::MediaConfig) -> usize {
     usize::try_from(m.video_size_limit.saturating_add(m.image_size_limit).saturating_add(1024 * 1024)).unwrap_or(usize::MAX)
+}
+
+/// The largest `update_credentials` body: an avatar and a header, plus the form.
+pub fn profile_upload_limit(m: &crate::config::MediaConfig) -> usize {
+    usize::try_from(m.profile_image_size_limit.saturating_mul(2).saturating_add(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 impl From<MediaStoreError> for ApiError {
@@ -102,14 +108,22 @@ impl App {
         })
         .await
         .map_err(crate::join_error)??;
+        if processed.deferred {
+            // What can be known before accepting (a file ffprobe cannot read, over the
+            // duration or pixel limits) is refused now; the transcoding waits for a job.
+            let limits = self.config.media.clone();
+            let (upload, ext) = (processed.original.bytes.clone(), processed.original.ext);
+            tokio::task::spawn_blocking(move || video::inspect(&upload, ext, &limits)).await.map_err(crate::join_error)?.map_err(|e| match e {
+                VideoError::Rejected(_) => ApiError::invalid(e.to_string()),
+                VideoError::Failed(why) => ApiError::Unavailable(why),
+            })?;
+        }
         let meta = processed.meta();
         // The random token makes the files' URLs unguessable (the id is only time-based).
         let dir = format!("media/{id}/{}", signed_urls::new_token());
-        let original = MediaFile {
-            key: format!("{dir}/original.{}", processed.original.ext),
-            mime: processed.original.mime.into(),
-            bytes: len(&processed.original.bytes),
-        };
+        let name = if processed.deferred { "upload" } else { "original" };
+        let original =
+            MediaFile { key: format!("{dir}/{name}.{}", processed.original.ext), mime: processed.original.mime.into(), bytes: len(&processed.original.bytes) };
         let small = processed.small.as_ref().map(|s| MediaFile { key: format!("{dir}/small.{}", s.ext), mime: s.mime.into(), bytes: len(&s.bytes) });
         let record = MediaRecord {
             id,
@@ -122,6 +136,7 @@ impl App {
             description,
             focus,
             created_at: now_ms(),
+            processing: processed.deferred.then_some(MediaProcessing { gifv: processed.kind == pipeline::Kind::Gifv, failed: false }),
         };
         let mut written = Vec::new();
         let files = std::iter::once((&record.original, processed.original.bytes)).chain(record.small.as_ref().zip(processed.small.map(|s| s.bytes)));
@@ -132,14 +147,67 @@ impl App {
             }
             written.push(file.key.clone());
         }
-        let saved = writes::create(self, &record).await;
+        let due = now_ms();
+        let saved = if record.processing.is_some() { writes::create_with_job(self, &record, due).await } else { writes::create(self, &record).await };
         if !matches!(saved, Ok(Ok(()))) {
             self.remove_files(&written).await;
         }
         match saved? {
-            Ok(()) => Ok(record),
+            Ok(()) => {
+                if record.processing.is_some() {
+                    super::jobs::start(self, due, MediaJob { media: record.id, attempt: 0 });
+                }
+                Ok(record)
+            }
             Err(_) => Err(ApiError::Conflict("This media has already been processed".into())),
         }
+    }
+
+    /// Runs an avatar or header of `owner` through the pipeline (under the decode budget) and
+    /// stores its files; the caller saves the record naming them (or removes them again).
+    pub(crate) async fn store_profile_picture(&self, owner: Id, which: Picture, bytes: Vec<u8>) -> ApiResult<PictureRecord> {
+        let limits = self.config.media.clone();
+        let pixels = pipeline::profile_pixels(&bytes, &limits);
+        let permit = self.decodes.acquire(pixels, std::time::Duration::from_millis(limits.decode_wait_ms)).await.ok_or_else(|| {
+            ApiError::Unavailable(format!("image decode budget ({} pixels) stayed taken for {} ms", limits.decode_pixel_budget, limits.decode_wait_ms))
+        })?;
+        let processed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            pipeline::profile_picture(&bytes, which, &limits)
+        })
+        .await
+        .map_err(crate::join_error)??;
+        let dir = format!("accounts/{owner}/{}/{}", which.as_str(), signed_urls::new_token());
+        let file = |name: &str, r: &pipeline::Rendition| MediaFile { key: format!("{dir}/{name}.{}", r.ext), mime: r.mime.into(), bytes: len(&r.bytes) };
+        let record = PictureRecord { original: file("original", &processed.original), still: processed.still.as_ref().map(|s| file("static", s)) };
+        let files = std::iter::once((&record.original, processed.original.bytes)).chain(record.still.as_ref().zip(processed.still.map(|s| s.bytes)));
+        let mut written = Vec::new();
+        for (file, bytes) in files {
+            if let Err(e) = self.media.put(&file.key, bytes, &file.mime).await {
+                self.remove_files(&written).await;
+                return Err(e.into());
+            }
+            written.push(file.key.clone());
+        }
+        Ok(record)
+    }
+
+    /// The stable URL of a file anyone may fetch: the media store's own (a public bucket or
+    /// CDN) or core's `/system/{key}`.
+    pub(crate) fn stable_file_url(&self, key: &str) -> String {
+        self.media.public_url(key).unwrap_or_else(|| format!("{}/system/{key}", self.config.instance.base_url))
+    }
+
+    /// File `key` of `account`'s avatar or header, while its record names it and the account is
+    /// not suspended (else `None`: 404).
+    pub(crate) async fn servable_profile_file(&self, account: Id, key: &str) -> ApiResult<Option<MediaFile>> {
+        let Some(record) = self.account_records(&[account]).await?.remove(&account) else { return Ok(None) };
+        let file = [record.avatar, record.header].into_iter().flatten().flat_map(|p| [Some(p.original), p.still]).flatten().find(|f| f.key == key);
+        let Some(file) = file else { return Ok(None) };
+        if self.moderation(account).await?.suspended_at.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(file))
     }
 
     /// Best-effort removal of files no record names (logged when it fails).
@@ -179,7 +247,7 @@ impl App {
     pub(crate) async fn media_url(&self, file: &MediaFile, urls: FileUrls) -> ApiResult<String> {
         let base = &self.config.instance.base_url;
         if urls == FileUrls::Stable {
-            return Ok(self.media.public_url(&file.key).unwrap_or_else(|| format!("{base}/system/{}", file.key)));
+            return Ok(self.stable_file_url(&file.key));
         }
         let ttl = self.config.media.signed_url_ttl_secs;
         let expires = signed_urls::expiry(ttl);
@@ -203,10 +271,15 @@ impl App {
             Some(s) => Some(self.media_url(s, urls).await?),
             None => None,
         };
+        let url = match r.processing {
+            // The upload itself is never served: only what processing makes of it.
+            Some(_) => None,
+            None => Some(self.media_url(&r.original, urls).await?),
+        };
         Ok(wire::MediaAttachment {
             id: r.id,
             kind: r.kind.clone(),
-            url: Some(self.media_url(&r.original, urls).await?),
+            url,
             preview_url,
             remote_url: None,
             meta,
@@ -241,7 +314,8 @@ impl App {
     /// file's existence is not revealed. Returns the file and, for a signed fetch, its expiry.
     pub(crate) async fn servable_file(&self, id: Id, key: &str, signature: Option<(u64, &str)>) -> ApiResult<Option<(MediaFile, Option<u64>)>> {
         let Some(record) = self.media_records(&[id]).await?.remove(&id) else { return Ok(None) };
-        let Some(file) = [Some(record.original), record.small].into_iter().flatten().find(|f| f.key == key) else { return Ok(None) };
+        let original = if record.processing.is_some() { None } else { Some(record.original) };
+        let Some(file) = [original, record.small].into_iter().flatten().find(|f| f.key == key) else { return Ok(None) };
         // A suspended account's files vanish with its statuses, signed URLs included.
         if self.moderation(record.account_id).await?.suspended_at.is_some() {
             return Ok(None);
@@ -277,8 +351,13 @@ impl App {
         }
         let records = self.media_records(&ids).await?;
         for id in &ids {
-            if records.get(id).is_none_or(|r| r.account_id != author) {
-                return Err(ApiError::invalid(format!("Validation failed: Media attachment {id} does not exist")));
+            match records.get(id) {
+                Some(r) if r.account_id == author => match r.processing {
+                    None => {}
+                    Some(p) if p.failed => return Err(ApiError::invalid(format!("Validation failed: Media attachment {id} could not be processed"))),
+                    Some(_) => return Err(ApiError::invalid("Cannot attach files that have not finished processing. Try again in a moment!")),
+                },
+                _ => return Err(ApiError::invalid(format!("Validation failed: Media attachment {id} does not exist"))),
             }
         }
         Ok(ids)

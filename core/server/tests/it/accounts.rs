@@ -621,3 +621,196 @@ async fn concurrent_follows_and_unfollows_all_succeed_and_leave_a_consistent_rel
         assert_eq!(ids(&following).len(), expected, "no orphaned following entry");
     }
 }
+
+// Profile pictures.
+
+mod pictures {
+    use std::io::Cursor;
+
+    use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
+    use image::{AnimationDecoder, DynamicImage, Frame, ImageFormat, RgbImage, RgbaImage};
+    use reqwest::multipart::{Form, Part};
+    use serde_json::Value;
+
+    use crate::{Reply, TestApp, User};
+
+    const SECRET: &[u8] = b"StarlingCam-SECRET";
+
+    fn encode(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    /// A PNG carrying the secret in a chunk after its image data (decoders skip it; the
+    /// pipeline must not keep it).
+    fn png_with_secret(width: u32, height: u32) -> Vec<u8> {
+        let mut png = encode(width, height, ImageFormat::Png);
+        let iend = png.len() - 12;
+        let mut chunk = (u32::try_from(SECRET.len()).unwrap()).to_be_bytes().to_vec();
+        chunk.extend(b"zzZz");
+        chunk.extend(SECRET);
+        chunk.extend([0, 0, 0, 0]);
+        png.splice(iend..iend, chunk);
+        png
+    }
+
+    fn animated_gif(frames: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut out);
+            encoder.set_repeat(Repeat::Infinite).unwrap();
+            for i in 0..frames {
+                let shade = u8::try_from(i * 80 % 256).unwrap();
+                encoder.encode_frame(Frame::new(RgbaImage::from_pixel(120, 60, image::Rgba([shade, 255 - shade, 0, 255])))).unwrap();
+            }
+        }
+        out
+    }
+
+    async fn update(t: &TestApp, user: &User, form: Form) -> Reply {
+        let res = t.http.patch(format!("{}/api/v1/accounts/update_credentials", t.base)).bearer_auth(&user.token).multipart(form).send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
+    fn file(name: &str, bytes: Vec<u8>) -> Part {
+        Part::bytes(bytes).file_name(name.to_owned()).mime_str("application/octet-stream").unwrap()
+    }
+
+    async fn fetch(t: &TestApp, url: &str) -> (u16, String, Vec<u8>) {
+        let res = t.http.get(url).send().await.unwrap();
+        let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (res.status().as_u16(), kind, res.bytes().await.unwrap().to_vec())
+    }
+
+    fn size_of(bytes: &[u8]) -> (u32, u32) {
+        let img = image::load_from_memory(bytes).unwrap();
+        (img.width(), img.height())
+    }
+
+    fn picture_files(t: &TestApp) -> Vec<std::path::PathBuf> {
+        crate::media::stored_files(t).into_iter().filter(|p| p.to_string_lossy().contains("/accounts/")).collect()
+    }
+
+    #[tokio::test]
+    async fn avatar_and_header_are_cropped_stripped_served_replaced_and_removed() {
+        let t = TestApp::spawn().await;
+        let alice = t.register("alice").await;
+        let before = t.get(&format!("/api/v1/accounts/{}", alice.id), None).await.expect(200);
+        assert!(before["avatar"].as_str().unwrap().ends_with("/avatars/original/missing.png"), "{before}");
+        let form = Form::new()
+            .text("display_name", "Alice")
+            .part("avatar", file("me.png", png_with_secret(800, 600)))
+            .part("header", file("banner.jpg", encode(3000, 1200, ImageFormat::Jpeg)));
+        let me = update(&t, &alice, form).await.expect(200);
+        assert_eq!(me["display_name"], "Alice");
+        let avatar = me["avatar"].as_str().unwrap().to_owned();
+        assert!(avatar.starts_with(&format!("{}/system/accounts/{}/avatar/", t.base, alice.id)), "{avatar}");
+        assert_eq!(me["avatar_static"], avatar, "a still picture is its own static version");
+        let (status, kind, bytes) = fetch(&t, &avatar).await;
+        assert_eq!((status, kind.as_str()), (200, "image/png"));
+        assert_eq!(size_of(&bytes), (400, 400), "cropped to fill 400×400");
+        assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET), "metadata is stripped");
+        let header = me["header_static"].as_str().unwrap().to_owned();
+        assert_eq!(me["header"], header);
+        let (status, kind, bytes) = fetch(&t, &header).await;
+        assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
+        assert_eq!(size_of(&bytes), (1500, 500));
+        // Every entity carries them: the public account, statuses' accounts.
+        let public = t.get(&format!("/api/v1/accounts/{}", alice.id), None).await.expect(200);
+        assert_eq!((public["avatar"].as_str(), public["header"].as_str()), (Some(avatar.as_str()), Some(header.as_str())));
+        let status = t.post_status(&alice, serde_json::json!({"status": "new look"})).await;
+        assert_eq!(status["account"]["avatar"], avatar);
+        assert_eq!(picture_files(&t).len(), 2);
+
+        // Replacing: a new URL, the old one gone with its file.
+        let me = update(&t, &alice, Form::new().part("avatar", file("again.webp", encode(50, 100, ImageFormat::WebP)))).await.expect(200);
+        let replaced = me["avatar"].as_str().unwrap().to_owned();
+        assert_ne!(replaced, avatar);
+        assert_eq!(me["header"], header, "the header stays");
+        let (status, kind, bytes) = fetch(&t, &replaced).await;
+        assert_eq!((status, kind.as_str()), (200, "image/webp"));
+        assert_eq!(size_of(&bytes), (400, 400), "small pictures are scaled up, as Mastodon");
+        assert_eq!(fetch(&t, &avatar).await.0, 404);
+        assert_eq!(picture_files(&t).len(), 2);
+
+        // Removing: back to the defaults; scope write:accounts.
+        let reader = t.token_with_scopes(&alice, "read").await;
+        assert_eq!(t.delete("/api/v1/profile/avatar", Some(&reader)).await.status, 403);
+        let me = t.delete("/api/v1/profile/avatar", Some(&alice.token)).await.expect(200);
+        assert!(me["avatar"].as_str().unwrap().ends_with("/avatars/original/missing.png"), "{me}");
+        assert_eq!(me["avatar_static"], me["avatar"]);
+        assert!(me["source"].is_object(), "the CredentialAccount");
+        assert_eq!(me["header"], header);
+        assert_eq!(fetch(&t, &replaced).await.0, 404);
+        let me = t.delete("/api/v1/profile/header", Some(&alice.token)).await.expect(200);
+        assert!(me["header"].as_str().unwrap().ends_with("/headers/original/missing.png"), "{me}");
+        assert_eq!(fetch(&t, &header).await.0, 404);
+        assert!(picture_files(&t).is_empty(), "{:?}", picture_files(&t));
+        t.delete("/api/v1/profile/header", Some(&alice.token)).await.expect(200);
+    }
+
+    #[tokio::test]
+    async fn an_animated_avatar_stays_animated_and_gets_a_static_version() {
+        let t = TestApp::spawn().await;
+        let alice = t.register("alice").await;
+        let me = update(&t, &alice, Form::new().part("avatar", file("dance.gif", animated_gif(3)))).await.expect(200);
+        let (avatar, still) = (me["avatar"].as_str().unwrap().to_owned(), me["avatar_static"].as_str().unwrap().to_owned());
+        assert_ne!(avatar, still);
+        let (status, kind, bytes) = fetch(&t, &avatar).await;
+        assert_eq!((status, kind.as_str()), (200, "image/gif"));
+        let frames = GifDecoder::new(Cursor::new(bytes)).unwrap().into_frames().collect_frames().unwrap();
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[0].buffer().dimensions(), (400, 400));
+        let (status, kind, bytes) = fetch(&t, &still).await;
+        assert_eq!((status, kind.as_str()), (200, "image/png"));
+        assert_eq!(size_of(&bytes), (400, 400));
+        // A single-frame GIF is a still picture: stored as PNG.
+        let me = update(&t, &alice, Form::new().part("header", file("flat.gif", animated_gif(1)))).await.expect(200);
+        assert_eq!(me["header"], me["header_static"]);
+        let (_, kind, bytes) = fetch(&t, me["header"].as_str().unwrap()).await;
+        assert_eq!((kind.as_str(), size_of(&bytes)), ("image/png", (1500, 500)));
+    }
+
+    #[tokio::test]
+    async fn bad_pictures_are_refused_with_422_and_change_nothing() {
+        let t = TestApp::spawn_with(|s| {
+            s.media = Some(core_app::config::MediaConfig { image_matrix_limit: 1000 * 1000, profile_image_size_limit: 200_000, ..Default::default() })
+        })
+        .await;
+        let alice = t.register("alice").await;
+        let mut mp4 = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
+        mp4.extend([0u8; 512]);
+        let noise: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let mut too_big = encode(20, 20, ImageFormat::Png);
+        too_big.extend(&noise);
+        let cases: [(&str, Vec<u8>, &str); 6] = [
+            ("not an image", b"hello, I am text".to_vec(), "Image must be"),
+            ("a video", mp4, "Image must be"),
+            ("empty", Vec::new(), "empty"),
+            ("a decompression bomb", encode(1001, 1000, ImageFormat::Png), "pixels"),
+            ("too large a file", too_big, "larger than"),
+            ("a truncated picture", encode(64, 64, ImageFormat::Png)[..200].to_vec(), "could not be processed"),
+        ];
+        for (what, bytes, message) in cases {
+            for field in ["avatar", "header"] {
+                let form = Form::new().text("display_name", "Changed").part(field, file("x.png", bytes.clone()));
+                let reply = update(&t, &alice, form).await;
+                assert_eq!(reply.status, 422, "{what} as {field}: {}", reply.body);
+                assert!(reply.error().contains(message), "{what}: {}", reply.body);
+            }
+        }
+        // A good avatar with a bad header: neither is taken.
+        let form = Form::new().part("avatar", file("ok.png", encode(30, 30, ImageFormat::Png))).part("header", file("bad.png", b"nope".to_vec()));
+        assert_eq!(update(&t, &alice, form).await.status, 422);
+        let me = t.get("/api/v1/accounts/verify_credentials", Some(&alice.token)).await.expect(200);
+        assert_eq!(me["display_name"], "");
+        assert!(me["avatar"].as_str().unwrap().ends_with("missing.png"));
+        assert!(me["header"].as_str().unwrap().ends_with("missing.png"));
+        assert!(picture_files(&t).is_empty(), "{:?}", picture_files(&t));
+    }
+}

@@ -1,6 +1,7 @@
 //! Media: uploads through the pipeline (metadata stripped, previews, blurhash), files served
 //! at unguessable URLs (stable for public statuses, signed for the rest), ownership, attachments
-//! on statuses, bad input, presigned completion, the decode budget.
+//! on statuses, bad input, presigned completion, the decode budget; videos and GIFs transcoded
+//! by durable jobs (ffmpeg).
 
 use std::io::Cursor;
 
@@ -129,7 +130,7 @@ async fn fetch(t: &TestApp, url: &str) -> (u16, reqwest::header::HeaderMap, Vec<
 }
 
 /// Every file under the media directory.
-fn stored_files(t: &TestApp) -> Vec<std::path::PathBuf> {
+pub(crate) fn stored_files(t: &TestApp) -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let path = entry.path();
@@ -199,39 +200,6 @@ async fn png_upload_drops_text_chunks_and_gets_a_400px_preview() {
     let (_, _, preview) = fetch(&t, media["preview_url"].as_str().unwrap()).await;
     let preview = image::load_from_memory(&preview).unwrap();
     assert_eq!((preview.width(), preview.height()), (400, 300));
-}
-
-#[tokio::test]
-async fn videos_are_recognised_by_their_bytes_and_kept_as_they_are() {
-    let t = TestApp::spawn().await;
-    let alice = t.register("alice").await;
-    let clip = mp4();
-    // The client's name and type lie; the bytes decide.
-    let thumb = encode(&picture(640, 360), ImageFormat::Png);
-    let form = Form::new()
-        .part("file", Part::bytes(clip.clone()).file_name("clip.png").mime_str("image/png").unwrap())
-        .part("thumbnail", Part::bytes(thumb).file_name("t.png"));
-    let media = send(&t, "/api/v2/media", &alice.token, form).await.expect(200);
-    assert_eq!(media["type"], "video");
-    assert!(media["url"].as_str().unwrap().split('?').next().unwrap().ends_with("/original.mp4"));
-    assert_eq!(media["meta"]["small"]["width"], 400, "the thumbnail became the preview");
-    let (status, headers, bytes) = fetch(&t, media["url"].as_str().unwrap()).await;
-    assert_eq!(status, 200);
-    assert_eq!(headers["content-type"], "video/mp4");
-    assert_eq!(bytes, clip, "stored byte for byte");
-
-    // Larger than the 1 MB limit of other routes: uploads have their own.
-    let mut long_clip = mp4();
-    long_clip.resize(3 * 1024 * 1024, 7);
-    let media = upload(&t, &alice, long_clip.clone(), "long.mp4", "video/mp4").await.expect(200);
-    assert_eq!(fetch(&t, media["url"].as_str().unwrap()).await.2, long_clip);
-
-    let webm = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm\x42\x87\x81\x04".to_vec();
-    let media = upload(&t, &alice, webm, "v.webm", "video/webm").await.expect(200);
-    assert_eq!(media["type"], "video");
-    assert_eq!(media["preview_url"], Value::Null);
-    let (_, headers, _) = fetch(&t, media["url"].as_str().unwrap()).await;
-    assert_eq!(headers["content-type"], "video/webm");
 }
 
 #[tokio::test]
@@ -739,4 +707,174 @@ async fn a_suspended_accounts_files_are_not_served() {
     for url in &urls {
         assert_eq!(fetch(&t, url).await.0, 404, "{url}");
     }
+}
+
+// Videos and GIFs: processed by jobs through ffmpeg (Debian's package; the tests need it).
+
+/// Runs ffmpeg with `args` to make `name` in a temporary directory; returns its bytes.
+fn ffmpeg_make(name: &str, args: &[&str]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(name);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .arg(&out)
+        .status()
+        .expect("ffmpeg is installed (apt-get install ffmpeg)");
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+/// What ffprobe says of `bytes`: (codec type, codec name) of each stream.
+fn streams_of(bytes: &[u8]) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.mp4");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("ffprobe").args(["-v", "error", "-print_format", "json", "-show_streams"]).arg(&path).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["streams"].as_array().unwrap().iter().map(|s| (s["codec_type"].as_str().unwrap().to_owned(), s["codec_name"].as_str().unwrap().to_owned())).collect()
+}
+
+/// A 3-frame 120×60 animated GIF.
+fn animated_gif() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut out);
+        encoder.set_repeat(image::codecs::gif::Repeat::Infinite).unwrap();
+        for i in 0..3u8 {
+            let frame = image::RgbaImage::from_pixel(120, 60, image::Rgba([i * 100, 255 - i * 100, 40, 255]));
+            encoder.encode_frame(image::Frame::from_parts(frame, 0, 0, image::Delay::from_numer_denom_ms(100, 1))).unwrap();
+        }
+    }
+    out
+}
+
+/// A 96×64 MPEG-4 Part 2 video with AAC audio, `seconds` long: not what browsers play, so it is transcoded.
+fn mpeg4_clip(seconds: &str) -> Vec<u8> {
+    ffmpeg_make(
+        "clip.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc=size=96x64:rate=10:duration={seconds}"),
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=duration={seconds}"),
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    )
+}
+
+/// Polls `GET /api/v1/media/:id` until it stops answering 206 (at most 60 s).
+async fn until_processed(t: &TestApp, user: &User, id: &str) -> Reply {
+    for _ in 0..600 {
+        let reply = t.get(&format!("/api/v1/media/{id}"), Some(&user.token)).await;
+        if reply.status.as_u16() != 206 {
+            return reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("media {id} was still processing after 60 s")
+}
+
+#[tokio::test]
+async fn an_animated_gif_becomes_a_silent_looping_mp4_with_meta_and_a_poster() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let accepted = upload(&t, &alice, animated_gif(), "dance.gif", "image/gif").await.expect(202);
+    assert_eq!(accepted["type"], "gifv");
+    assert_eq!(accepted["url"], Value::Null, "nothing to play before processing");
+    assert!(accepted["preview_url"].is_string(), "the first frame is the preview at once: {accepted}");
+    let media = until_processed(&t, &alice, &id(&accepted)).await.expect(200);
+    assert_eq!(media["type"], "gifv");
+    let url = media["url"].as_str().unwrap();
+    assert!(url.split('?').next().unwrap().ends_with("/original.mp4"), "{url}");
+    let (status, headers, bytes) = fetch(&t, url).await;
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "video/mp4"));
+    assert_eq!(streams_of(&bytes), vec![("video".to_owned(), "h264".to_owned())], "H.264, no audio");
+    let meta = &media["meta"];
+    assert_eq!((meta["original"]["width"].as_u64(), meta["original"]["height"].as_u64()), (Some(120), Some(60)), "{meta}");
+    assert!(meta["original"]["duration"].as_f64().unwrap() > 0.1, "{meta}");
+    assert!(meta["fps"].as_u64().unwrap() > 0, "{meta}");
+    assert_eq!(meta["small"]["width"], 120, "{meta}");
+    assert!(media["blurhash"].is_string());
+    let (status, _, preview) = fetch(&t, media["preview_url"].as_str().unwrap()).await;
+    assert_eq!((status, image::load_from_memory(&preview).unwrap().width()), (200, 120), "the first frame");
+    assert_eq!(fetch(&t, &url.replace("original.mp4", "upload.gif")).await.0, 404, "the upload is not served");
+    let status = t.post_status(&alice, json!({"status": "look", "media_ids": [id(&media)]})).await;
+    assert_eq!(status["media_attachments"][0]["type"], "gifv");
+    // A still GIF stays a picture.
+    let still = encode(&picture(30, 20), ImageFormat::Gif);
+    assert_eq!(upload(&t, &alice, still, "still.gif", "image/gif").await.expect(200)["type"], "image");
+}
+
+#[tokio::test]
+async fn videos_are_transcoded_to_h264_and_aac_with_their_meta() {
+    let t = TestApp::spawn().await;
+    let alice = t.register("alice").await;
+    let clip = mpeg4_clip("1");
+    // The client's name and type lie; the bytes decide.
+    let thumb = encode(&picture(640, 360), ImageFormat::Png);
+    let form = Form::new()
+        .part("file", Part::bytes(clip.clone()).file_name("clip.png").mime_str("image/png").unwrap())
+        .part("thumbnail", Part::bytes(thumb).file_name("t.png"));
+    let accepted = send(&t, "/api/v2/media", &alice.token, form).await.expect(202);
+    assert_eq!(accepted["type"], "video");
+    let media = until_processed(&t, &alice, &id(&accepted)).await.expect(200);
+    let (status, headers, bytes) = fetch(&t, media["url"].as_str().unwrap()).await;
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (200, "video/mp4"));
+    assert_ne!(bytes, clip);
+    assert_eq!(streams_of(&bytes), vec![("video".to_owned(), "h264".to_owned()), ("audio".to_owned(), "aac".to_owned())]);
+    let meta = &media["meta"];
+    assert_eq!((meta["width"].as_u64(), meta["height"].as_u64(), meta["size"].as_str()), (Some(96), Some(64), Some("96x64")), "{meta}");
+    assert!((meta["original"]["duration"].as_f64().unwrap() - 1.0).abs() < 0.3, "{meta}");
+    assert_eq!(meta["original"]["frame_rate"], "10/1", "{meta}");
+    assert_eq!(meta["small"]["width"], 400, "the thumbnail stays the preview: {meta}");
+    // POST /api/v1/media answers once processed.
+    let webm = ffmpeg_make("v.webm", &["-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libvpx"]);
+    let media = send(&t, "/api/v1/media", &alice.token, Form::new().part("file", Part::bytes(webm).file_name("v.webm"))).await.expect(200);
+    assert_eq!(media["type"], "video");
+    assert!(media["url"].as_str().unwrap().split('?').next().unwrap().ends_with("/original.mp4"));
+    assert!(media["preview_url"].is_string(), "a poster frame: {media}");
+    assert_eq!(media["meta"]["original"]["width"], 64);
+}
+
+#[tokio::test]
+async fn videos_that_cannot_be_read_or_are_too_long_are_refused() {
+    let t = TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { video_duration_limit_secs: 2, ..Default::default() })).await;
+    let alice = t.register("alice").await;
+    let reply = upload(&t, &alice, mp4(), "fake.mp4", "video/mp4").await;
+    assert_eq!(reply.status.as_u16(), 422, "{}", reply.body);
+    assert!(reply.error().contains("could not be processed"), "{}", reply.body);
+    let reply = upload(&t, &alice, mpeg4_clip("3"), "long.mp4", "video/mp4").await;
+    assert_eq!(reply.status.as_u16(), 422, "{}", reply.body);
+    assert!(reply.error().contains("longer than 2 seconds"), "{}", reply.body);
+    assert!(stored_files(&t).is_empty(), "{:?}", stored_files(&t));
+}
+
+#[tokio::test]
+async fn a_job_accepted_before_a_restart_is_processed_after_it() {
+    let t = TestApp::spawn_with(|s| s.media = Some(core_app::config::MediaConfig { process_jobs: false, ..Default::default() })).await;
+    let alice = t.register("alice").await;
+    let accepted = upload(&t, &alice, animated_gif(), "dance.gif", "image/gif").await.expect(202);
+    let media = id(&accepted);
+    assert_eq!(t.get(&format!("/api/v1/media/{media}"), Some(&alice.token)).await.status.as_u16(), 206);
+    let early = t.post("/api/v1/statuses", Some(&alice.token), json!({"status": "too soon", "media_ids": [media]})).await;
+    assert_eq!(early.status.as_u16(), 422, "{}", early.body);
+    assert!(early.error().contains("not finished processing"), "{}", early.body);
+    // An edit while it waits is kept.
+    t.put(&format!("/api/v1/media/{media}"), Some(&alice.token), json!({"description": "dancing"})).await.expect(200);
+    let dir = t.stop().await;
+    let t = TestApp::spawn_in(dir, |s| s.media = Some(core_app::config::MediaConfig { processing_scan_ms: 100, ..Default::default() })).await;
+    let done = until_processed(&t, &alice, &media).await.expect(200);
+    assert_eq!(done["type"], "gifv");
+    assert_eq!(done["description"], "dancing");
+    assert_eq!(fetch(&t, done["url"].as_str().unwrap()).await.0, 200);
+    t.post("/api/v1/statuses", Some(&alice.token), json!({"status": "now", "media_ids": [media]})).await.expect(200);
 }

@@ -684,6 +684,8 @@ fn authenticated_routes(account: &str, status: &str) -> Vec<(Method, String, Opt
         post("/api/v1/accounts".into()),
         (Method::GET, "/api/v1/accounts/verify_credentials".into(), None),
         (Method::PATCH, "/api/v1/accounts/update_credentials".into(), Some(json!({"display_name": "x"}))),
+        (Method::DELETE, "/api/v1/profile/avatar".into(), None),
+        (Method::DELETE, "/api/v1/profile/header".into(), None),
         (Method::GET, format!("/api/v1/accounts/relationships?id[]={account}"), None),
         post(format!("/api/v1/accounts/{account}/follow")),
         post(format!("/api/v1/accounts/{account}/unfollow")),
