@@ -52,6 +52,7 @@ mod streaming;
 mod timelines;
 mod transaction;
 mod web;
+mod webapp;
 
 /// The event-log consumers under their old name (`core_app::consumer::sinks`).
 pub use crate::consumers as consumer;
