@@ -233,7 +233,7 @@ export function composer(options) {
     h(
       'div',
       { class: 'row tools' },
-      h('label', { for: `${id}-files`, class: 'tool', title: 'Add images' }, '🖼', h('span', { class: 'visually-hidden' }, 'Add images'), files),
+      h('label', { for: `${id}-files`, class: 'tool', title: 'Add images' }, h('span', { 'aria-hidden': 'true' }, '＋'), ' Images', files),
       h('label', { for: `${id}-pollon`, class: 'tool', title: 'Poll' }, pollToggle, ' Poll'),
       h('label', { for: `${id}-cwon`, class: 'tool', title: 'Content warning' }, cwToggle, ' CW'),
       h('label', { for: `${id}-vis`, class: 'visually-hidden' }, 'Visibility'),

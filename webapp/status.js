@@ -39,7 +39,7 @@ export function statusView(status, ctx, options = {}) {
   const article = h(
     'article',
     { class: options.focus ? 'status focus' : 'status', 'data-id': status.id, 'aria-labelledby': headingId, tabindex: '0' },
-    status.reblog ? h('p', { class: 'muted boosted' }, '🔁 ', link(ctx, profilePath(status.account), displayName(status.account)), ' boosted') : null,
+    status.reblog ? h('p', { class: 'muted boosted' }, '⇄ ', link(ctx, profilePath(status.account), displayName(status.account)), ' boosted') : null,
     h(
       'div',
       { class: 'by' },
@@ -210,9 +210,9 @@ function actions(original, s, ctx, mine) {
     'div',
     { class: 'actions', role: 'group', 'aria-label': 'Actions' },
     h('button', { type: 'button', class: 'act', 'data-action': 'Reply', onclick: () => (ctx.onReply ? ctx.onReply(s) : ctx.go(`/web/statuses/${s.id}`)) }, ...actionLabel('↩', 'Reply', s.replies_count)),
-    canBoost ? toggle('Boost', !!s.reblogged, 'reblog', 'unreblog', s.reblogs_count, '🔁') : null,
+    canBoost ? toggle('Boost', !!s.reblogged, 'reblog', 'unreblog', s.reblogs_count, '⇄') : null,
     toggle('Favourite', !!s.favourited, 'favourite', 'unfavourite', s.favourites_count, '★'),
-    toggle('Bookmark', !!s.bookmarked, 'bookmark', 'unbookmark', null, '🔖'),
+    toggle('Bookmark', !!s.bookmarked, 'bookmark', 'unbookmark', null, '⚑'),
     mine && ctx.onEdit ? h('button', { type: 'button', class: 'act', 'data-action': 'Edit', onclick: () => ctx.onEdit?.(s) }, ...actionLabel('✎', 'Edit', null)) : null,
     mine
       ? h(
@@ -233,7 +233,7 @@ function actions(original, s, ctx, mine) {
               }
             },
           },
-          ...actionLabel('🗑', 'Delete', null),
+          ...actionLabel('✕', 'Delete', null),
         )
       : null,
   );
