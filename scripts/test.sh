@@ -34,8 +34,11 @@
 #   e2e-production  tests/e2e/run.sh with every server on DynamoDB, S3, Kinesis, SNS (moto_server),
 #              Redis, PostgreSQL analytics and the OpenSearch fake (tests/e2e/backends.py)
 #   wasm-tests wasm-tests/run.sh: edge/workers in workerd, edge/spin under jco serve
+#   webapp     tests/webapp/run.sh: the web app's type check and counter test, then Playwright
+#              driving Debian's Chromium against a real starling (screenshots in
+#              $CARGO_TARGET_DIR/webapp-screenshots/)
 #              After wasm, two at a time (STARLING_JOBS=1: one after the other): e2e-production
-#              beside e2e, then beside wasm-tests; output buffered as in tier 2
+#              beside e2e, then beside wasm-tests, then webapp; output buffered as in tier 2
 #
 # The API suite runs in full once, on the embedded default (tier 1). Each production backend runs
 # the slice of it that exercises what that backend serves (the *_api_* arrays below; the README
@@ -67,7 +70,7 @@ if [[ -f Cargo.lock ]]; then locked=(--locked); fi
 
 tier1_sections=(fmt clippy test)
 tier2_sections=(events dynamodb redis opensearch s3 infra capacity) # events alone first; then longest first
-tier3_sections=(wasm e2e e2e-production wasm-tests)
+tier3_sections=(wasm e2e e2e-production wasm-tests webapp)
 
 # ---- which sections run --------------------------------------------------------------------
 # selected NAME: whether section NAME was asked for.
@@ -528,6 +531,10 @@ sec_wasm-tests() {
   bash wasm-tests/run.sh
 }
 
+sec_webapp() {
+  STARLING_WEBAPP_SCREENSHOTS="$target_dir/webapp-screenshots" VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" bash tests/webapp/run.sh
+}
+
 # ---- running sections ---------------------------------------------------------------------------
 # A section in the foreground, its output streamed.
 run_serial() {
@@ -648,7 +655,7 @@ tier3() {
   local s todo=()
   # Longest first: e2e-production mostly waits (on moto, Kinesis polling, its servers), so e2e
   # and then wasm-tests (whose shim builds take the CPU) run beside it.
-  for s in e2e-production e2e wasm-tests; do if selected "$s"; then todo+=("$s"); fi; done
+  for s in e2e-production e2e wasm-tests webapp; do if selected "$s"; then todo+=("$s"); fi; done
   selected wasm || (( ${#todo[@]} > 0 )) || return 0
   local start=$SECONDS
   banner "tier 3 setup: wasm toolchain, redis-server, Mastodon.py, moto; starling"

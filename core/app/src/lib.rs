@@ -55,6 +55,7 @@ mod tags;
 mod timelines;
 mod transaction;
 mod web;
+mod webapp;
 
 /// The scheduler of scheduled statuses, for tests and tools that run it as of a chosen time.
 pub mod scheduler {

@@ -162,6 +162,9 @@ pub fn router(app: App) -> Router {
         .route("/@{username}", get(web::profile))
         .route("/@{username}/{id}", get(web::status))
         .route("/tags/{tag}", get(web::tag))
+        .route("/web", get(crate::webapp::shell))
+        .route("/web/assets/{version}/{file}", get(crate::webapp::asset))
+        .route("/web/{*path}", get(crate::webapp::shell))
         .fallback(fallback)
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, Json(shared::wire::Error { error: "Method not allowed".into(), error_description: None }))

@@ -58,7 +58,7 @@ pub fn page(status: StatusCode, site: &str, meta: &Meta<'_>, body: &str) -> Resp
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title>{head}<style>{STYLE}</style></head>\
-         <body><header class=\"site\"><a href=\"/\">{site}</a></header><main>{body}</main></body></html>",
+         <body><header class=\"site\"><a href=\"/\">{site}</a><nav aria-label=\"Account\"><a href=\"/web/login\">Log in</a><a href=\"/web/signup\">Sign up</a></nav></header><main>{body}</main></body></html>",
         title = esc(&meta.title),
         site = esc(site),
     );
@@ -81,7 +81,8 @@ const STYLE: &str = "\
 :root{color-scheme:light dark;--fg:#1c1c28;--bg:#f4f4f8;--card:#fff;--muted:#5f5f73;--accent:#4a3fd0}\
 @media (prefers-color-scheme:dark){:root{--fg:#ececf4;--bg:#15151c;--card:#20202a;--muted:#a6a6b8;--accent:#a99fff}}\
 body{font-family:system-ui,sans-serif;background:var(--bg);color:var(--fg);margin:0;line-height:1.5}\
-a{color:var(--accent)}header.site{padding:.8rem 1rem;font-weight:700;max-width:40rem;margin:0 auto}\
+a{color:var(--accent)}header.site{padding:.8rem 1rem;font-weight:700;max-width:40rem;margin:0 auto;display:flex;justify-content:space-between;align-items:center;gap:1rem}\
+header.site nav{display:flex;gap:1rem;font-weight:600}\
 header.site a{text-decoration:none;font-size:1.2rem}main{max-width:40rem;margin:0 auto;padding:0 .75rem 3rem}\
 article,section.card{background:var(--card);border-radius:10px;padding:1rem;margin:.75rem 0;overflow-wrap:anywhere}\
 article.focus{outline:2px solid var(--accent)}.by{display:flex;gap:.6rem;align-items:center}\

@@ -150,3 +150,37 @@ async fn browsers_get_html_404s_and_the_api_keeps_json() {
     // Without asking for HTML, the JSON envelope as before.
     assert_eq!(t.get("/no/such/page", None).await.expect(404)["error"], "Record not found");
 }
+
+#[tokio::test]
+async fn the_web_app_is_served_under_web_with_versioned_immutable_assets() {
+    let t = TestApp::spawn().await;
+    // The shell, at /web and at any deep link (reloads work), revalidated each time.
+    let (status, headers, html) = page(&t, "/web/statuses/123").await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    let start = html.find("/web/assets/").expect("the shell names its assets") + "/web/assets/".len();
+    let version = &html[start..start + html[start..].find('/').unwrap()];
+    assert!(html.contains(&format!("<script type=\"module\" src=\"/web/assets/{version}/app.js\">")), "{html}");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let again = t.http.get(format!("{}/web", t.base)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 304, "an unchanged shell is not sent again");
+    // Every asset the shell and the modules name is there, immutable; another version is not.
+    for file in ["app.js", "api.js", "view.js", "text.js", "status.js", "compose.js", "pages.js", "style.css"] {
+        let response = t.http.get(format!("{}/web/assets/{version}/{file}", t.base)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{file}");
+        assert_eq!(response.headers()["cache-control"], "public, max-age=31536000, immutable");
+        let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with(if file.ends_with(".js") { "text/javascript" } else { "text/css" }), "{file}: {kind}");
+        let body = response.text().await.unwrap();
+        for import in body.split("from './").skip(1) {
+            let name = &import[..import.find('\'').unwrap()];
+            assert!(["api.js", "view.js", "text.js", "status.js", "compose.js", "pages.js"].contains(&name), "{file} imports {name}, which is not served");
+        }
+    }
+    let stale = t.http.get(format!("{}/web/assets/000000000000/app.js", t.base)).send().await.unwrap();
+    assert_eq!(stale.status().as_u16(), 404);
+    // The public pages lead to the app.
+    let (_, _, landing) = page(&t, "/").await;
+    assert!(landing.contains("href=\"/web/login\"") && landing.contains("href=\"/web/signup\""), "{landing}");
+}
