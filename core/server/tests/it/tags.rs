@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{TestApp, User, id, ids};
+use crate::{TestApp, User, id};
 
 async fn tag_action(t: &TestApp, who: &User, name: &str, verb: &str) -> Value {
     t.post(&format!("/api/v1/tags/{name}/{verb}"), Some(&who.token), json!({})).await.expect(200)
