@@ -131,7 +131,7 @@ dynamodb_api_skip=(
   streaming::the_health streaming::the_user_stream_follows streaming::the_notification_stream streaming::public_and
   streaming::streams_ streaming::a_websocket streaming::shutting streaming::instance_information
   ops::ready_is_503 ops::metrics_count ops::metrics_can_require ops::short_signing
-  media::jpeg_upload media::png_upload media::videos_are media::bad_uploads media::decompression media::instance_advertises
+  media::jpeg_upload media::png_upload media::bad_uploads media::decompression media::instance_advertises
   # validation and scope checks, refused before the store is asked
   accounts::a_malformed_or_reserved accounts::a_password_that accounts::an_invalid_email accounts::signing_up_without
   accounts::signing_up_needs accounts::update_credentials_needs accounts::over_long_profile accounts::a_malformed_body

@@ -98,7 +98,7 @@ pub async fn work(app: &App, due: u64, job: MediaJob) -> ApiResult<bool> {
         let _ = writes::drop_job(app, until, job.media).await?;
         return Ok(true);
     };
-    let Some(processing) = record.processing.clone().filter(|p| !p.failed) else {
+    let Some(processing) = record.processing.filter(|p| !p.failed) else {
         let _ = writes::drop_job(app, until, job.media).await?;
         return Ok(true);
     };
@@ -135,10 +135,10 @@ pub async fn work(app: &App, due: u64, job: MediaJob) -> ApiResult<bool> {
 async fn finish(app: &App, until: u64, mut record: MediaRecord, t: Transcoded) -> ApiResult<bool> {
     let dir = format!("media/{}/{}", record.id, signed_urls::new_token());
     let upload = record.original.clone();
-    let original = MediaFile { key: format!("{dir}/original.mp4"), mime: "video/mp4".into(), bytes: super::service::len(&t.mp4) };
+    let original = MediaFile { key: format!("{dir}/original.mp4"), mime: "video/mp4".into(), bytes: byte_len(&t.mp4) };
     let mut written = Vec::new();
     let poster = t.poster.map(|(small, hash): (Rendition, String)| {
-        (MediaFile { key: format!("{dir}/small.{}", small.ext), mime: small.mime.into(), bytes: super::service::len(&small.bytes) }, small, hash)
+        (MediaFile { key: format!("{dir}/small.{}", small.ext), mime: small.mime.into(), bytes: byte_len(&small.bytes) }, small, hash)
     });
     let mut files: Vec<(MediaFile, Vec<u8>)> = vec![(original.clone(), t.mp4)];
     if let Some((file, small, _)) = &poster {
@@ -177,6 +177,10 @@ async fn finish(app: &App, until: u64, mut record: MediaRecord, t: Transcoded) -
             Ok(false)
         }
     }
+}
+
+fn byte_len(bytes: &[u8]) -> u64 {
+    u64::try_from(bytes.len()).unwrap_or(u64::MAX)
 }
 
 /// Marks the attachment failed and ends the job.
