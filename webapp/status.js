@@ -113,7 +113,7 @@ function media(s) {
  */
 function pollView(poll, s, ctx) {
   const total = poll.votes_count || 0;
-  const canVote = ctx.me != null && !poll.expired && !poll.voted;
+  const canVote = ctx.me != null && s.account.id !== ctx.me.id && !poll.expired && !poll.voted;
   const name = `poll-${poll.id}-${Math.random().toString(36).slice(2, 6)}`;
   const form = h(
     'form',

@@ -6,6 +6,7 @@
 //! shapes `shared::wire` uses — structs with named `pub` fields, unit-variant enums, the serde
 //! attributes `rename`, `rename_all` (`lowercase`, `camelCase`), `flatten` and
 //! `skip_serializing_if` — and panics on anything else, so a new shape cannot be skipped silently.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

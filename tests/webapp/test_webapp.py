@@ -187,6 +187,18 @@ class WebAppTest(Browser):
         self.assertEqual(bob.evaluate("window.__noReload"), 1, "the page was not reloaded")
         self.check(bob, "home-live-phone")
 
+        # A poll: alice asks, bob votes where it arrived.
+        alice.get_by_label("Poll", exact=True).check()
+        alice.get_by_role("textbox", name="What is on your mind?").fill("Tea or coffee?")
+        alice.get_by_label("Poll choice 1").fill("Tea")
+        alice.get_by_label("Poll choice 2").fill("Coffee")
+        alice.get_by_role("button", name="Post", exact=True).click()
+        expect(alice.locator("article.status", has_text="Tea or coffee?").get_by_text("0 votes")).to_be_visible()
+        asked = bob.locator("article.status", has_text="Tea or coffee?")
+        asked.get_by_label("Tea").check(timeout=harness.SETTLE_SECS * 1000 + WAIT_MS)
+        asked.get_by_role("button", name="Vote").click()
+        expect(bob.locator("article.status", has_text="Tea or coffee?").get_by_text("1 vote")).to_be_visible()
+
         # Bob favourites it and replies; the thread shows the reply.
         arrived.get_by_role("button", name="Favourite").click()
         expect(bob.locator("article.status", has_text="Hello from the web app").get_by_role("button", name="Favourite")).to_have_attribute("aria-pressed", "true")
