@@ -182,6 +182,22 @@ export interface Tag {
   history: TagHistory[];
   /** Whether the viewer follows it. */
   following?: boolean | null;
+  /** Whether the viewer features it on their profile. */
+  featuring?: boolean | null;
+}
+
+/** A hashtag featured on a profile. */
+export interface FeaturedTag {
+  /** The featured tag's id. */
+  id: string;
+  /** The hashtag, without `#`. */
+  name: string;
+  /** The account's statuses with this hashtag. */
+  url: string;
+  /** How many of the account's public statuses carry it (a string, as Mastodon sends it). */
+  statuses_count: string;
+  /** The day of the newest of them (`YYYY-MM-DD`). */
+  last_status_at: string | null;
 }
 
 /** Results of `GET /api/v2/search`. */
@@ -541,6 +557,21 @@ export interface StreamEvent {
   event: string;
   /** The entity, serialised. */
   payload: string;
+}
+
+/**
+ * A direct conversation as one participant sees it (`GET /api/v1/conversations`): the other
+ * participants, the newest status, whether it is unread.
+ */
+export interface Conversation {
+  /** The conversation's id (the reader's own: each participant's differs). */
+  id: string;
+  /** Whether a status arrived since the reader last read it. */
+  unread: boolean;
+  /** The other participants (the reader alone in a note to self). */
+  accounts: Account[];
+  /** The newest status the reader may see. */
+  last_status: Status | null;
 }
 
 /** A list of accounts its owner follows, read as a timeline of its own (`GET /api/v1/lists`). */
