@@ -314,13 +314,46 @@ export async function editProfile(ctx) {
   });
   const locked = h('input', { type: 'checkbox', id: 'p-locked', checked: me.locked });
   const status = h('p', { role: 'status' });
+  // Avatar and header: a file replaces the picture (multipart), "Remove" deletes it.
+  const picture = (/** @type {'avatar' | 'header'} */ kind, /** @type {string} */ label) => {
+    const input = /** @type {HTMLInputElement} */ (h('input', { type: 'file', id: `p-${kind}`, name: kind, accept: 'image/png,image/jpeg,image/gif,image/webp' }));
+    const preview = h('img', { class: `preview ${kind}`, src: me[kind], alt: `Current ${label.toLowerCase()}` });
+    const remove = h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: async () => {
+          try {
+            /** @type {Account} */
+            const updated = await api('DELETE', `/api/v1/profile/${kind}`);
+            preview.setAttribute('src', updated[kind]);
+            input.value = '';
+            await ctx.refreshMe();
+            announce(`${label} removed`);
+          } catch (err) {
+            status.textContent = String(/** @type {Error} */ (err).message);
+          }
+        },
+      },
+      `Remove ${label.toLowerCase()}`,
+    );
+    return { input, row: h('div', { class: 'field' }, h('label', { for: `p-${kind}` }, label), preview, input, remove) };
+  };
+  const avatar = picture('avatar', 'Avatar');
+  const header = picture('header', 'Header');
   const form = h(
     'form',
     {
       class: 'card settings',
       onsubmit: async (/** @type {Event} */ e) => {
         e.preventDefault();
-        const body = new URLSearchParams();
+        // Multipart, so pictures can go with the text fields.
+        const body = new FormData();
+        for (const { input } of [avatar, header]) {
+          const file = input.files?.[0];
+          if (file) body.set(input.name, file);
+        }
         body.set('display_name', name.value);
         body.set('note', note.value);
         body.set('locked', String(locked.checked));
@@ -329,7 +362,12 @@ export async function editProfile(ctx) {
           body.set(`fields_attributes[${i}][value]`, value.value);
         });
         try {
-          await api('PATCH', '/api/v1/accounts/update_credentials', body);
+          /** @type {Account} */
+          const updated = await api('PATCH', '/api/v1/accounts/update_credentials', body);
+          for (const [kind, { input, row }] of /** @type {const} */ ([['avatar', avatar], ['header', header]])) {
+            row.querySelector('img')?.setAttribute('src', updated[kind]);
+            input.value = '';
+          }
           await ctx.refreshMe();
           status.textContent = 'Profile saved.';
           announce('Profile saved');
@@ -340,6 +378,8 @@ export async function editProfile(ctx) {
     },
     field('p-name', 'Display name', name),
     field('p-note', 'Bio', note),
+    avatar.row,
+    header.row,
     h('fieldset', null, h('legend', null, 'Profile fields'), rows.map((r) => h('div', { class: 'row' }, r))),
     h('div', { class: 'field' }, h('label', { for: 'p-locked' }, locked, ' Approve followers by hand')),
     h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save profile'), link(ctx, profilePath(me), 'View profile', 'button secondary')),

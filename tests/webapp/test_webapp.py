@@ -257,9 +257,20 @@ class WebAppTest(Browser):
         alice.get_by_label("Bio").fill("Down the rabbit hole.")
         alice.get_by_label("Field 1 label").fill("Garden")
         alice.get_by_label("Field 1 content").fill("Roses, painted red")
+        alice.get_by_label("Avatar", exact=True).set_input_files({"name": "me.png", "mimeType": "image/png", "buffer": png(64, 64, (40, 120, 200))})
+        alice.get_by_label("Header", exact=True).set_input_files({"name": "wide.png", "mimeType": "image/png", "buffer": png(300, 100, (40, 200, 90))})
         self.check(alice, "edit-profile")
         alice.get_by_role("button", name="Save profile").click()
         expect(alice.get_by_text("Profile saved.")).to_be_visible()
+        # The pictures went through the media pipeline (cropped to Mastodon's sizes) and are
+        # served at the URLs the account now carries; the header can be removed again.
+        me = self.api("GET", "/api/v1/accounts/verify_credentials", alice.evaluate("localStorage.getItem('starling.token')"))[1]
+        self.assertNotIn("missing", me["avatar"])
+        expect(alice.locator("img.preview.avatar")).to_have_attribute("src", me["avatar"])
+        size = alice.evaluate("src => new Promise(ok => { const i = new Image(); i.onload = () => ok([i.naturalWidth, i.naturalHeight]); i.src = src; })", me["avatar"])
+        self.assertEqual(size, [400, 400], "the avatar is cropped to 400x400")
+        alice.get_by_role("button", name="Remove header").click()
+        expect(alice.locator("img.preview.header")).to_have_attribute("src", re.compile("missing"))
         alice.get_by_role("link", name="View profile").click()
         expect(alice.get_by_role("heading", name="Alice Liddell")).to_be_visible()
         expect(alice.get_by_text("Down the rabbit hole.")).to_be_visible()
