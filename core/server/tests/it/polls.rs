@@ -170,7 +170,7 @@ async fn concurrent_votes_are_all_counted() {
 async fn hidden_totals_show_to_the_author_and_to_everyone_once_ended() {
     let t = spawn().await;
     let [alice, bob, carol] = t.register_all(["alice", "bob", "carol"]).await;
-    let poll = post_poll(&t, &alice, json!({"options": ["a", "b"], "expires_in": 2, "hide_totals": true})).await;
+    let poll = post_poll(&t, &alice, json!({"options": ["a", "b"], "expires_in": 5, "hide_totals": true})).await;
     let poll = poll["id"].as_str().unwrap();
     let voted = vote(&t, &bob, poll, json!([0])).await.expect(200);
     assert_eq!(counts(&voted), vec![Value::Null, Value::Null], "hidden from voters too");
@@ -178,7 +178,7 @@ async fn hidden_totals_show_to_the_author_and_to_everyone_once_ended() {
     assert_eq!(counts(&seen), vec![Value::Null, Value::Null]);
     let own = t.get(&format!("/api/v1/polls/{poll}"), Some(&alice.token)).await.expect(200);
     assert_eq!(counts(&own), vec![json!(1), json!(0)], "the author sees the counts");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(5100)).await;
     let ended = t.get(&format!("/api/v1/polls/{poll}"), Some(&carol.token)).await.expect(200);
     assert_eq!(ended["expired"], true);
     assert_eq!(counts(&ended), vec![json!(1), json!(0)]);
@@ -190,7 +190,7 @@ async fn hidden_totals_show_to_the_author_and_to_everyone_once_ended() {
 async fn an_ended_poll_notifies_its_voters_and_author_exactly_once() {
     let t = spawn().await;
     let [alice, bob, carol, dave] = t.register_all(["alice", "bob", "carol", "dave"]).await;
-    let poll = post_poll(&t, &alice, json!({"options": ["a", "b"], "expires_in": 1})).await;
+    let poll = post_poll(&t, &alice, json!({"options": ["a", "b"], "expires_in": 5})).await;
     let poll = poll["id"].as_str().unwrap();
     vote(&t, &bob, poll, json!([0])).await.expect(200);
     vote(&t, &carol, poll, json!([1])).await.expect(200);
@@ -221,7 +221,7 @@ async fn concurrent_scans_end_each_poll_once() {
     let t = TestApp::spawn_with(|s| s.polls = Some(core_app::config::PollConfig { min_expiration: 1, expiry_scan_ms: 3_600_000, ..Default::default() })).await;
     let [alice, bob] = t.register_all(["alice", "bob"]).await;
     for _ in 0..3 {
-        let poll = post_poll(&t, &alice, json!({"options": ["a", "b"], "expires_in": 1})).await;
+        let poll = post_poll(&t, &alice, json!({"options": ["a", "b"], "expires_in": 5})).await;
         vote(&t, &bob, poll["id"].as_str().unwrap(), json!([0])).await.expect(200);
     }
     let far = core_app::now_ms() + 10_000;
@@ -238,13 +238,13 @@ async fn a_poll_that_ends_while_the_server_is_down_notifies_after_the_restart() 
     let t =
         TestApp::spawn_in(dir, |s| s.polls = Some(core_app::config::PollConfig { min_expiration: 1, expiry_scan_ms: 3_600_000, ..Default::default() })).await;
     let [alice, bob] = t.register_all(["alice", "bob"]).await;
-    let poll = post_poll(&t, &alice, json!({"options": ["a", "b"], "expires_in": 1})).await;
+    let poll = post_poll(&t, &alice, json!({"options": ["a", "b"], "expires_in": 5})).await;
     let poll = poll["id"].as_str().unwrap().to_owned();
     vote(&t, &bob, &poll, json!([1])).await.expect(200);
     t.settle().await;
     assert!(poll_notifications(&t, &alice, 0).await.is_empty(), "not ended before the stop");
     let dir = t.stop().await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(5100)).await;
     let t = TestApp::spawn_in(dir, short_polls).await;
     for user in [&alice, &bob] {
         let got = poll_notifications(&t, user, 1).await;
