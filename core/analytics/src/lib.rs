@@ -158,12 +158,13 @@ impl AnalyticsLoader {
         {
             let mut guard = loader.client.lock().await;
             let client = loader.session(&mut guard).await?;
-            // Instances starting together race on `CREATE TABLE IF NOT EXISTS` (PostgreSQL
-            // reports the loser as a duplicate): another one created that table, so go again.
+            // Instances starting together race on `CREATE TABLE IF NOT EXISTS`: PostgreSQL
+            // reports the loser as a duplicate table, a duplicate row type (`42710`) or a unique
+            // violation in its catalogue. Another one created that table, so go again.
             let mut attempts = 0;
             while let Err(e) = client.batch_execute(SCHEMA).await {
-                let duplicate =
-                    e.code().is_some_and(|c| *c == tokio_postgres::error::SqlState::UNIQUE_VIOLATION || *c == tokio_postgres::error::SqlState::DUPLICATE_TABLE);
+                use tokio_postgres::error::SqlState;
+                let duplicate = e.code().is_some_and(|c| [SqlState::UNIQUE_VIOLATION, SqlState::DUPLICATE_TABLE, SqlState::DUPLICATE_OBJECT].contains(c));
                 attempts += 1;
                 if !duplicate || attempts == 3 {
                     return Err(e.into());

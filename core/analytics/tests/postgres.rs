@@ -104,6 +104,30 @@ async fn the_connection_is_tls_with_a_verified_certificate() {
     assert!(bad.to_string().contains(&junk.path().display().to_string()), "{bad}");
 }
 
+/// Loaders starting together on an empty warehouse all create the schema: the losers of
+/// PostgreSQL's `CREATE TABLE IF NOT EXISTS` race (a duplicate table, row type or catalogue
+/// row) go again instead of failing to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: run through scripts/pg-test.sh"]
+async fn loaders_starting_together_all_connect() {
+    let facts = Arc::new(Facts::default());
+    let admin = AnalyticsLoader::connect(&pg_url(), Some(&pg_ca()), facts.clone()).await.unwrap();
+    let (server, _) = pg_url().rsplit_once('/').map(|(s, d)| (s.to_string(), d.to_string())).unwrap();
+    for round in 0..5 {
+        let db = format!("starting_together_{round}");
+        admin.query(&format!("DROP DATABASE IF EXISTS {db}")).await.unwrap();
+        admin.query(&format!("CREATE DATABASE {db} TEMPLATE template0")).await.unwrap();
+        let mut starting = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (url, facts) = (format!("{server}/{db}"), facts.clone());
+            starting.spawn(async move { AnalyticsLoader::connect(&url, Some(&pg_ca()), facts).await.map(|_| ()) });
+        }
+        while let Some(started) = starting.join_next().await {
+            started.unwrap().unwrap_or_else(|e| panic!("round {round}: a loader failed to start: {e:?}"));
+        }
+    }
+}
+
 /// 2020-01-01T00:00:00Z in ms.
 const JAN1: u64 = 1_577_836_800_000;
 const HOUR: u64 = 3_600_000;
