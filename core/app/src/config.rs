@@ -98,11 +98,13 @@ pub struct ShardConfig {
     /// Each status's replies, boosts and favourites counts (a status read 3 × this many counter
     /// items with its record; at most 32).
     pub status_counters: u32,
+    /// Each status's lists of who favourited and who boosted it (`SL#{status}#{kind}`).
+    pub interactions: u32,
 }
 
 impl Default for ShardConfig {
     fn default() -> Self {
-        ShardConfig { public: 1, tags: 1, accounts: 1, celebrities: 1, instance_counters: 1, status_counters: 1 }
+        ShardConfig { public: 1, tags: 1, accounts: 1, celebrities: 1, instance_counters: 1, status_counters: 1, interactions: 1 }
     }
 }
 
@@ -121,6 +123,7 @@ impl ShardConfig {
             celebrities: at_least_one(self.celebrities),
             instance_counters: at_least_one(self.instance_counters),
             status_counters: self.status_counters.clamp(1, Self::MAX_STATUS_COUNTERS),
+            interactions: at_least_one(self.interactions),
         }
     }
 }

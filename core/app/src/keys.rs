@@ -464,15 +464,20 @@ pub fn replies_partition(parent: Id) -> String {
     format!("SR#{parent}")
 }
 
-/// `SL#{status}#{kind}` / `{interaction id}`: who favourited (`fav`) or boosted (`rb`) a
-/// status, in order.
-pub fn interaction_list(status: Id, kind: Interaction, id: Id) -> Key {
-    Key::new(interaction_list_partition(status, kind), id.sort_key())
+/// `SL#{status}#{kind}[#{shard}]` / `{interaction id}`: who favourited (`fav`) or boosted
+/// (`rb`) a status, in order, in one of `shards` shards (by the favourite's or boost's id).
+pub fn interaction_list(status: Id, kind: Interaction, id: Id, shards: u32) -> Key {
+    Key::new(shard_partition(&interaction_list_partition(status, kind), shard_of(id, shards)), id.sort_key())
 }
 
-/// Partition of [`interaction_list`].
+/// Shard 0 of [`interaction_list`] (every entry written before sharding).
 pub fn interaction_list_partition(status: Id, kind: Interaction) -> String {
     format!("SL#{status}#{}", kind.as_str())
+}
+
+/// Partitions of [`interaction_list`], one per shard.
+pub fn interaction_list_partitions(status: Id, kind: Interaction, shards: u32) -> Vec<String> {
+    shard_partitions(&interaction_list_partition(status, kind), shards)
 }
 
 /// `AL#{account}#{kind}` / `{interaction id}`: the account's favourites (`fav`) or

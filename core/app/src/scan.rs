@@ -162,16 +162,35 @@ impl App {
     /// Reads an id-keyed list partition of [`Ref`]s through a window: (cursors, referenced
     /// ids), newest first.
     pub async fn ref_page(&self, partition: String, window: &Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
-        let mut items = self.store.query(&Query::window(partition, window)).await?;
-        if window.oldest_first {
-            items.reverse();
-        }
-        let mut cursors = Vec::with_capacity(items.len());
-        let mut refs = Vec::with_capacity(items.len());
-        for item in &items {
-            cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad list sort key"))?);
-            refs.push(model::decode::<Ref>(item)?.id);
-        }
-        Ok((cursors, refs))
+        let items = self.store.query(&Query::window(partition, window)).await?;
+        ref_entries(items, window)
     }
+
+    /// [`App::ref_page`] over the shards of one partition, merged by id: the same page the
+    /// unsharded partition would give.
+    pub async fn ref_page_of(&self, mut partitions: Vec<String>, window: &Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
+        if partitions.len() == 1
+            && let Some(partition) = partitions.pop()
+        {
+            return self.ref_page(partition, window).await;
+        }
+        let first = ShardScan::first_page(window.limit, partitions.len(), window.limit);
+        let mut scan = ShardScan::window(partitions, window, first, window.limit.max(1), usize::MAX);
+        let items = scan.next_page(self, window.limit).await?.unwrap_or_default();
+        ref_entries(items, window)
+    }
+}
+
+/// (cursors, referenced ids) of list entries read through `window`, newest first.
+fn ref_entries(mut items: Vec<Item>, window: &Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
+    if window.oldest_first {
+        items.reverse();
+    }
+    let mut cursors = Vec::with_capacity(items.len());
+    let mut refs = Vec::with_capacity(items.len());
+    for item in &items {
+        cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad list sort key"))?);
+        refs.push(model::decode::<Ref>(item)?.id);
+    }
+    Ok((cursors, refs))
 }

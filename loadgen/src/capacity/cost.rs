@@ -48,7 +48,7 @@ pub enum Class {
 
 /// Bases sharded one write at a time and read whole, in the recorded run: the whole key is
 /// `{base}` or `{base}#{n}` (`two` segments), or `{base}#{x}` / `{base}#{x}#{n}` (three).
-const MERGED: &[(&str, usize)] = &[("PUB", 1), ("ACCTS", 1), ("CELEB", 1), ("META", 1), ("T", 2)];
+const MERGED: &[(&str, usize)] = &[("PUB", 1), ("ACCTS", 1), ("CELEB", 1), ("META", 1), ("T", 2), ("SL", 3)];
 
 /// Shards of each merged base in the recorded run (`[shards]` of its settings, drive.rs).
 pub const RECORDED_SHARDS: u32 = 4;
@@ -86,7 +86,13 @@ pub fn family(backend: Backend, key: &str, hot: &HotIds) -> Family {
             };
             if let Some(bare) = bare {
                 let inner = family_of(backend, bare, hot);
-                return Family { backend, name: format!("{}#{{shard}}", inner.name), class: Class::Merged { hot: inner.class == Class::Hot } };
+                let name = format!("{}#{{shard}}", inner.name);
+                // One ordinary status's list (`SL#{id}#…`) is a key per status, as its counter
+                // shards are; an ordinary tag's stays rated as one shard of all tag traffic.
+                if inner.class == Class::PerId && inner.name.contains("{id}") {
+                    return Family { backend, name, class: Class::PerId };
+                }
+                return Family { backend, name, class: Class::Merged { hot: inner.class == Class::Hot } };
             }
         }
         // Status counter shards 1.. (shard 0 lives with the status record in `S#{id}`).
@@ -463,7 +469,14 @@ mod tests {
         assert_eq!(f("A#111").name, "A#{largest}");
         assert_eq!(f("A#111").class, Class::Hot);
         assert_eq!(f("S#222").name, "S#{viral}");
-        assert_eq!(f("SL#222#favourite").name, "SL#{viral}#favourite");
+        assert_eq!(
+            f("SL#222#fav"),
+            Family { backend: Backend::DynamoDb, name: "SL#{viral}#fav#{shard}".into(), class: Class::Merged { hot: true } },
+            "shard 0"
+        );
+        assert_eq!(f("SL#222#rb#3").name, "SL#{viral}#rb#{shard}");
+        assert_eq!(f("SL#12345#fav#3").class, Class::PerId, "an ordinary status's list");
+        assert_eq!(f("SL#12345#fav").class, Class::PerId);
         assert_eq!(f("AS#000000000000006f").name, "AS#{largest}", "ids as sort keys (hex) too");
         assert_eq!(f("T#capacitytrend").name, "T#{trending}#{shard}");
         assert_eq!(f("T#rust").name, "T#{tag}#{shard}");

@@ -124,8 +124,11 @@ async fn handle(app: &App, event: &Event) -> ApiResult<()> {
 
 /// Deleting a status deletes the boosts of it.
 async fn delete_boosts_of(app: &App, status: Id) -> ApiResult<()> {
-    let boosts = app.store.query(&Query::partition(keys::interaction_list_partition(status, keys::Interaction::Reblog), 10_000)).await?;
-    let ids: Vec<Id> = boosts.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect();
+    let mut ids: Vec<Id> = Vec::new();
+    for partition in keys::interaction_list_partitions(status, keys::Interaction::Reblog, app.config.shards.interactions) {
+        let boosts = app.store.query(&Query::partition(partition, 10_000)).await?;
+        ids.extend(boosts.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)));
+    }
     let records = app.status_records(&ids).await?;
     for record in records.values() {
         app.delete_status(record).await?;

@@ -79,9 +79,11 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
             // Everyone who boosted or favourited the status hears of the edit, once.
             let mut told = HashSet::new();
             for kind in [keys::Interaction::Reblog, keys::Interaction::Favourite] {
-                for account in partition_refs(app, keys::interaction_list_partition(*status, kind)).await? {
-                    if told.insert(account) {
-                        notify(app, seq, account, "update", *author, Some(*status)).await?;
+                for partition in keys::interaction_list_partitions(*status, kind, app.config.shards.interactions) {
+                    for account in partition_refs(app, partition).await? {
+                        if told.insert(account) {
+                            notify(app, seq, account, "update", *author, Some(*status)).await?;
+                        }
                     }
                 }
             }

@@ -89,8 +89,13 @@ impl Paged<wire::Account> {
     /// A page of the accounts an id-keyed list partition of `Ref`s lists (followers, blocks,
     /// …), rendered, with its Link header; missing and suspended accounts drop out.
     pub async fn accounts(app: &App, partition: String, page: &PageParams, url: &RequestUrl) -> ApiResult<Self> {
+        Self::accounts_of(app, vec![partition], page, url).await
+    }
+
+    /// [`Paged::accounts`] of a partition split into shards, merged by id.
+    pub async fn accounts_of(app: &App, partitions: Vec<String>, page: &PageParams, url: &RequestUrl) -> ApiResult<Self> {
         let window = page.request(40, 80)?.window();
-        let (cursors, accounts) = app.ref_page(partition, &window).await?;
+        let (cursors, accounts) = app.ref_page_of(partitions, &window).await?;
         let rendered = app.account_list(&accounts).await?;
         Ok(Paged::new(app, url, rendered, &cursors))
     }

@@ -397,7 +397,7 @@ pub async fn reblogged_by(
 async fn interactors(app: App, auth: MaybeAuth, id: String, kind: Interaction, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Account>> {
     let viewer = auth.viewer(Scope::ReadAccounts)?;
     let record = app.visible_record(viewer, path_id(&id)?).await?;
-    Paged::accounts(&app, keys::interaction_list_partition(record.id, kind), &page, &url).await
+    Paged::accounts_of(&app, keys::interaction_list_partitions(record.id, kind, app.config.shards.interactions), &page, &url).await
 }
 
 /// `GET /api/v1/bookmarks`.

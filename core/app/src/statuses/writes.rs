@@ -244,7 +244,7 @@ pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<R
     tx.guard(model::put(keys::interaction(original, keys::Interaction::Reblog, me), &Ref { id }, Condition::NotExists)?, BoostConflict::AlreadyBoosted);
     tx.push(model::put(keys::status(id), boost, Condition::NotExists)?);
     tx.push(model::put(keys::account_status(me, id), &account_entry(boost), Condition::None)?);
-    tx.push(model::put(keys::interaction_list(original, keys::Interaction::Reblog, id), &Ref { id: me }, Condition::None)?);
+    tx.push(model::put(keys::interaction_list(original, keys::Interaction::Reblog, id, app.config.shards.interactions), &Ref { id: me }, Condition::None)?);
     tx.push(Write::Add { key: counter_shard(app, original, keys::StatusCounter::Reblogs, id), delta: 1 });
     tx.push(Write::Add { key: keys::account_counter(me, keys::AccountCounter::Statuses), delta: 1 });
     tx.push(model::put(keys::last_status(me), &boost.created_at, Condition::None)?);
@@ -279,7 +279,8 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
     }
     if let Some(original) = record.reblog_of {
         tx.push(Write::Delete { key: keys::interaction(original, keys::Interaction::Reblog, author), condition: Condition::None });
-        tx.push(Write::Delete { key: keys::interaction_list(original, keys::Interaction::Reblog, id), condition: Condition::None });
+        let listed = keys::interaction_list(original, keys::Interaction::Reblog, id, app.config.shards.interactions);
+        delete_listed(&mut tx, listed, &keys::interaction_list_partition(original, keys::Interaction::Reblog));
         tx.push(Write::Add { key: counter_shard(app, original, keys::StatusCounter::Reblogs, id), delta: -1 });
     }
     let shards = &app.config.shards;
@@ -338,7 +339,7 @@ pub async fn interact(app: &App, me: Id, status: &StatusRecord, kind: Interactio
     tx.push(model::put(keys::account_list(me, kind, id), &Ref { id: status.id }, Condition::None)?);
     let mut events = Vec::new();
     if kind == Interaction::Favourite {
-        tx.push(model::put(keys::interaction_list(status.id, kind, id), &Ref { id: me }, Condition::None)?);
+        tx.push(model::put(keys::interaction_list(status.id, kind, id, app.config.shards.interactions), &Ref { id: me }, Condition::None)?);
         tx.push(Write::Add { key: counter_shard(app, status.id, keys::StatusCounter::Favourites, id), delta: 1 });
         events.push(Event::Favourited { account: me, status: status.id, author: status.account_id });
     }
@@ -355,7 +356,7 @@ pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id
     tx.guard(Write::Delete { key: keys::account_list(me, kind, id), condition: Condition::Exists }, InteractionConflict::Unchanged);
     let mut events = Vec::new();
     if kind == Interaction::Favourite {
-        tx.push(Write::Delete { key: keys::interaction_list(status, kind, id), condition: Condition::None });
+        delete_listed(&mut tx, keys::interaction_list(status, kind, id, app.config.shards.interactions), &keys::interaction_list_partition(status, kind));
         tx.push(Write::Add { key: counter_shard(app, status, keys::StatusCounter::Favourites, id), delta: -1 });
         events.push(Event::Unfavourited { account: me, status });
     }

@@ -299,3 +299,64 @@ async fn a_celebritys_head_page_kept_in_process_still_shows_its_new_posts_at_onc
     assert_eq!(t.home_ids(&fan1).await, vec![id(&earlier)]);
     assert_eq!(listed(&t, keys::celebrity_partitions(4)).await, vec![star.id.clone()], "the star is listed in one shard");
 }
+
+#[tokio::test]
+async fn who_favourited_and_boosted_pages_exactly_over_shards_and_entries_written_unsharded_stay() {
+    let t = TestApp::spawn_with(|s| s.shards = Some(all_shards(1))).await;
+    let author = t.register("author").await;
+    let mut fans = Vec::new();
+    for n in 0..12 {
+        fans.push(t.register(&format!("fan{n}")).await);
+    }
+    let sid = id(&t.post_status(&author, json!({"status": "who likes this?"})).await);
+    let act = |fan: &User, action: &str| (fan.token.clone(), format!("/api/v1/statuses/{sid}/{action}"));
+    // Four favourites and two boosts before sharding (all in shard 0).
+    for fan in &fans[..4] {
+        let (token, path) = act(fan, "favourite");
+        t.post(&path, Some(&token), json!({})).await.expect(200);
+    }
+    let mut boosts = Vec::new();
+    for fan in &fans[..2] {
+        let (token, path) = act(fan, "reblog");
+        boosts.push(id(&t.post(&path, Some(&token), json!({})).await.expect(200)));
+    }
+    let dir = t.stop().await;
+
+    let t = TestApp::spawn_in(dir, |s| s.shards = Some(all_shards(4))).await;
+    for fan in &fans[4..] {
+        let (token, path) = act(fan, "favourite");
+        t.post(&path, Some(&token), json!({})).await.expect(200);
+    }
+    for fan in &fans[2..6] {
+        let (token, path) = act(fan, "reblog");
+        boosts.push(id(&t.post(&path, Some(&token), json!({})).await.expect(200)));
+    }
+    let status: Id = sid.parse().unwrap();
+    let favs = keys::interaction_list_partitions(status, keys::Interaction::Favourite, 4);
+    assert!(shards_used(&t, favs.clone()).await >= 3, "the new favourites spread over the shards");
+    let newest_first = |range: std::ops::Range<usize>| fans[range].iter().rev().map(|f| f.id.clone()).collect::<Vec<_>>();
+    let favourited_by = format!("/api/v1/statuses/{sid}/favourited_by");
+    let reblogged_by = format!("/api/v1/statuses/{sid}/reblogged_by");
+    for limit in [1, 5, 40] {
+        assert_eq!(walk_back(&t, &favourited_by, limit).await, newest_first(0..12), "favourited_by, limit {limit}: old and new merged");
+        assert_eq!(walk_back(&t, &reblogged_by, limit).await, newest_first(0..6), "reblogged_by, limit {limit}");
+    }
+    // Undoing finds the entry whichever shard holds it (shard 0 for the old ones).
+    for fan in [&fans[1], &fans[7]] {
+        let (token, path) = act(fan, "unfavourite");
+        t.post(&path, Some(&token), json!({})).await.expect(200);
+    }
+    t.delete(&format!("/api/v1/statuses/{}", boosts[0]), Some(&fans[0].token)).await.expect(200);
+    let (token, path) = act(&fans[4], "unreblog");
+    t.post(&path, Some(&token), json!({})).await.expect(200);
+    let mut left = newest_first(0..12);
+    left.retain(|f| *f != fans[1].id && *f != fans[7].id);
+    assert_eq!(walk_back(&t, &favourited_by, 3).await, left);
+    assert_eq!(listed(&t, favs).await.len(), 10, "no entry left behind in any shard");
+    let mut boosted = newest_first(0..6);
+    boosted.retain(|f| *f != fans[0].id && *f != fans[4].id);
+    assert_eq!(walk_back(&t, &reblogged_by, 2).await, boosted);
+    assert_eq!(listed(&t, keys::interaction_list_partitions(status, keys::Interaction::Reblog, 4)).await.len(), 4);
+    let shown = t.get(&format!("/api/v1/statuses/{sid}"), None).await.expect(200);
+    assert_eq!((&shown["favourites_count"], &shown["reblogs_count"]), (&json!(10), &json!(4)));
+}
