@@ -33,7 +33,7 @@ use fred::types::scripts::Script;
 
 pub use breaker::BreakerConfig;
 pub use ratelimit::RedisRateLimiter;
-pub use stream::RedisStreamHub;
+pub use stream::{RedisStreamHub, SWEEP_INTERVAL};
 pub use timeline::RedisTimelineCache;
 
 /// How long startup waits for Redis before giving up.

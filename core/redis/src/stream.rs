@@ -18,8 +18,15 @@
 //!
 //! Messages are [`StreamMessage`] as JSON (`{"event": …, "payload": …}`, Mastodon's own shape).
 //! Event claims are `SET stream:claim:{seq} NX PX` keys that expire after [`CLAIM_TTL`].
+//!
+//! The public timeline channels (`timeline:public`, `:local`, `:media`, …) carry every public
+//! post of the deployment: one Redis channel lives on one shard, so with `public_shards` > 1
+//! each is spread over that many Redis channels, `{channel}` (shard 0) and `{channel}#{k}`, by
+//! a hash of the status id (so a status's `update`, `status.update` and `delete` keep their
+//! order); a process listening to one subscribes to every shard and hears them as one channel.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -40,6 +47,9 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 /// head (the streaming consumer starts at the head and keeps up or skips).
 const CLAIM_TTL: Duration = Duration::from_secs(300);
 
+/// Channels spread over `public_shards` Redis channels (see the module's documentation).
+const SPREAD_PREFIX: &str = "timeline:public";
+
 /// Streaming channels shared by every core process on one Redis (single node or cluster).
 #[derive(Clone)]
 pub struct RedisStreamHub {
@@ -57,6 +67,10 @@ struct Hub {
     transitions: tokio::sync::Mutex<()>,
     /// The dispatcher, sweeper and resubscriber tasks, ended with the hub.
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// Redis channels each public timeline channel is spread over (1: not spread).
+    public_shards: u32,
+    /// Which shard of a spread channel the next subscriber count asks.
+    next_count: AtomicU32,
 }
 
 impl Drop for Hub {
@@ -76,11 +90,17 @@ impl Drop for Hub {
 impl RedisStreamHub {
     /// Opens this process's subscriber connection to the Redis `redis` reaches.
     pub async fn connect(redis: &Redis) -> Result<Self, CacheError> {
-        Self::connect_with_sweep(redis, SWEEP_INTERVAL).await
+        Self::connect_with(redis, SWEEP_INTERVAL, 1).await
     }
 
     /// Like [`RedisStreamHub::connect`], noticing departed listeners every `sweep`.
     pub async fn connect_with_sweep(redis: &Redis, sweep: Duration) -> Result<Self, CacheError> {
+        Self::connect_with(redis, sweep, 1).await
+    }
+
+    /// Like [`RedisStreamHub::connect_with_sweep`], the public timeline channels spread over
+    /// `public_shards` Redis channels each (every process of a deployment must use the same).
+    pub async fn connect_with(redis: &Redis, sweep: Duration, public_shards: u32) -> Result<Self, CacheError> {
         let subscriber =
             crate::builder(&redis.config, redis.timeouts).build_subscriber_client().map_err(|e| CacheError::new("cannot configure the redis subscriber", e))?;
         // Taken before connecting, so no message can come before someone reads them.
@@ -92,6 +112,8 @@ impl RedisStreamHub {
             channels: Mutex::new(HashMap::new()),
             transitions: tokio::sync::Mutex::new(()),
             tasks: Mutex::new(Vec::new()),
+            public_shards: public_shards.max(1),
+            next_count: AtomicU32::new(0),
         });
         let resubscriber = hub.subscriber.manage_subscriptions();
         let dispatcher = tokio::spawn(dispatch(Arc::downgrade(&hub), messages));
@@ -107,6 +129,26 @@ impl RedisStreamHub {
 }
 
 impl Hub {
+    fn spread(&self, channel: &str) -> bool {
+        self.public_shards > 1 && channel.starts_with(SPREAD_PREFIX)
+    }
+
+    /// The Redis channels `channel` is published on: itself, or every shard when spread.
+    fn redis_channels(&self, channel: &str) -> Vec<String> {
+        if !self.spread(channel) {
+            return vec![channel.to_owned()];
+        }
+        (0..self.public_shards).map(|shard| shard_channel(channel, shard)).collect()
+    }
+
+    /// The channel listeners know a Redis channel by (a shard's name without its `#{k}`).
+    fn channel_of<'a>(&self, redis_channel: &'a str) -> &'a str {
+        match redis_channel.rsplit_once('#') {
+            Some((base, shard)) if !shard.is_empty() && shard.bytes().all(|b| b.is_ascii_digit()) && self.spread(base) => base,
+            _ => redis_channel,
+        }
+    }
+
     /// A receiver on a channel already subscribed in Redis.
     fn local_receiver(&self, channel: &str) -> Option<broadcast::Receiver<Arc<StreamMessage>>> {
         self.channels.lock().unwrap_or_else(PoisonError::into_inner).get(channel).map(broadcast::Sender::subscribe)
@@ -127,7 +169,7 @@ impl Hub {
             }
         };
         let channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sender) = channels.get(&*message.channel) {
+        if let Some(sender) = channels.get(self.channel_of(&message.channel)) {
             // No receiver left: the sweep unsubscribes.
             let _ = sender.send(Arc::new(decoded));
         }
@@ -140,7 +182,7 @@ impl Hub {
         let wanted: HashSet<String> = {
             let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
             channels.retain(|_, sender| sender.receiver_count() > 0);
-            channels.keys().cloned().collect()
+            channels.keys().flat_map(|channel| self.redis_channels(channel)).collect()
         };
         for channel in self.subscriber.tracked_shard_channels() {
             if !wanted.contains(&*channel) {
@@ -179,8 +221,9 @@ async fn sweep_every(hub: Weak<Hub>, every: Duration) {
 impl StreamHub for RedisStreamHub {
     async fn publish(&self, channel: &str, message: StreamMessage) -> Result<(), CacheError> {
         let body = serde_json::to_string(&message).map_err(|e| CacheError::new("cannot encode a stream message", e))?;
+        let target = if self.hub.spread(channel) { shard_channel(channel, shard_of(&message, self.hub.public_shards)) } else { channel.to_owned() };
         let redis = &self.hub.redis;
-        redis.guarded("spublish", async { redis.client.spublish::<i64, _, _>(channel, body).await.map(|_| ()).map_err(|e| failed("spublish", &e)) }).await
+        redis.guarded("spublish", async { redis.client.spublish::<i64, _, _>(target, body).await.map(|_| ()).map_err(|e| failed("spublish", &e)) }).await
     }
 
     async fn subscribe(&self, channel: &str) -> Result<broadcast::Receiver<Arc<StreamMessage>>, CacheError> {
@@ -194,7 +237,11 @@ impl StreamHub for RedisStreamHub {
         // Listed only once Redis confirmed, so a receiver handed out never misses a message
         // published after `subscribe` returned.
         let subscriber = &self.hub.subscriber;
-        self.hub.redis.guarded("ssubscribe", async { subscriber.ssubscribe(channel).await.map_err(|e| failed("ssubscribe", &e)) }).await?;
+        // One at a time: a cluster takes one slot per SSUBSCRIBE, and the shards are spread over
+        // slots. A failure part way leaves subscriptions no channel wants: the sweep drops them.
+        for redis_channel in self.hub.redis_channels(channel) {
+            self.hub.redis.guarded("ssubscribe", async { subscriber.ssubscribe(redis_channel).await.map_err(|e| failed("ssubscribe", &e)) }).await?;
+        }
         let (sender, receiver) = broadcast::channel(CHANNEL_CAPACITY);
         self.hub.channels.lock().unwrap_or_else(PoisonError::into_inner).insert(channel.to_owned(), sender);
         Ok(receiver)
@@ -204,10 +251,16 @@ impl StreamHub for RedisStreamHub {
         if self.hub.has_local_listeners(channel) {
             return Ok(true);
         }
-        // [channel, count], asked of the node owning the channel's slot.
+        // [channel, count], asked of the node owning the channel's slot. Listeners of a spread
+        // channel subscribe to every shard: any one tells, so the asking goes round them.
+        let asked = if self.hub.spread(channel) {
+            shard_channel(channel, self.hub.next_count.fetch_add(1, Ordering::Relaxed) % self.hub.public_shards)
+        } else {
+            channel.to_owned()
+        };
         let redis = &self.hub.redis;
         let reply: Vec<fred::types::Value> =
-            redis.guarded("pubsub shardnumsub", async { redis.client.pubsub_shardnumsub(channel).await.map_err(|e| failed("pubsub shardnumsub", &e)) }).await?;
+            redis.guarded("pubsub shardnumsub", async { redis.client.pubsub_shardnumsub(asked).await.map_err(|e| failed("pubsub shardnumsub", &e)) }).await?;
         Ok(reply.get(1).and_then(fred::types::Value::as_i64).is_some_and(|count| count > 0))
     }
 
@@ -223,4 +276,27 @@ impl StreamHub for RedisStreamHub {
         let set: Option<String> = redis.guarded("set nx", async { claim.await.map_err(|e| failed("set nx", &e)) }).await?;
         Ok(set.is_some())
     }
+}
+
+/// Shard `shard` of a spread channel: the channel itself for 0, `{channel}#{shard}` otherwise.
+fn shard_channel(channel: &str, shard: u32) -> String {
+    if shard == 0 { channel.to_owned() } else { format!("{channel}#{shard}") }
+}
+
+/// The shard of a spread channel `message` goes to: by the status it is about (a `delete`'s
+/// payload is the id; an `update`'s or `status.update`'s the status, whose `id` comes first),
+/// so one status's messages stay in order; anything else by its whole payload.
+fn shard_of(message: &StreamMessage, shards: u32) -> u32 {
+    #[derive(serde::Deserialize)]
+    struct About {
+        id: String,
+    }
+    let about = if message.event == "delete" {
+        message.payload.clone()
+    } else {
+        serde_json::from_str::<About>(&message.payload).map_or_else(|_| message.payload.clone(), |a| a.id)
+    };
+    // FNV-1a: the same in every process and version.
+    let hash = about.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (hash % u64::from(shards.max(1))) as u32
 }

@@ -183,6 +183,61 @@ async fn a_redis_cluster_keeps_the_stream_hub_contracts_with_channels_on_every_n
     assert_eq!(nodes.lines().filter(|l| l.contains("master")).count(), 3, "{nodes}");
 }
 
+/// The public timeline channels spread over four Redis channels each, on a cluster: the hub
+/// contracts hold, a listener hears every message of every shard as one channel, one status's
+/// messages keep their order, and the shards share the traffic.
+#[tokio::test]
+#[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
+async fn public_channels_spread_over_redis_channels_are_heard_whole_and_in_order_per_status() {
+    let server = RedisServer::cluster();
+    let sweep = Duration::from_millis(200);
+    let (ra, rb) = (Redis::connect(&server.url).await.unwrap(), Redis::connect(&server.url).await.unwrap());
+    let (a, b) = (RedisStreamHub::connect_with(&ra, sweep, 4).await.unwrap(), RedisStreamHub::connect_with(&rb, sweep, 4).await.unwrap());
+    contract::stream_hub::all(&a).await;
+    contract::shared_stream_hub::all(&a, &b).await;
+
+    let mut heard = b.subscribe("timeline:public").await.unwrap();
+    let _local = b.subscribe("timeline:public:local").await.unwrap();
+    let _account = b.subscribe("timeline:7").await.unwrap();
+    let mut subscribed = b.subscribed_channels();
+    subscribed.retain(|c| c.starts_with("timeline:public") || c == "timeline:7"); // (not the contracts' channels)
+    subscribed.sort();
+    let mut want: Vec<String> =
+        ["timeline:public", "timeline:public:local"].iter().flat_map(|c| [c.to_string(), format!("{c}#1"), format!("{c}#2"), format!("{c}#3")]).collect();
+    want.push("timeline:7".into());
+    want.sort();
+    assert_eq!(subscribed, want, "every shard of a public channel, other channels as they are");
+    // A process that does not spread (or a peek at one Redis channel) hears one shard's part.
+    let plain = RedisStreamHub::connect_with_sweep(&Redis::connect(&server.url).await.unwrap(), sweep).await.unwrap();
+    let mut one_shard = plain.subscribe("timeline:public#1").await.unwrap();
+    for _ in 0..8 {
+        assert!(a.has_subscribers("timeline:public").await.unwrap(), "whichever shard is asked counts the listener");
+    }
+    assert!(!a.has_subscribers("timeline:public:media").await.unwrap());
+
+    let ids: Vec<String> = (0..40).map(|i| (117_742_382_636_335_104_u64 + i * 7_919).to_string()).collect();
+    for id in &ids {
+        a.publish("timeline:public", StreamMessage { event: "update".into(), payload: format!(r#"{{"id":"{id}","content":"<p>hi</p>"}}"#) }).await.unwrap();
+        a.publish("timeline:public", StreamMessage { event: "delete".into(), payload: id.clone() }).await.unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < ids.len() * 2 {
+        let message = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("every message within 5s").unwrap();
+        let id = if message.event == "delete" { message.payload.clone() } else { message.payload[7..25].to_owned() };
+        got.push((message.event.clone(), id));
+    }
+    for id in &ids {
+        let at = |event: &str| got.iter().position(|(e, i)| e == event && i == id).unwrap_or_else(|| panic!("{event} {id} not heard"));
+        assert!(at("update") < at("delete"), "{id}: its update before its delete");
+    }
+    let mut peeked = 0;
+    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(500), one_shard.recv()).await {
+        peeked += 1;
+    }
+    assert!(peeked > 0 && peeked < ids.len() * 2, "shard 1 carried a share of the messages ({peeked} of {})", ids.len() * 2);
+    assert_eq!(peeked % 2, 0, "a status's messages go to one shard");
+}
+
 #[tokio::test]
 #[ignore = "needs redis-server: scripts/test.sh tier2 (redis section)"]
 async fn the_stream_hub_keeps_one_redis_subscription_per_channel_and_drops_it_when_listeners_leave() {

@@ -236,6 +236,10 @@ pub struct RedisSettings {
     pub breaker_failures: u32,
     /// How long an open circuit stays open before one probe command is let through, ms.
     pub breaker_cooldown_ms: u64,
+    /// Redis channels each public timeline streaming channel is spread over (`[streams] type =
+    /// "redis"`): every public post is published on them, and one channel lives on one shard.
+    /// The same in every core process of a deployment.
+    pub public_channel_shards: u32,
 }
 
 impl Default for RedisSettings {
@@ -249,6 +253,7 @@ impl Default for RedisSettings {
             connect_timeout_ms: u64::try_from(timeouts.connect.as_millis()).unwrap_or(u64::MAX),
             breaker_failures: breaker.failures,
             breaker_cooldown_ms: u64::try_from(breaker.cooldown.as_millis()).unwrap_or(u64::MAX),
+            public_channel_shards: 1,
         }
     }
 }
@@ -455,7 +460,12 @@ pub async fn backends(settings: &Settings) -> anyhow::Result<Backends> {
     };
     let streams: Arc<dyn core_app::ports::StreamHub> = match (&settings.streams, &redis) {
         (StreamsSettings::Redis, Some(redis)) => {
-            Arc::new(core_redis::RedisStreamHub::connect(redis).await.context("the redis stream hub cannot subscribe (check [redis] url)")?)
+            let shards = settings.redis.public_channel_shards;
+            Arc::new(
+                core_redis::RedisStreamHub::connect_with(redis, core_redis::SWEEP_INTERVAL, shards)
+                    .await
+                    .context("the redis stream hub cannot subscribe (check [redis] url)")?,
+            )
         }
         _ => Arc::new(MemoryStreamHub::new()),
     };

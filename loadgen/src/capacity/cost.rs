@@ -50,6 +50,10 @@ pub enum Class {
 /// `{base}` or `{base}#{n}` (`two` segments), or `{base}#{x}` / `{base}#{x}#{n}` (three).
 const MERGED: &[(&str, usize)] = &[("PUB", 1), ("ACCTS", 1), ("CELEB", 1), ("META", 1), ("T", 2), ("SL", 3)];
 
+/// Prefix of the streaming channels the Redis stream hub spreads (profile `[shards]` entry of
+/// that name).
+pub const PUBLIC_CHANNELS: &str = "timeline:public";
+
 /// Shards of each merged base in the recorded run (`[shards]` of its settings, drive.rs).
 pub const RECORDED_SHARDS: u32 = 4;
 
@@ -65,6 +69,11 @@ pub struct Family {
 /// that are ids become `{id}` (or `{largest}`, `{viral}`, `{trending}` for the hot entities),
 /// tags `{tag}`, names and digests `{name}` / `{x}`.
 pub fn family(backend: Backend, key: &str, hot: &HotIds) -> Family {
+    // The public timeline channels: each spread over `[redis] public_channel_shards` Redis
+    // channels (core/redis/src/stream.rs), a publish going to one of them.
+    if backend == Backend::Redis && key.starts_with(PUBLIC_CHANNELS) {
+        return Family { backend, name: format!("{key}#{{shard}}"), class: Class::Shard };
+    }
     if let Some((base, n)) = key.split_once('#')
         && super::outbox::SHARDED.contains(&base)
         && !n.is_empty()
@@ -482,7 +491,8 @@ mod tests {
         assert_eq!(f("T#rust").name, "T#{tag}#{shard}");
         assert_eq!(f("U#alice").name, "U#{name}");
         let r = |k: &str| family(Backend::Redis, k, &h);
-        assert_eq!(r("timeline:public").class, Class::Global);
+        assert_eq!(r("timeline:public"), Family { backend: Backend::Redis, name: "timeline:public#{shard}".into(), class: Class::Shard });
+        assert_eq!(r("timeline:public:local:media").name, "timeline:public:local:media#{shard}");
         assert_eq!(r("timeline:hashtag:rust").name, "timeline:hashtag:{tag}");
         assert_eq!(r("home:5").name, "home:{id}");
         assert_eq!(r("home:111").class, Class::Hot);

@@ -83,7 +83,9 @@ pub struct RedisShard {
 impl Profile {
     /// The shard count of the sharded family `name` (`{base}#{shard}`): 1 when not sharded.
     pub fn shard_count(&self, name: &str) -> f64 {
-        let base = name.split_once('#').map_or(name, |(base, _)| base);
+        // Every public timeline channel is spread over the same count.
+        let base =
+            if name.starts_with(super::cost::PUBLIC_CHANNELS) { super::cost::PUBLIC_CHANNELS } else { name.split_once('#').map_or(name, |(base, _)| base) };
         self.shards.get(base).copied().unwrap_or(1.0)
     }
 
