@@ -676,7 +676,7 @@ mod tests {
                 Some("false") => serde_json::Value::Bool(false),
                 Some(v) => serde_json::Value::String(v.to_owned()),
                 // Imported from another stack: a stand-in of the setting's type.
-                None if name.ends_with("PARTITIONS") => serde_json::Value::from(64),
+                None if name.ends_with("PARTITIONS") || name.ends_with("SHARDS") => serde_json::Value::from(64),
                 None => serde_json::Value::String("placeholder".into()),
             };
             let (last, parents) = path.split_last().unwrap();
@@ -696,6 +696,7 @@ mod tests {
         assert!(matches!(settings.analytics, events::AnalyticsSettings::Redshift { .. }));
         assert!(matches!(settings.push, events::PushSettings::Sns { .. }));
         assert!(!settings.edge.enabled);
+        assert_eq!(settings.redis.public_channel_shards, 64, "the public streaming channels spread as the data stack says");
     }
 
     /// One nested field set from the environment merges into that section's defaults (it used
