@@ -10,7 +10,7 @@ use shared::id::Id;
 use shared::page::Window;
 
 use crate::error::ApiResult;
-use crate::model::{self, AccountStatusEntry, PublicEntry, Ref, TagName};
+use crate::model::{self, AccountStatusEntry, PublicEntry, Ref, StatusRecord, TagName};
 use crate::policy::{FeedItem, Relations, feed, lists, tags as policy_tags};
 use crate::ports::{CacheError, Item, Query, TimelineEntry};
 use crate::scan::ShardScan;
@@ -332,6 +332,33 @@ impl App {
             }
         };
         Ok(Arc::new(page.iter().take(window.limit).cloned().collect()))
+    }
+
+    /// Mastodon's unmerge when `viewer` stops following `tag`: what only the tag brought leaves
+    /// the cached home — posts carrying it by authors the viewer does not follow, unless a tag
+    /// it still follows brought them too. (A home not built holds nothing; a rebuild leaves
+    /// them out anyway, reading only the tags still followed.)
+    pub(crate) async fn unmerge_tag(&self, viewer: Id, tag: &str) -> ApiResult<()> {
+        let key = home_key(viewer);
+        if !self.timelines.exists(&key).await? {
+            return Ok(());
+        }
+        let whole = Window { after: None, before: None, oldest_first: false, limit: self.config.timelines.cap };
+        let ids = self.timelines.range(&key, &whole).await?;
+        let records = self.status_records(&ids).await?;
+        let tagged: Vec<&StatusRecord> =
+            records.values().filter(|r| r.reblog_of.is_none() && r.account_id != viewer && r.tags.iter().any(|t| t == tag)).collect();
+        if tagged.is_empty() {
+            return Ok(());
+        }
+        let following = self.following_set(viewer).await?;
+        let still = self.store.query(&Query::partition(keys::followed_tags_partition(viewer), MAX_REBUILD_TAGS)).await?;
+        let still: HashSet<String> = still.iter().map(|i| model::decode::<TagName>(i).map(|t| t.name)).collect::<ApiResult<_>>()?;
+        let gone: Vec<Id> = tagged.iter().filter(|r| !following.contains(&r.account_id) && !r.tags.iter().any(|t| still.contains(t))).map(|r| r.id).collect();
+        if !gone.is_empty() {
+            self.timelines.remove(&key, &gone).await?;
+        }
+        Ok(())
     }
 
     /// Everyone `viewer` follows (bounded), for reply filtering.

@@ -184,3 +184,30 @@ async fn featured_tags_count_the_accounts_own_public_posts_and_are_limited_to_te
     t.get("/api/v1/featured_tags", Some(&read)).await.expect(200);
     t.get("/api/v1/accounts/999999999/featured_tags", None).await.expect(404);
 }
+
+#[tokio::test]
+async fn unfollowing_a_tag_takes_out_of_home_only_what_the_tag_alone_brought() {
+    let t = TestApp::spawn().await;
+    let [viewer, friend, stranger] = t.register_all(["viewer", "friend", "stranger"]).await;
+    t.follow(&viewer, &friend).await;
+    tag_action(&t, &viewer, "rust", "follow").await;
+    tag_action(&t, &viewer, "tea", "follow").await;
+    t.home_ids(&viewer).await;
+    let only_tag = id(&t.post_status(&stranger, json!({"status": "#rust from a stranger"})).await);
+    let friends = id(&t.post_status(&friend, json!({"status": "#rust from a friend"})).await);
+    let two_tags = id(&t.post_status(&stranger, json!({"status": "#rust with #tea"})).await);
+    let own = id(&t.post_status(&viewer, json!({"status": "my own #rust"})).await);
+    let other_tag = id(&t.post_status(&stranger, json!({"status": "just #tea"})).await);
+    let all = [&other_tag, &own, &two_tags, &friends, &only_tag].map(|s| s.clone());
+    assert_eq!(t.home_ids(&viewer).await, all);
+
+    tag_action(&t, &viewer, "rust", "unfollow").await;
+    let kept = [&other_tag, &own, &two_tags, &friends].map(|s| s.clone());
+    assert_eq!(t.home_ids(&viewer).await, kept, "the stranger's #rust post left; the rest stayed");
+    // A home rebuilt from the store agrees.
+    t.app.evict_home(viewer.id.parse().unwrap()).await.unwrap();
+    assert_eq!(t.home_ids(&viewer).await, kept);
+    // Unfollowing again (nothing followed) changes nothing.
+    tag_action(&t, &viewer, "rust", "unfollow").await;
+    assert_eq!(t.home_ids(&viewer).await, kept);
+}
