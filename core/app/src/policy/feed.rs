@@ -69,6 +69,12 @@ pub fn in_public(item: &FeedItem<'_>) -> bool {
     item.visibility == Visibility::Public && item.reblog_of.is_none()
 }
 
+/// Whether `item` counts for its author's featured tags: a public or unlisted original
+/// (Mastodon's `distributable?`).
+pub fn distributable(item: &FeedItem<'_>) -> bool {
+    matches!(item.visibility, Visibility::Public | Visibility::Unlisted) && item.reblog_of.is_none()
+}
+
 /// Whose home timelines `item` goes to (or leaves): the author, and the followers whose home
 /// it belongs in (boosts only to followers showing the author's boosts). `author_pulled`: the
 /// author's posts are merged in at read time (a celebrity), so no follower is pushed to.

@@ -117,7 +117,11 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>, p
         tx.push(model::put(keys::public(id, shards.public), &listed, Condition::None)?);
         for tag in &record.tags {
             tx.push(model::put(keys::tagged(tag, id, shards.tags), &listed, Condition::None)?);
-            // The author's own use of the tag (featured tags' counts).
+        }
+    }
+    if feed::distributable(&FeedItem::record(record, &[])) {
+        // The author's own use of the tag (featured tags' counts).
+        for tag in &record.tags {
             tx.push(Write::Add { key: keys::account_tag_count(author, tag), delta: 1 });
             tx.push(model::put(keys::account_tag_last(author, tag), &record.created_at, Condition::None)?);
         }
@@ -217,7 +221,7 @@ pub async fn edit(app: &App, before: &StatusRecord, after: &StatusRecord, revisi
     tx.guard(model::put(keys::status(id), after, Condition::Exists)?, EditConflict::StatusGone);
     let committed = tx.commit(app.store.as_ref(), vec![Event::StatusUpdated { status: id, author }]).await?;
     app.hot.forget_status(id, Some(author));
-    if committed.is_ok() && feed::in_public(&FeedItem::record(before, &[])) {
+    if committed.is_ok() && feed::distributable(&FeedItem::record(before, &[])) {
         // The author's per-tag counts, in a transaction of their own: an edit replacing every
         // tag already comes near the write limit. A crash in between leaves a count off by one.
         let mut counts = Vec::new();
@@ -298,6 +302,10 @@ pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), De
         delete_listed(&mut tx, keys::public(id, shards.public), keys::PUBLIC);
         for tag in &record.tags {
             delete_listed(&mut tx, keys::tagged(tag, id, shards.tags), &keys::tag_partition(tag));
+        }
+    }
+    if feed::distributable(&FeedItem::record(record, &[])) {
+        for tag in &record.tags {
             tx.push(Write::Add { key: keys::account_tag_count(author, tag), delta: -1 });
         }
     }

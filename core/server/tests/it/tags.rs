@@ -117,15 +117,16 @@ async fn public_posts_with_a_followed_tag_enter_home_once_and_nothing_the_reader
 }
 
 #[tokio::test]
-async fn featured_tags_count_the_accounts_own_public_posts_and_are_limited_to_ten() {
+async fn featured_tags_count_the_accounts_own_public_and_unlisted_posts_and_are_limited_to_ten() {
     let t = TestApp::spawn().await;
     let [alice, bob] = t.register_all(["alice", "bob"]).await;
     let first = t.post_status(&alice, json!({"status": "before featuring #Rust"})).await;
     t.post_status(&alice, json!({"status": "quietly #rust", "visibility": "private"})).await;
+    t.post_status(&alice, json!({"status": "unlisted #rust", "visibility": "unlisted"})).await;
     t.post_status(&bob, json!({"status": "someone else's #rust"})).await;
     let featured = t.post("/api/v1/featured_tags", Some(&alice.token), json!({"name": "#Rust"})).await.expect(200);
     assert_eq!(featured["name"], "rust");
-    assert_eq!(featured["statuses_count"], "1", "counted from before it was featured: {featured}");
+    assert_eq!(featured["statuses_count"], "2", "public and unlisted, counted from before it was featured: {featured}");
     assert_eq!(featured["url"], format!("{}/@alice/tagged/rust", t.base));
     let today = &first["created_at"].as_str().unwrap()[..10];
     assert_eq!(featured["last_status_at"], today);
@@ -137,9 +138,9 @@ async fn featured_tags_count_the_accounts_own_public_posts_and_are_limited_to_te
     t.put(&format!("/api/v1/statuses/{}", id(&second)), Some(&alice.token), json!({"status": "more #rust and #serde"})).await.expect(200);
     let listed = t.get(&format!("/api/v1/accounts/{}/featured_tags", alice.id), None).await.expect(200);
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(listed[0]["statuses_count"], "2");
+    assert_eq!(listed[0]["statuses_count"], "3");
     t.delete(&format!("/api/v1/statuses/{}", id(&first)), Some(&alice.token)).await.expect(200);
-    assert_eq!(t.get("/api/v1/featured_tags", Some(&alice.token)).await.expect(200)[0]["statuses_count"], "1");
+    assert_eq!(t.get("/api/v1/featured_tags", Some(&alice.token)).await.expect(200)[0]["statuses_count"], "2");
 
     // Suggestions: recently used tags not featured yet.
     let suggested = t.get("/api/v1/featured_tags/suggestions", Some(&alice.token)).await.expect(200);
