@@ -67,7 +67,7 @@ pub async fn follow(app: &App, account: Id, tag: &Hashtag) -> ApiResult<()> {
             return Ok(());
         }
         match writes::follow(app, account, tag.as_str(), &TagFollowRecord { id: app.next_id()? }).await? {
-            Ok(()) => return app.unmerge_tag(account, tag.as_str()).await,
+            Ok(()) => return Ok(()),
             Err(TagConflict::Changed) => continue,
         }
     }
@@ -125,7 +125,7 @@ pub async fn unfeature(app: &App, account: Id, tag: &Hashtag) -> ApiResult<()> {
     for _ in 0..RACE_RETRIES {
         let Some(featured) = tag_feature(app, account, tag).await? else { return Ok(()) };
         match writes::unfeature(app, account, tag.as_str(), &featured).await? {
-            Ok(()) => return app.unmerge_tag(account, tag.as_str()).await,
+            Ok(()) => return Ok(()),
             Err(TagConflict::Changed) => continue,
         }
     }
