@@ -159,6 +159,18 @@ impl RefScan {
 }
 
 impl App {
+    /// Whether the entry `id` just added to the id-keyed `partition` lies past its first `max`
+    /// entries (an entry beyond the first `max + 1` read does too): requests that each saw room
+    /// for one more all committed, and the later ones (larger ids) step back. Not airtight: a
+    /// smaller id committing after a larger one checked leaves one too many.
+    pub(crate) async fn past_limit(&self, partition: String, id: Id, max: usize) -> ApiResult<bool> {
+        let listed = self.store.query(&Query::partition(partition, max + 1)).await?;
+        if listed.len() <= max {
+            return Ok(false);
+        }
+        Ok(listed.iter().position(|i| Id::from_sort_key(&i.key.sk) == Some(id)).is_none_or(|at| at >= max))
+    }
+
     /// Reads an id-keyed list partition of [`Ref`]s through a window: (cursors, referenced
     /// ids), newest first.
     pub async fn ref_page(&self, partition: String, window: &Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {

@@ -456,9 +456,7 @@ pub async fn pin(app: &App, account: Id, status: &StatusRecord, on: bool) -> Api
         return Err(too_many());
     }
     writes::pin(app, account, status.id, true).await?;
-    // Two pins at once may both have seen room for one: the later one steps back.
-    let after = pinned().await?;
-    if after.len() > MAX_PINNED && after.iter().position(|i| Id::from_sort_key(&i.key.sk) == Some(status.id)).is_some_and(|at| at >= MAX_PINNED) {
+    if app.past_limit(keys::pinned_partition(account), status.id, MAX_PINNED).await? {
         writes::pin(app, account, status.id, false).await?;
         return Err(too_many());
     }
