@@ -49,6 +49,10 @@ pub struct Args {
     /// Also write the markdown report to this file (e.g. docs/capacity.md).
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Print what makes up a key family's accesses (e.g. `A#{largest}`): per action kind,
+    /// operation and sort-key shape, how many and how large; repeat for several.
+    #[arg(long)]
+    explain: Vec<String>,
 }
 
 /// Runs the model; `Ok(false)` when a key of a gating profile is over its threshold (the
@@ -71,6 +75,9 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     let run = drive::record(&graph, &drive::RunOptions { users: args.users, actions: args.actions, seed: args.seed }).await?;
     let trace_bytes = run.accesses.iter().map(|a| std::mem::size_of_val(a) + a.pk.len() + a.sk.len()).sum();
     eprintln!("capacity: {} actions, {} accesses in {:.1} s", run.actions.len(), run.accesses.len(), run.elapsed.as_secs_f64());
+    for name in &args.explain {
+        eprintln!("{}", cost::explain(&run, name));
+    }
     let costs = cost::costs(&run);
     let results: Vec<(Vec<model::HotKey>, model::Sizing)> = profiles.iter().map(|p| (model::hot_keys(p, &costs), model::size(p, &prices, &costs))).collect();
     let build = if cfg!(debug_assertions) { "debug (CPU figures are several times a release build's)" } else { "release" };

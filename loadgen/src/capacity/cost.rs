@@ -269,6 +269,42 @@ impl KindCost {
     }
 }
 
+/// What makes up the accesses of key family `name` in `run`: per action kind, operation and
+/// sort key (ids replaced as in family names), the count per action and the mean size.
+pub fn explain(run: &Run, name: &str) -> String {
+    let mut rows: BTreeMap<(String, String, String), (usize, usize)> = BTreeMap::new();
+    let mut actions: BTreeMap<String, usize> = BTreeMap::new();
+    for record in &run.actions {
+        *actions.entry(format!("{:?}", record.kind)).or_default() += 1;
+    }
+    for access in &run.accesses {
+        let Some(cause) = access.cause else { continue };
+        let Some(record) = run.actions.get(cause.action) else { continue };
+        let backend = if matches!(access.op, Op::Redis(_)) { Backend::Redis } else { Backend::DynamoDb };
+        if family(backend, &access.pk, &run.hot).name != name {
+            continue;
+        }
+        let op = match &access.op {
+            Op::Redis(command) => (*command).to_owned(),
+            Op::Query { .. } => "Query".to_owned(),
+            other => format!("{other:?}").split_whitespace().next().unwrap_or_default().to_owned(),
+        };
+        let sk = family_of(backend, &format!("x#{}", access.sk), &run.hot).name.trim_start_matches("x#").to_owned();
+        let row = rows.entry((format!("{:?}", record.kind), op, sk)).or_default();
+        row.0 += 1;
+        row.1 += access.bytes;
+    }
+    let mut out = format!("capacity: accesses of `{name}` (per action of the kind; mean bytes):");
+    if rows.is_empty() {
+        out.push_str(" none");
+    }
+    for ((kind, op, sk), (count, bytes)) in rows {
+        let n = actions.get(&kind).copied().unwrap_or(1).max(1);
+        out.push_str(&format!("\n  {kind:<28} {op:<20} {sk:<40} {:>7.2} / action  {:>6} B", count as f64 / n as f64, bytes / count.max(1)));
+    }
+    out
+}
+
 /// Costs per kind, from a run.
 pub fn costs(run: &Run) -> BTreeMap<Kind, KindCost> {
     let mut out: BTreeMap<Kind, KindCost> = BTreeMap::new();
@@ -442,6 +478,37 @@ mod tests {
         let head = Family { backend: Backend::DynamoDb, name: "$HEAD#{shard}".into(), class: Class::Shard };
         assert_eq!(follow.keys[&(head, Part::Fixed)].wcu, 2.0, "the head of the actor's log partition");
         assert!(!follow.keys.keys().any(|(f, _)| f.name == "META"), "accesses outside an action are not costed");
+    }
+
+    #[test]
+    fn explain_breaks_a_family_down_by_kind_operation_and_sort_key_shape() {
+        use super::super::drive::ActionRecord;
+        use super::super::trace::{Access, Cause};
+        use std::time::Duration;
+
+        let access = |action, op, pk: &str, sk: &str| Access { cause: Some(Cause { action, stage: Stage::Request }), op, pk: pk.into(), sk: sk.into(), bytes: 300 };
+        let record = |kind| ActionRecord { kind, cpu_request: Duration::ZERO, cpu_consumers: Duration::ZERO, ok: true };
+        let run = Run {
+            actions: vec![record(Kind::StatusReadViral), record(Kind::StatusReadViral), record(Kind::Follow)],
+            accesses: vec![
+                access(0, Op::Get, "A#111", "profile"),
+                access(1, Op::Get, "A#111", "profile"),
+                access(1, Op::Get, "A#111", "blocks#12345"),
+                access(2, Op::Get, "A#5", "profile"),
+            ],
+            hot: hot(),
+            users: 2,
+            follows: 1,
+            largest_followers: 0,
+            elapsed: Duration::ZERO,
+            errors: Vec::new(),
+        };
+        let text = explain(&run, "A#{largest}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(lines[1].contains("StatusReadViral") && lines[1].contains("blocks#{id}") && lines[1].contains("0.50 / action"), "{text}");
+        assert!(lines[2].contains("profile") && lines[2].contains("1.00 / action") && lines[2].contains("300 B"), "{text}");
+        assert!(explain(&run, "A#{nothing}").ends_with("none"));
     }
 
     #[test]
