@@ -65,6 +65,12 @@ async fn quoting_follows_the_quoted_posts_policy_and_visibility() {
     assert_eq!(quote(&t, &dave, &public, json!({})).await.status, 404);
     assert_eq!(quote(&t, &bob, "999999999", json!({})).await.status, 404);
     assert_eq!(quote(&t, &bob, &public, json!({"quote_approval_policy": "everyone"})).await.status, 422);
+    // A boost is not quotable (quote what it boosts); quotes are not scheduled.
+    let boost = t.post(&format!("/api/v1/statuses/{public}/reblog"), Some(&bob.token), json!({})).await.expect(200);
+    assert_eq!(quote(&t, &carol, &id(&boost), json!({})).await.status, 422);
+    let scheduled = quote(&t, &bob, &public, json!({"scheduled_at": "2999-01-01T00:00:00Z"})).await;
+    assert_eq!(scheduled.status, 422);
+    assert!(scheduled.error().contains("scheduled"), "{}", scheduled.error());
 
     // The author's default for new posts (`source.quote_policy`).
     let me = t.get("/api/v1/accounts/verify_credentials", Some(&carol.token)).await.expect(200);
