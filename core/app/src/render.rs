@@ -268,7 +268,7 @@ impl App {
         self.render_level(viewer, &records, &originals, &QuoteShape::Full { views, rendered }).await
     }
 
-    /// Renders `records` (boosts' originals in `originals`), their quotes shaped by `quotes`.
+    /// Renders `records` (boosts' originals in `originals`), their quotes shaped by `quote_shape`.
     async fn render_level(
         &self,
         viewer: Option<Id>,
