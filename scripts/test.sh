@@ -109,7 +109,7 @@ done
 # cached homes and streams), rate limits, every stream (SSE, WebSocket, through the edge), the in-process edge (cached homes, limits), mutes
 # (judged on cached homes) and a suspension (purging them), limits by the address the edge
 # forwards, and /ready.
-redis_api_slice=(timelines:: lists:: tags:: shards:: filters:: conversations::the_direct_stream ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed safety::streams moderation::a_suspension)
+redis_api_slice=(timelines:: lists:: tags:: shards:: filters:: conversations::the_direct_stream ratelimit:: streaming:: edge:: connections::the_forwarded_address ops::ready_lists safety::a_muted safety::a_timed safety::streams moderation::a_suspension quotes::a_streamed_quote)
 
 # OpenSearch holds the search index: the search tests (ranking, typos, visibility, filters,
 # accounts, hashtags and their history, rebuild, blocks and suspensions) and /ready. The

@@ -34,7 +34,7 @@ export function statusView(status, ctx, options = {}) {
   const headingId = `s-${status.id}-by`;
   const content = h('div', { class: 'content', lang: s.language || null, html: s.content, onclick: (/** @type {MouseEvent} */ e) => contentClick(e, s, ctx) });
   /** @type {HTMLElement} */
-  let body = h('div', null, content, media(s), s.poll ? pollView(s.poll, s, ctx) : null);
+  let body = h('div', null, content, media(s), s.poll ? pollView(s.poll, s, ctx) : null, quoteView(s, ctx));
   if (s.spoiler_text) body = h('details', { class: 'cw' }, h('summary', null, s.spoiler_text, h('span', { class: 'muted' }, ' (show more)')), body);
   const article = h(
     'article',
@@ -52,6 +52,39 @@ export function statusView(status, ctx, options = {}) {
     actions(status, s, ctx, mine),
   );
   return article;
+}
+
+/** Why a quote shows nothing, by its state. */
+const QUOTE_HIDDEN = { revoked: 'The author removed this quote', deleted: 'The quoted post was deleted' };
+
+/**
+ * The post `s` quotes, small and read-only (its own quote, media and poll left out), or why it
+ * is not shown.
+ * @param {Status} s
+ * @param {StatusContext} ctx
+ * @returns {HTMLElement | null}
+ */
+function quoteView(s, ctx) {
+  const quote = s.quote;
+  if (!quote) return null;
+  const quoted = quote.quoted_status;
+  if (quote.state !== 'accepted' || !quoted) {
+    return h('p', { class: 'quote muted small' }, QUOTE_HIDDEN[/** @type {'revoked' | 'deleted'} */ (quote.state)] || 'Quoted post unavailable');
+  }
+  return h(
+    'blockquote',
+    { class: 'quote', 'data-quoted': quoted.id },
+    h(
+      'p',
+      { class: 'small' },
+      link(ctx, profilePath(quoted.account), h('strong', null, displayName(quoted.account))),
+      h('span', { class: 'muted' }, ` @${quoted.account.acct} · `),
+      link(ctx, `/web/statuses/${quoted.id}`, 'open'),
+    ),
+    quoted.spoiler_text
+      ? h('p', { class: 'muted small' }, quoted.spoiler_text)
+      : h('div', { class: 'content', lang: quoted.language || null, html: quoted.content }),
+  );
 }
 
 /**

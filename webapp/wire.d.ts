@@ -58,6 +58,8 @@ export interface AccountSource {
   discoverable: boolean;
   /** Whether public posts may be indexed for search. */
   indexable: boolean;
+  /** Who may quote new posts by default. */
+  quote_policy: QuotePolicy;
 }
 
 /** The account's role (for `CredentialAccount`). */
@@ -304,7 +306,63 @@ export interface Status {
   pinned?: boolean | null;
   /** The reader's filters that matched (signed-in readers only). */
   filtered?: FilterResult[] | null;
+  /**
+   * The quoted status, as this reader may see it (Mastodon's `Quote`; `ShallowQuote` inside
+   * a quoted status); null when the status quotes nothing.
+   */
+  quote: StatusQuote | null;
+  /** Who may quote the status, and whether this reader may. */
+  quote_approval: QuoteApproval | null;
 }
+
+/**
+ * A status's quote: Mastodon's `Quote` (`state` + `quoted_status`) on a status, its
+ * `ShallowQuote` (`state` + `quoted_status_id`) on a status shown inside a quote.
+ */
+export interface StatusQuote {
+  /** Whether the quote stands and this reader may see what it quotes. */
+  state: QuoteState;
+  /** `Quote`: the quoted status rendered for this reader, null unless `accepted`. */
+  quoted_status?: Status | null | null;
+  /** `ShallowQuote`: the quoted status's id, null unless `accepted`. */
+  quoted_status_id?: string | null | null;
+}
+
+/** Mastodon's `QuoteStateEnum` (the states Starling produces). */
+export type QuoteState =
+  | "accepted"
+  | "revoked"
+  | "deleted"
+  | "unauthorized"
+  | "blocked_account";
+
+/** Who may quote a status (`quote_approval_policy`, `source.quote_policy`). */
+export type QuotePolicy =
+  | "public"
+  | "followers"
+  | "nobody";
+
+/** Mastodon's `QuoteApproval`: a status's quote policy and what it means for this reader. */
+export interface QuoteApproval {
+  /** Who may quote it and have the quote accepted at once. */
+  automatic: QuoteAudience[];
+  /** Whose quotes the author reviews (Starling reviews none: always empty). */
+  manual: QuoteAudience[];
+  /** What the policy means for this reader. */
+  current_user: QuoteApprovalCurrentUser;
+}
+
+/** Mastodon's `QuoteApprovalAutomaticEnum` (the audiences Starling's policies name). */
+export type QuoteAudience =
+  | "public"
+  | "followers";
+
+/** Mastodon's `QuoteApprovalCurrentUserEnum`. */
+export type QuoteApprovalCurrentUser =
+  | "automatic"
+  | "manual"
+  | "denied"
+  | "unknown";
 
 /** A poll attached to a status. */
 export interface Poll {

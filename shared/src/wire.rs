@@ -138,6 +138,8 @@ pub struct AccountSource {
     pub discoverable: bool,
     /// Whether public posts may be indexed for search.
     pub indexable: bool,
+    /// Who may quote new posts by default.
+    pub quote_policy: QuotePolicy,
 }
 
 /// The account's role (for `CredentialAccount`).
@@ -411,6 +413,97 @@ pub struct Status {
     /// The reader's filters that matched (signed-in readers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<FilterResult>>,
+    /// The quoted status, as this reader may see it (Mastodon's `Quote`; `ShallowQuote` inside
+    /// a quoted status); null when the status quotes nothing.
+    pub quote: Option<StatusQuote>,
+    /// Who may quote the status, and whether this reader may.
+    pub quote_approval: Option<QuoteApproval>,
+}
+
+/// A status's quote: Mastodon's `Quote` (`state` + `quoted_status`) on a status, its
+/// `ShallowQuote` (`state` + `quoted_status_id`) on a status shown inside a quote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusQuote {
+    /// Whether the quote stands and this reader may see what it quotes.
+    pub state: QuoteState,
+    /// `Quote`: the quoted status rendered for this reader, null unless `accepted`.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub quoted_status: Option<Option<Box<Status>>>,
+    /// `ShallowQuote`: the quoted status's id, null unless `accepted`.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub quoted_status_id: Option<Option<Id>>,
+}
+
+/// A field that may be absent (`None`) or present and null (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Mastodon's `QuoteStateEnum` (the states Starling produces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QuoteState {
+    /// The quote stands and the reader may see the quoted status.
+    #[serde(rename = "accepted")]
+    Accepted,
+    /// The quoted status's author revoked the quote.
+    #[serde(rename = "revoked")]
+    Revoked,
+    /// The quoted status was deleted.
+    #[serde(rename = "deleted")]
+    Deleted,
+    /// The reader may not see the quoted status.
+    #[serde(rename = "unauthorized")]
+    Unauthorized,
+    /// The reader blocks the quoted status's author.
+    #[serde(rename = "blocked_account")]
+    BlockedAccount,
+}
+
+/// Who may quote a status (`quote_approval_policy`, `source.quote_policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotePolicy {
+    /// Anyone who may see it.
+    Public,
+    /// The author's followers.
+    Followers,
+    /// Nobody but the author.
+    Nobody,
+}
+
+/// Mastodon's `QuoteApproval`: a status's quote policy and what it means for this reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuoteApproval {
+    /// Who may quote it and have the quote accepted at once.
+    pub automatic: Vec<QuoteAudience>,
+    /// Whose quotes the author reviews (Starling reviews none: always empty).
+    pub manual: Vec<QuoteAudience>,
+    /// What the policy means for this reader.
+    pub current_user: QuoteApprovalCurrentUser,
+}
+
+/// Mastodon's `QuoteApprovalAutomaticEnum` (the audiences Starling's policies name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuoteAudience {
+    /// Anyone.
+    Public,
+    /// The author's followers.
+    Followers,
+}
+
+/// Mastodon's `QuoteApprovalCurrentUserEnum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuoteApprovalCurrentUser {
+    /// The reader's quote would be accepted at once.
+    Automatic,
+    /// The reader's quote would wait for the author's review.
+    Manual,
+    /// The reader may not quote it.
+    Denied,
+    /// Not known (an anonymous reader).
+    Unknown,
 }
 
 /// A poll attached to a status.

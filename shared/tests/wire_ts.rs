@@ -34,6 +34,8 @@ fn parse_attrs(line: &str, attrs: &mut Attrs) {
             attrs.optional = true;
         } else if part == "flatten" {
             attrs.flatten = true;
+        } else if part.starts_with("deserialize_with") {
+            // Reading only: the shape written is the field's type.
         } else if part != "default" {
             panic!("serde attribute the generator does not know: {part}");
         }

@@ -215,6 +215,15 @@ class WebAppTest(Browser):
         expect(bob.locator(".descendants article.status", has_text="Lovely picture!")).to_have_count(1)
         self.check(bob, "thread-phone")
 
+        # Bob quotes it (through the API): his post shows alice's inside, small and read-only.
+        hello_id = bob.locator("article.status.focus").get_attribute("data-id")
+        code, _ = self.api("POST", "/api/v1/statuses", bob.evaluate("localStorage.getItem('starling.token')"), {"status": "Worth a look", "quoted_status_id": hello_id})
+        self.assertEqual(code, 200)
+        bob.goto(f"/web/@{bob_name}")
+        quoted = bob.locator("article.status", has_text="Worth a look").locator("blockquote.quote")
+        expect(quoted).to_contain_text("Hello from the web app")
+        expect(quoted).to_have_attribute("data-quoted", hello_id)
+
         # Alice sees the favourite (and the mention) in her notifications.
         alice.get_by_role("link", name="Notifications").click()
         expect(alice.get_by_text("favourited your post")).to_be_visible(timeout=harness.SETTLE_SECS * 1000 + WAIT_MS)

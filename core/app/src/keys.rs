@@ -480,6 +480,30 @@ pub fn interaction_list_partitions(status: Id, kind: Interaction, shards: u32) -
     shard_partitions(&interaction_list_partition(status, kind), shards)
 }
 
+/// `S#{quoted}` / `quote#{quoting}`: the quote `quoting` makes of status `quoted`, while it
+/// stands (a [`Ref`](crate::model::Ref) to the quoting author): posted with the quoting
+/// status, deleted with it or when the quoted author revokes the quote.
+pub fn quote_edge(quoted: Id, quoting: Id) -> Key {
+    Key::new(status_partition(quoted), format!("quote#{quoting}"))
+}
+
+/// `S#{quoted}` / `n#quotes`: how many quotes of the status stand (one item: quotes are rare
+/// enough not to need the other counters' shards).
+pub fn quotes_count(quoted: Id) -> Key {
+    Key::new(status_partition(quoted), "n#quotes")
+}
+
+/// `SQ#{quoted}` / `{quoting}`: the quotes of a status that stand, in order (→ the quoting
+/// author), what `GET /api/v1/statuses/:id/quotes` pages and `quoted_update` notifies.
+pub fn quote_listing(quoted: Id, quoting: Id) -> Key {
+    Key::new(quotes_partition(quoted), quoting.sort_key())
+}
+
+/// Partition of [`quote_listing`].
+pub fn quotes_partition(quoted: Id) -> String {
+    format!("SQ#{quoted}")
+}
+
 /// `AL#{account}#{kind}` / `{interaction id}`: the account's favourites (`fav`) or
 /// bookmarks (`bm`), newest last.
 pub fn account_list(account: Id, kind: Interaction, id: Id) -> Key {

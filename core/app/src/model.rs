@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::id::Id;
-use shared::wire::Visibility;
+use shared::wire::{QuotePolicy, Visibility};
 
 use crate::error::ApiError;
 use crate::ports::{Condition, Item, Key, Value, Write};
@@ -268,6 +268,9 @@ pub struct AccountRecord {
     /// The header's files (absent: `missing.png`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header: Option<PictureRecord>,
+    /// Who may quote new posts by default (absent: anyone, Mastodon's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_quote_policy: Option<QuotePolicy>,
 }
 
 /// A profile picture's files in the media store.
@@ -339,6 +342,21 @@ pub struct StatusRecord {
     /// The poll attached, if any (its votes are items of their own: `keys::poll_vote`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll: Option<PollRecord>,
+    /// The status it quotes, if any (whether the quote still stands is the edge
+    /// `keys::quote_edge`: a revoked quote has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<QuoteRecord>,
+    /// Who may quote it (absent: nobody but its author, as Mastodon's statuses from before
+    /// quotes); private and direct statuses are never quoted by others whatever it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_policy: Option<QuotePolicy>,
+}
+
+/// What a status quotes: the quoted status and its author.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteRecord {
+    pub status: Id,
+    pub account: Id,
 }
 
 /// A poll, kept in its status's record. Votes and counts are kept per `round`: an edit that

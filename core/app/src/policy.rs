@@ -4,6 +4,7 @@
 //! [`filtering`] answers "does R's notification policy accept, filter or drop this notification",
 //! [`lists`] answers "which list timelines does S go to, and what do exclusive lists keep out of home".
 //! [`tags`] answers "who gets S in their home because they follow one of its hashtags".
+//! [`quotes`] answers "may R quote S, and what does a quote show R".
 //! [`filters`] answers "does one of R's filters hide S here, or warn of it".
 //!
 //! Every feature asks here instead of deciding itself: statuses, timelines (home, public, tag,
@@ -17,6 +18,7 @@ pub mod feed;
 pub mod filtering;
 pub mod filters;
 pub mod lists;
+pub mod quotes;
 pub mod tags;
 pub mod visibility;
 

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use shared::id::Id;
-use shared::wire::{self, FilterContext};
+use shared::wire::{self, FilterContext, QuoteState};
 
 use crate::error::{ApiError, ApiResult};
 use crate::hot::StatusCounts;
 use crate::model::{self, AccountRecord, ModerationRecord, PictureRecord, Role, StatusRecord};
 use crate::policy::filters::Filters;
+use crate::policy::quotes::{self, QuoteView};
 use crate::policy::visibility;
 use crate::ports::{Key, Query};
 use crate::{App, keys};
@@ -147,6 +148,7 @@ impl App {
             hide_collections: record.hide_collections,
             discoverable: record.discoverable,
             indexable: record.indexable,
+            quote_policy: record.default_quote_policy.unwrap_or(wire::QuotePolicy::Public),
         });
         account.role = Some(role_entity(moderation.role));
         Ok(account)
@@ -245,10 +247,35 @@ impl App {
         self.statuses(viewer, &[id]).await?.pop().ok_or(ApiError::NotFound)
     }
 
-    /// Renders records already checked for visibility.
+    /// Renders records already checked for visibility, with what they quote as the viewer may
+    /// see it: the quoted statuses the viewer may see are rendered in one more pass over the
+    /// whole page (their own quotes shallow), so a page costs a fixed number of batches.
     pub async fn render_statuses(&self, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<Vec<wire::Status>> {
         let original_ids: Vec<Id> = records.iter().filter_map(|r| r.reblog_of).collect();
         let originals = self.cached_status_records(&original_ids).await?;
+        let mut shown: Vec<&StatusRecord> = records.iter().filter(|r| r.reblog_of.is_none()).collect();
+        shown.extend(originals.values());
+        let views = quotes::views(self, viewer, &shown).await?;
+        let mut quoted: Vec<StatusRecord> = views.values().filter_map(|v| v.quoted.clone()).collect();
+        quoted.sort_unstable_by_key(|r| r.id);
+        quoted.dedup_by_key(|r| r.id);
+        let rendered = if quoted.is_empty() {
+            HashMap::new()
+        } else {
+            let shallow = QuoteShape::Shallow(quotes::views(self, viewer, &quoted.iter().collect::<Vec<_>>()).await?);
+            self.render_level(viewer, &quoted, &HashMap::new(), &shallow).await?.into_iter().map(|s| (s.id, s)).collect()
+        };
+        self.render_level(viewer, &records, &originals, &QuoteShape::Full { views, rendered }).await
+    }
+
+    /// Renders `records` (boosts' originals in `originals`), their quotes shaped by `quote_shape`.
+    async fn render_level(
+        &self,
+        viewer: Option<Id>,
+        records: &[StatusRecord],
+        originals: &HashMap<Id, StatusRecord>,
+        quote_shape: &QuoteShape,
+    ) -> ApiResult<Vec<wire::Status>> {
         // The statuses whose counters and viewer flags show: the originals of boosts.
         let mut shown: Vec<&StatusRecord> = records.iter().filter(|r| r.reblog_of.is_none()).collect();
         shown.extend(originals.values());
@@ -261,8 +288,9 @@ impl App {
         let attachments = |r: &StatusRecord| -> Vec<wire::MediaAttachment> { rendered_media.get(&r.id).cloned().unwrap_or_default() };
 
         // Per status: its counters' shards (unless a fresh copy of its counts is kept), then
-        // the viewer's five flags, all in one batch.
-        const FLAGS: usize = 5;
+        // the viewer's five flags, whether the viewer follows its author (its quote policy may
+        // ask) and its quotes count, all in one batch.
+        const FLAGS: usize = 7;
         let counter_shards = self.config.shards.status_counters;
         let per_counter = counter_shards.max(1) as usize;
         let v = viewer.unwrap_or(Id::MIN);
@@ -282,6 +310,8 @@ impl App {
             keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
             keys.push(keys::pinned(v, r.id));
             keys.push(keys::thread_mute(v, r.thread()));
+            keys.push(keys::follow_edge(v, r.account_id));
+            keys.push(keys::quotes_count(r.id));
         }
         let items = self.store.get_many(&keys).await?;
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
@@ -299,7 +329,7 @@ impl App {
                     counts
                 }
             };
-            let [fav, rb, bm, pin, thread_muted] = &items[at..at + FLAGS] else { continue };
+            let [fav, rb, bm, pin, thread_muted, follows, quotes_count] = &items[at..at + FLAGS] else { continue };
             at += FLAGS;
             facts.insert(
                 r.id,
@@ -313,6 +343,9 @@ impl App {
                     pinned: pin.is_some(),
                     muted: thread_muted.is_some(),
                     poll: None,
+                    quotes: model::count(quotes_count.as_ref()),
+                    quote: quote_shape.quote_of(r),
+                    quote_approval: quotes::approval(viewer, r, follows.is_some()),
                 },
             );
         }
@@ -330,7 +363,7 @@ impl App {
             entity.sensitive |= moderation.sensitized && !entity.media_attachments.is_empty();
             entity
         };
-        for r in &records {
+        for r in records {
             let Some(author) = authors.get(&r.account_id) else { continue };
             let entity = match r.reblog_of {
                 None => {
@@ -381,7 +414,7 @@ impl App {
             reblogs_count: f.reblogs,
             favourites_count: f.favourites,
             replies_count: f.replies,
-            quotes_count: 0,
+            quotes_count: f.quotes,
             in_reply_to_id: r.in_reply_to_id,
             in_reply_to_account_id: r.in_reply_to_account_id,
             reblog: reblog.map(Box::new),
@@ -397,6 +430,9 @@ impl App {
             bookmarked: viewer.map(|_| f.bookmarked),
             pinned: viewer.filter(|v| *v == r.account_id && r.reblog_of.is_none()).map(|_| f.pinned),
             filtered: viewer.map(|_| Vec::new()),
+            // As Mastodon: a boost's own entity quotes nothing; its `reblog` carries the quote.
+            quote: if is_boost { None } else { f.quote.clone() },
+            quote_approval: (!is_boost).then(|| f.quote_approval.clone()),
             account,
         }
     }
@@ -420,6 +456,42 @@ struct StatusFacts {
     muted: bool,
     /// Its poll, as the viewer sees it.
     poll: Option<wire::Poll>,
+    /// Quotes of it that stand.
+    quotes: u64,
+    /// What it quotes, as the viewer may see it.
+    quote: Option<wire::StatusQuote>,
+    /// Who may quote it, and whether the viewer may.
+    quote_approval: wire::QuoteApproval,
+}
+
+/// How a rendered status shows what it quotes.
+enum QuoteShape {
+    /// Mastodon's `Quote`: the quoted status rendered for the reader (`rendered`, by id), on
+    /// statuses shown at the top level; `views` by quoting status.
+    Full { views: HashMap<Id, QuoteView>, rendered: HashMap<Id, wire::Status> },
+    /// Mastodon's `ShallowQuote` (state and id), on statuses shown inside a quote.
+    Shallow(HashMap<Id, QuoteView>),
+}
+
+impl QuoteShape {
+    /// The `quote` of `r`, if it quotes anything.
+    fn quote_of(&self, r: &StatusRecord) -> Option<wire::StatusQuote> {
+        let quoted = r.quote?.status;
+        Some(match self {
+            QuoteShape::Full { views, rendered } => {
+                let view = views.get(&r.id)?;
+                // An accepted quote whose status did not render (its author suspended or gone)
+                // shows nothing either.
+                let status = rendered.get(&quoted).filter(|_| view.state == QuoteState::Accepted);
+                let state = if view.state == QuoteState::Accepted && status.is_none() { QuoteState::Unauthorized } else { view.state };
+                wire::StatusQuote { state, quoted_status: Some(status.cloned().map(Box::new)), quoted_status_id: None }
+            }
+            QuoteShape::Shallow(views) => {
+                let state = views.get(&r.id)?.state;
+                wire::StatusQuote { state, quoted_status: None, quoted_status_id: Some((state == QuoteState::Accepted).then_some(quoted)) }
+            }
+        })
+    }
 }
 
 /// Keeps the statuses `filters` do not hide in `context`, with the results of those that warn.

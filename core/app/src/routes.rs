@@ -4,7 +4,7 @@
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
@@ -124,6 +124,9 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/statuses/{id}/unbookmark", post(statuses::unbookmark))
         .route("/api/v1/statuses/{id}/favourited_by", get(statuses::favourited_by))
         .route("/api/v1/statuses/{id}/reblogged_by", get(statuses::reblogged_by))
+        .route("/api/v1/statuses/{id}/quotes", get(statuses::quotes))
+        .route("/api/v1/statuses/{id}/quotes/{quoting}/revoke", post(statuses::revoke_quote))
+        .route("/api/v1/statuses/{id}/interaction_policy", put(statuses::interaction_policy))
         .route("/api/v1/scheduled_statuses", get(scheduled::index))
         .route("/api/v1/scheduled_statuses/{id}", get(scheduled::show).put(scheduled::update).delete(scheduled::delete))
         .route("/api/v1/polls/{id}", get(polls::show))

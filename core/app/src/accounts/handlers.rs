@@ -83,6 +83,7 @@ pub async fn update_credentials(State(app): State<App>, auth: Auth, form: FormWi
                 update.privacy = Some(Visibility::parse(&value).ok_or_else(|| ApiError::invalid("Validation failed: Privacy is not a valid visibility"))?);
             }
             "source[sensitive]" => update.sensitive = Some(truthy(&value)),
+            "source[quote_policy]" => update.quote_policy = Some(crate::policy::quotes::parse_policy(&value)?),
             "source[language]" => update.language = Some(Some(value).filter(|v| !v.is_empty())),
             // A picture sent as a text part: its bytes (an empty one is refused as empty).
             "avatar" => update.avatar = Some(value.into_bytes()),

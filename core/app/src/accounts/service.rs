@@ -41,6 +41,8 @@ pub struct UpdateProfile {
     pub sensitive: Option<bool>,
     /// `Some(None)` clears the default language.
     pub language: Option<Option<String>>,
+    /// Who may quote new posts by default.
+    pub quote_policy: Option<shared::wire::QuotePolicy>,
     /// Replaces every profile field (name, value).
     pub fields: Option<Vec<(String, String)>>,
     /// A new avatar, as uploaded (processed by the media pipeline).
@@ -64,6 +66,7 @@ impl UpdateProfile {
             privacy: None,
             sensitive: None,
             language: None,
+            quote_policy: None,
             fields: None,
             avatar: None,
             header: None,
@@ -121,6 +124,7 @@ pub async fn create(
         default_language: language,
         avatar: None,
         header: None,
+        default_quote_policy: None,
     };
     let credentials = CredentialsRecord { email: email.as_str().to_owned(), password_hash: hash_password(password.expose().to_owned()).await? };
     match writes::register(app, username, &record, &credentials, moderation).await? {
@@ -148,6 +152,9 @@ fn apply(record: &mut AccountRecord, cmd: &UpdateProfile, limits: &crate::config
     record.hide_collections = cmd.hide_collections.unwrap_or(record.hide_collections);
     record.default_visibility = cmd.privacy.unwrap_or(record.default_visibility);
     record.default_sensitive = cmd.sensitive.unwrap_or(record.default_sensitive);
+    if let Some(policy) = cmd.quote_policy {
+        record.default_quote_policy = Some(policy);
+    }
     if let Some(language) = &cmd.language {
         record.default_language.clone_from(language);
     }

@@ -65,6 +65,14 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
             for mentioned in mentions {
                 notify(app, seq, *mentioned, "mention", *author, Some(*status)).await?;
             }
+            // The quoted author hears of a quote that still stands (not of quoting themself).
+            if let Some(record) = app.status_records(&[*status]).await?.remove(status)
+                && let Some(quote) = record.quote
+                && quote.account != *author
+                && app.store.get(&keys::quote_edge(quote.status, *status)).await?.is_some()
+            {
+                notify(app, seq, quote.account, "quote", *author, Some(*status)).await?;
+            }
             let item = FeedItem { author: *author, visibility: *visibility, reblog_of: None, in_reply_to_account: *in_reply_to_account, mentions };
             if feed::notifies_subscribers(&item) {
                 let mentioned: HashSet<Id> = mentions.iter().copied().collect();
@@ -85,6 +93,13 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
                             notify(app, seq, account, "update", *author, Some(*status)).await?;
                         }
                     }
+                }
+            }
+            // Those whose quotes of it stand hear of the edit with their quote attached.
+            for item in partition_items(app, keys::quotes_partition(*status)).await? {
+                let (Some(quoting), quoter) = (Id::from_sort_key(&item.key.sk), model::decode::<Ref>(&item)?.id) else { continue };
+                if quoter != *author {
+                    notify(app, seq, quoter, "quoted_update", *author, Some(quoting)).await?;
                 }
             }
         }
@@ -192,15 +207,19 @@ async fn take_back(app: &App, seq: u64, recipient: Id, kind: &str, from: Id, sta
 
 /// Every account id listed in a partition of [`Ref`]s.
 async fn partition_refs(app: &App, partition: String) -> ApiResult<Vec<Id>> {
-    let mut out = Vec::new();
+    partition_items(app, partition).await?.iter().map(|item| Ok(model::decode::<Ref>(item)?.id)).collect()
+}
+
+/// Every item of a partition, read a page at a time.
+async fn partition_items(app: &App, partition: String) -> ApiResult<Vec<crate::ports::Item>> {
+    let mut out: Vec<crate::ports::Item> = Vec::new();
     let mut query = Query::partition(partition, PAGE);
     loop {
         let page = app.store.query(&query).await?;
-        for item in &page {
-            out.push(model::decode::<Ref>(item)?.id);
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE => query.after = Some(last.key.sk.clone()),
+        let full = page.len() == PAGE;
+        out.extend(page);
+        match out.last() {
+            Some(last) if full => query.after = Some(last.key.sk.clone()),
             _ => return Ok(out),
         }
     }

@@ -15,7 +15,10 @@ use crate::error::ApiResult;
 pub const MASTODON_COMPAT_VERSION: &str = "4.2.0";
 
 /// `api_versions.mastodon`: Mastodon 4.3 introduced the field at 2 (grouped notifications and the
-/// rest of 4.3's API); 1 tells clients that gate on it to use the 4.2 API.
+/// rest of 4.3's API); 1 tells clients that gate on it to use the 4.2 API. Quote posts (4.5's
+/// `quoted_status_id`, `quote`, `/statuses/:id/quotes`, revoke, `interaction_policy`) are served,
+/// but 4.5 advertises them as 7, which would also promise grouped notifications and the rest of
+/// 4.3–4.5: clients find quotes through `quote_approval` on statuses instead.
 pub const MASTODON_API_VERSION: u32 = 1;
 
 pub(crate) fn version() -> String {

@@ -316,6 +316,8 @@ mod tests {
             media: Vec::new(),
             conversation: None,
             poll: None,
+            quote: None,
+            quote_policy: None,
         }
     }
 

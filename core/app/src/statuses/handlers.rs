@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shared::id::Id;
-use shared::wire::{self, Visibility};
+use shared::wire::{self, QuotePolicy, Visibility};
 
 use super::scheduled::{self, service::Schedule};
 use super::service::{self, EditStatus, Interaction, PostStatus};
@@ -19,6 +19,7 @@ use crate::http::{Input, PageParams, Paged, Params, RequestUrl, flag, path_id, s
 use crate::keys;
 use crate::media::service::FileUrls;
 use crate::model::{self, RevisionRecord};
+use crate::policy;
 use crate::polls::service::PollInput;
 use crate::ports::Query;
 
@@ -54,6 +55,15 @@ pub struct StatusParams {
     poll_multiple: Option<bool>,
     #[serde(default, rename = "poll[hide_totals]", deserialize_with = "flag")]
     poll_hide_totals: Option<bool>,
+    #[serde(default)]
+    quoted_status_id: Option<String>,
+    #[serde(default)]
+    quote_approval_policy: Option<String>,
+}
+
+/// A `quote_approval_policy` parameter; empty means none given.
+fn quote_policy_param(raw: Option<&str>) -> ApiResult<Option<QuotePolicy>> {
+    raw.filter(|v| !v.is_empty()).map(policy::quotes::parse_policy).transpose()
 }
 
 /// `poll` of a JSON body.
@@ -136,7 +146,16 @@ pub async fn create(State(app): State<App>, auth: Auth, headers: HeaderMap, Inpu
         Some(raw) => Some(raw.parse::<Id>().map_err(|_| ApiError::NotFound)?),
         None => None,
     };
+    let quoted_status = match p.quoted_status_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some(raw.parse::<Id>().map_err(|_| ApiError::NotFound)?),
+        None => None,
+    };
+    if quoted_status.is_some() && scheduled_at.is_some() {
+        return Err(ApiError::invalid("Validation failed: Quote posts cannot be scheduled"));
+    }
     let command = PostStatus {
+        quoted_status,
+        quote_policy: quote_policy_param(p.quote_approval_policy.as_deref())?,
         poll: p.poll()?,
         author: me,
         client: client_of(&app, &auth).await,
@@ -420,4 +439,55 @@ async fn own_list(app: App, me: Id, kind: Interaction, page: PageParams, url: Re
     let kept: HashSet<Id> = statuses.iter().map(|s| s.id).collect();
     let cursors: Vec<Id> = cursors.into_iter().zip(ids).filter(|(_, id)| kept.contains(id)).map(|(c, _)| c).collect();
     Ok(Paged::new(&app, &url, statuses, &cursors))
+}
+
+/// `GET /api/v1/statuses/:id/quotes`: the quotes of one of the caller's statuses that stand
+/// (only its author may list them, as Mastodon), newest first, those the caller may see.
+pub async fn quotes(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Params(page): Params<PageParams>,
+    url: RequestUrl,
+) -> ApiResult<Paged<wire::Status>> {
+    let me = auth.user(Scope::ReadStatuses)?;
+    let window = page.request(20, 40)?.window();
+    let (cursors, ids) = service::quotes(&app, me, path_id(&id)?, &window).await?;
+    let statuses = app.statuses(Some(me), &ids).await?;
+    let kept: HashSet<Id> = statuses.iter().map(|s| s.id).collect();
+    let cursors: Vec<Id> = cursors.into_iter().zip(ids).filter(|(_, id)| kept.contains(id)).map(|(c, _)| c).collect();
+    Ok(Paged::new(&app, &url, statuses, &cursors))
+}
+
+/// `POST /api/v1/statuses/:id/quotes/:quoting_status_id/revoke`: the author of `id` revokes
+/// the quote; answers the quoting status, which no longer shows `id`.
+pub async fn revoke_quote(State(app): State<App>, auth: Auth, Path((id, quoting)): Path<(String, String)>) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteStatuses)?;
+    let quoting = path_id(&quoting)?;
+    service::revoke_quote(&app, me, path_id(&id)?, quoting).await?;
+    app.status(Some(me), quoting).await.map(Json)
+}
+
+/// Body of `PUT /api/v1/statuses/:id/interaction_policy`.
+#[derive(Deserialize, Default)]
+pub struct InteractionPolicyParams {
+    #[serde(default)]
+    quote_approval_policy: Option<String>,
+}
+
+/// `PUT /api/v1/statuses/:id/interaction_policy`: the author changes who may quote the status
+/// from now on.
+pub async fn interaction_policy(
+    State(app): State<App>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Input(p): Input<InteractionPolicyParams>,
+) -> ApiResult<Json<wire::Status>> {
+    let me = auth.user(Scope::WriteStatuses)?;
+    let id = path_id(&id)?;
+    match quote_policy_param(p.quote_approval_policy.as_deref())? {
+        Some(policy) => service::set_quote_policy(&app, me, id, policy).await?,
+        None => drop(service::own_status(&app, me, id).await?),
+    }
+    app.status(Some(me), id).await.map(Json)
 }

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use shared::id::Id;
 use shared::text::{self, MentionLink, MentionRef};
 use shared::token::secret_digest;
-use shared::wire::Visibility;
+use shared::wire::{QuotePolicy, Visibility};
 
 pub use super::writes::Publishing;
-use super::writes::{self, BoostConflict, EditConflict, PostConflict};
+use super::writes::{self, BoostConflict, EditConflict, PostConflict, RevokeConflict};
 use crate::error::{ApiError, ApiResult};
 pub use crate::keys::Interaction;
-use crate::model::{self, MentionRecord, Ref, StatusRecord};
+use crate::model::{self, MentionRecord, QuoteRecord, Ref, StatusRecord};
 use crate::policy;
 use crate::polls::service::{self as polls, PollInput};
 use crate::ports::{Query, TimelineEntry};
@@ -42,6 +42,10 @@ pub struct PostStatus {
     pub idempotency_key: Option<String>,
     /// A poll to attach (validated here).
     pub poll: Option<PollInput>,
+    /// The status to quote, if any (the quoter must see it and its policy accept them).
+    pub quoted_status: Option<Id>,
+    /// Who may quote this status (`None`: the author's default).
+    pub quote_policy: Option<QuotePolicy>,
 }
 
 /// Edit a status; `None` fields keep what the status has.
@@ -219,6 +223,14 @@ async fn status_of(app: &App, cmd: &PostStatus, id: Id, created_at: u64) -> ApiR
         }
         None => None,
     };
+    let quote = match cmd.quoted_status {
+        Some(id) => {
+            let quoted = app.status_record(id).await?;
+            policy::quotes::check(app, author, &quoted).await?;
+            Some(QuoteRecord { status: quoted.id, account: quoted.account_id })
+        }
+        None => None,
+    };
     let language = cmd.language.clone().or(account.default_language.clone());
     let composed = app.compose(&cmd.text, &cmd.spoiler_text, language, !media.is_empty()).await?;
     let poll = cmd.poll.clone().map(|p| polls::validate(app, p, !media.is_empty(), created_at)).transpose()?;
@@ -242,6 +254,8 @@ async fn status_of(app: &App, cmd: &PostStatus, id: Id, created_at: u64) -> ApiR
         media,
         conversation: parent.as_ref().map(StatusRecord::thread),
         poll,
+        quote,
+        quote_policy: Some(cmd.quote_policy.or(account.default_quote_policy).unwrap_or(QuotePolicy::Public)),
     })
 }
 
@@ -332,6 +346,8 @@ pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Optio
         media: Vec::new(),
         conversation: None,
         poll: None,
+        quote: None,
+        quote_policy: None,
     };
     for _ in 0..RACE_RETRIES {
         match writes::boost(app, &record, original.id).await? {
@@ -467,4 +483,40 @@ pub async fn pin(app: &App, account: Id, status: &StatusRecord, on: bool) -> Api
 /// notifications stop (idempotent both ways).
 pub async fn mute_thread(app: &App, account: Id, thread: Id, on: bool) -> ApiResult<()> {
     writes::mute_thread(app, account, thread, on).await
+}
+
+/// The quotes of `quoted` (one of `me`'s statuses: only its author lists them, as Mastodon)
+/// that stand, in the window: (cursors, quoting status ids).
+pub async fn quotes(app: &App, me: Id, quoted: Id, window: &shared::page::Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
+    own_status(app, me, quoted).await?;
+    // The listing is keyed by the quoting status (its value names the quoting author).
+    let (cursors, _) = app.ref_page(keys::quotes_partition(quoted), window).await?;
+    Ok((cursors.clone(), cursors))
+}
+
+/// `me` revokes `quoting`'s quote of `quoted` (one of `me`'s statuses): the quote no longer
+/// shows it (idempotent). 404 unless `me` may see both and `quoting` quotes `quoted`.
+pub async fn revoke_quote(app: &App, me: Id, quoted: Id, quoting: Id) -> ApiResult<()> {
+    let quoted = own_status(app, me, quoted).await?;
+    let quoting = app.visible_record(Some(me), quoting).await?;
+    let Some(quote) = quoting.quote.filter(|q| q.status == quoted.id) else { return Err(ApiError::NotFound) };
+    match writes::revoke_quote(app, quote.status, quoting.id).await? {
+        Ok(()) | Err(RevokeConflict::NotStanding) => Ok(()),
+    }
+}
+
+/// The author of `status` changes who may quote it from now on (quotes made stand).
+pub async fn set_quote_policy(app: &App, me: Id, status: Id, policy: QuotePolicy) -> ApiResult<()> {
+    let mut record = own_status(app, me, status).await?;
+    if record.reblog_of.is_some() {
+        return Err(ApiError::invalid("Validation failed: Boosts have no quote policy"));
+    }
+    if record.quote_policy == Some(policy) {
+        return Ok(());
+    }
+    record.quote_policy = Some(policy);
+    match writes::set_quote_policy(app, &record).await? {
+        Ok(()) => Ok(()),
+        Err(EditConflict::StatusGone | EditConflict::MediaAlreadyAttached) => Err(ApiError::NotFound),
+    }
 }

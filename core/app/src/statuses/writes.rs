@@ -60,6 +60,21 @@ pub enum DeleteConflict {
     AlreadyDeleted,
 }
 
+/// Why revoking a quote did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeConflict {
+    /// The quote no longer stands (revoked already, or its status deleted).
+    NotStanding,
+}
+
+/// Why one try at deleting a status did not commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeleteStep {
+    Deleted(DeleteConflict),
+    /// The quote it makes was revoked after it was read: try again.
+    QuoteRevoked,
+}
+
 /// Why a favourite or bookmark (or taking one back) did not commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InteractionConflict {
@@ -107,6 +122,11 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>, p
     tx.push(model::put(keys::last_status(author), &record.created_at, Condition::None)?);
     if let Some(poll) = &record.poll {
         tx.push(model::put(keys::poll_due(poll.expires_at, id), &PollDue { status: id, author }, Condition::None)?);
+    }
+    if let Some(quote) = &record.quote {
+        tx.push(model::put(keys::quote_edge(quote.status, id), &Ref { id: author }, Condition::None)?);
+        tx.push(model::put(keys::quote_listing(quote.status, id), &Ref { id: author }, Condition::None)?);
+        tx.push(Write::Add { key: keys::quotes_count(quote.status), delta: 1 });
     }
     if let Some(parent) = record.in_reply_to_id {
         tx.push(model::put(keys::reply(parent, id), &Ref { id: author }, Condition::None)?);
@@ -265,12 +285,37 @@ pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<R
     Ok(committed)
 }
 
-/// Deletes a status or boost and everything indexing it.
+/// Deletes a status or boost and everything indexing it (with the quote it makes, if that still
+/// stands).
 pub async fn delete(app: &App, record: &StatusRecord) -> ApiResult<Result<(), DeleteConflict>> {
+    // A quote is revoked at most once, so a second try sees it settled.
+    for _ in 0..2 {
+        let standing = match &record.quote {
+            Some(quote) => app.store.get(&keys::quote_edge(quote.status, record.id)).await?.is_some(),
+            None => false,
+        };
+        match delete_once(app, record, standing).await? {
+            Ok(()) => return Ok(Ok(())),
+            Err(DeleteStep::Deleted(conflict)) => return Ok(Err(conflict)),
+            Err(DeleteStep::QuoteRevoked) => continue,
+        }
+    }
+    Err(crate::error::ApiError::internal("a quote changed twice while its status was deleted"))
+}
+
+/// One try at [`delete`]; `quote_standing`: the quote the status makes stands (as read).
+async fn delete_once(app: &App, record: &StatusRecord, quote_standing: bool) -> ApiResult<Result<(), DeleteStep>> {
     let id = record.id;
     let author = record.account_id;
     let mut tx = Transaction::new();
-    tx.guard(Write::Delete { key: keys::status(id), condition: Condition::Exists }, DeleteConflict::AlreadyDeleted);
+    tx.guard(Write::Delete { key: keys::status(id), condition: Condition::Exists }, DeleteStep::Deleted(DeleteConflict::AlreadyDeleted));
+    if let Some(quote) = record.quote.filter(|_| quote_standing) {
+        tx.guard(Write::Delete { key: keys::quote_edge(quote.status, id), condition: Condition::Exists }, DeleteStep::QuoteRevoked);
+        tx.push(Write::Delete { key: keys::quote_listing(quote.status, id), condition: Condition::None });
+        tx.push(Write::Add { key: keys::quotes_count(quote.status), delta: -1 });
+    }
+    // Its own quotes count (quotes of it render as `deleted` from now on).
+    tx.push(Write::Delete { key: keys::quotes_count(id), condition: Condition::None });
     tx.push(Write::Delete { key: keys::account_status(author, id), condition: Condition::None });
     tx.push(Write::Add { key: keys::account_counter(author, keys::AccountCounter::Statuses), delta: -1 });
     tx.push(Write::Delete { key: keys::pinned(author, id), condition: Condition::None });
@@ -387,4 +432,23 @@ pub async fn pin(app: &App, account: Id, status: Id, on: bool) -> ApiResult<()> 
     let write = if on { model::put(key, &Ref { id: status }, Condition::None)? } else { Write::Delete { key, condition: Condition::None } };
     app.store.transact(vec![write], vec![]).await?;
     Ok(())
+}
+
+/// Takes back `quoting`'s quote of `quoted` (its edge, listing and count), exactly once.
+pub async fn revoke_quote(app: &App, quoted: Id, quoting: Id) -> ApiResult<Result<(), RevokeConflict>> {
+    let mut tx = Transaction::new();
+    tx.guard(Write::Delete { key: keys::quote_edge(quoted, quoting), condition: Condition::Exists }, RevokeConflict::NotStanding);
+    tx.push(Write::Delete { key: keys::quote_listing(quoted, quoting), condition: Condition::None });
+    tx.push(Write::Add { key: keys::quotes_count(quoted), delta: -1 });
+    let committed = tx.commit(app.store.as_ref(), vec![]).await?;
+    Ok(committed)
+}
+
+/// Rewrites `record` with its new quote policy (the rest as read), if it still exists.
+pub async fn set_quote_policy(app: &App, record: &StatusRecord) -> ApiResult<Result<(), EditConflict>> {
+    let mut tx = Transaction::new();
+    tx.guard(model::put(keys::status(record.id), record, Condition::Exists)?, EditConflict::StatusGone);
+    let committed = tx.commit(app.store.as_ref(), vec![]).await?;
+    app.hot.forget_status(record.id, None);
+    Ok(committed)
 }

@@ -66,6 +66,7 @@ impl Hidden {
         if self.hides(&message) {
             return None;
         }
+        let message = self.blank_hidden_quote(message)?;
         let filters = self.filters.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         if !filters.applies_in(context) {
             return Some(message);
@@ -103,6 +104,33 @@ impl Hidden {
         }
     }
 
+    /// `message` with its quote blanked (`unauthorized`, nothing shown) when the stream hides the
+    /// quoted status's author: statuses are published rendered for no one in particular, and a
+    /// quote never shows what its reader may not see.
+    /// `None`: it could not be blanked, so it is left out.
+    fn blank_hidden_quote(&self, message: Arc<StreamMessage>) -> Option<Arc<StreamMessage>> {
+        if !matches!(message.event.as_str(), "update" | "status.update") {
+            return Some(message);
+        }
+        {
+            let set = self.set.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Ok(status) = serde_json::from_str::<Authors>(&message.payload) else { return Some(message) };
+            let quoted = |s: &Authors| s.quote.as_ref().and_then(|q| q.quoted_status.as_ref()).is_some_and(|q| set.contains(&q.account.id));
+            if !(quoted(&status) || status.reblog.as_deref().is_some_and(quoted)) {
+                return Some(message);
+            }
+        }
+        let mut status = serde_json::from_str::<wire::Status>(&message.payload).ok()?;
+        blank_quote(&mut status);
+        match serde_json::to_string(&status) {
+            Ok(payload) => Some(Arc::new(StreamMessage { event: message.event.clone(), payload })),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot serialise a stream message without its quote; leaving it out");
+                None
+            }
+        }
+    }
+
     /// Whether the stream leaves `message` out by its authors.
     fn hides(&self, message: &StreamMessage) -> bool {
         if !matches!(message.event.as_str(), "update" | "status.update") {
@@ -122,6 +150,24 @@ struct Authors {
     account: AccountId,
     #[serde(default)]
     reblog: Option<Box<Authors>>,
+    #[serde(default)]
+    quote: Option<QuoteAuthor>,
+}
+
+#[derive(Deserialize)]
+struct QuoteAuthor {
+    #[serde(default)]
+    quoted_status: Option<Box<Authors>>,
+}
+
+/// Blanks the quote of `status` (and of the status it boosts).
+fn blank_quote(status: &mut wire::Status) {
+    if let Some(quote) = status.quote.as_mut() {
+        *quote = wire::StatusQuote { state: wire::QuoteState::Unauthorized, quoted_status: Some(None), quoted_status_id: None };
+    }
+    if let Some(boosted) = status.reblog.as_deref_mut() {
+        blank_quote(boosted);
+    }
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,7 @@ mod opensearch;
 mod ops;
 mod polls;
 mod push;
+mod quotes;
 mod ratelimit;
 mod redis;
 mod safety;

@@ -258,6 +258,8 @@ pub async fn publish(app: &App, at: u64, due: ScheduledDue) -> ApiResult<bool> {
         in_reply_to: record.in_reply_to,
         media: record.media.iter().map(Id::to_string).collect(),
         idempotency_key: None,
+        quoted_status: None,
+        quote_policy: None,
         poll: record.poll.clone().map(|p| PollInput { options: p.options, expires_in: Some(p.expires_in), multiple: p.multiple, hide_totals: p.hide_totals }),
     };
     let publishing = Publishing { claim: keys::scheduled_due(at, record.id), retire: writes::items_of(&record) };
