@@ -486,7 +486,8 @@ mod tests {
         use super::super::trace::{Access, Cause};
         use std::time::Duration;
 
-        let access = |action, op, pk: &str, sk: &str| Access { cause: Some(Cause { action, stage: Stage::Request }), op, pk: pk.into(), sk: sk.into(), bytes: 300 };
+        let access =
+            |action, op, pk: &str, sk: &str| Access { cause: Some(Cause { action, stage: Stage::Request }), op, pk: pk.into(), sk: sk.into(), bytes: 300 };
         let record = |kind| ActionRecord { kind, cpu_request: Duration::ZERO, cpu_consumers: Duration::ZERO, ok: true };
         let run = Run {
             actions: vec![record(Kind::StatusReadViral), record(Kind::StatusReadViral), record(Kind::Follow)],
