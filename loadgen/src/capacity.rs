@@ -79,7 +79,14 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         eprintln!("{}", cost::explain(&run, name));
     }
     let costs = cost::costs(&run);
-    let results: Vec<(Vec<model::HotKey>, model::Sizing)> = profiles.iter().map(|p| (model::hot_keys(p, &costs), model::size(p, &prices, &costs))).collect();
+    let refills = cost::refills(&run);
+    let results: Vec<(Vec<model::HotKey>, model::Sizing)> = profiles
+        .iter()
+        .map(|p| {
+            let sizing = model::size(p, &prices, &costs, &refills);
+            (model::hot_keys(p, &costs, &refills, sizing.fargate_tasks), sizing)
+        })
+        .collect();
     let build = if cfg!(debug_assertions) { "debug (CPU figures are several times a release build's)" } else { "release" };
     let report = report::Report {
         facts: &facts,

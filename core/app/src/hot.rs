@@ -19,6 +19,23 @@ use crate::ports::Item;
 /// Entries each cache keeps at most (then the expired ones go, or everything).
 const CAPACITY: usize = 10_000;
 
+tokio::task_local! {
+    /// Set while a store read fills an in-process copy.
+    static FILLING: ();
+}
+
+/// Runs `read`, a store read whose result becomes an in-process copy, marked as such: each
+/// process repeats it at most once per `hot_ttl_ms` and key, whatever the request rate, and the
+/// capacity model (a recording store, loadgen) rates it so.
+pub async fn filling<F: std::future::Future>(read: F) -> F::Output {
+    FILLING.scope((), read).await
+}
+
+/// Whether the running task is inside [`filling`].
+pub fn is_filling() -> bool {
+    FILLING.try_with(|()| ()).is_ok()
+}
+
 /// A map whose entries are trusted for `ttl` (never, when it is zero).
 pub(crate) struct TtlCache<K, V> {
     ttl: Duration,
@@ -68,12 +85,13 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 }
 
-/// The counts of a status: replies, boosts, favourites.
+/// The counts of a status: replies, boosts, favourites, quotes standing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct StatusCounts {
     pub(crate) replies: u64,
     pub(crate) reblogs: u64,
     pub(crate) favourites: u64,
+    pub(crate) quotes: u64,
 }
 
 /// Every hot copy the app keeps.

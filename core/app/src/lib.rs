@@ -24,7 +24,7 @@ pub mod decode_budget;
 mod due;
 mod endorsements;
 mod filters;
-mod hot;
+pub mod hot;
 mod http;
 mod instance;
 mod listener;

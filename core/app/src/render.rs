@@ -177,7 +177,7 @@ impl App {
         let mut all = keys::instance_counter_keys(keys::InstanceCounter::Accounts, shards);
         let users = all.len();
         all.extend(keys::instance_counter_keys(keys::InstanceCounter::Statuses, shards));
-        let items = self.store.get_many(&all).await?;
+        let items = crate::hot::filling(self.store.get_many(&all)).await?;
         let counts = (model::sum_counts(items[..users].iter().map(Option::as_ref)), model::sum_counts(items[users..].iter().map(Option::as_ref)));
         self.hot.instance.put((), counts, read_at);
         Ok(counts)
@@ -206,7 +206,7 @@ impl App {
         }
         if !missing.is_empty() {
             let read_at = std::time::Instant::now();
-            for (id, record) in self.status_records(&missing).await? {
+            for (id, record) in crate::hot::filling(self.status_records(&missing)).await? {
                 if is_public(&record) {
                     self.hot.statuses.put(id, record.clone(), read_at);
                 }
@@ -287,49 +287,69 @@ impl App {
         let rendered_media = self.status_media(&shown, &media).await?;
         let attachments = |r: &StatusRecord| -> Vec<wire::MediaAttachment> { rendered_media.get(&r.id).cloned().unwrap_or_default() };
 
-        // Per status: its counters' shards (unless a fresh copy of its counts is kept), then
-        // the viewer's five flags, whether the viewer follows its author (its quote policy may
-        // ask) and its quotes count, all in one batch.
-        const FLAGS: usize = 7;
+        // Per status: its counts (its counters' shards and its quotes count) unless a fresh copy
+        // is kept, then the viewer's five flags and whether the viewer follows its author (its
+        // quote policy may ask). Public statuses' counts are read in a batch of their own, to be
+        // kept (`hot::filling`), beside the batch of everything else.
+        const FLAGS: usize = 6;
         let counter_shards = self.config.shards.status_counters;
         let per_counter = counter_shards.max(1) as usize;
+        let count_keys = |r: &StatusRecord, into: &mut Vec<crate::ports::Key>| {
+            for counter in keys::StatusCounter::ALL {
+                into.extend(keys::status_counter_shards(r.id, counter, counter_shards));
+            }
+            into.push(keys::quotes_count(r.id));
+        };
         let v = viewer.unwrap_or(Id::MIN);
         let read_at = std::time::Instant::now();
-        let mut keys = Vec::with_capacity(shown.len() * (FLAGS + 3 * per_counter));
-        let mut kept_counts: Vec<Option<StatusCounts>> = Vec::with_capacity(shown.len());
+        let mut keys = Vec::with_capacity(shown.len() * (FLAGS + 3 * per_counter + 1));
+        let mut kept_keys = Vec::new();
+        // Where each status's counts come from: kept, or read at this offset of either batch.
+        let mut sources: Vec<CountsFrom> = Vec::with_capacity(shown.len());
         for r in &shown {
             let kept = if is_public(r) { self.hot.counts.get(&r.id) } else { None };
-            if kept.is_none() {
-                for counter in keys::StatusCounter::ALL {
-                    keys.extend(keys::status_counter_shards(r.id, counter, counter_shards));
+            sources.push(match kept {
+                Some(counts) => CountsFrom::Kept(counts),
+                None if is_public(r) => {
+                    let at = kept_keys.len();
+                    count_keys(r, &mut kept_keys);
+                    CountsFrom::ToKeep(at)
                 }
-            }
-            kept_counts.push(kept);
+                None => {
+                    let at = keys.len();
+                    count_keys(r, &mut keys);
+                    CountsFrom::Read(at)
+                }
+            });
             keys.push(keys::interaction(r.id, keys::Interaction::Favourite, v));
             keys.push(keys::interaction(r.id, keys::Interaction::Reblog, v));
             keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
             keys.push(keys::pinned(v, r.id));
             keys.push(keys::thread_mute(v, r.thread()));
             keys.push(keys::follow_edge(v, r.account_id));
-            keys.push(keys::quotes_count(r.id));
         }
-        let items = self.store.get_many(&keys).await?;
+        let to_keep = async { if kept_keys.is_empty() { Ok(Vec::new()) } else { crate::hot::filling(self.store.get_many(&kept_keys)).await } };
+        let (items, kept_items) = futures_util::future::try_join(self.store.get_many(&keys), to_keep).await?;
+        let counts_at = |batch: &[Option<crate::ports::Item>], at: usize| {
+            let sum = |k: usize| model::sum_counts(batch[at + k * per_counter..at + (k + 1) * per_counter].iter().map(Option::as_ref));
+            StatusCounts { replies: sum(0), reblogs: sum(1), favourites: sum(2), quotes: model::count(batch[at + 3 * per_counter].as_ref()) }
+        };
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
         let mut at = 0;
-        for (r, kept) in shown.iter().zip(kept_counts) {
-            let counts = match kept {
-                Some(counts) => counts,
-                None => {
-                    let sum = |k: usize| model::sum_counts(items[at + k * per_counter..at + (k + 1) * per_counter].iter().map(Option::as_ref));
-                    let counts = StatusCounts { replies: sum(0), reblogs: sum(1), favourites: sum(2) };
-                    at += 3 * per_counter;
-                    if is_public(r) {
-                        self.hot.counts.put(r.id, counts, read_at);
-                    }
+        for (r, source) in shown.iter().zip(sources) {
+            let counts = match source {
+                CountsFrom::Kept(counts) => counts,
+                CountsFrom::ToKeep(from) => {
+                    let counts = counts_at(&kept_items, from);
+                    self.hot.counts.put(r.id, counts, read_at);
                     counts
                 }
+                CountsFrom::Read(from) => {
+                    at = from + 3 * per_counter + 1;
+                    counts_at(&items, from)
+                }
             };
-            let [fav, rb, bm, pin, thread_muted, follows, quotes_count] = &items[at..at + FLAGS] else { continue };
+            let [fav, rb, bm, pin, thread_muted, follows] = &items[at..at + FLAGS] else { continue };
             at += FLAGS;
             facts.insert(
                 r.id,
@@ -343,7 +363,7 @@ impl App {
                     pinned: pin.is_some(),
                     muted: thread_muted.is_some(),
                     poll: None,
-                    quotes: model::count(quotes_count.as_ref()),
+                    quotes: counts.quotes,
                     quote: quote_shape.quote_of(r),
                     quote_approval: quotes::approval(viewer, r, follows.is_some()),
                 },
@@ -519,4 +539,14 @@ pub(crate) fn role_entity(role: Role) -> wire::Role {
         Role::Owner => "Owner",
     };
     wire::Role { id: role.id().into(), name: name.into(), permissions: role.permissions().to_string(), color: String::new(), highlighted: role.is_staff() }
+}
+
+/// Where a rendered status's counts come from (the batches of `App::render_level`).
+enum CountsFrom {
+    /// The in-process copy.
+    Kept(StatusCounts),
+    /// Read at this offset of the batch of counts to keep.
+    ToKeep(usize),
+    /// Read at this offset of the main batch (a status not kept: private, direct).
+    Read(usize),
 }

@@ -305,6 +305,29 @@ pub fn explain(run: &Run, name: &str) -> String {
     out
 }
 
+/// Refills of in-process copies of hot data (`Access::filled`, families other than per-id
+/// ones): per family, the read units one refill of its busiest key costs (each distinct item
+/// once). Each core task refills a key at most once per `hot_ttl_ms`, whatever the request
+/// rate, so the model rates these from the task count, not per action.
+pub fn refills(run: &Run) -> BTreeMap<Family, f64> {
+    let mut items: BTreeMap<(Family, String), BTreeMap<String, f64>> = BTreeMap::new();
+    for access in run.accesses.iter().filter(|a| a.filled && a.cause.is_some()) {
+        let fam = family(Backend::DynamoDb, &access.pk, &run.hot);
+        if fam.class == Class::PerId {
+            continue;
+        }
+        let units = items.entry((fam, access.pk.clone())).or_default().entry(access.sk.clone()).or_default();
+        *units = units.max(read_units(access.bytes));
+    }
+    let mut out: BTreeMap<Family, f64> = BTreeMap::new();
+    for ((fam, _), per_item) in items {
+        let units: f64 = per_item.values().sum();
+        let best = out.entry(fam).or_default();
+        *best = best.max(units);
+    }
+    out
+}
+
 /// Costs per kind, from a run.
 pub fn costs(run: &Run) -> BTreeMap<Kind, KindCost> {
     let mut out: BTreeMap<Kind, KindCost> = BTreeMap::new();
@@ -322,6 +345,10 @@ pub fn costs(run: &Run) -> BTreeMap<Kind, KindCost> {
         let cost = out.entry(record.kind).or_default();
         let backend = if matches!(access.op, Op::Redis(_)) { Backend::Redis } else { Backend::DynamoDb };
         let fam = family(backend, &access.pk, &run.hot);
+        if access.filled && fam.class != Class::PerId {
+            // Rated from the task count instead (`refills`): not per action.
+            continue;
+        }
         let part =
             if cause.stage == Stage::Consumers && fam.class == Class::PerId && per_follower(&access.op, &access.pk) { Part::PerFollower } else { Part::Fixed };
         let usage = cost.usage.entry(part).or_default();
@@ -449,7 +476,7 @@ mod tests {
 
         let cause = |stage| Some(Cause { action: 0, stage });
         let event = Event::Followed { follower: Id::from_u64(5), target: Id::from_u64(6) };
-        let access = |op, pk: &str, bytes, stage| Access { cause: cause(stage), op, pk: pk.into(), sk: String::new(), bytes };
+        let access = |op, pk: &str, bytes, stage| Access { cause: cause(stage), op, pk: pk.into(), sk: String::new(), bytes, filled: false };
         let run = Run {
             actions: vec![ActionRecord { kind: Kind::Follow, cpu_request: Duration::from_millis(3), cpu_consumers: Duration::from_millis(1), ok: true }],
             accesses: vec![
@@ -457,7 +484,7 @@ mod tests {
                 access(Op::Put, "A#5", 1500, Stage::Request),
                 access(Op::Commit { writes: 1, events: vec![event] }, "", 80, Stage::Request),
                 access(Op::Redis("EVALSHA add"), "home:5", 33, Stage::Consumers),
-                Access { cause: None, op: Op::Get, pk: "META".into(), sk: String::new(), bytes: 10 },
+                Access { cause: None, op: Op::Get, pk: "META".into(), sk: String::new(), bytes: 10, filled: false },
             ],
             hot: hot(),
             users: 2,
@@ -486,8 +513,14 @@ mod tests {
         use super::super::trace::{Access, Cause};
         use std::time::Duration;
 
-        let access =
-            |action, op, pk: &str, sk: &str| Access { cause: Some(Cause { action, stage: Stage::Request }), op, pk: pk.into(), sk: sk.into(), bytes: 300 };
+        let access = |action, op, pk: &str, sk: &str| Access {
+            cause: Some(Cause { action, stage: Stage::Request }),
+            op,
+            pk: pk.into(),
+            sk: sk.into(),
+            bytes: 300,
+            filled: false,
+        };
         let record = |kind| ActionRecord { kind, cpu_request: Duration::ZERO, cpu_consumers: Duration::ZERO, ok: true };
         let run = Run {
             actions: vec![record(Kind::StatusReadViral), record(Kind::StatusReadViral), record(Kind::Follow)],

@@ -74,9 +74,14 @@ pub struct HotKey {
 /// - a hot entity's key (the largest account, the viral status, the trending tag) gets the
 ///   rates of the kinds aimed at it (the profile's hot figures) × their use;
 /// - a per-id family gets the busiest ordinary account's rate × the most any kind uses it;
-/// - one shard of a sharded key gets the deployment-wide rate divided by the profile's count.
-pub fn hot_keys(profile: &Profile, costs: &BTreeMap<Kind, KindCost>) -> Vec<HotKey> {
+/// - one shard of a sharded key gets the deployment-wide rate divided by the profile's count;
+/// - a key kept in process (`refills`: read units per refill) is also read once per core task
+///   (`tasks`) and `hot_ttl_ms`, whatever the request rate.
+pub fn hot_keys(profile: &Profile, costs: &BTreeMap<Kind, KindCost>, refills: &BTreeMap<Family, f64>, tasks: f64) -> Vec<HotKey> {
     let mut rated: BTreeMap<Family, (f64, f64, f64)> = BTreeMap::new();
+    for (family, units) in refills {
+        rated.entry(family.clone()).or_default().0 += units * refills_per_second(profile, tasks);
+    }
     let mut top: BTreeMap<Family, (f64, Kind)> = BTreeMap::new();
     for (&kind, cost) in costs {
         let n = cost.actions.max(1) as f64;
@@ -193,9 +198,15 @@ impl Sizing {
     }
 }
 
+/// How often each core task refills one kept key: once per `hot_ttl_ms`, in every task.
+pub fn refills_per_second(profile: &Profile, tasks: f64) -> f64 {
+    tasks * 1_000.0 / profile.hot_ttl_ms
+}
+
 /// Totals at the profile's peak, resources sized with [`THRESHOLD`] headroom, priced for a
-/// month at that peak (an upper bound: nothing scales down at night).
-pub fn size(profile: &Profile, prices: &Prices, costs: &BTreeMap<Kind, KindCost>) -> Sizing {
+/// month at that peak (an upper bound: nothing scales down at night). Refills of kept keys
+/// (`refills`) add their reads once the task count is known.
+pub fn size(profile: &Profile, prices: &Prices, costs: &BTreeMap<Kind, KindCost>, refills: &BTreeMap<Family, f64>) -> Sizing {
     let mut total = Usage::default();
     for (&kind, cost) in costs {
         total.add_scaled(&cost.per_action(follower_scale(profile, cost)), rate(profile, kind));
@@ -213,6 +224,7 @@ pub fn size(profile: &Profile, prices: &Prices, costs: &BTreeMap<Kind, KindCost>
     s.redis_shards = s.redis_shards_for_ops.max(s.redis_shards_for_memory);
     s.vcpus = total.cpu_secs;
     s.fargate_tasks = (s.vcpus / (prices.fargate.task_vcpu * prices.fargate.target_utilisation)).ceil().max(2.0);
+    s.rcu += refills.values().sum::<f64>() * refills_per_second(profile, s.fargate_tasks);
     s.index_docs = total.search_docs;
     s.search_queries = total.search_queries;
     s.opensearch_nodes = (s.index_docs / prices.opensearch.docs_per_node_per_sec)
@@ -282,7 +294,7 @@ mod tests {
         let profile = Profile::parse(VALID).unwrap();
         // Two actions wrote 8 WCU on `$HEAD` in all: 4 per post, at 10 posts/s × (1 − 1% trending).
         let costs = one_kind(Kind::Post, 2, &[(family("$HEAD", Class::Global), KeyLoad { wcu: 8.0, ..KeyLoad::default() })]);
-        let keys = hot_keys(&profile, &costs);
+        let keys = hot_keys(&profile, &costs, &BTreeMap::new(), 10.0);
         assert!((keys[0].wcu - 4.0 * 9.9).abs() < 1e-9, "{keys:?}");
         assert!((keys[0].load - 4.0 * 9.9 / 1000.0).abs() < 1e-9);
     }
@@ -292,7 +304,7 @@ mod tests {
         let mut profile = Profile::parse(VALID).unwrap();
         profile.shards.insert("$HEAD".into(), 4.0);
         let costs = one_kind(Kind::Post, 2, &[(family("$HEAD#{shard}", Class::Shard), KeyLoad { wcu: 8.0, ..KeyLoad::default() })]);
-        let keys = hot_keys(&profile, &costs);
+        let keys = hot_keys(&profile, &costs, &BTreeMap::new(), 10.0);
         assert!((keys[0].wcu - 4.0 * 9.9 / 4.0).abs() < 1e-9, "{keys:?}");
     }
 
@@ -302,7 +314,7 @@ mod tests {
         let viral = family("S#{viral}", Class::Hot);
         let mut costs = one_kind(Kind::FavouriteViral, 1, &[(viral.clone(), KeyLoad { wcu: 4.0, ..KeyLoad::default() })]);
         costs.extend(one_kind(Kind::Favourite, 1, &[(viral, KeyLoad { wcu: 4.0, ..KeyLoad::default() })]));
-        let keys = hot_keys(&profile, &costs);
+        let keys = hot_keys(&profile, &costs, &BTreeMap::new(), 10.0);
         assert_eq!(keys[0].wcu, 4.0 * 3.0, "3 viral favourites/s, the ordinary ones left out");
     }
 
@@ -310,8 +322,26 @@ mod tests {
     fn a_per_id_key_takes_the_busiest_account_rate() {
         let profile = Profile::parse(VALID).unwrap();
         let costs = one_kind(Kind::Home, 4, &[(family("A#{id}", Class::PerId), KeyLoad { rcu: 8.0, ..KeyLoad::default() })]);
-        let keys = hot_keys(&profile, &costs);
+        let keys = hot_keys(&profile, &costs, &BTreeMap::new(), 10.0);
         assert_eq!(keys[0].rcu, 2.0, "2 RCU per action × 1 action/s");
+    }
+
+    #[test]
+    fn a_key_kept_in_process_is_read_once_per_task_and_bound_whatever_the_rate() {
+        let mut profile = Profile::parse(VALID).unwrap();
+        profile.hot_ttl_ms = 2_000.0;
+        let viral = family("S#{viral}", Class::Hot);
+        // Reads for the request (the viewer's flags) at the viral rate, plus refills of 3 RCU.
+        let costs = one_kind(Kind::StatusReadViral, 1, &[(viral.clone(), KeyLoad { rcu: 2.0, ..KeyLoad::default() })]);
+        let refills = BTreeMap::from([(viral, 3.0), (family("A#{id}", Class::PerId), 0.0)]);
+        let keys = hot_keys(&profile, &costs, &refills, 400.0);
+        let viral_rate = rate(&profile, Kind::StatusReadViral);
+        assert!((keys[0].rcu - (2.0 * viral_rate + 3.0 * 400.0 / 2.0)).abs() < 1e-9, "{keys:?}");
+        assert_eq!(refills_per_second(&profile, 400.0), 200.0, "400 tasks, one refill each per 2 s");
+        let prices = Prices::read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/prices-us-east-1.toml")).unwrap();
+        let sized = size(&profile, &prices, &costs, &refills);
+        let unrefilled = size(&profile, &prices, &costs, &BTreeMap::new());
+        assert!((sized.rcu - unrefilled.rcu - 3.0 * refills_per_second(&profile, sized.fargate_tasks)).abs() < 1e-9, "refills add their reads to the total");
     }
 
     #[test]

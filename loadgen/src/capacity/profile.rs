@@ -32,6 +32,15 @@ pub struct Profile {
     /// key.
     #[serde(default)]
     pub shards: std::collections::BTreeMap<String, f64>,
+    /// `[timelines] hot_ttl_ms` of the deployment: how long each core task trusts its
+    /// in-process copies of hot public data (a hot key is refilled at most once per task and
+    /// bound). The recorded run uses 1,000.
+    #[serde(default = "default_hot_ttl_ms")]
+    pub hot_ttl_ms: f64,
+}
+
+fn default_hot_ttl_ms() -> f64 {
+    1_000.0
 }
 
 /// Requests per second at the peak the deployment is sized for.
@@ -126,6 +135,9 @@ impl Profile {
             ("hot.viral_status_boosts", h.viral_status_boosts),
             ("hot.busiest_account_actions", h.busiest_account_actions),
         ];
+        if !self.hot_ttl_ms.is_finite() || self.hot_ttl_ms < 1.0 {
+            bail!("profile field `hot_ttl_ms` must be a number of milliseconds ≥ 1 (got {})", self.hot_ttl_ms);
+        }
         for (base, count) in &self.shards {
             if !count.is_finite() || *count < 1.0 || count.fract() != 0.0 || *count > 65_536.0 {
                 bail!("profile field `shards.{base}` must be a whole number from 1 to 65536 (got {count})");

@@ -137,6 +137,15 @@ impl Report<'_> {
         let p = pr.profile;
         let _ = writeln!(o, "\n## `{}`\n", p.name);
         let _ = writeln!(o, "### Hottest keys at the peak\n");
+        let _ = writeln!(
+            o,
+            "Hot data kept in process (public statuses and their counts, celebrities' newest posts, the instance counts) is \
+             refilled by each of the {} core tasks once per `hot_ttl_ms` ({} ms): {} refills/s of each such key, whatever the \
+             request rate.\n",
+            n(pr.sizing.fargate_tasks),
+            n(p.hot_ttl_ms),
+            n(model::refills_per_second(p, pr.sizing.fargate_tasks))
+        );
         let _ = writeln!(o, "| key family | backend | how rated | RCU/s | WCU/s | Redis ops/s | share of limit | limit | mostly from |");
         let _ = writeln!(o, "|---|---|---|---:|---:|---:|---:|---|---|");
         for k in pr.keys.iter().take(15) {
@@ -161,7 +170,7 @@ impl Report<'_> {
                 n(k.redis_ops),
                 k.load * 100.0,
                 k.limit,
-                k.top.map_or("", Kind::label)
+                k.top.map_or(if k.rcu > 0.0 { "refills of in-process copies" } else { "" }, Kind::label)
             );
         }
 

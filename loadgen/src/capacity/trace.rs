@@ -76,6 +76,9 @@ pub struct Access {
     /// Sort key (store), empty otherwise.
     pub sk: String,
     pub bytes: usize,
+    /// A read that fills an in-process copy (`core_app::hot::filling`): each core task repeats
+    /// it at most once per `hot_ttl_ms`, whatever the request rate.
+    pub filled: bool,
 }
 
 /// The trace every decorator appends to.
@@ -89,7 +92,7 @@ impl Trace {
     }
 
     fn push(&self, op: Op, pk: impl Into<String>, sk: impl Into<String>, bytes: usize) {
-        let access = Access { cause: CAUSE.try_with(|c| *c).ok(), op, pk: pk.into(), sk: sk.into(), bytes };
+        let access = Access { cause: CAUSE.try_with(|c| *c).ok(), op, pk: pk.into(), sk: sk.into(), bytes, filled: core_app::hot::is_filling() };
         self.0.lock().unwrap_or_else(PoisonError::into_inner).push(access);
     }
 

@@ -157,8 +157,8 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>, p
     let committed = tx.commit(app.store.as_ref(), vec![event]).await?;
     // The author's newest posts changed (a celebrity's are kept in process), and a parent's count.
     app.hot.forget_status(id, Some(author));
-    if let Some(parent) = record.in_reply_to_id {
-        app.hot.forget_status(parent, None);
+    for changed in [record.in_reply_to_id, record.quote.as_ref().map(|q| q.status)].into_iter().flatten() {
+        app.hot.forget_status(changed, None);
     }
     Ok(committed)
 }
@@ -364,7 +364,7 @@ async fn delete_once(app: &App, record: &StatusRecord, quote_standing: bool) -> 
     };
     let committed = tx.commit(app.store.as_ref(), vec![event]).await?;
     app.hot.forget_status(id, Some(author));
-    for changed in [record.in_reply_to_id, record.reblog_of].into_iter().flatten() {
+    for changed in [record.in_reply_to_id, record.reblog_of, record.quote.as_ref().map(|q| q.status)].into_iter().flatten() {
         app.hot.forget_status(changed, None);
     }
     if committed.is_ok() && shards.status_counters > 1 {
@@ -441,6 +441,7 @@ pub async fn revoke_quote(app: &App, quoted: Id, quoting: Id) -> ApiResult<Resul
     tx.push(Write::Delete { key: keys::quote_listing(quoted, quoting), condition: Condition::None });
     tx.push(Write::Add { key: keys::quotes_count(quoted), delta: -1 });
     let committed = tx.commit(app.store.as_ref(), vec![]).await?;
+    app.hot.forget_status(quoted, None);
     Ok(committed)
 }
 

@@ -326,7 +326,7 @@ impl App {
             Some(page) => page,
             None => {
                 let read_at = Instant::now();
-                let page = Arc::new(self.store.query(&Query { descending: true, ..Query::partition(partition, HEAD) }).await?);
+                let page = Arc::new(crate::hot::filling(self.store.query(&Query { descending: true, ..Query::partition(partition, HEAD) })).await?);
                 self.hot.celebrity_heads.put(celebrity, page.clone(), read_at);
                 page
             }
