@@ -352,6 +352,36 @@ pub struct StatusRecord {
     pub quote_policy: Option<QuotePolicy>,
 }
 
+impl StatusRecord {
+    /// A status of `account` with nothing in it yet (no text, no links to others), created now
+    /// (`created_at`): what a boost is, and the start of a test's fixture.
+    pub fn empty(id: Id, account: Id, visibility: Visibility, created_at: u64) -> Self {
+        StatusRecord {
+            id,
+            account_id: account,
+            text: String::new(),
+            content: String::new(),
+            spoiler_text: String::new(),
+            sensitive: false,
+            visibility,
+            language: None,
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog_of: None,
+            mentions: Vec::new(),
+            tags: Vec::new(),
+            application: None,
+            created_at,
+            edited_at: None,
+            media: Vec::new(),
+            conversation: None,
+            poll: None,
+            quote: None,
+            quote_policy: None,
+        }
+    }
+}
+
 /// What a status quotes: the quoted status and its author.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuoteRecord {

@@ -466,6 +466,10 @@ mod tests {
         HotIds { largest: "111".into(), viral: "222".into(), tag: "capacitytrend".into() }
     }
 
+    fn run_of(actions: Vec<super::super::drive::ActionRecord>, accesses: Vec<super::super::trace::Access>) -> Run {
+        Run { actions, accesses, hot: hot(), users: 2, follows: 1, largest_followers: 0, elapsed: std::time::Duration::ZERO, errors: Vec::new() }
+    }
+
     #[test]
     fn a_traced_action_is_costed_with_its_outbox_and_kinesis_records() {
         use super::super::drive::ActionRecord;
@@ -477,22 +481,16 @@ mod tests {
         let cause = |stage| Some(Cause { action: 0, stage });
         let event = Event::Followed { follower: Id::from_u64(5), target: Id::from_u64(6) };
         let access = |op, pk: &str, bytes, stage| Access { cause: cause(stage), op, pk: pk.into(), sk: String::new(), bytes, filled: false };
-        let run = Run {
-            actions: vec![ActionRecord { kind: Kind::Follow, cpu_request: Duration::from_millis(3), cpu_consumers: Duration::from_millis(1), ok: true }],
-            accesses: vec![
+        let run = run_of(
+            vec![ActionRecord { kind: Kind::Follow, cpu_request: Duration::from_millis(3), cpu_consumers: Duration::from_millis(1), ok: true }],
+            vec![
                 access(Op::Get, "A#6", 5000, Stage::Request),
                 access(Op::Put, "A#5", 1500, Stage::Request),
                 access(Op::Commit { writes: 1, events: vec![event] }, "", 80, Stage::Request),
                 access(Op::Redis("EVALSHA add"), "home:5", 33, Stage::Consumers),
                 Access { cause: None, op: Op::Get, pk: "META".into(), sk: String::new(), bytes: 10, filled: false },
             ],
-            hot: hot(),
-            users: 2,
-            follows: 1,
-            largest_followers: 0,
-            elapsed: Duration::ZERO,
-            errors: Vec::new(),
-        };
+        );
         let costs = costs(&run);
         let follow = &costs[&Kind::Follow];
         let u = follow.per_action(1.0);
@@ -522,21 +520,15 @@ mod tests {
             filled: false,
         };
         let record = |kind| ActionRecord { kind, cpu_request: Duration::ZERO, cpu_consumers: Duration::ZERO, ok: true };
-        let run = Run {
-            actions: vec![record(Kind::StatusReadViral), record(Kind::StatusReadViral), record(Kind::Follow)],
-            accesses: vec![
+        let run = run_of(
+            vec![record(Kind::StatusReadViral), record(Kind::StatusReadViral), record(Kind::Follow)],
+            vec![
                 access(0, Op::Get, "A#111", "profile"),
                 access(1, Op::Get, "A#111", "profile"),
                 access(1, Op::Get, "A#111", "blocks#12345"),
                 access(2, Op::Get, "A#5", "profile"),
             ],
-            hot: hot(),
-            users: 2,
-            follows: 1,
-            largest_followers: 0,
-            elapsed: Duration::ZERO,
-            errors: Vec::new(),
-        };
+        );
         let text = explain(&run, "A#{largest}");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");

@@ -100,3 +100,15 @@ impl Paged<wire::Account> {
         Ok(Paged::new(app, url, rendered, &cursors))
     }
 }
+
+impl Paged<wire::Status> {
+    /// A page of the statuses a list partition names (`ids`, listed under `cursors`), rendered
+    /// for `viewer`, with its Link header; deleted or hidden statuses drop out and take their
+    /// cursors with them.
+    pub async fn statuses_listed(app: &App, viewer: Id, cursors: Vec<Id>, ids: Vec<Id>, url: &RequestUrl) -> ApiResult<Self> {
+        let statuses = app.statuses(Some(viewer), &ids).await?;
+        let kept: std::collections::HashSet<Id> = statuses.iter().map(|s| s.id).collect();
+        let cursors: Vec<Id> = cursors.into_iter().zip(ids).filter(|(_, id)| kept.contains(id)).map(|(c, _)| c).collect();
+        Ok(Paged::new(app, url, statuses, &cursors))
+    }
+}

@@ -134,29 +134,7 @@ mod tests {
     use super::*;
 
     fn status(visibility: Visibility, policy: Option<QuotePolicy>) -> StatusRecord {
-        StatusRecord {
-            id: Id::from_u64(100),
-            account_id: Id::from_u64(1),
-            text: String::new(),
-            content: String::new(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            visibility,
-            language: None,
-            in_reply_to_id: None,
-            in_reply_to_account_id: None,
-            reblog_of: None,
-            mentions: Vec::new(),
-            tags: Vec::new(),
-            application: None,
-            created_at: 0,
-            edited_at: None,
-            media: Vec::new(),
-            conversation: None,
-            poll: None,
-            quote: None,
-            quote_policy: policy,
-        }
+        StatusRecord { quote_policy: policy, ..StatusRecord::empty(Id::from_u64(100), Id::from_u64(1), visibility, 0) }
     }
 
     #[test]

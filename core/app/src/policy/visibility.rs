@@ -297,27 +297,8 @@ mod tests {
 
     fn status(author: u64, visibility: Visibility, mentions: &[u64]) -> StatusRecord {
         StatusRecord {
-            id: Id::from_u64(100),
-            account_id: Id::from_u64(author),
-            text: String::new(),
-            content: String::new(),
-            spoiler_text: String::new(),
-            sensitive: false,
-            visibility,
-            language: None,
-            in_reply_to_id: None,
-            in_reply_to_account_id: None,
-            reblog_of: None,
             mentions: mentions.iter().map(|m| MentionRecord { id: Id::from_u64(*m), username: format!("u{m}") }).collect(),
-            tags: Vec::new(),
-            application: None,
-            created_at: 0,
-            edited_at: None,
-            media: Vec::new(),
-            conversation: None,
-            poll: None,
-            quote: None,
-            quote_policy: None,
+            ..StatusRecord::empty(Id::from_u64(100), Id::from_u64(author), visibility, 0)
         }
     }
 

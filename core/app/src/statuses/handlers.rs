@@ -434,11 +434,7 @@ pub async fn favourites(State(app): State<App>, auth: Auth, Params(page): Params
 async fn own_list(app: App, me: Id, kind: Interaction, page: PageParams, url: RequestUrl) -> ApiResult<Paged<wire::Status>> {
     let window = page.request(20, 40)?.window();
     let (cursors, ids) = app.ref_page(keys::account_list_partition(me, kind), &window).await?;
-    let statuses = app.statuses(Some(me), &ids).await?;
-    // Keep cursors aligned with what survived (deleted or hidden statuses drop out).
-    let kept: HashSet<Id> = statuses.iter().map(|s| s.id).collect();
-    let cursors: Vec<Id> = cursors.into_iter().zip(ids).filter(|(_, id)| kept.contains(id)).map(|(c, _)| c).collect();
-    Ok(Paged::new(&app, &url, statuses, &cursors))
+    Paged::statuses_listed(&app, me, cursors, ids, &url).await
 }
 
 /// `GET /api/v1/statuses/:id/quotes`: the quotes of one of the caller's statuses that stand
@@ -453,10 +449,7 @@ pub async fn quotes(
     let me = auth.user(Scope::ReadStatuses)?;
     let window = page.request(20, 40)?.window();
     let (cursors, ids) = service::quotes(&app, me, path_id(&id)?, &window).await?;
-    let statuses = app.statuses(Some(me), &ids).await?;
-    let kept: HashSet<Id> = statuses.iter().map(|s| s.id).collect();
-    let cursors: Vec<Id> = cursors.into_iter().zip(ids).filter(|(_, id)| kept.contains(id)).map(|(c, _)| c).collect();
-    Ok(Paged::new(&app, &url, statuses, &cursors))
+    Paged::statuses_listed(&app, me, cursors, ids, &url).await
 }
 
 /// `POST /api/v1/statuses/:id/quotes/:quoting_status_id/revoke`: the author of `id` revokes

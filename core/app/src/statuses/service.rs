@@ -326,29 +326,7 @@ pub async fn boost(app: &App, me: Id, original: &StatusRecord, visibility: Optio
         (v, _) => v,
     };
     let id = app.next_id()?;
-    let record = StatusRecord {
-        id,
-        account_id: me,
-        text: String::new(),
-        content: String::new(),
-        spoiler_text: String::new(),
-        sensitive: false,
-        visibility,
-        language: None,
-        in_reply_to_id: None,
-        in_reply_to_account_id: None,
-        reblog_of: Some(original.id),
-        mentions: Vec::new(),
-        tags: Vec::new(),
-        application: client,
-        created_at: now_ms(),
-        edited_at: None,
-        media: Vec::new(),
-        conversation: None,
-        poll: None,
-        quote: None,
-        quote_policy: None,
-    };
+    let record = StatusRecord { reblog_of: Some(original.id), application: client, ..StatusRecord::empty(id, me, visibility, now_ms()) };
     for _ in 0..RACE_RETRIES {
         match writes::boost(app, &record, original.id).await? {
             Ok(()) => {
