@@ -34,8 +34,10 @@ class TagsTest(ServerTestCase):
         author.status_post("one #featured")
         author.status_post("two #Featured")
         author.status_post("unlisted #featured", visibility="unlisted")
+        author.status_post("private #featured", visibility="private")
         made = author.featured_tag_create("featured")
-        self.assertEqual((made.name, str(made.statuses_count)), ("featured", "2"))
+        # Public and unlisted posts count, as Mastodon's distributable?; private ones do not.
+        self.assertEqual((made.name, str(made.statuses_count)), ("featured", "3"))
         self.assertIsNotNone(made.last_status_at)
         self.assertEqual([t.name for t in author.featured_tags()], ["featured"])
         self.assertEqual([t.name for t in author.account_featured_tags(author.me().id)], ["featured"])
