@@ -312,26 +312,29 @@ impl App {
         Ok(ids)
     }
 
-    /// A celebrity's `AS#` entries in `window`. The head page (no cursor) is what every
-    /// follower's first home page merges in: kept in process for `[timelines] hot_ttl_ms`
-    /// (the largest page a client may ask, cut to the window).
+    /// A celebrity's `AS#` entries in `window`. Its newest entries (the head page) are what
+    /// every follower's home pages merge in: kept in process for `[timelines] hot_ttl_ms`, and
+    /// any window they hold the whole answer to (a first page, or the next pages while they
+    /// stay within the head) is cut from them; a deeper window is read from the store.
     async fn celebrity_page(&self, celebrity: Id, window: &Window) -> ApiResult<Arc<Vec<Item>>> {
         const HEAD: usize = 40;
         let partition = keys::account_statuses_partition(celebrity);
-        let head = window.after.is_none() && window.before.is_none() && window.limit <= HEAD;
-        if !head || !self.hot.celebrity_heads.enabled() {
+        if window.limit > HEAD || !self.hot.celebrity_heads.enabled() {
             return Ok(Arc::new(self.store.query(&Query::window(partition, window)).await?));
         }
         let page = match self.hot.celebrity_heads.get(&celebrity) {
             Some(page) => page,
             None => {
                 let read_at = Instant::now();
-                let page = Arc::new(crate::hot::filling(self.store.query(&Query { descending: true, ..Query::partition(partition, HEAD) })).await?);
+                let page = Arc::new(crate::hot::filling(self.store.query(&Query { descending: true, ..Query::partition(partition.clone(), HEAD) })).await?);
                 self.hot.celebrity_heads.put(celebrity, page.clone(), read_at);
                 page
             }
         };
-        Ok(Arc::new(page.iter().take(window.limit).cloned().collect()))
+        match from_head(&page, page.len() < HEAD, window) {
+            Some(items) => Ok(Arc::new(items)),
+            None => Ok(Arc::new(self.store.query(&Query::window(partition, window)).await?)),
+        }
     }
 
     /// Mastodon's unmerge when `viewer` stops following `tag`: what only the tag brought leaves
@@ -413,4 +416,54 @@ pub async fn push_recipients(app: &App, item: &FeedItem<'_>, tags: &[String]) ->
         recipients.extend(policy_tags::tag_recipients(app, item, tags, &reached).await?);
     }
     Ok(recipients)
+}
+
+/// The entries of `window` cut from `head` (a partition's newest entries, newest first; the
+/// whole partition when `complete`), or `None` when the answer may hold entries older than the
+/// head. Newest first, or oldest first for an `oldest_first` window, as a store query answers.
+fn from_head(head: &[Item], complete: bool, window: &Window) -> Option<Vec<Item>> {
+    let oldest_held = head.last().and_then(|i| Id::from_sort_key(&i.key.sk));
+    // Every entry newer than the head's oldest is in the head.
+    let all_after_held = complete || window.after.zip(oldest_held).is_some_and(|(after, oldest)| after >= oldest);
+    let inside = head.iter().filter(|i| Id::from_sort_key(&i.key.sk).is_some_and(|id| window.contains(id)));
+    if window.oldest_first {
+        // The oldest entries after `after`: all of them must be held.
+        return all_after_held.then(|| inside.rev().take(window.limit).cloned().collect());
+    }
+    let newest: Vec<Item> = inside.take(window.limit).cloned().collect();
+    // Anything not held is older than every held entry: a full page is the answer.
+    (newest.len() == window.limit || all_after_held).then_some(newest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{Key, Value};
+
+    /// Entries with ids 10, 20, …, 10 × n, newest first.
+    fn head(n: u64) -> Vec<Item> {
+        (1..=n).rev().map(|i| Item { key: Key::new("AS#1", Id::from_u64(i * 10).sort_key()), value: Value::Count(0) }).collect()
+    }
+
+    fn ids(items: Option<Vec<Item>>) -> Option<Vec<u64>> {
+        items.map(|v| v.iter().map(|i| Id::from_sort_key(&i.key.sk).unwrap().as_u64()).collect())
+    }
+
+    fn window(after: Option<u64>, before: Option<u64>, oldest_first: bool, limit: usize) -> Window {
+        Window { after: after.map(Id::from_u64), before: before.map(Id::from_u64), oldest_first, limit }
+    }
+
+    #[test]
+    fn windows_the_head_holds_are_cut_from_it_and_deeper_ones_are_not() {
+        let held = head(5); // 50 40 30 20 10, more may be older
+        assert_eq!(ids(from_head(&held, false, &window(None, None, false, 3))), Some(vec![50, 40, 30]), "the first page");
+        assert_eq!(ids(from_head(&held, false, &window(None, Some(40), false, 2))), Some(vec![30, 20]), "the next page, still held");
+        assert_eq!(ids(from_head(&held, false, &window(None, Some(30), false, 3))), None, "would need entries older than the head");
+        assert_eq!(ids(from_head(&held, true, &window(None, Some(30), false, 3))), Some(vec![20, 10]), "unless the head is everything");
+        assert_eq!(ids(from_head(&held, false, &window(Some(20), None, false, 5))), Some(vec![50, 40, 30]), "since_id within the head");
+        assert_eq!(ids(from_head(&held, false, &window(Some(5), None, false, 9))), None, "since_id older than the head");
+        assert_eq!(ids(from_head(&held, false, &window(Some(20), None, true, 2))), Some(vec![30, 40]), "min_id: the oldest after it");
+        assert_eq!(ids(from_head(&held, false, &window(Some(5), None, true, 2))), None, "min_id older than the head");
+        assert_eq!(ids(from_head(&[], true, &window(None, None, false, 3))), Some(vec![]), "an empty partition");
+    }
 }

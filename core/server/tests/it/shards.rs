@@ -33,8 +33,13 @@ async fn shards_used(t: &TestApp, partitions: Vec<String>) -> usize {
 
 /// Every id of a timeline, walking `next` links back from the newest page of `limit`.
 async fn walk_back(t: &TestApp, path: &str, limit: usize) -> Vec<String> {
+    walk_back_as(t, path, limit, None).await
+}
+
+/// [`walk_back`] with `token`.
+async fn walk_back_as(t: &TestApp, path: &str, limit: usize, token: Option<&str>) -> Vec<String> {
     let mut seen = Vec::new();
-    let mut page = t.get(&format!("{path}?limit={limit}"), None).await;
+    let mut page = t.get(&format!("{path}?limit={limit}"), token).await;
     loop {
         let got = ids(&page.body);
         assert!(got.len() <= limit, "{path}: {} > {limit}", got.len());
@@ -42,14 +47,19 @@ async fn walk_back(t: &TestApp, path: &str, limit: usize) -> Vec<String> {
             return seen;
         }
         seen.extend(got);
-        page = t.follow_link(&page, "next", None).await;
+        page = t.follow_link(&page, "next", token).await;
     }
 }
 
 /// Every id of a timeline newer than `oldest`, walking `prev` links (min_id) forwards, newest first.
 async fn walk_forward(t: &TestApp, path: &str, oldest: &str, limit: usize) -> Vec<String> {
+    walk_forward_as(t, path, oldest, limit, None).await
+}
+
+/// [`walk_forward`] with `token`.
+async fn walk_forward_as(t: &TestApp, path: &str, oldest: &str, limit: usize, token: Option<&str>) -> Vec<String> {
     let mut seen = Vec::new();
-    let mut page = t.get(&format!("{path}?limit={limit}&min_id={oldest}"), None).await;
+    let mut page = t.get(&format!("{path}?limit={limit}&min_id={oldest}"), token).await;
     loop {
         let got = ids(&page.body);
         assert!(got.len() <= limit, "{path}: {} > {limit}", got.len());
@@ -58,7 +68,7 @@ async fn walk_forward(t: &TestApp, path: &str, oldest: &str, limit: usize) -> Ve
             return seen;
         }
         seen.extend(got.into_iter().rev());
-        page = t.follow_link(&page, "prev", None).await;
+        page = t.follow_link(&page, "prev", token).await;
     }
 }
 
@@ -298,6 +308,20 @@ async fn a_celebritys_head_page_kept_in_process_still_shows_its_new_posts_at_onc
     t.delete(&format!("/api/v1/statuses/{}", id(&fresh)), Some(&star.token)).await.expect(200);
     assert_eq!(t.home_ids(&fan1).await, vec![id(&earlier)]);
     assert_eq!(listed(&t, keys::celebrity_partitions(4)).await, vec![star.id.clone()], "the star is listed in one shard");
+
+    // Pages after the first, cut from the kept head while they stay within it and read from
+    // the store beyond it, are the same pages in either direction.
+    let mut posted = vec![id(&earlier)];
+    for n in 0..45 {
+        posted.push(id(&t.post_status(&star, json!({ "status": format!("post {n}") })).await));
+    }
+    posted.reverse();
+    t.settle().await;
+    assert_eq!(walk_back_as(&t, "/api/v1/timelines/home", 7, Some(&fan2.token)).await, posted, "max_id pages");
+    let oldest = posted.last().unwrap().clone();
+    let mut newer = posted.clone();
+    newer.pop();
+    assert_eq!(walk_forward_as(&t, "/api/v1/timelines/home", &oldest, 6, Some(&fan2.token)).await, newer, "min_id pages");
 }
 
 #[tokio::test]
