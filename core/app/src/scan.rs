@@ -175,7 +175,7 @@ impl App {
     /// ids), newest first.
     pub async fn ref_page(&self, partition: String, window: &Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
         let items = self.store.query(&Query::window(partition, window)).await?;
-        ref_entries(items, window)
+        window_entries(items, window, |item| Ok(model::decode::<Ref>(item)?.id))
     }
 
     /// [`App::ref_page`] over the shards of one partition, merged by id: the same page the
@@ -189,20 +189,20 @@ impl App {
         let first = ShardScan::first_page(window.limit, partitions.len(), window.limit);
         let mut scan = ShardScan::window(partitions, window, first, window.limit.max(1), usize::MAX);
         let items = scan.next_page(self, window.limit).await?.unwrap_or_default();
-        ref_entries(items, window)
+        window_entries(items, window, |item| Ok(model::decode::<Ref>(item)?.id))
     }
 }
 
-/// (cursors, referenced ids) of list entries read through `window`, newest first.
-fn ref_entries(mut items: Vec<Item>, window: &Window) -> ApiResult<(Vec<Id>, Vec<Id>)> {
+/// (cursors, `value` of each) of id-keyed list entries read through `window`, newest first.
+pub(crate) fn window_entries<T>(mut items: Vec<Item>, window: &Window, value: impl Fn(&Item) -> ApiResult<T>) -> ApiResult<(Vec<Id>, Vec<T>)> {
     if window.oldest_first {
         items.reverse();
     }
     let mut cursors = Vec::with_capacity(items.len());
-    let mut refs = Vec::with_capacity(items.len());
+    let mut values = Vec::with_capacity(items.len());
     for item in &items {
         cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad list sort key"))?);
-        refs.push(model::decode::<Ref>(item)?.id);
+        values.push(value(item)?);
     }
-    Ok((cursors, refs))
+    Ok((cursors, values))
 }

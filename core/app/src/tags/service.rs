@@ -88,17 +88,8 @@ pub async fn unfollow(app: &App, account: Id, tag: &Hashtag) -> ApiResult<()> {
 
 /// A page of the tags `account` follows: (follow ids as cursors, names), newest first.
 pub async fn followed_page(app: &App, account: Id, window: &Window) -> ApiResult<(Vec<Id>, Vec<String>)> {
-    let mut items = app.store.query(&Query::window(keys::followed_tags_partition(account), window)).await?;
-    if window.oldest_first {
-        items.reverse();
-    }
-    let mut cursors = Vec::with_capacity(items.len());
-    let mut names = Vec::with_capacity(items.len());
-    for item in &items {
-        cursors.push(Id::from_sort_key(&item.key.sk).ok_or_else(|| ApiError::internal("bad followed tag sort key"))?);
-        names.push(model::decode::<TagName>(item)?.name);
-    }
-    Ok((cursors, names))
+    let items = app.store.query(&Query::window(keys::followed_tags_partition(account), window)).await?;
+    crate::scan::window_entries(items, window, |item| Ok(model::decode::<TagName>(item)?.name))
 }
 
 /// Features `tag` on `account`'s profile (idempotent); at most [`MAX_FEATURED_TAGS`].

@@ -116,10 +116,9 @@ impl App {
         }
         // Public posts of the tags the viewer follows (the newest follows, bounded like the
         // followees), by authors it does not follow: what tag fanout pushed.
-        let followed_tags = self.store.query(&Query { descending: true, ..Query::partition(keys::followed_tags_partition(viewer), MAX_REBUILD_TAGS) }).await?;
         let mut partitions: Vec<String> = sources.iter().map(|source| keys::account_statuses_partition(*source)).collect();
-        for item in &followed_tags {
-            partitions.extend(keys::tag_partitions(&model::decode::<TagName>(item)?.name, self.config.shards.tags));
+        for tag in self.followed_tag_names(viewer).await? {
+            partitions.extend(keys::tag_partitions(&tag, self.config.shards.tags));
         }
         let relations = Relations::following(followed);
         self.merge_newest_of(partitions, cap, |i, item| match sources.get(i) {
@@ -355,13 +354,18 @@ impl App {
             return Ok(());
         }
         let following = self.following_set(viewer).await?;
-        let still = self.store.query(&Query::partition(keys::followed_tags_partition(viewer), MAX_REBUILD_TAGS)).await?;
-        let still: HashSet<String> = still.iter().map(|i| model::decode::<TagName>(i).map(|t| t.name)).collect::<ApiResult<_>>()?;
+        let still: HashSet<String> = self.followed_tag_names(viewer).await?.into_iter().collect();
         let gone: Vec<Id> = tagged.iter().filter(|r| !following.contains(&r.account_id) && !r.tags.iter().any(|t| still.contains(t))).map(|r| r.id).collect();
         if !gone.is_empty() {
             self.timelines.remove(&key, &gone).await?;
         }
         Ok(())
+    }
+
+    /// The tags `viewer` follows that its home reads: the newest [`MAX_REBUILD_TAGS`] follows.
+    async fn followed_tag_names(&self, viewer: Id) -> ApiResult<Vec<String>> {
+        let items = self.store.query(&Query { descending: true, ..Query::partition(keys::followed_tags_partition(viewer), MAX_REBUILD_TAGS) }).await?;
+        items.iter().map(|item| model::decode::<TagName>(item).map(|t| t.name)).collect()
     }
 
     /// Everyone `viewer` follows (bounded), for reply filtering.
