@@ -304,11 +304,12 @@ impl App {
         let read_at = std::time::Instant::now();
         let mut keys = Vec::with_capacity(shown.len() * (FLAGS + 3 * per_counter + 1));
         let mut kept_keys = Vec::new();
-        // Where each status's counts come from: kept, or read at this offset of either batch.
-        let mut sources: Vec<CountsFrom> = Vec::with_capacity(shown.len());
+        // Where each status's counts come from (kept, or read at an offset of either batch), and
+        // the offset of its flags in the main batch.
+        let mut sources: Vec<(CountsFrom, usize)> = Vec::with_capacity(shown.len());
         for r in &shown {
             let kept = if is_public(r) { self.hot.counts.get(&r.id) } else { None };
-            sources.push(match kept {
+            let counts = match kept {
                 Some(counts) => CountsFrom::Kept(counts),
                 None if is_public(r) => {
                     let at = kept_keys.len();
@@ -320,7 +321,8 @@ impl App {
                     count_keys(r, &mut keys);
                     CountsFrom::Read(at)
                 }
-            });
+            };
+            sources.push((counts, keys.len()));
             keys.push(keys::interaction(r.id, keys::Interaction::Favourite, v));
             keys.push(keys::interaction(r.id, keys::Interaction::Reblog, v));
             keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
@@ -335,8 +337,7 @@ impl App {
             StatusCounts { replies: sum(0), reblogs: sum(1), favourites: sum(2), quotes: model::count(batch[at + 3 * per_counter].as_ref()) }
         };
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
-        let mut at = 0;
-        for (r, source) in shown.iter().zip(sources) {
+        for (r, (source, flags_at)) in shown.iter().zip(sources) {
             let counts = match source {
                 CountsFrom::Kept(counts) => counts,
                 CountsFrom::ToKeep(from) => {
@@ -344,13 +345,9 @@ impl App {
                     self.hot.counts.put(r.id, counts, read_at);
                     counts
                 }
-                CountsFrom::Read(from) => {
-                    at = from + 3 * per_counter + 1;
-                    counts_at(&items, from)
-                }
+                CountsFrom::Read(from) => counts_at(&items, from),
             };
-            let [fav, rb, bm, pin, thread_muted, follows] = &items[at..at + FLAGS] else { continue };
-            at += FLAGS;
+            let [fav, rb, bm, pin, thread_muted, follows] = &items[flags_at..flags_at + FLAGS] else { continue };
             facts.insert(
                 r.id,
                 StatusFacts {
