@@ -3,18 +3,26 @@
 //! counts would otherwise read from one store item at once. What this process changes itself is
 //! forgotten at once ([`HotCaches::forget_status`]); other processes' changes show within the bound.
 //!
+//! One account's own settings that every read of its applies (its filters, its pins, its
+//! notification policy) are kept
+//! the same way, keyed by that account and used for it alone.
+//!
 //! Must never: hold anything one reader may see and another may not (records are checked for
-//! visibility after they are read, as from the store), nor grow without bound.
+//! visibility after they are read, as from the store; an account's settings serve only that
+//! account), nor grow without bound.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use shared::id::Id;
 
-use crate::model::StatusRecord;
-use crate::ports::Item;
+use tokio::sync::{broadcast, watch};
+
+use crate::model::{FilterRecord, NotificationPolicyRecord, StatusRecord};
+use crate::ports::{Item, StreamMessage};
+use crate::{App, keys};
 
 /// Entries each cache keeps at most (then the expired ones go, or everything).
 const CAPACITY: usize = 10_000;
@@ -39,12 +47,41 @@ pub fn is_filling() -> bool {
 /// A map whose entries are trusted for `ttl` (never, when it is zero).
 pub(crate) struct TtlCache<K, V> {
     ttl: Duration,
-    entries: Mutex<HashMap<K, (Instant, V)>>,
+    inner: Mutex<Copies<K, V>>,
 }
 
-impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+struct Copies<K, V> {
+    /// Each copy: when its read began, the `seq` then, the value.
+    entries: HashMap<K, (Instant, u64, V)>,
+    /// Counts this process's changes ([`TtlCache::update`], [`TtlCache::forget`]).
+    seq: u64,
+    /// The `seq` of each key's last change (since `floor`).
+    changed: HashMap<K, u64>,
+    /// Changes up to here are no longer told apart: tickets older than it are refused.
+    floor: u64,
+}
+
+/// Taken before this process changes a key ([`TtlCache::mark`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    seq: u64,
+}
+
+/// Taken before a store read whose result may be kept ([`TtlCache::ticket`]): the read's age,
+/// and which of this process's changes it may have missed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    at: Instant,
+    seq: u64,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     pub(crate) fn new(ttl: Duration) -> Self {
-        TtlCache { ttl, entries: Mutex::new(HashMap::new()) }
+        TtlCache { ttl, inner: Mutex::new(Copies { entries: HashMap::new(), seq: 0, changed: HashMap::new(), floor: 0 }) }
+    }
+
+    fn copies(&self) -> std::sync::MutexGuard<'_, Copies<K, V>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether anything is kept at all.
@@ -57,30 +94,89 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         if !self.enabled() {
             return None;
         }
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+        self.copies().entries.get(key).filter(|(at, _, _)| at.elapsed() < self.ttl).map(|(_, _, v)| v.clone())
     }
 
-    /// Keeps `value` for `key`, read at `read_at` (taken before the store read, so a change this
-    /// process committed while the read was in flight is not hidden for a whole `ttl`).
-    pub(crate) fn put(&self, key: K, value: V, read_at: Instant) {
+    /// Take before a store read whose result [`TtlCache::put`] may keep.
+    pub(crate) fn ticket(&self) -> Ticket {
+        Ticket { at: Instant::now(), seq: self.copies().seq }
+    }
+
+    /// Keeps `value` for `key`, read after `ticket` was taken: aged from then, and not at all if
+    /// this process changed `key` since (the read may predate that change, which must show at
+    /// once here).
+    pub(crate) fn put(&self, key: K, value: V, ticket: Ticket) {
         if !self.enabled() {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
-            if entries.len() >= CAPACITY {
-                entries.clear();
+        let mut copies = self.copies();
+        if ticket.seq < copies.floor || copies.changed.get(&key).is_some_and(|at| *at > ticket.seq) {
+            return;
+        }
+        if copies.entries.len() >= CAPACITY {
+            copies.entries.retain(|_, (at, _, _)| at.elapsed() < self.ttl);
+            if copies.entries.len() >= CAPACITY {
+                copies.entries.clear();
             }
         }
-        entries.insert(key, (read_at, value));
+        copies.entries.insert(key, (ticket.at, ticket.seq, value));
     }
 
-    /// Forgets `key` (this process changed it).
+    /// Records a change of `key` by this process, so reads begun before it are not kept.
+    fn changed(copies: &mut Copies<K, V>, key: &K) {
+        copies.seq += 1;
+        if copies.changed.len() >= CAPACITY {
+            copies.changed.clear();
+            copies.floor = copies.seq;
+        }
+        let seq = copies.seq;
+        copies.changed.insert(key.clone(), seq);
+    }
+
+    /// Marks the start of a change of `key` by this process: reads in flight are not kept from
+    /// now on. Pass the mark to [`TtlCache::changed_since`] once the change committed.
+    pub(crate) fn mark(&self, key: &K) -> Mark {
+        let mut copies = self.copies();
+        Self::changed(&mut copies, key);
+        Mark { seq: copies.seq }
+    }
+
+    /// Applies `change` (what this process committed since `mark`) to the copy of `key`, if one
+    /// is kept from a read begun before the mark (its age stays: only the change is newer); a
+    /// copy read since may hold the change already, so it is forgotten instead, as is any read
+    /// still in flight.
+    /// `change` answers whether the copy it changed is still exact; if not, it is forgotten.
+    pub(crate) fn changed_since(&self, key: &K, mark: Mark, change: impl FnOnce(&mut V) -> bool) {
+        if !self.enabled() {
+            return;
+        }
+        let mut copies = self.copies();
+        Self::changed(&mut copies, key);
+        let exact = match copies.entries.get_mut(key) {
+            Some((_, read, value)) if *read < mark.seq => change(value),
+            Some(_) => false,
+            None => true,
+        };
+        if !exact {
+            copies.entries.remove(key);
+        }
+    }
+
+    /// Forgets every copy, and any read in flight.
+    pub(crate) fn clear(&self) {
+        let mut copies = self.copies();
+        copies.entries.clear();
+        copies.seq += 1;
+        copies.floor = copies.seq;
+        copies.changed.clear();
+    }
+
+    /// Forgets `key` (this process changed it), and any read of it in flight.
     pub(crate) fn forget(&self, key: &K) {
         if self.enabled() {
-            self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+            let mut copies = self.copies();
+            Self::changed(&mut copies, key);
+            copies.entries.remove(key);
         }
     }
 }
@@ -94,6 +190,31 @@ pub(crate) struct StatusCounts {
     pub(crate) quotes: u64,
 }
 
+/// One of this process's writes to a status's counts: which count, by how much.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CountChange {
+    Favourites(i64),
+    Reblogs(i64),
+}
+
+impl StatusCounts {
+    /// Applies `change`; false when a count would go below zero (changes committed together can
+    /// be applied out of order, so such counts are no longer known exactly).
+    fn apply(&mut self, change: CountChange) -> bool {
+        let (count, delta) = match change {
+            CountChange::Favourites(delta) => (&mut self.favourites, delta),
+            CountChange::Reblogs(delta) => (&mut self.reblogs, delta),
+        };
+        match count.checked_add_signed(delta) {
+            Some(changed) => {
+                *count = changed;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Every hot copy the app keeps.
 pub(crate) struct HotCaches {
     /// Public and unlisted statuses' records.
@@ -104,20 +225,109 @@ pub(crate) struct HotCaches {
     pub(crate) celebrity_heads: TtlCache<Id, Arc<Vec<Item>>>,
     /// The instance's (users, statuses) counts, summed over their shards.
     pub(crate) instance: TtlCache<(), (u64, u64)>,
+    /// Each account's filters as stored, applied to what it reads (a celebrity's notifications
+    /// render its own posts under its filters once per favourite).
+    pub(crate) filters: TtlCache<Id, Arc<Vec<FilterRecord>>>,
+    /// Each account's pinned statuses, which its own posts show as `pinned`.
+    pub(crate) pins: TtlCache<Id, Arc<HashSet<Id>>>,
+    /// Each account's notification policy, which every notification it gets is checked against.
+    pub(crate) policies: TtlCache<Id, NotificationPolicyRecord>,
+    /// Celebrities' account items as their views read them ([`ACCOUNT_ITEMS`]: profile, the
+    /// three counters, last status, moderation): every render of a viral post reads its
+    /// author's. Forgotten on every process when its moderation changes ([`listen`]).
+    pub(crate) accounts: TtlCache<Id, Arc<Vec<Option<Item>>>>,
 }
+
+/// How many items an account's view is read from (`App::account_views`); the last is its
+/// moderation record.
+pub(crate) const ACCOUNT_ITEMS: usize = 6;
 
 impl HotCaches {
     pub(crate) fn new(ttl: Duration) -> Self {
-        HotCaches { statuses: TtlCache::new(ttl), counts: TtlCache::new(ttl), celebrity_heads: TtlCache::new(ttl), instance: TtlCache::new(ttl) }
+        HotCaches {
+            statuses: TtlCache::new(ttl),
+            counts: TtlCache::new(ttl),
+            celebrity_heads: TtlCache::new(ttl),
+            instance: TtlCache::new(ttl),
+            filters: TtlCache::new(ttl),
+            pins: TtlCache::new(ttl),
+            policies: TtlCache::new(ttl),
+            accounts: TtlCache::new(ttl),
+        }
+    }
+
+    /// Applies this process's change to status `id`'s kept counts, committed since `mark`
+    /// (`counts.mark(&id)`), so the answer to a
+    /// favourite or boost is the kept counts plus its own change, not a read of every counter
+    /// shard (the status's record did not change).
+    pub(crate) fn count_changed(&self, id: Id, mark: Mark, change: CountChange) {
+        self.counts.changed_since(&id, mark, |counts| counts.apply(change));
     }
 
     /// Forgets what this process knows of status `id` (it edited, deleted, favourited, boosted or
-    /// replied to it), and of its author's head page.
+    /// replied to it), and of its author's head page and account (its statuses count).
     pub(crate) fn forget_status(&self, id: Id, author: Option<Id>) {
         self.statuses.forget(&id);
         self.counts.forget(&id);
         if let Some(author) = author {
             self.celebrity_heads.forget(&author);
+            self.accounts.forget(&author);
+        }
+    }
+
+    /// The moderation record of `account` as kept with its view, if it is.
+    pub(crate) fn kept_moderation(&self, account: Id) -> Option<Option<Item>> {
+        self.accounts.get(&account).map(|items| items[ACCOUNT_ITEMS - 1].clone())
+    }
+}
+
+/// Tells every core process (the hub reaches them all) that `account`'s moderation changed, so
+/// each forgets its kept view of it at once; call it once the change is committed. Best effort,
+/// like everything on the hub: a lost message leaves a copy for at most `hot_ttl_ms`.
+pub async fn moderation_changed(app: &App, account: Id) {
+    app.hot.accounts.forget(&account);
+    if !app.hot.accounts.enabled() {
+        return;
+    }
+    let message = StreamMessage { event: keys::MODERATION_CHANGED.to_owned(), payload: account.to_string() };
+    if let Err(e) = app.streams.publish(keys::MODERATION_CHANNEL, message).await {
+        tracing::warn!(error = %e, account = %account, "cannot tell other processes of a moderation change; their copies expire within hot_ttl_ms");
+    }
+}
+
+/// Listens for [`moderation_changed`] until `stop`, forgetting each account named (every kept
+/// account, when messages were missed). Runs on every core process that keeps copies.
+pub async fn listen(app: App, mut stop: watch::Receiver<bool>) {
+    if !app.hot.accounts.enabled() {
+        return;
+    }
+    loop {
+        let mut messages = match app.streams.subscribe(keys::MODERATION_CHANNEL).await {
+            Ok(messages) => messages,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for moderation changes; kept account copies expire within hot_ttl_ms");
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    () = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                }
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                message = messages.recv() => match message {
+                    Ok(message) if message.event == keys::MODERATION_CHANGED => match message.payload.parse::<Id>() {
+                        Ok(account) => app.hot.accounts.forget(&account),
+                        Err(_) => app.hot.accounts.clear(),
+                    },
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => app.hot.accounts.clear(),
+                    Err(broadcast::error::RecvError::Closed) => {
+                        app.hot.accounts.clear();
+                        break;
+                    }
+                },
+            }
         }
     }
 }
@@ -127,17 +337,74 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_count_change_moves_only_its_count_and_never_below_zero() {
+        let mut counts = StatusCounts { replies: 1, reblogs: 0, favourites: 5, quotes: 2 };
+        assert!(counts.apply(CountChange::Favourites(1)));
+        assert!(!counts.apply(CountChange::Reblogs(-1)), "below zero: not exact");
+        assert_eq!(counts, StatusCounts { replies: 1, reblogs: 0, favourites: 6, quotes: 2 });
+    }
+
+    #[test]
     fn entries_expire_after_the_bound_and_a_zero_bound_keeps_nothing() {
         let cache: TtlCache<u32, u32> = TtlCache::new(Duration::from_millis(50));
-        cache.put(1, 10, Instant::now());
+        cache.put(1, 10, cache.ticket());
         assert_eq!(cache.get(&1), Some(10));
         cache.forget(&1);
         assert_eq!(cache.get(&1), None);
-        cache.put(2, 20, Instant::now());
+        cache.put(2, 20, cache.ticket());
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(cache.get(&2), None, "expired");
+        cache.put(3, 30, cache.ticket());
+        let (mark3, mark4) = (cache.mark(&3), cache.mark(&4));
+        cache.changed_since(&3, mark3, |v| {
+            *v += 1;
+            true
+        });
+        cache.changed_since(&4, mark4, |v| {
+            *v += 1;
+            true
+        });
+        assert_eq!((cache.get(&3), cache.get(&4)), (Some(31), None), "only a kept copy changes");
         let off: TtlCache<u32, u32> = TtlCache::new(Duration::ZERO);
-        off.put(1, 10, Instant::now());
+        off.put(1, 10, off.ticket());
         assert_eq!(off.get(&1), None);
+    }
+
+    #[test]
+    fn a_read_begun_before_this_processs_change_of_its_key_is_not_kept() {
+        let cache: TtlCache<u32, u32> = TtlCache::new(Duration::from_secs(60));
+        let early = cache.ticket();
+        cache.mark(&1);
+        cache.forget(&2);
+        cache.put(1, 10, early);
+        cache.put(2, 20, early);
+        cache.put(3, 30, early);
+        assert_eq!((cache.get(&1), cache.get(&2), cache.get(&3)), (None, None, Some(30)), "only the unchanged key is kept");
+        let late = cache.ticket();
+        cache.put(1, 11, late);
+        assert_eq!(cache.get(&1), Some(11), "a read begun after the change is kept");
+        // A copy read between a change's mark and its end may hold the change: it is forgotten,
+        // not changed again; one read before the mark is changed.
+        let mark = cache.mark(&1);
+        cache.put(1, 12, cache.ticket());
+        cache.changed_since(&1, mark, |v| {
+            *v += 1;
+            true
+        });
+        assert_eq!(cache.get(&1), None);
+        cache.put(5, 50, cache.ticket());
+        let mark = cache.mark(&5);
+        cache.changed_since(&5, mark, |v| {
+            *v += 1;
+            true
+        });
+        assert_eq!(cache.get(&5), Some(51));
+        let mark = cache.mark(&5);
+        cache.changed_since(&5, mark, |_| false);
+        assert_eq!(cache.get(&5), None, "a change that leaves the copy inexact forgets it");
+        let before_clear = cache.ticket();
+        cache.clear();
+        cache.put(4, 40, before_clear);
+        assert_eq!(cache.get(&4), None, "a clear refuses every read begun before it");
     }
 }

@@ -152,6 +152,11 @@ pub const BLOCKED_BY_PREFIX: &str = "blockedby#";
 /// Sort-key prefix of [`mute_edge`]s in an account's partition.
 pub const MUTES_PREFIX: &str = "mutes#";
 
+/// The stream-hub channel every core process listens to for moderation changes
+/// (`hot::moderation_changed`), and its one event (the payload names the account).
+pub const MODERATION_CHANNEL: &str = "starling:moderation";
+pub const MODERATION_CHANGED: &str = "moderation_changed";
+
 /// `A#{account}`: the partition of an account's own items (profile, counters, edges).
 pub fn account_partition(account: Id) -> String {
     format!("A#{account}")

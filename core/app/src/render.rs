@@ -1,7 +1,8 @@
 //! Hydration: turns stored records into Mastodon entities, batching every read a page needs
 //! into a few `get_many` calls (the production store charges per round trip, not per item).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use shared::id::Id;
 use shared::wire::{self, FilterContext, QuoteState};
@@ -49,20 +50,55 @@ impl App {
 
     /// As [`App::accounts`], with each account's moderation record.
     pub(crate) async fn account_views(&self, ids: &[Id]) -> ApiResult<HashMap<Id, (wire::Account, ModerationRecord)>> {
-        const PER_ACCOUNT: usize = 6;
+        const PER_ACCOUNT: usize = crate::hot::ACCOUNT_ITEMS;
         let mut unique: Vec<Id> = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
+        // A celebrity's items are kept in process (`hot.rs`): every reader of its viral post
+        // renders it. They are read in a batch of their own, to be kept, beside everyone else's.
+        let celebrities = if self.hot.accounts.enabled() { self.celebrities().await? } else { Arc::default() };
+        let ticket = self.hot.accounts.ticket();
+        let account_keys = |id: Id, into: &mut Vec<Key>| {
+            into.push(keys::account(id));
+            into.extend(keys::AccountCounter::ALL.iter().map(|c| keys::account_counter(id, *c)));
+            into.push(keys::last_status(id));
+            into.push(keys::moderation(id));
+        };
         let mut keys = Vec::with_capacity(unique.len() * PER_ACCOUNT);
+        let mut kept_keys = Vec::new();
+        let mut sources: Vec<(Id, ItemsFrom)> = Vec::with_capacity(unique.len());
         for id in &unique {
-            keys.push(keys::account(*id));
-            keys.extend(keys::AccountCounter::ALL.iter().map(|c| keys::account_counter(*id, *c)));
-            keys.push(keys::last_status(*id));
-            keys.push(keys::moderation(*id));
+            let source = match self.hot.accounts.get(id) {
+                Some(items) if celebrities.contains(id) => ItemsFrom::Kept(items),
+                _ if celebrities.contains(id) => {
+                    account_keys(*id, &mut kept_keys);
+                    ItemsFrom::ToKeep(kept_keys.len() - PER_ACCOUNT)
+                }
+                _ => {
+                    account_keys(*id, &mut keys);
+                    ItemsFrom::Read(keys.len() - PER_ACCOUNT)
+                }
+            };
+            sources.push((*id, source));
         }
-        let items = self.store.get_many(&keys).await?;
+        let to_keep = async { if kept_keys.is_empty() { Ok(Vec::new()) } else { crate::hot::filling(self.store.get_many(&kept_keys)).await } };
+        let read = async { if keys.is_empty() { Ok(Vec::new()) } else { self.store.get_many(&keys).await } };
+        let (items, kept_items) = futures_util::future::try_join(read, to_keep).await?;
         let mut out = HashMap::with_capacity(unique.len());
-        for chunk in items.chunks(PER_ACCOUNT) {
+        for (id, source) in sources {
+            let kept;
+            let chunk: &[Option<crate::ports::Item>] = match source {
+                ItemsFrom::Kept(items) => {
+                    kept = items;
+                    &kept
+                }
+                ItemsFrom::ToKeep(at) => {
+                    let chunk = &kept_items[at..at + PER_ACCOUNT];
+                    self.hot.accounts.put(id, Arc::new(chunk.to_vec()), ticket);
+                    chunk
+                }
+                ItemsFrom::Read(at) => &items[at..at + PER_ACCOUNT],
+            };
             let [Some(profile), followers, following, statuses, last, moderation] = chunk else { continue };
             let moderation: ModerationRecord = moderation.as_ref().map(model::decode).transpose()?.unwrap_or_default();
             if !visibility::account_listed(&moderation) {
@@ -77,6 +113,21 @@ impl App {
             out.insert(record.id, (self.account_entity(&record, counts, last_status_at), moderation));
         }
         Ok(out)
+    }
+
+    /// The statuses `account` pins (kept in process for `[timelines] hot_ttl_ms`; its own pin
+    /// changes here forget them): one query of its pins partition, which holds at most
+    /// [`MAX_PINNED`](crate::statuses::service::MAX_PINNED).
+    async fn pins_of(&self, account: Id) -> ApiResult<Arc<HashSet<Id>>> {
+        if let Some(pins) = self.hot.pins.get(&account) {
+            return Ok(pins);
+        }
+        let ticket = self.hot.pins.ticket();
+        let query = Query::partition(keys::pinned_partition(account), crate::statuses::service::MAX_PINNED * 4);
+        let items = crate::hot::filling(self.store.query(&query)).await?;
+        let pins: Arc<HashSet<Id>> = Arc::new(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect());
+        self.hot.pins.put(account, pins.clone(), ticket);
+        Ok(pins)
     }
 
     /// One rendered account, or 404.
@@ -172,14 +223,14 @@ impl App {
         if let Some(counts) = self.hot.instance.get(&()) {
             return Ok(counts);
         }
-        let read_at = std::time::Instant::now();
+        let ticket = self.hot.instance.ticket();
         let shards = self.config.shards.instance_counters;
         let mut all = keys::instance_counter_keys(keys::InstanceCounter::Accounts, shards);
         let users = all.len();
         all.extend(keys::instance_counter_keys(keys::InstanceCounter::Statuses, shards));
         let items = crate::hot::filling(self.store.get_many(&all)).await?;
         let counts = (model::sum_counts(items[..users].iter().map(Option::as_ref)), model::sum_counts(items[users..].iter().map(Option::as_ref)));
-        self.hot.instance.put((), counts, read_at);
+        self.hot.instance.put((), counts, ticket);
         Ok(counts)
     }
 
@@ -205,10 +256,10 @@ impl App {
             }
         }
         if !missing.is_empty() {
-            let read_at = std::time::Instant::now();
+            let ticket = self.hot.statuses.ticket();
             for (id, record) in crate::hot::filling(self.status_records(&missing)).await? {
                 if is_public(&record) {
-                    self.hot.statuses.put(id, record.clone(), read_at);
+                    self.hot.statuses.put(id, record.clone(), ticket);
                 }
                 out.insert(id, record);
             }
@@ -288,10 +339,16 @@ impl App {
         let attachments = |r: &StatusRecord| -> Vec<wire::MediaAttachment> { rendered_media.get(&r.id).cloned().unwrap_or_default() };
 
         // Per status: its counts (its counters' shards and its quotes count) unless a fresh copy
-        // is kept, then the viewer's five flags and whether the viewer follows its author (its
-        // quote policy may ask). Public statuses' counts are read in a batch of their own, to be
-        // kept (`hot::filling`), beside the batch of everything else.
-        const FLAGS: usize = 6;
+        // is kept, then the viewer's flags: favourited, boosted, bookmarked and thread muted, and
+        // whether the viewer follows its author where its quote policy asks. An anonymous
+        // reader has none. Public statuses' counts are read in a batch of their own, to be kept
+        // (`hot::filling`), beside the batch of everything else. `pinned` shows on the viewer's
+        // own posts only, from the viewer's pins (kept).
+        const FLAGS: usize = 5;
+        let own_pins = match viewer {
+            Some(v) if shown.iter().any(|r| r.account_id == v) => Some(self.pins_of(v).await?),
+            _ => None,
+        };
         let counter_shards = self.config.shards.status_counters;
         let per_counter = counter_shards.max(1) as usize;
         let count_keys = |r: &StatusRecord, into: &mut Vec<crate::ports::Key>| {
@@ -300,13 +357,12 @@ impl App {
             }
             into.push(keys::quotes_count(r.id));
         };
-        let v = viewer.unwrap_or(Id::MIN);
-        let read_at = std::time::Instant::now();
+        let ticket = self.hot.counts.ticket();
         let mut keys = Vec::with_capacity(shown.len() * (FLAGS + 3 * per_counter + 1));
         let mut kept_keys = Vec::new();
         // Where each status's counts come from (kept, or read at an offset of either batch), and
-        // the offset of its flags in the main batch.
-        let mut sources: Vec<(CountsFrom, usize)> = Vec::with_capacity(shown.len());
+        // the offsets of its flags in the main batch (none: not read, so not set).
+        let mut sources: Vec<(CountsFrom, [Option<usize>; FLAGS])> = Vec::with_capacity(shown.len());
         for r in &shown {
             let kept = if is_public(r) { self.hot.counts.get(&r.id) } else { None };
             let counts = match kept {
@@ -322,13 +378,23 @@ impl App {
                     CountsFrom::Read(at)
                 }
             };
-            sources.push((counts, keys.len()));
-            keys.push(keys::interaction(r.id, keys::Interaction::Favourite, v));
-            keys.push(keys::interaction(r.id, keys::Interaction::Reblog, v));
-            keys.push(keys::interaction(r.id, keys::Interaction::Bookmark, v));
-            keys.push(keys::pinned(v, r.id));
-            keys.push(keys::thread_mute(v, r.thread()));
-            keys.push(keys::follow_edge(v, r.account_id));
+            let flags = match viewer {
+                Some(v) => [
+                    Some(keys::interaction(r.id, keys::Interaction::Favourite, v)),
+                    Some(keys::interaction(r.id, keys::Interaction::Reblog, v)),
+                    Some(keys::interaction(r.id, keys::Interaction::Bookmark, v)),
+                    Some(keys::thread_mute(v, r.thread())),
+                    quotes::asks_follow(v, r).then(|| keys::follow_edge(v, r.account_id)),
+                ]
+                .map(|key| {
+                    key.map(|key| {
+                        keys.push(key);
+                        keys.len() - 1
+                    })
+                }),
+                None => [None; FLAGS],
+            };
+            sources.push((counts, flags));
         }
         let to_keep = async { if kept_keys.is_empty() { Ok(Vec::new()) } else { crate::hot::filling(self.store.get_many(&kept_keys)).await } };
         let (items, kept_items) = futures_util::future::try_join(self.store.get_many(&keys), to_keep).await?;
@@ -337,32 +403,33 @@ impl App {
             StatusCounts { replies: sum(0), reblogs: sum(1), favourites: sum(2), quotes: model::count(batch[at + 3 * per_counter].as_ref()) }
         };
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
-        for (r, (source, flags_at)) in shown.iter().zip(sources) {
+        for (r, (source, flags)) in shown.iter().zip(sources) {
             let counts = match source {
                 CountsFrom::Kept(counts) => counts,
                 CountsFrom::ToKeep(from) => {
                     let counts = counts_at(&kept_items, from);
-                    self.hot.counts.put(r.id, counts, read_at);
+                    self.hot.counts.put(r.id, counts, ticket);
                     counts
                 }
                 CountsFrom::Read(from) => counts_at(&items, from),
             };
-            let [fav, rb, bm, pin, thread_muted, follows] = &items[flags_at..flags_at + FLAGS] else { continue };
+            let [fav, rb, bm, thread_muted, follows] = flags.map(|at| at.is_some_and(|at| items[at].is_some()));
+            let pin = own_pins.as_ref().is_some_and(|pins| Some(r.account_id) == viewer && pins.contains(&r.id));
             facts.insert(
                 r.id,
                 StatusFacts {
                     replies: counts.replies,
                     reblogs: counts.reblogs,
                     favourites: counts.favourites,
-                    favourited: fav.is_some(),
-                    reblogged: rb.is_some(),
-                    bookmarked: bm.is_some(),
-                    pinned: pin.is_some(),
-                    muted: thread_muted.is_some(),
+                    favourited: fav,
+                    reblogged: rb,
+                    bookmarked: bm,
+                    pinned: pin,
+                    muted: thread_muted,
                     poll: None,
                     quotes: counts.quotes,
                     quote: quote_shape.quote_of(r),
-                    quote_approval: quotes::approval(viewer, r, follows.is_some()),
+                    quote_approval: quotes::approval(viewer, r, follows),
                 },
             );
         }
@@ -539,6 +606,16 @@ pub(crate) fn role_entity(role: Role) -> wire::Role {
 }
 
 /// Where a rendered status's counts come from (the batches of `App::render_level`).
+/// Where an account's items come from in [`App::account_views`].
+enum ItemsFrom {
+    /// The in-process copy.
+    Kept(Arc<Vec<Option<crate::ports::Item>>>),
+    /// Read at this offset of the batch to keep.
+    ToKeep(usize),
+    /// Read at this offset of the main batch.
+    Read(usize),
+}
+
 enum CountsFrom {
     /// The in-process copy.
     Kept(StatusCounts),

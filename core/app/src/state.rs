@@ -107,6 +107,11 @@ impl App {
         &self.store
     }
 
+    /// The live pub/sub hub (tests publish on it as another process would).
+    pub fn stream_hub(&self) -> &Arc<dyn StreamHub> {
+        &self.streams
+    }
+
     /// The event log (tests start a second core instance on the same store and log, as another
     /// process of the deployment would run).
     pub fn event_log(&self) -> &Arc<dyn EventLog> {

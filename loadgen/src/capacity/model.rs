@@ -223,7 +223,7 @@ pub fn size(profile: &Profile, prices: &Prices, costs: &BTreeMap<Kind, KindCost>
     s.redis_shards_for_memory = (s.redis_memory_gib / (prices.elasticache.node_memory_gib * THRESHOLD)).ceil().max(1.0);
     s.redis_shards = s.redis_shards_for_ops.max(s.redis_shards_for_memory);
     s.vcpus = total.cpu_secs;
-    s.fargate_tasks = (s.vcpus / (prices.fargate.task_vcpu * prices.fargate.target_utilisation)).ceil().max(2.0);
+    s.fargate_tasks = (s.vcpus / (profile.core.task_vcpu * prices.fargate.target_utilisation)).ceil().max(2.0);
     s.rcu += refills.values().sum::<f64>() * refills_per_second(profile, s.fargate_tasks);
     s.index_docs = total.search_docs;
     s.search_queries = total.search_queries;
@@ -247,7 +247,7 @@ pub fn size(profile: &Profile, prices: &Prices, costs: &BTreeMap<Kind, KindCost>
     );
     s.cost.insert(
         "Fargate (core tasks)",
-        s.fargate_tasks * (prices.fargate.task_vcpu * prices.fargate.vcpu_hour + prices.fargate.task_memory_gb * prices.fargate.gb_hour) * month,
+        s.fargate_tasks * (profile.core.task_vcpu * prices.fargate.vcpu_hour + profile.core.task_memory_gb * prices.fargate.gb_hour) * month,
     );
     s.cost.insert("OpenSearch (data nodes)", s.opensearch_nodes * prices.opensearch.node_hour * month);
     s.total = total;

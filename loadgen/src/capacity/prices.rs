@@ -54,8 +54,6 @@ pub struct ElastiCachePrices {
 pub struct FargatePrices {
     pub vcpu_hour: f64,
     pub gb_hour: f64,
-    pub task_vcpu: f64,
-    pub task_memory_gb: f64,
     /// CPU utilisation tasks are sized for.
     pub target_utilisation: f64,
 }
@@ -87,7 +85,6 @@ impl Prices {
             ("elasticache.node_hour", prices.elasticache.node_hour),
             ("elasticache.node_memory_gib", prices.elasticache.node_memory_gib),
             ("fargate.vcpu_hour", prices.fargate.vcpu_hour),
-            ("fargate.task_vcpu", prices.fargate.task_vcpu),
             ("fargate.target_utilisation", prices.fargate.target_utilisation),
             ("opensearch.node_hour", prices.opensearch.node_hour),
             ("opensearch.docs_per_node_per_sec", prices.opensearch.docs_per_node_per_sec),

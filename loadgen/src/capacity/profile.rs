@@ -37,11 +37,37 @@ pub struct Profile {
     /// bound). The recorded run uses 1,000.
     #[serde(default = "default_hot_ttl_ms")]
     pub hot_ttl_ms: f64,
+    /// The size of the core service's tasks.
+    #[serde(default)]
+    pub core: CoreTasks,
 }
 
 fn default_hot_ttl_ms() -> f64 {
     1_000.0
 }
+
+/// The size of one core task (infra/core.yaml `TaskCpu`, `TaskMemory`). Copies kept in process
+/// are per task, and each task refills a hot key once per `hot_ttl_ms`: fewer, larger tasks put
+/// fewer reads on a hot key for the same CPU (Fargate bills vCPU and memory linearly, so the
+/// size does not change the cost).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreTasks {
+    /// vCPU per task: one of Fargate's sizes (0.25, 0.5, 1, 2, 4, 8, 16).
+    pub task_vcpu: f64,
+    /// GB of memory per task, within Fargate's range for that vCPU.
+    pub task_memory_gb: f64,
+}
+
+impl Default for CoreTasks {
+    fn default() -> Self {
+        CoreTasks { task_vcpu: 1.0, task_memory_gb: 2.0 }
+    }
+}
+
+/// Fargate's task sizes: vCPU, and the memory range (GB) each allows.
+const FARGATE_SIZES: [(f64, f64, f64); 7] =
+    [(0.25, 0.5, 2.0), (0.5, 1.0, 4.0), (1.0, 2.0, 8.0), (2.0, 4.0, 16.0), (4.0, 8.0, 30.0), (8.0, 16.0, 60.0), (16.0, 32.0, 120.0)];
 
 /// Requests per second at the peak the deployment is sized for.
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +163,13 @@ impl Profile {
         ];
         if !self.hot_ttl_ms.is_finite() || self.hot_ttl_ms < 1.0 {
             bail!("profile field `hot_ttl_ms` must be a number of milliseconds ≥ 1 (got {})", self.hot_ttl_ms);
+        }
+        let core = &self.core;
+        let Some(&(_, least, most)) = FARGATE_SIZES.iter().find(|(vcpu, _, _)| *vcpu == core.task_vcpu) else {
+            bail!("profile field `core.task_vcpu` must be one of Fargate's task sizes 0.25, 0.5, 1, 2, 4, 8, 16 (got {})", core.task_vcpu);
+        };
+        if !(least..=most).contains(&core.task_memory_gb) {
+            bail!("profile field `core.task_memory_gb` must be from {least} to {most} with {} vCPU (got {})", core.task_vcpu, core.task_memory_gb);
         }
         for (base, count) in &self.shards {
             if !count.is_finite() || *count < 1.0 || count.fract() != 0.0 || *count > 65_536.0 {
@@ -260,6 +293,17 @@ measured = "test"
         let ok = Profile::parse(&format!("{VALID}\n[shards]\n\"$HEAD\" = 4096\n")).unwrap();
         assert_eq!(ok.shard_count("$HEAD#{shard}"), 4096.0);
         assert_eq!(ok.shard_count("PUB"), 1.0);
+    }
+
+    #[test]
+    fn a_task_size_fargate_does_not_offer_is_refused_naming_its_field() {
+        assert_eq!((Profile::parse(VALID).unwrap().core.task_vcpu, Profile::parse(VALID).unwrap().core.task_memory_gb), (1.0, 2.0), "the default");
+        let sized = |vcpu: &str, gb: &str| Profile::parse(&format!("{VALID}\n[core]\ntask_vcpu = {vcpu}\ntask_memory_gb = {gb}\n"));
+        assert_eq!(sized("8", "16").unwrap().core.task_vcpu, 8.0);
+        let err = sized("3", "8").unwrap_err();
+        assert!(format!("{err:#}").contains("core.task_vcpu"), "{err:#}");
+        let err = sized("8", "4").unwrap_err();
+        assert!(format!("{err:#}").contains("core.task_memory_gb"), "{err:#}");
     }
 
     #[test]

@@ -217,10 +217,11 @@ impl Report<'_> {
         );
         let _ = writeln!(
             o,
-            "| Fargate (core) | {} vCPU busy | {} tasks of {} vCPU at {:.0}% |",
+            "| Fargate (core) | {} vCPU busy | {} tasks of {} vCPU and {} GB at {:.0}% |",
             n(s.vcpus),
             count(s.fargate_tasks),
-            self.prices.fargate.task_vcpu,
+            p.core.task_vcpu,
+            p.core.task_memory_gb,
             self.prices.fargate.target_utilisation * 100.0
         );
         let _ = writeln!(

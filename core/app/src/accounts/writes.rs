@@ -70,5 +70,7 @@ pub async fn update_profile(app: &App, before: &AccountRecord, after: &AccountRe
             }
         }
     }
-    Ok(tx.commit(app.store.as_ref(), vec![Event::AccountUpdated { account: after.id }]).await?)
+    let committed = tx.commit(app.store.as_ref(), vec![Event::AccountUpdated { account: after.id }]).await?;
+    app.hot.accounts.forget(&after.id);
+    Ok(committed)
 }

@@ -26,7 +26,9 @@ pub async fn save(app: &App, account: Id, previous: Option<&FilterRecord>, next:
     }
     tx.guard(model::put(keys::filter(account, next.id, next.version), next, Condition::NotExists)?, FilterConflict::Changed);
     changed(&mut tx, account);
-    Ok(tx.commit(app.store.as_ref(), vec![]).await?)
+    let committed = tx.commit(app.store.as_ref(), vec![]).await?;
+    app.hot.filters.forget(&account);
+    Ok(committed)
 }
 
 /// Deletes the filter as read.
@@ -34,7 +36,9 @@ pub async fn delete(app: &App, account: Id, previous: &FilterRecord) -> ApiResul
     let mut tx = Transaction::new();
     tx.guard(Write::Delete { key: keys::filter(account, previous.id, previous.version), condition: Condition::Exists }, FilterConflict::Changed);
     changed(&mut tx, account);
-    Ok(tx.commit(app.store.as_ref(), vec![]).await?)
+    let committed = tx.commit(app.store.as_ref(), vec![]).await?;
+    app.hot.filters.forget(&account);
+    Ok(committed)
 }
 
 /// What the home shows changes with the filters: the edge's cached pages follow the counter.

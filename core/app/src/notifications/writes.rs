@@ -104,7 +104,9 @@ pub async fn notify_filtered(
 
 /// Stores `account`'s notification policy.
 pub async fn set_policy(app: &App, account: Id, policy: &NotificationPolicyRecord) -> ApiResult<()> {
-    Ok(app.store.transact(vec![model::put(keys::notification_policy(account), policy, Condition::None)?], vec![]).await?)
+    let written = app.store.transact(vec![model::put(keys::notification_policy(account), policy, Condition::None)?], vec![]).await;
+    app.hot.policies.forget(&account);
+    Ok(written?)
 }
 
 /// Lets `from`'s notifications to `account` through the policy from now on.

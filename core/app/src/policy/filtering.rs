@@ -18,6 +18,7 @@ use crate::App;
 use crate::error::ApiResult;
 use crate::keys;
 use crate::model::{self, AccountRecord, FollowRecord, ModerationRecord, NotificationPolicyRecord, PolicyAction, StatusRecord};
+use crate::ports::Key;
 
 use super::Relations;
 
@@ -77,6 +78,30 @@ pub async fn load_policy(app: &App, account: Id) -> ApiResult<NotificationPolicy
     }
 }
 
+/// `account`'s notification policy as [`load_policy`], kept in process for `[timelines]
+/// hot_ttl_ms` (`hot.rs`): every notification of a celebrity's reads it. A change made here
+/// applies at once, one made on another process within that bound.
+async fn kept_policy(app: &App, account: Id) -> ApiResult<NotificationPolicyRecord> {
+    if let Some(policy) = app.hot.policies.get(&account) {
+        return Ok(policy);
+    }
+    let ticket = app.hot.policies.ticket();
+    let policy = crate::hot::filling(load_policy(app, account)).await?;
+    app.hot.policies.put(account, policy, ticket);
+    Ok(policy)
+}
+
+/// Whether `policy` could filter or drop a notification of type `kind` from some sender: if not,
+/// it is accepted whoever sent it. A private mention is only ever a `mention`.
+fn may_hold_back(policy: &NotificationPolicyRecord, kind: &str) -> bool {
+    let held = |action: PolicyAction| action != PolicyAction::Accept;
+    held(policy.for_limited_accounts)
+        || held(policy.for_not_following)
+        || held(policy.for_not_followers)
+        || held(policy.for_new_accounts)
+        || (kind == "mention" && held(policy.for_private_mentions))
+}
+
 /// What `recipient`'s policy does with a notification of type `kind` from `from` about
 /// `status` (the status record, when there is one); `relations`: the recipient's to `from`.
 pub async fn notification_action(
@@ -88,27 +113,41 @@ pub async fn notification_action(
     relations: &Relations,
     now_ms: u64,
 ) -> ApiResult<PolicyAction> {
-    let keys = [
-        keys::notification_policy(recipient),
-        keys::notification_permission(recipient, from),
-        keys::follow_edge(from, recipient),
-        keys::account(from),
-        keys::moderation(from),
+    let policy = kept_policy(app, recipient).await?;
+    if !may_hold_back(&policy, kind) {
+        // Nothing about the sender can change the answer: nothing more is read.
+        return Ok(PolicyAction::Accept);
+    }
+    // What the policy asks of the sender, read from the sender's own partition only (a
+    // celebrity's gets a notification per favourite): whether it follows the recipient, its age,
+    // whether it is limited. A category the policy accepts needs no fact.
+    let held = |action: PolicyAction| action != PolicyAction::Accept;
+    let wanted = [
+        held(policy.for_not_followers).then(|| keys::follow_edge(from, recipient)),
+        held(policy.for_new_accounts).then(|| keys::account(from)),
+        held(policy.for_limited_accounts).then(|| keys::moderation(from)),
     ];
-    let [policy, permission, follow, account, moderation] = <[_; 5]>::try_from(app.store.get_many(&keys).await?).unwrap_or_default();
+    let asked: Vec<Key> = wanted.iter().flatten().cloned().collect();
+    let mut items = if asked.is_empty() { Vec::new() } else { app.store.get_many(&asked).await? }.into_iter();
+    let [follow, account, moderation] = wanted.map(|key| key.and_then(|_| items.next().flatten()));
     let limited = moderation.map(|i| model::decode::<ModerationRecord>(&i)).transpose()?.is_some_and(|m| m.silenced_at.is_some());
-    let policy: NotificationPolicyRecord = policy.map(|i| model::decode(&i)).transpose()?.unwrap_or_default();
     let follower_since = follow.map(|i| model::decode::<FollowRecord>(&i)).transpose()?.map(|f| f.id.timestamp_millis());
     // A sender gone meanwhile counts as new: its notification is not rendered anyway.
     let created_at = account.map(|i| model::decode::<AccountRecord>(&i)).transpose()?.map_or(now_ms, |a| a.created_at);
-    let sender = Sender { followed: relations.follows(from), follower_since, created_at, permitted: permission.is_some(), limited };
+    let sender = Sender { followed: relations.follows(from), follower_since, created_at, permitted: false, limited };
     let unsolicited = match status {
         Some(status) if kind == "mention" && status.visibility == Visibility::Direct && !sender.followed => {
             !answers_recipient(app, recipient, from, status).await?
         }
         _ => false,
     };
-    Ok(action(&policy, kind, &sender, unsolicited, now_ms))
+    let without_permission = action(&policy, kind, &sender, unsolicited, now_ms);
+    if without_permission == PolicyAction::Accept {
+        return Ok(PolicyAction::Accept);
+    }
+    // Held back, unless the recipient accepted the sender's notifications.
+    let permitted = app.store.get(&keys::notification_permission(recipient, from)).await?.is_some();
+    Ok(if permitted { PolicyAction::Accept } else { without_permission })
 }
 
 /// Whether `status` (by `from`) replies into a thread where `recipient` mentioned `from`: an
@@ -185,6 +224,25 @@ mod tests {
         let p = policy(&[("limited", PolicyAction::Drop)]);
         assert_eq!(action(&p, "mention", &Sender { limited: true, ..stranger() }, false, NOW), PolicyAction::Drop);
         assert_eq!(action(&p, "mention", &stranger(), false, NOW), PolicyAction::Accept);
+    }
+
+    #[test]
+    fn a_policy_that_accepts_every_category_needs_nothing_of_the_sender() {
+        let open = policy(&[]);
+        assert!(!may_hold_back(&open, "favourite") && !may_hold_back(&open, "mention"));
+        assert!(may_hold_back(&NotificationPolicyRecord::default(), "favourite"), "Mastodon's defaults filter limited accounts");
+        let private_mentions_only = policy(&[("private_mentions", PolicyAction::Filter)]);
+        assert!(!may_hold_back(&private_mentions_only, "favourite"), "a private mention is only a mention");
+        assert!(may_hold_back(&private_mentions_only, "mention"));
+        for field in ["not_following", "not_followers", "new_accounts", "limited"] {
+            assert!(may_hold_back(&policy(&[(field, PolicyAction::Filter)]), "reblog"), "{field}");
+        }
+        // Where nothing can hold back, every sender gets what `action` would give: accept.
+        let senders = [stranger(), Sender { created_at: NOW - 1000, limited: true, ..stranger() }];
+        for sender in senders {
+            assert_eq!(action(&open, "mention", &sender, true, NOW), PolicyAction::Accept);
+            assert_eq!(action(&private_mentions_only, "favourite", &sender, false, NOW), PolicyAction::Accept);
+        }
     }
 
     #[test]

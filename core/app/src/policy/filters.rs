@@ -65,10 +65,22 @@ struct Keyword {
 }
 
 impl Filters {
-    /// The filters of `account` (none for anonymous readers): one query of its partition.
+    /// The filters of `account` (none for anonymous readers): one query of its partition, kept
+    /// in process for `[timelines] hot_ttl_ms` (`hot.rs`). A change made here applies at once,
+    /// one made on another process within that bound.
     pub async fn load(app: &App, account: Option<Id>) -> ApiResult<Self> {
         let Some(account) = account else { return Ok(Filters::default()) };
-        Ok(Filters::compile(&stored(app, account).await?, crate::clock::now_ms()))
+        let records = match app.hot.filters.get(&account) {
+            Some(records) => records,
+            None => read_and_keep(app, account).await?,
+        };
+        Ok(Filters::compile(&records, crate::clock::now_ms()))
+    }
+
+    /// The filters of `account` as stored now (and kept): what an open stream reloads when told
+    /// they changed, wherever they were changed.
+    pub async fn load_fresh(app: &App, account: Id) -> ApiResult<Self> {
+        Ok(Filters::compile(&read_and_keep(app, account).await?, crate::clock::now_ms()))
     }
 
     /// Compiles `records`, leaving out those expired at `now_ms`.
@@ -264,6 +276,14 @@ fn html_text(html: &str) -> String {
 }
 
 /// `account`'s filters as stored (the newest version of each).
+/// [`stored`], kept in process.
+async fn read_and_keep(app: &App, account: Id) -> ApiResult<std::sync::Arc<Vec<FilterRecord>>> {
+    let ticket = app.hot.filters.ticket();
+    let records = std::sync::Arc::new(crate::hot::filling(stored(app, account)).await?);
+    app.hot.filters.put(account, records.clone(), ticket);
+    Ok(records)
+}
+
 pub async fn stored(app: &App, account: Id) -> ApiResult<Vec<FilterRecord>> {
     // Versions of one filter never coexist (they are swapped in one transaction); the bound
     // leaves room for a few more than the limit lets anyone create.

@@ -45,6 +45,12 @@ pub fn automatic(quoter: Id, status: &StatusRecord, follows_author: bool) -> boo
     }
 }
 
+/// Whether [`automatic`] for `quoter` turns on whether they follow `status`'s author (so
+/// that edge must be read).
+pub fn asks_follow(quoter: Id, status: &StatusRecord) -> bool {
+    quoter != status.account_id && effective(status) == QuotePolicy::Followers
+}
+
 /// `quote_approval` of `status` for `reader` (`follows_author`: the reader follows its author).
 pub fn approval(reader: Option<Id>, status: &StatusRecord, follows_author: bool) -> wire::QuoteApproval {
     let automatic_for = match effective(status) {

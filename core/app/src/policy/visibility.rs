@@ -241,16 +241,25 @@ async fn judge(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> Api
     Ok((judged, viewer))
 }
 
-/// The moderation records of those of `accounts` that have one (one batched read).
+/// The moderation records of those of `accounts` that have one (one batched read; a
+/// celebrity's as kept with its view, when it is).
 async fn moderation_of(app: &App, accounts: &[Id]) -> ApiResult<HashMap<Id, ModerationRecord>> {
-    if accounts.is_empty() {
-        return Ok(HashMap::new());
+    let mut found: Vec<(Id, Option<crate::ports::Item>)> = Vec::with_capacity(accounts.len());
+    let mut unread = Vec::new();
+    for account in accounts {
+        match app.hot.kept_moderation(*account) {
+            Some(item) => found.push((*account, item)),
+            None => unread.push(*account),
+        }
     }
-    let items = app.store.get_many(&accounts.iter().map(|a| keys::moderation(*a)).collect::<Vec<_>>()).await?;
+    if !unread.is_empty() {
+        let items = app.store.get_many(&unread.iter().map(|a| keys::moderation(*a)).collect::<Vec<_>>()).await?;
+        found.extend(unread.into_iter().zip(items));
+    }
     let mut out = HashMap::new();
-    for (account, item) in accounts.iter().zip(items) {
+    for (account, item) in found {
         if let Some(item) = item {
-            out.insert(*account, model::decode::<ModerationRecord>(&item)?);
+            out.insert(account, model::decode::<ModerationRecord>(&item)?);
         }
     }
     Ok(out)

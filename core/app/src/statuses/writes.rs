@@ -8,6 +8,7 @@ use shared::wire::Visibility;
 
 use crate::error::ApiResult;
 use crate::events::Event;
+use crate::hot::CountChange;
 use crate::keys::Interaction;
 use crate::model::{self, AccountStatusEntry, PollDue, PublicEntry, Ref, RevisionRecord, StatusRecord};
 use crate::policy::{FeedItem, feed};
@@ -280,8 +281,14 @@ pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<R
         in_reply_to_account: None,
         mentions: Vec::new(),
     };
+    let mark = app.hot.counts.mark(&original);
     let committed = tx.commit(app.store.as_ref(), vec![event]).await?;
-    app.hot.forget_status(original, Some(me));
+    // The booster's newest posts changed (a celebrity's are kept in process); the original's
+    // record did not, its boosts count did.
+    app.hot.forget_status(id, Some(me));
+    if committed.is_ok() {
+        app.hot.count_changed(original, mark, CountChange::Reblogs(1));
+    }
     Ok(committed)
 }
 
@@ -362,10 +369,16 @@ async fn delete_once(app: &App, record: &StatusRecord, quote_standing: bool) -> 
         mentions: record.mentions.iter().map(|m| m.id).collect(),
         tags: record.tags.clone(),
     };
+    let boosted_mark = record.reblog_of.map(|original| app.hot.counts.mark(&original));
     let committed = tx.commit(app.store.as_ref(), vec![event]).await?;
     app.hot.forget_status(id, Some(author));
-    for changed in [record.in_reply_to_id, record.reblog_of, record.quote.as_ref().map(|q| q.status)].into_iter().flatten() {
+    for changed in [record.in_reply_to_id, record.quote.as_ref().map(|q| q.status)].into_iter().flatten() {
         app.hot.forget_status(changed, None);
+    }
+    if let (Some(original), Some(mark)) = (record.reblog_of, boosted_mark)
+        && committed.is_ok()
+    {
+        app.hot.count_changed(original, mark, CountChange::Reblogs(-1));
     }
     if committed.is_ok() && shards.status_counters > 1 {
         // The counters' other shards, in a transaction of their own (3 × up to 32 writes would
@@ -396,8 +409,11 @@ pub async fn interact(app: &App, me: Id, status: &StatusRecord, kind: Interactio
         tx.push(Write::Add { key: counter_shard(app, status.id, keys::StatusCounter::Favourites, id), delta: 1 });
         events.push(Event::Favourited { account: me, status: status.id, author: status.account_id });
     }
+    let mark = app.hot.counts.mark(&status.id);
     let committed = tx.commit(app.store.as_ref(), events).await?;
-    app.hot.forget_status(status.id, None);
+    if committed.is_ok() && kind == Interaction::Favourite {
+        app.hot.count_changed(status.id, mark, CountChange::Favourites(1));
+    }
     Ok(committed)
 }
 
@@ -413,8 +429,11 @@ pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id
         tx.push(Write::Add { key: counter_shard(app, status, keys::StatusCounter::Favourites, id), delta: -1 });
         events.push(Event::Unfavourited { account: me, status });
     }
+    let mark = app.hot.counts.mark(&status);
     let committed = tx.commit(app.store.as_ref(), events).await?;
-    app.hot.forget_status(status, None);
+    if committed.is_ok() && kind == Interaction::Favourite {
+        app.hot.count_changed(status, mark, CountChange::Favourites(-1));
+    }
     Ok(committed)
 }
 
@@ -430,7 +449,9 @@ pub async fn mute_thread(app: &App, account: Id, thread: Id, on: bool) -> ApiRes
 pub async fn pin(app: &App, account: Id, status: Id, on: bool) -> ApiResult<()> {
     let key = keys::pinned(account, status);
     let write = if on { model::put(key, &Ref { id: status }, Condition::None)? } else { Write::Delete { key, condition: Condition::None } };
-    app.store.transact(vec![write], vec![]).await?;
+    let committed = app.store.transact(vec![write], vec![]).await;
+    app.hot.pins.forget(&account);
+    committed?;
     Ok(())
 }
 

@@ -193,7 +193,7 @@ async fn reload(app: App, reader: Id, mut control: broadcast::Receiver<Arc<Strea
             Ok(fresh) => *set.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh,
             Err(e) => tracing::warn!(error = ?e, account = %reader, "cannot reload what a stream hides; keeping the last set"),
         }
-        match Filters::load(&app, Some(reader)).await {
+        match Filters::load_fresh(&app, reader).await {
             Ok(fresh) => *filters.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh),
             Err(e) => tracing::warn!(error = ?e, account = %reader, "cannot reload a stream's filters; keeping the last ones"),
         }

@@ -324,9 +324,9 @@ impl App {
         let page = match self.hot.celebrity_heads.get(&celebrity) {
             Some(page) => page,
             None => {
-                let read_at = Instant::now();
+                let ticket = self.hot.celebrity_heads.ticket();
                 let page = Arc::new(crate::hot::filling(self.store.query(&Query { descending: true, ..Query::partition(partition.clone(), HEAD) })).await?);
-                self.hot.celebrity_heads.put(celebrity, page.clone(), read_at);
+                self.hot.celebrity_heads.put(celebrity, page.clone(), ticket);
                 page
             }
         };

@@ -197,6 +197,12 @@ impl TestApp {
         if let Some(n) = std::env::var("STARLING_TEST_SHARDS").ok().and_then(|n| n.parse().ok()) {
             settings.shards = Some(all_shards(n));
         }
+        // STARLING_TEST_HOT_TTL_MS=n keeps hot data in process for n ms, as production does
+        // (`[timelines] hot_ttl_ms`; scripts/test.sh runs the Redis slice so): what a test changes
+        // through the API must show at once all the same.
+        if let Some(ms) = std::env::var("STARLING_TEST_HOT_TTL_MS").ok().and_then(|n| n.parse().ok()) {
+            settings.timelines = Some(core_app::config::TimelineConfig { hot_ttl_ms: ms, ..settings.timelines.take().unwrap_or_default() });
+        }
         // STARLING_TEST_SEARCH=opensearch runs every API test with search in OpenSearch's
         // recorded-contract fake (no OpenSearch server runs here).
         let opensearch =

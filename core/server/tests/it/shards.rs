@@ -162,7 +162,13 @@ async fn entries_and_counts_written_unsharded_stay_read_and_deleted_after_shardi
     let instance = t.get("/api/v1/instance", None).await.expect(200);
     let dir = t.stop().await;
 
-    let t = TestApp::spawn_in(dir, |s| s.shards = Some(all_shards(4))).await;
+    // The instance counts are compared at once after posts: nothing is kept in process (the
+    // kept copy lags this process's posts by design, up to `hot_ttl_ms`).
+    let t = TestApp::spawn_in(dir, |s| {
+        s.shards = Some(all_shards(4));
+        s.timelines = Some(TimelineConfig::default());
+    })
+    .await;
     assert_eq!(walk_back(&t, "/api/v1/timelines/public", 3).await, old);
     assert_eq!(walk_back(&t, "/api/v1/timelines/tag/sharded", 3).await, old);
     let again = t.get("/api/v1/instance", None).await.expect(200);
@@ -266,7 +272,7 @@ async fn a_rebuilt_home_is_the_same_whatever_the_read_concurrency() {
 }
 
 #[tokio::test]
-async fn a_public_statuss_counts_are_kept_in_process_for_the_bound_and_forgotten_on_its_own_changes() {
+async fn a_public_statuss_counts_are_kept_in_process_for_the_bound_moved_by_its_own_interactions_and_forgotten_on_its_edits() {
     let t = TestApp::spawn_with(|s| s.timelines = Some(TimelineConfig { hot_ttl_ms: 60_000, ..TimelineConfig::default() })).await;
     let [author, fan] = t.register_all(["author", "fan"]).await;
     let status = t.post_status(&author, json!({"status": "hot"})).await;
@@ -276,9 +282,19 @@ async fn a_public_statuss_counts_are_kept_in_process_for_the_bound_and_forgotten
     let key = keys::status_counter(sid.parse().unwrap(), StatusCounter::Favourites, 0);
     t.app.store().transact(vec![Write::Add { key, delta: 5 }], vec![]).await.unwrap();
     assert_eq!(t.get(&format!("/api/v1/statuses/{sid}"), None).await.expect(200)["favourites_count"], 0, "the copy is trusted");
-    // This process's own favourite forgets it.
+    // This process's own favourite and boost answer from the copy plus their own change: no
+    // counter shard is read (the other five show when the copy expires or is forgotten).
     let favourited = t.post(&format!("/api/v1/statuses/{sid}/favourite"), Some(&fan.token), json!({})).await.expect(200);
-    assert_eq!(favourited["favourites_count"], 6);
+    assert_eq!((favourited["favourites_count"].clone(), favourited["favourited"].clone()), (json!(1), json!(true)));
+    let boost = t.post(&format!("/api/v1/statuses/{sid}/reblog"), Some(&fan.token), json!({})).await.expect(200);
+    assert_eq!(boost["reblog"]["reblogs_count"], 1);
+    let unfavourited = t.post(&format!("/api/v1/statuses/{sid}/unfavourite"), Some(&fan.token), json!({})).await.expect(200);
+    assert_eq!(unfavourited["favourites_count"], 0);
+    t.post(&format!("/api/v1/statuses/{sid}/unreblog"), Some(&fan.token), json!({})).await.expect(200);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{sid}"), None).await.expect(200)["reblogs_count"], 0);
+    // An edit here forgets the copy: the store's counts show.
+    t.put(&format!("/api/v1/statuses/{sid}"), Some(&author.token), json!({"status": "hot, edited"})).await.expect(200);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{sid}"), None).await.expect(200)["favourites_count"], 5);
     // A private status is never kept.
     let private = t.post_status(&author, json!({"status": "private", "visibility": "private"})).await;
     let pid = id(&private);
@@ -286,6 +302,94 @@ async fn a_public_statuss_counts_are_kept_in_process_for_the_bound_and_forgotten
     let key = keys::status_counter(pid.parse().unwrap(), StatusCounter::Favourites, 0);
     t.app.store().transact(vec![Write::Add { key, delta: 2 }], vec![]).await.unwrap();
     assert_eq!(t.get(&format!("/api/v1/statuses/{pid}"), Some(&author.token)).await.expect(200)["favourites_count"], 2);
+}
+
+#[tokio::test]
+async fn a_celebritys_account_is_kept_in_process_forgotten_on_its_own_changes_and_on_a_moderation_change_anywhere() {
+    let t = TestApp::spawn_with(|s| s.timelines = Some(TimelineConfig { celebrity_threshold: 2, hot_ttl_ms: 60_000, ..TimelineConfig::default() })).await;
+    let [star, fan1, fan2, plain] = t.register_all(["star", "fan1", "fan2", "plain"]).await;
+    t.follow(&fan1, &star).await;
+    t.follow(&fan2, &star).await;
+    t.settle().await;
+    let t = &t;
+    let followers = |user: &User| {
+        let path = format!("/api/v1/accounts/{}", user.id);
+        async move { t.get(&path, None).await.expect(200)["followers_count"].clone() }
+    };
+    assert_eq!(followers(&star).await, 2);
+    assert_eq!(followers(&plain).await, 0);
+    // Another process counts five more followers of each: this one keeps the celebrity's view
+    // for the bound, and reads an ordinary account's afresh.
+    for user in [&star, &plain] {
+        let key = keys::account_counter(user.id.parse().unwrap(), keys::AccountCounter::Followers);
+        t.app.store().transact(vec![Write::Add { key, delta: 5 }], vec![]).await.unwrap();
+    }
+    assert_eq!(followers(&star).await, 2, "the celebrity's copy is trusted");
+    assert_eq!(followers(&plain).await, 5, "an ordinary account is read");
+    // Its own profile change here forgets it.
+    t.patch("/api/v1/accounts/update_credentials", Some(&star.token), json!({"display_name": "Star"})).await.expect(200);
+    assert_eq!(followers(&star).await, 7);
+    // Another process suspends it and says so on the hub: this one forgets the copy, so the
+    // account and its posts are gone here too.
+    let post = id(&t.post_status(&star, json!({"status": "still here?"})).await);
+    t.get(&format!("/api/v1/statuses/{post}"), None).await.expect(200);
+    t.get(&format!("/api/v1/accounts/{}", star.id), None).await.expect(200);
+    let star_id: Id = star.id.parse().unwrap();
+    let suspended = core_app::model::ModerationRecord { suspended_at: Some(1), ..Default::default() };
+    t.app.store().transact(vec![core_app::model::put(keys::moderation(star_id), &suspended, core_app::ports::Condition::None).unwrap()], vec![]).await.unwrap();
+    t.get(&format!("/api/v1/accounts/{}", star.id), None).await.expect(200);
+    let message = core_app::ports::StreamMessage { event: keys::MODERATION_CHANGED.to_owned(), payload: star.id.clone() };
+    t.app.stream_hub().publish(keys::MODERATION_CHANNEL, message).await.unwrap();
+    for _ in 0..100 {
+        if t.get(&format!("/api/v1/accounts/{}", star.id), None).await.status == 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    t.get(&format!("/api/v1/accounts/{}", star.id), None).await.expect(404);
+    t.get(&format!("/api/v1/statuses/{post}"), None).await.expect(404);
+}
+
+#[tokio::test]
+async fn an_accounts_kept_filters_pins_and_notification_policy_follow_its_own_changes_at_once() {
+    let t = TestApp::spawn_with(|s| s.timelines = Some(TimelineConfig { hot_ttl_ms: 60_000, ..TimelineConfig::default() })).await;
+    let [me, friend, stranger] = t.register_all(["me", "friend", "stranger"]).await;
+    t.follow(&me, &friend).await;
+    let post = id(&t.post_status(&friend, json!({"status": "about elections"})).await);
+    t.settle().await;
+    assert_eq!(t.home_ids(&me).await, vec![post.clone()], "filters read and kept");
+    let filter = t
+        .post(
+            "/api/v2/filters",
+            Some(&me.token),
+            json!({"title": "no", "context": ["home"], "filter_action": "hide", "keywords_attributes": [{"keyword": "elections"}]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(t.home_ids(&me).await, Vec::<String>::new(), "a new filter applies at once");
+    t.delete(&format!("/api/v2/filters/{}", filter["id"].as_str().unwrap()), Some(&me.token)).await.expect(200);
+    assert_eq!(t.home_ids(&me).await, vec![post], "a deleted one stops at once");
+
+    let mine = id(&t.post_status(&me, json!({"status": "pin me"})).await);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{mine}"), Some(&me.token)).await.expect(200)["pinned"], false, "pins read and kept");
+    t.post(&format!("/api/v1/statuses/{mine}/pin"), Some(&me.token), json!({})).await.expect(200);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{mine}"), Some(&me.token)).await.expect(200)["pinned"], true);
+    t.post(&format!("/api/v1/statuses/{mine}/unpin"), Some(&me.token), json!({})).await.expect(200);
+    assert_eq!(t.get(&format!("/api/v1/statuses/{mine}"), Some(&me.token)).await.expect(200)["pinned"], false);
+
+    // A favourite under the default policy (kept now), then a policy dropping strangers'.
+    t.post(&format!("/api/v1/statuses/{mine}/favourite"), Some(&stranger.token), json!({})).await.expect(200);
+    t.settle().await;
+    let t = &t;
+    let count = || async { t.get("/api/v1/notifications?types[]=favourite", Some(&me.token)).await.expect(200).as_array().unwrap().len() };
+    assert_eq!(count().await, 1);
+    t.patch("/api/v2/notifications/policy", Some(&me.token), json!({"for_not_following": "drop"})).await.expect(200);
+    t.post(&format!("/api/v1/statuses/{mine}/unfavourite"), Some(&stranger.token), json!({})).await.expect(200);
+    t.post(&format!("/api/v1/statuses/{}/favourite", id(&t.post_status(&me, json!({"status": "again"})).await)), Some(&stranger.token), json!({}))
+        .await
+        .expect(200);
+    t.settle().await;
+    assert_eq!(count().await, 0, "the new policy applies at once");
 }
 
 #[tokio::test]
