@@ -95,6 +95,27 @@ def cache_per_request_lookups() -> None:
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
 
 
+def item_results_as_json() -> None:
+    """moto serialises every answer by walking botocore's model of the operation, a fifth of its
+    time here. The item operations' results (`DynamoResult`, already plain dicts in DynamoDB's
+    JSON, binary values as bytes) are written with moto's own DynamoDB JSON encoder instead,
+    which base64-encodes bytes as the model walk does. Other operations keep the model walk."""
+    import json
+
+    from moto.dynamodb import responses
+    from moto.dynamodb.models.utilities import DynamoJsonEncoder
+
+    item_operations = {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactGetItems", "TransactWriteItems"}
+    walk = responses.DynamoResult.execute_result
+
+    def execute_result(self, context):
+        if context.operation_model.name not in item_operations:
+            return walk(self, context)
+        return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(self.result, cls=DynamoJsonEncoder, separators=(",", ":"))
+
+    responses.DynamoResult.execute_result = execute_result
+
+
 class QuietKeepAlive(WSGIRequestHandler):
     """HTTP/1.1, so a client keeps its connection (werkzeug's default, HTTP/1.0, costs a
     connection and a thread per request), and no access-log line per request."""
@@ -114,6 +135,7 @@ def main() -> None:
     copy_each_table_once()
     query_reads_one_partition()
     cache_per_request_lookups()
+    item_results_as_json()
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 
