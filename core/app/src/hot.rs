@@ -18,11 +18,8 @@ use std::time::{Duration, Instant};
 
 use shared::id::Id;
 
-use tokio::sync::{broadcast, watch};
-
 use crate::model::{FilterRecord, NotificationPolicyRecord, StatusRecord};
-use crate::ports::{Item, StreamMessage};
-use crate::{App, keys};
+use crate::ports::Item;
 
 /// Entries each cache keeps at most (then the expired ones go, or everything).
 const CAPACITY: usize = 10_000;
@@ -234,7 +231,7 @@ pub(crate) struct HotCaches {
     pub(crate) policies: TtlCache<Id, NotificationPolicyRecord>,
     /// Celebrities' account items as their views read them ([`ACCOUNT_ITEMS`]: profile, the
     /// three counters, last status, moderation): every render of a viral post reads its
-    /// author's. Forgotten on every process when its moderation changes ([`listen`]).
+    /// author's. Forgotten on every process when its moderation changes (`hot_sync`).
     pub(crate) accounts: TtlCache<Id, Arc<Vec<Option<Item>>>>,
 }
 
@@ -278,57 +275,6 @@ impl HotCaches {
     /// The moderation record of `account` as kept with its view, if it is.
     pub(crate) fn kept_moderation(&self, account: Id) -> Option<Option<Item>> {
         self.accounts.get(&account).map(|items| items[ACCOUNT_ITEMS - 1].clone())
-    }
-}
-
-/// Tells every core process (the hub reaches them all) that `account`'s moderation changed, so
-/// each forgets its kept view of it at once; call it once the change is committed. Best effort,
-/// like everything on the hub: a lost message leaves a copy for at most `hot_ttl_ms`.
-pub async fn moderation_changed(app: &App, account: Id) {
-    app.hot.accounts.forget(&account);
-    if !app.hot.accounts.enabled() {
-        return;
-    }
-    let message = StreamMessage { event: keys::MODERATION_CHANGED.to_owned(), payload: account.to_string() };
-    if let Err(e) = app.streams.publish(keys::MODERATION_CHANNEL, message).await {
-        tracing::warn!(error = %e, account = %account, "cannot tell other processes of a moderation change; their copies expire within hot_ttl_ms");
-    }
-}
-
-/// Listens for [`moderation_changed`] until `stop`, forgetting each account named (every kept
-/// account, when messages were missed). Runs on every core process that keeps copies.
-pub async fn listen(app: App, mut stop: watch::Receiver<bool>) {
-    if !app.hot.accounts.enabled() {
-        return;
-    }
-    loop {
-        let mut messages = match app.streams.subscribe(keys::MODERATION_CHANNEL).await {
-            Ok(messages) => messages,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for moderation changes; kept account copies expire within hot_ttl_ms");
-                tokio::select! {
-                    _ = stop.changed() => return,
-                    () = tokio::time::sleep(Duration::from_secs(5)) => continue,
-                }
-            }
-        };
-        loop {
-            tokio::select! {
-                _ = stop.changed() => return,
-                message = messages.recv() => match message {
-                    Ok(message) if message.event == keys::MODERATION_CHANGED => match message.payload.parse::<Id>() {
-                        Ok(account) => app.hot.accounts.forget(&account),
-                        Err(_) => app.hot.accounts.clear(),
-                    },
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => app.hot.accounts.clear(),
-                    Err(broadcast::error::RecvError::Closed) => {
-                        app.hot.accounts.clear();
-                        break;
-                    }
-                },
-            }
-        }
     }
 }
 

@@ -153,7 +153,7 @@ pub const BLOCKED_BY_PREFIX: &str = "blockedby#";
 pub const MUTES_PREFIX: &str = "mutes#";
 
 /// The stream-hub channel every core process listens to for moderation changes
-/// (`hot::moderation_changed`), and its one event (the payload names the account).
+/// (`hot_sync::moderation_changed`), and its one event (the payload names the account).
 pub const MODERATION_CHANNEL: &str = "starling:moderation";
 pub const MODERATION_CHANGED: &str = "moderation_changed";
 

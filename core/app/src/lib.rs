@@ -25,6 +25,7 @@ mod due;
 mod endorsements;
 mod filters;
 pub mod hot;
+pub mod hot_sync;
 mod http;
 mod instance;
 mod listener;
@@ -206,7 +207,7 @@ impl Application {
             consumers.extend(crate::consumers::spawn_tails(&self.app, &stop_rx));
         }
         // Every process forgets its kept copy of an account whose moderation changed anywhere.
-        consumers.push(("moderation changes", tokio::spawn(crate::hot::listen(self.app.clone(), stop_rx.clone()))));
+        consumers.push(("moderation changes", tokio::spawn(crate::hot_sync::listen(self.app.clone(), stop_rx.clone()))));
         // Polls end on every backend and however events are fed (the schedule is in the store).
         consumers.push(("polls", tokio::spawn(crate::polls::expiry::run(self.app.clone(), stop_rx.clone()))));
         // So are scheduled statuses published (their schedule too is in the store).

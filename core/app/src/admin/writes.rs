@@ -14,6 +14,6 @@ use crate::{App, keys};
 pub async fn put_moderation(app: &App, account: Id, record: &ModerationRecord) -> ApiResult<()> {
     let writes = vec![model::put(keys::moderation(account), record, Condition::None)?, Write::Add { key: keys::moderation_epoch(), delta: 1 }];
     app.store.transact(writes, vec![Event::AccountUpdated { account }]).await?;
-    crate::hot::moderation_changed(app, account).await;
+    crate::hot_sync::moderation_changed(app, account).await;
     Ok(())
 }
