@@ -169,7 +169,7 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
         // Made when this event was handled before.
         Err(NotifyConflict::AlreadyNotified | NotifyConflict::RequestChanged) => return Ok(()),
     }
-    if let Some(rendered) = app.render_notifications(recipient, vec![record]).await?.pop() {
+    if let Some(rendered) = app.render_notifications_under(recipient, vec![record], &relations).await?.pop() {
         streaming::publish_notification(app, recipient, &rendered).await;
         push::deliver(app, recipient, from, &rendered).await;
     }
