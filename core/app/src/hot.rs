@@ -94,6 +94,23 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         self.copies().entries.get(key).filter(|(at, _, _)| at.elapsed() < self.ttl).map(|(_, _, v)| v.clone())
     }
 
+    /// The copy of `key`, or else `read`'s result, kept ([`TtlCache::fill`]).
+    pub(crate) async fn get_or_fill<E>(&self, key: K, read: impl std::future::Future<Output = Result<V, E>>) -> Result<V, E> {
+        match self.get(&key) {
+            Some(value) => Ok(value),
+            None => self.fill(key, read).await,
+        }
+    }
+
+    /// `read`'s result (a store read, run inside [`filling`]), kept for `key` whatever is kept
+    /// now. `read` is a future not yet polled: its ticket is taken before it starts.
+    pub(crate) async fn fill<E>(&self, key: K, read: impl std::future::Future<Output = Result<V, E>>) -> Result<V, E> {
+        let ticket = self.ticket();
+        let value = filling(read).await?;
+        self.put(key, value.clone(), ticket);
+        Ok(value)
+    }
+
     /// Take before a store read whose result [`TtlCache::put`] may keep.
     pub(crate) fn ticket(&self) -> Ticket {
         Ticket { at: Instant::now(), seq: self.copies().seq }

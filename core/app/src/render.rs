@@ -119,15 +119,12 @@ impl App {
     /// changes here forget them): one query of its pins partition, which holds at most
     /// [`MAX_PINNED`](crate::statuses::service::MAX_PINNED).
     async fn pins_of(&self, account: Id) -> ApiResult<Arc<HashSet<Id>>> {
-        if let Some(pins) = self.hot.pins.get(&account) {
-            return Ok(pins);
-        }
-        let ticket = self.hot.pins.ticket();
-        let query = Query::partition(keys::pinned_partition(account), crate::statuses::service::MAX_PINNED * 4);
-        let items = crate::hot::filling(self.store.query(&query)).await?;
-        let pins: Arc<HashSet<Id>> = Arc::new(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect());
-        self.hot.pins.put(account, pins.clone(), ticket);
-        Ok(pins)
+        let read = async {
+            let query = Query::partition(keys::pinned_partition(account), crate::statuses::service::MAX_PINNED * 4);
+            let items = self.store.query(&query).await?;
+            Ok::<_, ApiError>(Arc::new(items.iter().filter_map(|i| Id::from_sort_key(&i.key.sk)).collect()))
+        };
+        self.hot.pins.get_or_fill(account, read).await
     }
 
     /// One rendered account, or 404.
@@ -220,18 +217,15 @@ impl App {
     /// The instance's (users, statuses) counts, each summed over its shards, in one read (kept
     /// for `[timelines] hot_ttl_ms`).
     pub(crate) async fn instance_counts(&self) -> ApiResult<(u64, u64)> {
-        if let Some(counts) = self.hot.instance.get(&()) {
-            return Ok(counts);
-        }
-        let ticket = self.hot.instance.ticket();
-        let shards = self.config.shards.instance_counters;
-        let mut all = keys::instance_counter_keys(keys::InstanceCounter::Accounts, shards);
-        let users = all.len();
-        all.extend(keys::instance_counter_keys(keys::InstanceCounter::Statuses, shards));
-        let items = crate::hot::filling(self.store.get_many(&all)).await?;
-        let counts = (model::sum_counts(items[..users].iter().map(Option::as_ref)), model::sum_counts(items[users..].iter().map(Option::as_ref)));
-        self.hot.instance.put((), counts, ticket);
-        Ok(counts)
+        let read = async {
+            let shards = self.config.shards.instance_counters;
+            let mut all = keys::instance_counter_keys(keys::InstanceCounter::Accounts, shards);
+            let users = all.len();
+            all.extend(keys::instance_counter_keys(keys::InstanceCounter::Statuses, shards));
+            let items = self.store.get_many(&all).await?;
+            Ok::<_, ApiError>((model::sum_counts(items[..users].iter().map(Option::as_ref)), model::sum_counts(items[users..].iter().map(Option::as_ref))))
+        };
+        self.hot.instance.get_or_fill((), read).await
     }
 
     /// One status record, or 404.

@@ -82,13 +82,7 @@ pub async fn load_policy(app: &App, account: Id) -> ApiResult<NotificationPolicy
 /// hot_ttl_ms` (`hot.rs`): every notification of a celebrity's reads it. A change made here
 /// applies at once, one made on another process within that bound.
 async fn kept_policy(app: &App, account: Id) -> ApiResult<NotificationPolicyRecord> {
-    if let Some(policy) = app.hot.policies.get(&account) {
-        return Ok(policy);
-    }
-    let ticket = app.hot.policies.ticket();
-    let policy = crate::hot::filling(load_policy(app, account)).await?;
-    app.hot.policies.put(account, policy, ticket);
-    Ok(policy)
+    app.hot.policies.get_or_fill(account, load_policy(app, account)).await
 }
 
 /// Whether `policy` could filter or drop a notification of type `kind` from some sender: if not,

@@ -70,17 +70,14 @@ impl Filters {
     /// one made on another process within that bound.
     pub async fn load(app: &App, account: Option<Id>) -> ApiResult<Self> {
         let Some(account) = account else { return Ok(Filters::default()) };
-        let records = match app.hot.filters.get(&account) {
-            Some(records) => records,
-            None => read_and_keep(app, account).await?,
-        };
+        let records = app.hot.filters.get_or_fill(account, stored_shared(app, account)).await?;
         Ok(Filters::compile(&records, crate::clock::now_ms()))
     }
 
     /// The filters of `account` as stored now (and kept): what an open stream reloads when told
     /// they changed, wherever they were changed.
     pub async fn load_fresh(app: &App, account: Id) -> ApiResult<Self> {
-        Ok(Filters::compile(&read_and_keep(app, account).await?, crate::clock::now_ms()))
+        Ok(Filters::compile(&app.hot.filters.fill(account, stored_shared(app, account)).await?, crate::clock::now_ms()))
     }
 
     /// Compiles `records`, leaving out those expired at `now_ms`.
@@ -275,15 +272,12 @@ fn html_text(html: &str) -> String {
     out
 }
 
-/// `account`'s filters as stored (the newest version of each).
-/// [`stored`], kept in process.
-async fn read_and_keep(app: &App, account: Id) -> ApiResult<std::sync::Arc<Vec<FilterRecord>>> {
-    let ticket = app.hot.filters.ticket();
-    let records = std::sync::Arc::new(crate::hot::filling(stored(app, account)).await?);
-    app.hot.filters.put(account, records.clone(), ticket);
-    Ok(records)
+/// [`stored`], shareable (the form the in-process copy keeps).
+async fn stored_shared(app: &App, account: Id) -> ApiResult<std::sync::Arc<Vec<FilterRecord>>> {
+    Ok(std::sync::Arc::new(stored(app, account).await?))
 }
 
+/// `account`'s filters as stored (the newest version of each).
 pub async fn stored(app: &App, account: Id) -> ApiResult<Vec<FilterRecord>> {
     // Versions of one filter never coexist (they are swapped in one transaction); the bound
     // leaves room for a few more than the limit lets anyone create.

@@ -321,15 +321,8 @@ impl App {
         if window.limit > HEAD || !self.hot.celebrity_heads.enabled() {
             return Ok(Arc::new(self.store.query(&Query::window(partition, window)).await?));
         }
-        let page = match self.hot.celebrity_heads.get(&celebrity) {
-            Some(page) => page,
-            None => {
-                let ticket = self.hot.celebrity_heads.ticket();
-                let page = Arc::new(crate::hot::filling(self.store.query(&Query { descending: true, ..Query::partition(partition.clone(), HEAD) })).await?);
-                self.hot.celebrity_heads.put(celebrity, page.clone(), ticket);
-                page
-            }
-        };
+        let head = Query { descending: true, ..Query::partition(partition.clone(), HEAD) };
+        let page = self.hot.celebrity_heads.get_or_fill(celebrity, async { self.store.query(&head).await.map(Arc::new) }).await?;
         match from_head(&page, page.len() < HEAD, window) {
             Some(items) => Ok(Arc::new(items)),
             None => Ok(Arc::new(self.store.query(&Query::window(partition, window)).await?)),
