@@ -66,17 +66,17 @@ impl App {
         };
         let mut keys = Vec::with_capacity(unique.len() * PER_ACCOUNT);
         let mut kept_keys = Vec::new();
-        let mut sources: Vec<(Id, ItemsFrom)> = Vec::with_capacity(unique.len());
+        let mut sources: Vec<(Id, Source<Arc<Vec<Option<crate::ports::Item>>>>)> = Vec::with_capacity(unique.len());
         for id in &unique {
             let source = match self.hot.accounts.get(id) {
-                Some(items) if celebrities.contains(id) => ItemsFrom::Kept(items),
+                Some(items) if celebrities.contains(id) => Source::Kept(items),
                 _ if celebrities.contains(id) => {
                     account_keys(*id, &mut kept_keys);
-                    ItemsFrom::ToKeep(kept_keys.len() - PER_ACCOUNT)
+                    Source::ToKeep(kept_keys.len() - PER_ACCOUNT)
                 }
                 _ => {
                     account_keys(*id, &mut keys);
-                    ItemsFrom::Read(keys.len() - PER_ACCOUNT)
+                    Source::Read(keys.len() - PER_ACCOUNT)
                 }
             };
             sources.push((*id, source));
@@ -88,16 +88,16 @@ impl App {
         for (id, source) in sources {
             let kept;
             let chunk: &[Option<crate::ports::Item>] = match source {
-                ItemsFrom::Kept(items) => {
+                Source::Kept(items) => {
                     kept = items;
                     &kept
                 }
-                ItemsFrom::ToKeep(at) => {
+                Source::ToKeep(at) => {
                     let chunk = &kept_items[at..at + PER_ACCOUNT];
                     self.hot.accounts.put(id, Arc::new(chunk.to_vec()), ticket);
                     chunk
                 }
-                ItemsFrom::Read(at) => &items[at..at + PER_ACCOUNT],
+                Source::Read(at) => &items[at..at + PER_ACCOUNT],
             };
             let [Some(profile), followers, following, statuses, last, moderation] = chunk else { continue };
             let moderation: ModerationRecord = moderation.as_ref().map(model::decode).transpose()?.unwrap_or_default();
@@ -356,20 +356,20 @@ impl App {
         let mut kept_keys = Vec::new();
         // Where each status's counts come from (kept, or read at an offset of either batch), and
         // the offsets of its flags in the main batch (none: not read, so not set).
-        let mut sources: Vec<(CountsFrom, [Option<usize>; FLAGS])> = Vec::with_capacity(shown.len());
+        let mut sources: Vec<(Source<StatusCounts>, [Option<usize>; FLAGS])> = Vec::with_capacity(shown.len());
         for r in &shown {
             let kept = if is_public(r) { self.hot.counts.get(&r.id) } else { None };
             let counts = match kept {
-                Some(counts) => CountsFrom::Kept(counts),
+                Some(counts) => Source::Kept(counts),
                 None if is_public(r) => {
                     let at = kept_keys.len();
                     count_keys(r, &mut kept_keys);
-                    CountsFrom::ToKeep(at)
+                    Source::ToKeep(at)
                 }
                 None => {
                     let at = keys.len();
                     count_keys(r, &mut keys);
-                    CountsFrom::Read(at)
+                    Source::Read(at)
                 }
             };
             let flags = match viewer {
@@ -399,13 +399,13 @@ impl App {
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
         for (r, (source, flags)) in shown.iter().zip(sources) {
             let counts = match source {
-                CountsFrom::Kept(counts) => counts,
-                CountsFrom::ToKeep(from) => {
+                Source::Kept(counts) => counts,
+                Source::ToKeep(from) => {
                     let counts = counts_at(&kept_items, from);
                     self.hot.counts.put(r.id, counts, ticket);
                     counts
                 }
-                CountsFrom::Read(from) => counts_at(&items, from),
+                Source::Read(from) => counts_at(&items, from),
             };
             let [fav, rb, bm, thread_muted, follows] = flags.map(|at| at.is_some_and(|at| items[at].is_some()));
             let pin = own_pins.as_ref().is_some_and(|pins| Some(r.account_id) == viewer && pins.contains(&r.id));
@@ -599,22 +599,14 @@ pub(crate) fn role_entity(role: Role) -> wire::Role {
     wire::Role { id: role.id().into(), name: name.into(), permissions: role.permissions().to_string(), color: String::new(), highlighted: role.is_staff() }
 }
 
-/// Where a rendered status's counts come from (the batches of `App::render_level`).
-/// Where an account's items come from in [`App::account_views`].
-enum ItemsFrom {
+/// Where something a render needs comes from: a status's counts (`App::render_level`), an
+/// account's items (`App::account_views`). Both read what is not kept in two batches at once: the
+/// one whose results are kept, and the main one.
+enum Source<T> {
     /// The in-process copy.
-    Kept(Arc<Vec<Option<crate::ports::Item>>>),
+    Kept(T),
     /// Read at this offset of the batch to keep.
     ToKeep(usize),
-    /// Read at this offset of the main batch.
-    Read(usize),
-}
-
-enum CountsFrom {
-    /// The in-process copy.
-    Kept(StatusCounts),
-    /// Read at this offset of the batch of counts to keep.
-    ToKeep(usize),
-    /// Read at this offset of the main batch (a status not kept: private, direct).
+    /// Read at this offset of the main batch (not kept: an ordinary account, a private status).
     Read(usize),
 }
