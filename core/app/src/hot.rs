@@ -4,8 +4,7 @@
 //! forgotten at once ([`HotCaches::forget_status`]); other processes' changes show within the bound.
 //!
 //! One account's own settings that every read of its applies (its filters, its pins, its
-//! notification policy) are kept
-//! the same way, keyed by that account and used for it alone.
+//! notification policy) are kept the same way, keyed by that account and used for it alone.
 //!
 //! Must never: hold anything one reader may see and another may not (records are checked for
 //! visibility after they are read, as from the store; an account's settings serve only that
@@ -50,7 +49,8 @@ pub(crate) struct TtlCache<K, V> {
 struct Copies<K, V> {
     /// Each copy: when its read began, the `seq` then, the value.
     entries: HashMap<K, (Instant, u64, V)>,
-    /// Counts this process's changes ([`TtlCache::update`], [`TtlCache::forget`]).
+    /// Counts this process's changes ([`TtlCache::mark`], [`TtlCache::changed_since`],
+    /// [`TtlCache::forget`]).
     seq: u64,
     /// The `seq` of each key's last change (since `floor`).
     changed: HashMap<K, u64>,
@@ -158,8 +158,8 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     /// Applies `change` (what this process committed since `mark`) to the copy of `key`, if one
     /// is kept from a read begun before the mark (its age stays: only the change is newer); a
     /// copy read since may hold the change already, so it is forgotten instead, as is any read
-    /// still in flight.
-    /// `change` answers whether the copy it changed is still exact; if not, it is forgotten.
+    /// still in flight. `change` answers whether the copy it changed is still exact; if not, it is
+    /// forgotten too.
     pub(crate) fn changed_since(&self, key: &K, mark: Mark, change: impl FnOnce(&mut V) -> bool) {
         if !self.enabled() {
             return;
@@ -271,9 +271,8 @@ impl HotCaches {
     }
 
     /// Applies this process's change to status `id`'s kept counts, committed since `mark`
-    /// (`counts.mark(&id)`), so the answer to a
-    /// favourite or boost is the kept counts plus its own change, not a read of every counter
-    /// shard (the status's record did not change).
+    /// (`counts.mark(&id)`), so the answer to a favourite or boost is the kept counts plus its
+    /// own change, not a read of every counter shard (the status's record did not change).
     pub(crate) fn count_changed(&self, id: Id, mark: Mark, change: CountChange) {
         self.counts.changed_since(&id, mark, |counts| counts.apply(change));
     }
@@ -284,9 +283,15 @@ impl HotCaches {
         self.statuses.forget(&id);
         self.counts.forget(&id);
         if let Some(author) = author {
-            self.celebrity_heads.forget(&author);
-            self.accounts.forget(&author);
+            self.forget_author(author);
         }
+    }
+
+    /// Forgets what this process knows of `author`'s newest posts and account (it posted,
+    /// boosted, edited or deleted).
+    pub(crate) fn forget_author(&self, author: Id) {
+        self.celebrity_heads.forget(&author);
+        self.accounts.forget(&author);
     }
 
     /// The moderation record of `account` as kept with its view, if it is.

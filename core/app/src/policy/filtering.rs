@@ -85,10 +85,14 @@ async fn kept_policy(app: &App, account: Id) -> ApiResult<NotificationPolicyReco
     app.hot.policies.get_or_fill(account, load_policy(app, account)).await
 }
 
+/// Whether a category set to `action` holds its notifications back (filters or drops them).
+fn held(action: PolicyAction) -> bool {
+    action != PolicyAction::Accept
+}
+
 /// Whether `policy` could filter or drop a notification of type `kind` from some sender: if not,
 /// it is accepted whoever sent it. A private mention is only ever a `mention`.
 fn may_hold_back(policy: &NotificationPolicyRecord, kind: &str) -> bool {
-    let held = |action: PolicyAction| action != PolicyAction::Accept;
     held(policy.for_limited_accounts)
         || held(policy.for_not_following)
         || held(policy.for_not_followers)
@@ -115,7 +119,6 @@ pub async fn notification_action(
     // What the policy asks of the sender, read from the sender's own partition only (a
     // celebrity's gets a notification per favourite): whether it follows the recipient, its age,
     // whether it is limited. A category the policy accepts needs no fact.
-    let held = |action: PolicyAction| action != PolicyAction::Accept;
     let wanted = [
         held(policy.for_not_followers).then(|| keys::follow_edge(from, recipient)),
         held(policy.for_new_accounts).then(|| keys::account(from)),

@@ -285,7 +285,7 @@ pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<R
     let committed = tx.commit(app.store.as_ref(), vec![event]).await?;
     // The booster's newest posts changed (a celebrity's are kept in process); the original's
     // record did not, its boosts count did.
-    app.hot.forget_status(id, Some(me));
+    app.hot.forget_author(me);
     if committed.is_ok() {
         app.hot.count_changed(original, mark, CountChange::Reblogs(1));
     }
