@@ -249,8 +249,11 @@ pub(crate) struct HotCaches {
     /// Celebrities' account items as their views read them ([`ACCOUNT_ITEMS`]: profile, the
     /// three counters, last status, moderation): every render of a viral post reads its
     /// author's. Forgotten on every process when its moderation changes (`hot_sync`).
-    pub(crate) accounts: TtlCache<Id, Arc<Vec<Option<Item>>>>,
+    pub(crate) accounts: TtlCache<Id, AccountItems>,
 }
+
+/// An account's items as its view reads them ([`ACCOUNT_ITEMS`] of them, absent ones `None`).
+pub(crate) type AccountItems = Arc<Vec<Option<Item>>>;
 
 /// How many items an account's view is read from (`App::account_views`); the last is its
 /// moderation record.

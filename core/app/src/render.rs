@@ -66,7 +66,7 @@ impl App {
         };
         let mut keys = Vec::with_capacity(unique.len() * PER_ACCOUNT);
         let mut kept_keys = Vec::new();
-        let mut sources: Vec<(Id, Source<Arc<Vec<Option<crate::ports::Item>>>>)> = Vec::with_capacity(unique.len());
+        let mut sources: Vec<(Id, Source<crate::hot::AccountItems>)> = Vec::with_capacity(unique.len());
         for id in &unique {
             let source = match self.hot.accounts.get(id) {
                 Some(items) if celebrities.contains(id) => Source::Kept(items),
