@@ -297,7 +297,8 @@ measured = "test"
 
     #[test]
     fn a_task_size_fargate_does_not_offer_is_refused_naming_its_field() {
-        assert_eq!((Profile::parse(VALID).unwrap().core.task_vcpu, Profile::parse(VALID).unwrap().core.task_memory_gb), (1.0, 2.0), "the default");
+        let default = Profile::parse(VALID).unwrap().core;
+        assert_eq!((default.task_vcpu, default.task_memory_gb), (1.0, 2.0), "the default");
         let sized = |vcpu: &str, gb: &str| Profile::parse(&format!("{VALID}\n[core]\ntask_vcpu = {vcpu}\ntask_memory_gb = {gb}\n"));
         assert_eq!(sized("8", "16").unwrap().core.task_vcpu, 8.0);
         let err = sized("3", "8").unwrap_err();
