@@ -250,6 +250,10 @@ pub(crate) struct HotCaches {
     /// three counters, last status, moderation): every render of a viral post reads its
     /// author's. Forgotten on every process when its moderation changes (`hot_sync`).
     pub(crate) accounts: TtlCache<Id, AccountItems>,
+    /// A celebrity's own flags on a status (favourited, boosted, bookmarked, thread muted), by
+    /// (celebrity, status): every notification of a favourite of its viral post renders that
+    /// post for it. Its own changes here forget them; a thread mute forgets them all.
+    pub(crate) own_flags: TtlCache<(Id, Id), [bool; 4]>,
 }
 
 /// An account's items as its view reads them ([`ACCOUNT_ITEMS`] of them, absent ones `None`).
@@ -270,6 +274,7 @@ impl HotCaches {
             pins: TtlCache::new(ttl),
             policies: TtlCache::new(ttl),
             accounts: TtlCache::new(ttl),
+            own_flags: TtlCache::new(ttl),
         }
     }
 

@@ -168,6 +168,25 @@ pub fn blocked_by(target: Id, blocker: Id) -> Key {
     Key::new(account_partition(target), format!("{BLOCKED_BY_PREFIX}{blocker}"))
 }
 
+/// `A#{target}` / `followedby#{follower}`: the follow edge seen from the followed side (a `Ref`
+/// to the follow), so a notification's check of its recipient's relations to the sender reads
+/// the sender's partition, not a celebrity recipient's (`Relations::load_toward`).
+pub fn followed_by(target: Id, follower: Id) -> Key {
+    Key::new(account_partition(target), format!("{FOLLOWED_BY_PREFIX}{follower}"))
+}
+
+/// Sort-key prefix of [`followed_by`] items in an account's partition.
+pub const FOLLOWED_BY_PREFIX: &str = "followedby#";
+
+/// `A#{target}` / `mutedby#{muter}`: the mute edge seen from the muted side (the same
+/// [`MuteRecord`](crate::model::MuteRecord) as [`mute_edge`]), for the same reason.
+pub fn muted_by(target: Id, muter: Id) -> Key {
+    Key::new(account_partition(target), format!("{MUTED_BY_PREFIX}{muter}"))
+}
+
+/// Sort-key prefix of [`muted_by`] items in an account's partition.
+pub const MUTED_BY_PREFIX: &str = "mutedby#";
+
 /// `BL#{blocker}` / `{block id}`: accounts `blocker` blocks, in block order.
 pub fn block_listing(blocker: Id, block: Id) -> Key {
     Key::new(blocks_partition(blocker), block.sort_key())
@@ -314,10 +333,18 @@ pub fn status_counter_shards(id: Id, counter: StatusCounter, shards: u32) -> imp
     (0..shards.max(1)).map(move |shard| status_counter(id, counter, shard))
 }
 
-/// `S#{status}` / `{kind}#{account}`: `account`'s favourite (`fav`), boost (`rb`) or
-/// bookmark (`bm`) of the status.
+/// `A#{account}` / `{kind}#{status}`: `account`'s favourite (`fav`), boost (`rb`) or bookmark
+/// (`bm`) of the status (a `Ref` to the interaction: the favourite's, bookmark's or boost's id).
+/// In the account's partition, not the status's: every reader of a viral status reads its own
+/// three, and every favourite of it writes one (`migrations` moved the ones written before).
 pub fn interaction(status: Id, kind: Interaction, account: Id) -> Key {
-    Key::new(format!("S#{status}"), format!("{}#{account}", kind.as_str()))
+    Key::new(account_partition(account), format!("{}#{status}", kind.as_str()))
+}
+
+/// `S#{status}` / `{kind}#{account}`: where [`interaction`] was written before it moved to the
+/// account's partition (`migrations::INTERACTIONS_TO_ACCOUNTS` moves them).
+pub fn legacy_interaction(status: Id, kind: Interaction, account: Id) -> Key {
+    Key::new(status_partition(status), format!("{}#{account}", kind.as_str()))
 }
 
 /// `S#{status}` / `edit#{revision id}`: one revision in the edit history.
@@ -325,7 +352,7 @@ pub fn revision(status: Id, revision: Id) -> Key {
     Key::new(format!("S#{status}"), format!("{REVISION_PREFIX}{}", revision.sort_key()))
 }
 
-/// Partition of a status's items (record, counters, interactions, [`revision`]s).
+/// Partition of a status's items (record, counters, [`revision`]s, quotes, poll votes).
 pub fn status_partition(status: Id) -> String {
     format!("S#{status}")
 }
@@ -623,6 +650,11 @@ pub fn revoked(jti: Id) -> Key {
 /// Partition of [`revoked`].
 pub const REVOKED: &str = "REVOKED";
 
+/// `META` / `migration#{name}`: data migration `name` ran to its end (`migrations`).
+pub fn migration_done(name: &str) -> Key {
+    meta(&format!("migration#{name}"))
+}
+
 /// `META` / `{name}`: instance-wide singletons (signing keys, counters).
 pub fn meta(name: &str) -> Key {
     Key::new("META", name)
@@ -846,6 +878,9 @@ pub enum Interaction {
 }
 
 impl Interaction {
+    /// Every kind.
+    pub const ALL: [Interaction; 3] = [Interaction::Favourite, Interaction::Reblog, Interaction::Bookmark];
+
     fn as_str(self) -> &'static str {
         match self {
             Interaction::Favourite => "fav",

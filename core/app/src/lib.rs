@@ -32,6 +32,7 @@ mod listener;
 mod lists;
 pub mod media;
 mod metrics;
+pub mod migrations;
 pub mod nodes;
 mod notifications;
 mod oauth;
@@ -167,6 +168,8 @@ impl Application {
             shutdown: watch::channel(false).0,
             metrics: metrics::Metrics::default(),
         }));
+        // Items written under an older key layout are moved before anything reads them.
+        migrations::run_pending(&app).await?;
         Ok(Application { app })
     }
 

@@ -338,7 +338,12 @@ impl App {
         // reader has none. Public statuses' counts are read in a batch of their own, to be kept
         // (`hot::filling`), beside the batch of everything else. `pinned` shows on the viewer's
         // own posts only, from the viewer's pins (kept).
-        const FLAGS: usize = 5;
+        // A celebrity's own flags are kept (`hot::HotCaches::own_flags`): every notification of a
+        // favourite of its viral post renders that post for it.
+        let kept_flags = match viewer {
+            Some(v) if self.hot.own_flags.enabled() && self.celebrities().await?.contains(&v) => Some(v),
+            _ => None,
+        };
         let own_pins = match viewer {
             Some(v) if shown.iter().any(|r| r.account_id == v) => Some(self.pins_of(v).await?),
             _ => None,
@@ -352,11 +357,10 @@ impl App {
             into.push(keys::quotes_count(r.id));
         };
         let ticket = self.hot.counts.ticket();
-        let mut keys = Vec::with_capacity(shown.len() * (FLAGS + 3 * per_counter + 1));
+        let flags_ticket = self.hot.own_flags.ticket();
+        let mut keys = Vec::with_capacity(shown.len() * (OWN_FLAGS + 1 + 3 * per_counter + 1));
         let mut kept_keys = Vec::new();
-        // Where each status's counts come from (kept, or read at an offset of either batch), and
-        // the offsets of its flags in the main batch (none: not read, so not set).
-        let mut sources: Vec<(Source<StatusCounts>, [Option<usize>; FLAGS])> = Vec::with_capacity(shown.len());
+        let mut sources: Vec<FactSources> = Vec::with_capacity(shown.len());
         for r in &shown {
             let kept = if is_public(r) { self.hot.counts.get(&r.id) } else { None };
             let counts = match kept {
@@ -372,23 +376,22 @@ impl App {
                     Source::Read(at)
                 }
             };
-            let flags = match viewer {
-                Some(v) => [
-                    Some(keys::interaction(r.id, keys::Interaction::Favourite, v)),
-                    Some(keys::interaction(r.id, keys::Interaction::Reblog, v)),
-                    Some(keys::interaction(r.id, keys::Interaction::Bookmark, v)),
-                    Some(keys::thread_mute(v, r.thread())),
-                    quotes::asks_follow(v, r).then(|| keys::follow_edge(v, r.account_id)),
-                ]
-                .map(|key| {
-                    key.map(|key| {
-                        keys.push(key);
-                        keys.len() - 1
-                    })
-                }),
-                None => [None; FLAGS],
-            };
-            sources.push((counts, flags));
+            let flags = viewer.map(|v| match self.hot.own_flags.get(&(v, r.id)) {
+                Some(flags) if kept_flags == Some(v) => Source::Kept(flags),
+                _ if kept_flags == Some(v) => {
+                    kept_keys.extend(own_flag_keys(v, r));
+                    Source::ToKeep(kept_keys.len() - OWN_FLAGS)
+                }
+                _ => {
+                    keys.extend(own_flag_keys(v, r));
+                    Source::Read(keys.len() - OWN_FLAGS)
+                }
+            });
+            let follow = viewer.filter(|v| quotes::asks_follow(*v, r)).map(|v| {
+                keys.push(keys::follow_edge(v, r.account_id));
+                keys.len() - 1
+            });
+            sources.push(FactSources { counts, flags, follow });
         }
         let to_keep = async { if kept_keys.is_empty() { Ok(Vec::new()) } else { crate::hot::filling(self.store.get_many(&kept_keys)).await } };
         let (items, kept_items) = futures_util::future::try_join(self.store.get_many(&keys), to_keep).await?;
@@ -397,8 +400,8 @@ impl App {
             StatusCounts { replies: sum(0), reblogs: sum(1), favourites: sum(2), quotes: model::count(batch[at + 3 * per_counter].as_ref()) }
         };
         let mut facts: HashMap<Id, StatusFacts> = HashMap::with_capacity(shown.len());
-        for (r, (source, flags)) in shown.iter().zip(sources) {
-            let counts = match source {
+        for (r, FactSources { counts, flags, follow }) in shown.iter().zip(sources) {
+            let counts = match counts {
                 Source::Kept(counts) => counts,
                 Source::ToKeep(from) => {
                     let counts = counts_at(&kept_items, from);
@@ -407,7 +410,19 @@ impl App {
                 }
                 Source::Read(from) => counts_at(&items, from),
             };
-            let [fav, rb, bm, thread_muted, follows] = flags.map(|at| at.is_some_and(|at| items[at].is_some()));
+            let [fav, rb, bm, thread_muted] = match flags {
+                None => [false; OWN_FLAGS],
+                Some(Source::Kept(flags)) => flags,
+                Some(Source::ToKeep(from)) => {
+                    let flags = present(&kept_items[from..from + OWN_FLAGS]);
+                    if let Some(v) = viewer {
+                        self.hot.own_flags.put((v, r.id), flags, flags_ticket);
+                    }
+                    flags
+                }
+                Some(Source::Read(from)) => present(&items[from..from + OWN_FLAGS]),
+            };
+            let follows = follow.is_some_and(|at| items[at].is_some());
             let pin = own_pins.as_ref().is_some_and(|pins| Some(r.account_id) == viewer && pins.contains(&r.id));
             facts.insert(
                 r.id,
@@ -597,6 +612,47 @@ pub(crate) fn role_entity(role: Role) -> wire::Role {
         Role::Owner => "Owner",
     };
     wire::Role { id: role.id().into(), name: name.into(), permissions: role.permissions().to_string(), color: String::new(), highlighted: role.is_staff() }
+}
+
+/// Where a rendered status's counts and its viewer's flags come from, and the offset of the
+/// viewer's follow edge to its author in the main batch (none: not read, so not set).
+struct FactSources {
+    counts: Source<StatusCounts>,
+    /// None for an anonymous reader.
+    flags: Option<Source<OwnFlags>>,
+    follow: Option<usize>,
+}
+
+/// A viewer's own flags on a status: favourited, boosted, bookmarked, thread muted.
+type OwnFlags = [bool; OWN_FLAGS];
+const OWN_FLAGS: usize = 4;
+
+/// The items of `viewer`'s [`OwnFlags`] on status `r`, all in the viewer's partition.
+fn own_flag_keys(viewer: Id, r: &StatusRecord) -> [Key; OWN_FLAGS] {
+    [
+        keys::interaction(r.id, keys::Interaction::Favourite, viewer),
+        keys::interaction(r.id, keys::Interaction::Reblog, viewer),
+        keys::interaction(r.id, keys::Interaction::Bookmark, viewer),
+        keys::thread_mute(viewer, r.thread()),
+    ]
+}
+
+/// Which of [`own_flag_keys`]' items exist.
+fn present(items: &[Option<crate::ports::Item>]) -> OwnFlags {
+    std::array::from_fn(|k| items.get(k).is_some_and(Option::is_some))
+}
+
+impl App {
+    /// Whether `viewer` muted the thread of status `r`: kept with its other [`OwnFlags`] for a
+    /// celebrity (the notifier checks it for every favourite of its viral post), read for anyone
+    /// else.
+    pub(crate) async fn thread_muted(&self, viewer: Id, r: &StatusRecord) -> ApiResult<bool> {
+        if self.hot.own_flags.enabled() && self.celebrities().await?.contains(&viewer) {
+            let read = async { Ok::<_, ApiError>(present(&self.store.get_many(&own_flag_keys(viewer, r)).await?)) };
+            return Ok(self.hot.own_flags.get_or_fill((viewer, r.id), read).await?[OWN_FLAGS - 1]);
+        }
+        Ok(self.store.get(&keys::thread_mute(viewer, r.thread())).await?.is_some())
+    }
 }
 
 /// Where something a render needs comes from: a status's counts (`App::render_level`), an

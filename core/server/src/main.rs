@@ -38,6 +38,13 @@ enum Command {
         #[command(subcommand)]
         command: SearchCommand,
     },
+    /// Runs every data migration again (each is idempotent; the server runs those not yet done
+    /// when it starts). A deployment of many tasks runs it once before rolling a new version
+    /// out and once after (docs/operations.md, "Data migrations").
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Account administration: create accounts, grant roles (run while the server is
     /// stopped when it uses the embedded store, which admits one process).
     Accounts {
@@ -139,6 +146,15 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Accounts { command } => accounts(command).await,
+        Command::Migrate { data } => {
+            let app = core_server::build(&data.settings()?).await?;
+            let done = core_app::migrations::run_all(app.app()).await;
+            app.app().release_node_lease().await;
+            for migrated in done.map_err(|e| anyhow::anyhow!("migration failed: {e:?}"))? {
+                println!("{}: {} accounts, {} items written or deleted", migrated.name, migrated.accounts, migrated.items);
+            }
+            Ok(())
+        }
         Command::Search { command: SearchCommand::Rebuild { data_dir, config } } => {
             let mut settings = Settings::load(config.as_deref())?;
             if let Some(dir) = data_dir {

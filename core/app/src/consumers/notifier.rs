@@ -138,17 +138,18 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
 /// recipient's notification policy may drop it, or file it as filtered under the sender's
 /// notification request (then it is neither streamed nor pushed).
 async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id, status: Option<Id>) -> ApiResult<()> {
-    let relations = Relations::load(app, recipient, &[from]).await?;
+    // Read from the sender's side: a celebrity recipient gets a notification per favourite.
+    let relations = Relations::load_toward(app, recipient, from).await?;
     if !feed::notification_wanted(kind, recipient, from, &relations) {
         return Ok(());
     }
-    // A muted thread (a gone status: not muted).
+    // A muted thread (a gone status: not muted). A public status's record may be the kept copy.
     let status_record = match status {
-        Some(id) => app.status_records(&[id]).await?.remove(&id),
+        Some(id) => app.cached_status_records(&[id]).await?.remove(&id),
         None => None,
     };
     if let Some(record) = &status_record
-        && app.store.get(&keys::thread_mute(recipient, record.thread())).await?.is_some()
+        && app.thread_muted(recipient, record).await?
     {
         return Ok(());
     }

@@ -50,6 +50,26 @@ impl Relations {
             keys.extend([keys::follow_edge(reader, *a), keys::block_edge(reader, *a), keys::blocked_by(reader, *a), keys::mute_edge(reader, *a)]);
         }
         let items = app.store.get_many(&keys).await?;
+        Self::from_items(accounts, &items)
+    }
+
+    /// The reader's relations to one `other` account, as [`Relations::load`] reads them but
+    /// from `other`'s partition (the edges' mirrors there: `followedby#`, `blockedby#`,
+    /// `blocks#`, `mutedby#`). A notification's check of its recipient's relations to the
+    /// sender reads so: every favourite of a celebrity's post would otherwise read the
+    /// celebrity's partition.
+    pub async fn load_toward(app: &App, reader: Id, other: Id) -> ApiResult<Self> {
+        if reader == other {
+            return Ok(Relations::default());
+        }
+        let keys = [keys::followed_by(other, reader), keys::blocked_by(other, reader), keys::block_edge(other, reader), keys::muted_by(other, reader)];
+        let items = app.store.get_many(&keys).await?;
+        Self::from_items(vec![other], &items)
+    }
+
+    /// Relations from the items of `accounts`, [`PER_ACCOUNT`] each: the reader's follow, its
+    /// block, a block of the reader, its mute.
+    fn from_items(accounts: Vec<Id>, items: &[Option<crate::ports::Item>]) -> ApiResult<Self> {
         let now = crate::clock::now_ms();
         let mut relations = Relations::default();
         for (a, chunk) in accounts.into_iter().zip(items.chunks(PER_ACCOUNT)) {

@@ -45,11 +45,13 @@ pub enum RequestConflict {
     AlreadyFollowing,
 }
 
-/// The writes that make `follower` follow `target`: the edge, both list entries, the counters.
+/// The writes that make `follower` follow `target`: the edge (both ways), both list entries, the
+/// counters.
 fn push_follow<C: Copy>(tx: &mut Transaction<C>, follower: Id, target: Id, edge: &FollowRecord, already: C) -> ApiResult<()> {
     tx.guard(model::put(keys::follow_edge(follower, target), edge, Condition::NotExists)?, already);
     tx.push(model::put(keys::following(follower, edge.id), &Ref { id: target }, Condition::NotExists)?);
     tx.push(model::put(keys::followers(target, edge.id), &Ref { id: follower }, Condition::NotExists)?);
+    tx.push(model::put(keys::followed_by(target, follower), &Ref { id: edge.id }, Condition::None)?);
     tx.push(Write::Add { key: keys::account_counter(follower, keys::AccountCounter::Following), delta: 1 });
     tx.push(Write::Add { key: keys::account_counter(target, keys::AccountCounter::Followers), delta: 1 });
     if edge.notify {
@@ -112,7 +114,7 @@ pub async fn update_follow(app: &App, follower: Id, target: Id, edge: &FollowRec
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
-/// Removes the follow edge, both list entries, the counters, the post subscription and the
+/// Removes the follow edge (both ways), both list entries, the counters, the post subscription and the
 /// endorsement read (`endorsement`), if any. The edge
 /// must still be the one read (its `following` entry, keyed by the edge's id, still there), or
 /// a replacing follow's list entries would be orphaned.
@@ -129,6 +131,7 @@ pub async fn unfollow(
     tx.guard(Write::Delete { key: keys::follow_edge(follower, target), condition: Condition::Exists }, UnfollowConflict::NotFollowing);
     tx.guard(Write::Delete { key: keys::following(follower, edge.id), condition: Condition::Exists }, UnfollowConflict::NotFollowing);
     tx.push(Write::Delete { key: keys::followers(target, edge.id), condition: Condition::None });
+    tx.push(Write::Delete { key: keys::followed_by(target, follower), condition: Condition::None });
     tx.push(Write::Add { key: keys::account_counter(follower, keys::AccountCounter::Following), delta: -1 });
     tx.push(Write::Add { key: keys::account_counter(target, keys::AccountCounter::Followers), delta: -1 });
     tx.push(Write::Delete { key: keys::notify_subscriber(target, follower), condition: Condition::None });

@@ -42,13 +42,14 @@ pub async fn unblock(app: &App, blocker: Id, target: Id, block: &BlockRecord) ->
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
-/// Writes the mute edge: a new one (`previous` none) with its list entry, or new options for
+/// Writes the mute edge (and its mirror): a new one (`previous` none) with its list entry, or new options for
 /// the one read (its list entry, keyed by its id, still there). `ends`: when the muter's timed
 /// mutes end, this one's included.
 pub async fn mute(app: &App, muter: Id, target: Id, mute: &MuteRecord, previous: Option<&MuteRecord>, ends: &[u64]) -> ApiResult<Result<(), MuteConflict>> {
     let mut tx = Transaction::new();
     changed_relations(&mut tx, &[muter]);
     tx.push(model::put(keys::mute_ends(muter), &ends, Condition::None)?);
+    tx.push(model::put(keys::muted_by(target, muter), mute, Condition::None)?);
     match previous {
         None => {
             tx.guard(model::put(keys::mute_edge(muter, target), mute, Condition::NotExists)?, MuteConflict::Changed);
@@ -62,11 +63,12 @@ pub async fn mute(app: &App, muter: Id, target: Id, mute: &MuteRecord, previous:
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
-/// Removes the mute `mute` (as read) and its list entry.
+/// Removes the mute `mute` (as read), its mirror and its list entry.
 pub async fn unmute(app: &App, muter: Id, target: Id, mute: &MuteRecord) -> ApiResult<Result<(), MuteConflict>> {
     let mut tx = Transaction::new();
     tx.guard(Write::Delete { key: keys::mute_edge(muter, target), condition: Condition::Exists }, MuteConflict::Changed);
     tx.guard(Write::Delete { key: keys::mute_listing(muter, mute.id), condition: Condition::Exists }, MuteConflict::Changed);
+    tx.push(Write::Delete { key: keys::muted_by(target, muter), condition: Condition::None });
     changed_relations(&mut tx, &[muter]);
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }

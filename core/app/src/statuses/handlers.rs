@@ -358,7 +358,7 @@ async fn mute_thread(app: App, auth: Auth, id: &str, on: bool) -> ApiResult<Json
 /// boost boosts), returning the status as the caller now sees it.
 async fn toggle(app: App, auth: Auth, id: &str, scope: Scope, interaction: Interaction, on: bool) -> ApiResult<Json<wire::Status>> {
     let me = auth.user(scope)?;
-    let record = app.visible_record(Some(me), path_id(id)?).await?;
+    let record = app.visible_record_kept(Some(me), path_id(id)?).await?;
     let target = service::original_of(&app, record).await?;
     service::set_interaction(&app, me, &target, interaction, on).await?;
     app.status(Some(me), target.id).await.map(Json)
@@ -374,7 +374,7 @@ pub struct ReblogParams {
 /// `POST /api/v1/statuses/:id/reblog`: returns the boost, wrapping the original.
 pub async fn reblog(State(app): State<App>, auth: Auth, Path(id): Path<String>, Input(p): Input<ReblogParams>) -> ApiResult<Json<wire::Status>> {
     let me = auth.user(Scope::WriteStatuses)?;
-    let record = app.visible_record(Some(me), path_id(&id)?).await?;
+    let record = app.visible_record_kept(Some(me), path_id(&id)?).await?;
     let original = service::original_of(&app, record).await?;
     let visibility = visibility_param(p.visibility.as_deref())?;
     let client = client_of(&app, &auth).await;
@@ -385,7 +385,7 @@ pub async fn reblog(State(app): State<App>, auth: Auth, Path(id): Path<String>, 
 /// `POST /api/v1/statuses/:id/unreblog`: returns the original.
 pub async fn unreblog(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Status>> {
     let me = auth.user(Scope::WriteStatuses)?;
-    let record = app.visible_record(Some(me), path_id(&id)?).await?;
+    let record = app.visible_record_kept(Some(me), path_id(&id)?).await?;
     let original = service::original_of(&app, record).await?;
     service::unboost(&app, me, &original).await?;
     app.status(Some(me), original.id).await.map(Json)

@@ -157,6 +157,16 @@ impl App {
         let record = self.status_record(id).await?;
         policy::visibility::visible(self, viewer, vec![record]).await?.pop().ok_or(ApiError::NotFound)
     }
+
+    /// [`App::visible_record`] from the kept copy of a public or unlisted status where one is
+    /// fresh (`[timelines] hot_ttl_ms`): for favourites, bookmarks and boosts, which every
+    /// reader of a viral status may make at once and which change nothing of its record. (A
+    /// status deleted on another process within the bound can still take one: its orphaned
+    /// items are what the same race leaves without the copy.)
+    pub(crate) async fn visible_record_kept(&self, viewer: Option<Id>, id: Id) -> ApiResult<StatusRecord> {
+        let record = self.cached_status_records(&[id]).await?.remove(&id).ok_or(ApiError::NotFound)?;
+        policy::visibility::visible(self, viewer, vec![record]).await?.pop().ok_or(ApiError::NotFound)
+    }
 }
 
 /// Posts a status; returns its id (with an idempotency key, a retry returns the first one's).

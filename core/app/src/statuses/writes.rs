@@ -286,6 +286,7 @@ pub async fn boost(app: &App, boost: &StatusRecord, original: Id) -> ApiResult<R
     // The booster's newest posts changed (a celebrity's are kept in process); the original's
     // record did not, its boosts count did.
     app.hot.forget_author(me);
+    app.hot.own_flags.forget(&(me, original));
     if committed.is_ok() {
         app.hot.count_changed(original, mark, CountChange::Reblogs(1));
     }
@@ -375,6 +376,9 @@ async fn delete_once(app: &App, record: &StatusRecord, quote_standing: bool) -> 
     for changed in [record.in_reply_to_id, record.quote.as_ref().map(|q| q.status)].into_iter().flatten() {
         app.hot.forget_status(changed, None);
     }
+    if let Some(original) = record.reblog_of {
+        app.hot.own_flags.forget(&(author, original));
+    }
     if let (Some(original), Some(mark)) = (record.reblog_of, boosted_mark)
         && committed.is_ok()
     {
@@ -411,6 +415,7 @@ pub async fn interact(app: &App, me: Id, status: &StatusRecord, kind: Interactio
     }
     let mark = app.hot.counts.mark(&status.id);
     let committed = tx.commit(app.store.as_ref(), events).await?;
+    app.hot.own_flags.forget(&(me, status.id));
     if committed.is_ok() && kind == Interaction::Favourite {
         app.hot.count_changed(status.id, mark, CountChange::Favourites(1));
     }
@@ -431,6 +436,7 @@ pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id
     }
     let mark = app.hot.counts.mark(&status);
     let committed = tx.commit(app.store.as_ref(), events).await?;
+    app.hot.own_flags.forget(&(me, status));
     if committed.is_ok() && kind == Interaction::Favourite {
         app.hot.count_changed(status, mark, CountChange::Favourites(-1));
     }
@@ -441,7 +447,10 @@ pub async fn uninteract(app: &App, me: Id, status: Id, kind: Interaction, id: Id
 pub async fn mute_thread(app: &App, account: Id, thread: Id, on: bool) -> ApiResult<()> {
     let key = keys::thread_mute(account, thread);
     let write = if on { model::put(key, &Ref { id: thread }, Condition::None)? } else { Write::Delete { key, condition: Condition::None } };
-    app.store.transact(vec![write], vec![]).await?;
+    let committed = app.store.transact(vec![write], vec![]).await;
+    // Kept flags are by status, and any of the thread's may be kept.
+    app.hot.own_flags.clear();
+    committed?;
     Ok(())
 }
 
