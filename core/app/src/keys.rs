@@ -323,9 +323,17 @@ pub fn status(id: Id) -> Key {
 /// `S#{status}[#{shard}]` / `n#{name}`: shard `shard` of a status counter (`replies`,
 /// `reblogs`, `favourites`); the count is the sum of its shards. Shard 0 is the status's own
 /// partition (every count written before sharding), the others partitions of their own, so a
-/// viral status's counter updates spread over items and partitions.
+/// viral status's counter updates spread over items and partitions
+/// ([`counter_shard_of`]).
 pub fn status_counter(id: Id, counter: StatusCounter, shard: u32) -> Key {
     Key::new(shard_partition(&format!("S#{id}"), shard), format!("n#{}", counter.as_str()))
+}
+
+/// The shard of a status counter (of `shards`) the change made by entry `by` (a favourite, a
+/// boost, a reply) goes to: shard 0 unsharded; sharded, one of the `shards - 1` partitions of
+/// the counter's own, never the status's (whose record every reader's process refills).
+pub fn counter_shard_of(by: Id, shards: u32) -> u32 {
+    if shards <= 1 { 0 } else { 1 + shard_of(by, shards - 1) }
 }
 
 /// Every shard of a status counter.

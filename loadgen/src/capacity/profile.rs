@@ -121,7 +121,10 @@ impl Profile {
         // Every public timeline channel is spread over the same count.
         let base =
             if name.starts_with(super::cost::PUBLIC_CHANNELS) { super::cost::PUBLIC_CHANNELS } else { name.split_once('#').map_or(name, |(base, _)| base) };
-        self.shards.get(base).copied().unwrap_or(1.0)
+        let count = self.shards.get(base).copied().unwrap_or(1.0);
+        // Status counters (`S`) sharded k ways write k − 1 partitions of their own, never the
+        // status's (`keys::status_counter`).
+        if base == "S" && count > 1.0 { count - 1.0 } else { count }
     }
 
     /// Reads and validates a profile file.
@@ -290,9 +293,10 @@ measured = "test"
             let err = Profile::parse(&format!("{VALID}\n[shards]\n\"$HEAD\" = {bad}\n")).unwrap_err();
             assert!(format!("{err:#}").contains("shards.$HEAD"), "{err:#}");
         }
-        let ok = Profile::parse(&format!("{VALID}\n[shards]\n\"$HEAD\" = 4096\n")).unwrap();
+        let ok = Profile::parse(&format!("{VALID}\n[shards]\n\"$HEAD\" = 4096\n\"S\" = 32\n")).unwrap();
         assert_eq!(ok.shard_count("$HEAD#{shard}"), 4096.0);
         assert_eq!(ok.shard_count("PUB"), 1.0);
+        assert_eq!(ok.shard_count("S#{viral}#{shard}"), 31.0, "status counters write every shard but the status's own");
     }
 
     #[test]

@@ -53,12 +53,13 @@ async fn handle(app: &App, logged: &LoggedEvent) -> ApiResult<()> {
     let seq = logged.seq;
     match &logged.event {
         Event::StatusCreated { author, reblog_of: Some(original), .. } => {
-            let Some(original) = app.status_records(&[*original]).await?.remove(original) else { return Ok(()) };
+            // Its author (a viral status is boosted thousands of times a second: the kept copy).
+            let Some(original) = app.cached_status_records(&[*original]).await?.remove(original) else { return Ok(()) };
             notify(app, seq, original.account_id, "reblog", *author, Some(original.id)).await?;
         }
         Event::StatusDeleted { author, reblog_of: Some(original), .. } => {
             // An unreblog. With the original gone, its notifications went with it.
-            let Some(original) = app.status_records(&[*original]).await?.remove(original) else { return Ok(()) };
+            let Some(original) = app.cached_status_records(&[*original]).await?.remove(original) else { return Ok(()) };
             take_back(app, seq, original.account_id, "reblog", *author, Some(original.id)).await?;
         }
         Event::StatusCreated { status, author, visibility, reblog_of: None, in_reply_to_account, mentions } => {

@@ -167,8 +167,7 @@ pub async fn post(app: &App, record: &StatusRecord, idempotency: Option<&Key>, p
 /// The shard of `status`'s `counter` a change made by the write of `by` (a reply, a boost, a
 /// favourite: their own ids) goes to; any shard would do for the sum, the hash spreads them.
 fn counter_shard(app: &App, status: Id, counter: keys::StatusCounter, by: Id) -> Key {
-    let shards = app.config.shards.status_counters;
-    keys::status_counter(status, counter, keys::shard_of(by, shards))
+    keys::status_counter(status, counter, keys::counter_shard_of(by, app.config.shards.status_counters))
 }
 
 /// Pushes the deletion of sharded listing entry `key` (of partition `base`), also from shard 0
