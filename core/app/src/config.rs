@@ -100,11 +100,15 @@ pub struct ShardConfig {
     pub status_counters: u32,
     /// Each status's lists of who favourited and who boosted it (`SL#{status}#{kind}`).
     pub interactions: u32,
+    /// The notifications of each celebrity (`N#{account}`): an account in the celebrity set gets
+    /// its notifications written to this many shards, merged on read; every other account's
+    /// stay in `N#{account}` alone.
+    pub notifications: u32,
 }
 
 impl Default for ShardConfig {
     fn default() -> Self {
-        ShardConfig { public: 1, tags: 1, accounts: 1, celebrities: 1, instance_counters: 1, status_counters: 1, interactions: 1 }
+        ShardConfig { public: 1, tags: 1, accounts: 1, celebrities: 1, instance_counters: 1, status_counters: 1, interactions: 1, notifications: 1 }
     }
 }
 
@@ -124,6 +128,7 @@ impl ShardConfig {
             instance_counters: at_least_one(self.instance_counters),
             status_counters: self.status_counters.clamp(1, Self::MAX_STATUS_COUNTERS),
             interactions: at_least_one(self.interactions),
+            notifications: at_least_one(self.notifications),
         }
     }
 }

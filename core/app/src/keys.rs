@@ -712,14 +712,34 @@ impl InstanceCounter {
     }
 }
 
-/// `N#{account}` / `{notification id}`: the account's notifications, newest last.
-pub fn notification(account: Id, id: Id) -> Key {
-    Key::new(notifications_partition(account), id.sort_key())
+/// `N#{account}[#{shard}]` / `{notification id}`: one of the account's notifications, newest
+/// last, in one of `shards` shards (by the notification's id): a celebrity's are spread over
+/// `[shards] notifications`, everyone else's written with `shards` = 1, to `N#{account}` alone.
+pub fn notification_in(account: Id, id: Id, shards: u32) -> Key {
+    Key::new(shard_partition(&notifications_partition(account), shard_of(id, shards)), id.sort_key())
 }
 
-/// Partition of [`notification`].
+/// Where notification `id` of `account` may be, written with `shards` shards or without: its
+/// shard's key, and shard 0's (where it is when it was written unsharded).
+pub fn notification_candidates(account: Id, id: Id, shards: u32) -> Vec<Key> {
+    with_unsharded(notification_in(account, id, shards), &notifications_partition(account))
+}
+
+/// Shard 0 of [`notification_in`]: every notification of an account never sharded.
 pub fn notifications_partition(account: Id) -> String {
     format!("N#{account}")
+}
+
+/// Partitions of [`notification_in`], one per shard.
+pub fn notification_partitions(account: Id, shards: u32) -> Vec<String> {
+    shard_partitions(&notifications_partition(account), shards)
+}
+
+/// `A#{account}` / `notifyshards`: the account's notifications may be spread over shards
+/// ([`notification_in`]); written when it joins the celebrity set and when it leaves it, so its
+/// reads merge every shard from then on (absent: `N#{account}` alone, unless it is in the set).
+pub fn notification_shards_flag(account: Id) -> Key {
+    Key::new(account_partition(account), "notifyshards")
 }
 
 /// `ND#{account}#{event seq}#{type}`: the notification one logged event gave `account`, so a
@@ -1029,5 +1049,17 @@ mod tests {
         assert_eq!(key.pk, "PUB#13");
         assert_eq!(with_unsharded(key.clone(), PUBLIC), [key.clone(), Key::new(PUBLIC, key.sk.clone())]);
         assert_eq!(with_unsharded(public(Id::from_u64(1), 1), PUBLIC).len(), 1);
+    }
+
+    #[test]
+    fn a_notification_written_unsharded_keeps_todays_key_and_a_sharded_one_is_also_looked_for_there() {
+        let (account, id) = (Id::from_u64(7), Id::from_u64(0x0123_4567_89ab_cdef));
+        let unsharded = Key::new("N#7", id.sort_key());
+        assert_eq!(notification_in(account, id, 1), unsharded, "shards = 1: the key of before sharding");
+        let sharded = notification_in(account, id, 16);
+        assert_eq!(sharded, Key::new("N#7#13", id.sort_key()), "the shard shard_of picks");
+        assert_eq!(notification_candidates(account, id, 16), [sharded, unsharded.clone()]);
+        assert_eq!(notification_candidates(account, id, 1), [unsharded]);
+        assert_eq!(notification_partitions(account, 3), ["N#7", "N#7#1", "N#7#2"]);
     }
 }

@@ -40,15 +40,16 @@ pub enum Class {
     /// shard count of the base.
     Shard,
     /// One of the shards of a key written one shard at a time and read whole (merged): `PUB`,
-    /// `T#{tag}`, `ACCTS`, `CELEB`, `META` (shard 0 is the bare key) and status counters
-    /// `S#{id}#{n}`. Writes: the rate over the profile's count; reads: every shard at the rate.
+    /// `T#{tag}`, `ACCTS`, `CELEB`, `META`, `SL#{status}#{kind}`, a celebrity's notifications
+    /// `N#{account}` (shard 0 is the bare key) and status counters `S#{id}#{n}`. Writes: the
+    /// rate over the profile's count; reads: every shard at the rate.
     /// `hot` when the base is a hot entity's (the trending tag, the viral status).
     Merged { hot: bool },
 }
 
 /// Bases sharded one write at a time and read whole, in the recorded run: the whole key is
 /// `{base}` or `{base}#{n}` (`two` segments), or `{base}#{x}` / `{base}#{x}#{n}` (three).
-const MERGED: &[(&str, usize)] = &[("PUB", 1), ("ACCTS", 1), ("CELEB", 1), ("META", 1), ("T", 2), ("SL", 3)];
+const MERGED: &[(&str, usize)] = &[("PUB", 1), ("ACCTS", 1), ("CELEB", 1), ("META", 1), ("T", 2), ("SL", 3), ("N", 2)];
 
 /// Prefix of the streaming channels the Redis stream hub spreads (profile `[shards]` entry of
 /// that name).
@@ -590,6 +591,14 @@ mod tests {
         assert_eq!(r("home:5").name, "home:{id}");
         assert_eq!(r("home:111").class, Class::Hot);
         assert_eq!(f("NA#111#favourite#5#222").class, Class::PerId, "one key per favouriter");
-        assert_eq!(f("N#111").class, Class::Hot);
+        assert_eq!(
+            f("N#111"),
+            Family { backend: Backend::DynamoDb, name: "N#{largest}#{shard}".into(), class: Class::Merged { hot: true } },
+            "a celebrity's notifications: shard 0"
+        );
+        assert_eq!(f("N#111#3").name, "N#{largest}#{shard}");
+        assert_eq!(f("N#12345").class, Class::PerId, "an ordinary account's notifications");
+        assert_eq!(f("N#12345#2").class, Class::PerId);
+        assert_eq!(f("NF#111#5").class, Class::PerId, "not a shard of N#");
     }
 }

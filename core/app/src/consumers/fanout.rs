@@ -13,7 +13,7 @@ use shared::id::Id;
 use crate::error::ApiResult;
 use crate::events::Event;
 use crate::lists::{self, list_key};
-use crate::model;
+use crate::model::{self, Ref};
 use crate::policy::{self, FeedItem};
 use crate::ports::{Condition, Query, TimelineEntry, Write};
 use crate::scan::RefScan;
@@ -145,13 +145,17 @@ async fn update_celebrity(app: &App, account: Id) -> ApiResult<()> {
     let entries = keys::with_unsharded(keys::celebrity(account, app.config.shards.celebrities), keys::CELEBRITIES);
     let is_celebrity = app.store.get_many(&entries).await?.iter().any(Option::is_some);
     let demoted = is_celebrity && followers < threshold - threshold / 10;
-    let writes = if !is_celebrity && followers >= threshold {
+    let mut writes = if !is_celebrity && followers >= threshold {
         vec![model::put(keys::celebrity(account, app.config.shards.celebrities), &followers, Condition::None)?]
     } else if demoted {
         entries.into_iter().map(|key| Write::Delete { key, condition: Condition::None }).collect()
     } else {
         return Ok(());
     };
+    // Its notifications are written to shards while it is a celebrity: from now on its reads
+    // merge them, also once it has left the set (a celebrity of before this flag has it from
+    // its demotion; till then the set itself says so).
+    writes.push(model::put(keys::notification_shards_flag(account), &Ref { id: account }, Condition::None)?);
     app.store.transact(writes, vec![]).await?;
     app.invalidate_celebrities();
     if demoted {

@@ -15,7 +15,7 @@ use shared::id::Id;
 use crate::error::ApiResult;
 use crate::events::Event;
 use crate::model::{self, NotificationRecord, NotificationRequestRecord, PolicyAction, Ref};
-use crate::notifications::writes::NotifyConflict;
+use crate::notifications::writes::{NotifyConflict, Recipient};
 use crate::policy::{FeedItem, Relations, feed, filtering};
 use crate::ports::{Key, LoggedEvent, Query};
 use crate::transaction::RACE_RETRIES;
@@ -163,10 +163,13 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
     let record = NotificationRecord { id: app.next_id()?, kind: kind.to_owned(), from, status, created_at: now, filtered };
     // The acts an undo takes back point at their notification.
     let act = matches!(kind, "follow" | "follow_request" | "favourite" | "reblog").then(|| keys::act_notification(recipient, kind, from, status));
+    // A celebrity's notifications are spread over shards: it gets one per favourite, boost
+    // and follow of any of its posts, more than one partition takes.
+    let to = Recipient { account: recipient, shards: app.notification_shards(recipient).await? };
     if filtered {
-        return notify_filtered(app, seq, recipient, &record, act).await;
+        return notify_filtered(app, seq, to, &record, act).await;
     }
-    match notifications::writes::notify(app, recipient, seq, &record, act).await? {
+    match notifications::writes::notify(app, to, seq, &record, act).await? {
         Ok(()) => {}
         // Made when this event was handled before.
         Err(NotifyConflict::AlreadyNotified | NotifyConflict::RequestChanged) => return Ok(()),
@@ -179,9 +182,9 @@ async fn notify(app: &App, seq: u64, recipient: Id, kind: &'static str, from: Id
 }
 
 /// Files `record` as filtered, in the sender's notification request (made or updated).
-async fn notify_filtered(app: &App, seq: u64, recipient: Id, record: &NotificationRecord, act: Option<Key>) -> ApiResult<()> {
+async fn notify_filtered(app: &App, seq: u64, to: Recipient, record: &NotificationRecord, act: Option<Key>) -> ApiResult<()> {
     for _ in 0..RACE_RETRIES {
-        let existing = notifications::service::request_from(app, recipient, record.from).await?;
+        let existing = notifications::service::request_from(app, to.account, record.from).await?;
         let request = match &existing {
             Some(e) => NotificationRequestRecord { updated_at: record.created_at, last_status: record.status.or(e.last_status), ..*e },
             None => NotificationRequestRecord {
@@ -192,7 +195,7 @@ async fn notify_filtered(app: &App, seq: u64, recipient: Id, record: &Notificati
                 last_status: record.status,
             },
         };
-        match notifications::writes::notify_filtered(app, recipient, seq, record, act.clone(), &request, existing.as_ref()).await? {
+        match notifications::writes::notify_filtered(app, to, seq, record, act.clone(), &request, existing.as_ref()).await? {
             // Made when this event was handled before, or now.
             Ok(()) | Err(NotifyConflict::AlreadyNotified) => return Ok(()),
             // The request was accepted, dismissed or made meanwhile: read it again.

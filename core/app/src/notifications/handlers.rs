@@ -9,13 +9,13 @@ use serde::Deserialize;
 use shared::id::Id;
 use shared::wire;
 
-use super::service::{self, MAX_SCAN_PAGES, PAGE, PolicyChange};
-use super::writes::{self, DismissConflict};
+use super::service::{self, PolicyChange};
+use super::writes::DismissConflict;
 use crate::auth::{Auth, Scope};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{FlatInput, Input, PageParams, Paged, Params, RequestUrl, path_id, truthy};
 use crate::model::{self, NotificationRecord, NotificationRequestRecord, PolicyAction};
-use crate::ports::{Condition, Query, Write};
+use crate::ports::Condition;
 use crate::{App, keys, now_ms};
 
 /// Type and account filters shared by the list and the unread count, read from the query:
@@ -71,28 +71,7 @@ pub async fn list(
 ) -> ApiResult<Paged<wire::Notification>> {
     let me = auth.user(Scope::ReadNotifications)?;
     let window = page.request(40, 80)?.window();
-    // Scan newest first (oldest first for min_id), keeping what the filters accept.
-    let mut records = Vec::new();
-    let mut query = Query::window(keys::notifications_partition(me), &window);
-    query.limit = window.limit.max(20);
-    for _ in 0..MAX_SCAN_PAGES {
-        let items = app.store.query(&query).await?;
-        let exhausted = items.len() < query.limit;
-        for item in &items {
-            let record: NotificationRecord = model::decode(item)?;
-            if records.len() < window.limit && filter.keeps(&record) {
-                records.push(record);
-            }
-        }
-        let Some(last) = items.last() else { break };
-        if records.len() >= window.limit || exhausted {
-            break;
-        }
-        if query.descending { query.before = Some(last.key.sk.clone()) } else { query.after = Some(last.key.sk.clone()) }
-    }
-    if window.oldest_first {
-        records.reverse();
-    }
+    let records = service::list(&app, me, &window, |r| filter.keeps(r)).await?;
     let rendered = app.render_notifications(me, records).await?;
     let cursors: Vec<Id> = rendered.iter().map(|n| n.id).collect();
     Ok(Paged::new(&app, &url, rendered, &cursors))
@@ -101,15 +80,14 @@ pub async fn list(
 /// `GET /api/v1/notifications/:id`.
 pub async fn show(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Notification>> {
     let me = auth.user(Scope::ReadNotifications)?;
-    let item = app.store.get(&keys::notification(me, path_id(&id)?)).await?.ok_or(ApiError::NotFound)?;
-    let record: NotificationRecord = model::decode(&item)?;
+    let record = service::notification(&app, me, path_id(&id)?).await?.ok_or(ApiError::NotFound)?;
     app.render_notifications(me, vec![record]).await?.pop().map(Json).ok_or(ApiError::NotFound)
 }
 
 /// `POST /api/v1/notifications/:id/dismiss`.
 pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<wire::Empty>> {
     let me = auth.user(Scope::WriteNotifications)?;
-    match writes::dismiss(&app, me, path_id(&id)?).await? {
+    match service::dismiss(&app, me, path_id(&id)?).await? {
         Ok(()) => Ok(Json(wire::Empty {})),
         Err(DismissConflict::NotFound) => Err(ApiError::NotFound),
     }
@@ -119,18 +97,7 @@ pub async fn dismiss(State(app): State<App>, auth: Auth, Path(id): Path<String>)
 /// and their notification requests included.
 pub async fn clear(State(app): State<App>, auth: Auth) -> ApiResult<Json<wire::Empty>> {
     let me = auth.user(Scope::WriteNotifications)?;
-    let query = Query::partition(keys::notifications_partition(me), crate::ports::MAX_TRANSACTION_WRITES);
-    loop {
-        // Each round deletes what the last one read, so the partition's head moves on.
-        let items = app.store.query(&query).await?;
-        if items.is_empty() {
-            break;
-        }
-        let writes = items.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }).collect();
-        app.store.transact(writes, vec![]).await?;
-    }
-    // The filtered ones went too: their requests hold nothing any more.
-    service::dismiss_all_requests(&app, me).await?;
+    service::clear(&app, me).await?;
     Ok(Json(wire::Empty {}))
 }
 
@@ -149,25 +116,7 @@ pub async fn unread_count(State(app): State<App>, auth: Auth, Params(p): Params<
         Some(raw) => raw.parse::<usize>().map_err(|_| ApiError::BadRequest("Invalid limit".into()))?.clamp(1, 1000),
         None => 100,
     };
-    let last_read = app.last_read_notification(me).await?;
-    let mut count = 0usize;
-    let mut query = Query { descending: true, ..Query::partition(keys::notifications_partition(me), PAGE) };
-    query.after = last_read.map(Id::sort_key);
-    'pages: loop {
-        let items = app.store.query(&query).await?;
-        for item in &items {
-            if filter.keeps(&model::decode(item)?) {
-                count += 1;
-                if count >= limit {
-                    break 'pages;
-                }
-            }
-        }
-        match items.last() {
-            Some(last) if items.len() == PAGE => query.before = Some(last.key.sk.clone()),
-            _ => break,
-        }
-    }
+    let count = service::unread_count(&app, me, limit, |r| filter.keeps(r)).await?;
     Ok(Json(wire::UnreadCount { count: count as u64 }))
 }
 

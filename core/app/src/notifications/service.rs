@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 
 use shared::id::Id;
+use shared::page::Window;
 use shared::wire;
 
-use super::writes::{self, RequestConflict};
+use super::writes::{self, DismissConflict, RequestConflict};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{self, NotificationPolicyRecord, NotificationRecord, NotificationRequestRecord, PolicyAction, Ref};
 use crate::policy::{Relations, feed, filtering};
-use crate::ports::Query;
+use crate::ports::{Condition, Item, Key, Query, Write};
+use crate::scan::ShardScan;
 use crate::transaction::RACE_RETRIES;
 use crate::{App, keys};
 
@@ -66,13 +68,144 @@ impl App {
 }
 
 impl App {
-    /// The id of the newest notification the account has read, per its marker.
-    pub(crate) async fn last_read_notification(&self, account: Id) -> ApiResult<Option<Id>> {
-        match self.store.get(&keys::marker(account, "notifications")).await? {
-            Some(item) => Ok(Some(model::decode::<model::MarkerRecord>(&item)?.last_read_id)),
-            None => Ok(None),
+    /// How many shards `account`'s notifications are written to now: `[shards] notifications`
+    /// while it is in the celebrity set, else 1 (`N#{account}` alone).
+    pub(crate) async fn notification_shards(&self, account: Id) -> ApiResult<u32> {
+        let shards = self.config.shards.notifications;
+        Ok(if shards > 1 && self.celebrities().await?.contains(&account) { shards } else { 1 })
+    }
+
+    /// The partitions `account`'s notifications are read from: every shard when it may have
+    /// sharded ones (it is a celebrity now, or its [`keys::notification_shards_flag`] says it
+    /// joined or left the set), else `N#{account}` alone, as before sharding. The flag is read
+    /// only with `[shards] notifications` > 1, and not for a celebrity.
+    pub(crate) async fn notification_partitions(&self, account: Id) -> ApiResult<Vec<String>> {
+        Ok(self.notification_partitions_with(account, false).await?.0)
+    }
+
+    /// [`App::notification_partitions`], and with `marker` the account's notifications read
+    /// marker item, read in the same batch as the flag.
+    async fn notification_partitions_with(&self, account: Id, marker: bool) -> ApiResult<(Vec<String>, Option<Item>)> {
+        let shards = self.config.shards.notifications;
+        let sharded = shards > 1 && self.celebrities().await?.contains(&account);
+        let mut wanted = Vec::with_capacity(2);
+        if marker {
+            wanted.push(keys::marker(account, "notifications"));
+        }
+        let ask_flag = shards > 1 && !sharded;
+        if ask_flag {
+            wanted.push(keys::notification_shards_flag(account));
+        }
+        let mut found = if wanted.is_empty() { Vec::new() } else { self.store.get_many(&wanted).await? };
+        let flagged = ask_flag && found.pop().flatten().is_some();
+        let marker = if marker { found.pop().flatten() } else { None };
+        let partitions = if sharded || flagged { keys::notification_partitions(account, shards) } else { vec![keys::notifications_partition(account)] };
+        Ok((partitions, marker))
+    }
+}
+
+/// The id of the newest notification read, per the notifications read `marker`.
+fn last_read(marker: Option<&Item>) -> ApiResult<Option<Id>> {
+    marker.map(|item| model::decode::<model::MarkerRecord>(item).map(|m| m.last_read_id)).transpose()
+}
+
+/// `account`'s notifications in `window` that `keep` accepts, newest first (oldest first for a
+/// window read from `min_id`): every shard merged by id, read a page at a time, at most
+/// [`MAX_SCAN_PAGES`] pages a shard.
+pub async fn list(app: &App, account: Id, window: &Window, keep: impl Fn(&NotificationRecord) -> bool) -> ApiResult<Vec<NotificationRecord>> {
+    const MIN_PAGE: usize = 20;
+    let partitions = app.notification_partitions(account).await?;
+    let shards = partitions.len();
+    let first = ShardScan::first_page(window.limit, shards, MIN_PAGE);
+    let mut scan = ShardScan::window(partitions, window, first, window.limit.max(MIN_PAGE), (MAX_SCAN_PAGES - 1) * shards);
+    let mut records = Vec::new();
+    let mut last: Option<String> = None;
+    while records.len() < window.limit
+        && let Some(item) = scan.next(app).await?
+    {
+        // The same notification in two shards (never written so, but read once if it were).
+        if last.as_ref() == Some(&item.key.sk) {
+            continue;
+        }
+        let record: NotificationRecord = model::decode(&item)?;
+        last = Some(item.key.sk);
+        if keep(&record) {
+            records.push(record);
         }
     }
+    if window.oldest_first {
+        records.reverse();
+    }
+    Ok(records)
+}
+
+/// How many of `account`'s notifications newer than its read marker `keep` accepts, counting
+/// up to `limit`.
+pub async fn unread_count(app: &App, account: Id, limit: usize, keep: impl Fn(&NotificationRecord) -> bool) -> ApiResult<usize> {
+    let (partitions, marker) = app.notification_partitions_with(account, true).await?;
+    let window = Window { after: last_read(marker.as_ref())?, before: None, oldest_first: false, limit };
+    let first = ShardScan::first_page(limit, partitions.len(), PAGE);
+    let mut scan = ShardScan::window(partitions, &window, first, PAGE, usize::MAX);
+    let mut count = 0;
+    while count < limit
+        && let Some(item) = scan.next(app).await?
+    {
+        if keep(&model::decode(&item)?) {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// Notification `id` of `account`, looked for in the shard its id picks and in shard 0.
+pub async fn notification(app: &App, account: Id, id: Id) -> ApiResult<Option<NotificationRecord>> {
+    Ok(located(app, account, &[id]).await?.into_iter().next().map(|(_, record)| record))
+}
+
+/// Where each of `account`'s notifications `ids` is, with what it holds (those gone left out):
+/// in the shard its id picks, or in shard 0 (written unsharded).
+pub(crate) async fn located(app: &App, account: Id, ids: &[Id]) -> ApiResult<Vec<(Key, NotificationRecord)>> {
+    let candidates: Vec<Key> = ids.iter().flat_map(|id| keys::notification_candidates(account, *id, app.config.shards.notifications)).collect();
+    let found = app.store.get_many(&candidates).await?;
+    let mut out: Vec<(Key, NotificationRecord)> = Vec::with_capacity(ids.len());
+    for item in found.into_iter().flatten() {
+        // Never written twice, but taken once if it were.
+        if out.iter().any(|(key, _)| key.sk == item.key.sk) {
+            continue;
+        }
+        out.push((item.key.clone(), model::decode(&item)?));
+    }
+    Ok(out)
+}
+
+/// Deletes notification `id` of `account`, wherever it is.
+pub async fn dismiss(app: &App, account: Id, id: Id) -> ApiResult<Result<(), DismissConflict>> {
+    let key = if app.config.shards.notifications > 1 {
+        let Some((key, _)) = located(app, account, &[id]).await?.into_iter().next() else { return Ok(Err(DismissConflict::NotFound)) };
+        key
+    } else {
+        keys::notification_in(account, id, 1)
+    };
+    writes::dismiss(app, key).await
+}
+
+/// Deletes every notification of `account` (every shard), and its notification requests (what
+/// held the filtered ones).
+pub async fn clear(app: &App, account: Id) -> ApiResult<()> {
+    for partition in app.notification_partitions(account).await? {
+        let query = Query::partition(partition, crate::ports::MAX_TRANSACTION_WRITES);
+        loop {
+            // Each round deletes what the last one read, so the partition's head moves on.
+            let items = app.store.query(&query).await?;
+            if items.is_empty() {
+                break;
+            }
+            let writes = items.into_iter().map(|i| Write::Delete { key: i.key, condition: Condition::None }).collect();
+            app.store.transact(writes, vec![]).await?;
+        }
+    }
+    // The filtered ones went too: their requests hold nothing any more.
+    dismiss_all_requests(app, account).await
 }
 
 /// Pending requests counted at most in a policy's summary (as Mastodon).
@@ -208,9 +341,8 @@ async fn settle_request(app: &App, account: Id, request: &NotificationRequestRec
         let mut settled = false;
         for _ in 0..RACE_RETRIES {
             let ids: Vec<Id> = entries.iter().map(|i| model::decode::<Ref>(i).map(|r| r.id)).collect::<ApiResult<_>>()?;
-            let found = app.store.get_many(&ids.iter().map(|id| keys::notification(account, *id)).collect::<Vec<_>>()).await?;
-            let present: Vec<NotificationRecord> = found.iter().flatten().map(model::decode).collect::<ApiResult<_>>()?;
-            match writes::settle_filtered(app, account, &present, entries.iter().map(|i| i.key.clone()).collect(), accept).await? {
+            let present = located(app, account, &ids).await?;
+            match writes::settle_filtered(app, &present, entries.iter().map(|i| i.key.clone()).collect(), accept).await? {
                 Ok(()) => {
                     settled = true;
                     break;

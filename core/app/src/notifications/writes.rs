@@ -8,6 +8,16 @@ use crate::ports::{Condition, Key, Write};
 use crate::transaction::Transaction;
 use crate::{App, keys};
 
+/// Whose a new notification is, and over how many shards it is written
+/// ([`App::notification_shards`]: 1 but for a celebrity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recipient {
+    /// The account notified.
+    pub account: Id,
+    /// `[shards] notifications` while it is a celebrity, else 1 (`N#{account}` alone).
+    pub shards: u32,
+}
+
 /// Why creating a notification did not commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotifyConflict {
@@ -32,15 +42,15 @@ pub enum DismissConflict {
     NotFound,
 }
 
-/// Creates notification `record` of `recipient` for event `seq`, once per (event, type); with
-/// `act`, also the pointer its undo will follow ([`keys::act_notification`]).
-pub async fn notify(app: &App, recipient: Id, seq: u64, record: &NotificationRecord, act: Option<Key>) -> ApiResult<Result<(), NotifyConflict>> {
+/// Creates notification `record` of `to` for event `seq`, once per (event, type); with `act`,
+/// also the pointer its undo will follow ([`keys::act_notification`]).
+pub async fn notify(app: &App, to: Recipient, seq: u64, record: &NotificationRecord, act: Option<Key>) -> ApiResult<Result<(), NotifyConflict>> {
     let mut tx = Transaction::new();
     tx.guard(
-        model::put(keys::notification_dedupe(recipient, seq, &record.kind), &Ref { id: record.id }, Condition::NotExists)?,
+        model::put(keys::notification_dedupe(to.account, seq, &record.kind), &Ref { id: record.id }, Condition::NotExists)?,
         NotifyConflict::AlreadyNotified,
     );
-    tx.push(model::put(keys::notification(recipient, record.id), record, Condition::NotExists)?);
+    tx.push(model::put(keys::notification_in(to.account, record.id, to.shards), record, Condition::NotExists)?);
     if let Some(act) = act {
         tx.push(model::put(act, &ActNotification { id: record.id, seq }, Condition::None)?);
     }
@@ -55,25 +65,30 @@ pub async fn take_back(app: &App, recipient: Id, act: Key, undo_seq: u64) -> Api
     if made.seq >= undo_seq {
         return Ok(());
     }
-    let writes =
-        vec![Write::Delete { key: keys::notification(recipient, made.id), condition: Condition::None }, Write::Delete { key: act, condition: Condition::None }];
+    // Written sharded or not (the recipient may have joined or left the celebrity set since):
+    // both places where it may be.
+    let mut writes: Vec<Write> = keys::notification_candidates(recipient, made.id, app.config.shards.notifications)
+        .into_iter()
+        .map(|key| Write::Delete { key, condition: Condition::None })
+        .collect();
+    writes.push(Write::Delete { key: act, condition: Condition::None });
     Ok(app.store.transact(writes, vec![]).await?)
 }
 
-/// Deletes notification `id` of `account`.
-pub async fn dismiss(app: &App, account: Id, id: Id) -> ApiResult<Result<(), DismissConflict>> {
+/// Deletes the notification stored at `key`.
+pub async fn dismiss(app: &App, key: Key) -> ApiResult<Result<(), DismissConflict>> {
     let mut tx = Transaction::new();
-    tx.guard(Write::Delete { key: keys::notification(account, id), condition: Condition::Exists }, DismissConflict::NotFound);
+    tx.guard(Write::Delete { key, condition: Condition::Exists }, DismissConflict::NotFound);
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
-/// Creates the filtered notification `record` of `recipient` for event `seq` (once per event
+/// Creates the filtered notification `record` of `to` for event `seq` (once per event
 /// and type, as [`notify`]), its entry among the sender's filtered notifications, and the
 /// sender's notification request: `request` as written, over `existing` as read (`None`: a new
 /// request, listed).
 pub async fn notify_filtered(
     app: &App,
-    recipient: Id,
+    to: Recipient,
     seq: u64,
     record: &NotificationRecord,
     act: Option<Key>,
@@ -82,23 +97,23 @@ pub async fn notify_filtered(
 ) -> ApiResult<Result<(), NotifyConflict>> {
     let mut tx = Transaction::new();
     tx.guard(
-        model::put(keys::notification_dedupe(recipient, seq, &record.kind), &Ref { id: record.id }, Condition::NotExists)?,
+        model::put(keys::notification_dedupe(to.account, seq, &record.kind), &Ref { id: record.id }, Condition::NotExists)?,
         NotifyConflict::AlreadyNotified,
     );
-    tx.push(model::put(keys::notification(recipient, record.id), record, Condition::NotExists)?);
-    tx.push(model::put(keys::filtered_notification(recipient, record.from, record.id), &Ref { id: record.id }, Condition::None)?);
+    tx.push(model::put(keys::notification_in(to.account, record.id, to.shards), record, Condition::NotExists)?);
+    tx.push(model::put(keys::filtered_notification(to.account, record.from, record.id), &Ref { id: record.id }, Condition::None)?);
     if let Some(act) = act {
         tx.push(model::put(act, &ActNotification { id: record.id, seq }, Condition::None)?);
     }
-    let request_key = keys::notification_request(recipient, record.from);
+    let request_key = keys::notification_request(to.account, record.from);
     match existing {
         None => {
             tx.guard(model::put(request_key, request, Condition::NotExists)?, NotifyConflict::RequestChanged);
-            tx.push(model::put(keys::notification_request_listing(recipient, request.id), &Ref { id: record.from }, Condition::None)?);
+            tx.push(model::put(keys::notification_request_listing(to.account, request.id), &Ref { id: record.from }, Condition::None)?);
         }
         Some(_) => tx.guard(model::put(request_key, request, Condition::Exists)?, NotifyConflict::RequestChanged),
     }
-    tx.push(Write::Add { key: keys::notification_request_count(recipient, record.from), delta: 1 });
+    tx.push(Write::Add { key: keys::notification_request_count(to.account, record.from), delta: 1 });
     Ok(tx.commit(app.store.as_ref(), vec![]).await?)
 }
 
@@ -115,18 +130,12 @@ pub async fn permit(app: &App, account: Id, from: Id) -> ApiResult<()> {
 }
 
 /// Settles one chunk of a request's filtered notifications: with `accept`, `present` (the
-/// notifications still there, as read) become ordinary; without, they are deleted. Their
-/// entries in `entries` (the filtered listing's keys) go either way.
-pub async fn settle_filtered(
-    app: &App,
-    account: Id,
-    present: &[NotificationRecord],
-    entries: Vec<Key>,
-    accept: bool,
-) -> ApiResult<Result<(), RequestConflict>> {
+/// notifications still there, where they are, as read) become ordinary in place; without,
+/// they are deleted. Their entries in `entries` (the filtered listing's keys) go either way.
+pub async fn settle_filtered(app: &App, present: &[(Key, NotificationRecord)], entries: Vec<Key>, accept: bool) -> ApiResult<Result<(), RequestConflict>> {
     let mut tx = Transaction::new();
-    for record in present {
-        let key = keys::notification(account, record.id);
+    for (key, record) in present {
+        let key = key.clone();
         if accept {
             let unfiltered = NotificationRecord { filtered: false, ..record.clone() };
             tx.guard(model::put(key, &unfiltered, Condition::Exists)?, RequestConflict::Changed);

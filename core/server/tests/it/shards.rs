@@ -489,3 +489,163 @@ async fn who_favourited_and_boosted_pages_exactly_over_shards_and_entries_writte
     let shown = t.get(&format!("/api/v1/statuses/{sid}"), None).await.expect(200);
     assert_eq!((&shown["favourites_count"], &shown["reblogs_count"]), (&json!(10), &json!(4)));
 }
+
+/// `user`'s notification ids, newest first, as a whole-list read gives them.
+async fn notification_ids(t: &TestApp, user: &User) -> Vec<String> {
+    walk_back_as(t, "/api/v1/notifications", 80, Some(&user.token)).await
+}
+
+#[tokio::test]
+async fn a_celebritys_notifications_spread_over_shards_read_as_one_list_before_during_and_after_its_fame() {
+    // Promoted at 3 followers, demoted below 3 (3 - 3 / 10).
+    let t = TestApp::spawn_with(|s| {
+        s.shards = Some(ShardConfig { notifications: 4, ..all_shards(1) });
+        s.timelines = Some(TimelineConfig { celebrity_threshold: 3, ..TimelineConfig::default() });
+    })
+    .await;
+    let celeb = t.register("celeb").await;
+    let mut fans = Vec::new();
+    for n in 0..8 {
+        fans.push(t.register(&format!("fan{n}")).await);
+    }
+    let me: Id = celeb.id.parse().unwrap();
+    let shards = keys::notification_partitions(me, 4);
+    let token = Some(celeb.token.as_str());
+
+    // Before its fame: everything in `N#{celeb}` (shard 0).
+    t.post_status(&fans[0], json!({"status": "@celeb early"})).await;
+    t.follow(&fans[1], &celeb).await;
+    t.settle().await;
+    let early = listed(&t, shards.clone()).await;
+    assert_eq!(early.len(), 2);
+    assert_eq!(listed(&t, vec![keys::notifications_partition(me)]).await, early, "an ordinary account's stay unsharded");
+
+    t.follow(&fans[2], &celeb).await;
+    t.follow(&fans[3], &celeb).await;
+    t.settle().await;
+    assert!(t.app.celebrities().await.unwrap().contains(&me), "promoted");
+    let post = id(&t.post_status(&celeb, json!({"status": "famous now"})).await);
+    for fan in &fans {
+        t.post(&format!("/api/v1/statuses/{post}/favourite"), Some(&fan.token), json!({})).await.expect(200);
+        t.post_status(fan, json!({"status": format!("@celeb hello from {}", fan.username)})).await;
+    }
+    for fan in &fans[4..] {
+        t.follow(fan, &celeb).await;
+    }
+    t.settle().await;
+    let all = listed(&t, shards.clone()).await;
+    assert_eq!(all.len(), 2 + 2 + 8 + 8 + 4);
+    assert!(shards_used(&t, shards[1..].to_vec()).await >= 2, "spread over the shards");
+    for id in &early {
+        assert!(all.contains(id), "written before the fame, still there");
+    }
+
+    // Pages are those of the one partition they were split from.
+    let path = "/api/v1/notifications";
+    for limit in [1, 3, 7, 40] {
+        assert_eq!(walk_back_as(&t, path, limit, token).await, all, "limit {limit}: next links");
+    }
+    let oldest = &all[all.len() - 1];
+    assert_eq!(walk_forward_as(&t, path, oldest, 4, token).await, all[..all.len() - 1], "prev links (min_id)");
+    let page = |query: String| format!("{path}?{query}");
+    assert_eq!(ids(&t.get(&page(format!("since_id={}&limit=3", all[10])), token).await.expect(200)), all[..3], "since_id: the newest");
+    assert_eq!(ids(&t.get(&page(format!("min_id={}&limit=3", all[10])), token).await.expect(200)), all[7..10], "min_id: the closest");
+    assert_eq!(ids(&t.get(&page(format!("max_id={}&since_id={}", all[2], all[9])), token).await.expect(200)), all[3..9], "both bounds");
+    let favourites: Vec<String> = ids(&t.get(&format!("{path}?types[]=favourite&limit=5"), token).await.expect(200));
+    assert_eq!(favourites.len(), 5, "a filtered page is filled across the shards");
+
+    // One notification in another shard than 0, one written before the fame: shown, counted
+    // unread, dismissed.
+    let mut sharded_one = None;
+    for id in &all {
+        let key = keys::notification_in(me, id.parse().unwrap(), 4);
+        if key.pk != shards[0] && t.app.store().get(&key).await.unwrap().is_some() {
+            sharded_one = Some(id.clone());
+            break;
+        }
+    }
+    let sharded_one = sharded_one.unwrap();
+    for id in [&sharded_one, &early[0]] {
+        assert_eq!(t.get(&format!("{path}/{id}"), token).await.expect(200)["id"], id.as_str());
+    }
+    let unread = format!("{path}/unread_count");
+    assert_eq!(t.get(&unread, token).await.expect(200)["count"], all.len());
+    t.post("/api/v1/markers", token, json!({"notifications": {"last_read_id": all[5]}})).await.expect(200);
+    assert_eq!(t.get(&unread, token).await.expect(200)["count"], 5, "newer than the marker, over every shard");
+    for id in [&sharded_one, &early[0]] {
+        t.post(&format!("{path}/{id}/dismiss"), token, json!({})).await.expect(200);
+        t.get(&format!("{path}/{id}"), token).await.expect(404);
+        t.post(&format!("{path}/{id}/dismiss"), token, json!({})).await.expect(404);
+    }
+    let mut left = all.clone();
+    left.retain(|id| *id != sharded_one && *id != early[0]);
+    assert_eq!(listed(&t, shards.clone()).await, left, "dismissed from its shard");
+    // An undone favourite takes its notification back from whichever shard holds it.
+    t.post(&format!("/api/v1/statuses/{post}/unfavourite"), Some(&fans[5].token), json!({})).await.expect(200);
+    t.settle().await;
+    let left = listed(&t, shards.clone()).await;
+    assert_eq!(left.len(), all.len() - 3);
+    assert_eq!(notification_ids(&t, &celeb).await, left);
+
+    // A celebrity of before the flag (none stored) is still read over its shards.
+    t.app.store().transact(vec![Write::Delete { key: keys::notification_shards_flag(me), condition: core_app::ports::Condition::None }], vec![]).await.unwrap();
+    assert_eq!(notification_ids(&t, &celeb).await, left);
+
+    // Demoted (fewer than 3 followers): its shards are still read, new ones go to shard 0.
+    let follows = t.get(&format!("{path}?types[]=follow&limit=80"), token).await.expect(200);
+    let leavers: Vec<&str> = fans[1..7].iter().map(|f| f.id.as_str()).collect();
+    let followed_by_leavers: Vec<String> =
+        follows.as_array().unwrap().iter().filter(|n| leavers.contains(&n["account"]["id"].as_str().unwrap())).map(id).collect();
+    assert!(followed_by_leavers.len() >= 4, "fan1's was dismissed, and maybe one more above");
+    for fan in &fans[1..7] {
+        t.post(&format!("/api/v1/accounts/{}/unfollow", celeb.id), Some(&fan.token), json!({})).await.expect(200);
+    }
+    t.settle().await;
+    assert!(!t.app.celebrities().await.unwrap().contains(&me), "demoted");
+    let before = listed(&t, shards[1..].to_vec()).await;
+    t.post_status(&fans[0], json!({"status": "@celeb still there?"})).await;
+    t.settle().await;
+    assert_eq!(listed(&t, shards[1..].to_vec()).await, before, "ordinary again: written to N#{{celeb}} alone");
+    let now = listed(&t, shards.clone()).await;
+    // The unfollows took their follow notifications back, from whichever shard held them.
+    let mut expected = left.clone();
+    expected.retain(|id| !followed_by_leavers.contains(id));
+    assert_eq!(now[1..], expected);
+    assert_eq!(notification_ids(&t, &celeb).await, now, "every shard still read");
+    assert_eq!(walk_back_as(&t, path, 6, token).await, now);
+
+    t.post(&format!("{path}/clear"), token, json!({})).await.expect(200);
+    assert!(listed(&t, shards.clone()).await.is_empty(), "cleared from every shard");
+    assert!(notification_ids(&t, &celeb).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_celebritys_filtered_notifications_join_its_list_where_they_are_when_accepted() {
+    let t = TestApp::spawn_with(|s| {
+        s.shards = Some(ShardConfig { notifications: 4, ..all_shards(1) });
+        s.timelines = Some(TimelineConfig { celebrity_threshold: 2, ..TimelineConfig::default() });
+    })
+    .await;
+    let [celeb, a, b, whisperer] = t.register_all(["celeb", "a", "b", "whisperer"]).await;
+    t.follow(&a, &celeb).await;
+    t.follow(&b, &celeb).await;
+    t.settle().await;
+    let me: Id = celeb.id.parse().unwrap();
+    assert!(t.app.celebrities().await.unwrap().contains(&me));
+    // Private mentions from strangers are filtered (the default policy).
+    for n in 0..12 {
+        t.post_status(&whisperer, json!({"status": format!("@celeb psst {n}"), "visibility": "direct"})).await;
+    }
+    t.settle().await;
+    let shards = keys::notification_partitions(me, 4);
+    let filtered = listed(&t, shards.clone()).await;
+    assert_eq!(filtered.len(), 2 + 12);
+    assert!(shards_used(&t, shards[1..].to_vec()).await >= 2);
+    let token = Some(celeb.token.as_str());
+    assert_eq!(notification_ids(&t, &celeb).await.len(), 2, "the filtered ones are held back");
+    let requests = t.get("/api/v1/notifications/requests", token).await.expect(200);
+    let request = id(&requests[0]);
+    t.post(&format!("/api/v1/notifications/requests/{request}/accept"), token, json!({})).await.expect(200);
+    assert_eq!(notification_ids(&t, &celeb).await, filtered, "accepted in whichever shard each is");
+    assert_eq!(listed(&t, shards).await, filtered, "none moved nor left behind");
+}
