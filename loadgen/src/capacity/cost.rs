@@ -290,6 +290,8 @@ pub fn explain(run: &Run, name: &str) -> String {
             Op::Query { .. } => "Query".to_owned(),
             other => format!("{other:?}").split_whitespace().next().unwrap_or_default().to_owned(),
         };
+        // A read filling a kept copy is rated per task, not per action (`refills`).
+        let op = if access.filled { format!("{op} (fill)") } else { op };
         let sk = family_of(backend, &format!("x#{}", access.sk), &run.hot).name.trim_start_matches("x#").to_owned();
         let row = rows.entry((format!("{:?}", record.kind), op, sk)).or_default();
         row.0 += 1;

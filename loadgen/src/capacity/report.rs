@@ -89,7 +89,7 @@ impl Report<'_> {
             let _ = writeln!(
                 o,
                 "\nA key over its limit is a bottleneck the write path still has: the outbox is partitioned and `PUB`, `T#{{tag}}`, \
-                 `ACCTS`, `CELEB`, `META`, status counters and favourited-by / boosted-by lists (`SL`) are sharded (each a shard of the profile's `[shards]` count); \
+                 `ACCTS`, `CELEB`, `META`, status counters, favourited-by / boosted-by lists (`SL`) and a celebrity's notifications (`N`) are sharded (each a shard of the profile's `[shards]` count); \
                  what is listed above is left (issue 13). While any is, the command exits non-zero for that profile, and CI \
                  reports `twitter-2013` without failing (`--report-only`)."
             );

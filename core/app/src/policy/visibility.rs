@@ -242,7 +242,7 @@ pub async fn in_feeds(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>)
 async fn judge(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> ApiResult<(Vec<(StatusRecord, bool)>, Viewer)> {
     let boosted: Vec<Id> = records.iter().filter_map(|r| r.reblog_of).collect();
     let original_authors: HashMap<Id, Id> =
-        if boosted.is_empty() { HashMap::new() } else { app.status_records(&boosted).await?.into_iter().map(|(id, r)| (id, r.account_id)).collect() };
+        if boosted.is_empty() { HashMap::new() } else { app.cached_status_records(&boosted).await?.into_iter().map(|(id, r)| (id, r.account_id)).collect() };
     let viewer = Viewer::load(app, viewer, &records, &original_authors).await?;
     let relations = viewer.relations();
     let judged = records

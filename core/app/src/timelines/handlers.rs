@@ -113,7 +113,7 @@ pub async fn tag(
     let partitions = tags.iter().flat_map(|t| keys::tag_partitions(t, app.config.shards.tags)).collect();
     let mut ids = app.scan_ids(partitions, &window, media_filter(only_media)).await?;
     if !all.is_empty() || !none.is_empty() {
-        let records = app.status_records(&ids).await?;
+        let records = app.cached_status_records(&ids).await?;
         ids.retain(|id| records.get(id).is_some_and(|r| all.iter().all(|t| r.tags.contains(t)) && !none.iter().any(|t| r.tags.contains(t))));
     }
     let statuses = app.feed_statuses(viewer, &ids, FilterContext::Public).await?;
@@ -169,7 +169,7 @@ pub async fn account_statuses(
     let mut ids = ids;
     if let Some(tag) = p.tagged.as_deref().filter(|t| !t.is_empty()) {
         let tag = shared::text::normalize_hashtag(tag.trim_start_matches('#'));
-        let records = app.status_records(&ids).await?;
+        let records = app.cached_status_records(&ids).await?;
         ids.retain(|id| records.get(id).is_some_and(|r| r.tags.contains(&tag)));
     }
     let statuses = app.statuses_in(viewer, &ids, FilterContext::Account).await?;

@@ -300,7 +300,7 @@ impl App {
                 if !boosts.is_empty() {
                     // One entry per original status, as the cache keeps it: a merged boost of
                     // something the page already shows (itself or boosted) is left out.
-                    let shown: HashSet<Id> = self.status_records(&ids).await?.values().map(|r| r.reblog_of.unwrap_or(r.id)).collect();
+                    let shown: HashSet<Id> = self.cached_status_records(&ids).await?.values().map(|r| r.reblog_of.unwrap_or(r.id)).collect();
                     ids.extend(boosts.into_iter().filter(|(_, original)| !shown.contains(original)).map(|(boost, _)| boost));
                 }
                 ids.sort_unstable_by(|a, b| b.cmp(a));
