@@ -262,8 +262,16 @@ async fn judge(app: &App, viewer: Option<Id>, records: Vec<StatusRecord>) -> Api
 }
 
 /// The moderation records of those of `accounts` that have one (one batched read; a
-/// celebrity's as kept with its view, when it is).
+/// celebrity's as kept with its view, which is filled first where it is not kept: every
+/// process then reads it once per bound, not once per request).
 async fn moderation_of(app: &App, accounts: &[Id]) -> ApiResult<HashMap<Id, ModerationRecord>> {
+    if app.hot.accounts.enabled() {
+        let celebrities = app.celebrities().await?;
+        let unkept: Vec<Id> = accounts.iter().filter(|a| celebrities.contains(a) && app.hot.kept_moderation(**a).is_none()).copied().collect();
+        if !unkept.is_empty() {
+            app.account_views(&unkept).await?;
+        }
+    }
     let mut found: Vec<(Id, Option<crate::ports::Item>)> = Vec::with_capacity(accounts.len());
     let mut unread = Vec::new();
     for account in accounts {
