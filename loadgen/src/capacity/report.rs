@@ -139,8 +139,8 @@ impl Report<'_> {
         let _ = writeln!(o, "### Hottest keys at the peak\n");
         let _ = writeln!(
             o,
-            "Hot data kept in process (public statuses and their counts, celebrities' newest posts and account views, the instance \
-             counts, each account's filters, pins and notification policy) is \
+            "Hot data kept in process (public statuses and their counts, celebrities' newest posts, account views and own flags \
+             on their statuses, the instance counts, each account's filters, pins and notification policy) is \
              refilled by each of the {} core tasks once per `hot_ttl_ms` ({} ms): {} refills/s of each such key, whatever the \
              request rate.\n",
             n(pr.sizing.fargate_tasks),
