@@ -106,6 +106,13 @@ pub struct ShardConfig {
     pub notifications: u32,
 }
 
+impl ShardConfig {
+    /// Every partition and counter over `n` shards (status counters clamped when used).
+    pub fn uniform(n: u32) -> Self {
+        ShardConfig { public: n, tags: n, accounts: n, celebrities: n, instance_counters: n, status_counters: n, interactions: n, notifications: n }
+    }
+}
+
 impl Default for ShardConfig {
     fn default() -> Self {
         ShardConfig { public: 1, tags: 1, accounts: 1, celebrities: 1, instance_counters: 1, status_counters: 1, interactions: 1, notifications: 1 }

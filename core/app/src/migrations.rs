@@ -14,7 +14,7 @@
 use shared::id::Id;
 
 use crate::error::ApiResult;
-use crate::model::{self, AccountStatusEntry, FollowRecord, MuteRecord, Ref};
+use crate::model::{self, AccountStatusEntry, FollowRecord, Ref};
 use crate::ports::{Condition, Item, Key, Query, Write};
 use crate::scan::RefScan;
 use crate::{App, keys};
@@ -134,24 +134,14 @@ async fn push_moves(app: &App, account: Id, kind: keys::Interaction, statuses: &
 /// target's partition for every follow and mute edge of `account`, and no mirror in `account`'s
 /// partition whose edge is gone.
 async fn mirrors_of(app: &App, account: Id, writes: &mut Vec<Write>) -> ApiResult<()> {
-    let mut following = RefScan::all(keys::following_partition(account), PAGE);
-    while let Some(targets) = following.next(app).await? {
-        let edges = app.store.get_many(&targets.iter().map(|t| keys::follow_edge(account, *t)).collect::<Vec<_>>()).await?;
-        for (target, edge) in targets.iter().zip(edges) {
-            let Some(edge) = edge else { continue };
-            let edge: FollowRecord = model::decode(&edge)?;
-            writes.push(model::put(keys::followed_by(*target, account), &Ref { id: edge.id }, Condition::None)?);
-        }
-    }
-    let mut muting = RefScan::all(keys::mutes_partition(account), PAGE);
-    while let Some(targets) = muting.next(app).await? {
-        let edges = app.store.get_many(&targets.iter().map(|t| keys::mute_edge(account, *t)).collect::<Vec<_>>()).await?;
-        for (target, edge) in targets.iter().zip(edges) {
-            let Some(edge) = edge else { continue };
-            let mute: MuteRecord = model::decode(&edge)?;
-            writes.push(model::put(keys::muted_by(*target, account), &mute, Condition::None)?);
-        }
-    }
+    let follow_mirror = |target: Id, edge: Item| {
+        let edge: FollowRecord = model::decode(&edge)?;
+        model::put(keys::followed_by(target, account), &Ref { id: edge.id }, Condition::None)
+    };
+    push_mirrors(app, keys::following_partition(account), |t| keys::follow_edge(account, t), follow_mirror, writes).await?;
+    let mute_mirror =
+        |target: Id, edge: Item| Ok(Write::Put { item: Item { key: keys::muted_by(target, account), value: edge.value }, condition: Condition::None });
+    push_mirrors(app, keys::mutes_partition(account), |t| keys::mute_edge(account, t), mute_mirror, writes).await?;
     // Mirrors in `account`'s partition whose edge is gone (written by an old release meanwhile).
     let follow_mirrors = mirrors_in(app, account, keys::FOLLOWED_BY_PREFIX).await?;
     let edges = app.store.get_many(&follow_mirrors.iter().map(|(from, _)| keys::follow_edge(*from, account)).collect::<Vec<_>>()).await?;
@@ -160,6 +150,27 @@ async fn mirrors_of(app: &App, account: Id, writes: &mut Vec<Write>) -> ApiResul
     for ((_, mirror), edge) in follow_mirrors.into_iter().zip(edges).chain(mute_mirrors.into_iter().zip(mutes)) {
         if edge.is_none() {
             writes.push(Write::Delete { key: mirror, condition: Condition::None });
+        }
+    }
+    Ok(())
+}
+
+/// Pushes the mirror (`mirror` of the target and the edge) of every edge (`edge` of the target)
+/// that stands among the targets `listing` (a partition of `Ref`s) names.
+async fn push_mirrors(
+    app: &App,
+    listing: String,
+    edge: impl Fn(Id) -> Key,
+    mirror: impl Fn(Id, Item) -> ApiResult<Write>,
+    writes: &mut Vec<Write>,
+) -> ApiResult<()> {
+    let mut targets = RefScan::all(listing, PAGE);
+    while let Some(page) = targets.next(app).await? {
+        let edges = app.store.get_many(&page.iter().map(|t| edge(*t)).collect::<Vec<_>>()).await?;
+        for (target, found) in page.into_iter().zip(edges) {
+            if let Some(found) = found {
+                writes.push(mirror(target, found)?);
+            }
         }
     }
     Ok(())

@@ -319,17 +319,7 @@ pub async fn record(graph: &Graph, options: &RunOptions) -> anyhow::Result<Run> 
     // As production: deployment-wide keys sharded (the model rates one shard at the profile's
     // counts) and hot copies of public statuses kept for a second.
     settings.timelines = Some(core_app::config::TimelineConfig { celebrity_threshold: threshold, hot_ttl_ms: 1_000, ..Default::default() });
-    let n = super::cost::RECORDED_SHARDS;
-    settings.shards = Some(core_app::config::ShardConfig {
-        public: n,
-        tags: n,
-        accounts: n,
-        celebrities: n,
-        instance_counters: n,
-        status_counters: n,
-        interactions: n,
-        notifications: n,
-    });
+    settings.shards = Some(core_app::config::ShardConfig::uniform(super::cost::RECORDED_SHARDS));
     let backends = core_server::backends(&settings).await?;
     let trace = Trace::default();
     let raw_log = backends.events.clone();

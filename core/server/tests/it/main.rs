@@ -381,16 +381,7 @@ pub fn test_settings(data_dir: &std::path::Path, listen: std::net::SocketAddr) -
 
 /// Every sharded partition and counter over `n` shards.
 pub fn all_shards(n: u32) -> core_app::config::ShardConfig {
-    core_app::config::ShardConfig {
-        public: n,
-        tags: n,
-        accounts: n,
-        celebrities: n,
-        instance_counters: n,
-        status_counters: n,
-        interactions: n,
-        notifications: n,
-    }
+    core_app::config::ShardConfig::uniform(n)
 }
 
 /// Points timelines, core's rate limits and the streaming hub at `server`.
