@@ -28,8 +28,32 @@ pub const INTERACTIONS_TO_ACCOUNTS: &str = "interactions-to-accounts";
 /// `mutedby#`), and mirrors without their edge go.
 pub const RELATION_MIRRORS: &str = "relation-mirrors";
 
-/// Every migration, in the order they run.
-pub const ALL: [&str; 2] = [INTERACTIONS_TO_ACCOUNTS, RELATION_MIRRORS];
+/// A migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Migration {
+    InteractionsToAccounts,
+    RelationMirrors,
+}
+
+impl Migration {
+    /// Every migration, in the order they run.
+    const ALL: [Migration; 2] = [Migration::InteractionsToAccounts, Migration::RelationMirrors];
+
+    fn name(self) -> &'static str {
+        match self {
+            Migration::InteractionsToAccounts => INTERACTIONS_TO_ACCOUNTS,
+            Migration::RelationMirrors => RELATION_MIRRORS,
+        }
+    }
+
+    /// Pushes the writes that migrate `account`'s items.
+    async fn push_writes(self, app: &App, account: Id, writes: &mut Vec<Write>) -> ApiResult<()> {
+        match self {
+            Migration::InteractionsToAccounts => interactions_of(app, account, writes).await,
+            Migration::RelationMirrors => mirrors_of(app, account, writes).await,
+        }
+    }
+}
 
 /// Accounts, listing entries or edges read per page.
 const PAGE: usize = 200;
@@ -49,35 +73,31 @@ pub struct Migrated {
 
 /// Runs the migrations not marked done, and marks each done when it ends.
 pub async fn run_pending(app: &App) -> ApiResult<Vec<Migrated>> {
-    let marks = app.store.get_many(&ALL.map(keys::migration_done)).await?;
-    let mut done = Vec::new();
-    for (name, mark) in ALL.into_iter().zip(marks) {
-        if mark.is_none() {
-            done.push(run(app, name).await?);
-        }
-    }
-    Ok(done)
+    let marks = app.store.get_many(&Migration::ALL.map(|m| keys::migration_done(m.name()))).await?;
+    run_each(app, Migration::ALL.into_iter().zip(marks).filter(|(_, mark)| mark.is_none()).map(|(m, _)| m)).await
 }
 
 /// Runs every migration again (each is idempotent): what `starling migrate` does.
 pub async fn run_all(app: &App) -> ApiResult<Vec<Migrated>> {
+    run_each(app, Migration::ALL).await
+}
+
+async fn run_each(app: &App, migrations: impl IntoIterator<Item = Migration>) -> ApiResult<Vec<Migrated>> {
     let mut done = Vec::new();
-    for name in ALL {
-        done.push(run(app, name).await?);
+    for migration in migrations {
+        done.push(run(app, migration).await?);
     }
     Ok(done)
 }
 
-async fn run(app: &App, name: &'static str) -> ApiResult<Migrated> {
+async fn run(app: &App, migration: Migration) -> ApiResult<Migrated> {
+    let name = migration.name();
     let mut migrated = Migrated { name, accounts: 0, items: 0 };
     let mut accounts = RefScan::all_of(keys::account_listing_partitions(app.config.shards.accounts), PAGE);
     while let Some(page) = accounts.next(app).await? {
         for account in page {
             let mut writes = Vec::new();
-            match name {
-                INTERACTIONS_TO_ACCOUNTS => interactions_of(app, account, &mut writes).await?,
-                _ => mirrors_of(app, account, &mut writes).await?,
-            }
+            migration.push_writes(app, account, &mut writes).await?;
             migrated.items += writes.len() as u64;
             for chunk in writes.chunks(WRITES_PER_COMMIT) {
                 app.store.transact(chunk.to_vec(), vec![]).await?;

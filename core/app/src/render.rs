@@ -340,9 +340,9 @@ impl App {
         // own posts only, from the viewer's pins (kept).
         // A celebrity's own flags are kept (`hot::HotCaches::own_flags`): every notification of a
         // favourite of its viral post renders that post for it.
-        let kept_flags = match viewer {
-            Some(v) if self.hot.own_flags.enabled() && self.celebrities().await?.contains(&v) => Some(v),
-            _ => None,
+        let keep_flags = match viewer {
+            Some(v) => self.keeps_own_flags(v).await?,
+            None => false,
         };
         let own_pins = match viewer {
             Some(v) if shown.iter().any(|r| r.account_id == v) => Some(self.pins_of(v).await?),
@@ -377,8 +377,8 @@ impl App {
                 }
             };
             let flags = viewer.map(|v| match self.hot.own_flags.get(&(v, r.id)) {
-                Some(flags) if kept_flags == Some(v) => Source::Kept(flags),
-                _ if kept_flags == Some(v) => {
+                Some(flags) if keep_flags => Source::Kept(flags),
+                _ if keep_flags => {
                     kept_keys.extend(own_flag_keys(v, r));
                     Source::ToKeep(kept_keys.len() - OWN_FLAGS)
                 }
@@ -643,11 +643,16 @@ fn present(items: &[Option<crate::ports::Item>]) -> OwnFlags {
 }
 
 impl App {
+    /// Whether `viewer`'s [`OwnFlags`] are kept in process: a celebrity's, while copies are kept.
+    async fn keeps_own_flags(&self, viewer: Id) -> ApiResult<bool> {
+        Ok(self.hot.own_flags.enabled() && self.celebrities().await?.contains(&viewer))
+    }
+
     /// Whether `viewer` muted the thread of status `r`: kept with its other [`OwnFlags`] for a
     /// celebrity (the notifier checks it for every favourite of its viral post), read for anyone
     /// else.
     pub(crate) async fn thread_muted(&self, viewer: Id, r: &StatusRecord) -> ApiResult<bool> {
-        if self.hot.own_flags.enabled() && self.celebrities().await?.contains(&viewer) {
+        if self.keeps_own_flags(viewer).await? {
             let read = async { Ok::<_, ApiError>(present(&self.store.get_many(&own_flag_keys(viewer, r)).await?)) };
             return Ok(self.hot.own_flags.get_or_fill((viewer, r.id), read).await?[OWN_FLAGS - 1]);
         }

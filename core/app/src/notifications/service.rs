@@ -87,7 +87,7 @@ impl App {
     /// marker item, read in the same batch as the flag.
     async fn notification_partitions_with(&self, account: Id, marker: bool) -> ApiResult<(Vec<String>, Option<Item>)> {
         let shards = self.config.shards.notifications;
-        let sharded = shards > 1 && self.celebrities().await?.contains(&account);
+        let sharded = self.notification_shards(account).await? > 1;
         let mut wanted = Vec::with_capacity(2);
         if marker {
             wanted.push(keys::marker(account, "notifications"));
